@@ -1,0 +1,80 @@
+"""The metadata that travels with an image through napari-viv.
+
+One small dataclass is shared by every stage: a source file or a napari
+layer is turned into an array plus an :class:`ImageMetadata`, the writer
+turns both into OME-XML, and the reader turns OME-XML back into one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: The OME symbol for micrometre uses U+00B5 MICRO SIGN; Viv rejects others.
+MICROMETRE = "\u00b5m"
+
+# Spellings users type for a length unit, mapped to the exact OME symbol.
+_UNIT_ALIASES = {
+    "um": MICROMETRE,
+    "\u03bcm": MICROMETRE,  # Greek small letter mu
+    "\u00b5m": MICROMETRE,
+    "micron": MICROMETRE,
+    "microns": MICROMETRE,
+    "micrometer": MICROMETRE,
+    "micrometre": MICROMETRE,
+    "nm": "nm",
+    "nanometer": "nm",
+    "nanometre": "nm",
+    "mm": "mm",
+    "millimeter": "mm",
+    "millimetre": "mm",
+    "cm": "cm",
+    "centimeter": "cm",
+    "m": "m",
+    "meter": "m",
+    "pm": "pm",
+    "picometer": "pm",
+    "\u00c5": "\u00c5",
+    "angstrom": "\u00c5",
+}
+
+
+def normalize_unit(unit: str | None) -> str:
+    """Return the OME length-unit symbol for ``unit`` (default micrometre).
+
+    Raises ValueError for a unit OME has no symbol for.
+    """
+    if unit is None or unit == "":
+        return MICROMETRE
+    key = str(unit).strip()
+    found = _UNIT_ALIASES.get(key) or _UNIT_ALIASES.get(key.lower())
+    if found is None:
+        raise ValueError(
+            f"unknown length unit {unit!r}; use one of um, nm, mm, cm, m"
+        )
+    return found
+
+
+Color = tuple[int, int, int]
+
+
+@dataclass
+class ImageMetadata:
+    """What napari-viv knows about an image besides its pixels.
+
+    ``axes`` uses the letters T, C, Z, Y, X and S (RGB samples), outermost
+    first, and has one letter per array dimension. Physical sizes are per
+    axis (``"x"``, ``"y"``, ``"z"``) in ``unit``; ``None`` means unknown.
+    Channel colours are ``(r, g, b)`` with 0-255 ints.
+    """
+
+    axes: str = ""
+    name: str | None = None
+    channel_names: list[str] | None = None
+    channel_colors: list[Color | None] | None = None
+    physical_sizes: dict[str, float] = field(default_factory=dict)
+    unit: str = MICROMETRE
+    time_increment: float | None = None
+    #: Contrast limits per channel, when known (kept for round trips).
+    contrast_limits: list[tuple[float, float]] | None = None
+    #: The original OME-XML, when the image came from an OME-TIFF.
+    ome_xml: str | None = None

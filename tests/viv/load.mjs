@@ -1,0 +1,96 @@
+// Load an OME-TIFF with the real Viv loader and print what it saw as JSON.
+//
+//   node load.mjs SOURCE [--offsets FILE|auto] [--no-pixels]
+//
+// SOURCE is an absolute file path or an http(s) URL. With "--offsets auto"
+// the offsets are fetched the way Avivator does it (…ome.tif -> …offsets.json).
+// For every image, level and plane the SHA-256 of the raw raster bytes is
+// reported, so Python can compare it with what tifffile reads.
+import { DOMParser } from '@xmldom/xmldom';
+import { loadOmeTiff } from '@vivjs/loaders';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+globalThis.DOMParser = DOMParser;
+
+const args = process.argv.slice(2);
+const source = args[0];
+let offsetsArg = null;
+let pixels = true;
+for (let i = 1; i < args.length; i += 1) {
+  if (args[i] === '--offsets') { offsetsArg = args[i + 1]; i += 1; }
+  else if (args[i] === '--no-pixels') { pixels = false; }
+}
+
+function sha256(typed) {
+  const bytes = Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength);
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+async function offsetsFor(src) {
+  if (offsetsArg === null) return undefined;
+  if (offsetsArg === 'auto') {
+    const url = src.replace(/ome\.tif(f?)/gi, 'offsets.json');
+    const res = await fetch(url);
+    return res.status === 200 ? res.json() : undefined;
+  }
+  return JSON.parse(fs.readFileSync(offsetsArg, 'utf8'));
+}
+
+function planes(sizes) {
+  const out = [];
+  for (let t = 0; t < sizes.t; t += 1) {
+    for (let c = 0; c < sizes.c; c += 1) {
+      for (let z = 0; z < sizes.z; z += 1) out.push({ t, c, z });
+    }
+  }
+  return out;
+}
+
+async function main() {
+  const url = /^https?:\/\//.test(source) ? source : `file://${path.resolve(source)}`;
+  const offsets = await offsetsFor(url);
+  const images = await loadOmeTiff(url, { images: 'all', offsets });
+  const report = { offsetsUsed: offsets ? offsets.length : 0, images: [] };
+  for (const { data, metadata } of images) {
+    const P = metadata.Pixels;
+    const sizes = { t: P.SizeT, c: P.Interleaved ? 1 : P.SizeC, z: P.SizeZ };
+    const image = {
+      name: metadata.Name ?? null,
+      dimensionOrder: P.DimensionOrder,
+      type: P.Type,
+      sizes: { x: P.SizeX, y: P.SizeY, z: P.SizeZ, c: P.SizeC, t: P.SizeT },
+      interleaved: Boolean(P.Interleaved),
+      physical: {
+        x: P.PhysicalSizeX ?? null, xUnit: P.PhysicalSizeXUnit ?? null,
+        y: P.PhysicalSizeY ?? null, yUnit: P.PhysicalSizeYUnit ?? null,
+        z: P.PhysicalSizeZ ?? null, zUnit: P.PhysicalSizeZUnit ?? null,
+      },
+      channels: P.Channels.map((ch) => ({ name: ch.Name ?? null, color: ch.Color ?? null,
+        samplesPerPixel: ch.SamplesPerPixel ?? null })),
+      tileSize: data[0].tileSize,
+      labels: data[0].labels,
+      levels: [],
+    };
+    for (const src of data) {
+      const level = { shape: src.shape, dtype: src.dtype, planes: [] };
+      if (pixels) {
+        for (const sel of planes(sizes)) {
+          const raster = await src.getRaster({ selection: sel });
+          const tile = await src.getTile({ x: 0, y: 0, selection: sel });
+          level.planes.push({ ...sel, width: raster.width, height: raster.height,
+            sha256: sha256(raster.data), tileWidth: tile.width, tileHeight: tile.height });
+        }
+      }
+      image.levels.push(level);
+    }
+    report.images.push(image);
+  }
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
+main().catch((err) => {
+  process.stdout.write(`${JSON.stringify({ error: String(err && err.message ? err.message : err) })}\n`);
+  process.exit(2);
+});
