@@ -1,0 +1,1 @@
+"""Subcommands of the napari-viv CLI, one module each."""

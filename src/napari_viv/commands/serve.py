@@ -1,0 +1,14 @@
+"""`napari-viv serve` (placeholder until implemented)."""
+
+from __future__ import annotations
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("serve", help="(not implemented yet)")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from ..errors import NapariVivError
+
+    raise NapariVivError("'serve' is not implemented yet")
