@@ -1,0 +1,693 @@
+"""Translate between napari image layers and napari-viv's (levels, metadata).
+
+Export direction: the selected image layers (as ``Layer`` objects or as the
+``(data, meta, layer_type)`` tuples a writer receives) become the channels
+of one image, in the given order::
+
+    layer name      -> channel name
+    colormap        -> channel colour (the colormap's brightest colour)
+    scale + units   -> physical pixel size (pint units -> OME symbols)
+    axis_labels     -> OME axes (t/c/z/y/x; napari's default labels fall
+                       back to position: ...ZYX)
+
+Import direction: :func:`image_to_layer_data` turns lazy levels plus an
+:class:`ImageMetadata` into napari ``LayerData`` (one layer per channel).
+
+Multiscale layer data are never converted to one array: levels are passed
+on as a list (level 0 first), stacked lazily with dask when the channels
+come from several layers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import NapariVivError
+from ..metadata import ImageMetadata, normalize_unit
+
+CANONICAL = "TCZYX"
+SPATIAL = "ZYX"
+
+#: Colours for channels that carry none; nuclear stains get blue first.
+PALETTE: list[tuple[int, int, int]] = [
+    (0, 0, 255),  # blue
+    (0, 255, 0),  # green
+    (255, 0, 255),  # magenta
+    (255, 255, 0),  # yellow
+    (0, 255, 255),  # cyan
+    (255, 0, 0),  # red
+    (255, 128, 0),  # orange
+    (255, 255, 255),  # white
+]
+
+# napari's own colormap names for the pure colours, so layers show a
+# familiar name in the layer controls.
+_NAMED = {
+    (0, 0, 255): "blue",
+    (0, 255, 0): "green",
+    (255, 0, 255): "magenta",
+    (255, 255, 0): "yellow",
+    (0, 255, 255): "cyan",
+    (255, 0, 0): "red",
+    (255, 255, 255): "gray",
+}
+
+
+@dataclass
+class ExportInput:
+    """What :func:`napari_viv.writer.export_pyramid` needs for some layers.
+
+    ``levels`` are lazy (or in-memory) arrays in ``metadata.axes`` order,
+    level 0 first; more than one only when every layer brought the same
+    pyramid. ``data`` is what to pass to ``export_pyramid``.
+    """
+
+    levels: list
+    metadata: ImageMetadata
+    layer_names: list[str] = field(default_factory=list)
+
+    @property
+    def data(self):
+        return self.levels if len(self.levels) > 1 else self.levels[0]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(int(n) for n in self.levels[0].shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.levels[0].dtype)
+
+    def export_kwargs(self) -> dict:
+        """Keyword arguments for ``export_pyramid`` (besides data and path)."""
+        return {"axes": self.metadata.axes, "metadata": self.metadata}
+
+
+# --------------------------------------------------------------------------
+# export direction
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class _Layer:
+    """One image layer, reduced to what the export needs."""
+
+    name: str
+    levels: list
+    axes: str  # one letter per dim of levels[0]
+    rgb: bool
+    color: tuple[int, int, int] | None
+    sizes: dict[str, float]  # physical size per axis letter (x/y/z)
+    unit: str | None  # OME symbol shared by ``sizes``
+    time_increment: float | None
+    contrast_limits: tuple[float, float] | None
+    ome_xml: str | None
+    channel_names: list[str] | None  # stashed by our reader, if any
+
+    @property
+    def shape0(self) -> tuple[int, ...]:
+        return tuple(int(n) for n in self.levels[0].shape)
+
+
+def layers_to_export(
+    layer_data: Sequence[tuple], *, keep_levels: bool = True
+) -> ExportInput:
+    """Turn writer ``LayerData`` tuples into one export.
+
+    Raises :class:`NapariVivError` naming the offending layers when the
+    layers can't be channels of one image (not images, different shapes,
+    scales or units, RGB mixed with others, dtypes that don't combine
+    losslessly). With ``keep_levels=False`` only level 0 is passed on, so
+    the writer regenerates the pyramid.
+    """
+    if not layer_data:
+        raise NapariVivError("no image layers to save; select one or more")
+    parsed = []
+    not_images = []
+    for i, item in enumerate(layer_data):
+        data, meta, ltype = _unpack(item)
+        name = str(meta.get("name") or f"layer {i}")
+        if ltype != "image":
+            not_images.append(f"{name!r} ({ltype})")
+            continue
+        parsed.append(_parse_layer(data, meta, name))
+    if not_images:
+        raise NapariVivError(
+            "only image layers can be saved as OME-TIFF channels; "
+            f"not an image: {', '.join(not_images)}"
+        )
+    return _combine(parsed, keep_levels=keep_levels)
+
+
+def layer_objects_to_export(layers: Sequence[Any], **kwargs) -> ExportInput:
+    """Like :func:`layers_to_export` for napari ``Layer`` objects."""
+    return layers_to_export(
+        [layer.as_layer_data_tuple() for layer in layers], **kwargs
+    )
+
+
+def _unpack(item) -> tuple[Any, dict, str]:
+    if len(item) == 1:
+        return item[0], {}, "image"
+    if len(item) == 2:
+        return item[0], dict(item[1] or {}), "image"
+    return item[0], dict(item[1] or {}), str(item[2])
+
+
+def _levels_of(data, multiscale: bool) -> list:
+    if multiscale or isinstance(data, (list, tuple)):
+        # MultiScaleData and lists: index level by level, never as one array
+        return [data[i] for i in range(len(data))]
+    return [data]
+
+
+def _parse_layer(data, meta: dict, name: str) -> _Layer:
+    levels = _levels_of(data, bool(meta.get("multiscale", False)))
+    level0 = levels[0]
+    ndim = len(level0.shape)
+    rgb = bool(meta.get("rgb", False))
+    if rgb and (ndim < 3 or level0.shape[-1] not in (3, 4)):
+        rgb = False
+    spatial_ndim = ndim - 1 if rgb else ndim
+    if spatial_ndim < 2:
+        raise NapariVivError(
+            f"layer {name!r} has {spatial_ndim} dimension(s); an image needs "
+            "at least Y and X"
+        )
+    axes = _axes_from_labels(meta.get("axis_labels"), spatial_ndim, name)
+    if rgb:
+        axes += "S"
+
+    scale = list(meta.get("scale") or [1.0] * spatial_ndim)
+    units = list(meta.get("units") or ["pixel"] * spatial_ndim)
+    if len(scale) != spatial_ndim or len(units) != spatial_ndim:
+        scale = (scale + [1.0] * spatial_ndim)[-spatial_ndim:]
+        units = (units + ["pixel"] * spatial_ndim)[-spatial_ndim:]
+    sizes, unit, dt = _physical(axes[:spatial_ndim], scale, units, name)
+
+    md = meta.get("metadata") or {}
+    clim = meta.get("contrast_limits")
+    return _Layer(
+        name=name,
+        levels=levels,
+        axes=axes,
+        rgb=rgb,
+        color=None if rgb else colormap_color(meta.get("colormap")),
+        sizes=sizes,
+        unit=unit,
+        time_increment=dt,
+        contrast_limits=tuple(float(v) for v in clim) if clim else None,
+        ome_xml=md.get("ome_xml") if isinstance(md, dict) else None,
+        channel_names=(
+            list(md["channel_names"])
+            if isinstance(md, dict) and md.get("channel_names")
+            else None
+        ),
+    )
+
+
+def _axes_from_labels(labels, ndim: int, name: str) -> str:
+    """OME axes for a layer's dims: from its labels, else by position."""
+    letters = []
+    if labels is not None and len(labels) == ndim:
+        for lab in labels:
+            s = str(lab).strip().upper()
+            if len(s) == 1 and s in CANONICAL:
+                letters.append(s)
+            else:
+                letters = []
+                break
+    if letters:
+        if len(set(letters)) != ndim:
+            raise NapariVivError(
+                f"layer {name!r} has repeated axis labels {tuple(labels)}"
+            )
+        if letters[-2:] != ["Y", "X"]:
+            raise NapariVivError(
+                f"layer {name!r}: the last two axes must be y and x, "
+                f"got axis labels {tuple(labels)}"
+            )
+        return "".join(letters)
+    # napari's default labels ('-3', '-2', '-1') or anything else: position
+    if ndim > 5:
+        raise NapariVivError(
+            f"layer {name!r} has {ndim} dimensions; OME-TIFF has at most 5 "
+            "(t, c, z, y, x) — set axis labels or reduce the data"
+        )
+    return {2: "YX", 3: "ZYX", 4: "TZYX", 5: "TCZYX"}[ndim]
+
+
+def _ureg():
+    import pint
+
+    return pint.get_application_registry()
+
+
+def _as_unit(u):
+    if u is None:
+        return None
+    if isinstance(u, str):
+        if u.strip().lower() in ("", "pixel", "pixels", "px", "none"):
+            return None
+        try:
+            return _ureg().Unit(u.strip())
+        except Exception:
+            return _ureg().Unit(normalize_unit(u))
+    if str(u) == "pixel":
+        return None
+    return u
+
+
+def _physical(axes: str, scale, units, name: str):
+    """Physical sizes {x,y,z}, their OME unit, and the time step (s)."""
+    sizes: dict[str, float] = {}
+    qty = {}
+    dt = None
+    for ax, s, u in zip(axes, scale, units):
+        try:
+            unit = _as_unit(u)
+        except Exception:
+            raise NapariVivError(
+                f"layer {name!r}: unknown unit {u!r} on axis {ax.lower()}"
+            ) from None
+        if unit is None or ax == "C":
+            continue
+        q = float(s) * unit
+        if ax == "T":
+            if q.check("[time]"):
+                dt = float(q.to("second").magnitude)
+            continue
+        if not q.check("[length]"):
+            raise NapariVivError(
+                f"layer {name!r}: axis {ax.lower()} has unit {unit} which is "
+                "not a length"
+            )
+        qty[ax] = q
+    if not qty:
+        return sizes, None, dt
+    # One unit for all axes: that of x (else y, z), converted when they differ.
+    ref = next(qty[a] for a in "XYZ" if a in qty)
+    try:
+        symbol = normalize_unit(format(ref.units, "~"))
+        target = ref.units
+    except ValueError:
+        symbol, target = normalize_unit("um"), _ureg().Unit("micrometer")
+    for ax, q in qty.items():
+        sizes[ax.lower()] = float(q.to(target).magnitude)
+    return sizes, symbol, dt
+
+
+def colormap_color(cmap) -> tuple[int, int, int] | None:
+    """The (r, g, b) a napari colormap ends at, or None if unknown."""
+    if cmap is None:
+        return None
+    if isinstance(cmap, str):
+        try:
+            from napari.utils.colormaps import ensure_colormap
+
+            cmap = ensure_colormap(cmap)
+        except Exception:
+            return None
+    colors = cmap.get("colors") if isinstance(cmap, dict) else getattr(
+        cmap, "colors", None
+    )
+    if colors is None:
+        return None
+    arr = np.asarray(colors, dtype=float)
+    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] < 3:
+        return None
+    return tuple(int(round(float(v) * 255)) for v in np.clip(arr[-1, :3], 0, 1))
+
+
+def _combine(layers: list[_Layer], *, keep_levels: bool) -> ExportInput:
+    names = [lay.name for lay in layers]
+    if any(lay.rgb for lay in layers):
+        if len(layers) > 1:
+            rgb = [lay.name for lay in layers if lay.rgb]
+            raise NapariVivError(
+                f"RGB layer {', '.join(map(repr, rgb))} can only be saved on "
+                "its own; select it alone (or split it into channels)"
+            )
+        return _single_rgb(layers[0], keep_levels)
+    if len(layers) == 1:
+        return _single(layers[0], keep_levels)
+    for lay in layers:
+        if "C" in lay.axes:
+            raise NapariVivError(
+                f"layer {lay.name!r} already has a channel axis; save it on "
+                "its own or split it into one layer per channel"
+            )
+    _check_same(layers, lambda lay: lay.axes, "axes (axis labels)")
+    _check_same(layers, lambda lay: lay.shape0, "shapes")
+    _check_same(
+        layers,
+        lambda lay: tuple(sorted((k, round(v, 9)) for k, v in lay.sizes.items())),
+        "pixel sizes (scale)",
+    )
+    _check_same(layers, lambda lay: lay.unit, "units")
+    dtype = common_dtype([lay for lay in layers])
+
+    import dask.array as da
+
+    axes_in = layers[0].axes
+    cpos = _channel_position(axes_in)
+    nlev = 1
+    if keep_levels:
+        counts = {len(lay.levels) for lay in layers}
+        shapes = {
+            tuple(tuple(lv.shape) for lv in lay.levels) for lay in layers
+        }
+        if len(counts) == 1 and len(shapes) == 1:
+            nlev = counts.pop()
+    levels = []
+    for i in range(nlev):
+        parts = [_as_dask(lay.levels[i], dtype) for lay in layers]
+        levels.append(da.stack(parts, axis=cpos))
+    axes = axes_in[:cpos] + "C" + axes_in[cpos:]
+
+    first = layers[0]
+    md = ImageMetadata(
+        axes=axes,
+        name=None,
+        channel_names=names,
+        channel_colors=[lay.color for lay in layers],
+        physical_sizes=dict(first.sizes),
+        time_increment=first.time_increment,
+        contrast_limits=_clims(layers),
+        ome_xml=_shared(lay.ome_xml for lay in layers),
+    )
+    if first.unit:
+        md.unit = first.unit
+    return ExportInput(levels, md, names)
+
+
+def _single(lay: _Layer, keep_levels: bool) -> ExportInput:
+    order = "".join(a for a in CANONICAL if a in lay.axes)
+    levels = lay.levels if keep_levels else lay.levels[:1]
+    if order != lay.axes:
+        import dask.array as da
+
+        perm = [lay.axes.index(a) for a in order]
+        levels = [da.transpose(_as_dask(lv), perm) for lv in levels]
+    if "C" in order:
+        n = int(lay.shape0[lay.axes.index("C")])
+        if lay.channel_names and len(lay.channel_names) == n:
+            cnames = list(lay.channel_names)
+        else:
+            cnames = [f"{lay.name} {i}" for i in range(n)]
+        colors = [None] * n
+        clims = None
+    else:
+        cnames, colors = [lay.name], [lay.color]
+        clims = [lay.contrast_limits] if lay.contrast_limits else None
+    md = ImageMetadata(
+        axes=order,
+        name=lay.name,
+        channel_names=cnames,
+        channel_colors=colors,
+        physical_sizes=dict(lay.sizes),
+        time_increment=lay.time_increment,
+        contrast_limits=clims,
+        ome_xml=lay.ome_xml,
+    )
+    if lay.unit:
+        md.unit = lay.unit
+    return ExportInput(list(levels), md, [lay.name])
+
+
+def _single_rgb(lay: _Layer, keep_levels: bool) -> ExportInput:
+    level0 = lay.levels[0]
+    if np.dtype(level0.dtype) != np.uint8 or level0.shape[-1] != 3:
+        raise NapariVivError(
+            f"RGB layer {lay.name!r} is {np.dtype(level0.dtype)} with "
+            f"{level0.shape[-1]} samples; Viv shows only 8-bit RGB (3 "
+            "samples) — turn off 'rgb' to save its samples as channels"
+        )
+    if lay.axes != "YXS":
+        raise NapariVivError(
+            f"RGB layer {lay.name!r} has extra dimensions "
+            f"({len(level0.shape)}D); Viv RGB images are 2D only"
+        )
+    md = ImageMetadata(
+        axes="YXS",
+        name=lay.name,
+        channel_names=[lay.name],
+        channel_colors=None,
+        physical_sizes=dict(lay.sizes),
+        ome_xml=lay.ome_xml,
+    )
+    if lay.unit:
+        md.unit = lay.unit
+    levels = lay.levels if keep_levels else lay.levels[:1]
+    return ExportInput(list(levels), md, [lay.name])
+
+
+def _channel_position(axes: str) -> int:
+    """Where C goes in ``axes`` (a subsequence of TZYX) to stay canonical."""
+    return 1 if axes.startswith("T") else 0
+
+
+def _check_same(layers, key, what: str) -> None:
+    values = [key(lay) for lay in layers]
+    if all(v == values[0] for v in values):
+        return
+    groups: dict = {}
+    for lay, v in zip(layers, values):
+        groups.setdefault(repr(v), []).append(lay.name)
+    desc = "; ".join(
+        f"{', '.join(map(repr, ns))}: {v}" for v, ns in groups.items()
+    )
+    raise NapariVivError(
+        f"layers to save as channels of one image must have the same {what}: "
+        f"{desc}"
+    )
+
+
+def common_dtype(layers) -> np.dtype:
+    """The dtype all channels share; raises if that would lose values."""
+    dtypes = [np.dtype(lay.levels[0].dtype) for lay in layers]
+    common = np.result_type(*dtypes)
+    lossy = [
+        lay.name for lay, dt in zip(layers, dtypes) if not _lossless(dt, common)
+    ]
+    if lossy:
+        listing = ", ".join(
+            f"{lay.name!r} ({dt})" for lay, dt in zip(layers, dtypes)
+        )
+        raise NapariVivError(
+            f"layers have pixel types that can't share one type without "
+            f"losing values: {listing}; convert them to one type first"
+        )
+    return common
+
+
+def _lossless(src: np.dtype, dst: np.dtype) -> bool:
+    if src == dst:
+        return True
+    if not np.can_cast(src, dst, "safe"):
+        return False
+    if src.kind in "iu" and dst.kind == "f":
+        # a float holds every integer only up to its mantissa width
+        return src.itemsize * 8 <= np.finfo(dst).nmant + 1
+    return True
+
+
+def _as_dask(arr, dtype=None):
+    import dask.array as da
+
+    if not isinstance(arr, da.Array):
+        chunks = tuple(
+            min(int(n), 1 if i < len(arr.shape) - 2 else 1024)
+            for i, n in enumerate(arr.shape)
+        )
+        arr = da.from_array(arr, chunks=chunks)
+    if dtype is not None and arr.dtype != dtype:
+        arr = arr.astype(dtype)
+    return arr
+
+
+def _clims(layers) -> list[tuple[float, float]] | None:
+    values = [lay.contrast_limits for lay in layers]
+    return values if all(v is not None for v in values) else None
+
+
+def _shared(values):
+    values = list(values)
+    return values[0] if values and all(v == values[0] for v in values) else None
+
+
+# --------------------------------------------------------------------------
+# import direction
+# --------------------------------------------------------------------------
+
+
+def channel_colormap(color, name: str | None = None):
+    """A napari colormap from black to ``color`` (r, g, b 0-255)."""
+    color = tuple(int(c) for c in color[:3])
+    if color in _NAMED:
+        return _NAMED[color]
+    from napari.utils.colormaps import Colormap
+
+    hexname = "#{:02x}{:02x}{:02x}".format(*color)
+    return Colormap(
+        [[0.0, 0.0, 0.0, 1.0], [c / 255 for c in color] + [1.0]],
+        name=hexname,
+        display_name=name or hexname,
+    )
+
+
+_NUCLEAR = ("dapi", "hoechst", "draq", "nucle", "dna", "pi ")
+
+
+def default_colors(names: Sequence[str]) -> list[tuple[int, int, int]]:
+    """Fluorescence colours for channels without one: nuclear stains blue."""
+    n = len(names)
+    if n == 1:
+        return [(255, 255, 255)]
+    out: list = [None] * n
+    nuclear = [
+        i
+        for i, s in enumerate(names)
+        if any(k in (str(s).lower() + " ") for k in _NUCLEAR)
+    ]
+    rest = PALETTE[1:] if nuclear else PALETTE
+    for i in nuclear:
+        out[i] = PALETTE[0]
+    j = 0
+    for i in range(n):
+        if out[i] is None:
+            out[i] = rest[j % len(rest)]
+            j += 1
+    return out
+
+
+def contrast_limits_from(level, axes: str) -> list[tuple[float, float]]:
+    """Per-channel (min, max) of one (small) level, computed with dask."""
+    import dask.array as da
+
+    arr = _as_dask(level)
+    if "S" in axes:
+        reduce_axes = tuple(range(arr.ndim))
+        pairs = [(arr.min(), arr.max())]
+    elif "C" in axes:
+        c = axes.index("C")
+        reduce_axes = tuple(i for i in range(arr.ndim) if i != c)
+        pairs = [(arr.min(axis=reduce_axes), arr.max(axis=reduce_axes))]
+    else:
+        pairs = [(arr.min(), arr.max())]
+    lo, hi = da.compute(*pairs[0])
+    lo, hi = np.atleast_1d(lo), np.atleast_1d(hi)
+    out = []
+    for a, b in zip(lo.tolist(), hi.tolist()):
+        a, b = float(a), float(b)
+        if not np.isfinite(a) or not np.isfinite(b):
+            a, b = 0.0, 1.0
+        if b <= a:
+            b = a + 1.0
+        out.append((a, b))
+    return out
+
+
+def image_to_layer_data(
+    levels: list, metadata: ImageMetadata, *, name: str | None = None
+) -> list[tuple]:
+    """napari ``LayerData`` for lazy ``levels`` described by ``metadata``.
+
+    Channels become separate layers (``channel_axis``) named and coloured
+    from the metadata, blended additively; Z and T stay as slider dims.
+    Contrast limits come from ``metadata.contrast_limits`` or the smallest
+    level. The OME-XML and the axes are kept in the layer ``metadata``.
+    """
+    axes = metadata.axes
+    if len(axes) != len(levels[0].shape):
+        raise NapariVivError(
+            f"{name or metadata.name or 'image'}: axes {axes!r} don't match "
+            f"the data's {len(levels[0].shape)} dimensions"
+        )
+    title = name or metadata.name or "image"
+    rgb = axes.endswith("S")
+    dims = [a for a in axes if a not in "CS"]
+    unit = metadata.unit or "µm"
+    scale, units = [], []
+    for a in dims:
+        size = metadata.physical_sizes.get(a.lower()) if a in SPATIAL else None
+        if size:
+            scale.append(float(size))
+            units.append(unit)
+        elif a == "T" and metadata.time_increment:
+            scale.append(float(metadata.time_increment))
+            units.append("second")
+        else:
+            scale.append(1.0)
+            units.append("pixel")
+    kwargs: dict[str, Any] = {
+        "multiscale": len(levels) > 1,
+        "scale": scale,
+        "units": units,
+        "axis_labels": [a.lower() for a in dims],
+        "metadata": {
+            "ome_xml": metadata.ome_xml,
+            "axes": axes,
+        },
+    }
+    data = list(levels) if len(levels) > 1 else levels[0]
+    clims = metadata.contrast_limits
+    if rgb:
+        kwargs.update(name=title, rgb=True)
+        if np.dtype(levels[0].dtype) == np.uint8:
+            kwargs["contrast_limits"] = (0, 255)
+        return [(data, kwargs, "image")]
+
+    if "C" not in axes:
+        cl = clims[0] if clims else contrast_limits_from(levels[-1], axes)[0]
+        names = metadata.channel_names or [title]
+        color = (metadata.channel_colors or [None])[0] or (255, 255, 255)
+        kwargs.update(
+            name=names[0] if names[0] else title,
+            colormap=channel_colormap(color, names[0]),
+            contrast_limits=cl,
+        )
+        return [(data, kwargs, "image")]
+
+    nc = int(levels[0].shape[axes.index("C")])
+    names = list(metadata.channel_names or [])
+    names = [
+        names[i] if i < len(names) and names[i] else f"{title} {i}"
+        for i in range(nc)
+    ]
+    names = _unique(names)
+    given = list(metadata.channel_colors or [])
+    fallback = default_colors(names)
+    colors = [
+        given[i] if i < len(given) and given[i] is not None else fallback[i]
+        for i in range(nc)
+    ]
+    if clims and len(clims) == nc:
+        cls = [tuple(c) for c in clims]
+    else:
+        cls = contrast_limits_from(levels[-1], axes)
+    kwargs["metadata"]["channel_names"] = names
+    kwargs.update(
+        channel_axis=axes.index("C"),
+        name=names,
+        colormap=[channel_colormap(c, n) for c, n in zip(colors, names)],
+        contrast_limits=[list(c) for c in cls],
+        blending="additive" if nc > 1 else "translucent",
+    )
+    return [(data, kwargs, "image")]
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        if n in seen:
+            seen[n] += 1
+            out.append(f"{n} [{seen[n]}]")
+        else:
+            seen[n] = 0
+            out.append(n)
+    return out
