@@ -1,14 +1,149 @@
-"""`napari-viv serve` (placeholder until implemented)."""
+"""`napari-viv serve FILE.ome.tif`: serve one exported file to Avivator.
+
+Prints the Avivator link (plus an SSH forwarding hint and browser caveats),
+then serves until Ctrl-C or SIGTERM and exits 0 with the port released.
+"""
 
 from __future__ import annotations
 
+import signal
+import sys
+import threading
+import webbrowser
+from pathlib import Path
+
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("serve", help="(not implemented yet)")
+    p = subparsers.add_parser(
+        "serve",
+        help="serve an OME-TIFF (and its offsets.json) to Avivator over HTTP",
+        description="Serve FILE and its offsets.json over HTTP with Range and CORS, "
+        "print the Avivator link, and stop on Ctrl-C.",
+    )
+    p.add_argument("file", metavar="FILE.ome.tif", help="the pyramidal OME-TIFF to serve")
+    add_server_options(p)
+    p.add_argument("--open", action="store_true", help="open the link in a web browser")
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
-    from ..errors import NapariVivError
+def add_server_options(p) -> None:
+    """Options shared by `serve` and `demo`."""
+    p.add_argument("--port", type=int, default=0,
+                   help="port to listen on (default: a free one)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; anything else "
+                   "exposes the file to your network)")
+    p.add_argument("--allow-origin", action="append", default=None, metavar="ORIGIN",
+                   help="a web origin allowed to read the file (repeatable; '*' for any). "
+                   "Always allowed: the public Avivator and --avivator-url")
+    p.add_argument("--avivator-url", default=None, metavar="URL",
+                   help="a self-hosted Avivator to link to "
+                   "(default: $NAPARI_VIV_AVIVATOR_URL or the public one)")
 
-    raise NapariVivError("'serve' is not implemented yet")
+
+def check_servable(path: Path) -> list[str]:
+    """Raise NapariVivError if ``path`` can't be served to Avivator; return notes."""
+    from ..errors import NapariVivError
+    from ..server import sidecar_name
+
+    if not path.exists():
+        raise NapariVivError(f"{path}: no such file")
+    if not path.is_file():
+        raise NapariVivError(f"{path}: not a regular file")
+    if not (path.name.endswith(".ome.tif") or path.name.endswith(".ome.tiff")):
+        raise NapariVivError(
+            f"{path}: Avivator only treats names ending in lowercase .ome.tif or "
+            ".ome.tiff as OME-TIFF; rename it or convert it with 'napari-viv convert'"
+        )
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            ome = tif.is_ome
+    except Exception as exc:  # tifffile raises several types for junk
+        raise NapariVivError(f"{path}: not a readable TIFF ({exc})") from None
+    if not ome:
+        raise NapariVivError(
+            f"{path}: has no OME-XML, so Avivator cannot open it; "
+            "convert it with 'napari-viv convert'"
+        )
+    notes = []
+    side = path.with_name(sidecar_name(path.name))
+    if not side.is_file():
+        notes.append(
+            f"note: no {side.name} beside the file; Avivator will work but open it "
+            f"more slowly (create it with: napari-viv offsets {path})"
+        )
+    return notes
+
+
+def allowed_origins(args) -> list[str] | None:
+    """The CORS allow-list from --allow-origin and --avivator-url."""
+    from ..avivator import avivator_origin
+    from ..server import AVIVATOR_ORIGIN, default_allowed_origins
+
+    origins = default_allowed_origins()
+    if args.avivator_url:
+        origins.append(avivator_origin(args.avivator_url))
+    origins += args.allow_origin or []
+    if AVIVATOR_ORIGIN not in origins:  # pragma: no cover - defaults include it
+        origins.insert(0, AVIVATOR_ORIGIN)
+    return origins
+
+
+def print_links(server, path: Path, args, out=sys.stdout) -> str:
+    """Print the link, SSH hint and caveats; return the Avivator link."""
+    from ..avivator import avivator_link, browser_caveats, ssh_hint
+    from ..server import is_loopback
+
+    url = server.url_for(path)
+    link = avivator_link(url, args.avivator_url)
+    print(f"Serving {path}", file=out)
+    print(f"  file URL: {url}", file=out)
+    print(f"Open in Avivator:\n  {link}", file=out)
+    hint = ssh_hint(server.port, url.rsplit("/", 1)[1], base=args.avivator_url)
+    if hint is not None and is_loopback(server.host):
+        print(hint.text(), file=out)
+    if not is_loopback(server.host):
+        print(f"warning: listening on {server.host}: anyone who can reach this "
+              "machine on that port can download the file", file=out)
+    for caveat in browser_caveats():
+        print(f"note: {caveat}", file=out)
+    print("Press Ctrl-C to stop.", file=out, flush=True)
+    return link
+
+
+def wait_for_signal() -> None:
+    """Block until SIGINT or SIGTERM (main thread only)."""
+    stop = threading.Event()
+    previous = {}
+
+    def handler(signum, frame):
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, handler)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def run(args) -> int:
+    from ..server import RangeServer
+
+    path = Path(args.file).expanduser().absolute()
+    for note in check_servable(path):
+        print(note, file=sys.stderr)
+    server = RangeServer([path], host=args.host, port=args.port,
+                         allow_origins=allowed_origins(args))
+    with server:
+        link = print_links(server, path, args)
+        if args.open:
+            webbrowser.open(link)
+        wait_for_signal()
+        requests, nbytes = server.stats
+    print(f"stopped after {requests} requests, {nbytes / 1e6:.1f} MB sent", file=sys.stderr)
+    return 0
