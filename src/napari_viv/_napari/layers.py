@@ -564,11 +564,26 @@ def default_colors(names: Sequence[str]) -> list[tuple[int, int, int]]:
     return out
 
 
+#: Contrast limits look at no more than this many pixels per Y and X.
+_CLIM_WINDOW = 2048
+
+
+def _central_window(arr, edge: int, axes: str):
+    """The central ``edge`` x ``edge`` window of the Y and X dims (lazy)."""
+    index = [slice(None)] * arr.ndim
+    for d in (axes.index("Y"), axes.index("X")):
+        n = int(arr.shape[d])
+        if n > edge:
+            start = (n - edge) // 2
+            index[d] = slice(start, start + edge)
+    return arr[tuple(index)]
+
+
 def contrast_limits_from(level, axes: str) -> list[tuple[float, float]]:
     """Per-channel (min, max) of one (small) level, computed with dask."""
     import dask.array as da
 
-    arr = _as_dask(level)
+    arr = _central_window(_as_dask(level), _CLIM_WINDOW, axes)
     if "S" in axes:
         reduce_axes = tuple(range(arr.ndim))
         pairs = [(arr.min(), arr.max())]

@@ -1,0 +1,142 @@
+"""npe2 writer: save the selected image layers as one Viv pyramidal OME-TIFF.
+
+napari calls :func:`write_layers` from File > Save Selected Layers… (filter
+"napari-viv pyramidal OME-TIFF for Viv") and from
+``viewer.layers.save(path, plugin="napari-viv")``. The layers become the
+channels of one file (see :mod:`.layers`), written by
+:func:`napari_viv.writer.export_pyramid` with its defaults, next to an
+``offsets.json``. Progress shows in napari's activity dock.
+
+Problems (a non-image layer, mismatched shapes, an unwritable folder) are
+shown as a napari error notification naming the layers or folder; nothing
+is written and the writer returns ``[]``, which napari reports as a failed
+save.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from ..errors import Cancelled, NapariVivError
+
+EXTENSIONS = (".ome.tif", ".ome.tiff")
+
+
+def viv_path(path) -> Path:
+    """``path`` with a lowercase ``.ome.tif``/``.ome.tiff`` extension.
+
+    Avivator recognises OME-TIFF only by a lowercase name ending, so
+    ``x.OME.TIF`` becomes ``x.ome.tif``, ``x.tif`` becomes ``x.ome.tif`` and
+    ``x`` becomes ``x.ome.tif``.
+    """
+    p = Path(os.fspath(path)).expanduser()
+    name = p.name
+    low = name.lower()
+    for ext in EXTENSIONS:
+        if low.endswith(ext):
+            return p.with_name(name[: -len(ext)] + ext)
+    for ext in (".tiff", ".tif"):
+        if low.endswith(ext):
+            return p.with_name(name[: -len(ext)] + ".ome.tif")
+    return p.with_name(name + ".ome.tif")
+
+
+def write_layers(path: str, layer_data: list[tuple]) -> list[str]:
+    """npe2 multi-layer writer; returns the written [.ome.tif, offsets.json]."""
+    from napari.utils.notifications import show_error, show_info
+
+    target = viv_path(path)
+    try:
+        written = save_layer_data(target, layer_data)
+    except Cancelled as exc:
+        show_info(f"{target.name}: {exc}")
+        return []
+    except NapariVivError as exc:
+        show_error(f"Could not save {target.name}: {exc}")
+        return []
+    return [str(p) for p in written]
+
+
+def save_layer_data(target: Path, layer_data) -> list[Path]:
+    """Translate, check the folder, export with a progress bar."""
+    from .layers import layers_to_export
+
+    inp = layers_to_export(layer_data)
+    _check_folder(target)
+    md = inp.metadata
+    if not md.name:
+        md.name = target.name[: -len(_ext(target))]
+    return _export_with_progress(inp, target)
+
+
+def _ext(target: Path) -> str:
+    return next(e for e in EXTENSIONS if target.name.endswith(e))
+
+
+def _check_folder(target: Path) -> None:
+    folder = target.parent
+    if not folder.is_dir():
+        raise NapariVivError(f"folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise NapariVivError(f"folder {folder} is not writable")
+
+
+def _export_with_progress(inp, target: Path) -> list[Path]:
+    """Run export_pyramid in a thread; the GUI thread drives the progress bar.
+
+    The core may report progress from its worker threads, and napari's
+    progress bars must only be touched from the GUI thread, so the callback
+    only records the numbers.
+    """
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    from napari.utils import progress
+
+    from ..writer import export_pyramid
+
+    latest = [0, 0]
+    lock = threading.Lock()
+
+    def on_progress(done, total):
+        with lock:
+            latest[0], latest[1] = int(done), int(total)
+
+    pbar = progress(total=0, desc=f"Saving {target.name}")
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix="napari-viv-save") as ex:
+            fut = ex.submit(
+                export_pyramid,
+                inp.data,
+                target,
+                overwrite=True,
+                progress=on_progress,
+                **inp.export_kwargs(),
+            )
+            while True:
+                finished, _ = wait([fut], timeout=0.1)
+                with lock:
+                    done, total = latest
+                if total and pbar.total != total:
+                    pbar.total = total
+                if done > pbar.n:
+                    pbar.update(done - pbar.n)
+                _process_events()
+                if finished:
+                    break
+            return [Path(p) for p in fut.result()]
+    finally:
+        pbar.close()
+
+
+def _process_events() -> None:
+    """Let Qt repaint the progress bar (no user input: no re-entry)."""
+    try:
+        from qtpy.QtCore import QEventLoop
+        from qtpy.QtWidgets import QApplication
+    except Exception:  # no Qt binding: nothing to repaint
+        return
+    app = QApplication.instance()
+    if app is not None:
+        app.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
