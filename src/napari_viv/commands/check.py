@@ -1,14 +1,70 @@
-"""`napari-viv check` (placeholder until implemented)."""
+"""`napari-viv check FILE...`: will Viv and Avivator open these files correctly?
+
+Exit status 0 when every file opens with correct pixels (warnings allowed),
+1 when any file has an error or can't be read at all.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("check", help="(not implemented yet)")
+    p = subparsers.add_parser(
+        "check",
+        help="say whether Viv/Avivator will open an OME-TIFF with correct pixels",
+        description="Check OME-TIFF files against what Viv 0.21 and Avivator accept. "
+        "Reads only metadata, so it is quick on large files. Exit status 0 when "
+        "Viv will open every file with correct pixels (warnings allowed), 1 otherwise.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="an .ome.tif file")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object per file instead of text")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="print errors only (no warnings, no verdict line for good files)")
     p.set_defaults(run=run)
 
 
+def format_report(report, *, quiet: bool = False) -> str:
+    """The human-readable text for one :class:`~napari_viv.check.CheckReport`."""
+    lines = []
+    if report.ok:
+        if not quiet:
+            tail = f" ({len(report.warnings)} warning(s))" if report.warnings else ""
+            lines.append(f"{report.path}: OK - Viv and Avivator will open it with "
+                         f"correct pixels{tail}")
+    else:
+        lines.append(f"{report.path}: NOT OK - Viv/Avivator will fail or show wrong "
+                     f"pixels ({len(report.errors)} problem(s)):")
+    for f in report.findings:
+        if quiet and f.severity != "error":
+            continue
+        lines.append(f"  {f.severity}: {f.message}")
+        lines.append(f"    fix: {f.fix}")
+    return "\n".join(lines)
+
+
 def run(args) -> int:
+    from ..check import check_file
     from ..errors import NapariVivError
 
-    raise NapariVivError("'check' is not implemented yet")
+    status = 0
+    for name in args.files:
+        try:
+            report = check_file(name)
+        except NapariVivError as exc:
+            if len(args.files) == 1:
+                raise
+            print(f"napari-viv check: error: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        if args.json:
+            print(json.dumps(report.to_dict(), ensure_ascii=False))
+        else:
+            text = format_report(report, quiet=args.quiet)
+            if text:
+                print(text)
+        if not report.ok:
+            status = 1
+    return status

@@ -1,0 +1,669 @@
+"""Will Viv 0.21 and Avivator open this OME-TIFF with correct pixels?
+
+:func:`check_file` reads only the TIFF structure and the OME-XML (never the
+pixel data), so it is fast on multi-gigabyte files. Each rule mirrors what
+the Viv loader and Avivator actually do (see docs/troubleshooting.md); a
+broken rule becomes a :class:`Finding` with a plain-words fix. Errors mean
+Viv will fail or show wrong pixels; warnings mean it works, but slowly or
+with a caveat.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .errors import NapariVivError
+
+#: Compression codes Viv 0.21 (geotiff 2.1.3) decodes in every environment.
+SUPPORTED_COMPRESSION = {1, 5, 7, 8, 32773, 32946, 34887}
+_COMPRESSION_NAMES = {
+    6: "old-style JPEG", 33003: "JPEG 2000", 33004: "JPEG 2000", 33005: "JPEG 2000",
+    34712: "JPEG 2000", 34925: "LZMA", 34933: "PNG", 34934: "JPEG XR",
+    50000: "zstd", 50001: "WebP", 50002: "JPEG XL", 52546: "JPEG XL",
+}
+_WEBP = 50001
+
+#: OME pixel types Viv can decode, with the TIFF (SampleFormat, BitsPerSample).
+OME_TYPES = {
+    "uint8": (1, 8), "uint16": (1, 16), "uint32": (1, 32),
+    "int8": (2, 8), "int16": (2, 16), "int32": (2, 32),
+    "float": (3, 32), "double": (3, 64),
+}
+_SCHEMA_ONLY_TYPES = {"bit", "complex", "double-complex"}
+DIMENSION_ORDERS = ("XYZCT", "XYZTC", "XYCTZ", "XYCZT", "XYTCZ", "XYTZC")
+#: OME length-unit symbols as Viv's schema lists them (µ is U+00B5).
+OME_UNITS = (
+    "Ym Zm Em Pm Tm Gm Mm km hm dam m dm cm mm \u00b5m nm pm fm am zm ym "
+    "\u00c5 thou li in ft yd mi ua ly pc pt pixel".split() + ["reference frame"]
+)
+#: Largest lowest level Viv handles comfortably as one texture, and hard limit.
+SMALLEST_LEVEL_WARN = 4096
+SMALLEST_LEVEL_MAX = 16384
+
+_CONVERT = "re-export with `napari-viv convert FILE OUT.ome.tif`"
+
+
+@dataclass
+class Finding:
+    """One broken rule: ``severity`` is "error" or "warning"."""
+
+    severity: str
+    message: str
+    fix: str
+
+
+@dataclass
+class CheckReport:
+    """All findings for one file; ``ok`` means Viv opens it with correct pixels."""
+
+    path: Path
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    def to_dict(self) -> dict:
+        return {
+            "path": str(self.path),
+            "ok": self.ok,
+            "findings": [asdict(f) for f in self.findings],
+        }
+
+
+def avivator_offsets_name(name: str) -> str:
+    """The offsets.json name Avivator requests for a served file name."""
+    return re.sub(r"ome\.tif(f?)", "offsets.json", name, flags=re.IGNORECASE)
+
+
+def check_file(path) -> CheckReport:
+    """Check ``path`` against the Viv/Avivator rules (metadata reads only).
+
+    Raises NapariVivError when the file is missing, not a TIFF or truncated.
+    """
+    import tifffile
+
+    path = Path(path)
+    if not path.is_file():
+        raise NapariVivError(f"{path}: no such file")
+    report = CheckReport(path)
+    with _TifffileWarnings() as warned:
+        try:
+            tif = tifffile.TiffFile(path)
+        except Exception as exc:  # tifffile raises several types for junk
+            raise NapariVivError(f"{path}: not a readable TIFF file ({_short(exc)})") from None
+        try:
+            with tif:
+                _Checker(tif, path, report).run()
+        except NapariVivError:
+            raise
+        except Exception as exc:  # a damaged IFD deep in the file
+            raise NapariVivError(f"{path}: damaged or truncated TIFF ({_short(exc)})") from None
+    damage = [m for m in warned.messages if re.search(r"offset|truncat|corrupt", m, re.I)]
+    if damage:
+        raise NapariVivError(f"{path}: damaged or truncated TIFF ({damage[0][:160]})")
+    return report
+
+
+class _TifffileWarnings(logging.Handler):
+    """Collect (and silence) what tifffile logs while the checker runs."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record) -> None:
+        self.messages.append(record.getMessage())
+
+    def __enter__(self):
+        self._logger = logging.getLogger("tifffile")
+        self._propagate = self._logger.propagate
+        self._logger.addHandler(self)
+        self._logger.propagate = False
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._logger.removeHandler(self)
+        self._logger.propagate = self._propagate
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:160]
+
+
+def _js_number(text: str) -> float:
+    """``Number(text)`` as JavaScript (and so Zod's coerce) computes it."""
+    s = text.strip()
+    if s == "":
+        return 0.0
+    try:
+        if s.lower().startswith(("0x", "0o", "0b")):
+            return float(int(s, 0))
+        if s.lower().lstrip("+-") in ("inf", "infinity", "nan"):
+            return float("nan") if "nan" in s.lower() else float(s)
+        return float(s)
+    except ValueError:
+        return float("nan")
+
+
+def _viv_json(node):
+    """Mirror Viv's ``xmlToJson``: keys are nodeNames, attributes under "attr",
+    and elements with neither attributes nor children are dropped."""
+    if node.nodeType == node.TEXT_NODE:
+        return (node.nodeValue or "").strip()
+    attrs = node.attributes
+    if not node.childNodes and (attrs is None or attrs.length == 0):
+        return ""
+    obj: dict = {}
+    if attrs is not None and attrs.length:
+        obj["attr"] = {attrs.item(i).name: attrs.item(i).value for i in range(attrs.length)}
+    for child in node.childNodes:
+        if child.nodeType != child.ELEMENT_NODE:
+            continue
+        value = _viv_json(child)
+        if value == "":
+            continue
+        if child.nodeName in obj:
+            if not isinstance(obj[child.nodeName], list):
+                obj[child.nodeName] = [obj[child.nodeName]]
+            obj[child.nodeName].append(value)
+        else:
+            obj[child.nodeName] = value
+    return obj
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+@dataclass
+class _Image:
+    """What the checker needs of one OME <Image>."""
+
+    index: int
+    order: str
+    type: str
+    sizes: dict
+    interleaved: bool
+    channels: list
+
+
+class _Checker:
+    def __init__(self, tif, path: Path, report: CheckReport):
+        self.tif = tif
+        self.path = path
+        self.report = report
+        self.size = os.path.getsize(path)
+
+    def error(self, message: str, fix: str) -> None:
+        self.report.findings.append(Finding("error", message, fix))
+
+    def warn(self, message: str, fix: str) -> None:
+        self.report.findings.append(Finding("warning", message, fix))
+
+    # -- driver ---------------------------------------------------------------
+
+    def run(self) -> None:
+        self.check_name()
+        pages = self.tif.pages
+        self.npages = len(pages)
+        first = pages.first
+        self.check_byte_order()
+        images = self.check_omexml(first)
+        if images is None:
+            return
+        self.check_layout(images)
+        self.check_offsets()
+
+    # -- name and container ---------------------------------------------------
+
+    def check_name(self) -> None:
+        name = self.path.name
+        if not re.search(r"\.ome\.tiff?$", name, flags=re.IGNORECASE):
+            self.error(
+                f"the file name {name!r} does not end in .ome.tif or .ome.tiff; "
+                "Avivator opens it as a plain TIFF, not as OME-TIFF",
+                "rename it to end in .ome.tif (lowercase)",
+            )
+        elif "ome.tif" not in name:
+            self.error(
+                f"the extension of {name!r} is not lowercase; Avivator matches "
+                "'ome.tif' case-sensitively and opens it as a plain TIFF",
+                "rename it so it ends in lowercase .ome.tif (and its offsets.json to match)",
+            )
+
+    def check_byte_order(self) -> None:
+        if self.tif.byteorder == ">":
+            self.warn(
+                "the file is big-endian; Viv reads it only without a predictor "
+                "and little-endian is the tested path",
+                _CONVERT + " (writes little-endian)",
+            )
+
+    # -- OME-XML --------------------------------------------------------------
+
+    def read_description(self, page) -> str | None:
+        tag = page.tags.get(270)
+        if tag is None:
+            return None
+        fh = self.tif.filehandle
+        fh.seek(tag.valueoffset)
+        raw = fh.read(tag.count)
+        # geotiff decodes with TextDecoder('utf-8'); Viv strips one trailing NUL
+        text = raw.decode("utf-8", errors="replace")
+        return text[:-1] if text.endswith("\x00") else text
+
+    def check_omexml(self, first) -> list[_Image] | None:
+        from xml.dom import minidom
+        from xml.parsers.expat import ExpatError
+
+        xml = self.read_description(first)
+        fix_xml = _CONVERT + " (writes Viv-valid OME-XML)"
+        if xml is None or "<" not in xml:
+            self.error("the first IFD has no OME-XML (no ImageDescription); "
+                       "this is not an OME-TIFF", fix_xml)
+            return None
+        try:
+            doc = minidom.parseString(xml.rstrip("\x00").encode("utf-8"))
+        except ExpatError as exc:
+            self.error(f"the OME-XML in the first IFD is not well-formed XML ({exc})", fix_xml)
+            return None
+        root = doc.documentElement
+        if root.prefix:
+            self.error(
+                f"the OME-XML uses a namespace prefix (<{root.nodeName}>); Viv needs "
+                "the default namespace (<OME xmlns=...>) and fails with a ZodError",
+                fix_xml,
+            )
+            return None
+        tree = _viv_json(root)
+        if not isinstance(tree, dict) or "Image" not in tree:
+            what = "an OME-XML document" if root.localName == "OME" else f"OME-XML (root <{root.nodeName}>)"
+            self.error(f"the ImageDescription is not {what} with an <Image>; "
+                       "Viv fails with a ZodError", fix_xml)
+            return None
+        images = []
+        for i, img in enumerate(_as_list(tree["Image"])):
+            parsed = self.check_image_xml(i, img)
+            if parsed is not None:
+                images.append(parsed)
+        if len(images) != len(_as_list(tree["Image"])):
+            return None
+        return images
+
+    def check_image_xml(self, i: int, img) -> _Image | None:
+        """Apply Viv's Zod schema to one <Image>; None when it would fail."""
+        fix = _CONVERT + " (writes Viv-valid OME-XML)"
+        where = f"Image {i}"
+        n_before = len(self.report.errors)
+        if not isinstance(img, dict) or "ID" not in img.get("attr", {}):
+            self.error(f"<Image> {i} has no ID attribute; Viv fails with a ZodError", fix)
+        pixels = img.get("Pixels") if isinstance(img, dict) else None
+        if isinstance(pixels, list) or not isinstance(pixels, dict) or "attr" not in pixels:
+            self.error(f"{where} has no usable <Pixels> element; Viv fails with a ZodError", fix)
+            return None
+        attr = pixels["attr"]
+        if "ID" not in attr:
+            self.error(f"{where}: <Pixels> has no ID attribute; Viv fails with a ZodError", fix)
+        order = attr.get("DimensionOrder")
+        if order not in DIMENSION_ORDERS:
+            self.error(f"{where}: DimensionOrder {order!r} is not one of "
+                       f"{', '.join(DIMENSION_ORDERS)}; Viv fails with a ZodError", fix)
+        ptype = attr.get("Type")
+        if ptype in _SCHEMA_ONLY_TYPES:
+            self.error(f"{where}: pixel type {ptype!r} is not supported by Viv "
+                       "('Pixel type ... not supported')",
+                       "convert the pixels to uint8/uint16/float and re-export with `napari-viv convert`")
+        elif ptype not in OME_TYPES:
+            hint = " (types must be lowercase)" if ptype and ptype.lower() in OME_TYPES else ""
+            self.error(f"{where}: pixel Type {ptype!r} is not a valid OME type{hint}; "
+                       "Viv fails with a ZodError", fix)
+        sizes = {}
+        for axis in "XYZCT":
+            raw = attr.get(f"Size{axis}")
+            value = _js_number(raw) if raw is not None else float("nan")
+            if not (value == value and value >= 1 and value == int(value)):
+                self.error(f"{where}: Size{axis}={raw!r} is not a positive integer", fix)
+            else:
+                sizes[axis] = int(value)
+        for axis in "XYZ":
+            raw = attr.get(f"PhysicalSize{axis}")
+            if raw is not None and _js_number(raw) != _js_number(raw):
+                self.error(f"{where}: PhysicalSize{axis}={raw!r} is not a number; "
+                           "Viv fails with a ZodError", fix)
+            unit = attr.get(f"PhysicalSize{axis}Unit")
+            if unit is not None and unit not in OME_UNITS:
+                good = "\u00b5m (U+00B5 MICRO SIGN)" if unit.endswith("m") and unit[:-1].lower() in ("u", "\u03bc", "\u00b5") else "an OME unit symbol such as \u00b5m or nm"
+                self.error(f"{where}: PhysicalSize{axis}Unit={unit!r} is not an exact OME "
+                           f"unit symbol; Viv fails with a ZodError (use {good})",
+                           "re-export with `napari-viv convert`, which writes the exact symbol")
+        interleaved = str(attr.get("Interleaved", "")).lower() == "true"
+        channels = []
+        raw_channels = pixels.get("Channel")
+        if raw_channels is None:
+            self.error(f"{where}: <Pixels> has no <Channel> with attributes; Viv fails with "
+                       "a ZodError", fix)
+        else:
+            for c, ch in enumerate(_as_list(raw_channels)):
+                cattr = ch.get("attr", {}) if isinstance(ch, dict) else {}
+                if "ID" not in cattr:
+                    self.error(f"{where}: Channel {c} has no ID attribute; Viv fails with "
+                               "a ZodError", fix)
+                color = cattr.get("Color")
+                if color is not None:
+                    value = _js_number(color)
+                    if value != value:
+                        self.error(f"{where}: Channel {c} Color={color!r} is not an integer "
+                                   "(OME wants signed 32-bit RGBA, e.g. -16776961 for red); "
+                                   "Viv fails with a ZodError", fix)
+                spp = cattr.get("SamplesPerPixel")
+                if spp is not None and _js_number(spp) != _js_number(spp):
+                    self.error(f"{where}: Channel {c} SamplesPerPixel={spp!r} is not a number; "
+                               "Viv fails with a ZodError", fix)
+                channels.append(cattr)
+        self.check_tiffdata(where, pixels)
+        if len(self.report.errors) > n_before:
+            return None
+        return _Image(i, order, ptype, sizes, interleaved, channels)
+
+    def check_tiffdata(self, where: str, pixels: dict) -> None:
+        for td in _as_list(pixels.get("TiffData", [])):
+            if not isinstance(td, dict) or "UUID" not in td:
+                continue
+            uuid = td["UUID"]
+            fname = uuid.get("attr", {}).get("FileName") if isinstance(uuid, dict) else None
+            if fname is None:
+                self.error(f"{where}: a <TiffData><UUID> has no FileName attribute; "
+                           "Viv fails with a ZodError", _CONVERT)
+            elif os.path.basename(fname) != self.path.name:
+                self.error(f"{where}: planes are stored in another file ({fname}); this is a "
+                           "multi-file OME-TIFF, which Viv opens only through a .companion.ome",
+                           "convert it to one file with `napari-viv convert`")
+                return
+
+    # -- layout: planes, SubIFDs, levels, pixels ------------------------------
+
+    def check_layout(self, images: list[_Image]) -> None:
+        pages = self.tif.pages
+        first = pages.first
+        nsub = len(first.subifds or ())
+        self.levels = nsub + 1
+        if nsub == 0 and len(images) > 1:
+            if self.looks_legacy(images):
+                self.error(
+                    f"pyramid levels are stored as {len(images)} separate images "
+                    "(legacy layout); Viv 0.21 cannot read levels >= 1",
+                    _CONVERT + " (stores levels as SubIFDs)")
+            else:
+                self.error(
+                    f"the file holds {len(images)} images without SubIFD pyramids; Viv "
+                    "mistakes them for a legacy pyramid, shows only the first image and "
+                    "fails at other zoom levels",
+                    "export each image to its own file with `napari-viv convert`")
+            images = images[:1]
+            self.levels = 1
+        start = 0
+        for img in images:
+            self.check_image_layout(img, start)
+            start += img.sizes["Z"] * img.sizes["C"] * img.sizes["T"]
+        if start < self.npages:
+            self.warn(f"the main IFD chain has {self.npages} IFDs but the OME-XML "
+                      f"describes {start} planes; Viv ignores the extra IFDs",
+                      "nothing needed if the extra IFDs are thumbnails")
+
+    def looks_legacy(self, images: list[_Image]) -> bool:
+        sx = [im.sizes["X"] for im in images]
+        return all(b in (a // 2, (a + 1) // 2) for a, b in zip(sx, sx[1:]))
+
+    def plane_indices(self, img: _Image, start: int) -> list[int]:
+        """The main-chain IFD index Viv reads for each (t, c, z) of ``img``."""
+        Z, C, T = img.sizes["Z"], img.sizes["C"], img.sizes["T"]
+        size = {"z": Z, "c": C, "t": T}
+        order = img.order[2:].lower()  # e.g. "zct": fastest first
+        out = []
+        for t in range(T):
+            for c in range(1 if img.interleaved else C):
+                for z in range(Z):
+                    idx, stride = 0, 1
+                    for axis in order:
+                        idx += {"z": z, "c": c, "t": t}[axis] * stride
+                        stride *= size[axis]
+                    out.append(start + idx)
+        return out
+
+    def check_image_layout(self, img: _Image, start: int) -> None:
+        where = f"Image {img.index}"
+        if img.interleaved and img.sizes["Z"] * img.sizes["T"] > 1:
+            self.error(f"{where}: interleaved RGB with several Z/T planes; Viv counts 3 "
+                       "planes per RGB plane and reads the wrong IFDs",
+                       "export each RGB plane separately, or store RGB as 3 channels")
+            return
+        indices = self.plane_indices(img, start)
+        nplanes = len(indices)
+        if max(indices) >= self.npages:
+            self.error(f"{where}: the OME-XML describes {nplanes} planes from IFD {start} "
+                       f"but the file has only {self.npages} IFDs in its main chain; Viv "
+                       "fails with 'No image at index'",
+                       _CONVERT)
+            return
+        pages = self.tif.pages
+        seen_codecs: set = set()
+        for n, idx in enumerate(indices):
+            page = pages[idx]
+            levels = self.plane_levels(where, idx, page)
+            if levels is None:
+                return
+            if n == 0:
+                self.check_plane0(img, where, levels)
+            for level, lp in enumerate(levels):
+                if not self.check_page(img, where, idx, level, lp, seen_codecs):
+                    return
+            if not self.check_level_sizes(img, where, idx, levels):
+                return
+
+    def plane_levels(self, where: str, idx: int, page) -> list | None:
+        nsub = len(page.subifds or ())
+        if self.levels > 1 and nsub == 0:
+            self.error(f"{where}: IFD {idx} has no SubIFDs although IFD 0 has "
+                       f"{self.levels - 1}; Viv cannot find its pyramid levels",
+                       _CONVERT + " (every plane gets the same SubIFDs)")
+            return None
+        if nsub < self.levels - 1:
+            self.error(f"{where}: IFD {idx} has {nsub} SubIFDs but IFD 0 has "
+                       f"{self.levels - 1}; Viv uses the first IFD's level count "
+                       "everywhere and fails on the missing levels",
+                       _CONVERT + " (same number of levels for every image)")
+            return None
+        if nsub > self.levels - 1 and not getattr(self, "_warned_extra", False):
+            self._warned_extra = True
+            self.warn(f"{where}: IFD {idx} has {nsub} SubIFDs but IFD 0 has "
+                      f"{self.levels - 1}; Viv shows only {self.levels} levels",
+                      _CONVERT)
+        levels = [page]
+        for j in range(self.levels - 1):
+            levels.append(page.pages[j])
+        return levels
+
+    def check_plane0(self, img: _Image, where: str, levels: list) -> None:
+        base = levels[0]
+        if not base.is_tiled:
+            self.warn(f"{where}: pixels are stored in strips, not tiles; Viv works but "
+                      "reads much more data than it shows",
+                      _CONVERT + " (512x512 tiles)")
+        else:
+            tw, th = base.tilewidth, base.tilelength
+            if tw != th or tw & (tw - 1):
+                self.warn(f"{where}: tiles are {tw}x{th}; Viv wants square power-of-two "
+                          "tiles and will read several TIFF tiles per Viv tile",
+                          _CONVERT + " (512x512 tiles)")
+        if img.index == 0:
+            last = levels[-1]
+            biggest = max(last.imagewidth, last.imagelength)
+            text = (f"the smallest pyramid level is {last.imagewidth}x{last.imagelength}; "
+                    "Viv loads the whole lowest level as one GPU texture")
+            fix = _CONVERT + " (adds levels until the smallest fits one tile)"
+            if biggest > SMALLEST_LEVEL_MAX:
+                self.error(text + f", which no GPU allows above {SMALLEST_LEVEL_MAX} pixels", fix)
+            elif biggest > SMALLEST_LEVEL_WARN:
+                self.warn(text + ", which is slow and may fail on some GPUs", fix)
+
+    def check_page(self, img, where, idx, level, page, seen) -> bool:
+        """Codec, predictor, samples and dtype rules for one IFD; False stops."""
+        what = f"{where}, IFD {idx}" + (f" level {level}" if level else "")
+        if level == 0 and (page.imagewidth, page.imagelength) != (img.sizes["X"], img.sizes["Y"]):
+            self.error(f"{what} is {page.imagewidth}x{page.imagelength} but the OME-XML says "
+                       f"{img.sizes['X']}x{img.sizes['Y']}; Viv would show wrong geometry",
+                       _CONVERT)
+            return False
+        self.check_truncation(page, what)
+        bad = False
+        comp = int(page.compression)
+        pred = int(page.predictor)
+        spp = page.samplesperpixel
+        bits = page.bitspersample
+        key = (comp, pred, spp, bits, int(page.sampleformat), int(page.planarconfig))
+        if key in seen:
+            return True
+        seen.add(key)
+        name = _COMPRESSION_NAMES.get(comp, f"code {comp}")
+        if comp == _WEBP:
+            self.warn(f"{what}: WebP compression decodes only in browsers, not in "
+                      "Viv under Node", _CONVERT + " (zlib)")
+        elif comp not in SUPPORTED_COMPRESSION:
+            self.error(f"{what}: {name} compression ({comp}) is not supported by Viv "
+                       f"('Unknown compression method identifier: {comp}')",
+                       _CONVERT + " (zlib, lossless)")
+            bad = True
+        if comp == 7 and bits > 8:
+            self.error(f"{what}: JPEG with {bits}-bit samples; Viv decodes only 8-bit JPEG",
+                       _CONVERT + " (zlib, lossless)")
+            bad = True
+        if comp == 5 and spp > 1:
+            self.error(f"{what}: LZW with {spp} samples per pixel; Viv's LZW decoder "
+                       "fails ('Offset is outside the bounds of the DataView')",
+                       _CONVERT + " (zlib)")
+            bad = True
+        if pred == 2 and bits not in (8, 16, 32):
+            self.error(f"{what}: horizontal predictor with {bits}-bit samples; geotiff "
+                       f"refuses it ('Predictor 2 not allowed with {bits} bits per sample')",
+                       _CONVERT + " (floating-point predictor for float64)")
+            bad = True
+        if pred in (2, 3) and self.tif.byteorder == ">":
+            self.error(f"{what}: big-endian with a predictor; Viv decodes it without an "
+                       "error but with silently wrong pixels",
+                       _CONVERT + " (writes little-endian)")
+            bad = True
+        sf, tb = int(page.sampleformat), bits
+        expect = OME_TYPES.get(img.type)
+        if expect and (sf, tb) != expect:
+            self.error(f"{what}: TIFF samples are SampleFormat={sf} {tb}-bit but the "
+                       f"OME-XML says Type={img.type!r}; Viv would mix up the pixel values",
+                       _CONVERT)
+            bad = True
+        bad |= self.check_samples(img, what, page)
+        return not bad
+
+    def check_samples(self, img, what, page) -> bool:
+        spp = page.samplesperpixel
+        if spp == 1:
+            if img.interleaved:
+                self.error(f"{what}: the OME-XML says Interleaved=\"true\" but the TIFF has "
+                           "one sample per pixel; Viv adds an RGB axis that is not there",
+                           _CONVERT)
+                return True
+            return False
+        if int(page.planarconfig) == 2:
+            self.error(f"{what}: RGB stored planar (PlanarConfiguration=2); Viv fails "
+                       "('No image at index 1')",
+                       _CONVERT + " (interleaved uint8 RGB or separate channels)")
+            return True
+        if spp != 3:
+            self.error(f"{what}: {spp} samples per pixel; Viv supports only 3 (RGB), "
+                       "not RGBA or other multi-sample pixels",
+                       _CONVERT + " (drops alpha or stores samples as channels)")
+            return True
+        if not img.interleaved:
+            self.error(f"{what}: RGB pixels but the OME-XML lacks Interleaved=\"true\"; "
+                       "Viv reads only the red samples and then misses IFDs",
+                       _CONVERT)
+            return True
+        if page.bitspersample != 8:
+            self.warn(f"{what}: {page.bitspersample}-bit interleaved RGB; Viv loads it but "
+                      "Avivator renders RGB as 8-bit, so colours will be wrong",
+                      _CONVERT + " (stores 16-bit RGB as 3 channels)")
+        return False
+
+    def check_truncation(self, page, what) -> None:
+        ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts) if n]
+        if ends and max(ends) > self.size:
+            raise NapariVivError(
+                f"{self.path}: truncated TIFF ({what} has data past the end of the file)")
+
+    def check_level_sizes(self, img, where, idx, levels) -> bool:
+        for level in range(1, len(levels)):
+            prev, cur = levels[level - 1], levels[level]
+            pw, ph = prev.imagewidth, prev.imagelength
+            w, h = cur.imagewidth, cur.imagelength
+            floor_ok = (w, h) == (pw // 2, ph // 2)
+            round_ok = w in (pw // 2, (pw + 1) // 2) and h in (ph // 2, (ph + 1) // 2)
+            if round_ok and floor_ok:
+                continue
+            if round_ok:
+                if not getattr(self, "_warned_ceil", False):
+                    self._warned_ceil = True
+                    self.warn(f"{where}: level {level} is {w}x{h}, rounded up from "
+                              f"{pw}x{ph}/2; Viv drops its last row/column",
+                              _CONVERT + " (rounds level sizes down)")
+                continue
+            factor = f"{pw / w:.3g}" if w else "?"
+            self.error(f"{where}, IFD {idx}: level {level} is {w}x{h} but level {level - 1} "
+                       f"is {pw}x{ph}; Viv assumes exactly 2x downsampling per level "
+                       f"(this is {factor}x) and shows wrong geometry or empty tiles",
+                       _CONVERT + " (2x levels)")
+            return False
+        return True
+
+    # -- offsets.json ---------------------------------------------------------
+
+    def check_offsets(self) -> None:
+        sidecar = self.path.with_name(avivator_offsets_name(self.path.name))
+        if sidecar == self.path:
+            return
+        fix = f"run `napari-viv offsets {self.path.name}`"
+        if not sidecar.is_file():
+            self.warn(f"no {sidecar.name} next to the file; Avivator walks the whole IFD "
+                      "chain over HTTP, which is slow for many planes", fix)
+            return
+        try:
+            data = json.loads(sidecar.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            self.error(f"{sidecar.name} is not valid JSON; Avivator fails to load the image",
+                       fix + " (rewrites it)")
+            return
+        if not isinstance(data, list) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in data):
+            self.error(f"{sidecar.name} is not a JSON list of integers", fix + " (rewrites it)")
+            return
+        true = [p.offset for p in self.tif.pages]
+        wrong = [i for i, (a, b) in enumerate(zip(data, true)) if a != b]
+        if wrong:
+            self.error(f"{sidecar.name} does not match the file (entry {wrong[0]} is "
+                       f"{data[wrong[0]]}, the IFD is at {true[wrong[0]]}); Viv silently "
+                       "reads the wrong IFD", fix + " (rewrites it)")
+        elif len(data) != len(true):
+            self.warn(f"{sidecar.name} has {len(data)} entries but the file has "
+                      f"{len(true)} IFDs in its main chain", fix + " (rewrites it)")
