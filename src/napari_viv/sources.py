@@ -1,0 +1,642 @@
+"""Open any supported image as lazy pyramid levels plus metadata.
+
+:func:`open_image` reads OME-TIFF (SubIFD pyramids, multi-series, legacy
+one-Image-per-level pyramids), PerkinElmer Vectra QPTIFF, Aperio SVS,
+ImageJ hyperstacks, plain (multi-page) TIFF, ``.npy`` and ``.zarr``
+(plain arrays and OME-Zarr multiscale groups).
+
+Nothing is read at open time except headers: every level is a dask array
+over tifffile's Zarr store (chunks are whole TIFF tiles or strips, or a
+small multiple of them), or over a memory map for uncompressed data.
+Axes are always a subsequence of ``TCZYX``, or ``YXS`` for RGB(A).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import NapariVivError
+from .metadata import MICROMETRE, ImageMetadata, normalize_unit
+
+#: dask chunks are at least this many pixels along Y and X (a multiple of
+#: the file's own tile or strip size).
+CHUNK_TARGET = 1024
+
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+_CANONICAL = "TCZYX"
+# Length units in metres, to bring Y and Z to the unit of X.
+_UNIT_METRES = {
+    "\u00c5": 1e-10,
+    "pm": 1e-12,
+    "nm": 1e-9,
+    MICROMETRE: 1e-6,
+    "mm": 1e-3,
+    "cm": 1e-2,
+    "m": 1.0,
+}
+
+
+@dataclass
+class SourceImage:
+    """An opened image: lazy levels (level 0 first) that share ``metadata.axes``."""
+
+    path: Path | None
+    levels: list
+    metadata: ImageMetadata
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.levels[0].shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.levels[0].dtype)
+
+
+def open_image(path, *, series=None) -> SourceImage:
+    """Open ``path`` lazily; raise :class:`NapariVivError` naming the file if it can't be."""
+    path = Path(path)
+    name = path.name
+    if not path.exists():
+        raise NapariVivError(f"{path}: no such file")
+    if path.is_dir():
+        if _is_zarr_dir(path):
+            return _open_zarr(path)
+        raise NapariVivError(f"{path}: is a folder, not an image (only .zarr folders can be opened)")
+    if not os.access(path, os.R_OK):
+        raise NapariVivError(f"{path}: permission denied")
+    if path.stat().st_size == 0:
+        raise NapariVivError(f"{path}: file is empty")
+    suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
+    if suffix == "npy":
+        return _open_npy(path)
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if magic not in _TIFF_MAGIC:
+        raise NapariVivError(f"{path}: not a TIFF file (and not .npy or .zarr)")
+    return _open_tiff(path, series)
+
+
+# --- axes -------------------------------------------------------------------
+
+
+def guess_axes(shape, dtype=None) -> str:
+    """Axes for an array without metadata: YX, CYX (or YXS), CZYX, TCZYX."""
+    ndim = len(shape)
+    if ndim == 2:
+        return "YX"
+    if ndim == 3:
+        if shape[-1] in (3, 4) and min(shape[:2]) > 4:
+            return "YXS"
+        return "CYX"
+    if ndim == 4:
+        return "CZYX"
+    if ndim == 5:
+        return "TCZYX"
+    raise ValueError(f"{ndim} dimensions; napari-viv handles 2 to 5 (TCZYX)")
+
+
+def _canonical_axes(axes: str, shape) -> tuple[str, list]:
+    """Map file axes to TCZYX/YXS letters.
+
+    Returns ``(new_axes, steps)`` where steps turn an array in the file's
+    axis order into one in ``new_axes`` order: ``("squeeze", i)`` and
+    ``("transpose", perm)``. Raises ValueError when no mapping exists.
+    """
+    axes = axes.upper()
+    if "Y" not in axes or "X" not in axes:
+        raise ValueError(f"axes {axes!r} have no Y and X")
+    shape = list(shape)
+    letters = list(axes)
+    # Drop length-1 dimensions except Y and X.
+    keep = [i for i, (a, n) in enumerate(zip(letters, shape)) if n != 1 or a in "YX"]
+    squeeze = tuple(i for i in range(len(letters)) if i not in keep)
+    letters = [letters[i] for i in keep]
+    shape = [shape[i] for i in keep]
+    # Samples: keep as RGB(A) only when nothing else is left; otherwise channels.
+    if "S" in letters:
+        others = [a for a in letters if a not in "YXS"]
+        n = shape[letters.index("S")]
+        if others or n not in (3, 4) or letters[-1] != "S":
+            if "C" in letters:
+                raise ValueError(
+                    f"axes {axes!r}: both channels and samples per pixel; split the channels first"
+                )
+            letters[letters.index("S")] = "C"
+    # Unknown letters (tifffile's I, Q, E, ...) become the first free of C, Z, T.
+    for i, a in enumerate(letters):
+        if a not in "TCZYXS":
+            free = [f for f in "CZT" if f not in letters]
+            if not free:
+                raise ValueError(f"axes {axes!r}: too many dimensions for TCZYX")
+            letters[i] = free[0]
+    if len(set(letters)) != len(letters):
+        raise ValueError(f"axes {axes!r} repeat a dimension")
+    order = "YXS" if "S" in letters else _CANONICAL
+    new = "".join(a for a in order if a in letters)
+    perm = tuple(letters.index(a) for a in new)
+    return new, [("squeeze", squeeze), ("transpose", perm)]
+
+
+def _apply(arr, steps):
+    for kind, arg in steps:
+        if kind == "squeeze" and arg:
+            arr = arr.squeeze(axis=arg)
+        elif kind == "transpose" and arg != tuple(range(len(arg))):
+            arr = arr.transpose(arg)
+    return arr
+
+
+# --- TIFF -------------------------------------------------------------------
+
+
+def _open_tiff(path: Path, series) -> SourceImage:
+    import tifffile
+
+    try:
+        tif = tifffile.TiffFile(path)
+    except Exception as exc:  # tifffile raises TiffFileError, ValueError, struct.error...
+        raise NapariVivError(f"{path}: not a readable TIFF ({_short(exc)})") from None
+    try:
+        all_series = tif.series
+    except Exception as exc:
+        tif.close()
+        raise NapariVivError(f"{path}: cannot read the TIFF structure ({_short(exc)})") from None
+    if not all_series:
+        tif.close()
+        raise NapariVivError(f"{path}: the TIFF contains no images")
+    if series is None:
+        index = 0
+    else:
+        index = int(series)
+        if not 0 <= index < len(all_series):
+            tif.close()
+            raise NapariVivError(
+                f"{path}: has {len(all_series)} image series; choose a series from 0 to {len(all_series) - 1}"
+            )
+    main = all_series[index]
+    # (series index, level index) for each pyramid level, level 0 first.
+    where = [(index, k) for k in range(len(main.levels))]
+    if tif.is_ome and len(main.levels) == 1 and series is None:
+        where = _legacy_levels(all_series, index)
+    levels_series = [all_series[s].levels[k] for s, k in where]
+    try:
+        _check_pages(path, levels_series)
+        meta = _tiff_metadata(tif, main, index, path)
+        file_axes = main.axes
+        new_axes, steps = _canonical_axes(file_axes, main.shape)
+    except ValueError as exc:
+        tif.close()
+        raise NapariVivError(f"{path}: {exc}") from None
+    meta.axes = new_axes
+    token = f"{path.resolve()}-{path.stat().st_mtime_ns}"
+    levels = []
+    for (s, k), lvl in zip(where, levels_series):
+        if lvl.axes != file_axes:
+            tif.close()
+            raise NapariVivError(f"{path}: pyramid level {k} has axes {lvl.axes}, level 0 {file_axes}")
+        arr = _tiff_level(tif, path, s, k, lvl, f"{token}-{s}-{k}")
+        levels.append(_apply(arr, steps))
+    if "S" not in new_axes and meta.channel_names is not None:
+        nc = levels[0].shape[new_axes.index("C")] if "C" in new_axes else 1
+        if len(meta.channel_names) != nc:
+            meta.channel_names = None
+            meta.channel_colors = None
+    if meta.channel_colors is not None and "C" in new_axes:
+        nc = levels[0].shape[new_axes.index("C")]
+        if len(meta.channel_colors) != nc:
+            meta.channel_colors = None
+    return SourceImage(path=path, levels=levels, metadata=meta)
+
+
+def _legacy_levels(all_series, index):
+    """Levels of a legacy pyramid: the following series, each half the size."""
+    where = [(index, 0)]
+    prev = all_series[index]
+    for j in range(index + 1, len(all_series)):
+        s = all_series[j]
+        if s.axes != prev.axes or s.dtype != prev.dtype or len(s.levels) != 1:
+            break
+        yi, xi = s.axes.index("Y"), s.axes.index("X")
+        ok = all(
+            (s.shape[i] in (prev.shape[i] // 2, (prev.shape[i] + 1) // 2))
+            if i in (yi, xi)
+            else s.shape[i] == prev.shape[i]
+            for i in range(len(s.shape))
+        )
+        if not ok or s.shape[yi] < 1 or s.shape[xi] < 1:
+            break
+        where.append((j, 0))
+        prev = s
+    return where
+
+
+def _check_pages(path: Path, levels) -> None:
+    """Refuse truncated files and codecs that can't be decoded, before any read."""
+    from tifffile import TIFF
+
+    size = path.stat().st_size
+    for lvl in levels:
+        pages = [p for p in lvl.pages if p is not None]
+        if not pages:
+            continue
+        key = lvl.keyframe
+        if key.compression != 1:
+            try:
+                TIFF.DECOMPRESSORS[key.compression]
+            except Exception:
+                raise ValueError(f"compression {key.compression!r} cannot be decoded here") from None
+        if lvl.dataoffset is not None:
+            end = lvl.dataoffset + lvl.size * lvl.dtype.itemsize
+            if end > size:
+                raise ValueError(f"file is truncated ({size} bytes, image data needs {end})")
+            continue
+        check = pages if len(pages) <= 4096 else pages[:64] + pages[-64:]
+        for page in check:
+            offsets, counts = page.dataoffsets, page.databytecounts
+            if not len(offsets):
+                continue
+            end = max(o + c for o, c in zip(offsets, counts))
+            if end > size:
+                raise ValueError(f"file is truncated ({size} bytes, image data needs {end})")
+
+
+def _tiff_level(tif, path, s, k, lvl, name):
+    import dask.array as da
+
+    key = lvl.keyframe
+    if lvl.dataoffset is not None and key.is_memmappable:
+        import tifffile
+
+        mm = tifffile.memmap(path, series=s, level=k, mode="r")
+        mm = mm.reshape(lvl.shape)
+        chunks = tuple(
+            min(n, CHUNK_TARGET) if a in "YX" else (n if a == "S" else 1)
+            for a, n in zip(lvl.axes, lvl.shape)
+        )
+        return da.from_array(mm, chunks=chunks, name=name, lock=False, fancy=False)
+    import zarr
+
+    workers = max(2, os.cpu_count() or 2)
+    store = tif.series[s].aszarr(level=k, maxworkers=workers)
+    z = zarr.open(store, mode="r")
+    if tuple(z.shape) != tuple(lvl.shape):
+        raise NapariVivError(f"{path}: level {k} shape {z.shape} does not match {lvl.shape}")
+    chunks = tuple(
+        _grow(c, n) if a in "YX" else (n if a == "S" else c)
+        for a, c, n in zip(lvl.axes, z.chunks, z.shape)
+    )
+    return da.from_array(z, chunks=chunks, name=name, lock=False, fancy=False, inline_array=True)
+
+
+def _grow(chunk: int, size: int) -> int:
+    """A multiple of ``chunk`` at least CHUNK_TARGET long (capped at ``size``)."""
+    chunk = max(1, int(chunk))
+    k = max(1, -(-CHUNK_TARGET // chunk))
+    return min(chunk * k, size) if size else chunk
+
+
+# --- TIFF metadata ------------------------------------------------------------
+
+
+def _tiff_metadata(tif, main, index, path: Path) -> ImageMetadata:
+    meta = ImageMetadata(name=_stem(path))
+    if tif.is_ome and tif.ome_metadata:
+        _ome_metadata(meta, tif.ome_metadata, index, main)
+    elif tif.is_imagej:
+        _imagej_metadata(meta, tif)
+    elif main.kind == "qpi" or tif.pages.first.is_qpi:
+        _qpi_metadata(meta, main)
+    elif tif.is_svs:
+        _svs_metadata(meta, tif)
+    if "x" not in meta.physical_sizes:
+        _resolution_metadata(meta, main.keyframe)
+    return meta
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _ome_metadata(meta: ImageMetadata, xml: str, index: int, main) -> None:
+    meta.ome_xml = xml
+    try:
+        root = ET.fromstring(xml.encode("utf-8") if isinstance(xml, str) else xml)
+    except ET.ParseError:
+        return
+    images = [el for el in root if _local(el.tag) == "Image"]
+    if not images:
+        return
+    image = images[index] if index < len(images) else images[0]
+    if getattr(main, "name", None):
+        for el in images:  # tifffile may skip Images without data; prefer a name match
+            if el.get("Name") == main.name:
+                image = el
+                break
+    if image.get("Name"):
+        meta.name = image.get("Name")
+    pixels = next((el for el in image if _local(el.tag) == "Pixels"), None)
+    if pixels is None:
+        return
+    sizes = {}
+    for axis in "XYZ":
+        value = pixels.get(f"PhysicalSize{axis}")
+        if value is None:
+            continue
+        try:
+            sizes[axis.lower()] = (float(value), pixels.get(f"PhysicalSize{axis}Unit") or MICROMETRE)
+        except ValueError:
+            continue
+    _set_sizes(meta, sizes)
+    if pixels.get("TimeIncrement"):
+        try:
+            meta.time_increment = float(pixels.get("TimeIncrement"))
+        except ValueError:
+            pass
+    channels = [el for el in pixels if _local(el.tag) == "Channel"]
+    if channels:
+        names = [el.get("Name") or el.get("Fluor") or f"Channel {i}" for i, el in enumerate(channels)]
+        colors = [_ome_color(el.get("Color")) for el in channels]
+        meta.channel_names = names
+        meta.channel_colors = colors if any(c is not None for c in colors) else None
+
+
+def _ome_color(value) -> tuple[int, int, int] | None:
+    """OME Channel Color (signed 32-bit RGBA) -> (r, g, b)."""
+    if value is None:
+        return None
+    try:
+        v = int(value) & 0xFFFFFFFF
+    except ValueError:
+        return None
+    return ((v >> 24) & 255, (v >> 16) & 255, (v >> 8) & 255)
+
+
+def _imagej_metadata(meta: ImageMetadata, tif) -> None:
+    ij = tif.imagej_metadata or {}
+    unit = ij.get("unit")
+    page = tif.pages.first
+    xres = _rational(page.tags.valueof(282))
+    yres = _rational(page.tags.valueof(283))
+    sizes = {}
+    if unit and xres:
+        sizes["x"] = (1.0 / xres, unit)
+        sizes["y"] = (1.0 / (yres or xres), unit)
+        if ij.get("spacing"):
+            sizes["z"] = (float(ij["spacing"]), unit)
+    _set_sizes(meta, sizes)
+    if ij.get("finterval"):
+        meta.time_increment = float(ij["finterval"])
+    labels = ij.get("Labels")
+    nc = int(ij.get("channels", 1) or 1)
+    if isinstance(labels, list) and nc > 1 and len(labels) >= nc:
+        # Labels are per slice in CZT order; the first nc are the channels.
+        names = [str(x) for x in labels[:nc]]
+        if all(names):
+            meta.channel_names = names
+    luts = ij.get("LUTs")
+    if isinstance(luts, list) and len(luts) == nc and nc > 1:
+        colors = []
+        for lut in luts:
+            lut = np.asarray(lut)
+            colors.append(tuple(int(v) for v in lut[:, -1]) if lut.shape[:1] == (3,) else None)
+        meta.channel_colors = colors
+    ranges = ij.get("ranges")
+    if ranges is not None and len(ranges) == 2 * nc:
+        meta.contrast_limits = [(float(ranges[2 * i]), float(ranges[2 * i + 1])) for i in range(nc)]
+
+
+def _qpi_metadata(meta: ImageMetadata, main) -> None:
+    names, colors = [], []
+    for i, page in enumerate(main.pages):
+        desc = getattr(page, "description", "") if page is not None else ""
+        name, color = None, None
+        if desc and "<PerkinElmer-QPI-ImageDescription" in desc:
+            try:
+                root = ET.fromstring(re.sub(r"^<\?xml[^>]*\?>", "", desc.strip()))
+            except ET.ParseError:
+                root = None
+            if root is not None:
+                name = _xml_text(root, "Biomarker") or _xml_text(root, "Name")
+                color = _rgb_text(_xml_text(root, "Color"))
+        names.append(name or f"Channel {i}")
+        colors.append(color)
+    if names and "S" not in main.axes:
+        meta.channel_names = names
+        meta.channel_colors = colors if any(c is not None for c in colors) else None
+
+
+def _xml_text(root, tag: str) -> str | None:
+    for el in root.iter():
+        if _local(el.tag) == tag and el.text and el.text.strip():
+            return el.text.strip()
+    return None
+
+
+def _rgb_text(text) -> tuple[int, int, int] | None:
+    if not text:
+        return None
+    parts = re.split(r"[,\s]+", text.strip())
+    try:
+        rgb = tuple(max(0, min(255, int(float(p)))) for p in parts[:3])
+    except ValueError:
+        return None
+    return rgb if len(rgb) == 3 else None
+
+
+def _svs_metadata(meta: ImageMetadata, tif) -> None:
+    import tifffile
+
+    try:
+        info = tifffile.svs_description_metadata(tif.pages.first.description)
+    except Exception:
+        return
+    mpp = info.get("MPP")
+    if isinstance(mpp, (int, float)) and mpp > 0:
+        _set_sizes(meta, {"x": (float(mpp), MICROMETRE), "y": (float(mpp), MICROMETRE)})
+
+
+def _resolution_metadata(meta: ImageMetadata, page) -> None:
+    """Pixel size from XResolution/YResolution with an inch or cm ResolutionUnit."""
+    unit = page.tags.valueof(296, default=2)
+    per_metre = {2: 1 / 0.0254, 3: 100.0}.get(int(unit))
+    if per_metre is None or 282 not in page.tags:
+        return
+    xres = _rational(page.tags.valueof(282))
+    yres = _rational(page.tags.valueof(283)) or xres
+    if not xres or xres == 1 and yres == 1:  # 1 pixel per unit: tifffile's default
+        return
+    # pixels per inch (or cm) -> micrometres per pixel
+    _set_sizes(
+        meta,
+        {
+            "x": (1e6 / (xres * per_metre), MICROMETRE),
+            "y": (1e6 / (yres * per_metre), MICROMETRE),
+        },
+    )
+
+
+def _rational(value) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        return value[0] / value[1] if len(value) == 2 and value[1] else None
+    return float(value) or None
+
+
+def _set_sizes(meta: ImageMetadata, sizes: dict) -> None:
+    """Store ``{axis: (value, unit)}`` in the unit of X (or the first known)."""
+    parsed = {}
+    for axis, (value, unit) in sizes.items():
+        try:
+            unit = normalize_unit(unit)
+        except ValueError:
+            continue
+        if value > 0 and np.isfinite(value):
+            parsed[axis] = (float(value), unit)
+    if not parsed:
+        return
+    target = parsed.get("x", next(iter(parsed.values())))[1]
+    meta.unit = target
+    for axis, (value, unit) in parsed.items():
+        if unit != target:
+            value = value * _UNIT_METRES[unit] / _UNIT_METRES[target]
+        meta.physical_sizes[axis] = value
+
+
+# --- .npy and .zarr ---------------------------------------------------------------
+
+
+def _open_npy(path: Path) -> SourceImage:
+    import dask.array as da
+
+    try:
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except Exception as exc:
+        raise NapariVivError(f"{path}: not a readable .npy file ({_short(exc)})") from None
+    if arr.dtype.kind not in "biuf":
+        raise NapariVivError(f"{path}: unsupported data type {arr.dtype}")
+    try:
+        axes = guess_axes(arr.shape, arr.dtype)
+        new_axes, steps = _canonical_axes(axes, arr.shape)
+    except ValueError as exc:
+        raise NapariVivError(f"{path}: {exc}") from None
+    chunks = tuple(min(n, CHUNK_TARGET) if a in "YX" else (n if a == "S" else 1) for a, n in zip(axes, arr.shape))
+    token = f"npy-{path.resolve()}-{path.stat().st_mtime_ns}"
+    level = _apply(da.from_array(arr, chunks=chunks, name=token, lock=False, fancy=False), steps)
+    return SourceImage(path=path, levels=[level], metadata=ImageMetadata(axes=new_axes, name=_stem(path)))
+
+
+def _is_zarr_dir(path: Path) -> bool:
+    return any((path / f).exists() for f in ("zarr.json", ".zarray", ".zgroup", ".zattrs"))
+
+
+def _open_zarr(path: Path) -> SourceImage:
+    import dask.array as da
+    import zarr
+
+    try:
+        node = zarr.open(str(path), mode="r")
+    except Exception as exc:
+        raise NapariVivError(f"{path}: not a readable Zarr store ({_short(exc)})") from None
+    meta = ImageMetadata(name=_stem(path))
+    token = f"zarr-{path.resolve()}"
+    if isinstance(node, zarr.Array):
+        arrays, axes = [node], None
+    else:
+        attrs = dict(node.attrs)
+        ome = attrs.get("ome", attrs)
+        multiscales = ome.get("multiscales")
+        if not multiscales:
+            if "0" in node and isinstance(node["0"], zarr.Array):
+                arrays, axes = [node["0"]], None
+            else:
+                raise NapariVivError(f"{path}: Zarr group without 'multiscales' metadata or a '0' array")
+        else:
+            ms = multiscales[0]
+            try:
+                arrays = [node[d["path"]] for d in ms["datasets"]]
+            except Exception as exc:
+                raise NapariVivError(f"{path}: multiscales lists a missing array ({_short(exc)})") from None
+            axes = _zarr_axes(ms, meta, len(arrays[0].shape))
+            _omero(meta, ome.get("omero"))
+    first = arrays[0]
+    if first.dtype.kind not in "biuf":
+        raise NapariVivError(f"{path}: unsupported data type {first.dtype}")
+    try:
+        axes = axes or guess_axes(first.shape, first.dtype)
+        new_axes, steps = _canonical_axes(axes, first.shape)
+    except ValueError as exc:
+        raise NapariVivError(f"{path}: {exc}") from None
+    levels = []
+    for i, arr in enumerate(arrays):
+        if arr.ndim != first.ndim:
+            raise NapariVivError(f"{path}: level {i} has {arr.ndim} dimensions, level 0 {first.ndim}")
+        levels.append(_apply(da.from_array(arr, chunks=arr.chunks, name=f"{token}-{i}", lock=False, fancy=False, inline_array=True), steps))
+    meta.axes = new_axes
+    if meta.channel_names is not None:
+        nc = levels[0].shape[new_axes.index("C")] if "C" in new_axes else 1
+        if len(meta.channel_names) != nc:
+            meta.channel_names = meta.channel_colors = meta.contrast_limits = None
+    return SourceImage(path=path, levels=levels, metadata=meta)
+
+
+def _zarr_axes(ms: dict, meta: ImageMetadata, ndim: int) -> str | None:
+    raw = ms.get("axes")
+    if not raw or len(raw) != ndim:
+        return None
+    names = [(a.get("name") if isinstance(a, dict) else a) or "" for a in raw]
+    letters = "".join(n.upper()[:1] if n.lower() in ("t", "c", "z", "y", "x") else "Q" for n in names)
+    scale = None
+    for t in ms["datasets"][0].get("coordinateTransformations") or []:
+        if t.get("type") == "scale":
+            scale = t.get("scale")
+    if scale and len(scale) == ndim:
+        sizes = {}
+        for a, s, n in zip(raw, scale, names):
+            if n.lower() in ("x", "y", "z"):
+                unit = a.get("unit") if isinstance(a, dict) else None
+                sizes[n.lower()] = (float(s), unit or MICROMETRE)
+        _set_sizes(meta, sizes)
+    return letters
+
+
+def _omero(meta: ImageMetadata, omero) -> None:
+    if not isinstance(omero, dict) or not omero.get("channels"):
+        return
+    chans = omero["channels"]
+    meta.channel_names = [str(c.get("label") or f"Channel {i}") for i, c in enumerate(chans)]
+    colors = []
+    for c in chans:
+        hexcol = str(c.get("color") or "")
+        colors.append(
+            tuple(int(hexcol[i : i + 2], 16) for i in (0, 2, 4))
+            if re.fullmatch(r"[0-9A-Fa-f]{6}", hexcol)
+            else None
+        )
+    meta.channel_colors = colors if any(colors) else None
+    windows = [c.get("window") or {} for c in chans]
+    if all("start" in w and "end" in w for w in windows):
+        meta.contrast_limits = [(float(w["start"]), float(w["end"])) for w in windows]
+
+
+# --- helpers ----------------------------------------------------------------------
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for ext in (".ome.tiff", ".ome.tif", ".ome.zarr", ".qptiff", ".tiff", ".tif", ".svs", ".npy", ".zarr"):
+        if name.lower().endswith(ext):
+            return name[: -len(ext)]
+    return path.stem
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
