@@ -1,14 +1,26 @@
-"""`napari-viv offsets` (placeholder until implemented)."""
+"""`napari-viv offsets FILE.ome.tif [-o OUT]`: write the offsets.json Viv uses."""
 
 from __future__ import annotations
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("offsets", help="(not implemented yet)")
+    p = subparsers.add_parser(
+        "offsets",
+        help="write FILE's offsets.json (IFD offsets, like generate-tiff-offsets)",
+        description=(
+            "Write <stem>.offsets.json beside an OME-TIFF: the byte offset of every "
+            "main-chain IFD, which lets Viv/Avivator open planes without walking the file."
+        ),
+    )
+    p.add_argument("file", help="the .ome.tif / .ome.tiff file")
+    p.add_argument("-o", "--output", default=None,
+                   help="where to write (default: <stem>.offsets.json beside FILE)")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    from ..errors import NapariVivError
+    from ..offsets import write_offsets
 
-    raise NapariVivError("'offsets' is not implemented yet")
+    out = write_offsets(args.file, args.output)
+    print(out)
+    return 0
