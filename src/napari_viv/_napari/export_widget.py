@@ -269,10 +269,21 @@ class ExportWidget(QWidget):
             return None
         return with_ome_suffix(Path(text).expanduser())
 
-    def update_plan(self, *_args) -> None:
-        """Recompute and show the planned levels and estimated size."""
+    def _plan_for(self, data, meta):
         from ..plan import plan_pyramid
 
+        level0 = data[0] if isinstance(data, list | tuple) else data
+        return plan_pyramid(
+            tuple(level0.shape),
+            level0.dtype,
+            meta.axes or None,
+            tile_size=self.tile_combo.currentData(),
+            levels=self._levels(),
+            compression=self.compression_combo.currentText(),
+        )
+
+    def update_plan(self, *_args) -> None:
+        """Recompute and show the planned levels and estimated size."""
         self.plan = None
         layers = self.chosen_layers()
         if not layers:
@@ -281,15 +292,7 @@ class ExportWidget(QWidget):
             return
         try:
             data, meta = _to_image(layers)
-            level0 = data[0] if isinstance(data, list | tuple) else data
-            self.plan = plan_pyramid(
-                tuple(level0.shape),
-                level0.dtype,
-                meta.axes or None,
-                tile_size=self.tile_combo.currentData(),
-                levels=self._levels(),
-                compression=self.compression_combo.currentText(),
-            )
+            self.plan = self._plan_for(data, meta)
         except NapariVivError as exc:
             self.plan_label.setText(f"Cannot export: {exc}")
             self._update_enabled()
@@ -325,6 +328,7 @@ class ExportWidget(QWidget):
             return False
         try:
             data, meta = _to_image(layers)
+            plan = self._plan_for(data, meta)
         except NapariVivError as exc:
             self._fail(str(exc))
             return False
@@ -343,7 +347,7 @@ class ExportWidget(QWidget):
         self._cancel_event.clear()
         self.exported = []
         self.serve_button.setVisible(False)
-        total = self.plan.ntiles if self.plan is not None else 0
+        total = plan.ntiles
         self.progress_bar.setRange(0, max(total, 1))
         self.progress_bar.setValue(0)
         self.status_label.setText(f"Exporting to {path} …")
@@ -472,7 +476,8 @@ class ExportWidget(QWidget):
 
     def _update_enabled(self) -> None:
         busy = self.worker is not None
-        self.export_button.setEnabled(not busy and self.plan is not None)
+        # Export stays clickable with a bad plan: clicking says why, as a notification
+        self.export_button.setEnabled(not busy and self.layer_list.count() > 0)
         self.cancel_button.setEnabled(busy and not self._cancel_event.is_set())
         for widget in (
             self.layer_list, self.path_edit, self.browse_button, self.overwrite_check,

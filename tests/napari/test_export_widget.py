@@ -1,0 +1,272 @@
+"""The "Save as OME-TIFF pyramid…" widget, driven through its controls in a real viewer."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from qtpy.QtCore import Qt
+
+from vivjs import plane_digest
+
+pytestmark = pytest.mark.napari
+
+LEFT = Qt.MouseButton.LeftButton
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path, monkeypatch):
+    """Never touch the real napari config; start with no last export."""
+    from napari_viv._napari import settings
+
+    monkeypatch.setenv(settings.ENV_VAR, str(tmp_path / "napari-viv-settings.json"))
+    settings.remember_last_export(None)
+    yield
+    settings.remember_last_export(None)
+
+
+@pytest.fixture
+def notifications():
+    """(severity, message) of every napari notification during the test."""
+    from napari.utils.notifications import notification_manager
+
+    seen = []
+
+    def collect(event):
+        seen.append((str(event.severity), str(event.message)))
+
+    notification_manager.notification_ready.connect(collect)
+    yield seen
+    notification_manager.notification_ready.disconnect(collect)
+
+
+def make_widget(viewer):
+    from napari_viv._napari.export_widget import ExportWidget
+
+    widget = ExportWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="Save as OME-TIFF pyramid…")
+    return widget
+
+
+def expected_levels(height, width, tile):
+    """The level shapes Viv wants, computed here: halve (floor) until one tile."""
+    shapes = [(height, width)]
+    while max(shapes[-1]) > tile:
+        h, w = shapes[-1]
+        shapes.append((h // 2, w // 2))
+    return shapes
+
+
+def shown_levels(widget):
+    """(Y, X) per level as the plan preview shows them ('Level i: X × Y px')."""
+    out = []
+    for line in widget.plan_label.text().splitlines():
+        if line.startswith("Level "):
+            dims = line.split(":", 1)[1].replace("px", "").split("×")
+            x, y = (int(d) for d in dims)
+            out.append((y, x))
+    return out
+
+
+def select_tile(widget, size):
+    widget.tile_combo.setCurrentIndex(widget.tile_combo.findText(str(size)))
+
+
+def wait_done(qtbot, widget, timeout=60_000):
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=timeout)
+
+
+def test_plan_preview_shows_levels_and_follows_tile_size(make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((1500, 2300), np.uint16), name="dapi")
+    w = make_widget(viewer)
+
+    select_tile(w, 256)
+    assert shown_levels(w) == expected_levels(1500, 2300, 256)
+    assert "Estimated file size" in w.plan_label.text()
+
+    select_tile(w, 1024)
+    assert shown_levels(w) == expected_levels(1500, 2300, 1024)
+    assert len(expected_levels(1500, 2300, 1024)) < len(expected_levels(1500, 2300, 256))
+
+    w.levels_spin.setValue(2)
+    assert shown_levels(w) == [(1500, 2300), (750, 1150)]
+
+
+@pytest.mark.node
+def test_export_two_layers_opens_in_viv_with_exact_pixels(
+    make_napari_viewer, qtbot, tmp_path, viv
+):
+    rng = np.random.default_rng(7)
+    dapi = rng.integers(0, 60000, (700, 900), dtype=np.uint16)
+    cd3 = rng.integers(0, 60000, (700, 900), dtype=np.uint16)
+    viewer = make_napari_viewer()
+    viewer.add_image(dapi, name="DAPI", scale=(0.5, 0.5), units="um", colormap="blue")
+    viewer.add_image(cd3, name="CD3", scale=(0.5, 0.5), units="um", colormap="green")
+    viewer.layers.select_all()
+    w = make_widget(viewer)
+    assert [w.layer_list.item(i).text() for i in range(w.layer_list.count())] == ["DAPI", "CD3"]
+    assert w.pixel_x.value() == pytest.approx(0.5)
+    assert w.unit_combo.currentText() == "µm"
+
+    out = tmp_path / "out" / "cells.ome.tif"
+    out.parent.mkdir()
+    w.path_edit.setText(str(out))
+    select_tile(w, 256)
+    w.pixel_x.setValue(0.65)  # the user corrects the pixel size
+    w.pixel_y.setValue(0.65)
+    qtbot.mouseClick(w.export_button, LEFT)
+    wait_done(qtbot, w)
+
+    assert "Saved" in w.status_label.text() and str(out.parent) in w.status_label.text()
+    assert sorted(p.name for p in out.parent.iterdir()) == ["cells.offsets.json", "cells.ome.tif"]
+    assert w.serve_button.isVisibleTo(w)
+
+    report = viv(out, offsets=out.with_name("cells.offsets.json"))
+    image = report["images"][0]
+    assert [c["name"] for c in image["channels"]] == ["DAPI", "CD3"]
+    assert image["physical"]["x"] == pytest.approx(0.65)
+    assert image["physical"]["y"] == pytest.approx(0.65)
+    assert image["physical"]["xUnit"] == "µm"
+    assert image["tileSize"] == 256
+    levels = image["levels"]
+    assert [tuple(lv["shape"][-2:]) for lv in levels] == expected_levels(700, 900, 256)
+    planes = {p["c"]: p["sha256"] for p in levels[0]["planes"]}
+    assert planes == {0: plane_digest(dapi), 1: plane_digest(cd3)}
+
+
+def test_progress_advances_to_the_end(make_napari_viewer, qtbot, tmp_path):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.ones((1200, 1300), np.uint8), name="ones")
+    w = make_widget(viewer)
+    select_tile(w, 256)
+    w.path_edit.setText(str(tmp_path / "ones.ome.tif"))
+    values = []
+    w.progress_bar.valueChanged.connect(values.append)
+    qtbot.mouseClick(w.export_button, LEFT)
+    assert not w.export_button.isEnabled() and w.cancel_button.isEnabled()
+    wait_done(qtbot, w)
+    assert values, "no progress was shown"
+    assert values == sorted(values)
+    assert len(set(values)) > 2
+    assert values[-1] == w.progress_bar.maximum()
+    assert w.export_button.isEnabled() and not w.cancel_button.isEnabled()
+
+
+def slow_layer_data(shape=(4096, 4096), chunk=256, delay=0.02):
+    """A lazy image whose chunks are slow to compute off the GUI thread."""
+    import dask.array as da
+
+    def fill(block, block_info=None):
+        if threading.current_thread() is not threading.main_thread():
+            time.sleep(delay)
+        return np.full(block.shape, 3, np.uint16)
+
+    base = da.zeros(shape, dtype=np.uint16, chunks=chunk)
+    return base.map_blocks(fill, dtype=np.uint16)
+
+
+def test_cancel_midway_leaves_nothing(make_napari_viewer, qtbot, tmp_path, notifications):
+    viewer = make_napari_viewer()
+    viewer.add_image(slow_layer_data(), name="slow", contrast_limits=(0, 10))
+    w = make_widget(viewer)
+    select_tile(w, 256)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    w.path_edit.setText(str(out_dir / "slow.ome.tif"))
+
+    def cancel_on_first_progress(value):
+        if value > 0 and w.cancel_button.isEnabled():
+            qtbot.mouseClick(w.cancel_button, LEFT)
+
+    w.progress_bar.valueChanged.connect(cancel_on_first_progress)
+    qtbot.mouseClick(w.export_button, LEFT)
+    wait_done(qtbot, w, timeout=120_000)
+
+    assert "cancelled" in w.status_label.text().lower()
+    assert list(out_dir.iterdir()) == []
+    assert not w.serve_button.isVisibleTo(w)
+    assert not [m for sev, m in notifications if sev == "error"]
+    assert w.export_button.isEnabled()
+
+
+def test_mismatched_shapes_notify_and_write_nothing(
+    make_napari_viewer, qtbot, tmp_path, notifications
+):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((300, 400), np.uint16), name="small")
+    viewer.add_image(np.zeros((320, 400), np.uint16), name="taller")
+    viewer.layers.select_all()
+    w = make_widget(viewer)
+    w.path_edit.setText(str(tmp_path / "mixed.ome.tif"))
+    assert "Cannot export" in w.plan_label.text()
+    qtbot.mouseClick(w.export_button, LEFT)
+    wait_done(qtbot, w)
+    errors = [m for sev, m in notifications if sev == "error"]
+    assert len(errors) == 1
+    assert "small" in errors[0] and "taller" in errors[0]
+    assert not [p for p in tmp_path.iterdir() if p.name != "napari-viv-settings.json"]
+
+
+def test_unwritable_folder_notifies_and_reenables(
+    make_napari_viewer, qtbot, tmp_path, notifications
+):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((300, 400), np.uint16), name="img")
+    w = make_widget(viewer)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder should be")
+    w.path_edit.setText(str(blocker / "img.ome.tif"))
+    qtbot.mouseClick(w.export_button, LEFT)
+    wait_done(qtbot, w)
+    errors = [m for sev, m in notifications if sev == "error"]
+    assert len(errors) == 1 and "not-a-folder" in errors[0]
+    assert "\n" not in errors[0]
+    assert blocker.read_text() == "a file where a folder should be"
+    assert w.export_button.isEnabled() and not w.serve_button.isVisibleTo(w)
+
+
+def test_settings_are_remembered_by_the_next_widget(make_napari_viewer, qtbot, tmp_path):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((200, 300), np.uint8), name="img")
+    first = make_widget(viewer)
+    select_tile(first, 1024)
+    first.compression_combo.setCurrentText("lzw")
+    first.levels_spin.setValue(2)
+    first.downsample_combo.setCurrentText("nearest")
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    first.path_edit.setText(str(folder / "img.ome.tif"))
+    qtbot.mouseClick(first.export_button, LEFT)
+    wait_done(qtbot, first)
+
+    viewer2 = make_napari_viewer()
+    viewer2.add_image(np.zeros((200, 300), np.uint8), name="other")
+    second = make_widget(viewer2)
+    assert second.tile_combo.currentText() == "1024"
+    assert second.compression_combo.currentText() == "lzw"
+    assert second.levels_spin.value() == 2
+    assert second.downsample_combo.currentText() == "nearest"
+    assert second.path_edit.text() == str(folder / "other.ome.tif")
+
+
+def test_serve_button_docks_the_serve_widget_with_the_file(
+    make_napari_viewer, qtbot, tmp_path
+):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.arange(300 * 400, dtype=np.uint16).reshape(300, 400), name="ramp")
+    w = make_widget(viewer)
+    out = tmp_path / "ramp.ome.tif"
+    w.path_edit.setText(str(out))
+    qtbot.mouseClick(w.export_button, LEFT)
+    wait_done(qtbot, w)
+    assert w.serve_button.isVisibleTo(w)
+    qtbot.mouseClick(w.serve_button, LEFT)
+
+    from napari_viv._napari.serve_widget import ServeWidget
+
+    serve = [wd for wd in viewer.window.dock_widgets.values() if isinstance(wd, ServeWidget)]
+    assert len(serve) == 1
+    assert serve[0].file_edit.text() == str(out)
