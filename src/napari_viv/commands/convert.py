@@ -1,14 +1,296 @@
-"""`napari-viv convert` (placeholder until implemented)."""
+"""`napari-viv convert INPUT OUTPUT.ome.tif`: any supported image to a Viv pyramid.
+
+Opens the input lazily with :func:`napari_viv.sources.open_image`, keeps its
+channel names, colours, pixel sizes and axes (options override them), and
+streams it through :func:`napari_viv.writer.export_pyramid`. A progress bar
+goes to stderr when stderr is a terminal. Ctrl-C cancels cleanly: nothing is
+left at the output path and the exit status is 130.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from ..errors import Cancelled, NapariVivError
+
+_CODEC_NAMES = {1: "uncompressed", 5: "lzw", 7: "jpeg", 8: "zlib", 32946: "zlib"}
+
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("convert", help="(not implemented yet)")
+    p = subparsers.add_parser(
+        "convert",
+        help="convert an image to a Viv-compatible pyramidal OME-TIFF (+ offsets.json)",
+        description=(
+            "Convert INPUT (OME-TIFF, QPTIFF, SVS, ImageJ TIFF, TIFF, .npy, .zarr) to a "
+            "pyramidal OME-TIFF that Viv/Avivator open, with its offsets.json beside it."
+        ),
+    )
+    p.add_argument("input", metavar="INPUT", help="image to convert")
+    p.add_argument("output", metavar="OUTPUT", help="output file, e.g. image.ome.tif")
+    p.add_argument("--tile-size", type=_positive_int, default=512, metavar="N",
+                   help="tile edge in pixels, a power of two (default 512)")
+    p.add_argument("--compression", default="zlib", metavar="C",
+                   help="zlib (default), zlib:LEVEL, lzw, jpeg[:QUALITY] (8-bit only) or none")
+    p.add_argument("--levels", type=_levels, default="auto", metavar="auto|N",
+                   help="number of pyramid levels including full resolution (default auto)")
+    p.add_argument("--downsample", choices=("mean", "nearest"), default="mean",
+                   help="how each level is reduced from the previous one (default mean)")
+    p.add_argument("--channel-names", type=_names, default=None, metavar="A,B,C",
+                   help="channel names, comma-separated (overrides the input's)")
+    p.add_argument("--pixel-size", type=_sizes, default=None, metavar="X[,Y[,Z]]",
+                   help="physical pixel size (overrides the input's); Y defaults to X")
+    p.add_argument("--unit", default=None, metavar="UNIT",
+                   help="unit of --pixel-size: um (default), nm, mm, ...")
+    p.add_argument("--series", type=_nonneg_int, default=None, metavar="N",
+                   help="which image series of a multi-series input (default 0)")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                   help="encoding threads (default: all cores)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    bar = p.add_mutually_exclusive_group()
+    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
+                     help="always show the progress bar (default: only on a terminal)")
+    bar.add_argument("--no-progress", dest="progress", action="store_false",
+                     help="never show the progress bar")
     p.set_defaults(run=run)
+    p.error = lambda message: _usage_error(p, message)
+
+
+def _usage_error(parser, message: str):
+    """Bad options: one line on stderr (no usage dump), exit status 2."""
+    parser.exit(2, f"{parser.prog}: error: {message} (see --help)\n")
+
+
+# --- option parsing ---------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
+def _levels(text: str):
+    return "auto" if text.strip().lower() == "auto" else _positive_int(text)
+
+
+def _names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"{text!r} has an empty channel name")
+    return names
+
+
+def _sizes(text: str) -> dict[str, float]:
+    parts = [p.strip() for p in text.split(",")]
+    if not 1 <= len(parts) <= 3:
+        raise argparse.ArgumentTypeError(f"{text!r}: give X, X,Y or X,Y,Z")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of numbers") from None
+    if not all(v > 0 and v < float("inf") for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: pixel sizes must be positive")
+    sizes = {"x": values[0], "y": values[1] if len(values) > 1 else values[0]}
+    if len(values) == 3:
+        sizes["z"] = values[2]
+    return sizes
+
+
+# --- running ----------------------------------------------------------------
 
 
 def run(args) -> int:
-    from ..errors import NapariVivError
+    from ..metadata import normalize_unit
+    from ..sources import open_image
+    from ..writer import export_pyramid, output_path
 
-    raise NapariVivError("'convert' is not implemented yet")
+    src_path = Path(args.input)
+    out = output_path(args.output)
+    _check_output(src_path, out, args.overwrite)
+    unit = None
+    if args.unit is not None:
+        try:
+            unit = normalize_unit(args.unit)
+        except ValueError as exc:
+            raise NapariVivError(f"--unit: {exc}") from None
+    elif args.pixel_size is not None:
+        unit = normalize_unit(None)
+
+    source = open_image(src_path, series=args.series)
+    meta = source.metadata
+    if args.channel_names is not None:
+        if "C" not in meta.axes:
+            raise NapariVivError(f"{src_path}: has no channel axis; --channel-names does not apply")
+        nc = source.shape[meta.axes.index("C")]
+        if len(args.channel_names) != nc:
+            raise NapariVivError(
+                f"{src_path}: has {nc} channels but --channel-names gives {len(args.channel_names)}"
+            )
+    if args.pixel_size is not None and "z" in args.pixel_size and "Z" not in meta.axes:
+        raise NapariVivError(f"{src_path}: has no Z axis; give --pixel-size X or X,Y")
+
+    cancel_event = threading.Event()
+    bar = _progress_bar(args.progress, src_path.name)
+    started = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            if bar.total != total:
+                bar.total = total
+            bar.update(done - bar.n)
+
+    previous = _install_sigint(cancel_event)
+    try:
+        written = export_pyramid(
+            source.levels if len(source.levels) > 1 else source.levels[0],
+            out,
+            metadata=meta,
+            channel_names=args.channel_names,
+            physical_sizes=_merged_sizes(meta.physical_sizes, args.pixel_size),
+            unit=unit,
+            tile_size=args.tile_size,
+            levels=args.levels,
+            compression=args.compression,
+            downsample=args.downsample,
+            workers=args.workers,
+            overwrite=args.overwrite,
+            progress=progress,
+            cancel=cancel_event.is_set,
+        )
+    except (Cancelled, KeyboardInterrupt):
+        _close(bar)
+        print(f"napari-viv convert: interrupted; nothing was written to {out}", file=sys.stderr)
+        return 130
+    except NapariVivError:
+        _close(bar)
+        raise
+    except MemoryError:
+        _close(bar)
+        raise NapariVivError(f"{src_path}: out of memory while converting") from None
+    except OSError as exc:
+        _close(bar)
+        raise NapariVivError(f"{out}: {exc.strerror or exc}") from None
+    except Exception as exc:  # a decode error deep inside a tile read, most likely
+        _close(bar)
+        if os.environ.get("NAPARI_VIV_DEBUG"):
+            raise
+        text = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise NapariVivError(f"{src_path}: cannot read the image data ({text})") from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    _close(bar)
+    _summary(source, written, time.perf_counter() - started)
+    return 0
+
+
+def _check_output(src: Path, out: Path, overwrite: bool) -> None:
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise NapariVivError(f"{out}: the output folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise NapariVivError(f"{out}: the output folder {folder} is not writable")
+    if out.is_dir():
+        raise NapariVivError(f"{out}: is a folder; give a file name such as image.ome.tif")
+    if src.exists() and out.exists() and src.resolve() == out.resolve():
+        raise NapariVivError(f"{out}: is the input file; choose another output name")
+    if out.exists() and not overwrite:
+        raise NapariVivError(f"{out}: already exists (use --overwrite to replace it)")
+
+
+def _merged_sizes(known: dict, given: dict | None) -> dict | None:
+    if given is None:
+        return None
+    sizes = dict(given)
+    if "z" not in sizes and "z" in known:
+        sizes["z"] = known["z"]
+    return sizes
+
+
+def _install_sigint(event: threading.Event):
+    """First Ctrl-C asks the writer to stop; a second one interrupts at once."""
+
+    def handler(signum, frame):
+        if event.is_set():
+            raise KeyboardInterrupt
+        event.set()
+
+    try:
+        return signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread (e.g. called from a test thread)
+        return signal.getsignal(signal.SIGINT)
+
+
+def _progress_bar(wanted, label: str):
+    show = sys.stderr.isatty() if wanted is None else wanted
+    if not show:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=1, desc=f"converting {label}", unit="tile", file=sys.stderr,
+                dynamic_ncols=True, leave=False)
+
+
+def _close(bar) -> None:
+    if bar is not None:
+        bar.close()
+
+
+def _summary(source, written, seconds: float) -> None:
+    import tifffile
+
+    tif, offsets = written[0], written[1]
+    with tifffile.TiffFile(tif) as t:
+        page = t.pages.first
+        nlevels = 1 + len(page.subifds or ())
+        nplanes = len(t.pages)
+        tile = page.tilewidth
+        codec = _CODEC_NAMES.get(int(page.compression), page.compression.name.lower())
+    shape = source.shape
+    meta = source.metadata
+    axes = meta.axes
+    size = tif.stat().st_size
+    raw = source.levels[0].nbytes
+    dims = " x ".join(f"{n}{a}" for a, n in zip(axes, shape))
+    print(f"wrote {tif}")
+    print(f"  {dims} {source.dtype}, {nplanes} plane(s), {nlevels} level(s), "
+          f"{tile}px tiles, {codec}")
+    print(f"  {_human(size)} ({size / raw:.2f} of {_human(raw)} raw) in {seconds:.1f} s"
+          f" ({raw / 1e6 / max(seconds, 1e-9):.0f} MB/s)")
+    print(f"  offsets: {offsets}")
+    print("next:")
+    print(f"  napari-viv check {_quote(tif)}")
+    print(f"  napari-viv serve {_quote(tif)}    # then open the printed Avivator link")
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def _quote(path) -> str:
+    import shlex
+
+    return shlex.quote(str(path))
