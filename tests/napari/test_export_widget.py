@@ -95,6 +95,26 @@ def test_plan_preview_shows_levels_and_follows_tile_size(make_napari_viewer):
     assert shown_levels(w) == [(1500, 2300), (750, 1150)]
 
 
+def test_layer_list_follows_the_viewer(make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((64, 64), np.uint8), name="a")
+    viewer.add_image(np.zeros((64, 64), np.uint8), name="b")
+    viewer.layers.selection = {viewer.layers["b"]}
+    w = make_widget(viewer)
+    items = [w.layer_list.item(i) for i in range(w.layer_list.count())]
+    assert [i.text() for i in items] == ["a", "b"]
+    # the layers selected in napari are the ones checked by default
+    assert [i.checkState() == Qt.CheckState.Checked for i in items] == [False, True]
+
+    viewer.layers["a"].name = "nuclei"
+    viewer.add_image(np.zeros((64, 64), np.uint8), name="c")
+    assert [w.layer_list.item(i).text() for i in range(w.layer_list.count())] == [
+        "nuclei", "b", "c"
+    ]
+    del viewer.layers["b"]
+    assert [w.layer_list.item(i).text() for i in range(w.layer_list.count())] == ["nuclei", "c"]
+
+
 @pytest.mark.node
 def test_export_two_layers_opens_in_viv_with_exact_pixels(
     make_napari_viewer, qtbot, tmp_path, viv

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from pathlib import Path
 
 from qtpy.QtCore import QObject, Qt, Signal
@@ -139,6 +140,7 @@ class ExportWidget(QWidget):
         self._relay = _Relay(self)
         self._relay.progressed.connect(self._on_progress)
         self._prefilled_for = None
+        self._named = weakref.WeakSet()  # layers whose renames we follow
         remembered = settings.load_settings()
         self._folder = remembered.folder
 
@@ -392,13 +394,15 @@ class ExportWidget(QWidget):
         return spin
 
     def _disconnector(self, events):
-        sync = self._sync_layers
+        sync, named = self._sync_layers, self._named
 
         def disconnect(*_args):
             for name in ("inserted", "removed", "moved", "reordered"):
                 emitter = getattr(events, name, None)
                 if emitter is not None:
                     emitter.disconnect(sync)
+            for layer in list(named):
+                layer.events.name.disconnect(sync)
 
         return disconnect
 
@@ -407,12 +411,11 @@ class ExportWidget(QWidget):
         return "auto" if value == 0 else value
 
     def _physical_size_options(self, meta) -> dict:
+        """The pixel size as shown (0 = unknown), overriding the layers'."""
         sizes = {}
         for axis, spin in (("x", self.pixel_x), ("y", self.pixel_y), ("z", self.pixel_z)):
             if spin.isEnabled() and spin.value() > 0:
                 sizes[axis] = spin.value()
-        if not sizes:
-            return {}
         return {"physical_sizes": sizes, "unit": self.unit_combo.currentText()}
 
     def _sync_layers(self, *_args) -> None:
@@ -431,6 +434,9 @@ class ExportWidget(QWidget):
         self.layer_list.blockSignals(True)
         self.layer_list.clear()
         for layer in layers:
+            if layer not in self._named:
+                layer.events.name.connect(self._sync_layers)
+                self._named.add(layer)
             item = QListWidgetItem(layer.name)
             item.setData(Qt.ItemDataRole.UserRole, id(layer))
             item.setFlags(
