@@ -25,22 +25,15 @@ EXTENSIONS = (".ome.tif", ".ome.tiff")
 
 
 def viv_path(path) -> Path:
-    """``path`` with a lowercase ``.ome.tif``/``.ome.tiff`` extension.
+    """The ``.ome.tif`` path napari-viv writes for what the user typed.
 
-    Avivator recognises OME-TIFF only by a lowercase name ending, so
-    ``x.OME.TIF`` becomes ``x.ome.tif``, ``x.tif`` becomes ``x.ome.tif`` and
-    ``x`` becomes ``x.ome.tif``.
+    Same rule as the core writer: a lowercase ``.ome.tif``/``.ome.tiff``
+    (Avivator matches it case-sensitively); ``x.tif`` becomes ``x.ome.tif``
+    and a name without extension gets ``.ome.tif``.
     """
-    p = Path(os.fspath(path)).expanduser()
-    name = p.name
-    low = name.lower()
-    for ext in EXTENSIONS:
-        if low.endswith(ext):
-            return p.with_name(name[: -len(ext)] + ext)
-    for ext in (".tiff", ".tif"):
-        if low.endswith(ext):
-            return p.with_name(name[: -len(ext)] + ".ome.tif")
-    return p.with_name(name + ".ome.tif")
+    from ..writer import output_path
+
+    return output_path(Path(os.fspath(path)).expanduser())
 
 
 def write_layers(path: str, layer_data: list[tuple]) -> list[str]:

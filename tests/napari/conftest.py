@@ -1,0 +1,86 @@
+"""Fixtures for the napari glue tests: notifications and reference files.
+
+Reference pyramids are written with tifffile directly (SubIFD levels, OME
+metadata), independently of napari-viv's own writer, so the reader is
+judged against files it did not make.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def notifications():
+    """Every napari notification dispatched during the test: (severity, text)."""
+    from napari.utils.notifications import notification_manager
+
+    seen: list[tuple[str, str]] = []
+
+    def record(event):
+        seen.append((str(event.severity), str(event.message)))
+
+    notification_manager.notification_ready.connect(record)
+    yield seen
+    notification_manager.notification_ready.disconnect(record)
+
+
+def ome_color(rgb) -> int:
+    """OME Channel/@Color: RGBA packed in a signed 32-bit int."""
+    r, g, b = rgb
+    value = (r << 24) | (g << 16) | (b << 8) | 255
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def write_tifffile_pyramid(
+    path,
+    levels,
+    axes,
+    *,
+    names=None,
+    colors=None,
+    pixel_size=None,
+    z_size=None,
+    tile=128,
+):
+    """A SubIFD pyramid OME-TIFF from explicit ``levels`` (level 0 first)."""
+    import tifffile
+
+    meta: dict = {"axes": axes}
+    channel: dict = {}
+    if names:
+        channel["Name"] = list(names)
+    if colors:
+        channel["Color"] = [ome_color(c) for c in colors]
+    if channel:
+        meta["Channel"] = channel
+    if pixel_size:
+        meta.update(
+            PhysicalSizeX=pixel_size,
+            PhysicalSizeXUnit="\u00b5m",
+            PhysicalSizeY=pixel_size,
+            PhysicalSizeYUnit="\u00b5m",
+        )
+    if z_size:
+        meta.update(PhysicalSizeZ=z_size, PhysicalSizeZUnit="\u00b5m")
+    rgb = axes.endswith("S")
+    opts = dict(
+        tile=(tile, tile),
+        compression="zlib",
+        photometric="rgb" if rgb else "minisblack",
+    )
+    with tifffile.TiffWriter(path, bigtiff=True, ome=True) as tif:
+        tif.write(levels[0], subifds=len(levels) - 1, metadata=meta, **opts)
+        for level in levels[1:]:
+            tif.write(level, subfiletype=1, metadata=None, **opts)
+    return path
+
+
+def halve(a: np.ndarray) -> np.ndarray:
+    """2 x 2 mean of the last two dims (floor sizes), in the input dtype."""
+    h, w = a.shape[-2] // 2 * 2, a.shape[-1] // 2 * 2
+    f = a[..., :h, :w].astype(np.float64)
+    out = (f[..., 0::2, 0::2] + f[..., 1::2, 0::2] + f[..., 0::2, 1::2]
+           + f[..., 1::2, 1::2]) / 4
+    return out.astype(a.dtype)
