@@ -1,14 +1,121 @@
-"""`napari-viv demo` (placeholder until implemented)."""
+"""`napari-viv demo`: the synthetic tissue, exported and served to Avivator.
+
+Without options: write the sample as a pyramidal OME-TIFF (+ offsets.json)
+into a temporary folder, serve it, print the Avivator link, open a browser
+when there is one, and remove the folder on exit (Ctrl-C or SIGTERM).
+With ``--napari``: open napari with the sample and both widgets docked.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
+import webbrowser
+from pathlib import Path
+
+from .serve import add_server_options, allowed_origins, print_links, wait_for_signal
+
+#: Set (to anything but "" or "0") to never launch a browser.
+NO_BROWSER_ENV = "NAPARI_VIV_NO_BROWSER"
+FILE_NAME = "synthetic_tissue.ome.tif"
+
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("demo", help="(not implemented yet)")
+    p = subparsers.add_parser(
+        "demo",
+        help="export the synthetic sample and serve it to Avivator (or open it in napari)",
+        description="Write the synthetic multiplexed tissue as a Viv pyramid into a "
+        "temporary folder, serve it and print the Avivator link; the folder is "
+        "removed on exit.",
+    )
+    p.add_argument("--size", type=_positive, default=2048, metavar="N",
+                   help="image width and height in pixels (default 2048)")
+    p.add_argument("--channels", type=_positive, default=6, metavar="C",
+                   help="number of channels (default 6)")
+    add_server_options(p)
+    p.add_argument("--no-browser", action="store_true",
+                   help=f"do not open a web browser (also: ${NO_BROWSER_ENV}=1)")
+    p.add_argument("--napari", action="store_true",
+                   help="open napari with the sample and the export/serve widgets instead")
     p.set_defaults(run=run)
 
 
+def _positive(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def browser_available(environ=None, platform=None) -> bool:
+    """Whether opening a local browser makes sense here.
+
+    No when asked not to, inside SSH (the browser would open on the remote
+    machine), or on Linux/BSD without a display.
+    """
+    from ..avivator import in_ssh_session
+
+    env = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if env.get(NO_BROWSER_ENV, "") not in ("", "0"):
+        return False
+    if in_ssh_session(env):
+        return False
+    if platform.startswith(("linux", "freebsd", "openbsd")):
+        return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+    return True
+
+
 def run(args) -> int:
+    if args.napari:
+        return _run_napari(args)
+    from ..sample import synthetic_tissue
+    from ..server import RangeServer
+    from ..writer import export_pyramid
+
+    with tempfile.TemporaryDirectory(prefix="napari-viv-demo-") as folder:
+        path = Path(folder) / FILE_NAME
+        print(f"Writing the synthetic tissue ({args.channels} x {args.size} x {args.size} "
+              f"uint16) to {path} ...", file=sys.stderr, flush=True)
+        data, meta = synthetic_tissue(args.size, args.channels)
+        written = export_pyramid(data, path, metadata=meta)
+        path = Path(written[0])
+        server = RangeServer([path], host=args.host, port=args.port,
+                             allow_origins=allowed_origins(args))
+        with server:
+            link = print_links(server, path, args)
+            if args.no_browser or not browser_available():
+                print("(not opening a browser: copy the link above into one)",
+                      file=sys.stderr, flush=True)
+            else:
+                try:
+                    opened = webbrowser.open(link)
+                except Exception:  # a broken $BROWSER must not stop the demo
+                    opened = False
+                if not opened:
+                    print("could not open a browser: copy the link above into one",
+                          file=sys.stderr, flush=True)
+            wait_for_signal()
+            requests, nbytes = server.stats
+        print(f"stopped after {requests} requests, {nbytes / 1e6:.1f} MB sent; "
+              f"removing {folder}", file=sys.stderr, flush=True)
+    return 0
+
+
+def _run_napari(args) -> int:
     from ..errors import NapariVivError
 
-    raise NapariVivError("'demo' is not implemented yet")
+    try:
+        from .._napari.launch import launch_demo
+    except ImportError as exc:  # napari or Qt missing
+        raise NapariVivError(
+            f"demo --napari needs napari ({exc}); install it with: pip install 'napari-viv[all]'"
+        ) from None
+    launch_demo(size=args.size, channels=args.channels)
+    return 0
