@@ -232,14 +232,17 @@ class _Checker:
     # -- name and container ---------------------------------------------------
 
     def check_name(self) -> None:
+        # Avivator: name.includes('ome.tiff') || name.includes('ome.tif')
         name = self.path.name
-        if not re.search(r"\.ome\.tiff?$", name, flags=re.IGNORECASE):
+        if "ome.tif" in name:
+            return
+        if "ome.tif" not in name.lower():
             self.error(
-                f"the file name {name!r} does not end in .ome.tif or .ome.tiff; "
+                f"the file name {name!r} does not contain .ome.tif; "
                 "Avivator opens it as a plain TIFF, not as OME-TIFF",
                 "rename it to end in .ome.tif (lowercase)",
             )
-        elif "ome.tif" not in name:
+        else:
             self.error(
                 f"the extension of {name!r} is not lowercase; Avivator matches "
                 "'ome.tif' case-sensitively and opens it as a plain TIFF",
@@ -414,8 +417,7 @@ class _Checker:
                     "mistakes them for a legacy pyramid, shows only the first image and "
                     "fails at other zoom levels",
                     "export each image to its own file with `napari-viv convert`")
-            images = images[:1]
-            self.levels = 1
+            return
         start = 0
         for img in images:
             self.check_image_layout(img, start)
@@ -587,8 +589,8 @@ class _Checker:
                 return True
             return False
         if int(page.planarconfig) == 2:
-            self.error(f"{what}: RGB stored planar (PlanarConfiguration=2); Viv fails "
-                       "('No image at index 1')",
+            self.error(f"{what}: RGB stored planar (PlanarConfiguration=2); Viv reads "
+                       "only interleaved RGB and fails or shows wrong pixels",
                        _CONVERT + " (interleaved uint8 RGB or separate channels)")
             return True
         if spp != 3:

@@ -1,0 +1,375 @@
+"""A corpus of small OME-TIFFs, good and bad, for checking `napari-viv check`.
+
+Every file is written here with tifffile and hand-made OME-XML (never with
+napari_viv's own writer), one defect at a time. Each :class:`CorpusFile`
+records where its author put every plane of every pyramid level, so a test
+can read the true pixels with tifffile and compare them with what the real
+Viv loader returns. ``build(folder)`` writes them all; ``CASES`` names them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import tifffile
+
+W, H = 300, 200  # level-0 size of most files: small, and not a power of two
+TILE = (128, 128)
+MICRO = "\u00b5m"
+OME_NS = "http://www.openmicroscopy.org/Schemas/OME/2016-06"
+OME_TYPE = {
+    "uint8": "uint8", "uint16": "uint16", "uint32": "uint32", "int8": "int8",
+    "int16": "int16", "int32": "int32", "float32": "float", "float64": "double",
+    "bool": "bit",
+}
+
+
+@dataclass
+class CorpusFile:
+    """One generated file and where its planes are.
+
+    ``where[i][level][(t, c, z)]`` is ``(ifd, sub)``: main-chain IFD index and
+    SubIFD index (None for the IFD itself) holding that plane of image ``i``.
+    ``sizes[i]`` is ``(T, C, Z)`` as the author meant it (C counts RGB as one).
+    """
+
+    name: str
+    path: Path
+    where: list = field(default_factory=list)
+    sizes: list = field(default_factory=list)
+    offsets: Path | None = None
+
+
+# -- pixels ------------------------------------------------------------------
+
+
+def pixels(dtype="uint16", shape=(H, W), seed=0) -> np.ndarray:
+    """Random pixels spanning a good part of the dtype's range."""
+    rng = np.random.default_rng(seed)
+    dt = np.dtype(dtype)
+    if dt == bool:
+        return rng.integers(0, 2, shape).astype(bool)
+    if dt.kind == "f":
+        return (rng.standard_normal(shape) * 1000).astype(dt)
+    info = np.iinfo(dt)
+    lo, hi = max(info.min, -30000), min(info.max, 60000)
+    return rng.integers(lo, hi, shape, endpoint=True).astype(dt)
+
+
+def smooth(shape=(H, W), seed=0) -> np.ndarray:
+    """Smooth uint8 pixels (for lossy JPEG)."""
+    y, x = np.mgrid[0 : shape[0], 0 : shape[1]]
+    img = 128 + 100 * np.sin(x / 23.0 + seed) * np.cos(y / 17.0)
+    if len(shape) == 3:
+        img = np.stack([img, img[::-1], 255 - img], axis=-1)
+    return img.astype(np.uint8)
+
+
+def halve(a: np.ndarray, mode="floor") -> np.ndarray:
+    """Next level: every second pixel, sized floor/ceil of half, or a quarter."""
+    if mode == "x4":
+        return np.ascontiguousarray(a[::4, ::4])
+    b = a[::2, ::2]
+    if mode == "floor":
+        b = b[: a.shape[0] // 2, : a.shape[1] // 2]
+    return np.ascontiguousarray(b)
+
+
+def pyramid(a, nlevels=3, mode="floor") -> list:
+    out = [a]
+    for _ in range(nlevels - 1):
+        out.append(halve(out[-1], mode))
+    return out
+
+
+# -- OME-XML -----------------------------------------------------------------
+
+
+def image_xml(
+    i, *, sx, sy, sc=1, sz=1, st=1, type_="uint16", order="XYZCT", channels=None,
+    image_id=True, pixels_extra="", channel_extra="", nplanes=None, spp=1, tiffdata="",
+    interleaved=None,
+) -> str:
+    """One <Image>; ``channels`` is a list of attribute strings (or [] for none)."""
+    if channels is None:
+        nch = 1 if interleaved else sc
+        channels = [
+            f'ID="Channel:{i}:{c}" Name="ch{c}" SamplesPerPixel="{spp}"{channel_extra}'
+            for c in range(nch)
+        ]
+    chan = "".join(f"<Channel {attrs}/>" for attrs in channels)
+    inter = f' Interleaved="{str(interleaved).lower()}"' if interleaved is not None else ""
+    iid = f' ID="Image:{i}"' if image_id else ""
+    td = tiffdata if tiffdata else f'<TiffData PlaneCount="{nplanes or sc * sz * st}"/>'
+    return (
+        f'<Image{iid} Name="img{i}"><Pixels ID="Pixels:{i}" DimensionOrder="{order}" '
+        f'Type="{type_}" SizeX="{sx}" SizeY="{sy}" SizeC="{sc}" SizeZ="{sz}" SizeT="{st}" '
+        f'BigEndian="false"{inter}{pixels_extra}>{chan}{td}</Pixels></Image>'
+    )
+
+
+def ome(*images: str, prefix: str | None = None) -> str:
+    body = "".join(images)
+    if prefix:
+        body = body.replace("<", f"<{prefix}:").replace(f"<{prefix}:/", f"</{prefix}:")
+        return (f'<?xml version="1.0" encoding="UTF-8"?><{prefix}:OME xmlns:{prefix}="{OME_NS}">'
+                f"{body}</{prefix}:OME>")
+    return f'<?xml version="1.0" encoding="UTF-8"?><OME xmlns="{OME_NS}">{body}</OME>'
+
+
+# -- writing -----------------------------------------------------------------
+
+
+def plane_index(order: str, t: int, c: int, z: int, T: int, C: int, Z: int) -> int:
+    """Rasterization of (t, c, z) in an OME DimensionOrder (leftmost fastest)."""
+    size = {"Z": Z, "C": C, "T": T}
+    pos = {"Z": z, "C": c, "T": t}
+    idx, stride = 0, 1
+    for axis in order[2:]:
+        idx += pos[axis] * stride
+        stride *= size[axis]
+    return idx
+
+
+def write_subifd_file(
+    path, images, xml, *, sub_counts=None, offsets="good", **kw
+) -> CorpusFile:
+    """Write ``images`` (each a dict: planes={(t,c,z): [levels]}, T, C, Z, order)
+    with pyramid levels as SubIFDs. ``kw`` goes to every ``TiffWriter.write``."""
+    byteorder = kw.pop("byteorder", "<")
+    bigtiff = kw.pop("bigtiff", False)
+    kw.setdefault("tile", TILE)
+    kw.setdefault("photometric", "minisblack")
+    kw.setdefault("metadata", None)
+    cf = CorpusFile(Path(path).name, Path(path))
+    ifd = 0
+    with tifffile.TiffWriter(path, byteorder=byteorder, bigtiff=bigtiff) as tw:
+        for img in images:
+            T, C, Z, order = img["T"], img["C"], img["Z"], img["order"]
+            by_ifd = {plane_index(order, t, c, z, T, C, Z): (t, c, z)
+                      for t in range(T) for c in range(C) for z in range(Z)}
+            nlev = max(len(v) for v in img["planes"].values())
+            where = [dict() for _ in range(nlev)]
+            for rel in sorted(by_ifd):
+                key = by_ifd[rel]
+                levels = img["planes"][key]
+                nsub = len(levels) - 1
+                if sub_counts is not None:
+                    nsub = sub_counts(ifd)
+                extra = {"description": xml.encode("utf-8")} if ifd == 0 else {}
+                tw.write(levels[0], subifds=nsub or None, **extra, **kw)
+                where[0][key] = (ifd, None)
+                for lev in range(1, nsub + 1):
+                    tw.write(levels[lev], subfiletype=1, **kw)
+                    where[lev][key] = (ifd, lev - 1)
+                ifd += 1
+            cf.where.append(where)
+            cf.sizes.append((T, C, Z))
+    finish_offsets(cf, offsets)
+    return cf
+
+
+def write_mainchain_file(path, chain, xml, where, sizes, *, offsets="good", **kw) -> CorpusFile:
+    """Write every array of ``chain`` as its own main-chain IFD (no SubIFDs)."""
+    kw.setdefault("tile", TILE)
+    kw.setdefault("photometric", "minisblack")
+    kw.setdefault("metadata", None)
+    with tifffile.TiffWriter(path) as tw:
+        for n, a in enumerate(chain):
+            extra = {"description": xml.encode("utf-8")} if n == 0 else {}
+            tw.write(a, **extra, **kw)
+    cf = CorpusFile(Path(path).name, Path(path), where=where, sizes=sizes)
+    finish_offsets(cf, offsets)
+    return cf
+
+
+def finish_offsets(cf: CorpusFile, mode: str) -> None:
+    """Write the sibling offsets.json: "good", "missing", "wrong" or "short"."""
+    if mode == "missing":
+        return
+    with tifffile.TiffFile(cf.path) as tif:
+        offs = [p.offset for p in tif.pages]
+        subs = [o for p in tif.pages for o in (p.subifds or ())]
+    if mode == "wrong":
+        if len(offs) < 2:
+            raise ValueError("need two IFDs for wrong offsets")
+        offs[1] = subs[0] if subs else offs[0]
+    elif mode == "short":
+        offs = offs[:1]
+    out = cf.path.with_name(cf.path.name.replace(".ome.tif", ".offsets.json"))
+    out.write_text(json.dumps(offs))
+    cf.offsets = out
+
+
+def simple(path, dtype="uint16", *, C=2, Z=1, T=1, order="XYZCT", nlevels=3, mode="floor",
+           size=(H, W), xml_kw=None, type_=None, data=None, offsets="good", **kw) -> CorpusFile:
+    """The common case: one image, ``C*Z*T`` planes, SubIFD pyramid."""
+    planes = {}
+    n = 0
+    for t in range(T):
+        for c in range(C):
+            for z in range(Z):
+                base = data(n) if data else pixels(dtype, size, seed=n)
+                planes[(t, c, z)] = pyramid(base, nlevels, mode)
+                n += 1
+    sy, sx = size
+    xml = ome(image_xml(0, sx=sx, sy=sy, sc=C, sz=Z, st=T, order=order,
+                        type_=type_ or OME_TYPE[np.dtype(dtype).name], **(xml_kw or {})))
+    img = dict(planes=planes, T=T, C=C, Z=Z, order=order)
+    return write_subifd_file(path, [img], xml, offsets=offsets, **kw)
+
+
+def rgb(path, *, dtype="uint8", samples=3, interleaved=True, Z=1, data=None, **kw) -> CorpusFile:
+    """One RGB(A) image stored with SamplesPerPixel > 1."""
+    planar = kw.get("planarconfig") == "separate"
+    levs = {}
+    for z in range(Z):
+        base = data if data is not None else pixels(dtype, (H, W, samples), seed=z)
+        lv = pyramid(base, 3)
+        if planar:
+            lv = [np.ascontiguousarray(np.moveaxis(a, -1, 0)) for a in lv]
+        levs[(0, 0, z)] = lv
+    xml = ome(image_xml(0, sx=W, sy=H, sc=samples, sz=Z, type_=OME_TYPE[np.dtype(dtype).name],
+                        spp=samples, interleaved=interleaved, nplanes=Z))
+    img = dict(planes=levs, T=1, C=1, Z=Z, order="XYCZT")
+    kw.setdefault("photometric", "rgb")
+    return write_subifd_file(path, [img], xml, **kw)
+
+
+# -- the cases ---------------------------------------------------------------
+
+
+def _units(unit):
+    extra = ' PhysicalSizeX="0.5" PhysicalSizeY="0.5"'
+    if unit is not None:
+        extra += f' PhysicalSizeXUnit="{unit}" PhysicalSizeYUnit="{unit}"'
+    return {"pixels_extra": extra}
+
+
+def _legacy(path):
+    """Bio-Formats' legacy pyramid: one <Image> per level, all in the main chain."""
+    lv = pyramid(pixels("uint16", seed=1), 3)
+    imgs = [image_xml(i, sx=a.shape[1], sy=a.shape[0]) for i, a in enumerate(lv)]
+    where = [[{(0, 0, 0): (i, None)}] for i in range(3)]
+    return write_mainchain_file(path, lv, ome(*imgs), where, [(1, 1, 1)] * 3)
+
+
+def _multi_nosub(path):
+    a, b = pixels("uint16", seed=1), pixels("uint16", seed=2)
+    xml = ome(image_xml(0, sx=W, sy=H), image_xml(1, sx=W, sy=H))
+    where = [[{(0, 0, 0): (0, None)}], [{(0, 0, 0): (1, None)}]]
+    return write_mainchain_file(path, [a, b], xml, where, [(1, 1, 1)] * 2)
+
+
+def _multi(path, levels2=3):
+    imgs, xmls = [], []
+    for i, nlev in enumerate((3, levels2)):
+        imgs.append(dict(planes={(0, 0, 0): pyramid(pixels("uint16", seed=i), nlev)},
+                         T=1, C=1, Z=1, order="XYZCT"))
+        xmls.append(image_xml(i, sx=W, sy=H))
+    return write_subifd_file(path, imgs, ome(*xmls))
+
+
+def _plane_without_subifds(path):
+    return simple(path, sub_counts=lambda ifd: 0 if ifd == 1 else 2)
+
+
+def _multifile(path):
+    tiffdata = ('<TiffData FirstC="0" IFD="0" PlaneCount="1"><UUID FileName="{0}">urn:uuid:1'
+                '</UUID></TiffData><TiffData FirstC="1" IFD="0" PlaneCount="1"><UUID '
+                'FileName="other.ome.tif">urn:uuid:2</UUID></TiffData>').format(Path(path).name)
+    xml = ome(image_xml(0, sx=W, sy=H, sc=2, tiffdata=tiffdata))
+    img = dict(planes={(0, 0, 0): pyramid(pixels("uint16"), 3)}, T=1, C=1, Z=1, order="XYZCT")
+    cf = write_subifd_file(path, [img], xml)
+    cf.sizes = [(1, 2, 1)]
+    return cf
+
+
+def _type_mismatch(path):
+    return simple(path, "int16", type_="uint16")
+
+
+#: name -> builder(path) -> CorpusFile. Names are the file names' stems.
+CASES: dict[str, Callable[[Path], CorpusFile]] = {
+    # codecs
+    "codec_none": lambda p: simple(p),
+    "codec_zlib_pred": lambda p: simple(p, compression="zlib", predictor=True),
+    "codec_lzw": lambda p: simple(p, compression="lzw"),
+    "codec_lzw_pred": lambda p: simple(p, compression="lzw", predictor=True),
+    "codec_packbits": lambda p: simple(p, "uint8", compression="packbits"),
+    "codec_zstd": lambda p: simple(p, compression="zstd"),
+    "codec_jpeg2000": lambda p: simple(p, compression="jpeg2000"),
+    "codec_lerc": lambda p: simple(p, "float32", compression="lerc"),
+    "codec_jpeg_gray": lambda p: simple(p, "uint8", compression="jpeg", data=lambda n: smooth(seed=n)),
+    # dtypes
+    **{f"dtype_{d}": (lambda d: lambda p: simple(p, d, compression="zlib"))(d)
+       for d in ("uint8", "int8", "uint16", "int16", "uint32", "int32", "float32")},
+    "dtype_float64_pred3": lambda p: simple(p, "float64", compression="zlib", predictor=True),
+    "dtype_bool": lambda p: simple(p, "bool"),
+    "dtype_mismatch": _type_mismatch,
+    # RGB
+    "rgb_interleaved": lambda p: rgb(p, compression="zlib"),
+    "rgb_interleaved_raw": lambda p: rgb(p),
+    "rgb_lzw": lambda p: rgb(p, compression="lzw"),
+    "rgb_planar": lambda p: rgb(p, planarconfig="separate"),
+    "rgba": lambda p: rgb(p, samples=4, extrasamples=[2]),
+    "rgb_uint16": lambda p: rgb(p, dtype="uint16", compression="zlib"),
+    "rgb_not_interleaved": lambda p: rgb(p, interleaved=None),
+    "rgb_jpeg": lambda p: rgb(p, compression="jpeg", data=smooth((H, W, 3)),
+                              compressionargs={"outcolorspace": "rgb"}),
+    # units
+    "unit_micro_sign": lambda p: simple(p, xml_kw=_units(MICRO)),
+    "unit_um": lambda p: simple(p, xml_kw=_units("um")),
+    "unit_greek_mu": lambda p: simple(p, xml_kw=_units("\u03bcm")),
+    "unit_nm": lambda p: simple(p, xml_kw=_units("nm")),
+    "unit_none": lambda p: simple(p, xml_kw=_units(None)),
+    # OME-XML
+    "xml_channel_no_id": lambda p: simple(p, xml_kw={"channels": ['Name="a"', 'Name="b"']}),
+    "xml_no_channel": lambda p: simple(p, xml_kw={"channels": []}),
+    "xml_image_no_id": lambda p: simple(p, xml_kw={"image_id": False}),
+    "xml_type_upper": lambda p: simple(p, type_="UINT16"),
+    "xml_color_hex": lambda p: simple(p, xml_kw={"channel_extra": ' Color="#FF0000"'}),
+    "xml_color_int": lambda p: simple(p, xml_kw={"channel_extra": ' Color="-16776961"'}),
+    "xml_multifile": _multifile,
+    "xml_order_xyczt": lambda p: simple(p, C=2, Z=2, T=2, order="XYCZT"),
+    "xml_order_xytzc": lambda p: simple(p, C=2, Z=2, T=2, order="XYTZC"),
+    # layouts
+    "layout_legacy": _legacy,
+    "layout_multi_nosubifds": _multi_nosub,
+    "layout_multi_subifds": _multi,
+    "layout_multi_fewer_levels": lambda p: _multi(p, levels2=2),
+    "layout_plane_without_subifds": _plane_without_subifds,
+    "layout_single_level": lambda p: simple(p, nlevels=1),
+    "layout_strips": lambda p: simple(p, tile=None, rowsperstrip=16),
+    "layout_tile_rect": lambda p: simple(p, tile=(128, 64)),
+    "layout_bigtiff": lambda p: simple(p, bigtiff=True, compression="zlib"),
+    # byte order
+    "endian_big_raw": lambda p: simple(p, byteorder=">"),
+    "endian_big_zlib": lambda p: simple(p, byteorder=">", compression="zlib"),
+    "endian_big_lzw_pred": lambda p: simple(p, byteorder=">", compression="lzw", predictor=True),
+    "endian_big_zlib_pred": lambda p: simple(p, byteorder=">", compression="zlib", predictor=True),
+    "endian_big_float_pred3": lambda p: simple(p, "float32", byteorder=">", compression="zlib",
+                                               predictor=True),
+    # level sizes
+    "levels_floor_odd": lambda p: simple(p, size=(201, 301)),
+    "levels_ceil": lambda p: simple(p, size=(201, 301), mode="ceil"),
+    "levels_x4": lambda p: simple(p, mode="x4"),
+    # offsets.json
+    "offsets_missing": lambda p: simple(p, offsets="missing"),
+    "offsets_wrong": lambda p: simple(p, offsets="wrong"),
+    "offsets_short": lambda p: simple(p, offsets="short"),
+}
+
+
+def build(folder, names=None) -> dict[str, CorpusFile]:
+    """Write the corpus (or the named cases) into ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for name in names or CASES:
+        out[name] = CASES[name](folder / f"{name}.ome.tif")
+    return out
