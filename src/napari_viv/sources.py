@@ -407,7 +407,7 @@ def _imagej_metadata(meta: ImageMetadata, tif) -> None:
             lut = np.asarray(lut)
             colors.append(tuple(int(v) for v in lut[:, -1]) if lut.shape[:1] == (3,) else None)
         meta.channel_colors = colors
-    ranges = ij.get("ranges")
+    ranges = ij.get("Ranges", ij.get("ranges"))
     if ranges is not None and len(ranges) == 2 * nc:
         meta.contrast_limits = [(float(ranges[2 * i]), float(ranges[2 * i + 1])) for i in range(nc)]
 
@@ -451,10 +451,10 @@ def _rgb_text(text) -> tuple[int, int, int] | None:
 
 
 def _svs_metadata(meta: ImageMetadata, tif) -> None:
-    import tifffile
+    from tifffile.tifffile import svs_description_metadata
 
     try:
-        info = tifffile.svs_description_metadata(tif.pages.first.description)
+        info = svs_description_metadata(tif.pages.first.description)
     except Exception:
         return
     mpp = info.get("MPP")

@@ -1,0 +1,505 @@
+"""open_image(): every input kind, built for real with tifffile/numpy/zarr in tmp_path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_viv.errors import NapariVivError
+from napari_viv.sources import CHUNK_TARGET, guess_axes, open_image
+
+OME_NS = "http://www.openmicroscopy.org/Schemas/OME/2016-06"
+
+
+def ramp(shape, dtype="uint16", seed=0):
+    """Distinct, non-trivial pixels (so a misplaced tile shows)."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 4000, size=shape, dtype=np.int64).astype(dtype)
+
+
+def halves(a):
+    return a[..., ::2, ::2]
+
+
+def ome_xml(images):
+    """Hand-written OME-XML (like Bio-Formats writes it) for [(name, pixels_attrs, channels)]."""
+    parts = [f'<?xml version="1.0" encoding="UTF-8"?><OME xmlns="{OME_NS}">']
+    ifd = 0
+    for i, (name, attrs, channels) in enumerate(images):
+        a = " ".join(f'{k}="{v}"' for k, v in attrs.items())
+        parts.append(f'<Image ID="Image:{i}" Name="{name}"><Pixels ID="Pixels:{i}" {a}>')
+        for c, ch in enumerate(channels):
+            ca = " ".join(f'{k}="{v}"' for k, v in ch.items())
+            parts.append(f'<Channel ID="Channel:{i}:{c}" SamplesPerPixel="1" {ca}/>')
+        n = int(attrs["SizeC"]) * int(attrs["SizeZ"]) * int(attrs["SizeT"])
+        parts.append(f'<TiffData IFD="{ifd}" PlaneCount="{n}"/></Pixels></Image>')
+        ifd += n
+    parts.append("</OME>")
+    return "".join(parts)
+
+
+# --- OME-TIFF ------------------------------------------------------------------
+
+
+def write_subifd_pyramid(path, data, nlevels, tile=256, xml=None, metadata=None):
+    kw = dict(tile=(tile, tile), compression="zlib", predictor=True, photometric="minisblack")
+    with tifffile.TiffWriter(path, bigtiff=True) as tw:
+        if xml is not None:
+            tw.write(data, subifds=nlevels - 1, description=xml.encode("utf-8"), metadata=None, **kw)
+        else:
+            tw.write(data, subifds=nlevels - 1, metadata=metadata, **kw)
+        level = data
+        for _ in range(nlevels - 1):
+            level = halves(level)
+            tw.write(level, subfiletype=1, **kw)
+
+
+def test_ome_subifd_pyramid_bioformats_style(tmp_path):
+    data = ramp((3, 700, 900))
+    colors = [-16776961, 16711935, 65535]  # red, green, blue as signed RGBA
+    xml = ome_xml([
+        ("scan", dict(DimensionOrder="XYZCT", Type="uint16", SizeX=900, SizeY=700, SizeZ=1, SizeC=3,
+                      SizeT=1, PhysicalSizeX=325, PhysicalSizeXUnit="nm",
+                      PhysicalSizeY=0.325, PhysicalSizeYUnit="\u00b5m"),
+         [dict(Name="DAPI", Color=colors[0]), dict(Name="CD8", Color=colors[1]), dict(Name="PanCK", Color=colors[2])]),
+    ])
+    path = tmp_path / "bf.ome.tif"
+    write_subifd_pyramid(path, data, 3, xml=xml)
+
+    src = open_image(path)
+    m = src.metadata
+    assert m.axes == "CYX"
+    assert [lv.shape for lv in src.levels] == [(3, 700, 900), (3, 350, 450), (3, 175, 225)]
+    assert m.channel_names == ["DAPI", "CD8", "PanCK"]
+    assert m.channel_colors == [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
+    # X was in nm, Y in µm: both end up in X's unit.
+    assert m.unit == "nm"
+    assert m.physical_sizes["x"] == pytest.approx(325)
+    assert m.physical_sizes["y"] == pytest.approx(325)
+    assert m.name == "scan"
+    assert m.ome_xml == xml
+    np.testing.assert_array_equal(src.levels[0].compute(), data)
+    np.testing.assert_array_equal(src.levels[2].compute(), halves(halves(data)))
+    # dask chunks are whole tiles (grown to a multiple), one plane deep.
+    for lv in src.levels:
+        cy, cx = lv.chunksize[-2:]
+        assert lv.chunksize[0] == 1
+        assert cy % 256 == 0 or cy == lv.shape[-2]
+        assert cx % 256 == 0 or cx == lv.shape[-1]
+
+
+def test_ome_from_tifffile_metadata_tczyx(tmp_path):
+    data = ramp((2, 3, 4, 64, 80))
+    path = tmp_path / "stack.ome.tiff"
+    md = {"axes": "TCZYX", "PhysicalSizeX": 0.2, "PhysicalSizeY": 0.3, "PhysicalSizeZ": 1.5,
+          "TimeIncrement": 2.0, "Channel": {"Name": ["a", "b", "c"]}}
+    write_subifd_pyramid(path, data, 2, tile=32, metadata=md)
+    src = open_image(path)
+    assert src.metadata.axes == "TCZYX"
+    assert src.shape == data.shape
+    assert src.levels[1].shape == (2, 3, 4, 32, 40)
+    assert src.metadata.physical_sizes == pytest.approx({"x": 0.2, "y": 0.3, "z": 1.5})
+    assert src.metadata.time_increment == 2.0
+    assert src.metadata.channel_names == ["a", "b", "c"]
+    np.testing.assert_array_equal(src.levels[1][1, 2, 3].compute(), halves(data)[1, 2, 3])
+
+
+def test_ome_multi_series_and_series_choice(tmp_path):
+    a, b = ramp((2, 64, 64), seed=1), ramp((3, 40, 48), seed=2)
+    path = tmp_path / "two.ome.tif"
+    with tifffile.TiffWriter(path) as tw:
+        tw.write(a, metadata={"axes": "CYX", "Name": "first", "Channel": {"Name": ["x", "y"]}})
+        tw.write(b, metadata={"axes": "CYX", "Name": "second", "Channel": {"Name": ["p", "q", "r"]}})
+    first = open_image(path)
+    second = open_image(path, series=1)
+    assert first.metadata.name == "first" and first.shape == (2, 64, 64)
+    assert second.metadata.name == "second" and second.shape == (3, 40, 48)
+    assert second.metadata.channel_names == ["p", "q", "r"]
+    # two unrelated series are not mistaken for a legacy pyramid
+    assert len(first.levels) == 1
+    np.testing.assert_array_equal(second.levels[0].compute(), b)
+    with pytest.raises(NapariVivError, match=r"two\.ome\.tif.*2 image series"):
+        open_image(path, series=2)
+
+
+def test_ome_legacy_pyramid_levels_as_images(tmp_path):
+    data = ramp((2, 512, 384))
+    levels = [data, halves(data), halves(halves(data))]
+    xml = ome_xml([
+        (f"img #{i + 1}", dict(DimensionOrder="XYCZT", Type="uint16", SizeX=lv.shape[2], SizeY=lv.shape[1],
+                              SizeZ=1, SizeC=2, SizeT=1), [dict(Name="c0"), dict(Name="c1")])
+        for i, lv in enumerate(levels)
+    ])
+    path = tmp_path / "legacy.ome.tif"
+    with tifffile.TiffWriter(path) as tw:
+        for i, lv in enumerate(levels):
+            for c, plane in enumerate(lv):
+                first = i == 0 and c == 0
+                tw.write(plane, tile=(128, 128), description=xml.encode() if first else None,
+                         metadata=None, photometric="minisblack")
+    src = open_image(path)
+    assert [lv.shape for lv in src.levels] == [lv.shape for lv in levels]
+    assert src.metadata.channel_names == ["c0", "c1"]
+    np.testing.assert_array_equal(src.levels[2].compute(), levels[2])
+    # asking for a series explicitly gives exactly that Image
+    assert len(open_image(path, series=1).levels) == 1
+
+
+def test_writer_output_round_trip(tmp_path):
+    from napari_viv.metadata import ImageMetadata
+    from napari_viv.writer import export_pyramid
+
+    data = ramp((3, 600, 520))
+    meta = ImageMetadata(axes="CYX", name="rt", channel_names=["DAPI", "CD3", "CD20"],
+                         channel_colors=[(0, 0, 255), (0, 255, 0), (255, 0, 0)],
+                         physical_sizes={"x": 0.5, "y": 0.5})
+    tif, _ = export_pyramid(data, tmp_path / "rt.ome.tif", metadata=meta, tile_size=256, levels=3)
+    src = open_image(tif)
+    assert src.metadata.axes == "CYX"
+    assert src.metadata.channel_names == meta.channel_names
+    assert src.metadata.physical_sizes == pytest.approx(meta.physical_sizes)
+    assert src.metadata.unit == "\u00b5m"
+    assert [lv.shape[-2:] for lv in src.levels] == [(600, 520), (300, 260), (150, 130)]
+    if src.metadata.channel_colors is not None:
+        assert src.metadata.channel_colors == meta.channel_colors
+    np.testing.assert_array_equal(src.levels[0].compute(), data)
+    for lv in src.levels:
+        assert lv.chunksize[-1] % 256 == 0 or lv.chunksize[-1] == lv.shape[-1]
+
+
+# --- other TIFF flavours -----------------------------------------------------------
+
+
+def test_imagej_hyperstack(tmp_path):
+    data = ramp((2, 3, 2, 40, 50), dtype="uint16")  # TZCYX
+    path = tmp_path / "ij.tif"
+    tifffile.imwrite(path, data, imagej=True, resolution=(4.0, 4.0),
+                     metadata={"axes": "TZCYX", "unit": "um", "spacing": 2.5, "finterval": 10.0,
+                               "Labels": ["GFP", "RFP"] * 6, "ranges": (0.0, 100.0, 5.0, 500.0)})
+    src = open_image(path)
+    m = src.metadata
+    assert m.axes == "TCZYX"
+    assert src.shape == (2, 2, 3, 40, 50)
+    np.testing.assert_array_equal(src.levels[0].compute(), data.transpose(0, 2, 1, 3, 4))
+    assert m.physical_sizes == pytest.approx({"x": 0.25, "y": 0.25, "z": 2.5})
+    assert m.unit == "\u00b5m"
+    assert m.time_increment == 10.0
+    assert m.channel_names == ["GFP", "RFP"]
+    assert m.contrast_limits == [(0.0, 100.0), (5.0, 500.0)]
+
+
+QPI_XML = """<?xml version="1.0" encoding="utf-8"?>
+<PerkinElmer-QPI-ImageDescription>
+  <DescriptionVersion>2</DescriptionVersion>
+  <AcquisitionSoftware>PerkinElmer-QPI</AcquisitionSoftware>
+  <ImageType>{kind}</ImageType>
+  <IsUnmixedComponent>True</IsUnmixedComponent>
+  <Name>{name}</Name>
+  <Color>{color}</Color>
+  <Objective>20x</Objective>
+</PerkinElmer-QPI-ImageDescription>"""
+
+
+def write_qptiff(path, data, names, colors, nlevels=3, tile=128, cm_res=20000.0):
+    """Mimic a Vectra QPTIFF: channel pages, an RGB thumbnail, reduced pages, overview, label."""
+    sw = "PerkinElmer-QPI"
+    res = dict(resolution=(cm_res, cm_res), resolutionunit="CENTIMETER")
+    with tifffile.TiffWriter(path, bigtiff=True) as tw:
+        def channel_pages(level, kind):
+            for c, plane in enumerate(level):
+                xml = QPI_XML.format(kind=kind, name=names[c], color=",".join(map(str, colors[c])))
+                tw.write(plane, tile=(tile, tile), compression="lzw", software=sw, description=xml,
+                         metadata=None, photometric="minisblack", **res)
+        channel_pages(data, "FullResolution")
+        thumb = np.zeros((32, 32, 3), np.uint8)
+        tw.write(thumb, software=sw, description=QPI_XML.format(kind="Thumbnail", name="", color=""),
+                 metadata=None, photometric="rgb")
+        level = data
+        for _ in range(nlevels - 1):
+            level = halves(level)
+            channel_pages(level, "ReducedResolution")
+        for kind in ("Overview", "Label"):
+            tw.write(np.zeros((24, 40, 3), np.uint8), software=sw, metadata=None, photometric="rgb",
+                     description=QPI_XML.format(kind=kind, name="", color=""))
+
+
+def test_qptiff_like(tmp_path):
+    data = ramp((4, 512, 640))
+    names = ["DAPI", "Opal 520", "Opal 570", "Autofluorescence"]
+    colors = [(0, 0, 255), (0, 255, 0), (255, 255, 0), (0, 0, 0)]
+    path = tmp_path / "scan.qptiff"
+    write_qptiff(path, data, names, colors, cm_res=20000.0)  # 2 µm... per 1/20000 cm = 0.5 µm
+    src = open_image(path)
+    m = src.metadata
+    assert m.axes == "CYX"
+    assert [lv.shape for lv in src.levels] == [(4, 512, 640), (4, 256, 320), (4, 128, 160)]
+    assert m.channel_names == names
+    assert m.channel_colors == colors
+    assert m.physical_sizes == pytest.approx({"x": 0.5, "y": 0.5})
+    np.testing.assert_array_equal(src.levels[1].compute(), halves(data))
+    assert src.levels[0].chunksize[-2:] == (512, 640)  # 128-px tiles grown to the whole plane (< 1024)
+
+
+def test_svs_like(tmp_path):
+    rgb = ramp((512, 768, 3), dtype="uint8")
+    desc = "Aperio Image Library v10.0.50\r\n768x512 [0,0 768x512] (256x256) JPEG/RGB Q=90|AppMag = 40|MPP = 0.2500"
+    path = tmp_path / "slide.svs"
+    with tifffile.TiffWriter(path) as tw:
+        tw.write(rgb, tile=(256, 256), description=desc, metadata=None, photometric="rgb", compression="zlib")
+        tw.write(rgb[::8, ::8], description="Aperio thumbnail", metadata=None, photometric="rgb")
+        tw.write(rgb[::4, ::4], tile=(256, 256), description=desc, metadata=None, photometric="rgb",
+                 compression="zlib")
+    src = open_image(path)
+    assert src.metadata.axes == "YXS"
+    assert [lv.shape for lv in src.levels] == [(512, 768, 3), (128, 192, 3)]
+    assert src.metadata.physical_sizes == pytest.approx({"x": 0.25, "y": 0.25})
+    assert src.metadata.channel_names is None
+    np.testing.assert_array_equal(src.levels[0].compute(), rgb)
+
+
+def test_plain_multipage_tiff_with_resolution(tmp_path):
+    pages = ramp((3, 100, 120), dtype="uint8")
+    path = tmp_path / "pages.tif"
+    with tifffile.TiffWriter(path) as tw:
+        for p in pages:  # three separate writes: tifffile sees 3 pages of one shape
+            tw.write(p, resolution=(25400.0, 25400.0), resolutionunit="INCH", metadata=None,
+                     photometric="minisblack")
+    src = open_image(path)
+    assert src.metadata.axes == "CYX"
+    assert src.shape == (3, 100, 120)
+    assert src.metadata.physical_sizes == pytest.approx({"x": 1.0, "y": 1.0})  # 25400 dpi = 1 µm
+    np.testing.assert_array_equal(src.levels[0].compute(), pages)
+
+
+def test_plain_rgb_and_uncompressed_memmap_chunks(tmp_path):
+    rgb = ramp((300, 2500, 3), dtype="uint8")
+    path = tmp_path / "rgb.tif"
+    tifffile.imwrite(path, rgb, photometric="rgb")
+    src = open_image(path)
+    assert src.metadata.axes == "YXS"
+    assert src.metadata.physical_sizes == {}
+    lv = src.levels[0]
+    assert lv.chunksize[1] <= CHUNK_TARGET  # a 2500-wide strip is split, not one chunk
+    np.testing.assert_array_equal(lv[100:200, 1500:2400].compute(), rgb[100:200, 1500:2400])
+
+
+def test_tiff_with_unknown_and_sample_axes(tmp_path):
+    # 16-bit 2-sample pixels: not RGB, so samples become channels.
+    data = ramp((60, 70, 2))
+    path = tmp_path / "two_samples.tif"
+    tifffile.imwrite(path, data, photometric="minisblack", planarconfig="contig", extrasamples=[0])
+    src = open_image(path)
+    assert src.metadata.axes == "CYX"
+    np.testing.assert_array_equal(src.levels[0].compute(), data.transpose(2, 0, 1))
+
+
+# --- laziness -----------------------------------------------------------------------
+
+
+def test_open_reads_no_pixels(tmp_path):
+    """Scramble every tile's bytes after writing: opening still works, reading fails."""
+    data = ramp((2, 1024, 1024))
+    path = tmp_path / "lazy.ome.tif"
+    write_subifd_pyramid(path, data, 2, tile=256, metadata={"axes": "CYX"})
+    with tifffile.TiffFile(path) as t:
+        spans = [(o, n) for page in t.pages for o, n in zip(page.dataoffsets, page.databytecounts)]
+    with open(path, "r+b") as fh:
+        for offset, count in spans:
+            fh.seek(offset)
+            fh.write(b"\xff" * count)
+    src = open_image(path)  # no tile touched
+    assert src.shape == (2, 1024, 1024)
+    assert src.levels[0].chunksize == (1, 1024, 1024)
+    with pytest.raises(Exception):
+        src.levels[0][0, :256, :256].compute()
+
+
+def test_open_large_file_is_lazy(tmp_path):
+    """A ~400 MB tiled file: graph only, chunk grid follows the 512-px tiles."""
+    shape = (3, 8192, 8192)
+    path = tmp_path / "big.ome.tif"
+    # Uncompressed tiles of zeros written from a tiny repeated tile iterator.
+    tile = np.zeros((512, 512), np.uint16)
+    ntiles = shape[0] * (shape[1] // 512) * (shape[2] // 512)
+    tifffile.imwrite(path, (tile for _ in range(ntiles)), shape=shape, dtype="uint16", tile=(512, 512),
+                     metadata={"axes": "CYX"}, photometric="minisblack")
+    assert path.stat().st_size > 350e6
+    src = open_image(path)
+    lv = src.levels[0]
+    assert lv.shape == shape
+    assert lv.chunksize == (1, 1024, 1024)
+    assert lv.numblocks == (3, 8, 8)
+    assert int(lv[2, 8000:8100, 8000:8100].compute().sum()) == 0
+
+
+# --- .npy and .zarr -----------------------------------------------------------------------
+
+
+def test_npy(tmp_path):
+    data = ramp((3, 200, 300), dtype="float32")
+    path = tmp_path / "a.npy"
+    np.save(path, data)
+    src = open_image(path)
+    assert src.metadata.axes == "CYX"
+    assert src.metadata.name == "a"
+    np.testing.assert_array_equal(src.levels[0].compute(), data)
+    rgb = tmp_path / "rgb.npy"
+    np.save(rgb, ramp((50, 60, 3), dtype="uint8"))
+    assert open_image(rgb).metadata.axes == "YXS"
+
+
+@pytest.mark.parametrize("fmt", [2, 3])
+def test_zarr_plain_array(tmp_path, fmt):
+    import zarr
+
+    data = ramp((2, 3, 64, 96))
+    path = tmp_path / "arr.zarr"
+    z = zarr.create_array(str(path), shape=data.shape, chunks=(1, 1, 32, 32), dtype=data.dtype,
+                          zarr_format=fmt)
+    z[:] = data
+    src = open_image(path)
+    assert src.metadata.axes == "CZYX"
+    assert src.levels[0].chunksize == (1, 1, 32, 32)
+    np.testing.assert_array_equal(src.levels[0].compute(), data)
+
+
+def test_ome_zarr_multiscales(tmp_path):
+    import zarr
+
+    data = ramp((2, 128, 96))
+    path = tmp_path / "img.ome.zarr"
+    root = zarr.open_group(str(path), mode="w", zarr_format=2)
+    levels = [data, halves(data)]
+    for i, lv in enumerate(levels):
+        a = root.create_array(str(i), shape=lv.shape, chunks=(1, 64, 64), dtype=lv.dtype)
+        a[:] = lv
+    root.attrs["multiscales"] = [{
+        "version": "0.4",
+        "axes": [{"name": "c", "type": "channel"},
+                 {"name": "y", "type": "space", "unit": "micrometer"},
+                 {"name": "x", "type": "space", "unit": "micrometer"}],
+        "datasets": [{"path": str(i), "coordinateTransformations": [
+            {"type": "scale", "scale": [1.0, 0.4 * 2**i, 0.4 * 2**i]}]} for i in range(2)],
+    }]
+    root.attrs["omero"] = {"channels": [
+        {"label": "DAPI", "color": "0000FF", "window": {"start": 0, "end": 3000}},
+        {"label": "CD45", "color": "FF0000", "window": {"start": 10, "end": 900}},
+    ]}
+    src = open_image(path)
+    m = src.metadata
+    assert m.axes == "CYX"
+    assert [lv.shape for lv in src.levels] == [(2, 128, 96), (2, 64, 48)]
+    assert m.channel_names == ["DAPI", "CD45"]
+    assert m.channel_colors == [(0, 0, 255), (255, 0, 0)]
+    assert m.contrast_limits == [(0.0, 3000.0), (10.0, 900.0)]
+    assert m.physical_sizes == pytest.approx({"x": 0.4, "y": 0.4})
+    np.testing.assert_array_equal(src.levels[1].compute(), halves(data))
+
+
+# --- bad input ----------------------------------------------------------------------------
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(NapariVivError, match=r"nope\.tif: no such file"):
+        open_image(tmp_path / "nope.tif")
+
+
+def test_empty_file(tmp_path):
+    p = tmp_path / "empty.ome.tif"
+    p.write_bytes(b"")
+    with pytest.raises(NapariVivError, match=r"empty\.ome\.tif: file is empty"):
+        open_image(p)
+
+
+def test_not_a_tiff(tmp_path):
+    p = tmp_path / "notes.ome.tif"
+    p.write_text("hello, I am text")
+    with pytest.raises(NapariVivError, match=r"notes\.ome\.tif: not a TIFF"):
+        open_image(p)
+
+
+def test_plain_folder(tmp_path):
+    with pytest.raises(NapariVivError, match="is a folder"):
+        open_image(tmp_path)
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.999])
+def test_truncated_tiff(tmp_path, keep):
+    data = ramp((2, 512, 512))
+    p = tmp_path / "cut.ome.tif"
+    write_subifd_pyramid(p, data, 2, tile=256, metadata={"axes": "CYX"})
+    raw = p.read_bytes()
+    # tifffile writes image data before each IFD, so cutting inside it leaves
+    # a header pointing past the end of the file (or a broken IFD chain).
+    p.write_bytes(raw[: int(len(raw) * keep)])
+    with pytest.raises(NapariVivError, match=r"cut\.ome\.tif"):
+        src = open_image(p)
+        src.levels[-1].compute()  # (only reached if open_image missed it)
+
+
+def test_bad_header_only_tiff(tmp_path):
+    p = tmp_path / "stub.tif"
+    p.write_bytes(b"II*\x00" + b"\x00" * 4)  # magic, IFD offset 0
+    with pytest.raises(NapariVivError, match=r"stub\.tif"):
+        open_image(p)
+
+
+def test_bad_npy_and_too_many_dims(tmp_path):
+    bad = tmp_path / "bad.npy"
+    bad.write_bytes(b"\x93NUMPY garbage")
+    with pytest.raises(NapariVivError, match=r"bad\.npy: not a readable \.npy"):
+        open_image(bad)
+    six = tmp_path / "six.npy"
+    np.save(six, np.zeros((2, 2, 2, 2, 8, 8), np.uint8))
+    with pytest.raises(NapariVivError, match=r"six\.npy: 6 dimensions"):
+        open_image(six)
+
+
+def test_zarr_group_without_image(tmp_path):
+    import zarr
+
+    zarr.open_group(str(tmp_path / "g.zarr"), mode="w")
+    with pytest.raises(NapariVivError, match=r"g\.zarr: Zarr group without"):
+        open_image(tmp_path / "g.zarr")
+
+
+def test_guess_axes():
+    assert guess_axes((10, 20)) == "YX"
+    assert guess_axes((5, 20, 30)) == "CYX"
+    assert guess_axes((20, 30, 3)) == "YXS"
+    assert guess_axes((2, 5, 20, 30)) == "CZYX"
+    assert guess_axes((1, 2, 5, 20, 30)) == "TCZYX"
+
+
+def test_bioformats_written_pyramid(tmp_path):
+    """A pyramid written by bfconvert (Bio-Formats' own OME-TIFF flavour)."""
+    import os
+    import shutil
+    import subprocess
+
+    jar = os.environ.get("NAPARI_VIV_BIOFORMATS_JAR")
+    if not jar or not os.path.exists(jar) or shutil.which("java") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("NAPARI_VIV_BIOFORMATS_JAR / java missing in CI")
+        pytest.skip("Bio-Formats jar or java not available (run .ci/run)")
+    data = ramp((2, 600, 800))
+    src_tif = tmp_path / "in.ome.tif"
+    tifffile.imwrite(src_tif, data, metadata={"axes": "CYX", "Channel": {"Name": ["one", "two"]},
+                                              "PhysicalSizeX": 0.65, "PhysicalSizeY": 0.65})
+    out = tmp_path / "bf.ome.tif"
+    subprocess.run(
+        ["java", "-cp", jar, "loci.formats.tools.ImageConverter", "-noflat", "-pyramid-resolutions", "3",
+         "-pyramid-scale", "2", "-tilex", "256", "-tiley", "256", "-compression", "LZW", str(src_tif), str(out)],
+        check=True, capture_output=True, timeout=240,
+    )
+    src = open_image(out)
+    assert src.metadata.axes == "CYX"
+    assert [lv.shape for lv in src.levels] == [(2, 600, 800), (2, 300, 400), (2, 150, 200)]
+    assert src.metadata.channel_names == ["one", "two"]
+    assert src.metadata.physical_sizes == pytest.approx({"x": 0.65, "y": 0.65})
+    np.testing.assert_array_equal(src.levels[0].compute(), data)
+
+
+test_bioformats_written_pyramid = pytest.mark.bioformats(pytest.mark.slow(test_bioformats_written_pyramid))
+
