@@ -84,3 +84,21 @@ def halve(a: np.ndarray) -> np.ndarray:
     out = (f[..., 0::2, 0::2] + f[..., 1::2, 0::2] + f[..., 0::2, 1::2]
            + f[..., 1::2, 1::2]) / 4
     return out.astype(a.dtype)
+
+
+#: The entry napari's Save dialog shows for our writer.
+FILTER_TITLE = "napari-viv pyramidal OME-TIFF for Viv (*.ome.tif *.ome.tiff)"
+
+
+def save_like_dialog(viewer, filename, *, selected=True):
+    """Do what File > Save Selected Layers… does once the user has typed
+    ``filename`` and picked our filter: napari decodes the filter into our
+    writer and calls it with the path exactly as typed."""
+    from napari._qt.qt_viewer import _npe2_decode_selected_filter
+    from napari.plugins import _npe2
+
+    layers = list(viewer.layers.selection) if selected else list(viewer.layers)
+    ext_str, writers = _npe2.file_extensions_string_for_layers(layers)
+    assert FILTER_TITLE in ext_str.split(";;"), ext_str
+    writer = _npe2_decode_selected_filter(ext_str, FILTER_TITLE, writers)
+    return viewer.layers.save(str(filename), selected=selected, _writer=writer)

@@ -1,0 +1,213 @@
+"""The napari writer: Save Selected Layers -> one Viv pyramidal OME-TIFF.
+
+Results are judged with the real Viv loader (``viv`` fixture) or tifffile,
+never with napari-viv's own reader.
+"""
+
+from __future__ import annotations
+
+import dask.array as da
+import numpy as np
+import pytest
+import tifffile
+from conftest import save_like_dialog
+from vivjs import plane_digest
+
+from napari_viv._napari.writer import write_layers
+
+pytestmark = pytest.mark.napari
+
+
+def _errors(notifications):
+    return [text for sev, text in notifications if "error" in sev.lower()]
+
+
+def _tissue(seed, shape=(700, 900), dtype=np.uint16):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 4000, size=shape).astype(dtype)
+
+
+@pytest.mark.node
+def test_save_selected_layers_round_trip_through_viv(
+    make_napari_viewer, tmp_path, viv
+):
+    viewer = make_napari_viewer()
+    dapi, cd3 = _tissue(1), _tissue(2)
+    viewer.add_image(dapi, name="DAPI", colormap="blue", scale=(0.65, 0.65),
+                     units=("um", "um"))
+    viewer.add_image(_tissue(3), name="not selected")
+    viewer.add_image(cd3, name="CD3", colormap="green", scale=(0.65, 0.65),
+                     units=("um", "um"))
+    viewer.layers.selection = {viewer.layers["DAPI"], viewer.layers["CD3"]}
+
+    # the user typed no extension in the Save dialog
+    written = save_like_dialog(viewer, tmp_path / "panel")
+
+    tif, offsets = tmp_path / "panel.ome.tif", tmp_path / "panel.offsets.json"
+    assert [str(p) for p in written] == [str(tif), str(offsets)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [offsets.name, tif.name]
+    image = viv(tif, offsets=offsets)["images"][0]
+    assert [c["name"] for c in image["channels"]] == ["DAPI", "CD3"]
+    assert [c["color"][:3] for c in image["channels"]] == [[0, 0, 255], [0, 255, 0]]
+    assert image["physical"]["x"] == pytest.approx(0.65)
+    assert image["physical"]["y"] == pytest.approx(0.65)
+    assert image["physical"]["xUnit"] == "\u00b5m"
+    level0 = {p["c"]: p["sha256"] for p in image["levels"][0]["planes"]}
+    assert level0 == {0: plane_digest(dapi), 1: plane_digest(cd3)}
+    assert len(image["levels"]) >= 2
+
+
+@pytest.mark.node
+def test_multiscale_layer_levels_are_written_as_given(
+    make_napari_viewer, tmp_path, viv
+):
+    level0 = da.from_array(_tissue(4, (1024, 1024)), chunks=256)
+    # deliberately NOT the mean of level 0: if it shows up in the file, the
+    # writer used the layer's own level instead of recomputing it
+    level1 = da.full((512, 512), 1234, dtype=np.uint16, chunks=256)
+    viewer = make_napari_viewer()
+    viewer.add_image([level0, level1], multiscale=True, name="pyr")
+
+    written = viewer.layers.save(str(tmp_path / "pyr.ome.tif"),
+                                 plugin="napari-viv")
+
+    assert written and written[0].endswith("pyr.ome.tif")
+    with tifffile.TiffFile(written[0]) as tif:
+        levels = tif.series[0].levels
+        np.testing.assert_array_equal(levels[0].asarray(), level0.compute())
+        np.testing.assert_array_equal(levels[1].asarray(), np.full((512, 512), 1234))
+    image = viv(written[0], offsets=written[1])["images"][0]
+    assert image["levels"][1]["planes"][0]["sha256"] == plane_digest(
+        np.full((512, 512), 1234, np.uint16)
+    )
+
+
+def test_writer_command_with_mixed_units_and_z(tmp_path):
+    stack = np.stack([_tissue(5, (200, 300)), _tissue(6, (200, 300))])
+    meta = {
+        "name": "stack",
+        "scale": [1.5, 500.0, 0.5],
+        "units": ["um", "nm", "um"],
+        "axis_labels": ["z", "y", "x"],
+        "colormap": "magenta",
+    }
+    written = write_layers(str(tmp_path / "zs.ome.tiff"), [(stack, meta, "image")])
+
+    assert written == [str(tmp_path / "zs.ome.tiff"), str(tmp_path / "zs.offsets.json")]
+    with tifffile.TiffFile(written[0]) as tif:
+        np.testing.assert_array_equal(tif.series[0].asarray(), stack)
+        pixels = tif.ome_metadata
+    # 500 nm on y became 0.5 in x's unit (µm)
+    assert 'PhysicalSizeY="0.5"' in pixels and 'PhysicalSizeX="0.5"' in pixels
+    assert 'PhysicalSizeZ="1.5"' in pixels
+    assert 'SizeZ="2"' in pixels and 'SizeC="1"' in pixels
+    assert 'Name="stack"' in pixels
+
+
+@pytest.mark.node
+def test_rgb_layer_saves_as_interleaved_rgb(make_napari_viewer, tmp_path, viv):
+    rgb = np.random.default_rng(7).integers(0, 255, (300, 400, 3), dtype=np.uint8)
+    viewer = make_napari_viewer()
+    viewer.add_image(rgb, name="he", rgb=True)
+    written = viewer.layers.save(str(tmp_path / "he.ome.tif"), plugin="napari-viv")
+    image = viv(written[0], offsets=written[1])["images"][0]
+    assert image["interleaved"] is True
+    assert image["channels"][0]["samplesPerPixel"] == 3
+    assert image["levels"][0]["planes"][0]["sha256"] == plane_digest(rgb)
+
+
+def test_points_layer_with_an_image_is_refused(
+    make_napari_viewer, tmp_path, notifications
+):
+    viewer = make_napari_viewer()
+    img = viewer.add_image(_tissue(8), name="cells")
+    pts = viewer.add_points(np.array([[10, 10], [20, 30]]), name="seeds")
+
+    written = write_layers(
+        str(tmp_path / "mixed.ome.tif"),
+        [img.as_layer_data_tuple(), pts.as_layer_data_tuple()],
+    )
+
+    assert written == []
+    assert list(tmp_path.iterdir()) == []
+    assert any("'seeds'" in text and "points" in text for text in _errors(notifications))
+
+
+def test_mismatched_shapes_are_refused_with_both_names(
+    make_napari_viewer, tmp_path, notifications
+):
+    viewer = make_napari_viewer()
+    viewer.add_image(_tissue(9, (200, 300)), name="small")
+    viewer.add_image(_tissue(10, (210, 300)), name="tall")
+    viewer.layers.select_all()
+
+    with pytest.warns(UserWarning, match="did not return any written paths"):
+        written = save_like_dialog(viewer, tmp_path / "bad")
+
+    assert written == []
+    assert list(tmp_path.iterdir()) == []
+    (msg,) = [t for t in _errors(notifications) if "bad.ome.tif" in t]
+    assert "'small'" in msg and "'tall'" in msg and "shape" in msg
+
+
+def test_different_dtypes_are_promoted_when_lossless(tmp_path):
+    a = _tissue(11, (64, 96), np.uint8)
+    b = _tissue(12, (64, 96), np.uint16)
+    written = write_layers(
+        str(tmp_path / "promo"),
+        [(a, {"name": "a"}, "image"), (b, {"name": "b"}, "image")],
+    )
+    with tifffile.TiffFile(written[0]) as tif:
+        back = tif.series[0].asarray()
+    assert back.dtype == np.result_type(a.dtype, b.dtype)
+    np.testing.assert_array_equal(back[0], a)
+    np.testing.assert_array_equal(back[1], b)
+
+
+def test_missing_folder_is_reported_and_nothing_written(
+    make_napari_viewer, tmp_path, notifications
+):
+    viewer = make_napari_viewer()
+    viewer.add_image(_tissue(13, (64, 64)), name="x")
+    target = tmp_path / "no such folder" / "x.ome.tif"
+
+    with pytest.warns(UserWarning):
+        assert viewer.layers.save(str(target), plugin="napari-viv") == []
+
+    assert not target.parent.exists()
+    assert any("no such folder" in text for text in _errors(notifications))
+
+
+def test_folder_that_is_a_file_is_reported(tmp_path, notifications):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("I am a file")
+    written = write_layers(
+        str(blocker / "x.ome.tif"), [(_tissue(14, (32, 32)), {"name": "x"}, "image")]
+    )
+    assert written == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]
+    assert any(str(blocker) in text for text in _errors(notifications))
+
+
+def test_save_shows_progress_in_the_activity_dock(make_napari_viewer, tmp_path):
+    from napari.utils.progress import progress
+
+    seen = []
+
+    def on_change(event):
+        seen.extend(p for p in progress._all_instances if p not in seen)
+
+    viewer = make_napari_viewer()
+    viewer.add_image(_tissue(15, (1300, 1100)), name="big")
+    progress._all_instances.events.changed.connect(on_change)
+    try:
+        written = viewer.layers.save(str(tmp_path / "big.ome.tif"),
+                                     plugin="napari-viv")
+    finally:
+        progress._all_instances.events.changed.disconnect(on_change)
+
+    assert written
+    mine = [p for p in seen if "big.ome.tif" in p.desc]
+    assert len(mine) == 1, seen  # a progress bar was opened for the save,
+    assert mine[0] not in progress._all_instances  # closed again,
+    assert mine[0].total > 0 and mine[0].n == mine[0].total  # and completed
