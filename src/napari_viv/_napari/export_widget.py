@@ -18,6 +18,7 @@ from pathlib import Path
 from qtpy.QtCore import QObject, Qt, Signal
 from qtpy.QtWidgets import (
     QAbstractItemView,
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -150,7 +151,8 @@ class ExportWidget(QWidget):
         self.layer_list.setToolTip(
             "Checked image layers become the channels, top to bottom; drag to reorder."
         )
-        self.layer_list.setMaximumHeight(120)
+        self.layer_list.setMinimumHeight(100)
+        self.layer_list.setMaximumHeight(150)
 
         self.path_edit = QLineEdit()
         self.path_edit.setPlaceholderText("output .ome.tif")
@@ -391,6 +393,9 @@ class ExportWidget(QWidget):
         spin.setRange(0.0, 1e6)
         spin.setSingleStep(0.05)
         spin.setSpecialValueText("unknown")
+        spin.setButtonSymbols(QAbstractSpinBox.ButtonSymbols.NoButtons)
+        spin.setMinimumWidth(70)
+        spin.setToolTip("physical size of one pixel; 0 = unknown")
         return spin
 
     def _disconnector(self, events):

@@ -212,6 +212,8 @@ class ServeWidget(QWidget):
         self._served_path = path
         file_url = server.url_for(path)
         self._link = avivator_link(file_url)
+        self.open_button.setToolTip(self._link)
+        self.copy_button.setToolTip(self._link)
         self.url_edit.setText(file_url)
         self.url_edit.setCursorPosition(0)
         self.ssh_label.setText(_ssh_text(server.port, "/" + path.name))
