@@ -1,0 +1,84 @@
+"""The npe2 manifest: valid, importable, and wired to the right commands."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.napari
+
+
+def test_npe2_validate_with_imports():
+    proc = subprocess.run(
+        [sys.executable, "-m", "npe2", "validate", "napari-viv", "--imports"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "valid" in proc.stdout.lower()
+
+
+def test_io_utilities_menu_has_both_widgets(make_napari_viewer):
+    from napari._app_model import get_app_model
+
+    make_napari_viewer()
+    ids = [
+        item.command.id
+        for item in get_app_model().menus.get_menu("napari/file/io_utilities")
+        if hasattr(item, "command")
+    ]
+    assert "napari-viv.export_widget" in ids
+    assert "napari-viv.serve_widget" in ids
+
+
+def test_reader_patterns():
+    from npe2 import PluginManager
+
+    pm = PluginManager.instance()
+    for name in ["a.ome.tif", "b.ome.tiff", "C.OME.TIF", "slide.qptiff"]:
+        readers = [r.plugin_name for r in pm.iter_compatible_readers([name])]
+        assert "napari-viv" in readers, name
+    for name in ["a.tif", "a.png", "a.zarr"]:
+        readers = [r.plugin_name for r in pm.iter_compatible_readers([name])]
+        assert "napari-viv" not in readers, name
+
+
+def test_writer_offered_for_image_layers_only():
+    from npe2 import PluginManager
+
+    pm = PluginManager.instance()
+
+    def ours(types):
+        return [w for w in pm.iter_compatible_writers(types)
+                if w.plugin_name == "napari-viv"]
+
+    assert ours(["image"]) and ours(["image", "image", "image"])
+    assert not ours(["points"])
+    assert not ours(["image", "points"])
+    assert not ours(["labels"])
+
+
+def test_layers_save_routes_to_our_writer(make_napari_viewer, tmp_path):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.arange(64 * 64, dtype=np.uint16).reshape(64, 64), name="a")
+
+    by_name = viewer.layers.save(str(tmp_path / "named.ome.tif"), plugin="napari-viv")
+    # without a plugin name the longest extension match (.ome.tif) wins
+    by_ext = viewer.layers.save(str(tmp_path / "auto.ome.tif"))
+
+    for written, stem in [(by_name, "named"), (by_ext, "auto")]:
+        assert [p.rsplit("/", 1)[-1] for p in written] == [
+            f"{stem}.ome.tif", f"{stem}.offsets.json"
+        ]
+
+
+def test_save_dialog_lists_our_filter(make_napari_viewer):
+    from conftest import FILTER_TITLE
+    from napari.plugins import _npe2
+
+    viewer = make_napari_viewer()
+    img = viewer.add_image(np.zeros((32, 32), np.uint8))
+    ext_str, _ = _npe2.file_extensions_string_for_layers([img])
+    assert FILTER_TITLE in ext_str.split(";;")
