@@ -431,9 +431,14 @@ class _Checker:
         sx = [im.sizes["X"] for im in images]
         return all(b in (a // 2, (a + 1) // 2) for a, b in zip(sx, sx[1:]))
 
-    def plane_indices(self, img: _Image, start: int) -> list[int]:
-        """The main-chain IFD index Viv reads for each (t, c, z) of ``img``."""
+    def plane_indices(self, img: _Image, start: int, compact: bool = False) -> list[int]:
+        """The main-chain IFD index Viv reads for each (t, c, z) of ``img``.
+
+        Viv strides over SizeC even for interleaved RGB; ``compact`` gives the
+        indices as the planes are really stored (one IFD per RGB plane)."""
         Z, C, T = img.sizes["Z"], img.sizes["C"], img.sizes["T"]
+        if compact and img.interleaved:
+            C = 1
         size = {"z": Z, "c": C, "t": T}
         order = img.order[2:].lower()  # e.g. "zct": fastest first
         out = []
@@ -449,12 +454,13 @@ class _Checker:
 
     def check_image_layout(self, img: _Image, start: int) -> None:
         where = f"Image {img.index}"
-        if img.interleaved and img.sizes["Z"] * img.sizes["T"] > 1:
-            self.error(f"{where}: interleaved RGB with several Z/T planes; Viv counts 3 "
-                       "planes per RGB plane and reads the wrong IFDs",
-                       "export each RGB plane separately, or store RGB as 3 channels")
-            return
         indices = self.plane_indices(img, start)
+        if indices != self.plane_indices(img, start, compact=True):
+            self.error(f"{where}: interleaved RGB with several Z/T planes in DimensionOrder "
+                       f"{img.order}; Viv counts 3 planes per RGB plane and reads the wrong "
+                       "IFDs", "re-export with DimensionOrder XYZCT (Z fastest), one RGB "
+                       "plane per IFD, or store the colours as 3 channels")
+            return
         nplanes = len(indices)
         if max(indices) >= self.npages:
             self.error(f"{where}: the OME-XML describes {nplanes} planes from IFD {start} "

@@ -136,10 +136,11 @@ def plane_index(order: str, t: int, c: int, z: int, T: int, C: int, Z: int) -> i
 
 
 def write_subifd_file(
-    path, images, xml, *, sub_counts=None, offsets="good", **kw
+    path, images, xml, *, sub_counts=None, offsets="good", trailer=(), **kw
 ) -> CorpusFile:
     """Write ``images`` (each a dict: planes={(t,c,z): [levels]}, T, C, Z, order)
-    with pyramid levels as SubIFDs. ``kw`` goes to every ``TiffWriter.write``."""
+    with pyramid levels as SubIFDs, then the ``trailer`` arrays as extra IFDs.
+    ``kw`` goes to every ``TiffWriter.write``."""
     byteorder = kw.pop("byteorder", "<")
     bigtiff = kw.pop("bigtiff", False)
     kw.setdefault("tile", TILE)
@@ -169,6 +170,8 @@ def write_subifd_file(
                 ifd += 1
             cf.where.append(where)
             cf.sizes.append((T, C, Z))
+        for a in trailer:
+            tw.write(a, photometric="minisblack", metadata=None)
     finish_offsets(cf, offsets)
     return cf
 
@@ -223,7 +226,8 @@ def simple(path, dtype="uint16", *, C=2, Z=1, T=1, order="XYZCT", nlevels=3, mod
     return write_subifd_file(path, [img], xml, offsets=offsets, **kw)
 
 
-def rgb(path, *, dtype="uint8", samples=3, interleaved=True, Z=1, data=None, **kw) -> CorpusFile:
+def rgb(path, *, dtype="uint8", samples=3, interleaved=True, Z=1, data=None, order="XYZCT",
+        **kw) -> CorpusFile:
     """One RGB(A) image stored with SamplesPerPixel > 1."""
     planar = kw.get("planarconfig") == "separate"
     levs = {}
@@ -234,8 +238,8 @@ def rgb(path, *, dtype="uint8", samples=3, interleaved=True, Z=1, data=None, **k
             lv = [np.ascontiguousarray(np.moveaxis(a, -1, 0)) for a in lv]
         levs[(0, 0, z)] = lv
     xml = ome(image_xml(0, sx=W, sy=H, sc=samples, sz=Z, type_=OME_TYPE[np.dtype(dtype).name],
-                        spp=samples, interleaved=interleaved, nplanes=Z))
-    img = dict(planes=levs, T=1, C=1, Z=Z, order="XYCZT")
+                        spp=samples, interleaved=interleaved, nplanes=Z, order=order))
+    img = dict(planes=levs, T=1, C=1, Z=Z, order=order)
     kw.setdefault("photometric", "rgb")
     return write_subifd_file(path, [img], xml, **kw)
 
@@ -289,6 +293,57 @@ def _multifile(path):
     return cf
 
 
+def patch_tag(path, code, value) -> None:
+    """Overwrite tag ``code`` in every IFD and SubIFD (to forge odd files)."""
+    with tifffile.TiffFile(path, mode="r+") as tif:
+        for page in tif.pages:
+            for p in [page] + [page.pages[j] for j in range(len(page.subifds or ()))]:
+                p.tags[code].overwrite(value)
+
+
+def _pred2_64bit(path):
+    """float64 with the horizontal predictor (forged from int64: tifffile refuses)."""
+    cf = simple(path, "int64", type_="double", compression="zlib", predictor=2,
+                data=lambda n: pixels("int32", seed=n).astype("int64"))
+    patch_tag(path, 339, 3)  # SampleFormat -> IEEE float
+    return cf
+
+
+def _uuid(path, filename=True):
+    fname = f' FileName="{Path(path).name}"' if filename else ""
+    tiffdata = f'<TiffData IFD="0" PlaneCount="2"><UUID{fname}>urn:uuid:1</UUID></TiffData>'
+    return simple(path, xml_kw={"tiffdata": tiffdata})
+
+
+def _size_mismatch(path):
+    """SizeX in the OME-XML is wider than the IFDs."""
+    return _with_xml(path, image_xml(0, sx=W + 40, sy=H, sc=2))
+
+
+def _with_xml(path, *image_xmls, C=2, prefix=None, raw=None):
+    """Two uint16 planes with SubIFDs and the given OME-XML (or raw description)."""
+    planes = {(0, c, 0): pyramid(pixels("uint16", seed=c), 3) for c in range(C)}
+    xml = raw if raw is not None else ome(*image_xmls, prefix=prefix)
+    img = dict(planes=planes, T=1, C=C, Z=1, order="XYZCT")
+    return write_subifd_file(path, [img], xml)
+
+
+def _missing_planes(path):
+    """The OME-XML says 3 Z planes; only 2 IFDs are in the file."""
+    return _with_xml(path, image_xml(0, sx=W, sy=H, sz=3), C=2)
+
+
+def _thumbnail(path):
+    """A thumbnail IFD after all planes (allowed)."""
+    return simple(path, trailer=[pixels("uint8", (32, 48))])
+
+
+def _garbage_offsets(path):
+    cf = simple(path)
+    cf.offsets.write_text("[8, 12")
+    return cf
+
+
 def _type_mismatch(path):
     return simple(path, "int16", type_="uint16")
 
@@ -301,6 +356,7 @@ CASES: dict[str, Callable[[Path], CorpusFile]] = {
     "codec_lzw": lambda p: simple(p, compression="lzw"),
     "codec_lzw_pred": lambda p: simple(p, compression="lzw", predictor=True),
     "codec_packbits": lambda p: simple(p, "uint8", compression="packbits"),
+    "codec_deflate_32946": lambda p: simple(p, compression=32946),
     "codec_zstd": lambda p: simple(p, compression="zstd"),
     "codec_jpeg2000": lambda p: simple(p, compression="jpeg2000"),
     "codec_lerc": lambda p: simple(p, "float32", compression="lerc"),
@@ -311,6 +367,7 @@ CASES: dict[str, Callable[[Path], CorpusFile]] = {
     "dtype_float64_pred3": lambda p: simple(p, "float64", compression="zlib", predictor=True),
     "dtype_bool": lambda p: simple(p, "bool"),
     "dtype_mismatch": _type_mismatch,
+    "dtype_float64_pred2": _pred2_64bit,
     # RGB
     "rgb_interleaved": lambda p: rgb(p, compression="zlib"),
     "rgb_interleaved_raw": lambda p: rgb(p),
@@ -319,6 +376,8 @@ CASES: dict[str, Callable[[Path], CorpusFile]] = {
     "rgba": lambda p: rgb(p, samples=4, extrasamples=[2]),
     "rgb_uint16": lambda p: rgb(p, dtype="uint16", compression="zlib"),
     "rgb_not_interleaved": lambda p: rgb(p, interleaved=None),
+    "rgb_interleaved_z2": lambda p: rgb(p, Z=2, compression="zlib"),
+    "rgb_interleaved_z2_xyczt": lambda p: rgb(p, Z=2, compression="zlib", order="XYCZT"),
     "rgb_jpeg": lambda p: rgb(p, compression="jpeg", data=smooth((H, W, 3)),
                               compressionargs={"outcolorspace": "rgb"}),
     # units
@@ -335,6 +394,20 @@ CASES: dict[str, Callable[[Path], CorpusFile]] = {
     "xml_color_hex": lambda p: simple(p, xml_kw={"channel_extra": ' Color="#FF0000"'}),
     "xml_color_int": lambda p: simple(p, xml_kw={"channel_extra": ' Color="-16776961"'}),
     "xml_multifile": _multifile,
+    "xml_prefix": lambda p: _with_xml(p, image_xml(0, sx=W, sy=H, sc=2), prefix="ome"),
+    "xml_uuid_with_filename": _uuid,
+    "xml_uuid_without_filename": lambda p: _uuid(p, filename=False),
+    "xml_extras": lambda p: _with_xml(p, raw=(
+        f'<!-- made by hand --><OME xmlns="{OME_NS}"><Image ID="Image:0" Name="x">'
+        "<AcquisitionDate>2024-01-01T00:00:00</AcquisitionDate><Description>d</Description>"
+        f'<Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint16" SizeX="{W}" SizeY="{H}" '
+        'SizeC="2" SizeZ="1" SizeT="1"><Channel ID="Channel:0:0"/><Channel ID="Channel:0:1"/>'
+        '<Plane TheZ="0" TheC="0" TheT="0"/></Pixels></Image><StructuredAnnotations>'
+        "<XMLAnnotation ID=\"Annotation:0\"><Value><k>v</k></Value></XMLAnnotation>"
+        "</StructuredAnnotations></OME>")),
+    "xml_not_ome": lambda p: _with_xml(p, raw="ImageJ=1.54f\nimages=2\nchannels=2\n"),
+    "xml_size_mismatch": _size_mismatch,
+    "xml_missing_planes": _missing_planes,
     "xml_order_xyczt": lambda p: simple(p, C=2, Z=2, T=2, order="XYCZT"),
     "xml_order_xytzc": lambda p: simple(p, C=2, Z=2, T=2, order="XYTZC"),
     # layouts
@@ -346,6 +419,9 @@ CASES: dict[str, Callable[[Path], CorpusFile]] = {
     "layout_single_level": lambda p: simple(p, nlevels=1),
     "layout_strips": lambda p: simple(p, tile=None, rowsperstrip=16),
     "layout_tile_rect": lambda p: simple(p, tile=(128, 64)),
+    "layout_thumbnail": _thumbnail,
+    "layout_small_image": lambda p: simple(p, size=(100, 80), nlevels=1),
+    "layout_multi_more_levels": lambda p: _multi(p, levels2=4),
     "layout_bigtiff": lambda p: simple(p, bigtiff=True, compression="zlib"),
     # byte order
     "endian_big_raw": lambda p: simple(p, byteorder=">"),
@@ -362,6 +438,7 @@ CASES: dict[str, Callable[[Path], CorpusFile]] = {
     "offsets_missing": lambda p: simple(p, offsets="missing"),
     "offsets_wrong": lambda p: simple(p, offsets="wrong"),
     "offsets_short": lambda p: simple(p, offsets="short"),
+    "offsets_garbage": _garbage_offsets,
 }
 
 
