@@ -13,9 +13,11 @@ Axes are always a subsequence of ``TCZYX``, or ``YXS`` for RGB(A).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import xml.etree.ElementTree as ET
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,7 +158,44 @@ def _apply(arr, steps):
 # --- TIFF -------------------------------------------------------------------
 
 
+class _Complaints(logging.Handler):
+    """Collects tifffile's log messages instead of printing them."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _tifffile_log():
+    logger = logging.getLogger("tifffile")
+    handler = _Complaints()
+    saved = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = saved
+
+
 def _open_tiff(path: Path, series) -> SourceImage:
+    with _tifffile_log() as complaints:
+        source = _open_tiff_quiet(path, series)
+    damage = [m for m in complaints if _DAMAGE.search(m)]
+    if damage:
+        raise NapariVivError(f"{path}: the file is damaged or truncated ({_short(damage[0])})")
+    return source
+
+
+_DAMAGE = re.compile(r"corrupt|invalid (page|value|tag|offset)|truncat|TiffFileError|unexpected end", re.I)
+
+
+def _open_tiff_quiet(path: Path, series) -> SourceImage:
     import tifffile
 
     try:
@@ -280,7 +319,7 @@ def _tiff_level(tif, path, s, k, lvl, name):
             min(n, CHUNK_TARGET) if a in "YX" else (n if a == "S" else 1)
             for a, n in zip(lvl.axes, lvl.shape)
         )
-        return da.from_array(mm, chunks=chunks, name=name, lock=False, fancy=False)
+        return _from_memmap(mm, chunks, name)
     import zarr
 
     workers = max(2, os.cpu_count() or 2)
@@ -293,6 +332,29 @@ def _tiff_level(tif, path, s, k, lvl, name):
         for a, c, n in zip(lvl.axes, z.chunks, z.shape)
     )
     return da.from_array(z, chunks=chunks, name=name, lock=False, fancy=False, inline_array=True)
+
+
+class _Window:
+    """A memory map seen only through slicing.
+
+    ``dask.array.from_array`` copies anything with a ``.copy`` method, which
+    for a memory map means reading the whole file; this wrapper has none.
+    """
+
+    def __init__(self, mm):
+        self._mm = mm
+        self.shape, self.dtype, self.ndim = mm.shape, mm.dtype, mm.ndim
+
+    def __getitem__(self, key):
+        return np.array(self._mm[key])
+
+
+def _from_memmap(mm, chunks, name):
+    import dask.array as da
+
+    meta = np.empty((0,) * mm.ndim, mm.dtype)
+    return da.from_array(_Window(mm), chunks=chunks, name=name, lock=False, fancy=False,
+                         asarray=False, meta=meta)
 
 
 def _grow(chunk: int, size: int) -> int:
@@ -514,7 +576,6 @@ def _set_sizes(meta: ImageMetadata, sizes: dict) -> None:
 
 
 def _open_npy(path: Path) -> SourceImage:
-    import dask.array as da
 
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -529,7 +590,7 @@ def _open_npy(path: Path) -> SourceImage:
         raise NapariVivError(f"{path}: {exc}") from None
     chunks = tuple(min(n, CHUNK_TARGET) if a in "YX" else (n if a == "S" else 1) for a, n in zip(axes, arr.shape))
     token = f"npy-{path.resolve()}-{path.stat().st_mtime_ns}"
-    level = _apply(da.from_array(arr, chunks=chunks, name=token, lock=False, fancy=False), steps)
+    level = _apply(_from_memmap(arr, chunks, token), steps)
     return SourceImage(path=path, levels=[level], metadata=ImageMetadata(axes=new_axes, name=_stem(path)))
 
 
