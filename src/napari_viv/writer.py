@@ -216,6 +216,7 @@ class _Job:
                 f"{self.what}: reading rows {y0}-{y1}{' at ' + where if where else ''} "
                 f"failed: {exc}"
             ) from exc
+        _release_mapped_pages(src)
         order = self.layout.band_order()
         if order != tuple(range(band.ndim)):
             band = band.transpose(order)
@@ -385,6 +386,28 @@ def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = No
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return [tif_path, json_path]
+
+
+def _release_mapped_pages(src) -> None:
+    """Let the kernel drop the pages of a numpy memmap source we have read.
+
+    Reading a memmap maps its pages into this process, so RSS would grow to
+    the whole file; the data stays in the page cache either way. Only shared
+    (not copy-on-write) mappings are released, so nothing is ever lost.
+    """
+    import mmap
+
+    arr = src
+    while isinstance(arr, np.ndarray):
+        if isinstance(arr, np.memmap) and getattr(arr, "mode", "c") != "c":
+            mm = getattr(arr, "_mmap", None)
+            if isinstance(mm, mmap.mmap) and hasattr(mm, "madvise"):
+                try:
+                    mm.madvise(mmap.MADV_DONTNEED)
+                except (OSError, ValueError):
+                    pass
+            return
+        arr = arr.base
 
 
 def _stem(tif_path: Path) -> str:
