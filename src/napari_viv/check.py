@@ -111,10 +111,13 @@ def check_file(path) -> CheckReport:
         except NapariVivError:
             raise
         except Exception as exc:  # a damaged IFD deep in the file
-            raise NapariVivError(f"{path}: damaged or truncated TIFF ({_short(exc)})") from None
+            raise NapariVivError(
+                f"{path}: damaged or truncated TIFF, copy or export it again ({_short(exc)})"
+            ) from None
     damage = [m for m in warned.messages if re.search(r"offset|truncat|corrupt", m, re.I)]
     if damage:
-        raise NapariVivError(f"{path}: damaged or truncated TIFF ({damage[0][:160]})")
+        raise NapariVivError(
+            f"{path}: damaged or truncated TIFF, copy or export it again ({damage[0][:160]})")
     return report
 
 
@@ -619,7 +622,8 @@ class _Checker:
         ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts) if n]
         if ends and max(ends) > self.size:
             raise NapariVivError(
-                f"{self.path}: truncated TIFF ({what} has data past the end of the file)")
+                f"{self.path}: truncated TIFF, copy or export it again ({what} has "
+                "data past the end of the file)")
 
     def check_level_sizes(self, img, where, idx, levels) -> bool:
         for level in range(1, len(levels)):
