@@ -290,3 +290,39 @@ def test_serve_button_docks_the_serve_widget_with_the_file(
     serve = [wd for wd in viewer.window.dock_widgets.values() if isinstance(wd, ServeWidget)]
     assert len(serve) == 1
     assert serve[0].file_edit.text() == str(out)
+
+
+def test_existing_file_needs_replace_ticked(make_napari_viewer, qtbot, tmp_path, notifications):
+    import tifffile
+
+    viewer = make_napari_viewer()
+    data = np.arange(200 * 300, dtype=np.uint16).reshape(200, 300)
+    viewer.add_image(data, name="img")
+    w = make_widget(viewer)
+    out = tmp_path / "img.ome.tif"
+    out.write_bytes(b"old contents")
+    w.path_edit.setText(str(out))
+    qtbot.mouseClick(w.export_button, LEFT)
+    wait_done(qtbot, w)
+    errors = [m for sev, m in notifications if sev == "error"]
+    assert len(errors) == 1 and "img.ome.tif" in errors[0]
+    assert out.read_bytes() == b"old contents"
+
+    w.overwrite_check.setChecked(True)
+    qtbot.mouseClick(w.export_button, LEFT)
+    wait_done(qtbot, w)
+    np.testing.assert_array_equal(tifffile.imread(out), data)
+
+
+def test_codec_the_data_cannot_use_is_refused(make_napari_viewer, qtbot, tmp_path, notifications):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((200, 300), np.uint16), name="sixteen")
+    w = make_widget(viewer)
+    w.compression_combo.setCurrentText("jpeg")
+    assert "Cannot export" in w.plan_label.text()
+    w.path_edit.setText(str(tmp_path / "x.ome.tif"))
+    qtbot.mouseClick(w.export_button, LEFT)
+    wait_done(qtbot, w)
+    errors = [m for sev, m in notifications if sev == "error"]
+    assert len(errors) == 1 and "jpeg" in errors[0]
+    assert not [p for p in tmp_path.iterdir() if p.suffix != ".json"]
