@@ -309,7 +309,7 @@ class RangeServer:
         from aiohttp import web
 
         server = web.Server(self._handle, access_log=None)
-        runner = web.ServerRunner(server, shutdown_timeout=1.0, handle_signals=False)
+        runner = web.ServerRunner(server, shutdown_timeout=0.25, handle_signals=False)
         await runner.setup()
         self._runner = runner
         site = web.TCPSite(runner, self.host, self._requested_port, backlog=512)
