@@ -1,0 +1,151 @@
+"""Files from export_pyramid, loaded by the real Viv loader (@vivjs/loaders 0.21).
+
+For each export the loader must report the level count, per-level shapes
+(``size >> level``), tile size, dtype, channel names and physical sizes we
+wrote, and every level/plane raster must hash the same as tifffile's pixels,
+with and without offsets.json.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_viv.writer import export_pyramid
+from vivjs import plane_digest
+
+pytestmark = pytest.mark.node
+
+VIV_DTYPES = {
+    "uint8": "Uint8", "uint16": "Uint16", "uint32": "Uint32", "int8": "Int8",
+    "int16": "Int16", "int32": "Int32", "float32": "Float32", "float64": "Float64",
+}
+
+
+def rand(shape, dtype, seed=1):
+    rng = np.random.default_rng(seed)
+    dt = np.dtype(dtype)
+    if dt == np.bool_:
+        return rng.random(shape) > 0.5
+    if dt.kind == "f":
+        return (rng.standard_normal(shape) * 100).astype(dt)
+    info = np.iinfo(dt)
+    return rng.integers(info.min, info.max, shape, dtype=dt, endpoint=True)
+
+
+def tifffile_levels(path):
+    """[level][plane] arrays read by tifffile, following SubIFDs by offset."""
+    with tifffile.TiffFile(path) as tif:
+        planes = []
+        for i, page in enumerate(tif.pages):
+            per = [page.asarray()]
+            for lvl, off in enumerate(page.subifds or (), start=1):
+                tif.filehandle.seek(off)
+                per.append(tifffile.TiffPage(tif, index=(i, lvl)).asarray())
+            planes.append(per)
+        tile = tif.pages[0].tilewidth
+    nlev = len(planes[0])
+    return [[planes[p][lvl] for p in range(len(planes))] for lvl in range(nlev)], tile
+
+
+def check(viv, path, offsets, *, names, dtype, physical=None, rgb=False):
+    levels, tile = tifffile_levels(path)
+    h, w = levels[0][0].shape[:2]
+    offs = json.loads(offsets.read_text())
+    assert len(offs) == len(levels[0])
+    reports = [viv(path, offsets=offsets), viv(path)]
+    assert reports[0]["offsetsUsed"] == len(offs)
+    assert reports[1]["offsetsUsed"] == 0
+    for rep in reports:
+        (img,) = rep["images"]
+        assert img["tileSize"] == tile
+        assert img["type"] == {"float32": "float", "float64": "double"}.get(dtype, dtype)
+        assert [c["name"] for c in img["channels"]] == names
+        assert img["interleaved"] is rgb
+        if physical:
+            assert img["physical"]["x"] == pytest.approx(physical["x"])
+            assert img["physical"]["y"] == pytest.approx(physical["y"])
+            assert img["physical"]["xUnit"] == "\u00b5m"
+        assert len(img["levels"]) == len(levels)
+        for lvl, (vlev, planes) in enumerate(zip(img["levels"], levels)):
+            assert vlev["dtype"] == VIV_DTYPES[dtype]
+            yx = vlev["shape"][-3:-1] if rgb else vlev["shape"][-2:]
+            assert yx == [h >> lvl, w >> lvl]
+            assert yx == list(planes[0].shape[:2])  # floor-halved on disk too
+            assert len(vlev["planes"]) == len(planes)
+            # Viv's plane order is t, c, z with z fastest: the main-chain order
+            for vp, arr in zip(vlev["planes"], planes):
+                assert (vp["height"], vp["width"]) == arr.shape[:2]
+                assert vp["sha256"] == plane_digest(arr)
+    return reports[0]
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int16", "uint32", "int32",
+                                   "float32", "float64"])
+def test_dtypes(viv, tmp_path, dtype):
+    a = rand((2, 150, 133), dtype)
+    tif, js = export_pyramid(a, tmp_path / f"{dtype}.ome.tif", tile_size=64,
+                             channel_names=["one", "two"])
+    check(viv, tif, js, names=["one", "two"], dtype=dtype)
+
+
+def test_uint16_odd_sizes_names_units(viv, tmp_path):
+    a = rand((3, 1001, 777), "uint16")
+    names = ['a<&"', "b'", "Ki-67 µ"]
+    tif, js = export_pyramid(a, tmp_path / "odd.ome.tif", tile_size=256, channel_names=names,
+                             physical_sizes={"x": 0.325, "y": 0.65}, unit="um")
+    rep = check(viv, tif, js, names=names, dtype="uint16",
+                physical={"x": 0.325, "y": 0.65})
+    assert len(rep["images"][0]["levels"]) == 3  # 1001x777 -> 500 -> 250 (<= 256)
+
+
+@pytest.mark.parametrize("tile,levels", [(128, "auto"), (512, 2), (1024, 1)])
+def test_tile_sizes_and_level_counts(viv, tmp_path, tile, levels):
+    a = rand((1, 700, 1100), "uint16")
+    tif, js = export_pyramid(a, tmp_path / f"t{tile}.ome.tif", axes="CYX", tile_size=tile,
+                             levels=levels)
+    check(viv, tif, js, names=["Channel 0"], dtype="uint16")
+
+
+def test_tczyx_non_default_order(viv, tmp_path):
+    canon = rand((2, 2, 3, 90, 110), "uint16")
+    src = canon.transpose(3, 2, 0, 4, 1)  # Y Z T X C
+    tif, js = export_pyramid(src, tmp_path / "tczyx.ome.tif", axes="YZTXC", tile_size=32,
+                             channel_names=["c0", "c1"])
+    rep = check(viv, tif, js, names=["c0", "c1"], dtype="uint16")
+    img = rep["images"][0]
+    assert img["sizes"] == {"x": 110, "y": 90, "z": 3, "c": 2, "t": 2}
+    # Viv's (t, c, z) selection returns the source plane with those indices
+    for vp in img["levels"][0]["planes"]:
+        assert vp["sha256"] == plane_digest(canon[vp["t"], vp["c"], vp["z"]])
+
+
+@pytest.mark.parametrize("compression", ["zlib", "none"])
+def test_rgb(viv, tmp_path, compression):
+    a = rand((300, 257, 3), "uint8")
+    tif, js = export_pyramid(a, tmp_path / f"rgb_{compression}.ome.tif", tile_size=64,
+                             compression=compression)
+    rep = check(viv, tif, js, names=["RGB"], dtype="uint8", rgb=True)
+    assert rep["images"][0]["channels"][0]["samplesPerPixel"] == 3
+
+
+@pytest.mark.parametrize("compression", ["lzw", "none", "zlib:9"])
+def test_codecs(viv, tmp_path, compression):
+    a = rand((2, 200, 180), "uint16")
+    f = rand((1, 200, 180), "float64")
+    tif, js = export_pyramid(a, tmp_path / "u.ome.tif", tile_size=64, compression=compression)
+    check(viv, tif, js, names=["Channel 0", "Channel 1"], dtype="uint16")
+    tif, js = export_pyramid(f, tmp_path / "f.ome.tif", tile_size=64, compression=compression)
+    check(viv, tif, js, names=["Channel 0"], dtype="float64")
+
+
+def test_converted_dtypes(viv, tmp_path):
+    b = rand((2, 100, 90), "bool")
+    tif, js = export_pyramid(b, tmp_path / "bool.ome.tif", tile_size=32)
+    check(viv, tif, js, names=["Channel 0", "Channel 1"], dtype="uint8")
+    h = rand((100, 90), "float16")
+    tif, js = export_pyramid(h, tmp_path / "half.ome.tif", tile_size=32)
+    check(viv, tif, js, names=["Channel 0"], dtype="float32")
