@@ -202,3 +202,19 @@ def test_reads_what_napari_viv_exports(make_napari_viewer, tmp_path):
         end = np.round(np.asarray(layer.colormap.colors)[-1, :3] * 255)
         assert tuple(int(v) for v in end) == meta.channel_colors[c]
         np.testing.assert_allclose(layer.scale, [0.5, 0.5])
+
+
+def test_many_channels_open_with_the_first_eight_visible(make_napari_viewer, tmp_path):
+    from napari_viv._napari.layers import MAX_VISIBLE
+
+    data = np.stack([np.full((64, 48), c, np.uint8) for c in range(12)])
+    path = write_tifffile_pyramid(tmp_path / "codex.ome.tif", [data], "CYX",
+                                  names=[f"m{c}" for c in range(12)])
+    viewer = make_napari_viewer()
+    layers = viewer.open(str(path), plugin="napari-viv")
+    assert [layer.name for layer in layers] == [f"m{c}" for c in range(12)]
+    assert [layer.visible for layer in layers] == [c < MAX_VISIBLE for c in range(12)]
+    # channels without a colour get distinct palette colours
+    ends = {tuple(np.round(np.asarray(layer.colormap.colors)[-1, :3] * 255))
+            for layer in layers[:6]}
+    assert len(ends) == 6

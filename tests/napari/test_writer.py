@@ -211,3 +211,56 @@ def test_save_shows_progress_in_the_activity_dock(make_napari_viewer, tmp_path):
     assert len(mine) == 1, seen  # a progress bar was opened for the save,
     assert mine[0] not in progress._all_instances  # closed again,
     assert mine[0].total > 0 and mine[0].n == mine[0].total  # and completed
+
+
+def test_reader_layers_save_back_to_the_same_pyramid(make_napari_viewer, tmp_path):
+    """Open an exported file (one layer per channel), save all layers again:
+    the channel-split multiscale layers are re-stacked level by level."""
+    from napari_viv import ImageMetadata
+    from napari_viv.writer import export_pyramid
+
+    rng = np.random.default_rng(16)
+    data = rng.integers(0, 3000, size=(3, 1100, 900), dtype=np.uint16)
+    meta = ImageMetadata(
+        axes="CYX",
+        channel_names=["DAPI", "CD20", "CD68"],
+        channel_colors=[(0, 0, 255), (255, 255, 0), (255, 128, 0)],
+        physical_sizes={"x": 0.4, "y": 0.4},
+    )
+    src, _ = export_pyramid(data, tmp_path / "src.ome.tif", metadata=meta, tile_size=256)
+    viewer = make_napari_viewer()
+    viewer.open(str(src), plugin="napari-viv")
+    viewer.layers.select_all()
+
+    written = save_like_dialog(viewer, tmp_path / "again.ome.tif")
+
+    assert written == [str(tmp_path / "again.ome.tif"), str(tmp_path / "again.offsets.json")]
+    with tifffile.TiffFile(src) as a, tifffile.TiffFile(written[0]) as b:
+        # the source has 256-pixel tiles (4 levels), the save the default 512
+        # (3 levels): each written level equals the source's level
+        assert len(b.series[0].levels) == 3
+        for la, lb in zip(a.series[0].levels, b.series[0].levels):
+            np.testing.assert_array_equal(lb.asarray(), la.asarray())
+        xml = b.ome_metadata
+    import xml.etree.ElementTree as ET
+
+    ns = {"ome": "http://www.openmicroscopy.org/Schemas/OME/2016-06"}
+    pixels = ET.fromstring(xml).find("ome:Image/ome:Pixels", ns)
+    chans = pixels.findall("ome:Channel", ns)
+    assert [c.get("Name") for c in chans] == meta.channel_names
+    colors = [int(c.get("Color")) & 0xFFFFFFFF for c in chans]
+    assert [(v >> 24, (v >> 16) & 255, (v >> 8) & 255) for v in colors] == meta.channel_colors
+    assert float(pixels.get("PhysicalSizeX")) == pytest.approx(0.4)
+
+
+def test_layers_at_different_positions_are_refused(tmp_path, notifications):
+    a, b = _tissue(17, (64, 64)), _tissue(18, (64, 64))
+    written = write_layers(
+        str(tmp_path / "shifted.ome.tif"),
+        [(a, {"name": "left"}, "image"),
+         (b, {"name": "right", "translate": [0.0, 10.0]}, "image")],
+    )
+    assert written == []
+    assert list(tmp_path.iterdir()) == []
+    assert any("'left'" in t and "'right'" in t and "translate" in t
+               for t in _errors(notifications))

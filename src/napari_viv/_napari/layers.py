@@ -29,6 +29,9 @@ from ..errors import NapariVivError
 from ..metadata import ImageMetadata, normalize_unit
 
 CANONICAL = "TCZYX"
+#: Files with more channels open with only the first ones visible, so
+#: napari does not fetch tiles for dozens of layers at once.
+MAX_VISIBLE = 8
 SPATIAL = "ZYX"
 
 #: Colours for channels that carry none; nuclear stains get blue first.
@@ -106,6 +109,7 @@ class _Layer:
     contrast_limits: tuple[float, float] | None
     ome_xml: str | None
     channel_names: list[str] | None  # stashed by our reader, if any
+    grid: tuple  # (scale, translate) as napari places the layer
 
     @property
     def shape0(self) -> tuple[int, ...]:
@@ -188,6 +192,11 @@ def _parse_layer(data, meta: dict, name: str) -> _Layer:
         units = (units + ["pixel"] * spatial_ndim)[-spatial_ndim:]
     sizes, unit, dt = _physical(axes[:spatial_ndim], scale, units, name)
 
+    translate = list(meta.get("translate") or [0.0] * spatial_ndim)
+    grid = (
+        tuple(round(float(v), 9) for v in scale),
+        tuple(round(float(v), 9) for v in translate),
+    )
     md = meta.get("metadata") or {}
     clim = meta.get("contrast_limits")
     return _Layer(
@@ -206,6 +215,7 @@ def _parse_layer(data, meta: dict, name: str) -> _Layer:
             if isinstance(md, dict) and md.get("channel_names")
             else None
         ),
+        grid=grid,
     )
 
 
@@ -348,6 +358,7 @@ def _combine(layers: list[_Layer], *, keep_levels: bool) -> ExportInput:
         "pixel sizes (scale)",
     )
     _check_same(layers, lambda lay: lay.unit, "units")
+    _check_same(layers, lambda lay: lay.grid, "scale and translate")
     dtype = common_dtype([lay for lay in layers])
 
     import dask.array as da
@@ -496,12 +507,17 @@ def _lossless(src: np.dtype, dst: np.dtype) -> bool:
 
 
 def _as_dask(arr, dtype=None):
+    """``arr`` as a dask array (planes of <= 1024 x 1024 for in-memory data)."""
     import dask.array as da
 
     if not isinstance(arr, da.Array):
+        shape = [int(n) for n in arr.shape]
+        nd = len(shape)
+        samples = nd >= 3 and shape[-1] <= 4  # RGB(A): (..., Y, X, S)
+        yx = (nd - 3, nd - 2) if samples else (nd - 2, nd - 1)
         chunks = tuple(
-            min(int(n), 1 if i < len(arr.shape) - 2 else 1024)
-            for i, n in enumerate(arr.shape)
+            min(n, 1024) if i in yx else n if i > yx[1] else 1
+            for i, n in enumerate(shape)
         )
         arr = da.from_array(arr, chunks=chunks)
     if dtype is not None and arr.dtype != dtype:
@@ -580,20 +596,22 @@ def _central_window(arr, edge: int, axes: str):
 
 
 def contrast_limits_from(level, axes: str) -> list[tuple[float, float]]:
-    """Per-channel (min, max) of one (small) level, computed with dask."""
+    """Per-channel (min, max) of one (small) level, computed with dask.
+
+    Only a central window of at most 2048 x 2048 pixels is looked at, so a
+    file without a pyramid is not read in full. NaNs are ignored.
+    """
     import dask.array as da
 
     arr = _central_window(_as_dask(level), _CLIM_WINDOW, axes)
-    if "S" in axes:
-        reduce_axes = tuple(range(arr.ndim))
-        pairs = [(arr.min(), arr.max())]
-    elif "C" in axes:
+    floats = arr.dtype.kind == "f"
+    lo_fn, hi_fn = (da.nanmin, da.nanmax) if floats else (da.min, da.max)
+    if "C" in axes and "S" not in axes:
         c = axes.index("C")
         reduce_axes = tuple(i for i in range(arr.ndim) if i != c)
-        pairs = [(arr.min(axis=reduce_axes), arr.max(axis=reduce_axes))]
     else:
-        pairs = [(arr.min(), arr.max())]
-    lo, hi = da.compute(*pairs[0])
+        reduce_axes = tuple(range(arr.ndim))
+    lo, hi = da.compute(lo_fn(arr, axis=reduce_axes), hi_fn(arr, axis=reduce_axes))
     lo, hi = np.atleast_1d(lo), np.atleast_1d(hi)
     out = []
     for a, b in zip(lo.tolist(), hi.tolist()):
@@ -685,6 +703,8 @@ def image_to_layer_data(
     else:
         cls = contrast_limits_from(levels[-1], axes)
     kwargs["metadata"]["channel_names"] = names
+    if nc > MAX_VISIBLE:
+        kwargs["visible"] = [i < MAX_VISIBLE for i in range(nc)]
     kwargs.update(
         channel_axis=axes.index("C"),
         name=names,

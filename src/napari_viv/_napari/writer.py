@@ -46,10 +46,15 @@ def write_layers(path: str, layer_data: list[tuple]) -> list[str]:
     except Cancelled as exc:
         show_info(f"{target.name}: {exc}")
         return []
-    except NapariVivError as exc:
-        show_error(f"Could not save {target.name}: {exc}")
+    except (NapariVivError, OSError) as exc:
+        show_error(f"Could not save {target.name}: {_one_line(exc)}")
         return []
     return [str(p) for p in written]
+
+
+def _one_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def save_layer_data(target: Path, layer_data) -> list[Path]:
