@@ -125,6 +125,8 @@ def run(args) -> int:
     from ..writer import export_pyramid, output_path
 
     src_path = Path(args.input)
+    if Path(args.output).is_dir():
+        raise NapariVivError(f"{args.output}: is a folder; give a file name such as image.ome.tif")
     out = output_path(args.output)
     _check_output(src_path, out, args.overwrite)
     unit = None
