@@ -42,6 +42,7 @@ def write_tifffile_pyramid(
     colors=None,
     pixel_size=None,
     z_size=None,
+    time_increment=None,
     tile=128,
 ):
     """A SubIFD pyramid OME-TIFF from explicit ``levels`` (level 0 first)."""
@@ -64,6 +65,8 @@ def write_tifffile_pyramid(
         )
     if z_size:
         meta.update(PhysicalSizeZ=z_size, PhysicalSizeZUnit="\u00b5m")
+    if time_increment:
+        meta.update(TimeIncrement=time_increment, TimeIncrementUnit="s")
     rgb = axes.endswith("S")
     opts = dict(
         tile=(tile, tile),

@@ -102,6 +102,7 @@ def test_z_and_t_become_sliders_with_z_scale(make_napari_viewer, tmp_path):
         names=["a", "b"],
         pixel_size=0.5,
         z_size=2.0,
+        time_increment=2.5,
     )
     viewer = make_napari_viewer()
     layers = viewer.open(str(path), plugin="napari-viv")
@@ -110,7 +111,8 @@ def test_z_and_t_become_sliders_with_z_scale(make_napari_viewer, tmp_path):
     for c, layer in enumerate(layers):
         assert tuple(layer.axis_labels) == ("t", "z", "y", "x")
         assert layer.data[0].shape == (2, 3, 256, 192)
-        np.testing.assert_allclose(layer.scale[1:], [2.0, 0.5, 0.5])
+        np.testing.assert_allclose(layer.scale, [2.5, 2.0, 0.5, 0.5])
+        assert format(layer.units[0], "~") == "s"
         np.testing.assert_array_equal(
             np.asarray(layer.data[0][1, 2]), level0[1, c, 2]
         )

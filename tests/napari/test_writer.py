@@ -264,3 +264,15 @@ def test_layers_at_different_positions_are_refused(tmp_path, notifications):
     assert list(tmp_path.iterdir()) == []
     assert any("'left'" in t and "'right'" in t and "translate" in t
                for t in _errors(notifications))
+
+
+def test_time_axis_scale_becomes_time_increment(tmp_path):
+    movie = np.stack([_tissue(19 + t, (48, 64)) for t in range(3)])
+    meta = {"name": "movie", "axis_labels": ["t", "y", "x"],
+            "scale": [0.5, 1.0, 1.0], "units": ["minute", "pixel", "pixel"]}
+    written = write_layers(str(tmp_path / "movie"), [(movie, meta, "image")])
+    with tifffile.TiffFile(written[0]) as tif:
+        np.testing.assert_array_equal(tif.series[0].asarray(), movie)
+        xml = tif.ome_metadata
+    assert 'SizeT="3"' in xml and 'TimeIncrement="30' in xml
+    assert "PhysicalSizeX" not in xml  # pixel units: no physical size
