@@ -8,12 +8,12 @@ A compression spec is a string ``"name"`` or ``"name:level"``:
   Predictor 2 is illegal for Viv). ``"zlib:1"`` .. ``"zlib:12"`` set the level.
 * ``"lzw"`` - LZW (code 5) with the same predictors; refused for RGB, which
   Viv's LZW decoder gets wrong.
-* ``"jpeg"`` / ``"jpeg:Q"`` - lossy JPEG (code 7) for uint8 only, quality Q
-  (default 90).
 * ``"none"`` - uncompressed.
 
 zstd, JPEG 2000, WebP, LERC and the like are refused: Viv cannot decode them
-(or only in some browsers).
+(or only in some browsers). Lossy JPEG is refused too: it is not an
+exact export, and Viv's JPEG decoder and libjpeg disagree on pixel values,
+so a JPEG export could not be verified against the source.
 """
 
 from __future__ import annotations
@@ -29,26 +29,33 @@ from .errors import NapariVivError
 DEFAULT_COMPRESSION = "zlib"
 #: libdeflate level used for a bare "zlib".
 DEFAULT_ZLIB_LEVEL = 1
-DEFAULT_JPEG_QUALITY = 90
 
 _ALIASES = {
     "zlib": "zlib", "deflate": "zlib", "adobe_deflate": "zlib",
     "lzw": "lzw",
-    "jpeg": "jpeg", "jpg": "jpeg",
     "none": "none", "raw": "none", "": "none",
 }
-_REFUSED = ("zstd", "jpeg2000", "j2k", "jpeg_2000", "jpegxl", "jxl", "webp", "lerc",
-            "lzma", "packbits", "png", "avif", "jpegxr")
+_UNDECODABLE = "cannot be decoded by Viv/Avivator"
+_REFUSED = {
+    "zstd": _UNDECODABLE, "jpeg2000": _UNDECODABLE, "j2k": _UNDECODABLE,
+    "jpegxl": _UNDECODABLE, "jxl": _UNDECODABLE, "jpegxr": _UNDECODABLE,
+    "lzma": _UNDECODABLE, "png": _UNDECODABLE, "avif": _UNDECODABLE,
+    "webp": "is decoded by Viv only in some browsers (not in Node)",
+    "jpeg": "is lossy and decoded differently by Viv than by libjpeg",
+    "jpg": "is lossy and decoded differently by Viv than by libjpeg",
+    "packbits": "is not offered (it compresses microscopy images poorly)",
+    "lerc": "is not offered by napari-viv",
+}
 #: TIFF Compression tag values.
-TIFF_CODES = {"zlib": 8, "lzw": 5, "jpeg": 7, "none": 1}
+TIFF_CODES = {"zlib": 8, "lzw": 5, "none": 1}
 
 
 @dataclass(frozen=True)
 class Codec:
     """A chosen codec for one dtype and layout; ``encode`` is thread-safe."""
 
-    name: str                  # zlib | lzw | jpeg | none
-    level: int | None          # zlib level or jpeg quality
+    name: str                  # zlib | lzw | none
+    level: int | None          # zlib level
     predictor: int             # TIFF Predictor tag: 1 none, 2 horizontal, 3 float
     samples: int = 1
 
@@ -69,8 +76,6 @@ class Codec:
             return imagecodecs.deflate_encode(tile, level=self.level)
         if self.name == "lzw":
             return imagecodecs.lzw_encode(tile)
-        if self.name == "jpeg":
-            return imagecodecs.jpeg8_encode(tile, level=self.level)
         return np.ascontiguousarray(tile).tobytes()
 
 
@@ -82,13 +87,13 @@ def parse_spec(spec: str | None) -> tuple[str, int | None]:
     raw_name, _, raw_level = text.partition(":")
     name = _ALIASES.get(raw_name)
     if name is None:
-        if raw_name in _REFUSED or raw_name.replace("-", "") in _REFUSED:
+        why = _REFUSED.get(raw_name.replace("-", "").replace("_", ""))
+        if why:
             raise NapariVivError(
-                f"compression {spec!r} cannot be decoded by Viv/Avivator; "
-                "use zlib (default), lzw, jpeg (uint8) or none"
+                f"compression {spec!r} {why}; use zlib (default), zlib:LEVEL, lzw or none"
             )
         raise NapariVivError(
-            f"unknown compression {spec!r}; use zlib, zlib:LEVEL, lzw, jpeg, jpeg:QUALITY or none"
+            f"unknown compression {spec!r}; use zlib, zlib:LEVEL (1-12), lzw or none"
         )
     level = None
     if raw_level:
@@ -98,13 +103,10 @@ def parse_spec(spec: str | None) -> tuple[str, int | None]:
             level = int(raw_level)
         except ValueError:
             raise NapariVivError(f"compression {spec!r}: level must be an integer") from None
-        lo, hi = (1, 12) if name == "zlib" else (1, 100)
-        if not lo <= level <= hi:
-            raise NapariVivError(f"compression {spec!r}: level must be {lo}..{hi}")
+        if not 1 <= level <= 12:
+            raise NapariVivError(f"compression {spec!r}: level must be 1..12")
     elif name == "zlib":
         level = DEFAULT_ZLIB_LEVEL
-    elif name == "jpeg":
-        level = DEFAULT_JPEG_QUALITY
     return name, level
 
 
@@ -116,8 +118,6 @@ def choose_codec(spec, dtype, samples: int = 1) -> Codec:
         raise NapariVivError(
             "compression 'lzw' is not decoded correctly by Viv for RGB; use zlib or none"
         )
-    if name == "jpeg" and dt != np.uint8:
-        raise NapariVivError(f"compression 'jpeg' needs uint8 pixels, not {dt.name}; use zlib")
     if name in ("zlib", "lzw"):
         predictor = 3 if dt.kind == "f" else 2
     else:

@@ -20,7 +20,7 @@ from .layout import output_dtype, resolve_layout
 RECOMMENDED_TILE_SIZES = (256, 512, 1024)
 
 # Rough compressed/raw ratios, for size estimates only.
-_RATIO = {"zlib": 0.6, "lzw": 0.75, "jpeg": 0.15, "none": 1.0}
+_RATIO = {"zlib": 0.6, "lzw": 0.75, "none": 1.0}
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class PyramidPlan:
     tile_size: int
     level_shapes: list[tuple[int, int]]
     compression: str
-    #: zlib level or jpeg quality (None for lzw/none).
+    #: zlib (libdeflate) level; None for lzw/none.
     compression_level: int | None = None
     #: TIFF predictor tag: 1 none, 2 horizontal differencing, 3 floating point.
     predictor: int = 1

@@ -337,8 +337,8 @@ def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = No
 
     ``data`` is a numpy/dask/zarr/array-like or a list of levels (level 0
     first). Keyword arguments override the same fields of ``metadata``.
-    ``compression`` is ``"zlib"``, ``"zlib:LEVEL"``, ``"lzw"``, ``"jpeg"``,
-    ``"jpeg:QUALITY"`` or ``"none"``; ``downsample`` is ``"mean"`` or
+    ``compression`` is ``"zlib"``, ``"zlib:LEVEL"`` (1-12), ``"lzw"`` or
+    ``"none"``; ``downsample`` is ``"mean"`` or
     ``"nearest"``. ``progress(done, total)`` counts tiles; ``cancel()``
     returning true stops the export (raising :class:`Cancelled`).
 

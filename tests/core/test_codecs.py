@@ -1,0 +1,78 @@
+"""codecs: which codec/predictor per dtype, refusals, and tiles that decode back."""
+
+from __future__ import annotations
+
+import imagecodecs
+import numpy as np
+import pytest
+
+from napari_viv.codecs import DEFAULT_ZLIB_LEVEL, choose_codec, parse_spec
+from napari_viv.errors import NapariVivError
+
+
+def test_parse_spec():
+    assert parse_spec("zlib") == ("zlib", DEFAULT_ZLIB_LEVEL)
+    assert parse_spec("ZLIB:6") == ("zlib", 6)
+    assert parse_spec("deflate:12") == ("zlib", 12)
+    assert parse_spec("lzw") == ("lzw", None)
+    assert parse_spec("none") == ("none", None)
+    assert parse_spec(None)[0] == "zlib"
+
+
+@pytest.mark.parametrize("bad,match", [
+    ("zstd", "Viv"), ("jpeg2000", "Viv"), ("webp", "Viv"), ("jpeg", "lossy"),
+    ("brotli", "unknown"), ("zlib:0", "1..12"), ("zlib:13", "1..12"),
+    ("zlib:x", "integer"), ("lzw:3", "no level"),
+])
+def test_refusals(bad, match):
+    with pytest.raises(NapariVivError, match=match):
+        parse_spec(bad)
+
+
+def test_predictors_follow_dtype():
+    for dt in ("uint8", "int16", "uint32", "int32"):
+        assert choose_codec("zlib", dt).predictor == 2
+        assert choose_codec("lzw", dt).predictor == 2
+    for dt in ("float32", "float64"):  # never predictor 2 on 64-bit samples
+        assert choose_codec("zlib", dt).predictor == 3
+    assert choose_codec("none", "uint16").predictor == 1
+
+
+def test_lzw_refused_for_rgb():
+    with pytest.raises(NapariVivError, match="RGB"):
+        choose_codec("lzw", "uint8", samples=3)
+    assert choose_codec("zlib", "uint8", samples=3).predictor == 2
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int16", "uint32", "float32", "float64"])
+@pytest.mark.parametrize("spec", ["zlib", "zlib:9", "lzw", "none"])
+def test_encoded_tiles_decode_to_the_input(dtype, spec):
+    rng = np.random.default_rng(3)
+    tile = (rng.standard_normal((32, 32)) * 50).astype(dtype)
+    codec = choose_codec(spec, dtype)
+    data = codec.encode(tile)
+    if codec.name == "zlib":
+        raw = imagecodecs.zlib_decode(data)
+    elif codec.name == "lzw":
+        raw = imagecodecs.lzw_decode(data)
+    else:
+        raw = data
+    if codec.predictor == 2:
+        got = imagecodecs.delta_decode(np.frombuffer(raw, dtype).reshape(32, 32), axis=-1)
+    elif codec.predictor == 3:
+        got = imagecodecs.floatpred_decode(np.frombuffer(raw, dtype=np.uint8).copy().view(dtype)
+                                           .reshape(32, 32), axis=-1)
+    else:
+        got = np.frombuffer(raw, dtype).reshape(32, 32)
+    np.testing.assert_array_equal(got, tile)
+
+
+def test_rgb_tile_predictor_is_per_sample():
+    rng = np.random.default_rng(4)
+    tile = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    data = choose_codec("zlib", "uint8", samples=3).encode(tile)
+    diff = np.frombuffer(imagecodecs.zlib_decode(data), np.uint8).reshape(16, 16, 3)
+    # TIFF horizontal differencing: each sample minus the same sample one pixel left
+    expected = tile.copy()
+    expected[:, 1:] = tile[:, 1:] - tile[:, :-1]
+    np.testing.assert_array_equal(diff, expected)
