@@ -466,6 +466,9 @@ class _Checker:
             return
         nplanes = len(indices)
         if max(indices) >= self.npages:
+            if start < self.npages and self.check_samples(
+                    img, f"{where}, IFD {start}", self.tif.pages[start]):
+                return  # samples explain the missing planes better
             self.error(f"{where}: the OME-XML describes {nplanes} planes from IFD {start} "
                        f"but the file has only {self.npages} IFDs in its main chain; Viv "
                        "fails with 'No image at index'",

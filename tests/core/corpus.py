@@ -442,6 +442,38 @@ CASES: dict[str, Callable[[Path], CorpusFile]] = {
 }
 
 
+def describe(path, offsets=None) -> CorpusFile:
+    """Where tifffile's own reading of a file puts each plane and level.
+
+    For files made by other tools (e.g. napari_viv's writer): tifffile's
+    series/levels interpretation decides the locations, not Viv and not
+    napari_viv.check.
+    """
+    cf = CorpusFile(Path(path).name, Path(path), offsets=offsets)
+    with tifffile.TiffFile(path) as tif:
+        loc = {}
+        for i, page in enumerate(tif.pages):
+            loc[page.offset] = (i, None)
+            for j, off in enumerate(page.subifds or ()):
+                loc[off] = (i, j)
+        for series in tif.series:
+            axes = series.axes
+            rgb = axes.endswith("S")
+            outer = axes[: -3 if rgb else -2]
+            shape = series.shape[: len(outer)]
+            where = []
+            for level in series.levels:
+                planes = {}
+                for page, idx in zip(level.pages, np.ndindex(*shape)):
+                    pos = dict(zip(outer.lower(), idx))
+                    planes[(pos.get("t", 0), pos.get("c", 0), pos.get("z", 0))] = loc[page.offset]
+                where.append(planes)
+            cf.where.append(where)
+            dims = dict(zip(outer, shape))
+            cf.sizes.append((dims.get("T", 1), dims.get("C", 1), dims.get("Z", 1)))
+    return cf
+
+
 def build(folder, names=None) -> dict[str, CorpusFile]:
     """Write the corpus (or the named cases) into ``folder``."""
     folder = Path(folder)

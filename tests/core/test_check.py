@@ -147,3 +147,159 @@ def test_check_agrees_with_viv(built, name):
     report = check_file(cf.path)
     assert report.ok == viv_ok, (
         f"Viv: {why}; check: {[f.message for f in report.findings]}")
+
+
+def test_findings_are_well_formed(built):
+    files, _ = built
+    for name, cf in files.items():
+        for f in check_file(cf.path).findings:
+            assert f.severity in ("error", "warning"), name
+            assert f.message and "\n" not in f.message, name
+            assert f.fix, name
+
+
+#: The reason each bad file must be reported with (a word of its message).
+REASONS = {
+    "codec_zstd": "zstd", "codec_jpeg2000": "JPEG 2000", "dtype_bool": "'bit'",
+    "dtype_mismatch": "SampleFormat", "dtype_float64_pred2": "predictor",
+    "rgb_lzw": "LZW", "rgb_planar": "planar", "rgba": "4 samples",
+    "rgb_not_interleaved": "Interleaved", "rgb_interleaved_z2_xyczt": "XYCZT",
+    "unit_um": "'um'", "unit_greek_mu": "\u03bcm", "xml_channel_no_id": "Channel 0 has no ID",
+    "xml_no_channel": "no <Channel>", "xml_image_no_id": "<Image> 0 has no ID",
+    "xml_type_upper": "lowercase", "xml_color_hex": "#FF0000", "xml_multifile": "multi-file",
+    "xml_prefix": "prefix", "xml_uuid_without_filename": "FileName", "xml_not_ome": "OME-XML",
+    "xml_size_mismatch": "340x200", "xml_missing_planes": "only 2 IFDs",
+    "layout_legacy": "legacy", "layout_multi_nosubifds": "without SubIFD",
+    "layout_multi_fewer_levels": "1 SubIFDs", "layout_plane_without_subifds": "no SubIFDs",
+    "endian_big_lzw_pred": "big-endian with a predictor",
+    "endian_big_zlib_pred": "big-endian with a predictor",
+    "endian_big_float_pred3": "big-endian with a predictor",
+    "levels_x4": "4x", "offsets_wrong": "does not match", "offsets_garbage": "not valid JSON",
+}
+#: Warnings good files must carry.
+CAVEATS = {
+    "rgb_uint16": "16-bit", "layout_strips": "strips", "layout_tile_rect": "64x128",
+    "endian_big_raw": "big-endian", "levels_ceil": "rounded up", "offsets_missing": "no ",
+    "offsets_short": "1 entries", "layout_thumbnail": "3 IFDs", "layout_multi_more_levels": "3 SubIFDs",
+}
+
+
+@pytest.mark.parametrize("name", sorted(REASONS))
+def test_bad_files_name_the_reason(built, name):
+    files, _ = built
+    errors = [f.message for f in check_file(files[name].path).errors]
+    assert any(REASONS[name] in m for m in errors), errors
+
+
+@pytest.mark.parametrize("name", sorted(CAVEATS))
+def test_good_files_carry_their_caveat(built, name):
+    files, _ = built
+    report = check_file(files[name].path)
+    assert report.ok
+    assert any(CAVEATS[name] in f.message for f in report.warnings), report.findings
+
+
+def avivator_routes_as_ome_tiff(name: str) -> bool:
+    """Avivator's routing rule (sites/avivator/src/utils.js), written out here."""
+    return "ome.tiff" in name or "ome.tif" in name
+
+
+@pytest.mark.parametrize("name", ["a.ome.tif", "a.ome.tiff", "A.OME.TIF", "a.Ome.Tiff",
+                                  "a.OME.tif", "a.tif", "a.tiff", "ome.tif.copy", "a.ometif"])
+def test_name_rule_agrees_with_avivator_routing(built, tmp_path, name):
+    files, verdicts = built
+    assert verdicts["codec_zlib_pred"][0]  # the content is fine for Viv
+    target = tmp_path / name
+    target.write_bytes(files["codec_zlib_pred"].path.read_bytes())
+    assert check_file(target).ok == avivator_routes_as_ome_tiff(name)
+
+
+def test_reads_no_pixel_data(built, tmp_path):
+    """Garbage in every tile must not change the verdict: only metadata is read."""
+    src = built[0]["codec_zlib_pred"].path
+    dst = tmp_path / "garbage.ome.tif"
+    blob = bytearray(src.read_bytes())
+    with tifffile.TiffFile(src) as tif:
+        pages = [p for top in tif.pages for p in [top, *top.pages]]
+        for page in pages:
+            for off, n in zip(page.dataoffsets, page.databytecounts):
+                blob[off : off + n] = b"\xa5" * n
+    dst.write_bytes(bytes(blob))
+    dst.with_name("garbage.offsets.json").write_bytes(built[0]["codec_zlib_pred"].offsets.read_bytes())
+    with tifffile.TiffFile(dst) as tif, pytest.raises(Exception):
+        tif.pages[0].asarray()  # really broken pixels
+    assert check_file(src).findings == []
+    assert check_file(dst).findings == []
+
+
+@pytest.mark.parametrize("height,severity", [(300, None), (5000, "warning"), (17000, "error")])
+def test_smallest_level_must_fit_a_texture(tmp_path, height, severity):
+    """Viv uploads the whole lowest level as one texture (GPU limit, not the loader)."""
+    path = tmp_path / "tall.ome.tif"
+    corpus.simple(path, "uint8", C=1, nlevels=1, size=(height, 32),
+                  data=lambda n: np.zeros((height, 32), np.uint8), offsets="good")
+    found = [f for f in check_file(path).findings if "smallest pyramid level" in f.message]
+    assert [f.severity for f in found] == ([severity] if severity else [])
+
+
+def test_webp_is_only_a_warning(tmp_path):
+    """WebP decodes in browsers only (Node's loader can't judge it)."""
+    path = tmp_path / "webp.ome.tif"
+    corpus.rgb(path, compression="webp", compressionargs={"lossless": True})
+    report = check_file(path)
+    assert report.ok
+    assert any("WebP" in f.message for f in report.warnings)
+
+
+def test_offsets_written_by_napari_viv_match(built, tmp_path):
+    from napari_viv.offsets import offsets_path_for, write_offsets
+
+    path = tmp_path / "x.ome.tif"
+    path.write_bytes(built[0]["offsets_missing"].path.read_bytes())
+    assert any("offsets.json" in f.message for f in check_file(path).warnings)
+    sidecar = write_offsets(path)
+    assert sidecar == offsets_path_for(path)
+    assert check_file(path).findings == []
+    sidecar.write_text(json.dumps(list(reversed(json.loads(sidecar.read_text())))))
+    assert not check_file(path).ok
+
+
+@pytest.mark.parametrize("make,words", [
+    (lambda p: None, "no such file"),
+    (lambda p: p.write_bytes(b"GIF89a" + bytes(100)), "not a readable TIFF"),
+    (lambda p: p.write_bytes(b"II*\x00" + (10**6).to_bytes(4, "little")), "TIFF"),
+])
+def test_unreadable_input_raises_one_line(tmp_path, make, words):
+    path = tmp_path / "bad.ome.tif"
+    make(path)
+    with pytest.raises(NapariVivError) as info:
+        check_file(path)
+    msg = str(info.value)
+    assert str(path) in msg and words in msg and "\n" not in msg
+
+
+WRITER_CASES = {
+    "cyx_uint16": (lambda: corpus.pixels("uint16", (2, 500, 700)), dict(axes="CYX")),
+    "rgb_uint8": (lambda: corpus.smooth((500, 700, 3)), dict(axes="YXS")),
+    "tczyx_float32": (lambda: corpus.pixels("float32", (2, 2, 2, 260, 300)), dict(axes="TCZYX")),
+    "lzw_int16": (lambda: corpus.pixels("int16", (3, 300, 500)), dict(axes="CYX", compression="lzw")),
+}
+
+
+@pytest.mark.node
+@pytest.mark.parametrize("case", sorted(WRITER_CASES))
+def test_writer_output_passes_check_and_viv(tmp_path, case):
+    """Files from napari_viv's own writer: Viv shows them right, check finds nothing."""
+    from napari_viv.writer import export_pyramid
+
+    make, kw = WRITER_CASES[case]
+    data = make()
+    tif_path, json_path = export_pyramid(data, tmp_path / f"{case}.ome.tif", tile_size=128, **kw)
+    cf = corpus.describe(tif_path, offsets=json_path)
+    with tifffile.TiffFile(tif_path) as tif:  # tifffile's reading is the truth
+        level0 = tif.series[0].levels[0].asarray()
+    assert np.array_equal(level0, data)
+    assert len(cf.where[0]) > 1
+    ok, why = viv_verdict(cf)
+    assert ok, why
+    assert check_file(tif_path).findings == []
