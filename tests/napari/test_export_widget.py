@@ -43,10 +43,10 @@ def notifications():
 
 
 def make_widget(viewer):
-    from napari_viv._napari.export_widget import ExportWidget
-
-    widget = ExportWidget(viewer)
-    viewer.window.add_dock_widget(widget, name="Save as OME-TIFF pyramid…")
+    """Dock the export widget the way the File menu does (napari builds it)."""
+    _dock, widget = viewer.window.add_plugin_dock_widget(
+        "napari-viv", "Save as OME-TIFF pyramid…"
+    )
     return widget
 
 
@@ -316,13 +316,33 @@ def test_existing_file_needs_replace_ticked(make_napari_viewer, qtbot, tmp_path,
 
 def test_codec_the_data_cannot_use_is_refused(make_napari_viewer, qtbot, tmp_path, notifications):
     viewer = make_napari_viewer()
-    viewer.add_image(np.zeros((200, 300), np.uint16), name="sixteen")
+    viewer.add_image(np.zeros((200, 300, 3), np.uint8), name="photo", rgb=True)
     w = make_widget(viewer)
-    w.compression_combo.setCurrentText("jpeg")
+    assert "Cannot export" not in w.plan_label.text()
+    w.compression_combo.setCurrentText("lzw")  # Viv decodes RGB+LZW wrongly
+    assert w.compression_combo.currentText() == "lzw"
     assert "Cannot export" in w.plan_label.text()
     w.path_edit.setText(str(tmp_path / "x.ome.tif"))
     qtbot.mouseClick(w.export_button, LEFT)
     wait_done(qtbot, w)
     errors = [m for sev, m in notifications if sev == "error"]
-    assert len(errors) == 1 and "jpeg" in errors[0]
+    assert len(errors) == 1 and "lzw" in errors[0]
     assert not [p for p in tmp_path.iterdir() if p.suffix != ".json"]
+
+
+def test_both_widgets_open_from_the_manifest_and_the_file_menu(make_napari_viewer):
+    from napari._app_model import get_app_model
+
+    from napari_viv._napari.export_widget import ExportWidget
+    from napari_viv._napari.serve_widget import ServeWidget
+
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((100, 100), np.uint8), name="img")
+    _dock, export = viewer.window.add_plugin_dock_widget("napari-viv", "Save as OME-TIFF pyramid…")
+    _dock, serve = viewer.window.add_plugin_dock_widget("napari-viv", "Serve to Avivator")
+    assert isinstance(export, ExportWidget) and isinstance(serve, ServeWidget)
+    assert [export.layer_list.item(0).text()] == ["img"]
+
+    menu = get_app_model().menus.get_menu("napari/file/io_utilities")
+    ids = [getattr(item, "command", None) and item.command.id for item in menu]
+    assert "napari-viv.export_widget" in ids and "napari-viv.serve_widget" in ids

@@ -38,13 +38,15 @@ def small_file(tmp_path):
     return path
 
 
+def dock_serve_widget(viewer):
+    """Dock the serve widget the way the File menu does (napari builds it)."""
+    _dock, widget = viewer.window.add_plugin_dock_widget("napari-viv", "Serve to Avivator")
+    return widget
+
+
 @pytest.fixture
 def serve_widget(make_napari_viewer, qtbot):
-    from napari_viv._napari.serve_widget import ServeWidget
-
-    viewer = make_napari_viewer()
-    widget = ServeWidget(viewer)
-    viewer.window.add_dock_widget(widget, name="Serve to Avivator")
+    widget = dock_serve_widget(make_napari_viewer())
     yield widget
     if widget.server is not None:
         widget.server.stop()
@@ -141,11 +143,8 @@ def test_stop_frees_the_port(serve_widget, small_file, qtbot):
 
 
 def test_closing_the_dock_stops_the_server(make_napari_viewer, small_file, qtbot):
-    from napari_viv._napari.serve_widget import ServeWidget
-
     viewer = make_napari_viewer()
-    widget = ServeWidget(viewer)
-    viewer.window.add_dock_widget(widget, name="Serve to Avivator")
+    widget = dock_serve_widget(viewer)
     widget.file_edit.setText(str(small_file))
     qtbot.mouseClick(widget.start_button, qtbot_button())
     port = urlsplit(widget.url_edit.text()).port
@@ -158,11 +157,8 @@ def test_closing_the_dock_stops_the_server(make_napari_viewer, small_file, qtbot
 
 
 def test_closing_napari_stops_the_server(make_napari_viewer, small_file, qtbot):
-    from napari_viv._napari.serve_widget import ServeWidget
-
     viewer = make_napari_viewer()
-    widget = ServeWidget(viewer)
-    viewer.window.add_dock_widget(widget, name="Serve to Avivator")
+    widget = dock_serve_widget(viewer)
     widget.file_edit.setText(str(small_file))
     qtbot.mouseClick(widget.start_button, qtbot_button())
     port = urlsplit(widget.url_edit.text()).port
@@ -200,10 +196,6 @@ def test_missing_file_is_a_notification_not_a_server(serve_widget, tmp_path, qtb
 
 def test_last_export_is_the_default_file(make_napari_viewer, small_file):
     from napari_viv._napari import settings
-    from napari_viv._napari.serve_widget import ServeWidget
-
     settings.remember_last_export(small_file)
-    viewer = make_napari_viewer()
-    widget = ServeWidget(viewer)
-    viewer.window.add_dock_widget(widget)
+    widget = dock_serve_widget(make_napari_viewer())
     assert widget.file_edit.text() == str(small_file)

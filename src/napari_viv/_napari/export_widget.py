@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import weakref
 from pathlib import Path
 
 from qtpy.QtCore import QObject, Qt, Signal
@@ -85,6 +84,11 @@ class _Relay(QObject):
     progressed = Signal(int, int)
 
 
+def _key(layer) -> str:
+    """A stable key for a layer (napari may hand us a new proxy each time)."""
+    return str(layer.unique_id)
+
+
 def _image_layers(viewer) -> list:
     from napari.layers import Image
 
@@ -141,7 +145,8 @@ class ExportWidget(QWidget):
         self._relay = _Relay(self)
         self._relay.progressed.connect(self._on_progress)
         self._prefilled_for = None
-        self._named = weakref.WeakSet()  # layers whose renames we follow
+        self._named: set[str] = set()  # keys of layers whose renames we follow
+        self._alive = [True]  # False once Qt has destroyed this widget
         remembered = settings.load_settings()
         self._folder = remembered.folder
 
@@ -257,7 +262,7 @@ class ExportWidget(QWidget):
     # -- public API --------------------------------------------------------------
     def chosen_layers(self) -> list:
         """The checked image layers, in list (= channel) order."""
-        by_id = {id(layer): layer for layer in _image_layers(self.viewer)}
+        by_id = {_key(layer): layer for layer in _image_layers(self.viewer)}
         chosen = []
         for row in range(self.layer_list.count()):
             item = self.layer_list.item(row)
@@ -399,15 +404,14 @@ class ExportWidget(QWidget):
         return spin
 
     def _disconnector(self, events):
-        sync, named = self._sync_layers, self._named
+        sync, alive = self._sync_layers, self._alive
 
         def disconnect(*_args):
+            alive[0] = False
             for name in ("inserted", "removed", "moved", "reordered"):
                 emitter = getattr(events, name, None)
                 if emitter is not None:
                     emitter.disconnect(sync)
-            for layer in list(named):
-                layer.events.name.disconnect(sync)
 
         return disconnect
 
@@ -425,34 +429,36 @@ class ExportWidget(QWidget):
 
     def _sync_layers(self, *_args) -> None:
         """Mirror the viewer's image layers; new ones are checked if selected."""
+        if not self._alive[0]:
+            return  # a renamed layer outlived this widget
         layers = _image_layers(self.viewer)
         old = {}
         for row in range(self.layer_list.count()):
             item = self.layer_list.item(row)
             old[item.data(Qt.ItemDataRole.UserRole)] = (row, item.checkState())
-        selected = set(map(id, self.viewer.layers.selection))
+        selected = set(map(_key, self.viewer.layers.selection))
         fresh = not old
-        if fresh and not any(id(layer) in selected for layer in layers):
-            selected = set(map(id, layers))  # nothing selected: offer them all
+        if fresh and not any(_key(layer) in selected for layer in layers):
+            selected = set(map(_key, layers))  # nothing selected: offer them all
         # keep the user's order for known layers, append new ones
-        layers.sort(key=lambda lyr: old.get(id(lyr), (len(old), None))[0])
+        layers.sort(key=lambda lyr: old.get(_key(lyr), (len(old), None))[0])
         self.layer_list.blockSignals(True)
         self.layer_list.clear()
         for layer in layers:
-            if layer not in self._named:
+            if _key(layer) not in self._named:
                 layer.events.name.connect(self._sync_layers)
-                self._named.add(layer)
+                self._named.add(_key(layer))
             item = QListWidgetItem(layer.name)
-            item.setData(Qt.ItemDataRole.UserRole, id(layer))
+            item.setData(Qt.ItemDataRole.UserRole, _key(layer))
             item.setFlags(
                 item.flags()
                 | Qt.ItemFlag.ItemIsUserCheckable
                 | Qt.ItemFlag.ItemIsDragEnabled
             )
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsDropEnabled)
-            state = old.get(id(layer), (0, None))[1]
+            state = old.get(_key(layer), (0, None))[1]
             if state is None:
-                state = Qt.CheckState.Checked if id(layer) in selected else Qt.CheckState.Unchecked
+                state = Qt.CheckState.Checked if _key(layer) in selected else Qt.CheckState.Unchecked
             item.setCheckState(state)
             self.layer_list.addItem(item)
         self.layer_list.blockSignals(False)
@@ -461,9 +467,9 @@ class ExportWidget(QWidget):
     def _on_layers_changed(self, *_args) -> None:
         layers = self.chosen_layers()
         first = layers[0] if layers else None
-        if first is not None and id(first) != self._prefilled_for:
+        if first is not None and _key(first) != self._prefilled_for:
             self._prefill_pixel_size(layers)
-            self._prefilled_for = id(first)
+            self._prefilled_for = _key(first)
         if not self.path_edit.text() and first is not None:
             folder = Path(self._folder) if self._folder else Path.home()
             safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in first.name)
