@@ -503,3 +503,18 @@ def test_bioformats_written_pyramid(tmp_path):
 
 test_bioformats_written_pyramid = pytest.mark.bioformats(pytest.mark.slow(test_bioformats_written_pyramid))
 
+
+
+def test_memory_maps_are_not_copied_on_open(tmp_path):
+    """A 1 GiB .npy (sparse on disk) opens without reading it into memory."""
+    import psutil
+
+    path = tmp_path / "big.npy"
+    np.lib.format.open_memmap(path, mode="w+", dtype="uint16", shape=(8, 8192, 8192)).flush()
+    proc = psutil.Process()
+    before = proc.memory_info().rss
+    src = open_image(path)
+    grown = proc.memory_info().rss - before
+    assert src.levels[0].chunksize == (1, 1024, 1024)
+    assert grown < 100e6, f"RSS grew by {grown / 1e6:.0f} MB"
+    assert int(src.levels[0][7, -10:, -10:].compute().sum()) == 0
