@@ -276,3 +276,16 @@ def test_time_axis_scale_becomes_time_increment(tmp_path):
         xml = tif.ome_metadata
     assert 'SizeT="3"' in xml and 'TimeIncrement="30' in xml
     assert "PhysicalSizeX" not in xml  # pixel units: no physical size
+
+
+def test_axis_labels_decide_the_ome_dimensions(tmp_path):
+    zcyx = np.random.default_rng(23).integers(0, 999, (3, 2, 40, 50)).astype(np.uint16)
+    meta = {"name": "cells", "axis_labels": ["Z", "channel", "y", "x"]}
+    written = write_layers(str(tmp_path / "zc"), [(zcyx, meta, "image")])
+    with tifffile.TiffFile(written[0]) as tif:
+        series = tif.series[0]
+        assert series.axes == "CZYX"
+        np.testing.assert_array_equal(series.asarray(), zcyx.transpose(1, 0, 2, 3))
+        xml = tif.ome_metadata
+    assert 'SizeC="2"' in xml and 'SizeZ="3"' in xml
+    assert 'Name="cells 0"' in xml and 'Name="cells 1"' in xml

@@ -219,26 +219,35 @@ def _parse_layer(data, meta: dict, name: str) -> _Layer:
     )
 
 
+#: Axis labels understood (lowercased) and the OME axis each names.
+_LABELS = {
+    "t": "T", "time": "T",
+    "c": "C", "channel": "C", "channels": "C",
+    "z": "Z", "depth": "Z", "plane": "Z",
+    "y": "Y", "row": "Y", "rows": "Y",
+    "x": "X", "col": "X", "column": "X", "columns": "X",
+}
+
+
 def _axes_from_labels(labels, ndim: int, name: str) -> str:
     """OME axes for a layer's dims: from its labels, else by position."""
     letters = []
     if labels is not None and len(labels) == ndim:
         for lab in labels:
-            s = str(lab).strip().upper()
-            if len(s) == 1 and s in CANONICAL:
-                letters.append(s)
-            else:
+            letter = _LABELS.get(str(lab).strip().lower())
+            if letter is None:
                 letters = []
                 break
+            letters.append(letter)
     if letters:
         if len(set(letters)) != ndim:
             raise NapariVivError(
                 f"layer {name!r} has repeated axis labels {tuple(labels)}"
             )
-        if letters[-2:] != ["Y", "X"]:
+        if "Y" not in letters or "X" not in letters:
             raise NapariVivError(
-                f"layer {name!r}: the last two axes must be y and x, "
-                f"got axis labels {tuple(labels)}"
+                f"layer {name!r}: axis labels {tuple(labels)} name no y and "
+                "x axes"
             )
         return "".join(letters)
     # napari's default labels ('-3', '-2', '-1') or anything else: position
@@ -363,8 +372,6 @@ def _combine(layers: list[_Layer], *, keep_levels: bool) -> ExportInput:
 
     import dask.array as da
 
-    axes_in = layers[0].axes
-    cpos = _channel_position(axes_in)
     nlev = 1
     if keep_levels:
         counts = {len(lay.levels) for lay in layers}
@@ -376,8 +383,8 @@ def _combine(layers: list[_Layer], *, keep_levels: bool) -> ExportInput:
     levels = []
     for i in range(nlev):
         parts = [_as_dask(lay.levels[i], dtype) for lay in layers]
-        levels.append(da.stack(parts, axis=cpos))
-    axes = axes_in[:cpos] + "C" + axes_in[cpos:]
+        levels.append(da.stack(parts, axis=0))
+    levels, axes = _canonical(levels, "C" + layers[0].axes)
 
     first = layers[0]
     md = ImageMetadata(
@@ -396,13 +403,8 @@ def _combine(layers: list[_Layer], *, keep_levels: bool) -> ExportInput:
 
 
 def _single(lay: _Layer, keep_levels: bool) -> ExportInput:
-    order = "".join(a for a in CANONICAL if a in lay.axes)
     levels = lay.levels if keep_levels else lay.levels[:1]
-    if order != lay.axes:
-        import dask.array as da
-
-        perm = [lay.axes.index(a) for a in order]
-        levels = [da.transpose(_as_dask(lv), perm) for lv in levels]
+    levels, order = _canonical(levels, lay.axes)
     if "C" in order:
         n = int(lay.shape0[lay.axes.index("C")])
         if lay.channel_names and len(lay.channel_names) == n:
@@ -456,9 +458,15 @@ def _single_rgb(lay: _Layer, keep_levels: bool) -> ExportInput:
     return ExportInput(list(levels), md, [lay.name])
 
 
-def _channel_position(axes: str) -> int:
-    """Where C goes in ``axes`` (a subsequence of TZYX) to stay canonical."""
-    return 1 if axes.startswith("T") else 0
+def _canonical(levels: list, axes: str) -> tuple[list, str]:
+    """``levels`` transposed (lazily) to TCZYX order, and that order."""
+    order = "".join(a for a in CANONICAL if a in axes)
+    if order == axes:
+        return list(levels), axes
+    import dask.array as da
+
+    perm = [axes.index(a) for a in order]
+    return [da.transpose(_as_dask(lv), perm) for lv in levels], order
 
 
 def _check_same(layers, key, what: str) -> None:
