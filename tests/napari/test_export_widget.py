@@ -346,3 +346,24 @@ def test_both_widgets_open_from_the_manifest_and_the_file_menu(make_napari_viewe
     menu = get_app_model().menus.get_menu("napari/file/io_utilities")
     ids = [getattr(item, "command", None) and item.command.id for item in menu]
     assert "napari-viv.export_widget" in ids and "napari-viv.serve_widget" in ids
+
+
+def test_closing_the_widget_mid_export_cancels_it(make_napari_viewer, qtbot, tmp_path):
+    from qtpy.QtCore import QThreadPool
+
+    viewer = make_napari_viewer()
+    viewer.add_image(slow_layer_data(), name="slow", contrast_limits=(0, 10))
+    w = make_widget(viewer)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    w.path_edit.setText(str(out_dir / "slow.ome.tif"))
+    started = []
+    w.progress_bar.valueChanged.connect(lambda v: started.append(v) if v > 0 else None)
+    qtbot.mouseClick(w.export_button, LEFT)
+    qtbot.waitUntil(lambda: bool(started), timeout=60_000)
+
+    viewer.window.remove_dock_widget(w)
+    w.deleteLater()
+    qtbot.wait(50)
+    assert QThreadPool.globalInstance().waitForDone(120_000)
+    assert list(out_dir.iterdir()) == []
