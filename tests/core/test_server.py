@@ -438,3 +438,52 @@ def test_reexport_while_serving_never_tears_a_response(tmp_path):
         assert int(headers["Content-Length"]) == len(body)
         seen.add(body[:1])
     assert len(seen) >= 2  # the replacements really happened during the reads
+
+
+def test_conditional_get_is_304_with_cors(server):
+    status, headers, _ = request(server, "/x.ome.tif", method="HEAD")
+    etag = headers["ETag"]
+    status, headers, body = request(server, "/x.ome.tif",
+                                    headers={"If-None-Match": etag, "Origin": AVIVATOR})
+    assert (status, body) == (304, b"")
+    assert_cors(headers)
+    status, _, _ = request(server, "/x.ome.tif", headers={"If-Match": '"nope"'})
+    assert status == 412
+
+
+def test_served_path_turning_into_a_folder_is_403_with_cors(tmp_path):
+    path = tmp_path / "d.ome.tif"
+    path.write_bytes(b"II*\x00")
+    with RangeServer([path]) as srv:
+        path.unlink()
+        path.mkdir()
+        (path / "inner").write_text("SECRET")
+        status, headers, body = request(srv, "/d.ome.tif", headers={"Origin": AVIVATOR})
+        assert status == 403 and b"SECRET" not in body
+        assert_cors(headers)
+
+
+@pytest.fixture
+def public_api_only(monkeypatch):
+    """Serve through aiohttp's public FileResponse.prepare (the fallback path)."""
+    import napari_viv.server as server_module
+
+    monkeypatch.setattr(server_module, "_PLAIN_FILE_RESPONSE", None)
+    monkeypatch.setattr(server_module, "_aiohttp_internals_known", lambda: False)
+    yield
+    server_module._PLAIN_FILE_RESPONSE = None
+
+
+def test_fallback_path_serves_ranges_without_siblings(public_api_only, folder):
+    data = (folder / "x.ome.tif").read_bytes()
+    with RangeServer([folder / "x.ome.tif"]) as srv:
+        status, headers, body = request(srv, "/x.ome.tif", headers={
+            "Range": "bytes=10-20", "Accept-Encoding": "gzip, br", "Origin": AVIVATOR})
+        assert (status, body) == (206, data[10:21])
+        assert "Content-Encoding" not in headers
+        assert_cors(headers)
+        status, headers, _ = request(srv, "/x.ome.tif", headers={"Range": f"bytes={len(data)}-"})
+        assert status == 416
+        status, _, body = request(srv, "/x.offsets.json")
+        assert (status, body) == (200, b"[8, 1234]")
+        assert srv.stats.bytes_sent == 11 + len(body)
