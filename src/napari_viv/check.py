@@ -203,6 +203,8 @@ class _Image:
     sizes: dict
     interleaved: bool
     channels: list
+    tiffdata: list = field(default_factory=list)
+    physical: tuple = ()
 
 
 class _Checker:
@@ -384,7 +386,10 @@ class _Checker:
         self.check_tiffdata(where, pixels)
         if len(self.report.errors) > n_before:
             return None
-        return _Image(i, order, ptype, sizes, interleaved, channels)
+        tiffdata = [td.get("attr", {}) for td in _as_list(pixels.get("TiffData", []))
+                    if isinstance(td, dict)]
+        physical = tuple(a for a in "XY" if attr.get(f"PhysicalSize{a}") is not None)
+        return _Image(i, order, ptype, sizes, interleaved, channels, tiffdata, physical)
 
     def check_tiffdata(self, where: str, pixels: dict) -> None:
         for td in _as_list(pixels.get("TiffData", [])):
@@ -457,6 +462,7 @@ class _Checker:
 
     def check_image_layout(self, img: _Image, start: int) -> None:
         where = f"Image {img.index}"
+        self.check_image_caveats(img, where, start)
         indices = self.plane_indices(img, start)
         if indices != self.plane_indices(img, start, compact=True):
             self.error(f"{where}: interleaved RGB with several Z/T planes in DimensionOrder "
@@ -487,6 +493,43 @@ class _Checker:
                 if not self.check_page(img, where, idx, level, lp, seen_codecs):
                     return
             if not self.check_level_sizes(img, where, idx, levels):
+                return
+
+    def check_image_caveats(self, img: _Image, where: str, start: int) -> None:
+        """Things Viv loads fine but that surprise people in Avivator."""
+        C = img.sizes["C"]
+        if not img.interleaved and len(img.channels) != C:
+            self.warn(f"{where}: SizeC is {C} but there are {len(img.channels)} <Channel> "
+                      "elements; Avivator shows unnamed or missing channels",
+                      "re-export with `napari-viv convert FILE OUT.ome.tif --channel-names A,B,...`")
+        if not img.interleaved and C == 3 and img.type == "uint8":
+            self.warn(f"{where}: 3 uint8 channels; Avivator displays any 3-channel 8-bit "
+                      "image as RGB with fixed 0-255 contrast",
+                      "fine for colour images; for fluorescence export as uint16 or "
+                      "with another channel count")
+        if len(img.physical) == 1:
+            self.warn(f"{where}: only PhysicalSize{img.physical[0]} is set; Viv needs both X "
+                      "and Y for a scale bar",
+                      "re-export with `napari-viv convert FILE OUT.ome.tif --pixel-size X,Y`")
+        # Viv ignores TiffData and takes planes in DimensionOrder from the image's
+        # first IFD; other readers follow TiffData. Say so when they disagree.
+        Z, T = img.sizes["Z"], img.sizes["T"]
+        C_planes = 1 if img.interleaved else C
+        for td in img.tiffdata:
+            if "IFD" not in td:
+                continue
+            first = [_js_number(td.get(k, "0")) for k in ("FirstT", "FirstC", "FirstZ")]
+            if any(v != v or v != int(v) for v in first) or _js_number(td["IFD"]) != _js_number(td["IFD"]):
+                continue
+            t, c, z = (int(v) for v in first)
+            img_c = _Image(img.index, img.order, img.type,
+                           {"Z": Z, "C": C_planes, "T": T}, False, [])
+            n = self.plane_indices(img_c, start)[(t * C_planes + c) * Z + z] if (
+                t < T and c < C_planes and z < Z) else None
+            if n is not None and n != int(_js_number(td["IFD"])):
+                self.warn(f"{where}: TiffData puts plane (t={t}, c={c}, z={z}) in IFD "
+                          f"{td['IFD']}, but Viv ignores TiffData and reads IFD {n}; Viv and "
+                          "Bio-Formats will show different planes", _CONVERT)
                 return
 
     def plane_levels(self, where: str, idx: int, page) -> list | None:

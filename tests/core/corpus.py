@@ -365,6 +365,7 @@ CASES: dict[str, Callable[[Path], CorpusFile]] = {
     **{f"dtype_{d}": (lambda d: lambda p: simple(p, d, compression="zlib"))(d)
        for d in ("uint8", "int8", "uint16", "int16", "uint32", "int32", "float32")},
     "dtype_float64_pred3": lambda p: simple(p, "float64", compression="zlib", predictor=True),
+    "dtype_uint8_3ch": lambda p: simple(p, "uint8", C=3, compression="zlib"),
     "dtype_bool": lambda p: simple(p, "bool"),
     "dtype_mismatch": _type_mismatch,
     "dtype_float64_pred2": _pred2_64bit,
@@ -386,6 +387,7 @@ CASES: dict[str, Callable[[Path], CorpusFile]] = {
     "unit_greek_mu": lambda p: simple(p, xml_kw=_units("\u03bcm")),
     "unit_nm": lambda p: simple(p, xml_kw=_units("nm")),
     "unit_none": lambda p: simple(p, xml_kw=_units(None)),
+    "unit_only_x": lambda p: simple(p, xml_kw={"pixels_extra": ' PhysicalSizeX="0.5"'}),
     # OME-XML
     "xml_channel_no_id": lambda p: simple(p, xml_kw={"channels": ['Name="a"', 'Name="b"']}),
     "xml_no_channel": lambda p: simple(p, xml_kw={"channels": []}),
@@ -408,6 +410,10 @@ CASES: dict[str, Callable[[Path], CorpusFile]] = {
     "xml_not_ome": lambda p: _with_xml(p, raw="ImageJ=1.54f\nimages=2\nchannels=2\n"),
     "xml_size_mismatch": _size_mismatch,
     "xml_missing_planes": _missing_planes,
+    "xml_channel_count": lambda p: simple(p, xml_kw={"channels": ['ID="Channel:0:0"']}),
+    "xml_tiffdata_disagrees": lambda p: simple(p, xml_kw={
+        "tiffdata": '<TiffData IFD="1" FirstC="0" PlaneCount="1"/>'
+                    '<TiffData IFD="0" FirstC="1" PlaneCount="1"/>'}),
     "xml_order_xyczt": lambda p: simple(p, C=2, Z=2, T=2, order="XYCZT"),
     "xml_order_xytzc": lambda p: simple(p, C=2, Z=2, T=2, order="XYTZC"),
     # layouts

@@ -180,7 +180,8 @@ REASONS = {
 CAVEATS = {
     "rgb_uint16": "16-bit", "layout_strips": "strips", "layout_tile_rect": "64x128",
     "endian_big_raw": "big-endian", "levels_ceil": "rounded up", "offsets_missing": "no ",
-    "offsets_short": "1 entries", "layout_thumbnail": "3 IFDs", "layout_multi_more_levels": "3 SubIFDs",
+    "offsets_short": "1 entries", "xml_channel_count": "1 <Channel>",
+    "xml_tiffdata_disagrees": "TiffData", "unit_only_x": "scale bar", "dtype_uint8_3ch": "as RGB", "layout_thumbnail": "3 IFDs", "layout_multi_more_levels": "3 SubIFDs",
 }
 
 
