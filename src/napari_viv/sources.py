@@ -339,6 +339,9 @@ class _Window:
 
     ``dask.array.from_array`` copies anything with a ``.copy`` method, which
     for a memory map means reading the whole file; this wrapper has none.
+    After each read it lets the kernel drop the pages it mapped, so the
+    process's RSS does not grow to the size of the file (the data stays in
+    the page cache).
     """
 
     def __init__(self, mm):
@@ -346,7 +349,45 @@ class _Window:
         self.shape, self.dtype, self.ndim = mm.shape, mm.dtype, mm.ndim
 
     def __getitem__(self, key):
-        return np.array(self._mm[key])
+        out = np.array(self._mm[key])
+        self._release(key)
+        return out
+
+    def _release(self, key) -> None:
+        import mmap
+
+        arr = self._mm
+        owner = arr
+        while owner is not None and getattr(owner, "_mmap", None) is None:
+            owner = getattr(owner, "base", None)
+        raw = getattr(owner, "_mmap", None)
+        if not isinstance(raw, mmap.mmap) or not hasattr(raw, "madvise") or not arr.flags.c_contiguous:
+            return
+        if getattr(owner, "mode", "c") == "c":  # private pages: never discard
+            return
+        key = key if isinstance(key, tuple) else (key,)
+        if len(key) != arr.ndim or not all(isinstance(k, slice) for k in key):
+            return
+        first = last = 0
+        for k, n, stride in zip(key, arr.shape, arr.strides):
+            start, stop, step = k.indices(n)
+            if step != 1 or stop <= start:
+                return
+            first += start * stride
+            last += (stop - 1) * stride
+        last += arr.itemsize
+        # where the array's first byte sits inside the mapping
+        pointer = arr.__array_interface__["data"][0]
+        origin = pointer - owner.__array_interface__["data"][0]
+        origin += owner.offset % mmap.ALLOCATIONGRANULARITY
+        page = mmap.PAGESIZE
+        begin = (origin + first) // page * page
+        end = min(-(-(origin + last) // page) * page, len(raw))
+        if end > begin >= 0:
+            try:
+                raw.madvise(mmap.MADV_DONTNEED, begin, end - begin)
+            except (OSError, ValueError):
+                pass
 
 
 def _from_memmap(mm, chunks, name):

@@ -36,7 +36,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--tile-size", type=_positive_int, default=512, metavar="N",
                    help="tile edge in pixels, a power of two (default 512)")
     p.add_argument("--compression", default="zlib", metavar="C",
-                   help="zlib (default), zlib:LEVEL, lzw, jpeg[:QUALITY] (8-bit only) or none")
+                   help="zlib (default: libdeflate level 1 + predictor), zlib:LEVEL (1-12), lzw or none")
     p.add_argument("--levels", type=_levels, default="auto", metavar="auto|N",
                    help="number of pyramid levels including full resolution (default auto)")
     p.add_argument("--downsample", choices=("mean", "nearest"), default="mean",
