@@ -142,7 +142,8 @@ class ExportWidget(QWidget):
         self.exported: list[Path] = []  #: paths written by the last export
         self.worker = None  #: the running thread_worker, if any
         self._cancel_event = threading.Event()
-        self._relay = _Relay(self)
+        # not a child of the widget: the worker may outlive it (and then cancels)
+        self._relay = _Relay()
         self._relay.progressed.connect(self._on_progress)
         self._prefilled_for = None
         self._named: set[str] = set()  # keys of layers whose renames we follow
