@@ -75,6 +75,8 @@ def _ext(target: Path) -> str:
 
 def _check_folder(target: Path) -> None:
     folder = target.parent
+    if folder.exists() and not folder.is_dir():
+        raise NapariVivError(f"{folder} is a file, not a folder")
     if not folder.is_dir():
         raise NapariVivError(f"folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
@@ -136,5 +138,6 @@ def _process_events() -> None:
     except Exception:  # no Qt binding: nothing to repaint
         return
     app = QApplication.instance()
-    if app is not None:
+    # only the GUI thread may pump its event loop
+    if app is not None and threading.current_thread() is threading.main_thread():
         app.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
