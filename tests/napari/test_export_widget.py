@@ -278,6 +278,10 @@ def test_serve_button_docks_the_serve_widget_with_the_file(
     viewer = make_napari_viewer()
     viewer.add_image(np.arange(300 * 400, dtype=np.uint16).reshape(300, 400), name="ramp")
     w = make_widget(viewer)
+    # already docked, empty, then hidden (as in `napari-viv demo --napari`)
+    early_dock, early = viewer.window.add_plugin_dock_widget("napari-viv", "Serve to Avivator")
+    assert early.file_edit.text() == ""
+    early_dock.hide()
     out = tmp_path / "ramp.ome.tif"
     w.path_edit.setText(str(out))
     qtbot.mouseClick(w.export_button, LEFT)
@@ -290,6 +294,7 @@ def test_serve_button_docks_the_serve_widget_with_the_file(
     serve = [wd for wd in viewer.window.dock_widgets.values() if isinstance(wd, ServeWidget)]
     assert len(serve) == 1
     assert serve[0].file_edit.text() == str(out)
+    assert serve[0] is early and not early_dock.isHidden()
 
 
 def test_existing_file_needs_replace_ticked(make_napari_viewer, qtbot, tmp_path, notifications):

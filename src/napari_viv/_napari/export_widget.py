@@ -386,7 +386,9 @@ class ExportWidget(QWidget):
 
     def open_serve_widget(self):
         """Dock the serve widget with the exported file filled in; return it."""
-        _dock, widget = self.viewer.window.add_plugin_dock_widget(PLUGIN, SERVE_WIDGET)
+        dock, widget = self.viewer.window.add_plugin_dock_widget(PLUGIN, SERVE_WIDGET)
+        dock.show()  # it may have been docked earlier and hidden
+        dock.raise_()
         if self.exported and hasattr(widget, "set_file"):
             widget.set_file(self.exported[0])
         return widget
