@@ -372,3 +372,39 @@ def test_closing_the_widget_mid_export_cancels_it(make_napari_viewer, qtbot, tmp
     qtbot.wait(50)
     assert QThreadPool.globalInstance().waitForDone(120_000)
     assert list(out_dir.iterdir()) == []
+
+
+@pytest.mark.node
+def test_reexport_of_a_lazily_opened_pyramid(make_napari_viewer, qtbot, tmp_path, viv):
+    """Layers read lazily by our reader (multiscale) export from their level 0."""
+    import tifffile
+
+    rng = np.random.default_rng(3)
+    data = rng.integers(0, 5000, (2, 600, 800), dtype=np.uint16)
+    src = tmp_path / "source.ome.tif"
+    with tifffile.TiffWriter(src, bigtiff=True) as tif:
+        meta = {"axes": "CYX", "Channel": {"Name": ["Hoechst", "CD45"]},
+                "PhysicalSizeX": 0.4, "PhysicalSizeY": 0.4}
+        tif.write(data, subifds=1, tile=(256, 256), metadata=meta)
+        tif.write(data[:, ::2, ::2], subfiletype=1, tile=(256, 256))
+    viewer = make_napari_viewer()
+    viewer.open(src, plugin="napari-viv")
+    assert [layer.name for layer in viewer.layers] == ["Hoechst", "CD45"]
+    assert all(layer.multiscale for layer in viewer.layers)
+    viewer.layers.select_all()
+
+    w = make_widget(viewer)
+    assert w.pixel_x.value() == pytest.approx(0.4)
+    select_tile(w, 256)
+    out = tmp_path / "again.ome.tif"
+    w.path_edit.setText(str(out))
+    qtbot.mouseClick(w.export_button, LEFT)
+    wait_done(qtbot, w)
+    assert out.exists(), w.status_label.text()
+
+    image = viv(out, offsets=out.with_name("again.offsets.json"))["images"][0]
+    assert [c["name"] for c in image["channels"]] == ["Hoechst", "CD45"]
+    assert image["physical"]["x"] == pytest.approx(0.4)
+    assert [tuple(lv["shape"][-2:]) for lv in image["levels"]] == expected_levels(600, 800, 256)
+    planes = {p["c"]: p["sha256"] for p in image["levels"][0]["planes"]}
+    assert planes == {0: plane_digest(data[0]), 1: plane_digest(data[1])}
