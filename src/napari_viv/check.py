@@ -213,6 +213,7 @@ class _Checker:
         self.path = path
         self.report = report
         self.size = os.path.getsize(path)
+        self.said: set[str] = set()  # warnings given once per file
 
     def error(self, message: str, fix: str) -> None:
         self.report.findings.append(Finding("error", message, fix))
@@ -281,9 +282,14 @@ class _Checker:
 
         xml = self.read_description(first)
         fix_xml = _CONVERT + " (writes Viv-valid OME-XML)"
-        if xml is None or "<" not in xml:
-            self.error("the first IFD has no OME-XML (no ImageDescription); "
+        if xml is None:
+            self.error("the first IFD has no ImageDescription, so no OME-XML; "
                        "this is not an OME-TIFF", fix_xml)
+            return None
+        if not xml.lstrip().startswith("<"):
+            start = xml.strip().splitlines()[0][:40] if xml.strip() else ""
+            self.error(f"the ImageDescription of the first IFD is not OME-XML "
+                       f"(it starts {start!r}); this is not an OME-TIFF", fix_xml)
             return None
         try:
             doc = minidom.parseString(xml.rstrip("\x00").encode("utf-8"))
@@ -545,8 +551,8 @@ class _Checker:
                        "everywhere and fails on the missing levels",
                        _CONVERT + " (same number of levels for every image)")
             return None
-        if nsub > self.levels - 1 and not getattr(self, "_warned_extra", False):
-            self._warned_extra = True
+        if nsub > self.levels - 1 and "extra levels" not in self.said:
+            self.said.add("extra levels")
             self.warn(f"{where}: IFD {idx} has {nsub} SubIFDs but IFD 0 has "
                       f"{self.levels - 1}; Viv shows only {self.levels} levels",
                       _CONVERT)
@@ -681,8 +687,8 @@ class _Checker:
             if round_ok and floor_ok:
                 continue
             if round_ok:
-                if not getattr(self, "_warned_ceil", False):
-                    self._warned_ceil = True
+                if "ceil" not in self.said:
+                    self.said.add("ceil")
                     self.warn(f"{where}: level {level} is {w}x{h}, rounded up from "
                               f"{pw}x{ph}/2; Viv drops its last row/column",
                               _CONVERT + " (rounds level sizes down)")
