@@ -207,7 +207,7 @@ def test_reads_what_napari_viv_exports(make_napari_viewer, tmp_path):
 
 
 def test_many_channels_open_with_the_first_eight_visible(make_napari_viewer, tmp_path):
-    from napari_viv._napari.layers import MAX_VISIBLE
+    from napari_viv._napari.reader import MAX_VISIBLE
 
     data = np.stack([np.full((64, 48), c, np.uint8) for c in range(12)])
     path = write_tifffile_pyramid(tmp_path / "codex.ome.tif", [data], "CYX",

@@ -12,11 +12,44 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Sequence
+
+import numpy as np
 
 from ..errors import NapariVivError
+from ..metadata import ImageMetadata
+from .layers import as_dask
 
 SUFFIXES = (".ome.tif", ".ome.tiff", ".qptiff")
+
+#: Files with more channels open with only the first ones visible, so
+#: napari does not fetch tiles for dozens of layers at once.
+MAX_VISIBLE = 8
+SPATIAL = "ZYX"
+
+#: Colours for channels that carry none; nuclear stains get blue first.
+PALETTE: list[tuple[int, int, int]] = [
+    (0, 0, 255),  # blue
+    (0, 255, 0),  # green
+    (255, 0, 255),  # magenta
+    (255, 255, 0),  # yellow
+    (0, 255, 255),  # cyan
+    (255, 0, 0),  # red
+    (255, 128, 0),  # orange
+    (255, 255, 255),  # white
+]
+
+# napari's own colormap names for the pure colours, so layers show a
+# familiar name in the layer controls.
+_NAMED = {
+    (0, 0, 255): "blue",
+    (0, 255, 0): "green",
+    (255, 0, 255): "magenta",
+    (255, 255, 0): "yellow",
+    (0, 255, 255): "cyan",
+    (255, 0, 0): "red",
+    (255, 255, 255): "gray",
+}
 
 
 def claims(path) -> bool:
@@ -60,7 +93,6 @@ def read_paths(path) -> list[tuple]:
 def read_one(path) -> list[tuple]:
     """``LayerData`` for one file; raises NapariVivError if unreadable."""
     from ..sources import open_image
-    from .layers import image_to_layer_data
 
     src = open_image(path)
     name = src.metadata.name or _stem(path)
@@ -92,3 +124,196 @@ def _notify_error(message: str) -> None:
     from napari.utils.notifications import show_error
 
     show_error(message)
+
+
+# --------------------------------------------------------------------------
+# (levels, ImageMetadata) -> napari LayerData; also used by the sample
+# --------------------------------------------------------------------------
+
+
+def channel_colormap(color, name: str | None = None):
+    """A napari colormap from black to ``color`` (r, g, b 0-255)."""
+    color = tuple(int(c) for c in color[:3])
+    if color in _NAMED:
+        return _NAMED[color]
+    from napari.utils.colormaps import Colormap
+
+    hexname = "#{:02x}{:02x}{:02x}".format(*color)
+    return Colormap(
+        [[0.0, 0.0, 0.0, 1.0], [c / 255 for c in color] + [1.0]],
+        name=hexname,
+        display_name=name or hexname,
+    )
+
+
+_NUCLEAR = ("dapi", "hoechst", "draq", "nucle", "dna", "pi ")
+
+
+def default_colors(names: Sequence[str]) -> list[tuple[int, int, int]]:
+    """Fluorescence colours for channels without one: nuclear stains blue."""
+    n = len(names)
+    if n == 1:
+        return [(255, 255, 255)]
+    out: list = [None] * n
+    nuclear = [
+        i
+        for i, s in enumerate(names)
+        if any(k in (str(s).lower() + " ") for k in _NUCLEAR)
+    ]
+    rest = PALETTE[1:] if nuclear else PALETTE
+    for i in nuclear:
+        out[i] = PALETTE[0]
+    j = 0
+    for i in range(n):
+        if out[i] is None:
+            out[i] = rest[j % len(rest)]
+            j += 1
+    return out
+
+
+#: Contrast limits look at no more than this many pixels per Y and X.
+_CLIM_WINDOW = 2048
+
+
+def _central_window(arr, edge: int, axes: str):
+    """The central ``edge`` x ``edge`` window of the Y and X dims (lazy)."""
+    index = [slice(None)] * arr.ndim
+    for d in (axes.index("Y"), axes.index("X")):
+        n = int(arr.shape[d])
+        if n > edge:
+            start = (n - edge) // 2
+            index[d] = slice(start, start + edge)
+    return arr[tuple(index)]
+
+
+def contrast_limits_from(level, axes: str) -> list[tuple[float, float]]:
+    """Per-channel (min, max) of one (small) level, computed with dask.
+
+    Only a central window of at most 2048 x 2048 pixels is looked at, so a
+    file without a pyramid is not read in full. NaNs are ignored.
+    """
+    import dask.array as da
+
+    arr = _central_window(as_dask(level), _CLIM_WINDOW, axes)
+    floats = arr.dtype.kind == "f"
+    lo_fn, hi_fn = (da.nanmin, da.nanmax) if floats else (da.min, da.max)
+    if "C" in axes and "S" not in axes:
+        c = axes.index("C")
+        reduce_axes = tuple(i for i in range(arr.ndim) if i != c)
+    else:
+        reduce_axes = tuple(range(arr.ndim))
+    lo, hi = da.compute(lo_fn(arr, axis=reduce_axes), hi_fn(arr, axis=reduce_axes))
+    lo, hi = np.atleast_1d(lo), np.atleast_1d(hi)
+    out = []
+    for a, b in zip(lo.tolist(), hi.tolist()):
+        a, b = float(a), float(b)
+        if not np.isfinite(a) or not np.isfinite(b):
+            a, b = 0.0, 1.0
+        if b <= a:
+            b = a + 1.0
+        out.append((a, b))
+    return out
+
+
+def image_to_layer_data(
+    levels: list, metadata: ImageMetadata, *, name: str | None = None
+) -> list[tuple]:
+    """napari ``LayerData`` for lazy ``levels`` described by ``metadata``.
+
+    Channels become separate layers (``channel_axis``) named and coloured
+    from the metadata, blended additively; Z and T stay as slider dims.
+    Contrast limits come from ``metadata.contrast_limits`` or the smallest
+    level. The OME-XML and the axes are kept in the layer ``metadata``.
+    """
+    axes = metadata.axes
+    if len(axes) != len(levels[0].shape):
+        raise NapariVivError(
+            f"{name or metadata.name or 'image'}: axes {axes!r} don't match "
+            f"the data's {len(levels[0].shape)} dimensions"
+        )
+    title = name or metadata.name or "image"
+    rgb = axes.endswith("S")
+    dims = [a for a in axes if a not in "CS"]
+    unit = metadata.unit or "µm"
+    scale, units = [], []
+    for a in dims:
+        size = metadata.physical_sizes.get(a.lower()) if a in SPATIAL else None
+        if size:
+            scale.append(float(size))
+            units.append(unit)
+        elif a == "T" and metadata.time_increment:
+            scale.append(float(metadata.time_increment))
+            units.append("second")
+        else:
+            scale.append(1.0)
+            units.append("pixel")
+    kwargs: dict[str, Any] = {
+        "multiscale": len(levels) > 1,
+        "scale": scale,
+        "units": units,
+        "axis_labels": [a.lower() for a in dims],
+        "metadata": {
+            "ome_xml": metadata.ome_xml,
+            "axes": axes,
+        },
+    }
+    data = list(levels) if len(levels) > 1 else levels[0]
+    clims = metadata.contrast_limits
+    if rgb:
+        kwargs.update(name=title, rgb=True)
+        if np.dtype(levels[0].dtype) == np.uint8:
+            kwargs["contrast_limits"] = (0, 255)
+        return [(data, kwargs, "image")]
+
+    if "C" not in axes:
+        cl = clims[0] if clims else contrast_limits_from(levels[-1], axes)[0]
+        names = metadata.channel_names or [title]
+        color = (metadata.channel_colors or [None])[0] or (255, 255, 255)
+        kwargs.update(
+            name=names[0] if names[0] else title,
+            colormap=channel_colormap(color, names[0]),
+            contrast_limits=cl,
+        )
+        return [(data, kwargs, "image")]
+
+    nc = int(levels[0].shape[axes.index("C")])
+    names = list(metadata.channel_names or [])
+    names = [
+        names[i] if i < len(names) and names[i] else f"{title} {i}"
+        for i in range(nc)
+    ]
+    names = _unique(names)
+    given = list(metadata.channel_colors or [])
+    fallback = default_colors(names)
+    colors = [
+        given[i] if i < len(given) and given[i] is not None else fallback[i]
+        for i in range(nc)
+    ]
+    if clims and len(clims) == nc:
+        cls = [tuple(c) for c in clims]
+    else:
+        cls = contrast_limits_from(levels[-1], axes)
+    kwargs["metadata"]["channel_names"] = names
+    if nc > MAX_VISIBLE:
+        kwargs["visible"] = [i < MAX_VISIBLE for i in range(nc)]
+    kwargs.update(
+        channel_axis=axes.index("C"),
+        name=names,
+        colormap=[channel_colormap(c, n) for c, n in zip(colors, names)],
+        contrast_limits=[list(c) for c in cls],
+        blending="additive" if nc > 1 else "translucent",
+    )
+    return [(data, kwargs, "image")]
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        if n in seen:
+            seen[n] += 1
+            out.append(f"{n} [{seen[n]}]")
+        else:
+            seen[n] = 0
+            out.append(n)
+    return out

@@ -16,8 +16,6 @@ SMALLEST = 512
 
 def lazy_pyramid(level0, *, smallest: int = SMALLEST) -> list:
     """Dask levels of ``level0`` (..., Y, X), each a 2 x 2 mean of the last."""
-    import dask.array as da
-
     levels = [level0]
     while max(levels[-1].shape[-2:]) > smallest and min(levels[-1].shape[-2:]) >= 2:
         prev = levels[-1]
@@ -64,7 +62,7 @@ def make_sample(size: int = SIZE, channels: int = CHANNELS) -> list[tuple]:
     import dask.array as da
 
     from ..sample import synthetic_tissue
-    from .layers import contrast_limits_from, image_to_layer_data
+    from .reader import contrast_limits_from, image_to_layer_data
 
     data, meta = synthetic_tissue(size, channels)
     if not isinstance(data, da.Array):
