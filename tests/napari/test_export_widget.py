@@ -408,3 +408,36 @@ def test_reexport_of_a_lazily_opened_pyramid(make_napari_viewer, qtbot, tmp_path
     assert [tuple(lv["shape"][-2:]) for lv in image["levels"]] == expected_levels(600, 800, 256)
     planes = {p["c"]: p["sha256"] for p in image["levels"][0]["planes"]}
     assert planes == {0: plane_digest(data[0]), 1: plane_digest(data[1])}
+
+
+@pytest.mark.node
+def test_own_pyramid_levels_are_copied_or_recomputed(make_napari_viewer, qtbot, tmp_path, viv):
+    rng = np.random.default_rng(5)
+    level0 = rng.integers(0, 9000, (600, 800), dtype=np.uint16)
+    # a level 1 that is *not* a downsample of level 0, so copies are recognisable
+    level1 = np.full((300, 400), 1234, np.uint16)
+    viewer = make_napari_viewer()
+    viewer.add_image([level0, level1], multiscale=True, name="pyr", contrast_limits=(0, 9000))
+    w = make_widget(viewer)
+    select_tile(w, 256)
+    assert w.reuse_check.isVisibleTo(w) and w.reuse_check.isChecked()
+    assert "Level 1: 400 × 300 px (copied from the layer)" in w.plan_label.text()
+
+    def export(name):
+        out = tmp_path / f"{name}.ome.tif"
+        w.path_edit.setText(str(out))
+        qtbot.mouseClick(w.export_button, LEFT)
+        wait_done(qtbot, w)
+        report = viv(out, offsets=out.with_name(f"{name}.offsets.json"))
+        return [lv["planes"][0]["sha256"] for lv in report["images"][0]["levels"]]
+
+    copied = export("copied")
+    assert copied[0] == plane_digest(level0)
+    assert copied[1] == plane_digest(level1)
+
+    w.reuse_check.setChecked(False)
+    w.downsample_combo.setCurrentText("nearest")  # top-left sample of each 2x2 block
+    assert "copied" not in w.plan_label.text()
+    recomputed = export("recomputed")
+    assert recomputed[0] == plane_digest(level0)
+    assert recomputed[1] == plane_digest(level0[::2, ::2])

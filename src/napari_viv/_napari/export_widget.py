@@ -95,12 +95,16 @@ def _image_layers(viewer) -> list:
     return [layer for layer in viewer.layers if isinstance(layer, Image)]
 
 
-def _to_image(layers):
-    """(data, ImageMetadata) for the chosen layers (level 0 only: the widget
-    regenerates the pyramid so its levels and downsampling are the user's)."""
+def _to_image(layers, keep_levels=False):
+    """(data, ImageMetadata) for the chosen layers.
+
+    With ``keep_levels`` a multiscale layer's own levels are passed on too;
+    the writer copies those whose shape matches a planned level and
+    computes the rest from level 0.
+    """
     from .layers import layer_objects_to_export
 
-    found = layer_objects_to_export(layers, keep_levels=False)
+    found = layer_objects_to_export(layers, keep_levels=keep_levels)
     return found.data, found.metadata
 
 
@@ -185,6 +189,14 @@ class ExportWidget(QWidget):
         self.levels_spin.setValue(remembered.levels)
         self.levels_spin.setToolTip("auto: halve until the smallest level fits one tile")
 
+        self.reuse_check = QCheckBox("Copy the layers' own pyramid levels where they fit")
+        self.reuse_check.setChecked(True)
+        self.reuse_check.setToolTip(
+            "For multiscale layers: copy existing levels of the planned sizes instead of "
+            "recomputing them from level 0 (faster; keeps the original downsampling)."
+        )
+        self.reuse_check.setVisible(False)
+
         self.downsample_combo = QComboBox()
         self.downsample_combo.addItems(list(settings.DOWNSAMPLING))
         self.downsample_combo.setCurrentText(remembered.downsample)
@@ -234,6 +246,7 @@ class ExportWidget(QWidget):
         form.addRow("Compression", self.compression_combo)
         form.addRow("Levels", self.levels_spin)
         form.addRow("Downsampling", self.downsample_combo)
+        form.addRow("", self.reuse_check)
         form.addRow("Pixel size", pixel_row)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -251,6 +264,7 @@ class ExportWidget(QWidget):
         self.tile_combo.currentIndexChanged.connect(self.update_plan)
         self.compression_combo.currentIndexChanged.connect(self.update_plan)
         self.levels_spin.valueChanged.connect(self.update_plan)
+        self.reuse_check.toggled.connect(self.update_plan)
         events = self.viewer.layers.events
         for name in ("inserted", "removed", "moved", "reordered"):
             emitter = getattr(events, name, None)
@@ -301,15 +315,19 @@ class ExportWidget(QWidget):
             self._update_enabled()
             return
         try:
-            data, meta = _to_image(layers)
+            data, meta = _to_image(layers, self._keep_levels(layers))
             self.plan = self._plan_for(data, meta)
         except NapariVivError as exc:
             self.plan_label.setText(f"Cannot export: {exc}")
             self._update_enabled()
             return
         plan = self.plan
+        own = set()
+        if isinstance(data, list | tuple):
+            own = {tuple(int(n) for n in lv.shape[-2:]) for lv in data[1:]}
         lines = [
-            f"Level {i}: {x} × {y} px" for i, (y, x) in enumerate(plan.level_shapes)
+            f"Level {i}: {x} × {y} px" + (" (copied from the layer)" if (y, x) in own else "")
+            for i, (y, x) in enumerate(plan.level_shapes)
         ]
         lines.append(
             f"{plan.nplanes} plane(s) · {plan.dtype} · {plan.tile_size}px tiles · "
@@ -337,7 +355,7 @@ class ExportWidget(QWidget):
             self._fail(f"{path}: already exists; tick 'Replace an existing file' or pick another name")
             return False
         try:
-            data, meta = _to_image(layers)
+            data, meta = _to_image(layers, self._keep_levels(layers))
             plan = self._plan_for(data, meta)
         except NapariVivError as exc:
             self._fail(str(exc))
@@ -417,6 +435,11 @@ class ExportWidget(QWidget):
                     emitter.disconnect(sync)
 
         return disconnect
+
+    def _keep_levels(self, layers) -> bool:
+        multiscale = any(getattr(layer, "multiscale", False) for layer in layers)
+        self.reuse_check.setVisible(multiscale)
+        return multiscale and self.reuse_check.isChecked()
 
     def _levels(self):
         value = self.levels_spin.value()
@@ -502,7 +525,7 @@ class ExportWidget(QWidget):
         for widget in (
             self.layer_list, self.path_edit, self.browse_button, self.overwrite_check,
             self.tile_combo, self.compression_combo, self.levels_spin,
-            self.downsample_combo, self.pixel_x, self.pixel_y, self.unit_combo,
+            self.downsample_combo, self.reuse_check, self.pixel_x, self.pixel_y, self.unit_combo,
         ):
             widget.setEnabled(not busy)
 
