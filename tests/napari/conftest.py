@@ -105,3 +105,34 @@ def save_like_dialog(viewer, filename, *, selected=True):
     assert FILTER_TITLE in ext_str.split(";;"), ext_str
     writer = _npe2_decode_selected_filter(ext_str, FILTER_TITLE, writers)
     return viewer.layers.save(str(filename), selected=selected, _writer=writer)
+
+
+_QPI = (
+    '<?xml version="1.0" encoding="utf-8"?>\n'
+    "<PerkinElmer-QPI-ImageDescription><DescriptionVersion>2</DescriptionVersion>"
+    "<AcquisitionSoftware>PerkinElmer-QPI</AcquisitionSoftware>"
+    "<ImageType>{kind}</ImageType><Name>{name}</Name><Color>{color}</Color>"
+    "</PerkinElmer-QPI-ImageDescription>"
+)
+
+
+def write_qptiff_like(path, levels, names, colors, *, um_per_px=0.5):
+    """A Vectra-style QPTIFF: one page per channel and level, QPI XML."""
+    import tifffile
+
+    per_cm = 1e4 / um_per_px
+    with tifffile.TiffWriter(path, bigtiff=True) as tw:
+        for i, level in enumerate(levels):
+            kind = "FullResolution" if i == 0 else "ReducedResolution"
+            for c, plane in enumerate(level):
+                desc = _QPI.format(kind=kind, name=names[c],
+                                   color=",".join(map(str, colors[c])))
+                tw.write(plane, tile=(128, 128), compression="zlib",
+                         software="PerkinElmer-QPI", description=desc,
+                         metadata=None, photometric="minisblack",
+                         resolution=(per_cm, per_cm), resolutionunit="CENTIMETER")
+            if i == 0:
+                tw.write(np.zeros((32, 32, 3), np.uint8), software="PerkinElmer-QPI",
+                         description=_QPI.format(kind="Thumbnail", name="", color=""),
+                         metadata=None, photometric="rgb")
+    return path

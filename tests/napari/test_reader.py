@@ -220,3 +220,25 @@ def test_many_channels_open_with_the_first_eight_visible(make_napari_viewer, tmp
     ends = {tuple(np.round(np.asarray(layer.colormap.colors)[-1, :3] * 255))
             for layer in layers[:6]}
     assert len(ends) == 6
+
+
+def test_qptiff_opens_with_names_colours_and_pixel_size(make_napari_viewer, tmp_path):
+    from conftest import write_qptiff_like
+
+    levels = _three_levels(np.random.default_rng(5), (3, 512, 640))
+    names = ["DAPI", "Opal 570", "Autofluorescence"]
+    colors = [(0, 0, 255), (255, 255, 0), (0, 0, 0)]  # Vectra writes black
+    path = write_qptiff_like(tmp_path / "scan.qptiff", levels, names, colors)
+    viewer = make_napari_viewer()
+    layers = viewer.open(str(path), plugin="napari-viv")
+
+    assert [layer.name for layer in layers] == names
+    ends = [tuple(int(v) for v in np.round(np.asarray(layer.colormap.colors)[-1, :3] * 255))
+            for layer in layers]
+    assert ends[:2] == colors[:2]
+    assert ends[2] != (0, 0, 0)  # a black channel would be invisible: palette colour
+    assert len(set(ends)) == 3
+    for c, layer in enumerate(layers):
+        assert len(layer.data) == 3
+        np.testing.assert_array_equal(np.asarray(layer.data[1]), levels[1][c])
+        np.testing.assert_allclose(layer.scale, [0.5, 0.5])

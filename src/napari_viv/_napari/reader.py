@@ -149,24 +149,34 @@ def channel_colormap(color, name: str | None = None):
 _NUCLEAR = ("dapi", "hoechst", "draq", "nucle", "dna", "pi ")
 
 
-def default_colors(names: Sequence[str]) -> list[tuple[int, int, int]]:
-    """Fluorescence colours for channels without one: nuclear stains blue."""
+def channel_colors(names: Sequence[str], given=None) -> list[tuple[int, int, int]]:
+    """A colour per channel: the file's, else a fluorescence palette colour.
+
+    Missing and black colours (black would hide the channel) are filled
+    from :data:`PALETTE`, skipping colours other channels already use;
+    nuclear stains (DAPI, Hoechst, ...) get blue. One channel alone is white.
+    """
     n = len(names)
-    if n == 1:
-        return [(255, 255, 255)]
-    out: list = [None] * n
-    nuclear = [
-        i
-        for i, s in enumerate(names)
-        if any(k in (str(s).lower() + " ") for k in _NUCLEAR)
+    given = list(given or [])
+    out = [
+        tuple(int(v) for v in given[i][:3])
+        if i < len(given) and given[i] is not None and any(given[i][:3])
+        else None
+        for i in range(n)
     ]
-    rest = PALETTE[1:] if nuclear else PALETTE
-    for i in nuclear:
-        out[i] = PALETTE[0]
+    if n == 1 and out[0] is None:
+        return [(255, 255, 255)]
+    used = {c for c in out if c is not None}
+    for i, name in enumerate(names):
+        nuclear = any(k in str(name).lower() + " " for k in _NUCLEAR)
+        if out[i] is None and nuclear and PALETTE[0] not in used:
+            out[i] = PALETTE[0]
+            used.add(PALETTE[0])
+    free = [c for c in PALETTE if c not in used] or PALETTE
     j = 0
     for i in range(n):
         if out[i] is None:
-            out[i] = rest[j % len(rest)]
+            out[i] = free[j % len(free)]
             j += 1
     return out
 
@@ -268,7 +278,7 @@ def image_to_layer_data(
     if "C" not in axes:
         cl = clims[0] if clims else contrast_limits_from(levels[-1], axes)[0]
         names = metadata.channel_names or [title]
-        color = (metadata.channel_colors or [None])[0] or (255, 255, 255)
+        (color,) = channel_colors(names[:1], metadata.channel_colors)
         kwargs.update(
             name=names[0] if names[0] else title,
             colormap=channel_colormap(color, names[0]),
@@ -283,12 +293,7 @@ def image_to_layer_data(
         for i in range(nc)
     ]
     names = _unique(names)
-    given = list(metadata.channel_colors or [])
-    fallback = default_colors(names)
-    colors = [
-        given[i] if i < len(given) and given[i] is not None else fallback[i]
-        for i in range(nc)
-    ]
+    colors = channel_colors(names, metadata.channel_colors)
     if clims and len(clims) == nc:
         cls = [tuple(c) for c in clims]
     else:
