@@ -53,7 +53,6 @@ def make(path, size=8192, *, channels=CHANNELS, seed=0, scale=1.0, workers=None)
     with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
         list(pool.map(one, blocks))
     out.flush()
-    del out
     os.replace(tmp, path)
     return np.load(path, mmap_mode="r")
 

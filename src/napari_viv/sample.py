@@ -37,7 +37,8 @@ PIXEL_SIZE_UM = 0.5
 
 _CELL = 16  # grid pitch of cell centres, pixels
 _FIELD = 384  # pitch of the coarse noise fields, pixels
-_BLOCK = 1024  # render block (and dask chunk) edge, pixels
+_BLOCK = 1024  # render block edge for in-memory images, pixels
+_ROWS, _COLS = 512, 2048  # dask chunk of lazy images: one 512-px tile row band
 _LAZY_ABOVE = 2048  # images wider than this come back as dask arrays
 
 # Cell types.
@@ -48,8 +49,8 @@ def synthetic_tissue(size=2048, channels=6, *, seed=0, dtype="uint16", lazy=None
     """Return ``(array, ImageMetadata)``: a ``channels`` x ``size`` x ``size`` tissue.
 
     ``array`` has axes ``"CYX"``; it is a numpy array for sizes up to 2048 and
-    a lazy dask array (1024-pixel blocks, one channel per chunk) above, unless
-    ``lazy`` says otherwise. The same seed always gives the same pixels,
+    a lazy dask array (512 x 2048-pixel chunks, one channel each) above,
+    unless ``lazy`` says otherwise. The same seed always gives the same pixels,
     whichever way they are computed.
     """
     size = int(size)
@@ -96,15 +97,14 @@ def _lazy(size, channels, seed, dtype):
     from dask.highlevelgraph import HighLevelGraph
 
     name = f"synthetic-tissue-{size}-{channels}-{seed}-{dtype}"
-    starts = list(range(0, size, _BLOCK))
-    bounds = [(s, min(s + _BLOCK, size)) for s in starts]
+    rows = [(s, min(s + _ROWS, size)) for s in range(0, size, _ROWS)]
+    cols = [(s, min(s + _COLS, size)) for s in range(0, size, _COLS)]
     dsk = {}
     for c in range(channels):
-        for i, (y0, y1) in enumerate(bounds):
-            for j, (x0, x1) in enumerate(bounds):
+        for i, (y0, y1) in enumerate(rows):
+            for j, (x0, x1) in enumerate(cols):
                 dsk[(name, c, i, j)] = (render_block, seed, [c], y0, y1, x0, x1, dtype)
-    sizes = tuple(b - a for a, b in bounds)
-    chunks = ((1,) * channels, sizes, sizes)
+    chunks = ((1,) * channels, tuple(b - a for a, b in rows), tuple(b - a for a, b in cols))
     graph = HighLevelGraph.from_collections(name, dsk, dependencies=())
     return da.Array(graph, name, chunks, dtype=dtype)
 
@@ -252,11 +252,27 @@ def render_block(seed, chans, y0, y1, x0, x1, dtype):
             sub = _hash(seed, kind.astype(np.int64), c, 9) < 0.3
             base = 1000 * membrane * sub * bright
         mean = (base + (auto if name != "Autofluorescence" else 0)).astype(np.float32)
-        rng = np.random.default_rng([seed, c, y0, x0, 7])
-        noise = rng.standard_normal(mean.shape, np.float32)
+        noise = _noise(seed, c, y0, y1, x0, x1)
         # Shot noise (gain 2 counts per photon) plus a little read noise.
         value = mean + noise * np.sqrt(2.0 * mean + 9.0)
         out[i] = _to_dtype(value, dtype)
+    return out
+
+
+_NOISE = 256  # noise is drawn per fixed 256-px cell, whatever the block layout
+
+
+def _noise(seed, c, y0, y1, x0, x1) -> np.ndarray:
+    """Standard normal noise for [y0:y1, x0:x1] of channel c, independent of blocking."""
+    out = np.empty((y1 - y0, x1 - x0), np.float32)
+    for cy in range(y0 // _NOISE, (y1 - 1) // _NOISE + 1):
+        for cx in range(x0 // _NOISE, (x1 - 1) // _NOISE + 1):
+            rng = np.random.default_rng([seed, c, cy, cx, 7])
+            cell = rng.standard_normal((_NOISE, _NOISE), np.float32)
+            ay, ax = cy * _NOISE, cx * _NOISE
+            sy0, sy1 = max(y0, ay), min(y1, ay + _NOISE)
+            sx0, sx1 = max(x0, ax), min(x1, ax + _NOISE)
+            out[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = cell[sy0 - ay : sy1 - ay, sx0 - ax : sx1 - ax]
     return out
 
 

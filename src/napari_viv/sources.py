@@ -26,9 +26,14 @@ import numpy as np
 from .errors import NapariVivError
 from .metadata import MICROMETRE, ImageMetadata, normalize_unit
 
-#: dask chunks are at least this many pixels along Y and X (a multiple of
-#: the file's own tile or strip size).
-CHUNK_TARGET = 1024
+#: dask chunks span at least this many rows and columns (a multiple of the
+#: file's own tile or strip size). 512 rows is one band of the writer's
+#: default 512-px tiles, so exporting decodes every source tile once.
+CHUNK_ROWS = 512
+CHUNK_COLS = 2048
+#: Memory-mapped (uncompressed) data: CHUNK_ROWS full-width rows, split
+#: above this many columns.
+MEMMAP_COLS = 8192
 
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _CANONICAL = "TCZYX"
@@ -315,11 +320,7 @@ def _tiff_level(tif, path, s, k, lvl, name):
 
         mm = tifffile.memmap(path, series=s, level=k, mode="r")
         mm = mm.reshape(lvl.shape)
-        chunks = tuple(
-            min(n, CHUNK_TARGET) if a in "YX" else (n if a == "S" else 1)
-            for a, n in zip(lvl.axes, lvl.shape)
-        )
-        return _from_memmap(mm, chunks, name)
+        return _from_memmap(mm, _memmap_chunks(lvl.axes, lvl.shape), name)
     import zarr
 
     workers = max(2, os.cpu_count() or 2)
@@ -328,7 +329,7 @@ def _tiff_level(tif, path, s, k, lvl, name):
     if tuple(z.shape) != tuple(lvl.shape):
         raise NapariVivError(f"{path}: level {k} shape {z.shape} does not match {lvl.shape}")
     chunks = tuple(
-        _grow(c, n) if a in "YX" else (n if a == "S" else c)
+        _grow(c, n, CHUNK_ROWS if a == "Y" else CHUNK_COLS) if a in "YX" else (n if a == "S" else c)
         for a, c, n in zip(lvl.axes, z.chunks, z.shape)
     )
     return da.from_array(z, chunks=chunks, name=name, lock=False, fancy=False, inline_array=True)
@@ -398,10 +399,17 @@ def _from_memmap(mm, chunks, name):
                          asarray=False, meta=meta)
 
 
-def _grow(chunk: int, size: int) -> int:
-    """A multiple of ``chunk`` at least CHUNK_TARGET long (capped at ``size``)."""
+def _memmap_chunks(axes: str, shape) -> tuple[int, ...]:
+    sizes = {"Y": CHUNK_ROWS, "X": MEMMAP_COLS}
+    return tuple(
+        min(n, sizes[a]) if a in "YX" else (n if a == "S" else 1) for a, n in zip(axes, shape)
+    )
+
+
+def _grow(chunk: int, size: int, target: int) -> int:
+    """A multiple of ``chunk`` at least ``target`` long (capped at ``size``)."""
     chunk = max(1, int(chunk))
-    k = max(1, -(-CHUNK_TARGET // chunk))
+    k = max(1, -(-target // chunk))
     return min(chunk * k, size) if size else chunk
 
 
@@ -629,7 +637,7 @@ def _open_npy(path: Path) -> SourceImage:
         new_axes, steps = _canonical_axes(axes, arr.shape)
     except ValueError as exc:
         raise NapariVivError(f"{path}: {exc}") from None
-    chunks = tuple(min(n, CHUNK_TARGET) if a in "YX" else (n if a == "S" else 1) for a, n in zip(axes, arr.shape))
+    chunks = _memmap_chunks(axes, arr.shape)
     token = f"npy-{path.resolve()}-{path.stat().st_mtime_ns}"
     level = _apply(_from_memmap(arr, chunks, token), steps)
     return SourceImage(path=path, levels=[level], metadata=ImageMetadata(axes=new_axes, name=_stem(path)))

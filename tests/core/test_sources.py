@@ -7,7 +7,7 @@ import pytest
 import tifffile
 
 from napari_viv.errors import NapariVivError
-from napari_viv.sources import CHUNK_TARGET, guess_axes, open_image
+from napari_viv.sources import CHUNK_ROWS, MEMMAP_COLS, guess_axes, open_image
 
 OME_NS = "http://www.openmicroscopy.org/Schemas/OME/2016-06"
 
@@ -238,7 +238,7 @@ def test_qptiff_like(tmp_path):
     assert m.channel_colors == colors
     assert m.physical_sizes == pytest.approx({"x": 0.5, "y": 0.5})
     np.testing.assert_array_equal(src.levels[1].compute(), halves(data))
-    assert src.levels[0].chunksize[-2:] == (512, 640)  # 128-px tiles grown to the whole plane (< 1024)
+    assert src.levels[0].chunksize[-2:] == (512, 640)  # 128-px tiles grown to a 512-row band
 
 
 def test_svs_like(tmp_path):
@@ -280,7 +280,8 @@ def test_plain_rgb_and_uncompressed_memmap_chunks(tmp_path):
     assert src.metadata.axes == "YXS"
     assert src.metadata.physical_sizes == {}
     lv = src.levels[0]
-    assert lv.chunksize[1] <= CHUNK_TARGET  # a 2500-wide strip is split, not one chunk
+    assert lv.chunksize[0] <= CHUNK_ROWS  # the single 300-row strip...
+    assert lv.chunksize[1] == 2500  # ...is read in full-width bands
     np.testing.assert_array_equal(lv[100:200, 1500:2400].compute(), rgb[100:200, 1500:2400])
 
 
@@ -310,7 +311,7 @@ def test_open_reads_no_pixels(tmp_path):
             fh.write(b"\xff" * count)
     src = open_image(path)  # no tile touched
     assert src.shape == (2, 1024, 1024)
-    assert src.levels[0].chunksize == (1, 1024, 1024)
+    assert src.levels[0].chunksize == (1, 512, 1024)  # 2 x 4 tiles of 256
     with pytest.raises(Exception):
         src.levels[0][0, :256, :256].compute()
 
@@ -328,8 +329,8 @@ def test_open_large_file_is_lazy(tmp_path):
     src = open_image(path)
     lv = src.levels[0]
     assert lv.shape == shape
-    assert lv.chunksize == (1, 1024, 1024)
-    assert lv.numblocks == (3, 8, 8)
+    assert lv.chunksize == (1, 512, 2048)  # one 512-row band of 4 tiles
+    assert lv.numblocks == (3, 16, 4)
     assert int(lv[2, 8000:8100, 8000:8100].compute().sum()) == 0
 
 
@@ -515,7 +516,7 @@ def test_memory_maps_are_not_copied_on_open(tmp_path):
     before = proc.memory_info().rss
     src = open_image(path)
     grown = proc.memory_info().rss - before
-    assert src.levels[0].chunksize == (1, 1024, 1024)
+    assert src.levels[0].chunksize == (1, CHUNK_ROWS, MEMMAP_COLS)
     assert grown < 100e6, f"RSS grew by {grown / 1e6:.0f} MB"
     assert int(src.levels[0][7, -10:, -10:].compute().sum()) == 0
     # Reading every chunk does not leave the whole file mapped into this process.
