@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 from dataclasses import asdict, dataclass, field
@@ -148,19 +149,33 @@ def _short(exc: BaseException) -> str:
     return text[:160]
 
 
+_JS_DECIMAL = re.compile(r"[+-]?(Infinity|(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)")
+_JS_RADIX = re.compile(r"0([xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)")
+
+
 def _js_number(text: str) -> float:
     """``Number(text)`` as JavaScript (and so Zod's coerce) computes it."""
     s = text.strip()
     if s == "":
         return 0.0
-    try:
-        if s.lower().startswith(("0x", "0o", "0b")):
-            return float(int(s, 0))
-        if s.lower().lstrip("+-") in ("inf", "infinity", "nan"):
-            return float("nan") if "nan" in s.lower() else float(s)
-        return float(s)
-    except ValueError:
-        return float("nan")
+    if _JS_RADIX.fullmatch(s):
+        return float(int(s, 0))
+    if _JS_DECIMAL.fullmatch(s):
+        return float(s.replace("Infinity", "inf"))
+    return float("nan")
+
+
+def _is_number(text: str) -> bool:
+    value = _js_number(text)
+    return value == value
+
+
+def _js_int(text: str | None) -> int | None:
+    """The non-negative integer ``text`` means to JavaScript, else None."""
+    value = _js_number(text) if text is not None else float("nan")
+    if math.isfinite(value) and value >= 0 and value == int(value):
+        return int(value)
+    return None
 
 
 def _viv_json(node):
@@ -349,16 +364,22 @@ class _Checker:
         sizes = {}
         for axis in "XYZCT":
             raw = attr.get(f"Size{axis}")
-            value = _js_number(raw) if raw is not None else float("nan")
-            if not (value == value and value >= 1 and value == int(value)):
+            value = _js_int(raw)
+            number = _js_number(raw) if raw is not None else float("nan")
+            if axis in "XY" and value is None and math.isfinite(number) and number >= 1:
+                value = int(number)  # Viv computes level sizes with `>>`, which truncates
+                self.warn(f"{where}: Size{axis}={raw!r} is not an integer; Viv truncates it "
+                          f"to {value}, other readers may not", fix)
+            if not value:
                 self.error(f"{where}: Size{axis}={raw!r} is not a positive integer", fix)
             else:
-                sizes[axis] = int(value)
-        for axis in "XYZ":
-            raw = attr.get(f"PhysicalSize{axis}")
-            if raw is not None and _js_number(raw) != _js_number(raw):
-                self.error(f"{where}: PhysicalSize{axis}={raw!r} is not a number; "
+                sizes[axis] = value
+        for key in ("PhysicalSizeX", "PhysicalSizeY", "PhysicalSizeZ", "SignificantBits"):
+            raw = attr.get(key)
+            if raw is not None and not _is_number(raw):
+                self.error(f"{where}: {key}={raw!r} is not a number; "
                            "Viv fails with a ZodError", fix)
+        for axis in "XYZ":
             unit = attr.get(f"PhysicalSize{axis}Unit")
             if unit is not None and unit not in OME_UNITS:
                 good = "\u00b5m (U+00B5 MICRO SIGN)" if unit.endswith("m") and unit[:-1].lower() in ("u", "\u03bc", "\u00b5") else "an OME unit symbol such as \u00b5m or nm"
@@ -379,13 +400,12 @@ class _Checker:
                                "a ZodError", fix)
                 color = cattr.get("Color")
                 if color is not None:
-                    value = _js_number(color)
-                    if value != value:
+                    if not _is_number(color):
                         self.error(f"{where}: Channel {c} Color={color!r} is not an integer "
                                    "(OME wants signed 32-bit RGBA, e.g. -16776961 for red); "
                                    "Viv fails with a ZodError", fix)
                 spp = cattr.get("SamplesPerPixel")
-                if spp is not None and _js_number(spp) != _js_number(spp):
+                if spp is not None and not _is_number(spp):
                     self.error(f"{where}: Channel {c} SamplesPerPixel={spp!r} is not a number; "
                                "Viv fails with a ZodError", fix)
                 channels.append(cattr)
@@ -399,7 +419,13 @@ class _Checker:
 
     def check_tiffdata(self, where: str, pixels: dict) -> None:
         for td in _as_list(pixels.get("TiffData", [])):
-            if not isinstance(td, dict) or "UUID" not in td:
+            if not isinstance(td, dict):
+                continue
+            for key, value in td.get("attr", {}).items():
+                if key in ("IFD", "PlaneCount", "FirstT", "FirstC", "FirstZ") and not _is_number(value):
+                    self.error(f"{where}: TiffData {key}={value!r} is not a number; Viv fails "
+                               "with a ZodError", _CONVERT)
+            if "UUID" not in td:
                 continue
             uuid = td["UUID"]
             fname = uuid.get("attr", {}).get("FileName") if isinstance(uuid, dict) else None
@@ -524,15 +550,16 @@ class _Checker:
         for td in img.tiffdata:
             if "IFD" not in td:
                 continue
-            first = [_js_number(td.get(k, "0")) for k in ("FirstT", "FirstC", "FirstZ")]
-            if any(v != v or v != int(v) for v in first) or _js_number(td["IFD"]) != _js_number(td["IFD"]):
+            first = [_js_int(td.get(k, "0")) for k in ("FirstT", "FirstC", "FirstZ", "IFD")]
+            if None in first:
                 continue
-            t, c, z = (int(v) for v in first)
-            img_c = _Image(img.index, img.order, img.type,
-                           {"Z": Z, "C": C_planes, "T": T}, False, [])
-            n = self.plane_indices(img_c, start)[(t * C_planes + c) * Z + z] if (
-                t < T and c < C_planes and z < Z) else None
-            if n is not None and n != int(_js_number(td["IFD"])):
+            t, c, z, ifd = first
+            if not (t < T and c < C_planes and z < Z):
+                continue
+            flat = _Image(img.index, img.order, img.type, {"Z": Z, "C": C_planes, "T": T},
+                          False, [])
+            n = self.plane_indices(flat, start)[(t * C_planes + c) * Z + z]
+            if n != ifd:
                 self.warn(f"{where}: TiffData puts plane (t={t}, c={c}, z={z}) in IFD "
                           f"{td['IFD']}, but Viv ignores TiffData and reads IFD {n}; Viv and "
                           "Bio-Formats will show different planes", _CONVERT)

@@ -414,6 +414,11 @@ CASES: dict[str, Callable[[Path], CorpusFile]] = {
     "xml_tiffdata_disagrees": lambda p: simple(p, xml_kw={
         "tiffdata": '<TiffData IFD="1" FirstC="0" PlaneCount="1"/>'
                     '<TiffData IFD="0" FirstC="1" PlaneCount="1"/>'}),
+    "xml_size_hex": lambda p: _with_xml(p, raw=ome(image_xml(0, sx=W, sy=H, sc=2)).replace(
+        f'SizeX="{W}"', f'SizeX="{hex(W)}"')),
+    "xml_size_fraction": lambda p: _with_xml(p, raw=ome(image_xml(0, sx=W, sy=H, sc=2)).replace(
+        f'SizeX="{W}"', f'SizeX="{W}.5"')),
+    "xml_tiffdata_nan": lambda p: simple(p, xml_kw={"tiffdata": '<TiffData IFD="first"/>'}),
     "xml_order_xyczt": lambda p: simple(p, C=2, Z=2, T=2, order="XYCZT"),
     "xml_order_xytzc": lambda p: simple(p, C=2, Z=2, T=2, order="XYTZC"),
     # layouts
