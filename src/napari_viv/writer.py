@@ -39,7 +39,7 @@ from .omexml import build_ome_xml
 from .plan import PyramidPlan, plan_pyramid
 
 #: Encoded lower-level tiles kept in RAM per plane before spilling to disk.
-SPILL_THRESHOLD = 64 * 1024 * 1024
+SPILL_THRESHOLD = 16 * 1024 * 1024
 
 
 def output_path(path) -> Path:
