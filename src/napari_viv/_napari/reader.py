@@ -111,13 +111,11 @@ def _stem(path) -> str:
 
 
 def _message(path, exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(
-        exc
-    ).__name__
+    text = str(exc).strip()
+    text = text.splitlines()[0] if text else type(exc).__name__
     name = Path(path).name
-    if name in text:
-        return f"napari-viv could not open it: {text}"
-    return f"napari-viv could not open {name}: {text}"
+    # core messages start with the file's path: "x.ome.tif: not a TIFF"
+    return f"Could not open {text}" if name in text else f"Could not open {name}: {text}"
 
 
 def _notify_error(message: str) -> None:
