@@ -2,7 +2,7 @@
 
 Run under a virtual display (no real screen needed)::
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" python docs/make_screenshots.py
+    xvfb-run -a -s "-screen 0 1600x1200x24" python docs/make_screenshots.py
 
 It opens napari with the synthetic tissue sample, docks both napari-viv
 widgets, exports the sample to a temporary folder, starts serving it, and
@@ -98,7 +98,7 @@ def main() -> int:
     viewer = napari.Viewer(title="napari-viv")
     app = QApplication.instance()
     qt_window = viewer.window._qt_window
-    qt_window.resize(1500, 950)
+    qt_window.resize(1500, 1130)
     viewer.open_sample("napari-viv", "tissue")
     viewer.layers.select_all()
     settle(app, 1.0)

@@ -64,8 +64,9 @@ def _ssh_text(port: int, url_path: str) -> str:
     if hint is not None:
         return hint.text()
     return (
-        "napari on a remote machine? Forward the port from your laptop first: "
-        f"ssh -L {port}:localhost:{port} user@that-machine, then use the same link."
+        "napari on a remote machine? On your laptop, run\n"
+        f"    ssh -L {port}:localhost:{port} user@that-machine\n"
+        "then open the same link there."
     )
 
 
