@@ -289,3 +289,50 @@ def test_axis_labels_decide_the_ome_dimensions(tmp_path):
         xml = tif.ome_metadata
     assert 'SizeC="2"' in xml and 'SizeZ="3"' in xml
     assert 'Name="cells 0"' in xml and 'Name="cells 1"' in xml
+
+
+# --- the layer translation itself (what the writer and export widget share) --
+
+
+def test_translation_keeps_levels_only_when_all_layers_share_them():
+    from napari_viv._napari.layers import layers_to_export
+
+    l0 = np.zeros((64, 64), np.uint16)
+    pyr = [l0, np.zeros((32, 32), np.uint16)]
+    both = [(pyr, {"name": "a", "multiscale": True}, "image"),
+            (pyr, {"name": "b", "multiscale": True}, "image")]
+    assert [lv.shape for lv in layers_to_export(both).levels] == [(2, 64, 64), (2, 32, 32)]
+    assert len(layers_to_export(both, keep_levels=False).levels) == 1
+    mixed = [both[0], (l0, {"name": "flat"}, "image")]
+    assert [lv.shape for lv in layers_to_export(mixed).levels] == [(2, 64, 64)]
+
+
+def test_translation_colour_from_a_custom_colormap():
+    from napari.utils.colormaps import Colormap
+
+    from napari_viv._napari.layers import layers_to_export
+
+    orange = Colormap([[0, 0, 0, 1], [1.0, 0.5, 0.0, 1]], name="my orange")
+    out = layers_to_export([(np.zeros((8, 8), np.uint8),
+                             {"name": "o", "colormap": orange}, "image")])
+    assert out.metadata.channel_colors == [(255, 128, 0)]
+
+
+@pytest.mark.parametrize(
+    "layer, words",
+    [
+        ((np.zeros((2,) * 6, np.uint8), {"name": "six"}), ["'six'", "6 dimensions"]),
+        ((np.zeros((4, 4), np.uint8), {"name": "s", "units": ["second", "um"]}),
+         ["'s'", "not a length"]),
+        ((np.zeros((4, 4), np.uint8), {"name": "r", "axis_labels": ["x", "x"]}),
+         ["'r'", "repeated"]),
+    ],
+)
+def test_translation_refusals_name_the_layer(layer, words):
+    from napari_viv._napari.layers import layers_to_export
+    from napari_viv.errors import NapariVivError
+
+    with pytest.raises(NapariVivError) as info:
+        layers_to_export([(*layer, "image")])
+    assert all(w in str(info.value) for w in words), str(info.value)
+    assert "\n" not in str(info.value)
