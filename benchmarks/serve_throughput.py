@@ -75,11 +75,19 @@ def server_command(kind: str, path: Path, port: int) -> list[str]:
             "--cors", "-s", "-c-1"]
 
 
+def pinned(cpu: int | None):
+    """preexec_fn pinning a child to one CPU (server and load generator apart)."""
+    if cpu is None:
+        return None
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
 def load(port: int, name: str, size: int, args, seconds: float) -> dict:
     out = subprocess.run(
         ["node", str(NODE / "load.mjs"), f"http://127.0.0.1:{port}/{name}", str(size),
          "--clients", str(args.clients), "--seconds", str(seconds), "--seed", "1"],
         capture_output=True, text=True, timeout=seconds + 120, check=True,
+        preexec_fn=pinned(args.load_cpu),
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -87,7 +95,8 @@ def load(port: int, name: str, size: int, args, seconds: float) -> dict:
 def run_one(kind: str, path: Path, args) -> dict:
     port = free_port()
     proc = subprocess.Popen(server_command(kind, path, port), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=pinned(args.server_cpu))
     try:
         wait_ready(port, path.name, proc)
         size = path.stat().st_size
@@ -131,7 +140,16 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--channels", type=int, default=4, help="file size: ~67 MB per channel")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "serve_throughput.json")
+    ap.add_argument("--pin", action="store_true",
+                    help="pin the server to one CPU and the load generator to another "
+                    "(fair only on an otherwise idle machine)")
     args = ap.parse_args()
+    can_pin = hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2
+    if not args.pin or not can_pin:
+        args.server_cpu = args.load_cpu = None
+    else:
+        cpus = sorted(os.sched_getaffinity(0))
+        args.server_cpu, args.load_cpu = cpus[0], cpus[1]
     if not HTTP_SERVER.exists():
         subprocess.run(["npm", "ci", "--prefix", str(NODE), "--no-audit", "--no-fund"],
                        check=True)
@@ -157,9 +175,12 @@ def main() -> int:
             for key in ("mb_per_s", "req_per_s", "p50_ms", "p99_ms", "server_cpu_s")
         }
         summary[kind]["errors"] = sum(x["errors"] for x in rows)
+        summary[kind]["req_per_s_range"] = (min(x["req_per_s"] for x in rows),
+                                            max(x["req_per_s"] for x in rows))
         summary[kind]["cpu_ms_per_request"] = float(np.median(
             [1000 * x["server_cpu_s"] / max(1, x["requests"]) for x in rows]))
     report = {"file_mb": file_mb, "clients": args.clients, "seconds": args.seconds,
+              "pinned": args.server_cpu is not None,
               "rounds": args.rounds, "machine_before": before, "machine_after": after,
               "summary": summary, "runs": results}
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -168,11 +189,16 @@ def main() -> int:
           f"{args.rounds} x {args.seconds:g} s per server (median)")
     print(f"machine: {before['cpu']}, {before['cores']} cores, load average "
           f"{before['loadavg'][0]:.2f} before / {after['loadavg'][0]:.2f} after")
-    print("| server | MB/s | requests/s | p50 ms | p99 ms | server CPU ms/request | errors |")
+    print("server pinned to one CPU, load generator to another" if report["pinned"]
+          else "not pinned")
+    print("| server | MB/s | requests/s (min-max) | p50 ms | p99 ms "
+          "| server CPU ms/request | errors |")
     print("|---|---|---|---|---|---|---|")
     for kind, s in summary.items():
-        print(f"| {kind} | {s['mb_per_s']:.0f} | {s['req_per_s']:.0f} | {s['p50_ms']:.1f} | "
-              f"{s['p99_ms']:.1f} | {s['cpu_ms_per_request']:.2f} | {s['errors']} |")
+        lo, hi = s["req_per_s_range"]
+        print(f"| {kind} | {s['mb_per_s']:.0f} | {s['req_per_s']:.0f} ({lo:.0f}-{hi:.0f}) | "
+              f"{s['p50_ms']:.1f} | {s['p99_ms']:.1f} | {s['cpu_ms_per_request']:.2f} | "
+              f"{s['errors']} |")
     return 0
 
 

@@ -97,16 +97,18 @@ def normalize_origin(origin: str) -> str:
     origin = origin.strip()
     if origin == "*":
         return origin
-    parts = urlsplit(origin)
-    if not parts.scheme or not parts.netloc:
-        raise NapariVivError(
-            f"allowed origin {origin!r} is not a URL like https://example.org"
-        )
+    bad = NapariVivError(f"origin {origin!r} is not a URL like https://example.org")
+    try:
+        parts = urlsplit(origin)
+        port = parts.port
+    except ValueError:  # bad IPv6 brackets, port out of range
+        raise bad from None
+    if not parts.scheme or not parts.hostname:
+        raise bad
     scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
+    host = parts.hostname.lower()
     if ":" in host:
         host = f"[{host}]"
-    port = parts.port
     default = {"http": 80, "https": 443}.get(scheme)
     netloc = host if port in (None, default) else f"{host}:{port}"
     return f"{scheme}://{netloc}"

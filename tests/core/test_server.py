@@ -487,3 +487,13 @@ def test_fallback_path_serves_ranges_without_siblings(public_api_only, folder):
         status, _, body = request(srv, "/x.offsets.json")
         assert (status, body) == (200, b"[8, 1234]")
         assert srv.stats.bytes_sent == 11 + len(body)
+
+
+@pytest.mark.parametrize("origin", ["http://[::1", "http://a:99999", "null", "", "file://",
+                                    "https://avivator.gehlenborglab.org.evil.example"])
+def test_malformed_or_lookalike_origins_are_refused(server, origin):
+    status, headers, _ = request(server, "/x.ome.tif", headers={"Origin": origin})
+    assert status == 403
+    assert "Access-Control-Allow-Origin" not in headers
+    status, _, _ = request(server, "/x.ome.tif", method="HEAD")  # still serving
+    assert status == 200
