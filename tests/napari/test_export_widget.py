@@ -441,3 +441,16 @@ def test_own_pyramid_levels_are_copied_or_recomputed(make_napari_viewer, qtbot, 
     recomputed = export("recomputed")
     assert recomputed[0] == plane_digest(level0)
     assert recomputed[1] == plane_digest(level0[::2, ::2])
+
+
+def test_damaged_settings_file_gives_defaults(make_napari_viewer, tmp_path):
+    from napari_viv._napari import settings
+
+    settings.settings_path().write_text("{not json")
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((64, 64), np.uint8), name="img")
+    w = make_widget(viewer)
+    defaults = settings.ExportSettings()
+    assert w.tile_combo.currentData() == defaults.tile_size
+    assert w.compression_combo.currentText() == defaults.compression
+    assert w.levels_spin.value() == 0 and w.levels_spin.text() == "auto"

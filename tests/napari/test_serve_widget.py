@@ -199,3 +199,16 @@ def test_last_export_is_the_default_file(make_napari_viewer, small_file):
     settings.remember_last_export(small_file)
     widget = dock_serve_widget(make_napari_viewer())
     assert widget.file_edit.text() == str(small_file)
+
+
+def test_ssh_session_shows_the_forwarding_command(serve_widget, small_file, qtbot, monkeypatch):
+    monkeypatch.setenv("SSH_CONNECTION", "10.0.0.5 52000 10.0.0.9 22")
+    w = serve_widget
+    assert not w.ssh_label.isVisibleTo(w)
+    w.file_edit.setText(str(small_file))
+    qtbot.mouseClick(w.start_button, qtbot_button())
+    port = urlsplit(w.url_edit.text()).port
+    assert w.ssh_label.isVisibleTo(w)
+    assert f"ssh -L {port}:localhost:{port} " in w.ssh_label.text()
+    assert "10.0.0.9" in w.ssh_label.text()
+    assert "Safari" in w.hint_label.text()
