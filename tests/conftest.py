@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+# Test modules are imported with --import-mode=importlib (so tests/core and
+# tests/napari may share basenames); their helper modules (vivjs, corpus,
+# the napari conftest's helpers) are found through these paths.
+_HERE = Path(__file__).parent
+for _sub in (_HERE, _HERE / "core", _HERE / "napari"):
+    sys.path.insert(0, str(_sub))
 
 from vivjs import node_missing_reason  # noqa: E402
 
