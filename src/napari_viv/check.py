@@ -418,6 +418,7 @@ class _Checker:
         return _Image(i, order, ptype, sizes, interleaved, channels, tiffdata, physical)
 
     def check_tiffdata(self, where: str, pixels: dict) -> None:
+        names = set()
         for td in _as_list(pixels.get("TiffData", [])):
             if not isinstance(td, dict):
                 continue
@@ -432,11 +433,17 @@ class _Checker:
             if fname is None:
                 self.error(f"{where}: a <TiffData><UUID> has no FileName attribute; "
                            "Viv fails with a ZodError", _CONVERT)
-            elif os.path.basename(fname) != self.path.name:
-                self.error(f"{where}: planes are stored in another file ({fname}); this is a "
-                           "multi-file OME-TIFF, which Viv opens only through a .companion.ome",
-                           "convert it to one file with `napari-viv convert`")
-                return
+            else:
+                names.add(os.path.basename(fname))
+        if len(names) > 1:
+            others = sorted(names - {self.path.name})
+            self.error(f"{where}: planes are stored in other files ({', '.join(others[:3])}); "
+                       "this is a multi-file OME-TIFF, which Viv opens only through a "
+                       ".companion.ome", "convert it to one file with `napari-viv convert`")
+        elif names and names != {self.path.name}:
+            self.warn(f"{where}: the OME-XML says its planes are in {names.pop()!r} (was the "
+                      "file renamed?); Viv ignores this, Bio-Formats may look for that file",
+                      _CONVERT)
 
     # -- layout: planes, SubIFDs, levels, pixels ------------------------------
 

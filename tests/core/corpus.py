@@ -309,8 +309,8 @@ def _pred2_64bit(path):
     return cf
 
 
-def _uuid(path, filename=True):
-    fname = f' FileName="{Path(path).name}"' if filename else ""
+def _uuid(path, filename=True, name=None):
+    fname = f' FileName="{name or Path(path).name}"' if filename else ""
     tiffdata = f'<TiffData IFD="0" PlaneCount="2"><UUID{fname}>urn:uuid:1</UUID></TiffData>'
     return simple(path, xml_kw={"tiffdata": tiffdata})
 
@@ -399,6 +399,7 @@ CASES: dict[str, Callable[[Path], CorpusFile]] = {
     "xml_prefix": lambda p: _with_xml(p, image_xml(0, sx=W, sy=H, sc=2), prefix="ome"),
     "xml_uuid_with_filename": _uuid,
     "xml_uuid_without_filename": lambda p: _uuid(p, filename=False),
+    "xml_uuid_renamed": lambda p: _uuid(p, name="before_renaming.ome.tif"),
     "xml_extras": lambda p: _with_xml(p, raw=(
         f'<!-- made by hand --><OME xmlns="{OME_NS}"><Image ID="Image:0" Name="x">'
         "<AcquisitionDate>2024-01-01T00:00:00</AcquisitionDate><Description>d</Description>"

@@ -166,7 +166,7 @@ REASONS = {
     "rgb_not_interleaved": "Interleaved", "rgb_interleaved_z2_xyczt": "XYCZT",
     "unit_um": "'um'", "unit_greek_mu": "\u03bcm", "xml_channel_no_id": "Channel 0 has no ID",
     "xml_no_channel": "no <Channel>", "xml_image_no_id": "<Image> 0 has no ID",
-    "xml_type_upper": "lowercase", "xml_color_hex": "#FF0000", "xml_multifile": "multi-file",
+    "xml_type_upper": "lowercase", "xml_color_hex": "#FF0000", "xml_multifile": "other.ome.tif",
     "xml_prefix": "prefix", "xml_tiffdata_nan": "'first'", "xml_uuid_without_filename": "FileName", "xml_not_ome": "'ImageJ=1.54f'",
     "xml_size_mismatch": "340x200", "xml_missing_planes": "only 2 IFDs",
     "layout_legacy": "legacy", "layout_multi_nosubifds": "without SubIFD",
@@ -181,7 +181,7 @@ CAVEATS = {
     "rgb_uint16": "16-bit", "layout_strips": "strips", "layout_tile_rect": "64x128",
     "endian_big_raw": "big-endian", "levels_ceil": "rounded up", "offsets_missing": "no ",
     "offsets_short": "1 entries", "xml_channel_count": "1 <Channel>",
-    "xml_tiffdata_disagrees": "TiffData", "xml_size_fraction": "truncates", "unit_only_x": "scale bar", "dtype_uint8_3ch": "as RGB", "layout_thumbnail": "3 IFDs", "layout_multi_more_levels": "3 SubIFDs",
+    "xml_tiffdata_disagrees": "TiffData", "xml_uuid_renamed": "renamed", "xml_size_fraction": "truncates", "unit_only_x": "scale bar", "dtype_uint8_3ch": "as RGB", "layout_thumbnail": "3 IFDs", "layout_multi_more_levels": "3 SubIFDs",
 }
 
 
