@@ -263,3 +263,23 @@ def test_ctrl_c_cancels_cleanly(tmp_path):
     assert b"Traceback" not in seen + err
     assert b"interrupted" in err
     assert folder_listing(tmp_path) == {"zeros.npy"}
+
+
+def test_input_pyramid_copied_unless_downsample_given(tmp_path):
+    data = ramp((2, 512, 512))
+    fake1 = np.full((2, 256, 256), 7, np.uint16)  # a level 1 no downsampling would produce
+    src = tmp_path / "pyr.ome.tif"
+    kw = dict(tile=(256, 256), compression="zlib", photometric="minisblack")
+    with tifffile.TiffWriter(src, bigtiff=True) as tw:
+        tw.write(data, subifds=1, metadata={"axes": "CYX"}, **kw)
+        tw.write(fake1, subfiletype=1, **kw)
+    copied, recomputed = tmp_path / "copied.ome.tif", tmp_path / "recomputed.ome.tif"
+    assert convert(src, copied, "--tile-size", "256", "--levels", "2")[0] == 0
+    assert convert(src, recomputed, "--tile-size", "256", "--levels", "2", "--downsample", "mean")[0] == 0
+    with tifffile.TiffFile(copied) as t:
+        np.testing.assert_array_equal(t.series[0].levels[0].asarray(), data)
+        np.testing.assert_array_equal(t.series[0].levels[1].asarray(), fake1)
+    with tifffile.TiffFile(recomputed) as t:
+        level1 = t.series[0].levels[1].asarray().astype(float)
+    mean = data.astype(float).reshape(2, 256, 2, 256, 2).mean(axis=(2, 4))
+    assert np.abs(level1 - mean).max() <= 1

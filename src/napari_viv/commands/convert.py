@@ -39,8 +39,9 @@ def add_parser(subparsers) -> None:
                    help="zlib (default: libdeflate level 1 + predictor), zlib:LEVEL (1-12), lzw or none")
     p.add_argument("--levels", type=_levels, default="auto", metavar="auto|N",
                    help="number of pyramid levels including full resolution (default auto)")
-    p.add_argument("--downsample", choices=("mean", "nearest"), default="mean",
-                   help="how each level is reduced from the previous one (default mean)")
+    p.add_argument("--downsample", choices=("mean", "nearest"), default=None,
+                   help="how each level is reduced from the previous one (default mean); "
+                        "when given, an input's own pyramid levels are recomputed, not copied")
     p.add_argument("--channel-names", type=_names, default=None, metavar="A,B,C",
                    help="channel names, comma-separated (overrides the input's)")
     p.add_argument("--pixel-size", type=_sizes, default=None, metavar="X[,Y[,Z]]",
@@ -164,7 +165,7 @@ def run(args) -> int:
     previous = _install_sigint(cancel_event)
     try:
         written = export_pyramid(
-            source.levels if len(source.levels) > 1 else source.levels[0],
+            source.levels if len(source.levels) > 1 and args.downsample is None else source.levels[0],
             out,
             metadata=meta,
             channel_names=args.channel_names,
@@ -173,7 +174,7 @@ def run(args) -> int:
             tile_size=args.tile_size,
             levels=args.levels,
             compression=args.compression,
-            downsample=args.downsample,
+            downsample=args.downsample or "mean",
             workers=args.workers,
             overwrite=args.overwrite,
             progress=progress,
