@@ -251,11 +251,16 @@ class _Job:
                 for full in accs[lvl + 1].push(half):
                     emit(lvl + 1, full)
 
-        height = plan.level_shapes[level][0]
-        for y0 in range(0, height, t):
+        height, width = plan.level_shapes[level]
+        step = _read_rows(src, self.layout, t, width * plan.samples * plan.dtype.itemsize)
+        for r0 in range(0, height, step):
             self.check_cancel()
-            emit(level, self.read_band(src, plane, y0, min(y0 + t, height)))
-            yield
+            rows = self.read_band(src, plane, r0, min(r0 + step, height))
+            for y0 in range(0, rows.shape[0], t):
+                if y0:
+                    self.check_cancel()
+                emit(level, rows[y0 : y0 + t])
+                yield
         for lvl in range(level + 1, last):
             for rest in accs[lvl].flush():
                 emit(lvl, rest)
@@ -386,6 +391,36 @@ def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = No
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return [tif_path, json_path]
+
+
+#: Largest read (bytes of one plane) when reading whole source chunks at once.
+CHUNK_READ_LIMIT = 64 * 1024 * 1024
+
+
+def _read_rows(src, layout: Layout, tile: int, row_bytes: int) -> int:
+    """Rows to read from ``src`` at a time: one tile row, or one chunk row.
+
+    A chunked source (dask, zarr) whose row chunks are a multiple of the
+    tile height is read a whole chunk row at a time (up to
+    CHUNK_READ_LIMIT), so each chunk is decoded or computed once instead of
+    once per tile row.
+    """
+    chunks = getattr(src, "chunks", None)
+    try:
+        ychunks = chunks[layout.source_axes.index("Y")]
+    except (TypeError, IndexError, KeyError):
+        return tile
+    if isinstance(ychunks, tuple):  # dask: sizes of every chunk
+        if not ychunks or len(set(ychunks[:-1])) > 1 or ychunks[-1] > ychunks[0]:
+            return tile
+        ychunks = ychunks[0]
+    try:
+        rows = int(ychunks)
+    except (TypeError, ValueError):
+        return tile
+    if rows > tile and rows % tile == 0 and rows * row_bytes <= CHUNK_READ_LIMIT:
+        return rows
+    return tile
 
 
 def _release_mapped_pages(src) -> None:

@@ -260,7 +260,7 @@ class Spy:
     """An array-like that records every read."""
 
     def __init__(self, arr):
-        self.arr, self.shape, self.dtype = arr, arr.shape, arr.dtype
+        self.arr, self.shape, self.dtype, self.ndim = arr, arr.shape, arr.dtype, arr.ndim
         self.reads = []
 
     def __getitem__(self, idx):
@@ -392,3 +392,19 @@ def test_refused_codecs(tmp_path):
         export_pyramid(np.zeros((20, 20, 3), np.uint8), tmp_path / "x.ome.tif",
                        compression="lzw")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_chunked_sources_are_decoded_once(tmp_path):
+    da = pytest.importorskip("dask.array")
+    a = rand((2, 300, 170), "uint16")
+    spy = Spy(a)
+    # 128-row chunks, tiles of 32: a whole chunk row is read at once, so each
+    # chunk of the source is fetched exactly once (not once per tile row)
+    d = da.from_array(spy, chunks=(1, 128, 100), fancy=False, lock=False,
+                      meta=np.empty((0, 0, 0), a.dtype))
+    tif, _ = export_pyramid(d, tmp_path / "chunks.ome.tif", tile_size=32)
+    assert sum(n for _, n in spy.reads) == a.nbytes
+    pages = read_all(tif)
+    for c in range(2):
+        np.testing.assert_array_equal(pages[c, 0], a[c])
+        np.testing.assert_array_equal(pages[c, 1], mean2(a[c]))
