@@ -247,15 +247,12 @@ def _open_tiff_quiet(path: Path, series) -> SourceImage:
             raise NapariVivError(f"{path}: pyramid level {k} has axes {lvl.axes}, level 0 {file_axes}")
         arr = _tiff_level(tif, path, s, k, lvl, f"{token}-{s}-{k}")
         levels.append(_apply(arr, steps))
-    if "S" not in new_axes and meta.channel_names is not None:
-        nc = levels[0].shape[new_axes.index("C")] if "C" in new_axes else 1
-        if len(meta.channel_names) != nc:
-            meta.channel_names = None
-            meta.channel_colors = None
-    if meta.channel_colors is not None and "C" in new_axes:
-        nc = levels[0].shape[new_axes.index("C")]
-        if len(meta.channel_colors) != nc:
-            meta.channel_colors = None
+    # Names/colours are per channel; for RGB(A) there is one (interleaved) channel.
+    nc = levels[0].shape[new_axes.index("C")] if "C" in new_axes else 1
+    if meta.channel_names is not None and len(meta.channel_names) != nc:
+        meta.channel_names = None
+    if meta.channel_colors is not None and len(meta.channel_colors) != nc:
+        meta.channel_colors = None
     return SourceImage(path=path, levels=levels, metadata=meta)
 
 
@@ -472,9 +469,10 @@ def _ome_metadata(meta: ImageMetadata, xml: str, index: int, main) -> None:
             pass
     channels = [el for el in pixels if _local(el.tag) == "Channel"]
     if channels:
-        names = [el.get("Name") or el.get("Fluor") or f"Channel {i}" for i, el in enumerate(channels)]
+        given = [el.get("Name") or el.get("Fluor") for el in channels]
         colors = [_ome_color(el.get("Color")) for el in channels]
-        meta.channel_names = names
+        if any(given):
+            meta.channel_names = [g or f"Channel {i}" for i, g in enumerate(given)]
         meta.channel_colors = colors if any(c is not None for c in colors) else None
 
 
