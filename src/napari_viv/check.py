@@ -64,6 +64,8 @@ class CheckReport:
 
     path: Path
     findings: list[Finding] = field(default_factory=list)
+    #: One line per image Viv will show, e.g. "Image 0: 2 channels uint16 ...".
+    images: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -82,6 +84,7 @@ class CheckReport:
             "path": str(self.path),
             "ok": self.ok,
             "findings": [asdict(f) for f in self.findings],
+            "images": list(self.images),
         }
 
 
@@ -595,7 +598,24 @@ class _Checker:
             levels.append(page.pages[j])
         return levels
 
+    def describe(self, img: _Image, where: str, levels: list) -> None:
+        base = levels[0]
+        sz = img.sizes
+        what = (f"RGB {img.type}" if img.interleaved else
+                f"{sz['C']} channel{'s' * (sz['C'] > 1)} {img.type}")
+        extra = "".join(f", {sz[a]} {a}" for a in "ZT" if sz[a] > 1)
+        tiles = f"{base.tilewidth}x{base.tilelength} tiles" if base.is_tiled else "strips"
+        comp = int(base.compression)
+        codec = {1: "uncompressed", 5: "LZW", 7: "JPEG", 8: "zlib", 32946: "zlib",
+                 32773: "PackBits", 34887: "LERC"}.get(comp) or _COMPRESSION_NAMES.get(comp, str(comp))
+        ends = levels[:1] + levels[1:][-1:]
+        sizes = " > ".join(f"{p.imagewidth}x{p.imagelength}" for p in ends)
+        self.report.images.append(
+            f"{where}: {what}{extra}, {len(levels)} level{'s' * (len(levels) > 1)} "
+            f"({sizes}), {tiles}, {codec}")
+
     def check_plane0(self, img: _Image, where: str, levels: list) -> None:
+        self.describe(img, where, levels)
         base = levels[0]
         if not base.is_tiled:
             self.warn(f"{where}: pixels are stored in strips, not tiles; Viv works but "

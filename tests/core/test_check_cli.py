@@ -36,6 +36,8 @@ def test_good_file_exits_0_and_says_ok(files, capsys):
     out = capsys.readouterr().out
     assert "OK" in out and "NOT OK" not in out
     assert "error:" not in out
+    # what Viv will show, worked out here from the corpus' own sizes
+    assert f"2 channels uint16, 3 levels ({corpus.W}x{corpus.H} > {corpus.W // 4}x{corpus.H // 4})" in out
 
 
 def test_bad_file_exits_1_and_lists_reason_and_fix(files, capsys):
@@ -79,6 +81,7 @@ def test_json_matches_check_file(files, capsys):
         report = check_file(path)
         assert data["path"] == str(path)
         assert data["ok"] is report.ok
+        assert data["images"] == report.images
         assert [f["message"] for f in data["findings"]] == [f.message for f in report.findings]
         assert all(set(f) == {"severity", "message", "fix"} for f in data["findings"])
 

@@ -37,6 +37,8 @@ def format_report(report, *, quiet: bool = False) -> str:
     else:
         lines.append(f"{report.path}: NOT OK - Viv/Avivator will fail or show wrong "
                      f"pixels ({len(report.errors)} problem(s)):")
+    if not quiet:
+        lines.extend(f"  {line}" for line in report.images)
     for f in report.findings:
         if quiet and f.severity != "error":
             continue
