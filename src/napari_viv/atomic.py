@@ -119,6 +119,16 @@ def _link_fd(fd: int, target: Path) -> None:
     os.close(out)
 
 
+def publish_bytes(target: Path, data: bytes) -> None:
+    """Atomically create or replace the small file ``target`` with ``data``."""
+    tmp = _TempFile(target.parent, target.name)
+    try:
+        tmp.file.write(data)
+        tmp.place(target, replace=True)
+    finally:
+        tmp.discard()
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -53,25 +53,10 @@ def read_offsets(tif_path) -> list[int]:
 
 def write_offsets(tif_path, out=None) -> Path:
     """Write the offsets.json for ``tif_path`` (atomically) and return its path."""
-    from .atomic import check_folder
-    import os
-    import tempfile
+    from .atomic import check_folder, publish_bytes
 
     offsets = read_offsets(tif_path)
     target = Path(out) if out is not None else offsets_path_for(tif_path)
-    check_folder(target.parent if str(target.parent) else Path("."))
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(offsets_json(offsets))
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    check_folder(target.parent)
+    publish_bytes(target, offsets_json(offsets))
     return target
