@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .codecs import choose_codec
+from .codecs import DEFAULT_COMPRESSION, choose_codec
 from .errors import NapariVivError
 from .layout import output_dtype, resolve_layout
 
@@ -128,7 +128,7 @@ def check_tile_size(tile_size) -> int:
 
 
 def plan_pyramid(shape, dtype, axes=None, *, tile_size=512, levels="auto",
-                 compression="zlib") -> PyramidPlan:
+                 compression=DEFAULT_COMPRESSION) -> PyramidPlan:
     """Plan the pyramid for an array of ``shape``/``dtype`` with ``axes``.
 
     Raises :class:`NapariVivError` for bad axes, dtype, tile size, level

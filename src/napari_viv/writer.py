@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import AtomicPair
-from .codecs import Codec, choose_codec
+from .codecs import DEFAULT_COMPRESSION, Codec, choose_codec
 from .downsample import METHODS, halve
 from .errors import Cancelled, NapariVivError
 from .layout import Layout, convert_band, resolve_layout
@@ -335,7 +335,7 @@ def _write(job: _Job, tw, xml: bytes) -> None:
 
 def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = None,
                    channel_names=None, channel_colors=None, physical_sizes=None, unit=None,
-                   name=None, tile_size=512, levels="auto", compression="zlib",
+                   name=None, tile_size=512, levels="auto", compression=DEFAULT_COMPRESSION,
                    downsample="mean", workers=None, overwrite=False,
                    progress=None, cancel=None) -> list[Path]:
     """Write ``data`` as a Viv pyramidal OME-TIFF plus its ``offsets.json``.
