@@ -63,7 +63,10 @@ def output_path(path) -> Path:
 
 
 def _as_levels(data) -> list:
-    if isinstance(data, (list, tuple)) and data and hasattr(data[0], "shape"):
+    # napari's MultiScaleData is a sequence of levels that also looks like an
+    # array (shape, dtype), so recognise it by name (no napari import here).
+    multiscale = isinstance(data, (list, tuple)) or type(data).__name__ == "MultiScaleData"
+    if multiscale and len(data) and hasattr(data[0], "shape"):
         levels = list(data)
     else:
         levels = [data]

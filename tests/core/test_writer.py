@@ -408,3 +408,28 @@ def test_chunked_sources_are_decoded_once(tmp_path):
     for c in range(2):
         np.testing.assert_array_equal(pages[c, 0], a[c])
         np.testing.assert_array_equal(pages[c, 1], mean2(a[c]))
+
+
+class MultiScaleData:
+    """Stand-in for napari's class of the same name: a sequence of levels
+    that also has an array-like shape and dtype (those of level 0)."""
+
+    def __init__(self, levels):
+        self._data = levels
+        self.shape, self.dtype = levels[0].shape, levels[0].dtype
+
+    def __getitem__(self, key):
+        return self._data[key]
+
+    def __len__(self):
+        return len(self._data)
+
+
+def test_napari_multiscale_data_is_a_list_of_levels(tmp_path):
+    a = rand((2, 120, 90), "uint8")
+    given = a[:, ::2, ::2]  # nearest-sampled level 1, different from the mean
+    tif, _ = export_pyramid(MultiScaleData([a, given]), tmp_path / "napari.ome.tif",
+                            tile_size=16)
+    pages = read_all(tif)
+    np.testing.assert_array_equal(pages[0, 0], a[0])
+    np.testing.assert_array_equal(pages[1, 1], given[1])
