@@ -540,9 +540,10 @@ class _Checker:
     def check_image_caveats(self, img: _Image, where: str, start: int) -> None:
         """Things Viv loads fine but that surprise people in Avivator."""
         C = img.sizes["C"]
-        if not img.interleaved and len(img.channels) != C:
-            self.warn(f"{where}: SizeC is {C} but there are {len(img.channels)} <Channel> "
-                      "elements; Avivator shows unnamed or missing channels",
+        samples = sum(_js_int(ch.get("SamplesPerPixel", "1")) or 1 for ch in img.channels)
+        if not img.interleaved and samples != C:
+            self.warn(f"{where}: SizeC is {C} but the <Channel> elements describe {samples}; "
+                      "Avivator shows unnamed or missing channels",
                       "re-export with `napari-viv convert FILE OUT.ome.tif --channel-names A,B,...`")
         if not img.interleaved and C == 3 and img.type == "uint8":
             self.warn(f"{where}: 3 uint8 channels; Avivator displays any 3-channel 8-bit "
@@ -669,7 +670,7 @@ class _Checker:
             self.error(f"{what}: JPEG with {bits}-bit samples; Viv decodes only 8-bit JPEG",
                        _CONVERT + " (zlib, lossless)")
             bad = True
-        if comp == 5 and spp > 1:
+        if comp == 5 and spp > 1 and int(page.planarconfig) == 1:
             self.error(f"{what}: LZW with {spp} samples per pixel; Viv's LZW decoder "
                        "fails ('Offset is outside the bounds of the DataView')",
                        _CONVERT + " (zlib)")
@@ -703,20 +704,16 @@ class _Checker:
                            _CONVERT)
                 return True
             return False
-        if int(page.planarconfig) == 2:
-            self.error(f"{what}: RGB stored planar (PlanarConfiguration=2); Viv reads "
-                       "only interleaved RGB and fails or shows wrong pixels",
-                       _CONVERT + " (interleaved uint8 RGB or separate channels)")
-            return True
         if spp != 3:
             self.error(f"{what}: {spp} samples per pixel; Viv supports only 3 (RGB), "
                        "not RGBA or other multi-sample pixels",
                        _CONVERT + " (drops alpha or stores samples as channels)")
             return True
         if not img.interleaved:
-            self.error(f"{what}: RGB pixels but the OME-XML lacks Interleaved=\"true\"; "
-                       "Viv reads only the red samples and then misses IFDs",
-                       _CONVERT)
+            planar = " (stored planar)" if int(page.planarconfig) == 2 else ""
+            self.error(f"{what}: RGB pixels{planar} but the OME-XML lacks "
+                       "Interleaved=\"true\"; Viv looks for 3 separate planes and fails",
+                       _CONVERT + " (writes RGB as interleaved uint8 with Interleaved=\"true\")")
             return True
         if page.bitspersample != 8:
             self.warn(f"{what}: {page.bitspersample}-bit interleaved RGB; Viv loads it but "

@@ -344,6 +344,13 @@ def _garbage_offsets(path):
     return cf
 
 
+def _planar_tifffile(path):
+    """Planar RGB with tifffile's own OME-XML (Interleaved="false")."""
+    data = pixels("uint8", (3, H, W))
+    tifffile.imwrite(path, data, photometric="rgb", planarconfig="separate", tile=TILE)
+    return describe(path)
+
+
 def _type_mismatch(path):
     return simple(path, "int16", type_="uint16")
 
@@ -374,6 +381,8 @@ CASES: dict[str, Callable[[Path], CorpusFile]] = {
     "rgb_interleaved_raw": lambda p: rgb(p),
     "rgb_lzw": lambda p: rgb(p, compression="lzw"),
     "rgb_planar": lambda p: rgb(p, planarconfig="separate"),
+    "rgb_planar_lzw": lambda p: rgb(p, planarconfig="separate", compression="lzw"),
+    "rgb_planar_tifffile": _planar_tifffile,
     "rgba": lambda p: rgb(p, samples=4, extrasamples=[2]),
     "rgb_uint16": lambda p: rgb(p, dtype="uint16", compression="zlib"),
     "rgb_not_interleaved": lambda p: rgb(p, interleaved=None),

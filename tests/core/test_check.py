@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import corpus  # noqa: E402
 from vivjs import VivLoadError, plane_digest, viv_load  # noqa: E402
 
-from napari_viv.check import CheckReport, Finding, check_file  # noqa: E402
+from napari_viv.check import check_file  # noqa: E402
 from napari_viv.errors import NapariVivError  # noqa: E402
 
 HARNESS = Path(__file__).parents[1] / "viv"
@@ -61,8 +61,12 @@ def viv_raster(cf, image, level, key, like: np.ndarray) -> np.ndarray:
 
 
 def true_plane(tif, ifd, sub) -> np.ndarray:
+    """A plane as tifffile reads it: (H, W), or (H, W, S) for several samples."""
     page = tif.pages[ifd] if sub is None else tif.pages[ifd].pages[sub]
-    return page.asarray()
+    data = page.asarray()
+    if page.samplesperpixel > 1 and int(page.planarconfig) == 2:
+        data = np.moveaxis(data, 0, -1)  # planar (S, H, W) -> (H, W, S)
+    return data
 
 
 def viv_verdict(cf: corpus.CorpusFile) -> tuple[bool, str]:
@@ -162,7 +166,7 @@ def test_findings_are_well_formed(built):
 REASONS = {
     "codec_zstd": "zstd", "codec_jpeg2000": "JPEG 2000", "dtype_bool": "'bit'",
     "dtype_mismatch": "SampleFormat", "dtype_float64_pred2": "predictor",
-    "rgb_lzw": "LZW", "rgb_planar": "planar", "rgba": "4 samples",
+    "rgb_lzw": "LZW", "rgb_planar_tifffile": "stored planar", "rgba": "4 samples",
     "rgb_not_interleaved": "Interleaved", "rgb_interleaved_z2_xyczt": "XYCZT",
     "unit_um": "'um'", "unit_greek_mu": "\u03bcm", "xml_channel_no_id": "Channel 0 has no ID",
     "xml_no_channel": "no <Channel>", "xml_image_no_id": "<Image> 0 has no ID",
@@ -180,7 +184,7 @@ REASONS = {
 CAVEATS = {
     "rgb_uint16": "16-bit", "layout_strips": "strips", "layout_tile_rect": "64x128",
     "endian_big_raw": "big-endian", "levels_ceil": "rounded up", "offsets_missing": "no ",
-    "offsets_short": "1 entries", "xml_channel_count": "1 <Channel>",
+    "offsets_short": "1 entries", "xml_channel_count": "describe 1",
     "xml_tiffdata_disagrees": "TiffData", "xml_uuid_renamed": "renamed", "xml_size_fraction": "truncates", "unit_only_x": "scale bar", "dtype_uint8_3ch": "as RGB", "layout_thumbnail": "3 IFDs", "layout_multi_more_levels": "3 SubIFDs",
 }
 
