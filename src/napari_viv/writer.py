@@ -110,11 +110,16 @@ class _TileStore:
     def add(self, level: int, futures) -> None:
         self.pending[level].extend(futures)
 
-    def collect(self, wait: bool = False) -> None:
-        """Move finished encodings (all of them if ``wait``) into storage."""
+    def collect(self, wait: bool = False, limit: int | None = None) -> None:
+        """Move finished encodings into storage: all of them if ``wait``;
+        with ``limit``, wait until at most that many are still pending."""
         for level, queue in self.pending.items():
             while queue and (wait or queue[0].done()):
                 self._put(level, queue.popleft().result())
+        if limit is not None:
+            for level, queue in self.pending.items():
+                while queue and sum(map(len, self.pending.values())) > limit:
+                    self._put(level, queue.popleft().result())
 
     def _put(self, level: int, data: bytes) -> None:
         self.stored += 1
@@ -311,9 +316,11 @@ def _write(job: _Job, tw, xml: bytes) -> None:
         store = _TileStore(plan.nlevels, job.scratch)
         try:
             for level in sorted(job.roots):
-                if level:
+                if level:  # reused source levels: keep about two tile rows in flight
+                    limit = 2 * plan.tiles_in(level)[1]
                     for _ in job.run_root(level, plane, store, None):
-                        store.collect()
+                        store.collect(limit=limit)
+                        job.report(store.stored)
             tw.write(
                 data=job.level0_tiles(plane, store),
                 shape=plan.level_shapes[0] + extra,
