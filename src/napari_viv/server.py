@@ -55,7 +55,8 @@ _STOP_TIMEOUT = 10.0
 
 
 class ServerStats(NamedTuple):
-    """Requests answered and body bytes sent since start()."""
+    """Responses completed and body bytes sent since start() (counted once
+    the last byte of a response is handed to the socket)."""
 
     requests: int
     bytes_sent: int

@@ -136,3 +136,19 @@ def test_demo_rejects_bad_size():
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "--size" in proc.stderr
+
+
+def test_signal_while_writing_cancels_and_removes_the_folder(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "napari_viv", "demo", "--size", "6144", "--no-browser"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=demo_env(tmp_path))
+    first = proc.stderr.readline()
+    match = re.search(r"to (\S+\.ome\.tif) \.\.\.", first)
+    assert match, first
+    folder = Path(match.group(1)).parent
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    assert "cancelled" in err
+    assert "Press Ctrl-C" not in out  # it never got to serving
+    assert not folder.exists()

@@ -14,7 +14,7 @@ import tempfile
 import webbrowser
 from pathlib import Path
 
-from .serve import add_server_options, allowed_origins, print_links, wait_for_signal
+from .serve import add_server_options, allowed_origins, print_links, stop_signals, wait
 
 #: Set (to anything but "" or "0") to never launch a browser.
 NO_BROWSER_ENV = "NAPARI_VIV_NO_BROWSER"
@@ -79,12 +79,13 @@ def run(args) -> int:
     from ..server import RangeServer
     from ..writer import export_pyramid
 
-    with tempfile.TemporaryDirectory(prefix="napari-viv-demo-") as folder:
+    with stop_signals() as stop, tempfile.TemporaryDirectory(prefix="napari-viv-demo-") as folder:
         path = Path(folder) / FILE_NAME
         print(f"Writing the synthetic tissue ({args.channels} x {args.size} x {args.size} "
               f"uint16) to {path} ...", file=sys.stderr, flush=True)
         data, meta = synthetic_tissue(args.size, args.channels)
-        written = export_pyramid(data, path, metadata=meta)
+        # Ctrl-C/SIGTERM while writing cancels; the folder is removed either way.
+        written = export_pyramid(data, path, metadata=meta, cancel=stop.is_set)
         path = Path(written[0])
         server = RangeServer([path], host=args.host, port=args.port,
                              allow_origins=allowed_origins(args))
@@ -101,7 +102,7 @@ def run(args) -> int:
                 if not opened:
                     print("could not open a browser: copy the link above into one",
                           file=sys.stderr, flush=True)
-            wait_for_signal()
+            wait(stop)
             requests, nbytes = server.stats
         print(f"stopped after {requests} requests, {nbytes / 1e6:.1f} MB sent; "
               f"removing {folder}", file=sys.stderr, flush=True)

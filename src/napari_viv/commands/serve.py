@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 import webbrowser
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -113,22 +114,28 @@ def print_links(server, path: Path, args, out=sys.stdout) -> str:
     return link
 
 
-def wait_for_signal() -> None:
-    """Block until SIGINT or SIGTERM (main thread only)."""
+@contextmanager
+def stop_signals():
+    """Catch SIGINT and SIGTERM (main thread only); yields the Event they set.
+
+    Installed before the link is printed, so a signal sent as soon as the
+    link appears still stops the command cleanly.
+    """
     stop = threading.Event()
     previous = {}
-
-    def handler(signum, frame):
-        stop.set()
-
     for sig in (signal.SIGINT, signal.SIGTERM):
-        previous[sig] = signal.signal(sig, handler)
+        previous[sig] = signal.signal(sig, lambda signum, frame: stop.set())
     try:
-        while not stop.wait(0.5):
-            pass
+        yield stop
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def wait(stop: threading.Event) -> None:
+    """Block until ``stop`` is set (wakes up regularly so signals get handled)."""
+    while not stop.wait(0.5):
+        pass
 
 
 def run(args) -> int:
@@ -139,11 +146,11 @@ def run(args) -> int:
         print(note, file=sys.stderr)
     server = RangeServer([path], host=args.host, port=args.port,
                          allow_origins=allowed_origins(args))
-    with server:
+    with stop_signals() as stop, server:
         link = print_links(server, path, args)
         if args.open:
             webbrowser.open(link)
-        wait_for_signal()
+        wait(stop)
         requests, nbytes = server.stats
     print(f"stopped after {requests} requests, {nbytes / 1e6:.1f} MB sent", file=sys.stderr)
     return 0
