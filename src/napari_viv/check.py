@@ -509,8 +509,8 @@ class _Checker:
         if indices != self.plane_indices(img, start, compact=True):
             self.error(f"{where}: interleaved RGB with several Z/T planes in DimensionOrder "
                        f"{img.order}; Viv counts 3 planes per RGB plane and reads the wrong "
-                       "IFDs", "re-export with DimensionOrder XYZCT (Z fastest), one RGB "
-                       "plane per IFD, or store the colours as 3 channels")
+                       "IFDs", "re-export with C last in DimensionOrder (XYZTC), or store the "
+                       "colours as 3 channels")
             return
         nplanes = len(indices)
         if max(indices) >= self.npages:
