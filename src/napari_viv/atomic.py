@@ -51,7 +51,8 @@ class _TempFile:
                 fd, name = tempfile.mkstemp(prefix=f".{stem}.", suffix=".part", dir=folder)
             except OSError as exc:
                 raise NapariVivError(f"output folder {folder}: cannot write ({exc.strerror})") from None
-            os.fchmod(fd, 0o666 & ~_umask())
+            if hasattr(os, "fchmod"):  # mkstemp makes 0600 files; honour the umask
+                os.fchmod(fd, 0o666 & ~_umask())
             self.name = Path(name)
         self.file = os.fdopen(fd, "w+b")
         # tifffile wants a str name on file objects; unnamed ones have an int
@@ -64,6 +65,7 @@ class _TempFile:
             tmp = self.folder / f".{final.name}.{secrets.token_hex(6)}.tmp"
             _link_fd(self.file.fileno(), tmp)
             self.name = tmp
+        self.file.close()  # Windows cannot rename open files
         if replace:
             os.replace(self.name, final)
         else:

@@ -129,17 +129,16 @@ class _TileStore:
             return
         if self._file is None:
             self._file = self._scratch()
-        os.pwrite(self._file.fileno(), data, self._end)
+        _pwrite(self._file, data, self._end)
         self.entries[level].append((self._end, len(data)))
         self._end += len(data)
 
     def tiles(self, level: int):
-        fd = self._file.fileno() if self._file is not None else None
         for entry in self.entries[level]:
             if isinstance(entry, bytes):
                 yield entry
             else:
-                yield os.pread(fd, entry[1], entry[0])
+                yield _pread(self._file, entry[1], entry[0])
         self.entries[level] = []
 
     def close(self) -> None:
@@ -149,6 +148,22 @@ class _TileStore:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _pwrite(f, data: bytes, offset: int) -> None:
+    if hasattr(os, "pwrite"):
+        os.pwrite(f.fileno(), data, offset)
+    else:  # Windows; only the main thread uses the scratch file
+        f.seek(offset)
+        f.write(data)
+        f.flush()
+
+
+def _pread(f, size: int, offset: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(f.fileno(), size, offset)
+    f.seek(offset)
+    return f.read(size)
 
 
 class _Accumulator:
@@ -381,7 +396,7 @@ def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = No
     roots = _reusable_levels(sources, layout, plan)
     xml = build_ome_xml(plan, md, name=_stem(tif_path), what=what)
 
-    nworkers = int(workers) if workers else len(os.sched_getaffinity(0))
+    nworkers = int(workers) if workers else _cpu_count()
     pool = ThreadPoolExecutor(max(1, nworkers), thread_name_prefix="napari-viv-encode")
     job = _Job(plan, layout, sources, roots, codec, downsample, pool, progress, cancel, what)
     import tifffile
@@ -453,6 +468,13 @@ def _release_mapped_pages(src) -> None:
                     pass
             return
         arr = arr.base
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # honours taskset / cgroup pinning
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 def _stem(tif_path: Path) -> str:
