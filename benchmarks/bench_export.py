@@ -4,7 +4,8 @@ For a LuCa-like image (7 x SIZE x SIZE uint16, see make_luca_like.py) it runs,
 each in a fresh Python (or Java) process so peak RSS is per run:
 
 * export   - ``open_image(.npy)`` + ``export_pyramid`` (what ``napari-viv convert`` does)
-* export-tif - the same from the uncompressed OME-TIFF that bfconvert reads
+* export-raw - ``export_pyramid`` fed the memory map directly (no dask; first codec only)
+* export-tif - the same as export, from the uncompressed OME-TIFF that bfconvert reads
 * naive    - the whole level in RAM, numpy 2x2 means, tifffile writes tiles
              with SubIFDs on all cores (what a short script would do)
 * floor    - every tile of every level already in RAM, encoded with the same
@@ -57,6 +58,16 @@ def child_export(src, out, codec):
     image = open_image(src)
     export_pyramid(image.levels if len(image.levels) > 1 else image.levels[0], out,
                    metadata=image.metadata, tile_size=TILE, compression=codec, overwrite=True)
+    return time.perf_counter() - t0
+
+
+def child_export_raw(src, out, codec):
+    """The writer fed the .npy memory map directly (no open_image, no dask): isolates the source."""
+    from napari_viv.writer import export_pyramid
+
+    t0 = time.perf_counter()
+    export_pyramid(np.load(src, mmap_mode="r"), out, axes="CYX", tile_size=TILE, compression=codec,
+                   overwrite=True)
     return time.perf_counter() - t0
 
 
@@ -121,7 +132,8 @@ def child_floor(src, out, codec):
     return seconds
 
 
-CHILDREN = {"export": child_export, "naive": child_naive, "floor": child_floor}
+CHILDREN = {"export": child_export, "export-raw": child_export_raw, "naive": child_naive,
+            "floor": child_floor}
 
 
 def run_child(kind, src, out, codec):
@@ -246,6 +258,11 @@ def bench(size, codecs, *, bfconvert=True, naive=True, rss_scale=True, bf_codecs
 
             with tifffile.TiffFile(out) as t:
                 nlevels = 1 + len(t.pages.first.subifds or ())
+        if codec == codecs[0]:
+            out_r = work / "export_raw.ome.tif"
+            record("export-raw", codec, run_child("export-raw", npy, out_r, codec), out_r)
+            out_r.unlink(missing_ok=True)
+            (work / "export_raw.offsets.json").unlink(missing_ok=True)
         if codec != "none":
             fl = work / "floor.json"
             rep = run_child("floor", npy, fl, codec)

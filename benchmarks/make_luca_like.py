@@ -53,8 +53,19 @@ def make(path, size=8192, *, channels=CHANNELS, seed=0, scale=1.0, workers=None)
     with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
         list(pool.map(one, blocks))
     out.flush()
+    _sync(tmp)
     os.replace(tmp, path)
     return np.load(path, mmap_mode="r")
+
+
+def _sync(path):
+    """Wait until the file is on disk: freshly written (dirty) pages would
+    otherwise stay mapped in the next reader and inflate its measured RSS."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_ome_tiff(npy_path, tif_path):
@@ -69,6 +80,7 @@ def write_ome_tiff(npy_path, tif_path):
         metadata={"axes": "CYX", "Channel": {"Name": meta.channel_names},
                   "PhysicalSizeX": meta.physical_sizes["x"], "PhysicalSizeY": meta.physical_sizes["y"]},
     )
+    _sync(tmp)
     os.replace(tmp, tif_path)
     return Path(tif_path)
 
