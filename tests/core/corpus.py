@@ -226,20 +226,22 @@ def simple(path, dtype="uint16", *, C=2, Z=1, T=1, order="XYZCT", nlevels=3, mod
     return write_subifd_file(path, [img], xml, offsets=offsets, **kw)
 
 
-def rgb(path, *, dtype="uint8", samples=3, interleaved=True, Z=1, data=None, order="XYZCT",
-        **kw) -> CorpusFile:
-    """One RGB(A) image stored with SamplesPerPixel > 1."""
+def rgb(path, *, dtype="uint8", samples=3, interleaved=True, Z=1, T=1, data=None,
+        order="XYZCT", **kw) -> CorpusFile:
+    """One RGB(A) image stored with SamplesPerPixel > 1 (one IFD per Z/T plane)."""
     planar = kw.get("planarconfig") == "separate"
     levs = {}
-    for z in range(Z):
-        base = data if data is not None else pixels(dtype, (H, W, samples), seed=z)
-        lv = pyramid(base, 3)
-        if planar:
-            lv = [np.ascontiguousarray(np.moveaxis(a, -1, 0)) for a in lv]
-        levs[(0, 0, z)] = lv
-    xml = ome(image_xml(0, sx=W, sy=H, sc=samples, sz=Z, type_=OME_TYPE[np.dtype(dtype).name],
-                        spp=samples, interleaved=interleaved, nplanes=Z, order=order))
-    img = dict(planes=levs, T=1, C=1, Z=Z, order=order)
+    for t in range(T):
+        for z in range(Z):
+            base = data if data is not None else pixels(dtype, (H, W, samples), seed=t * Z + z)
+            lv = pyramid(base, 3)
+            if planar:
+                lv = [np.ascontiguousarray(np.moveaxis(a, -1, 0)) for a in lv]
+            levs[(t, 0, z)] = lv
+    xml = ome(image_xml(0, sx=W, sy=H, sc=samples, sz=Z, st=T,
+                        type_=OME_TYPE[np.dtype(dtype).name], spp=samples,
+                        interleaved=interleaved, nplanes=Z * T, order=order))
+    img = dict(planes=levs, T=T, C=1, Z=Z, order=order)
     kw.setdefault("photometric", "rgb")
     return write_subifd_file(path, [img], xml, **kw)
 
@@ -388,6 +390,8 @@ CASES: dict[str, Callable[[Path], CorpusFile]] = {
     "rgb_not_interleaved": lambda p: rgb(p, interleaved=None),
     "rgb_interleaved_z2": lambda p: rgb(p, Z=2, compression="zlib"),
     "rgb_interleaved_z2_xyczt": lambda p: rgb(p, Z=2, compression="zlib", order="XYCZT"),
+    "rgb_interleaved_zt_xyzct": lambda p: rgb(p, Z=2, T=2, compression="zlib"),
+    "rgb_interleaved_zt_xyztc": lambda p: rgb(p, Z=2, T=2, compression="zlib", order="XYZTC"),
     "rgb_jpeg": lambda p: rgb(p, compression="jpeg", data=smooth((H, W, 3)),
                               compressionargs={"outcolorspace": "rgb"}),
     # units

@@ -167,7 +167,7 @@ REASONS = {
     "codec_zstd": "zstd", "codec_jpeg2000": "JPEG 2000", "dtype_bool": "'bit'",
     "dtype_mismatch": "SampleFormat", "dtype_float64_pred2": "predictor",
     "rgb_lzw": "LZW", "rgb_planar_tifffile": "stored planar", "rgba": "4 samples",
-    "rgb_not_interleaved": "Interleaved", "rgb_interleaved_z2_xyczt": "XYCZT",
+    "rgb_not_interleaved": "Interleaved", "rgb_interleaved_z2_xyczt": "XYCZT", "rgb_interleaved_zt_xyzct": "XYZCT",
     "unit_um": "'um'", "unit_greek_mu": "\u03bcm", "xml_channel_no_id": "Channel 0 has no ID",
     "xml_no_channel": "no <Channel>", "xml_image_no_id": "<Image> 0 has no ID",
     "xml_type_upper": "lowercase", "xml_color_hex": "#FF0000", "xml_multifile": "other.ome.tif",
