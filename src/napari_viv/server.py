@@ -35,6 +35,7 @@ import os
 import socket
 import threading
 from concurrent.futures import Future
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
@@ -73,6 +74,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+@lru_cache(maxsize=256)
 def _host_is_loopback(host_header: str | None) -> bool:
     """Whether a Host header names this machine's loopback (port ignored)."""
     if not host_header:
@@ -93,6 +95,7 @@ def sidecar_name(name: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=256)
 def normalize_origin(origin: str) -> str:
     """``https://Host:443/path/`` -> ``https://host`` (scheme://host[:port])."""
     origin = origin.strip()
