@@ -659,8 +659,8 @@ class _Checker:
         seen.add(key)
         name = _COMPRESSION_NAMES.get(comp, f"code {comp}")
         if comp == _WEBP:
-            self.warn(f"{what}: WebP compression decodes only in browsers, not in "
-                      "Viv under Node", _CONVERT + " (zlib)")
+            self.warn(f"{what}: WebP decodes only in a web browser (Avivator works; "
+                      "Viv in Node and other tools fail)", _CONVERT + " (zlib)")
         elif comp not in SUPPORTED_COMPRESSION:
             self.error(f"{what}: {name} compression ({comp}) is not supported by Viv "
                        f"('Unknown compression method identifier: {comp}')",
