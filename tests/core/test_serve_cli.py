@@ -116,6 +116,7 @@ def test_serve_prints_link_serves_and_stops_cleanly(ome, sig):
         rc, out, err = stop(proc, sig)
     assert rc == 0, err
     assert "stopped" in err
+    assert "warning:" not in err  # a good file: `check` finds no error
     assert port_is_free(port)
 
 
@@ -196,3 +197,13 @@ def test_port_in_use_is_one_line_and_exit_1(ome):
         busy.close()
     assert proc.returncode == 1
     assert str(port) in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_wrong_offsets_json_is_warned_about_but_served(ome):
+    side = ome.parent / "cells.offsets.json"
+    side.write_text("[8, 99]")  # entry 1 is not where the second IFD is
+    proc, _ = start(["serve", str(ome)])
+    rc, _, err = stop(proc)
+    assert rc == 0
+    warnings = [ln for ln in err.splitlines() if ln.startswith("warning:")]
+    assert len(warnings) == 1 and "cells.offsets.json" in warnings[0]

@@ -78,6 +78,18 @@ def check_servable(path: Path) -> list[str]:
     return notes
 
 
+def viv_problems(path: Path) -> list[str]:
+    """`napari-viv check`'s errors for ``path``, as warning lines (serving goes on)."""
+    try:
+        from ..check import check_file
+
+        report = check_file(path)
+    except Exception:  # the checker is advice; never let it stop serving
+        return []
+    return [f"warning: Avivator will probably fail: {f.message} (fix: {f.fix})"
+            for f in report.findings if f.severity == "error"]
+
+
 def allowed_origins(args) -> list[str] | None:
     """The CORS allow-list from --allow-origin and --avivator-url."""
     from ..avivator import avivator_origin
@@ -142,7 +154,7 @@ def run(args) -> int:
     from ..server import RangeServer
 
     path = Path(args.file).expanduser().absolute()
-    for note in check_servable(path):
+    for note in check_servable(path) + viv_problems(path):
         print(note, file=sys.stderr)
     server = RangeServer([path], host=args.host, port=args.port,
                          allow_origins=allowed_origins(args))
