@@ -10,6 +10,7 @@ returned as UTF-8 bytes (tifffile needs bytes for non-ASCII text).
 from __future__ import annotations
 
 import math
+import re
 import xml.etree.ElementTree as ET
 
 from .errors import NapariVivError
@@ -41,6 +42,15 @@ def int_to_color(value: int) -> tuple[int, int, int]:
     """The inverse of :func:`color_to_int` (alpha dropped)."""
     value &= 0xFFFFFFFF
     return (value >> 24) & 255, (value >> 16) & 255, (value >> 8) & 255
+
+
+# Characters XML 1.0 cannot contain at all (even escaped).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _text(value) -> str:
+    """``value`` as text that XML can carry (invalid characters dropped)."""
+    return _NOT_XML.sub("", str(value))
 
 
 def _fmt(x: float) -> str:
@@ -78,7 +88,7 @@ def build_ome_xml(plan: PyramidPlan, metadata: ImageMetadata | None = None,
     })
     image = ET.SubElement(root, "Image", {"ID": "Image:0"})
     if image_name:
-        image.set("Name", str(image_name))
+        image.set("Name", _text(image_name))
     pixels = ET.SubElement(image, "Pixels", {
         "ID": "Pixels:0",
         "DimensionOrder": "XYZCT",
@@ -107,7 +117,7 @@ def build_ome_xml(plan: PyramidPlan, metadata: ImageMetadata | None = None,
             "SamplesPerPixel": str(plan.samples),
         })
         if names is not None:
-            ch.set("Name", str(names[c]))
+            ch.set("Name", _text(names[c]))
         elif plan.rgb:
             ch.set("Name", "RGB")
         else:

@@ -86,3 +86,12 @@ def test_rgb_channel():
     assert px.get("Interleaved") == "true" and px.get("SizeC") == "3"
     (ch,) = px.findall("o:Channel", NS)
     assert ch.get("SamplesPerPixel") == "3" and ch.get("Name") == "HE"
+
+
+def test_characters_xml_cannot_hold_are_dropped():
+    md = ImageMetadata(name="a\x00b", channel_names=["bell\x07", "tab\tok"])
+    plan = plan_pyramid((2, 20, 20), "uint8", tile_size=16)
+    root = parse(build_ome_xml(plan, md))
+    assert root.find("o:Image", NS).get("Name") == "ab"
+    names = [c.get("Name") for c in root.findall("o:Image/o:Pixels/o:Channel", NS)]
+    assert names == ["bell", "tab\tok"]
