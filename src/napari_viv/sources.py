@@ -74,6 +74,7 @@ def open_image(path, *, series=None) -> SourceImage:
         raise NapariVivError(f"{path}: no such file")
     if path.is_dir():
         if _is_zarr_dir(path):
+            _single(path, series)
             return _open_zarr(path)
         raise NapariVivError(f"{path}: is a folder, not an image (only .zarr folders can be opened)")
     if not os.access(path, os.R_OK):
@@ -82,12 +83,18 @@ def open_image(path, *, series=None) -> SourceImage:
         raise NapariVivError(f"{path}: file is empty")
     suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
     if suffix == "npy":
+        _single(path, series)
         return _open_npy(path)
     with open(path, "rb") as fh:
         magic = fh.read(4)
     if magic not in _TIFF_MAGIC:
         raise NapariVivError(f"{path}: not a TIFF file (and not .npy or .zarr)")
     return _open_tiff(path, series)
+
+
+def _single(path: Path, series) -> None:
+    if series not in (None, 0):
+        raise NapariVivError(f"{path}: holds a single image; there is no series {series}")
 
 
 # --- axes -------------------------------------------------------------------
@@ -285,8 +292,12 @@ def _check_pages(path: Path, levels) -> None:
     size = path.stat().st_size
     for lvl in levels:
         pages = [p for p in lvl.pages if p is not None]
-        if not pages:
-            continue
+        if len(pages) < len(lvl.pages):
+            missing = len(lvl.pages) - len(pages)
+            raise ValueError(
+                f"{missing} of {len(lvl.pages)} planes are missing "
+                "(a multi-file OME-TIFF whose other files are not there?)"
+            )
         key = lvl.keyframe
         if key.compression != 1:
             try:
@@ -304,8 +315,10 @@ def _check_pages(path: Path, levels) -> None:
             if not len(offsets):
                 continue
             end = max(o + c for o, c in zip(offsets, counts))
-            if end > size:
-                raise ValueError(f"file is truncated ({size} bytes, image data needs {end})")
+            fh = page.parent.filehandle  # planes may live in other files
+            if end > fh.size:
+                where = "" if Path(fh.path).resolve() == path.resolve() else f" {fh.name}"
+                raise ValueError(f"file{where} is truncated ({fh.size} bytes, image data needs {end})")
 
 
 def _tiff_level(tif, path, s, k, lvl, name):

@@ -524,3 +524,34 @@ def test_memory_maps_are_not_copied_on_open(tmp_path):
         assert not block.compute().any()
     grown = proc.memory_info().rss - before
     assert grown < 300e6, f"RSS grew by {grown / 1e6:.0f} MB after reading 1 GiB"
+
+
+def test_multi_file_ome_and_missing_part(tmp_path):
+    """Planes split over two files (TiffData UUID FileName); one file gone is refused."""
+    u0, u1 = "urn:uuid:00000000-0000-0000-0000-000000000001", "urn:uuid:00000000-0000-0000-0000-000000000002"
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?><OME xmlns="{OME_NS}" UUID="{u0}">'
+           '<Image ID="Image:0" Name="mf"><Pixels ID="Pixels:0" DimensionOrder="XYCZT" Type="uint8" '
+           'SizeX="40" SizeY="30" SizeC="2" SizeZ="1" SizeT="1">'
+           '<Channel ID="Channel:0:0" SamplesPerPixel="1" Name="A"/>'
+           '<Channel ID="Channel:0:1" SamplesPerPixel="1" Name="B"/>'
+           f'<TiffData FirstC="0" IFD="0" PlaneCount="1"><UUID FileName="mf0.ome.tif">{u0}</UUID></TiffData>'
+           f'<TiffData FirstC="1" IFD="0" PlaneCount="1"><UUID FileName="mf1.ome.tif">{u1}</UUID></TiffData>'
+           '</Pixels></Image></OME>')
+    a, b = ramp((30, 40), "uint8", seed=3), ramp((30, 40), "uint8", seed=4)
+    tifffile.imwrite(tmp_path / "mf0.ome.tif", a, description=xml.encode(), metadata=None)
+    # the second file is larger than the first: offsets are checked against their own file
+    tifffile.imwrite(tmp_path / "mf1.ome.tif", b, description=(xml.replace(u0, u1) + " " * 5000).encode(),
+                     metadata=None)
+    src = open_image(tmp_path / "mf0.ome.tif")
+    assert src.metadata.channel_names == ["A", "B"]
+    np.testing.assert_array_equal(src.levels[0].compute(), np.stack([a, b]))
+    (tmp_path / "mf1.ome.tif").unlink()
+    with pytest.raises(NapariVivError, match=r"mf0\.ome\.tif: 1 of 2 planes are missing"):
+        open_image(tmp_path / "mf0.ome.tif")
+
+
+def test_series_on_single_image_inputs(tmp_path):
+    np.save(tmp_path / "one.npy", ramp((8, 8)))
+    assert open_image(tmp_path / "one.npy", series=0).shape == (8, 8)
+    with pytest.raises(NapariVivError, match=r"one\.npy: holds a single image"):
+        open_image(tmp_path / "one.npy", series=1)
