@@ -242,3 +242,30 @@ def test_qptiff_opens_with_names_colours_and_pixel_size(make_napari_viewer, tmp_
         assert len(layer.data) == 3
         np.testing.assert_array_equal(np.asarray(layer.data[1]), levels[1][c])
         np.testing.assert_allclose(layer.scale, [0.5, 0.5])
+
+
+def test_opening_reads_a_small_part_of_a_big_file(make_napari_viewer, tmp_path):
+    """Open + first display of a 4096 x 4096 noise image (incompressible, so
+    file bytes ~ pixel bytes) reads only a fraction of the file."""
+    import psutil
+
+    from napari_viv.writer import export_pyramid
+
+    noise = np.random.default_rng(6).integers(0, 65535, (4096, 4096), dtype=np.uint16)
+    tif, _ = export_pyramid(noise, tmp_path / "noise.ome.tif")
+    del noise
+    size = tif.stat().st_size
+    viewer = make_napari_viewer()
+    # first open a small file, so module imports are not counted below
+    small, _ = export_pyramid(np.ones((600, 600), np.uint8), tmp_path / "s.ome.tif")
+    viewer.open(str(small), plugin="napari-viv")
+    viewer.layers.clear()
+    proc = psutil.Process()
+    before = proc.io_counters().read_chars
+
+    (layer,) = viewer.open(str(tif), plugin="napari-viv")
+    viewer.reset_view()
+
+    read = proc.io_counters().read_chars - before
+    assert layer.multiscale and len(layer.data) >= 4
+    assert read < 0.25 * size, (read, size)
