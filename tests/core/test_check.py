@@ -269,6 +269,18 @@ def test_offsets_written_by_napari_viv_match(built, tmp_path):
     assert not check_file(path).ok
 
 
+def test_offsets_sidecar_of_ome_tiff_name(built, tmp_path):
+    """x.ome.tiff pairs with x.offsets.json, as Avivator derives it."""
+    cf = built[0]["codec_zlib_pred"]
+    path = tmp_path / "x.ome.tiff"
+    path.write_bytes(cf.path.read_bytes())
+    (tmp_path / "x.offsets.json").write_bytes(cf.offsets.read_bytes())
+    assert check_file(path).findings == []
+    (tmp_path / "x.offsets.json").unlink()
+    (tmp_path / "x.ome.offsets.json").write_bytes(cf.offsets.read_bytes())  # wrong name
+    assert any("no x.offsets.json" in f.message for f in check_file(path).warnings)
+
+
 @pytest.mark.parametrize("make,words", [
     (lambda p: None, "no such file"),
     (lambda p: p.write_bytes(b"GIF89a" + bytes(100)), "not a readable TIFF"),
