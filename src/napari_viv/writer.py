@@ -3,8 +3,9 @@
 How it works, per plane (T, C, Z in that order):
 
 * The source is read once, one band of ``tile_size`` full-width rows at a
-  time, and each band is cut into tiles that a thread pool encodes
-  (predictor + codec from imagecodecs, which releases the GIL).
+  time (by a read-ahead thread, one band ahead), and each band is cut into
+  tiles that a thread pool encodes (predictor + codec from imagecodecs,
+  which releases the GIL).
 * Each band is also halved (``downsample``) into the next level's band, and
   so on down the pyramid; lower levels are encoded as soon as a tile row of
   them is complete.
@@ -276,9 +277,15 @@ class _Job:
 
         height, width = plan.level_shapes[level]
         step = _read_rows(src, self.layout, t, width * plan.samples * plan.dtype.itemsize)
-        for r0 in range(0, height, step):
+        spans = [(r0, min(r0 + step, height)) for r0 in range(0, height, step)]
+        # read ahead: the next band is read (one request at a time, in order)
+        # while this one is downsampled and encoded
+        ahead = self.reader.submit(self.read_band, src, plane, *spans[0])
+        for i in range(len(spans)):
             self.check_cancel()
-            rows = self.read_band(src, plane, r0, min(r0 + step, height))
+            rows = ahead.result()
+            if i + 1 < len(spans):
+                ahead = self.reader.submit(self.read_band, src, plane, *spans[i + 1])
             for y0 in range(0, rows.shape[0], t):
                 if y0:
                     self.check_cancel()
@@ -398,7 +405,9 @@ def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = No
 
     nworkers = int(workers) if workers else _cpu_count()
     pool = ThreadPoolExecutor(max(1, nworkers), thread_name_prefix="napari-viv-encode")
+    reader = ThreadPoolExecutor(1, thread_name_prefix="napari-viv-read")
     job = _Job(plan, layout, sources, roots, codec, downsample, pool, progress, cancel, what)
+    job.reader = reader
     import tifffile
 
     try:
@@ -414,6 +423,7 @@ def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = No
                 raise NapariVivError(f"{tif_path}: writing failed: {exc}") from exc
             out.commit(offsets_json(offsets))
     finally:
+        reader.shutdown(wait=True, cancel_futures=True)
         pool.shutdown(wait=True, cancel_futures=True)
     return [tif_path, json_path]
 
