@@ -37,6 +37,8 @@ def read_all(path):
                 sub = tifffile.TiffPage(tif, index=(i, lvl))
                 out[i, lvl] = sub.asarray()
                 assert sub.subfiletype == 1
+                assert "ImageDescription" not in sub.tags  # OME-XML in IFD 0 only
+                assert sub.tilewidth == sub.tilelength == page.tilewidth
     return out
 
 
