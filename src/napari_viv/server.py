@@ -370,8 +370,8 @@ class RangeServer:
         cors = self._cors_headers(origin)
         try:
             if cors is None:
-                if origin not in self._refused_origins:
-                    self._refused_origins.add(origin)
+                if origin not in self._refused_origins and len(self._refused_origins) < 64:
+                    self._refused_origins.add(origin)  # log each origin once
                     log.warning(
                         "refused a request from origin %s; allow it with --allow-origin %s",
                         origin, origin,
@@ -429,7 +429,7 @@ class RangeServer:
         return response
 
     def _on_sent(self, method: str, status: int, length: int | None) -> None:
-        sent = length or 0 if method == "GET" and status in (200, 206) else 0
+        sent = (length or 0) if method == "GET" and status in (200, 206) else 0
         self._count(sent)
 
 
