@@ -85,18 +85,31 @@ class PyramidPlan:
         return int(raw * _RATIO.get(self.compression, 1.0)) + overhead
 
 
+def _whole(value) -> int:
+    """``value`` as an int if it is a whole number (or a string of digits)."""
+    if isinstance(value, str):
+        value = value.strip()
+        if not value.isdigit():
+            raise ValueError(value)
+        return int(value)
+    if isinstance(value, bool):
+        raise ValueError(value)
+    n = int(value)
+    if n != value:
+        raise ValueError(value)
+    return n
+
+
 def level_shapes_for(height: int, width: int, tile_size: int, levels="auto") -> list[tuple[int, int]]:
     """Level (Y, X) shapes, level 0 first, each floor(previous / 2)."""
     shapes = [(height, width)]
-    if levels == "auto" or levels is None:
+    if levels is None or (isinstance(levels, str) and levels.strip().lower() == "auto"):
         while max(shapes[-1]) > tile_size and min(shapes[-1]) >= 2:
             h, w = shapes[-1]
             shapes.append((h // 2, w // 2))
         return shapes
     try:
-        n = int(levels)
-        if n != levels:
-            raise ValueError
+        n = _whole(levels)
     except (TypeError, ValueError):
         raise NapariVivError(f"levels must be 'auto' or a whole number, not {levels!r}") from None
     if n < 1:
@@ -115,9 +128,7 @@ def level_shapes_for(height: int, width: int, tile_size: int, levels="auto") -> 
 def check_tile_size(tile_size) -> int:
     """Validate a tile size: a power of two, at least 16."""
     try:
-        t = int(tile_size)
-        if t != tile_size:
-            raise ValueError
+        t = _whole(tile_size)
     except (TypeError, ValueError):
         raise NapariVivError(f"tile size must be a whole number, not {tile_size!r}") from None
     if t < 16 or t & (t - 1):

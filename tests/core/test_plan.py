@@ -72,3 +72,12 @@ def test_dtype_conversions_in_plan():
     assert plan_pyramid((10, 10), ">i2").dtype == np.dtype("<i2")
     with pytest.raises(NapariVivError, match="int64"):
         plan_pyramid((10, 10), np.int64)
+
+
+def test_numbers_given_as_text():
+    p = plan_pyramid((1000, 1000), "uint8", tile_size="256", levels="3")
+    assert p.tile_size == 256 and len(p.level_shapes) == 3
+    assert len(plan_pyramid((1000, 1000), "uint8", levels="AUTO").level_shapes) == 2
+    for bad in ("three", "2.5", True):
+        with pytest.raises(NapariVivError, match="levels"):
+            plan_pyramid((100, 100), "uint8", levels=bad)
