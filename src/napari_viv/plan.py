@@ -7,7 +7,6 @@ side of the last level fits in one tile, never making a side of 0.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
