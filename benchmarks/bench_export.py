@@ -168,12 +168,10 @@ def run_child(kind, src, out, codec):
 
 def child_main(kind, src, out, codec):
     # Imports are start-up cost, paid once per command; keep them out of the spans.
-    import dask.array  # noqa: F401
-    import tifffile  # noqa: F401
-    import zarr  # noqa: F401
+    import importlib
 
-    import napari_viv.sources  # noqa: F401
-    import napari_viv.writer  # noqa: F401
+    for name in ("dask.array", "tifffile", "zarr", "napari_viv.sources", "napari_viv.writer"):
+        importlib.import_module(name)
 
     seconds, cpu = CHILDREN[kind](src, out, codec)
     print(json.dumps({"seconds": seconds, "cpu_s": cpu, "peak_rss_mb": _hwm_mb("self")}))
