@@ -273,12 +273,12 @@ def _summary(source, written, seconds: float) -> None:
     axes = meta.axes
     size = tif.stat().st_size
     raw = source.levels[0].nbytes
-    dims = " x ".join(f"{n}{a}" for a, n in zip(axes, shape))
+    dims = " ".join(f"{a}={n}" for a, n in zip(axes, shape))
     print(f"wrote {tif}")
-    print(f"  {dims} {source.dtype}, {nplanes} plane(s), {nlevels} level(s), "
-          f"{tile}px tiles, {codec}")
-    print(f"  {_human(size)} ({size / raw:.2f} of {_human(raw)} raw) in {seconds:.1f} s"
-          f" ({raw / 1e6 / max(seconds, 1e-9):.0f} MB/s)")
+    print(f"  {dims} {source.dtype}: {nplanes} plane(s), {nlevels} level(s), {tile}-px tiles, {codec}")
+    print(f"  {_human(size)} on disk, {size / raw:.2f} x the raw full-resolution size "
+          f"({_human(raw)}; all levels included), in {seconds:.1f} s "
+          f"({raw / 1e6 / max(seconds, 1e-9):.0f} MB/s)")
     print(f"  offsets: {offsets}")
     print("next:")
     print(f"  napari-viv check {_quote(tif)}")
