@@ -35,3 +35,30 @@ def viv():
     from vivjs import viv_load
 
     return viv_load
+
+
+@pytest.fixture
+def readonly_folder(tmp_path):
+    """A folder nobody can write into, even root (CI runs as root).
+
+    As a normal user it is a mode-555 folder; as root it is a read-only bind
+    mount of an empty folder, removed afterwards.
+    """
+    import subprocess
+
+    folder = tmp_path / "readonly"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+        return
+    mounted = subprocess.run(
+        ["mount", "-o", "bind,ro", str(folder), str(folder)], capture_output=True, text=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"root cannot make a read-only folder here: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
