@@ -357,10 +357,11 @@ class _Window:
 
     def __init__(self, mm):
         self._mm = mm
-        self.shape, self.dtype, self.ndim = mm.shape, mm.dtype, mm.ndim
+        self.shape, self.ndim = mm.shape, mm.ndim
+        self.dtype = mm.dtype.newbyteorder("=")  # big-endian files come out native
 
     def __getitem__(self, key):
-        out = np.array(self._mm[key])
+        out = np.array(self._mm[key], dtype=self.dtype)
         self._release(key)
         return out
 
@@ -404,8 +405,9 @@ class _Window:
 def _from_memmap(mm, chunks, name):
     import dask.array as da
 
-    meta = np.empty((0,) * mm.ndim, mm.dtype)
-    return da.from_array(_Window(mm), chunks=chunks, name=name, lock=False, fancy=False,
+    window = _Window(mm)
+    meta = np.empty((0,) * mm.ndim, window.dtype)
+    return da.from_array(window, chunks=chunks, name=name, lock=False, fancy=False,
                          asarray=False, meta=meta)
 
 

@@ -555,3 +555,16 @@ def test_series_on_single_image_inputs(tmp_path):
     assert open_image(tmp_path / "one.npy", series=0).shape == (8, 8)
     with pytest.raises(NapariVivError, match=r"one\.npy: holds a single image"):
         open_image(tmp_path / "one.npy", series=1)
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_big_endian_tiff_reads_native(tmp_path, compressed):
+    data = ramp((2, 90, 110))
+    path = tmp_path / "be.tif"
+    kw = dict(compression="zlib", tile=(64, 64)) if compressed else {}
+    tifffile.imwrite(path, data, byteorder=">", photometric="minisblack", **kw)
+    lv = open_image(path).levels[0]
+    assert lv.dtype == np.dtype("uint16") and lv.dtype.isnative
+    got = lv.compute()
+    assert got.dtype.isnative
+    np.testing.assert_array_equal(got, data)
