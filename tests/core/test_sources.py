@@ -365,17 +365,20 @@ def test_zarr_plain_array(tmp_path, fmt):
     np.testing.assert_array_equal(src.levels[0].compute(), data)
 
 
-def test_ome_zarr_multiscales(tmp_path):
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_ome_zarr_multiscales(tmp_path, version):
+    """OME-Zarr 0.4 (Zarr v2, attributes at the top) and 0.5 (Zarr v3, under "ome")."""
     import zarr
 
     data = ramp((2, 128, 96))
     path = tmp_path / "img.ome.zarr"
-    root = zarr.open_group(str(path), mode="w", zarr_format=2)
+    root = zarr.open_group(str(path), mode="w", zarr_format=2 if version == "0.4" else 3)
     levels = [data, halves(data)]
     for i, lv in enumerate(levels):
         a = root.create_array(str(i), shape=lv.shape, chunks=(1, 64, 64), dtype=lv.dtype)
         a[:] = lv
-    root.attrs["multiscales"] = [{
+    attrs = {}
+    attrs["multiscales"] = [{
         "version": "0.4",
         "axes": [{"name": "c", "type": "channel"},
                  {"name": "y", "type": "space", "unit": "micrometer"},
@@ -383,10 +386,14 @@ def test_ome_zarr_multiscales(tmp_path):
         "datasets": [{"path": str(i), "coordinateTransformations": [
             {"type": "scale", "scale": [1.0, 0.4 * 2**i, 0.4 * 2**i]}]} for i in range(2)],
     }]
-    root.attrs["omero"] = {"channels": [
+    attrs["omero"] = {"channels": [
         {"label": "DAPI", "color": "0000FF", "window": {"start": 0, "end": 3000}},
         {"label": "CD45", "color": "FF0000", "window": {"start": 10, "end": 900}},
     ]}
+    if version == "0.4":
+        root.attrs.update(attrs)
+    else:
+        root.attrs["ome"] = {"version": "0.5", **attrs}
     src = open_image(path)
     m = src.metadata
     assert m.axes == "CYX"
