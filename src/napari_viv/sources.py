@@ -33,7 +33,7 @@ CHUNK_ROWS = 512
 CHUNK_COLS = 2048
 #: Memory-mapped (uncompressed) data: CHUNK_ROWS full-width rows, split
 #: above this many columns.
-MEMMAP_COLS = 8192
+MEMMAP_COLS = 16384
 
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _CANONICAL = "TCZYX"
