@@ -430,16 +430,19 @@ def _grow(chunk: int, size: int, target: int) -> int:
 
 def _tiff_metadata(tif, main, index, path: Path) -> ImageMetadata:
     meta = ImageMetadata(name=_stem(path))
+    qpi_pixel = None
     if tif.is_ome and tif.ome_metadata:
         _ome_metadata(meta, tif.ome_metadata, index, main)
     elif tif.is_imagej:
         _imagej_metadata(meta, tif)
     elif main.kind == "qpi" or tif.pages.first.is_qpi:
-        _qpi_metadata(meta, main)
+        qpi_pixel = _qpi_metadata(meta, main)
     elif tif.is_svs:
         _svs_metadata(meta, tif)
     if "x" not in meta.physical_sizes:
         _resolution_metadata(meta, main.keyframe)
+    if "x" not in meta.physical_sizes and qpi_pixel:  # Fusion scans: ScanProfile only
+        _set_sizes(meta, {"x": (qpi_pixel, MICROMETRE), "y": (qpi_pixel, MICROMETRE)})
     return meta
 
 
@@ -536,31 +539,59 @@ def _imagej_metadata(meta: ImageMetadata, tif) -> None:
         meta.contrast_limits = [(float(ranges[2 * i]), float(ranges[2 * i + 1])) for i in range(nc)]
 
 
-def _qpi_metadata(meta: ImageMetadata, main) -> None:
-    names, colors = [], []
+def _qpi_metadata(meta: ImageMetadata, main) -> float | None:
+    """Channel names/colours from each channel page's QPI XML; returns the
+    ``PixelSizeMicrons`` of the scan profile, if any.
+
+    ``<Biomarker>`` (PhenoCycler Fusion) names the marker, ``<Name>`` the
+    filter or unmixed component (Vectra); only direct children of the root
+    count, since the opaque ``<ScanProfile>`` blob has its own ``<Name>``s.
+    """
+    names, colors, pixel = [], [], None
     for i, page in enumerate(main.pages):
         desc = getattr(page, "description", "") if page is not None else ""
         name, color = None, None
-        if desc and "<PerkinElmer-QPI-ImageDescription" in desc:
-            try:
-                root = ET.fromstring(re.sub(r"^<\?xml[^>]*\?>", "", desc.strip()))
-            except ET.ParseError:
-                root = None
-            if root is not None:
-                name = _xml_text(root, "Biomarker") or _xml_text(root, "Name")
-                color = _rgb_text(_xml_text(root, "Color"))
+        root = _qpi_root(desc)
+        if root is not None:
+            name = _child_text(root, "Biomarker") or _child_text(root, "Name")
+            color = _rgb_text(_child_text(root, "Color"))
+            if pixel is None:
+                for el in root.iter():
+                    if _local(el.tag) == "PixelSizeMicrons":
+                        pixel = _float(el.text)
+                        break
         names.append(name or f"Channel {i}")
         colors.append(color)
-    if names and "S" not in main.axes:
+    if names and "S" not in main.axes and any(not n.startswith("Channel ") for n in names):
         meta.channel_names = names
-        meta.channel_colors = colors if any(c is not None for c in colors) else None
+    if "S" not in main.axes and any(c is not None for c in colors):
+        meta.channel_colors = colors
+    return pixel if pixel and pixel > 0 else None
 
 
-def _xml_text(root, tag: str) -> str | None:
-    for el in root.iter():
+def _qpi_root(desc):
+    if not desc or "<PerkinElmer-QPI-ImageDescription" not in desc:
+        return None
+    # Some scanners declare encoding="utf-16" on what is plain text: drop the declaration.
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", desc.strip())
+    try:
+        return ET.fromstring(text)
+    except ET.ParseError:
+        return None
+
+
+def _child_text(root, tag: str) -> str | None:
+    for el in root:
         if _local(el.tag) == tag and el.text and el.text.strip():
             return el.text.strip()
     return None
+
+
+def _float(text) -> float | None:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
 
 
 def _rgb_text(text) -> tuple[int, int, int] | None:

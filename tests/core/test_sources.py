@@ -241,6 +241,35 @@ def test_qptiff_like(tmp_path):
     assert src.levels[0].chunksize[-2:] == (512, 640)  # 128-px tiles grown to a 512-row band
 
 
+FUSION_XML = (
+    '<?xml version="1.0" encoding="utf-16"?>\r\n<PerkinElmer-QPI-ImageDescription>\r\n'
+    "<ImageType>{kind}</ImageType><Name>{filter}</Name><Biomarker>{marker}</Biomarker>"
+    "<ScanProfile><root><Name>profile-name</Name><ScanResolution>"
+    "<PixelSizeMicrons>0.377</PixelSizeMicrons></ScanResolution></root></ScanProfile>"
+    "</PerkinElmer-QPI-ImageDescription>"
+)
+
+
+def test_qptiff_fusion_style_biomarkers_and_scan_profile_pixel_size(tmp_path):
+    """PhenoCycler-style pages: a utf-16 declaration on plain text, <Biomarker>
+    for the marker, <Name> for the filter, the pixel size only in ScanProfile."""
+    data = ramp((3, 256, 256))
+    markers, filters = ["DAPI", "CD45", "Ki67"], ["DAPI", "Cy5", "Cy7"]
+    path = tmp_path / "fusion.qptiff"
+    with tifffile.TiffWriter(path) as tw:
+        for c in range(3):
+            tw.write(data[c], tile=(128, 128), software="PerkinElmer-QPI", metadata=None,
+                     photometric="minisblack",
+                     description=FUSION_XML.format(kind="FullResolution", filter=filters[c], marker=markers[c]))
+        tw.write(np.zeros((16, 16, 3), np.uint8), software="PerkinElmer-QPI", metadata=None,
+                 photometric="rgb", description=FUSION_XML.format(kind="Thumbnail", filter="", marker=""))
+    src = open_image(path)
+    assert src.metadata.channel_names == markers
+    assert src.metadata.channel_colors is None
+    assert src.metadata.physical_sizes == pytest.approx({"x": 0.377, "y": 0.377})
+    np.testing.assert_array_equal(src.levels[0].compute(), data)
+
+
 def test_svs_like(tmp_path):
     rgb = ramp((512, 768, 3), dtype="uint8")
     desc = "Aperio Image Library v10.0.50\r\n768x512 [0,0 768x512] (256x256) JPEG/RGB Q=90|AppMag = 40|MPP = 0.2500"
