@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 import xml.etree.ElementTree as ET
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -342,7 +343,53 @@ def _tiff_level(tif, path, s, k, lvl, name):
         _grow(c, n, CHUNK_ROWS if a == "Y" else CHUNK_COLS) if a in "YX" else (n if a == "S" else c)
         for a, c, n in zip(lvl.axes, z.chunks, z.shape)
     )
+    yaxis = lvl.axes.index("Y")
+    if z.chunks[yaxis] > 2 * CHUNK_ROWS:
+        # Tall strips (often one strip per plane): decode each strip once and
+        # hand it out in 512-row bands, instead of decoding it once per band.
+        chunks = tuple(CHUNK_ROWS if i == yaxis else (n if a == "X" else c)
+                       for i, (a, c, n) in enumerate(zip(lvl.axes, chunks, z.shape)))
+        meta = np.empty((0,) * z.ndim, z.dtype)
+        return da.from_array(_StripCache(z, yaxis), chunks=chunks, name=name, lock=False,
+                             fancy=False, asarray=False, meta=meta)
     return da.from_array(z, chunks=chunks, name=name, lock=False, fancy=False, inline_array=True)
+
+
+class _StripCache:
+    """A Zarr array whose chunks (TIFF strips) are much taller than a band,
+    read through a one-strip cache: consecutive bands of the same strip
+    decode it once. Requests spanning strips go straight to the array."""
+
+    def __init__(self, z, yaxis: int):
+        self._z, self._yaxis = z, yaxis
+        self._rows = z.chunks[yaxis]
+        self.shape, self.dtype, self.ndim = z.shape, z.dtype, z.ndim
+        self._lock = threading.Lock()
+        self._key, self._block = None, None
+
+    def __getitem__(self, key):
+        key = key if isinstance(key, tuple) else (key,)
+        if len(key) != self.ndim or not all(isinstance(k, slice) for k in key):
+            return np.asarray(self._z[key])
+        y0, y1, step = key[self._yaxis].indices(self.shape[self._yaxis])
+        r0 = y0 // self._rows * self._rows
+        r1 = min(r0 + self._rows, self.shape[self._yaxis])
+        if step != 1 or y1 > r1:
+            return np.asarray(self._z[key])
+        # The whole strip row of these planes (all columns), cached.
+        outer = tuple(slice(None) if i == self._yaxis else (k if i < self._yaxis else slice(None))
+                      for i, k in enumerate(key))
+        cache_key = (tuple(k.indices(n) for k, n in zip(outer, self.shape)), r0)
+        with self._lock:
+            if self._key != cache_key:
+                region = tuple(slice(r0, r1) if i == self._yaxis else k for i, k in enumerate(outer))
+                self._block, self._key = np.asarray(self._z[region]), cache_key
+            block = self._block
+        inner = tuple(
+            slice(y0 - r0, y1 - r0) if i == self._yaxis else (slice(None) if i < self._yaxis else k)
+            for i, k in enumerate(key)
+        )
+        return np.array(block[inner])
 
 
 class _Window:

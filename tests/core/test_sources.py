@@ -604,3 +604,17 @@ def test_big_endian_tiff_reads_native(tmp_path, compressed):
     got = lv.compute()
     assert got.dtype.isnative
     np.testing.assert_array_equal(got, data)
+
+
+def test_one_tall_strip_per_plane_is_read_in_bands(tmp_path):
+    """Compressed single-strip planes of odd height: 512-row bands from one decode."""
+    data = ramp((2, 1500, 700))
+    path = tmp_path / "strip.tif"
+    tifffile.imwrite(path, data, compression="zlib", rowsperstrip=1500, photometric="minisblack")
+    with tifffile.TiffFile(path) as t:
+        assert len(t.pages.first.dataoffsets) == 1
+    lv = open_image(path).levels[0]
+    assert lv.chunks[1] == (512, 512, 476)
+    np.testing.assert_array_equal(lv.compute(), data)
+    np.testing.assert_array_equal(lv[1, 1000:1100, 5:9].compute(), data[1, 1000:1100, 5:9])
+    np.testing.assert_array_equal(lv[:, ::7, 3].compute(), data[:, ::7, 3])
