@@ -366,6 +366,7 @@ class _StripCache:
         self.shape, self.dtype, self.ndim = z.shape, z.dtype, z.ndim
         self._lock = threading.Lock()
         self._key, self._block = None, None
+        self.decodes = 0  # strip rows decoded so far (for tests and curiosity)
 
     def __getitem__(self, key):
         key = key if isinstance(key, tuple) else (key,)
@@ -384,6 +385,7 @@ class _StripCache:
             if self._key != cache_key:
                 region = tuple(slice(r0, r1) if i == self._yaxis else k for i, k in enumerate(outer))
                 self._block, self._key = np.asarray(self._z[region]), cache_key
+                self.decodes += 1
             block = self._block
         inner = tuple(
             slice(y0 - r0, y1 - r0) if i == self._yaxis else (slice(None) if i < self._yaxis else k)

@@ -606,8 +606,18 @@ def test_big_endian_tiff_reads_native(tmp_path, compressed):
     np.testing.assert_array_equal(got, data)
 
 
-def test_one_tall_strip_per_plane_is_read_in_bands(tmp_path):
+def test_one_tall_strip_per_plane_is_read_in_bands(tmp_path, monkeypatch):
     """Compressed single-strip planes of odd height: 512-row bands from one decode."""
+    import napari_viv.sources as sources
+
+    caches = []
+
+    class Recorded(sources._StripCache):
+        def __init__(self, *args):
+            super().__init__(*args)
+            caches.append(self)
+
+    monkeypatch.setattr(sources, "_StripCache", Recorded)
     data = ramp((2, 1500, 700))
     path = tmp_path / "strip.tif"
     tifffile.imwrite(path, data, compression="zlib", rowsperstrip=1500, photometric="minisblack")
@@ -615,6 +625,11 @@ def test_one_tall_strip_per_plane_is_read_in_bands(tmp_path):
         assert len(t.pages.first.dataoffsets) == 1
     lv = open_image(path).levels[0]
     assert lv.chunks[1] == (512, 512, 476)
+    for plane in range(2):  # band by band, as the writer reads
+        for y0 in range(0, 1500, 512):
+            np.testing.assert_array_equal(lv[plane, y0:y0 + 512].compute(scheduler="sync"),
+                                          data[plane, y0:y0 + 512])
+    assert [c.decodes for c in caches] == [2]  # one decode per plane, not per band
     np.testing.assert_array_equal(lv.compute(), data)
     np.testing.assert_array_equal(lv[1, 1000:1100, 5:9].compute(), data[1, 1000:1100, 5:9])
     np.testing.assert_array_equal(lv[:, ::7, 3].compute(), data[:, ::7, 3])
