@@ -133,6 +133,21 @@ def test_convert_each_input_kind(tmp_path, kind):
         assert 'PhysicalSizeX="0.5"' in xml
 
 
+def test_main_from_a_worker_thread(tmp_path):
+    """No SIGINT handler can be installed off the main thread; convert still works."""
+    import threading
+
+    src = tmp_path / "a.npy"
+    np.save(src, ramp((2, 64, 80)))
+    result = []
+    worker = threading.Thread(target=lambda: result.append(
+        main(["convert", str(src), str(tmp_path / "t.ome.tif"), "--no-progress"])))
+    worker.start()
+    worker.join()
+    assert result == [0]
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "t.ome.tif"), np.load(src))
+
+
 def test_in_process_main_and_output_name_fixup(tmp_path, capsys):
     src = tmp_path / "a.npy"
     np.save(src, ramp((64, 80), dtype="uint8"))
@@ -192,7 +207,8 @@ def _bad_inputs(tmp_path):
 @pytest.mark.parametrize("case", [
     "missing", "not-tiff", "empty", "truncated", "no-out-folder", "out-is-folder", "unwritable",
     "exists", "same-file",
-    "tile-size", "compression", "levels", "channel-count", "pixel-size", "unit", "series",
+    "tile-size", "compression", "levels", "too-many-levels", "channel-count", "pixel-size", "unit",
+    "series",
     "downsample",
 ])
 def test_bad_input_one_line_and_nothing_written(tmp_path, case):
@@ -211,6 +227,7 @@ def test_bad_input_one_line_and_nothing_written(tmp_path, case):
         "tile-size": [good, out, "--tile-size", "300"],
         "compression": [good, out, "--compression", "zstd"],
         "levels": [good, out, "--levels", "0"],
+        "too-many-levels": [good, out, "--levels", "30"],
         "channel-count": [good, out, "--channel-names", "a,b,c"],
         "pixel-size": [good, out, "--pixel-size", "-1"],
         "unit": [good, out, "--unit", "parsec"],
@@ -223,8 +240,9 @@ def test_bad_input_one_line_and_nothing_written(tmp_path, case):
     assert_one_line_error(rc, err)
     assert folder_listing(tmp_path) == before  # nothing new, no temporary left behind
     assert cut.read_bytes() == cut_bytes  # an existing file is never touched on error
-    if case in ("missing", "not-tiff", "empty", "truncated"):
-        assert Path(args[0]).name in err
+    if case in ("missing", "not-tiff", "empty", "truncated", "tile-size", "compression",
+                "too-many-levels", "channel-count", "series"):
+        assert Path(args[0]).name in err  # the message names the file
     assert stdout == ""
 
 

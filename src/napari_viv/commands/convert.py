@@ -162,7 +162,7 @@ def run(args) -> int:
                 bar.total = total
             bar.update(done - bar.n)
 
-    previous = _install_sigint(cancel_event)
+    restore = _install_sigint(cancel_event)
     try:
         written = export_pyramid(
             source.levels if len(source.levels) > 1 and args.downsample is None else source.levels[0],
@@ -184,8 +184,12 @@ def run(args) -> int:
         _close(bar)
         print(f"napari-viv convert: interrupted; nothing was written to {out}", file=sys.stderr)
         return 130
-    except NapariVivError:
+    except NapariVivError as exc:
         _close(bar)
+        # The writer names the image (its OME name); on the command line, name the file.
+        text = str(exc)
+        if meta.name and text.startswith(f"{meta.name}: ") and str(src_path) not in text:
+            raise NapariVivError(f"{src_path}: {text[len(meta.name) + 2:]}") from None
         raise
     except MemoryError:
         _close(bar)
@@ -200,7 +204,7 @@ def run(args) -> int:
         text = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise NapariVivError(f"{src_path}: cannot read the image data ({text})") from None
     finally:
-        signal.signal(signal.SIGINT, previous)
+        restore()
     _close(bar)
     _summary(source, written, time.perf_counter() - started)
     return 0
@@ -230,7 +234,10 @@ def _merged_sizes(known: dict, given: dict | None) -> dict | None:
 
 
 def _install_sigint(event: threading.Event):
-    """First Ctrl-C asks the writer to stop; a second one interrupts at once."""
+    """First Ctrl-C asks the writer to stop; a second one interrupts at once.
+
+    Returns a function that puts the previous handler back.
+    """
 
     def handler(signum, frame):
         if event.is_set():
@@ -238,9 +245,10 @@ def _install_sigint(event: threading.Event):
         event.set()
 
     try:
-        return signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not the main thread (e.g. called from a test thread)
-        return signal.getsignal(signal.SIGINT)
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread (e.g. run from a test thread): leave it be
+        return lambda: None
+    return lambda: signal.signal(signal.SIGINT, previous)
 
 
 def _progress_bar(wanted, label: str):
