@@ -208,7 +208,7 @@ def _bad_inputs(tmp_path):
     "missing", "not-tiff", "empty", "truncated", "no-out-folder", "out-is-folder", "unwritable",
     "exists", "same-file",
     "tile-size", "compression", "levels", "too-many-levels", "channel-count", "pixel-size", "unit",
-    "series",
+    "unit-alone", "series",
     "downsample",
 ])
 def test_bad_input_one_line_and_nothing_written(tmp_path, case):
@@ -230,7 +230,8 @@ def test_bad_input_one_line_and_nothing_written(tmp_path, case):
         "too-many-levels": [good, out, "--levels", "30"],
         "channel-count": [good, out, "--channel-names", "a,b,c"],
         "pixel-size": [good, out, "--pixel-size", "-1"],
-        "unit": [good, out, "--unit", "parsec"],
+        "unit": [good, out, "--pixel-size", "1", "--unit", "parsec"],
+        "unit-alone": [good, out, "--unit", "nm"],
         "series": [cut, out, "--series", "7"],
         "downsample": [good, out, "--downsample", "median"],
     }[case]

@@ -131,6 +131,9 @@ def run(args) -> int:
     out = output_path(args.output)
     _check_output(src_path, out, args.overwrite)
     unit = None
+    if args.unit is not None and args.pixel_size is None:
+        raise NapariVivError("--unit is the unit of --pixel-size; give both (the input's own "
+                             "sizes keep their own unit)")
     if args.unit is not None:
         try:
             unit = normalize_unit(args.unit)
