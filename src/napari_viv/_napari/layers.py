@@ -480,7 +480,12 @@ def _lossless(src: np.dtype, dst: np.dtype) -> bool:
 
 
 def as_dask(arr, dtype=None):
-    """``arr`` as a dask array (planes of <= 1024 x 1024 for in-memory data)."""
+    """``arr`` as a dask array.
+
+    A numpy array becomes one chunk per plane (the writer cuts its bands out
+    of memory directly; smaller chunks only add scheduling work); other
+    array-likes get planes of at most 1024 x 1024 so a read stays bounded.
+    """
     import dask.array as da
 
     if not isinstance(arr, da.Array):
@@ -488,8 +493,9 @@ def as_dask(arr, dtype=None):
         nd = len(shape)
         samples = nd >= 3 and shape[-1] <= 4  # RGB(A): (..., Y, X, S)
         yx = (nd - 3, nd - 2) if samples else (nd - 2, nd - 1)
+        in_memory = isinstance(arr, np.ndarray)
         chunks = tuple(
-            min(n, 1024) if i in yx else n if i > yx[1] else 1
+            (n if in_memory else min(n, 1024)) if i in yx else n if i > yx[1] else 1
             for i, n in enumerate(shape)
         )
         arr = da.from_array(arr, chunks=chunks)
