@@ -27,21 +27,6 @@ def _isolated_settings(tmp_path, monkeypatch):
     settings.remember_last_export(None)
 
 
-@pytest.fixture
-def notifications():
-    """(severity, message) of every napari notification during the test."""
-    from napari.utils.notifications import notification_manager
-
-    seen = []
-
-    def collect(event):
-        seen.append((str(event.severity), str(event.message)))
-
-    notification_manager.notification_ready.connect(collect)
-    yield seen
-    notification_manager.notification_ready.disconnect(collect)
-
-
 def make_widget(viewer):
     """Dock the export widget the way the File menu does (napari builds it)."""
     _dock, widget = viewer.window.add_plugin_dock_widget(

@@ -168,21 +168,6 @@ def test_closing_napari_stops_the_server(make_napari_viewer, small_file, qtbot):
     assert _port_is_free(port)
 
 
-@pytest.fixture
-def notifications():
-    """(severity, message) of every napari notification during the test."""
-    from napari.utils.notifications import notification_manager
-
-    seen = []
-
-    def collect(event):
-        seen.append((str(event.severity), str(event.message)))
-
-    notification_manager.notification_ready.connect(collect)
-    yield seen
-    notification_manager.notification_ready.disconnect(collect)
-
-
 def test_missing_file_is_a_notification_not_a_server(serve_widget, tmp_path, qtbot, notifications):
     w = serve_widget
     missing = tmp_path / "gone.ome.tif"
