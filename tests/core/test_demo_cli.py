@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import pytest
 import tifffile
+from cliproc import start_until_link
 
 from napari_viv.commands.demo import browser_available
 from napari_viv.sample import synthetic_tissue
@@ -32,20 +33,7 @@ def demo_env(tmp_path, **extra):
 
 
 def start_demo(args, env):
-    proc = subprocess.Popen([sys.executable, "-m", "napari_viv", "demo", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    lines = []
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line.rstrip("\n"))
-        if line.startswith("Press Ctrl-C"):
-            return proc, lines
-    proc.kill()
-    out, err = proc.communicate()
-    raise AssertionError(f"demo printed no link: {lines} {out} {err}")
+    return start_until_link(["demo", *args], env)
 
 
 def fetch(url, headers=None):

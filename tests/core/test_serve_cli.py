@@ -9,12 +9,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
 import tifffile
+from cliproc import start_until_link
 
 AVIVATOR = "https://avivator.gehlenborglab.org"
 
@@ -39,23 +39,7 @@ def clean_env(**extra):
 
 
 def start(args, env=None):
-    """Run napari-viv; return (process, stdout lines up to 'Press Ctrl-C')."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "napari_viv", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env or clean_env(),
-    )
-    lines = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line.rstrip("\n"))
-        if line.startswith("Press Ctrl-C"):
-            return proc, lines
-    proc.kill()
-    out, err = proc.communicate()
-    raise AssertionError(f"no link printed: {lines} {out} {err}")
+    return start_until_link(args, env or clean_env())
 
 
 def link_from(lines):
