@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .check_omexml import CONVERT_FIX, OME_TYPES, OmeXmlRules, OmeImage, js_int
 from .errors import NapariVivError
 
 #: Compression codes Viv 0.21 (geotiff 2.1.3) decodes in every environment.
@@ -29,24 +29,10 @@ _COMPRESSION_NAMES = {
 }
 _WEBP = 50001
 
-#: OME pixel types Viv can decode, with the TIFF (SampleFormat, BitsPerSample).
-OME_TYPES = {
-    "uint8": (1, 8), "uint16": (1, 16), "uint32": (1, 32),
-    "int8": (2, 8), "int16": (2, 16), "int32": (2, 32),
-    "float": (3, 32), "double": (3, 64),
-}
-_SCHEMA_ONLY_TYPES = {"bit", "complex", "double-complex"}
-DIMENSION_ORDERS = ("XYZCT", "XYZTC", "XYCTZ", "XYCZT", "XYTCZ", "XYTZC")
-#: OME length-unit symbols as Viv's schema lists them (µ is U+00B5).
-OME_UNITS = (
-    "Ym Zm Em Pm Tm Gm Mm km hm dam m dm cm mm \u00b5m nm pm fm am zm ym "
-    "\u00c5 thou li in ft yd mi ua ly pc pt pixel".split() + ["reference frame"]
-)
 #: Largest lowest level Viv handles comfortably as one texture, and hard limit.
 SMALLEST_LEVEL_WARN = 4096
 SMALLEST_LEVEL_MAX = 16384
 
-_CONVERT = "re-export with `napari-viv convert FILE OUT.ome.tif`"
 
 
 @dataclass
@@ -152,80 +138,7 @@ def _short(exc: BaseException) -> str:
     return text[:160]
 
 
-_JS_DECIMAL = re.compile(r"[+-]?(Infinity|(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)")
-_JS_RADIX = re.compile(r"0([xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)")
-
-
-def _js_number(text: str) -> float:
-    """``Number(text)`` as JavaScript (and so Zod's coerce) computes it."""
-    s = text.strip()
-    if s == "":
-        return 0.0
-    if _JS_RADIX.fullmatch(s):
-        return float(int(s, 0))
-    if _JS_DECIMAL.fullmatch(s):
-        return float(s.replace("Infinity", "inf"))
-    return float("nan")
-
-
-def _is_number(text: str) -> bool:
-    value = _js_number(text)
-    return value == value
-
-
-def _js_int(text: str | None) -> int | None:
-    """The non-negative integer ``text`` means to JavaScript, else None."""
-    value = _js_number(text) if text is not None else float("nan")
-    if math.isfinite(value) and value >= 0 and value == int(value):
-        return int(value)
-    return None
-
-
-def _viv_json(node):
-    """Mirror Viv's ``xmlToJson``: keys are nodeNames, attributes under "attr",
-    and elements with neither attributes nor children are dropped."""
-    if node.nodeType == node.TEXT_NODE:
-        return (node.nodeValue or "").strip()
-    attrs = node.attributes
-    if not node.childNodes and (attrs is None or attrs.length == 0):
-        return ""
-    obj: dict = {}
-    if attrs is not None and attrs.length:
-        obj["attr"] = {attrs.item(i).name: attrs.item(i).value for i in range(attrs.length)}
-    for child in node.childNodes:
-        if child.nodeType != child.ELEMENT_NODE:
-            continue
-        value = _viv_json(child)
-        if value == "":
-            continue
-        if child.nodeName in obj:
-            if not isinstance(obj[child.nodeName], list):
-                obj[child.nodeName] = [obj[child.nodeName]]
-            obj[child.nodeName].append(value)
-        else:
-            obj[child.nodeName] = value
-    return obj
-
-
-def _as_list(value) -> list:
-    return value if isinstance(value, list) else [value]
-
-
-@dataclass
-class _Image:
-    """What the checker needs of one OME <Image>."""
-
-    index: int
-    order: str
-    type: str
-    sizes: dict
-    interleaved: bool
-    channels: list
-    tiffdata: list = field(default_factory=list)
-    physical: tuple = ()
-
-
-class _Checker:
+class _Checker(OmeXmlRules):
     def __init__(self, tif, path: Path, report: CheckReport):
         self.tif = tif
         self.path = path
@@ -278,179 +191,12 @@ class _Checker:
             self.warn(
                 "the file is big-endian; Viv reads it only without a predictor "
                 "and little-endian is the tested path",
-                _CONVERT + " (writes little-endian)",
+                CONVERT_FIX + " (writes little-endian)",
             )
-
-    # -- OME-XML --------------------------------------------------------------
-
-    def read_description(self, page) -> str | None:
-        tag = page.tags.get(270)
-        if tag is None:
-            return None
-        fh = self.tif.filehandle
-        fh.seek(tag.valueoffset)
-        raw = fh.read(tag.count)
-        # geotiff decodes with TextDecoder('utf-8'); Viv strips one trailing NUL
-        text = raw.decode("utf-8", errors="replace")
-        return text[:-1] if text.endswith("\x00") else text
-
-    def check_omexml(self, first) -> list[_Image] | None:
-        from xml.dom import minidom
-        from xml.parsers.expat import ExpatError
-
-        xml = self.read_description(first)
-        fix_xml = _CONVERT + " (writes Viv-valid OME-XML)"
-        if xml is None:
-            self.error("the first IFD has no ImageDescription, so no OME-XML; "
-                       "this is not an OME-TIFF", fix_xml)
-            return None
-        if not xml.lstrip().startswith("<"):
-            start = xml.strip().splitlines()[0][:40] if xml.strip() else ""
-            self.error(f"the ImageDescription of the first IFD is not OME-XML "
-                       f"(it starts {start!r}); this is not an OME-TIFF", fix_xml)
-            return None
-        try:
-            doc = minidom.parseString(xml.rstrip("\x00").encode("utf-8"))
-        except ExpatError as exc:
-            self.error(f"the OME-XML in the first IFD is not well-formed XML ({exc})", fix_xml)
-            return None
-        root = doc.documentElement
-        if root.prefix:
-            self.error(
-                f"the OME-XML uses a namespace prefix (<{root.nodeName}>); Viv needs "
-                "the default namespace (<OME xmlns=...>) and fails with a ZodError",
-                fix_xml,
-            )
-            return None
-        tree = _viv_json(root)
-        if not isinstance(tree, dict) or "Image" not in tree:
-            what = "an OME-XML document" if root.localName == "OME" else f"OME-XML (root <{root.nodeName}>)"
-            self.error(f"the ImageDescription is not {what} with an <Image>; "
-                       "Viv fails with a ZodError", fix_xml)
-            return None
-        images = []
-        for i, img in enumerate(_as_list(tree["Image"])):
-            parsed = self.check_image_xml(i, img)
-            if parsed is not None:
-                images.append(parsed)
-        if len(images) != len(_as_list(tree["Image"])):
-            return None
-        return images
-
-    def check_image_xml(self, i: int, img) -> _Image | None:
-        """Apply Viv's Zod schema to one <Image>; None when it would fail."""
-        fix = _CONVERT + " (writes Viv-valid OME-XML)"
-        where = f"Image {i}"
-        n_before = len(self.report.errors)
-        if not isinstance(img, dict) or "ID" not in img.get("attr", {}):
-            self.error(f"<Image> {i} has no ID attribute; Viv fails with a ZodError", fix)
-        pixels = img.get("Pixels") if isinstance(img, dict) else None
-        if isinstance(pixels, list) or not isinstance(pixels, dict) or "attr" not in pixels:
-            self.error(f"{where} has no usable <Pixels> element; Viv fails with a ZodError", fix)
-            return None
-        attr = pixels["attr"]
-        if "ID" not in attr:
-            self.error(f"{where}: <Pixels> has no ID attribute; Viv fails with a ZodError", fix)
-        order = attr.get("DimensionOrder")
-        if order not in DIMENSION_ORDERS:
-            self.error(f"{where}: DimensionOrder {order!r} is not one of "
-                       f"{', '.join(DIMENSION_ORDERS)}; Viv fails with a ZodError", fix)
-        ptype = attr.get("Type")
-        if ptype in _SCHEMA_ONLY_TYPES:
-            self.error(f"{where}: pixel type {ptype!r} is not supported by Viv "
-                       "('Pixel type ... not supported')",
-                       "convert the pixels to uint8/uint16/float and re-export with `napari-viv convert`")
-        elif ptype not in OME_TYPES:
-            hint = " (types must be lowercase)" if ptype and ptype.lower() in OME_TYPES else ""
-            self.error(f"{where}: pixel Type {ptype!r} is not a valid OME type{hint}; "
-                       "Viv fails with a ZodError", fix)
-        sizes = {}
-        for axis in "XYZCT":
-            raw = attr.get(f"Size{axis}")
-            value = _js_int(raw)
-            number = _js_number(raw) if raw is not None else float("nan")
-            if axis in "XY" and value is None and math.isfinite(number) and number >= 1:
-                value = int(number)  # Viv computes level sizes with `>>`, which truncates
-                self.warn(f"{where}: Size{axis}={raw!r} is not an integer; Viv truncates it "
-                          f"to {value}, other readers may not", fix)
-            if not value:
-                self.error(f"{where}: Size{axis}={raw!r} is not a positive integer", fix)
-            else:
-                sizes[axis] = value
-        for key in ("PhysicalSizeX", "PhysicalSizeY", "PhysicalSizeZ", "SignificantBits"):
-            raw = attr.get(key)
-            if raw is not None and not _is_number(raw):
-                self.error(f"{where}: {key}={raw!r} is not a number; "
-                           "Viv fails with a ZodError", fix)
-        for axis in "XYZ":
-            unit = attr.get(f"PhysicalSize{axis}Unit")
-            if unit is not None and unit not in OME_UNITS:
-                good = "\u00b5m (U+00B5 MICRO SIGN)" if unit.endswith("m") and unit[:-1].lower() in ("u", "\u03bc", "\u00b5") else "an OME unit symbol such as \u00b5m or nm"
-                self.error(f"{where}: PhysicalSize{axis}Unit={unit!r} is not an exact OME "
-                           f"unit symbol; Viv fails with a ZodError (use {good})",
-                           "re-export with `napari-viv convert`, which writes the exact symbol")
-        interleaved = str(attr.get("Interleaved", "")).lower() == "true"
-        channels = []
-        raw_channels = pixels.get("Channel")
-        if raw_channels is None:
-            self.error(f"{where}: <Pixels> has no <Channel> with attributes; Viv fails with "
-                       "a ZodError", fix)
-        else:
-            for c, ch in enumerate(_as_list(raw_channels)):
-                cattr = ch.get("attr", {}) if isinstance(ch, dict) else {}
-                if "ID" not in cattr:
-                    self.error(f"{where}: Channel {c} has no ID attribute; Viv fails with "
-                               "a ZodError", fix)
-                color = cattr.get("Color")
-                if color is not None:
-                    if not _is_number(color):
-                        self.error(f"{where}: Channel {c} Color={color!r} is not an integer "
-                                   "(OME wants signed 32-bit RGBA, e.g. -16776961 for red); "
-                                   "Viv fails with a ZodError", fix)
-                spp = cattr.get("SamplesPerPixel")
-                if spp is not None and not _is_number(spp):
-                    self.error(f"{where}: Channel {c} SamplesPerPixel={spp!r} is not a number; "
-                               "Viv fails with a ZodError", fix)
-                channels.append(cattr)
-        self.check_tiffdata(where, pixels)
-        if len(self.report.errors) > n_before:
-            return None
-        tiffdata = [td.get("attr", {}) for td in _as_list(pixels.get("TiffData", []))
-                    if isinstance(td, dict)]
-        physical = tuple(a for a in "XY" if attr.get(f"PhysicalSize{a}") is not None)
-        return _Image(i, order, ptype, sizes, interleaved, channels, tiffdata, physical)
-
-    def check_tiffdata(self, where: str, pixels: dict) -> None:
-        names = set()
-        for td in _as_list(pixels.get("TiffData", [])):
-            if not isinstance(td, dict):
-                continue
-            for key, value in td.get("attr", {}).items():
-                if key in ("IFD", "PlaneCount", "FirstT", "FirstC", "FirstZ") and not _is_number(value):
-                    self.error(f"{where}: TiffData {key}={value!r} is not a number; Viv fails "
-                               "with a ZodError", _CONVERT)
-            if "UUID" not in td:
-                continue
-            uuid = td["UUID"]
-            fname = uuid.get("attr", {}).get("FileName") if isinstance(uuid, dict) else None
-            if fname is None:
-                self.error(f"{where}: a <TiffData><UUID> has no FileName attribute; "
-                           "Viv fails with a ZodError", _CONVERT)
-            else:
-                names.add(os.path.basename(fname))
-        if len(names) > 1:
-            others = sorted(names - {self.path.name})
-            self.error(f"{where}: planes are stored in other files ({', '.join(others[:3])}); "
-                       "this is a multi-file OME-TIFF, which Viv opens only through a "
-                       ".companion.ome", "convert it to one file with `napari-viv convert`")
-        elif names and names != {self.path.name}:
-            self.warn(f"{where}: the OME-XML says its planes are in {names.pop()!r} (was the "
-                      "file renamed?); Viv ignores this, Bio-Formats may look for that file",
-                      _CONVERT)
 
     # -- layout: planes, SubIFDs, levels, pixels ------------------------------
 
-    def check_layout(self, images: list[_Image]) -> None:
+    def check_layout(self, images: list[OmeImage]) -> None:
         pages = self.tif.pages
         first = pages.first
         nsub = len(first.subifds or ())
@@ -460,7 +206,7 @@ class _Checker:
                 self.error(
                     f"pyramid levels are stored as {len(images)} separate images "
                     "(legacy layout); Viv 0.21 cannot read levels >= 1",
-                    _CONVERT + " (stores levels as SubIFDs)")
+                    CONVERT_FIX + " (stores levels as SubIFDs)")
             else:
                 self.error(
                     f"the file holds {len(images)} images without SubIFD pyramids; Viv "
@@ -477,11 +223,11 @@ class _Checker:
                       f"describes {start} planes; Viv ignores the extra IFDs",
                       "nothing needed if the extra IFDs are thumbnails")
 
-    def looks_legacy(self, images: list[_Image]) -> bool:
+    def looks_legacy(self, images: list[OmeImage]) -> bool:
         sx = [im.sizes["X"] for im in images]
         return all(b in (a // 2, (a + 1) // 2) for a, b in zip(sx, sx[1:]))
 
-    def plane_indices(self, img: _Image, start: int, compact: bool = False) -> list[int]:
+    def plane_indices(self, img: OmeImage, start: int, compact: bool = False) -> list[int]:
         """The main-chain IFD index Viv reads for each (t, c, z) of ``img``.
 
         Viv strides over SizeC even for interleaved RGB; ``compact`` gives the
@@ -502,7 +248,7 @@ class _Checker:
                     out.append(start + idx)
         return out
 
-    def check_image_layout(self, img: _Image, start: int) -> None:
+    def check_image_layout(self, img: OmeImage, start: int) -> None:
         where = f"Image {img.index}"
         self.check_image_caveats(img, where, start)
         indices = self.plane_indices(img, start)
@@ -520,7 +266,7 @@ class _Checker:
             self.error(f"{where}: the OME-XML describes {nplanes} planes from IFD {start} "
                        f"but the file has only {self.npages} IFDs in its main chain; Viv "
                        "fails with 'No image at index'",
-                       _CONVERT)
+                       CONVERT_FIX)
             return
         pages = self.tif.pages
         seen_codecs: set = set()
@@ -537,10 +283,10 @@ class _Checker:
             if not self.check_level_sizes(img, where, idx, levels):
                 return
 
-    def check_image_caveats(self, img: _Image, where: str, start: int) -> None:
+    def check_image_caveats(self, img: OmeImage, where: str, start: int) -> None:
         """Things Viv loads fine but that surprise people in Avivator."""
         C = img.sizes["C"]
-        samples = sum(_js_int(ch.get("SamplesPerPixel", "1")) or 1 for ch in img.channels)
+        samples = sum(js_int(ch.get("SamplesPerPixel", "1")) or 1 for ch in img.channels)
         if not img.interleaved and samples != C:
             self.warn(f"{where}: SizeC is {C} but the <Channel> elements describe {samples}; "
                       "Avivator shows unnamed or missing channels",
@@ -561,19 +307,19 @@ class _Checker:
         for td in img.tiffdata:
             if "IFD" not in td:
                 continue
-            first = [_js_int(td.get(k, "0")) for k in ("FirstT", "FirstC", "FirstZ", "IFD")]
+            first = [js_int(td.get(k, "0")) for k in ("FirstT", "FirstC", "FirstZ", "IFD")]
             if None in first:
                 continue
             t, c, z, ifd = first
             if not (t < T and c < C_planes and z < Z):
                 continue
-            flat = _Image(img.index, img.order, img.type, {"Z": Z, "C": C_planes, "T": T},
+            flat = OmeImage(img.index, img.order, img.type, {"Z": Z, "C": C_planes, "T": T},
                           False, [])
             n = self.plane_indices(flat, start)[(t * C_planes + c) * Z + z]
             if n != ifd:
                 self.warn(f"{where}: TiffData puts plane (t={t}, c={c}, z={z}) in IFD "
                           f"{td['IFD']}, but Viv ignores TiffData and reads IFD {n}; Viv and "
-                          "Bio-Formats will show different planes", _CONVERT)
+                          "Bio-Formats will show different planes", CONVERT_FIX)
                 return
 
     def plane_levels(self, where: str, idx: int, page) -> list | None:
@@ -581,25 +327,25 @@ class _Checker:
         if self.levels > 1 and nsub == 0:
             self.error(f"{where}: IFD {idx} has no SubIFDs although IFD 0 has "
                        f"{self.levels - 1}; Viv cannot find its pyramid levels",
-                       _CONVERT + " (every plane gets the same SubIFDs)")
+                       CONVERT_FIX + " (every plane gets the same SubIFDs)")
             return None
         if nsub < self.levels - 1:
             self.error(f"{where}: IFD {idx} has {nsub} SubIFDs but IFD 0 has "
                        f"{self.levels - 1}; Viv uses the first IFD's level count "
                        "everywhere and fails on the missing levels",
-                       _CONVERT + " (same number of levels for every image)")
+                       CONVERT_FIX + " (same number of levels for every image)")
             return None
         if nsub > self.levels - 1 and "extra levels" not in self.said:
             self.said.add("extra levels")
             self.warn(f"{where}: IFD {idx} has {nsub} SubIFDs but IFD 0 has "
                       f"{self.levels - 1}; Viv shows only {self.levels} levels",
-                      _CONVERT)
+                      CONVERT_FIX)
         levels = [page]
         for j in range(self.levels - 1):
             levels.append(page.pages[j])
         return levels
 
-    def describe(self, img: _Image, where: str, levels: list) -> None:
+    def describe(self, img: OmeImage, where: str, levels: list) -> None:
         base = levels[0]
         sz = img.sizes
         what = (f"RGB {img.type}" if img.interleaved else
@@ -615,25 +361,25 @@ class _Checker:
             f"{where}: {what}{extra}, {len(levels)} level{'s' * (len(levels) > 1)} "
             f"({sizes}), {tiles}, {codec}")
 
-    def check_plane0(self, img: _Image, where: str, levels: list) -> None:
+    def check_plane0(self, img: OmeImage, where: str, levels: list) -> None:
         self.describe(img, where, levels)
         base = levels[0]
         if not base.is_tiled:
             self.warn(f"{where}: pixels are stored in strips, not tiles; Viv works but "
                       "reads much more data than it shows",
-                      _CONVERT + " (512x512 tiles)")
+                      CONVERT_FIX + " (512x512 tiles)")
         else:
             tw, th = base.tilewidth, base.tilelength
             if tw != th or tw & (tw - 1):
                 self.warn(f"{where}: tiles are {tw}x{th}; Viv wants square power-of-two "
                           "tiles and will read several TIFF tiles per Viv tile",
-                          _CONVERT + " (512x512 tiles)")
+                          CONVERT_FIX + " (512x512 tiles)")
         if img.index == 0:
             last = levels[-1]
             biggest = max(last.imagewidth, last.imagelength)
             text = (f"the smallest pyramid level is {last.imagewidth}x{last.imagelength}; "
                     "Viv loads the whole lowest level as one GPU texture")
-            fix = _CONVERT + " (adds levels until the smallest fits one tile)"
+            fix = CONVERT_FIX + " (adds levels until the smallest fits one tile)"
             if biggest > SMALLEST_LEVEL_MAX:
                 self.error(text + f", which no GPU allows above {SMALLEST_LEVEL_MAX} pixels", fix)
             elif biggest > SMALLEST_LEVEL_WARN:
@@ -645,7 +391,7 @@ class _Checker:
         if level == 0 and (page.imagewidth, page.imagelength) != (img.sizes["X"], img.sizes["Y"]):
             self.error(f"{what} is {page.imagewidth}x{page.imagelength} but the OME-XML says "
                        f"{img.sizes['X']}x{img.sizes['Y']}; Viv would show wrong geometry",
-                       _CONVERT)
+                       CONVERT_FIX)
             return False
         self.check_truncation(page, what)
         bad = False
@@ -660,37 +406,37 @@ class _Checker:
         name = _COMPRESSION_NAMES.get(comp, f"code {comp}")
         if comp == _WEBP:
             self.warn(f"{what}: WebP decodes only in a web browser (Avivator works; "
-                      "Viv in Node and other tools fail)", _CONVERT + " (zlib)")
+                      "Viv in Node and other tools fail)", CONVERT_FIX + " (zlib)")
         elif comp not in SUPPORTED_COMPRESSION:
             self.error(f"{what}: {name} compression ({comp}) is not supported by Viv "
                        f"('Unknown compression method identifier: {comp}')",
-                       _CONVERT + " (zlib, lossless)")
+                       CONVERT_FIX + " (zlib, lossless)")
             bad = True
         if comp == 7 and bits > 8:
             self.error(f"{what}: JPEG with {bits}-bit samples; Viv decodes only 8-bit JPEG",
-                       _CONVERT + " (zlib, lossless)")
+                       CONVERT_FIX + " (zlib, lossless)")
             bad = True
         if comp == 5 and spp > 1 and int(page.planarconfig) == 1:
             self.error(f"{what}: LZW with {spp} samples per pixel; Viv's LZW decoder "
                        "fails ('Offset is outside the bounds of the DataView')",
-                       _CONVERT + " (zlib)")
+                       CONVERT_FIX + " (zlib)")
             bad = True
         if pred == 2 and bits not in (8, 16, 32):
             self.error(f"{what}: horizontal predictor with {bits}-bit samples; geotiff "
                        f"refuses it ('Predictor 2 not allowed with {bits} bits per sample')",
-                       _CONVERT + " (floating-point predictor for float64)")
+                       CONVERT_FIX + " (floating-point predictor for float64)")
             bad = True
         if pred in (2, 3) and self.tif.byteorder == ">":
             self.error(f"{what}: big-endian with a predictor; Viv decodes it without an "
                        "error but with silently wrong pixels",
-                       _CONVERT + " (writes little-endian)")
+                       CONVERT_FIX + " (writes little-endian)")
             bad = True
         sf, tb = int(page.sampleformat), bits
         expect = OME_TYPES.get(img.type)
         if expect and (sf, tb) != expect:
             self.error(f"{what}: TIFF samples are SampleFormat={sf} {tb}-bit but the "
                        f"OME-XML says Type={img.type!r}; Viv would mix up the pixel values",
-                       _CONVERT)
+                       CONVERT_FIX)
             bad = True
         bad |= self.check_samples(img, what, page)
         return not bad
@@ -701,24 +447,24 @@ class _Checker:
             if img.interleaved:
                 self.error(f"{what}: the OME-XML says Interleaved=\"true\" but the TIFF has "
                            "one sample per pixel; Viv adds an RGB axis that is not there",
-                           _CONVERT)
+                           CONVERT_FIX)
                 return True
             return False
         if spp != 3:
             self.error(f"{what}: {spp} samples per pixel; Viv supports only 3 (RGB), "
                        "not RGBA or other multi-sample pixels",
-                       _CONVERT + " (drops alpha or stores samples as channels)")
+                       CONVERT_FIX + " (drops alpha or stores samples as channels)")
             return True
         if not img.interleaved:
             planar = " (stored planar)" if int(page.planarconfig) == 2 else ""
             self.error(f"{what}: RGB pixels{planar} but the OME-XML lacks "
                        "Interleaved=\"true\"; Viv looks for 3 separate planes and fails",
-                       _CONVERT + " (writes RGB as interleaved uint8 with Interleaved=\"true\")")
+                       CONVERT_FIX + " (writes RGB as interleaved uint8 with Interleaved=\"true\")")
             return True
         if page.bitspersample != 8:
             self.warn(f"{what}: {page.bitspersample}-bit interleaved RGB; Viv loads it but "
                       "Avivator renders RGB as 8-bit, so colours will be wrong",
-                      _CONVERT + " (stores 16-bit RGB as 3 channels)")
+                      CONVERT_FIX + " (stores 16-bit RGB as 3 channels)")
         return False
 
     def check_truncation(self, page, what) -> None:
@@ -742,13 +488,13 @@ class _Checker:
                     self.said.add("ceil")
                     self.warn(f"{where}: level {level} is {w}x{h}, rounded up from "
                               f"{pw}x{ph}/2; Viv drops its last row/column",
-                              _CONVERT + " (rounds level sizes down)")
+                              CONVERT_FIX + " (rounds level sizes down)")
                 continue
             factor = f"{pw / w:.3g}" if w else "?"
             self.error(f"{where}, IFD {idx}: level {level} is {w}x{h} but level {level - 1} "
                        f"is {pw}x{ph}; Viv assumes exactly 2x downsampling per level "
                        f"(this is {factor}x) and shows wrong geometry or empty tiles",
-                       _CONVERT + " (2x levels)")
+                       CONVERT_FIX + " (2x levels)")
             return False
         return True
 
