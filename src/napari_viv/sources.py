@@ -67,8 +67,14 @@ class SourceImage:
         return np.dtype(self.levels[0].dtype)
 
 
-def open_image(path, *, series=None) -> SourceImage:
-    """Open ``path`` lazily; raise :class:`NapariVivError` naming the file if it can't be."""
+def open_image(path, *, series=None, wide=False) -> SourceImage:
+    """Open ``path`` lazily; raise :class:`NapariVivError` naming the file if it can't be.
+
+    Tiled TIFF levels come in chunks of 512 rows by 2048 columns (good for
+    viewing); ``wide=True`` makes them span the full width (up to 16384
+    columns), which is cheaper when every row is streamed once, as
+    ``napari-viv convert`` does.
+    """
     path = Path(path)
     name = path.name
     if not path.exists():
@@ -90,7 +96,7 @@ def open_image(path, *, series=None) -> SourceImage:
         magic = fh.read(4)
     if magic not in _TIFF_MAGIC:
         raise NapariVivError(f"{path}: not a TIFF file (and not .npy or .zarr)")
-    return _open_tiff(path, series)
+    return _open_tiff(path, series, wide)
 
 
 def _single(path: Path, series) -> None:
@@ -196,9 +202,9 @@ def _tifffile_log():
         logger.propagate = saved
 
 
-def _open_tiff(path: Path, series) -> SourceImage:
+def _open_tiff(path: Path, series, wide: bool) -> SourceImage:
     with _tifffile_log() as complaints:
-        source = _open_tiff_quiet(path, series)
+        source = _open_tiff_quiet(path, series, wide)
     damage = [m for m in complaints if _DAMAGE.search(m)]
     if damage:
         raise NapariVivError(f"{path}: the file is damaged or truncated ({_short(damage[0])})")
@@ -208,7 +214,7 @@ def _open_tiff(path: Path, series) -> SourceImage:
 _DAMAGE = re.compile(r"corrupt|invalid (page|value|tag|offset)|truncat|TiffFileError|unexpected end", re.I)
 
 
-def _open_tiff_quiet(path: Path, series) -> SourceImage:
+def _open_tiff_quiet(path: Path, series, wide: bool) -> SourceImage:
     import tifffile
 
     try:
@@ -253,7 +259,7 @@ def _open_tiff_quiet(path: Path, series) -> SourceImage:
         if lvl.axes != file_axes:
             tif.close()
             raise NapariVivError(f"{path}: pyramid level {k} has axes {lvl.axes}, level 0 {file_axes}")
-        arr = _tiff_level(tif, path, s, k, lvl, f"{token}-{s}-{k}")
+        arr = _tiff_level(tif, path, s, k, lvl, f"{token}-{s}-{k}-{int(wide)}", wide)
         levels.append(_apply(arr, steps))
     # Names/colours are per channel; for RGB(A) there is one (interleaved) channel.
     nc = levels[0].shape[new_axes.index("C")] if "C" in new_axes else 1
@@ -322,7 +328,7 @@ def _check_pages(path: Path, levels) -> None:
                 raise ValueError(f"file{where} is truncated ({fh.size} bytes, image data needs {end})")
 
 
-def _tiff_level(tif, path, s, k, lvl, name):
+def _tiff_level(tif, path, s, k, lvl, name, wide=False):
     import dask.array as da
 
     key = lvl.keyframe
@@ -340,7 +346,8 @@ def _tiff_level(tif, path, s, k, lvl, name):
     if tuple(z.shape) != tuple(lvl.shape):
         raise NapariVivError(f"{path}: level {k} shape {z.shape} does not match {lvl.shape}")
     chunks = tuple(
-        _grow(c, n, CHUNK_ROWS if a == "Y" else CHUNK_COLS) if a in "YX" else (n if a == "S" else c)
+        _grow(c, n, CHUNK_ROWS if a == "Y" else (MEMMAP_COLS if wide else CHUNK_COLS))
+        if a in "YX" else (n if a == "S" else c)
         for a, c, n in zip(lvl.axes, z.chunks, z.shape)
     )
     yaxis = lvl.axes.index("Y")

@@ -142,7 +142,7 @@ def run(args) -> int:
     elif args.pixel_size is not None:
         unit = normalize_unit(None)
 
-    source = open_image(src_path, series=args.series)
+    source = open_image(src_path, series=args.series, wide=True)  # rows are streamed once
     meta = source.metadata
     if args.channel_names is not None:
         if "C" not in meta.axes:
