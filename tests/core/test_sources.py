@@ -635,3 +635,16 @@ def test_one_tall_strip_per_plane_is_read_in_bands(tmp_path, monkeypatch):
     np.testing.assert_array_equal(lv.compute(), data)
     np.testing.assert_array_equal(lv[1, 1000:1100, 5:9].compute(), data[1, 1000:1100, 5:9])
     np.testing.assert_array_equal(lv[:, ::7, 3].compute(), data[:, ::7, 3])
+
+
+def test_unknown_compression_is_refused_at_open(tmp_path):
+    path = tmp_path / "odd.tif"
+    tifffile.imwrite(path, ramp((64, 64)), tile=(32, 32), photometric="minisblack")
+    with tifffile.TiffFile(path) as t:
+        tag = t.pages.first.tags[259]  # Compression, a SHORT stored in the IFD entry
+        offset = tag.valueoffset
+    with open(path, "r+b") as fh:
+        fh.seek(offset)
+        fh.write((50123).to_bytes(2, "little"))  # a code no codec claims
+    with pytest.raises(NapariVivError, match=r"odd\.tif: .*compression.*cannot be decoded"):
+        open_image(path)
