@@ -4,7 +4,7 @@ Opens the input lazily with :func:`napari_viv.sources.open_image`, keeps its
 channel names, colours, pixel sizes and axes (options override them), and
 streams it through :func:`napari_viv.writer.export_pyramid`. A progress bar
 goes to stderr when stderr is a terminal. Ctrl-C cancels cleanly: nothing is
-left at the output path and the exit status is 130.
+left at the output path and the exit status is 130 (143 for SIGTERM).
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def run(args) -> int:
     if args.pixel_size is not None and "z" in args.pixel_size and "Z" not in meta.axes:
         raise NapariVivError(f"{src_path}: has no Z axis; give --pixel-size X or X,Y")
 
-    cancel_event = threading.Event()
+    stop = _Stop()
     bar = _progress_bar(args.progress, src_path.name)
     started = time.perf_counter()
 
@@ -165,7 +165,7 @@ def run(args) -> int:
                 bar.total = total
             bar.update(done - bar.n)
 
-    restore = _install_sigint(cancel_event)
+    stop.install()
     try:
         written = export_pyramid(
             source.levels if len(source.levels) > 1 and args.downsample is None else source.levels[0],
@@ -181,12 +181,12 @@ def run(args) -> int:
             workers=args.workers,
             overwrite=args.overwrite,
             progress=progress,
-            cancel=cancel_event.is_set,
+            cancel=stop.event.is_set,
         )
     except (Cancelled, KeyboardInterrupt):
         _close(bar)
         print(f"napari-viv convert: interrupted; nothing was written to {out}", file=sys.stderr)
-        return 130
+        return stop.exit_status
     except NapariVivError as exc:
         _close(bar)
         # The writer names the image (its OME name); on the command line, name the file.
@@ -207,7 +207,7 @@ def run(args) -> int:
         text = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise NapariVivError(f"{src_path}: cannot read the image data ({text})") from None
     finally:
-        restore()
+        stop.restore()
     _close(bar)
     _summary(source, written, time.perf_counter() - started)
     return 0
@@ -236,22 +236,36 @@ def _merged_sizes(known: dict, given: dict | None) -> dict | None:
     return sizes
 
 
-def _install_sigint(event: threading.Event):
-    """First Ctrl-C asks the writer to stop; a second one interrupts at once.
+class _Stop:
+    """Ctrl-C (SIGINT) or SIGTERM during an export: the first asks the writer
+    to stop cleanly, a second one interrupts at once."""
 
-    Returns a function that puts the previous handler back.
-    """
+    def __init__(self):
+        self.event = threading.Event()
+        self.signum = None
+        self._previous = {}
 
-    def handler(signum, frame):
-        if event.is_set():
+    def install(self) -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[signum] = signal.signal(signum, self._handler)
+            except ValueError:  # not the main thread (e.g. run from a test thread)
+                return
+
+    def restore(self) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous.clear()
+
+    @property
+    def exit_status(self) -> int:
+        return 128 + int(self.signum or signal.SIGINT)  # 130 for Ctrl-C, 143 for SIGTERM
+
+    def _handler(self, signum, frame):
+        if self.event.is_set():
             raise KeyboardInterrupt
-        event.set()
-
-    try:
-        previous = signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not the main thread (e.g. run from a test thread): leave it be
-        return lambda: None
-    return lambda: signal.signal(signal.SIGINT, previous)
+        self.signum = signum
+        self.event.set()
 
 
 def _progress_bar(wanted, label: str):
