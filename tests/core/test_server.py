@@ -471,7 +471,18 @@ def test_served_path_turning_into_a_folder_is_403_with_cors(tmp_path):
         assert_cors(headers)
 
 
-def test_ranges_ignore_accept_encoding_and_siblings(folder):
+@pytest.fixture
+def public_api_only(monkeypatch):
+    """Serve through aiohttp's public FileResponse.prepare (the fallback path)."""
+    import napari_viv.server as server_module
+
+    monkeypatch.setattr(server_module, "_PLAIN_FILE_RESPONSE", None)
+    monkeypatch.setattr(server_module, "_aiohttp_internals_known", lambda: False)
+    yield
+    server_module._PLAIN_FILE_RESPONSE = None
+
+
+def test_fallback_path_serves_ranges_without_siblings(public_api_only, folder):
     data = (folder / "x.ome.tif").read_bytes()
     with RangeServer([folder / "x.ome.tif"]) as srv:
         status, headers, body = request(srv, "/x.ome.tif", headers={
