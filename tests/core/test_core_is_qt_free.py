@@ -14,7 +14,7 @@ GUI_MODULES = ("napari", "magicgui", "qtpy", "PyQt5", "PyQt6", "PySide2", "PySid
 def core_modules() -> list[str]:
     names = []
     for info in pkgutil.walk_packages(napari_viv.__path__, "napari_viv."):
-        if not info.name.startswith("napari_viv._napari"):
+        if not info.name.startswith(("napari_viv._napari", "napari_viv.__main__")):
             names.append(info.name)
     return names
 
