@@ -11,6 +11,17 @@ import numpy as np
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path, monkeypatch):
+    """Never touch the real napari-viv settings; start each test with no last export."""
+    from napari_viv._napari import settings
+
+    monkeypatch.setenv(settings.ENV_VAR, str(tmp_path / "napari-viv-settings.json"))
+    settings.remember_last_export(None)
+    yield
+    settings.remember_last_export(None)
+
+
 @pytest.fixture
 def notifications():
     """Every napari notification dispatched during the test: (severity, text)."""

@@ -16,17 +16,6 @@ pytestmark = pytest.mark.napari
 LEFT = Qt.MouseButton.LeftButton
 
 
-@pytest.fixture(autouse=True)
-def _isolated_settings(tmp_path, monkeypatch):
-    """Never touch the real napari config; start with no last export."""
-    from napari_viv._napari import settings
-
-    monkeypatch.setenv(settings.ENV_VAR, str(tmp_path / "napari-viv-settings.json"))
-    settings.remember_last_export(None)
-    yield
-    settings.remember_last_export(None)
-
-
 def make_widget(viewer):
     """Dock the export widget the way the File menu does (napari builds it)."""
     _dock, widget = viewer.window.add_plugin_dock_widget(

@@ -16,17 +16,6 @@ pytestmark = pytest.mark.napari
 AVIVATOR = "https://avivator.gehlenborglab.org"
 
 
-@pytest.fixture(autouse=True)
-def _isolated_settings(tmp_path, monkeypatch):
-    """Never touch the real napari config; start each test with no last export."""
-    from napari_viv._napari import settings
-
-    monkeypatch.setenv(settings.ENV_VAR, str(tmp_path / "napari-viv-settings.json"))
-    settings.remember_last_export(None)
-    yield
-    settings.remember_last_export(None)
-
-
 @pytest.fixture
 def small_file(tmp_path):
     """A small OME-TIFF plus a sidecar, written by tifffile (not by us)."""
