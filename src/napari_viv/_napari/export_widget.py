@@ -49,14 +49,11 @@ PROGRESS_STEPS = 400
 
 def compression_choices() -> list[str]:
     """The codecs the writer offers, the default first."""
-    try:
-        from ..codecs import DEFAULT_COMPRESSION, TIFF_CODES
+    from ..codecs import DEFAULT_COMPRESSION, TIFF_CODES
 
-        names = list(TIFF_CODES)
-        names.remove(DEFAULT_COMPRESSION)
-        return [DEFAULT_COMPRESSION, *names]
-    except ImportError:  # pragma: no cover - codecs lands with the writer
-        return ["zlib", "lzw", "jpeg", "none"]
+    names = list(TIFF_CODES)
+    names.remove(DEFAULT_COMPRESSION)
+    return [DEFAULT_COMPRESSION, *names]
 
 
 def human_bytes(n: float) -> str:

@@ -28,6 +28,7 @@ from qtpy.QtWidgets import (
 
 from ..errors import NapariVivError
 from . import settings
+from .export_widget import human_bytes
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +40,6 @@ def _notify_error(message: str) -> None:
     from napari.utils.notifications import show_error
 
     show_error(message)
-
-
-def _human_bytes(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} GB"  # pragma: no cover
 
 
 def _browser_caveats() -> str:
@@ -242,7 +234,7 @@ class ServeWidget(QWidget):
         requests, sent = server.stats
         self.status_label.setText(
             f"Serving on 127.0.0.1:{server.port} · {requests} requests · "
-            f"{_human_bytes(sent)} sent"
+            f"{human_bytes(sent)} sent"
         )
 
     def open_in_avivator(self) -> None:

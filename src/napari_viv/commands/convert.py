@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import Cancelled, NapariVivError
 
-_CODEC_NAMES = {1: "uncompressed", 5: "lzw", 7: "jpeg", 8: "zlib", 32946: "zlib"}
+_CODEC_NAMES = {1: "uncompressed", 5: "lzw", 8: "zlib", 32946: "zlib"}
 
 
 def add_parser(subparsers) -> None:
