@@ -604,16 +604,16 @@ def test_big_endian_tiff_reads_native(tmp_path, compressed):
 
 def test_one_tall_strip_per_plane_is_read_in_bands(tmp_path, monkeypatch):
     """Compressed single-strip planes of odd height: 512-row bands from one decode."""
-    import napari_viv.sources as sources
+    import napari_viv.sources_tiff as sources_tiff
 
     caches = []
 
-    class Recorded(sources._StripCache):
+    class Recorded(sources_tiff.StripCache):
         def __init__(self, *args):
             super().__init__(*args)
             caches.append(self)
 
-    monkeypatch.setattr(sources, "_StripCache", Recorded)
+    monkeypatch.setattr(sources_tiff, "StripCache", Recorded)
     data = ramp((2, 1500, 700))
     path = tmp_path / "strip.tif"
     tifffile.imwrite(path, data, compression="zlib", rowsperstrip=1500, photometric="minisblack")

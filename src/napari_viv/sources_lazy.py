@@ -1,0 +1,140 @@
+"""Dask arrays that read TIFF strips and memory maps sparingly.
+
+Chunk sizes for every opener, a one-strip cache for files whose strips are
+much taller than a band, and a memory-map window that reads only what is
+sliced and lets the kernel drop the pages afterwards.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+#: dask chunks span at least this many rows and columns (a multiple of the
+#: file's own tile or strip size). 512 rows is one band of the writer's
+#: default 512-px tiles, so exporting decodes every source tile once.
+CHUNK_ROWS = 512
+CHUNK_COLS = 2048
+#: Memory-mapped (uncompressed) data: CHUNK_ROWS full-width rows, split
+#: above this many columns.
+MEMMAP_COLS = 16384
+
+
+class StripCache:
+    """A Zarr array whose chunks (TIFF strips) are much taller than a band,
+    read through a one-strip cache: consecutive bands of the same strip
+    decode it once. Requests spanning strips go straight to the array."""
+
+    def __init__(self, z, yaxis: int):
+        self._z, self._yaxis = z, yaxis
+        self._rows = z.chunks[yaxis]
+        self.shape, self.dtype, self.ndim = z.shape, z.dtype, z.ndim
+        self._lock = threading.Lock()
+        self._key, self._block = None, None
+        self.decodes = 0  # strip rows decoded so far (for tests and curiosity)
+
+    def __getitem__(self, key):
+        key = key if isinstance(key, tuple) else (key,)
+        if len(key) != self.ndim or not all(isinstance(k, slice) for k in key):
+            return np.asarray(self._z[key])
+        y0, y1, step = key[self._yaxis].indices(self.shape[self._yaxis])
+        r0 = y0 // self._rows * self._rows
+        r1 = min(r0 + self._rows, self.shape[self._yaxis])
+        if step != 1 or y1 > r1:
+            return np.asarray(self._z[key])
+        # The whole strip row of these planes (all columns), cached.
+        outer = tuple(slice(None) if i == self._yaxis else (k if i < self._yaxis else slice(None))
+                      for i, k in enumerate(key))
+        cache_key = (tuple(k.indices(n) for k, n in zip(outer, self.shape)), r0)
+        with self._lock:
+            if self._key != cache_key:
+                region = tuple(slice(r0, r1) if i == self._yaxis else k for i, k in enumerate(outer))
+                self._block, self._key = np.asarray(self._z[region]), cache_key
+                self.decodes += 1
+            block = self._block
+        inner = tuple(
+            slice(y0 - r0, y1 - r0) if i == self._yaxis else (slice(None) if i < self._yaxis else k)
+            for i, k in enumerate(key)
+        )
+        return np.array(block[inner])
+
+
+class _Window:
+    """A memory map seen only through slicing.
+
+    ``dask.array.from_array`` copies anything with a ``.copy`` method, which
+    for a memory map means reading the whole file; this wrapper has none.
+    After each read it lets the kernel drop the pages it mapped, so the
+    process's RSS does not grow to the size of the file (the data stays in
+    the page cache).
+    """
+
+    def __init__(self, mm):
+        self._mm = mm
+        self.shape, self.ndim = mm.shape, mm.ndim
+        self.dtype = mm.dtype.newbyteorder("=")  # big-endian files come out native
+
+    def __getitem__(self, key):
+        out = np.array(self._mm[key], dtype=self.dtype)
+        self._release(key)
+        return out
+
+    def _release(self, key) -> None:
+        import mmap
+
+        arr = self._mm
+        owner = arr
+        while owner is not None and getattr(owner, "_mmap", None) is None:
+            owner = getattr(owner, "base", None)
+        raw = getattr(owner, "_mmap", None)
+        if not isinstance(raw, mmap.mmap) or not hasattr(raw, "madvise") or not arr.flags.c_contiguous:
+            return
+        if getattr(owner, "mode", "c") == "c":  # private pages: never discard
+            return
+        key = key if isinstance(key, tuple) else (key,)
+        if len(key) != arr.ndim or not all(isinstance(k, slice) for k in key):
+            return
+        first = last = 0
+        for k, n, stride in zip(key, arr.shape, arr.strides):
+            start, stop, step = k.indices(n)
+            if step != 1 or stop <= start:
+                return
+            first += start * stride
+            last += (stop - 1) * stride
+        last += arr.itemsize
+        # where the array's first byte sits inside the mapping
+        pointer = arr.__array_interface__["data"][0]
+        origin = pointer - owner.__array_interface__["data"][0]
+        origin += owner.offset % mmap.ALLOCATIONGRANULARITY
+        page = mmap.PAGESIZE
+        begin = (origin + first) // page * page
+        end = min(-(-(origin + last) // page) * page, len(raw))
+        if end > begin >= 0:
+            try:
+                raw.madvise(mmap.MADV_DONTNEED, begin, end - begin)
+            except (OSError, ValueError):
+                pass
+
+
+def from_memmap(mm, chunks, name):
+    import dask.array as da
+
+    window = _Window(mm)
+    meta = np.empty((0,) * mm.ndim, window.dtype)
+    return da.from_array(window, chunks=chunks, name=name, lock=False, fancy=False,
+                         asarray=False, meta=meta)
+
+
+def memmap_chunks(axes: str, shape) -> tuple[int, ...]:
+    sizes = {"Y": CHUNK_ROWS, "X": MEMMAP_COLS}
+    return tuple(
+        min(n, sizes[a]) if a in "YX" else (n if a == "S" else 1) for a, n in zip(axes, shape)
+    )
+
+
+def grow(chunk: int, size: int, target: int) -> int:
+    """A multiple of ``chunk`` at least ``target`` long (capped at ``size``)."""
+    chunk = max(1, int(chunk))
+    k = max(1, -(-target // chunk))
+    return min(chunk * k, size) if size else chunk
