@@ -13,16 +13,17 @@ async function probe(url, headers) {
   try {
     const response = await fetch(url, { headers: headers || {}, cache: "no-store" });
     const body = await response.arrayBuffer();
+    const type = response.headers.get("content-type") || "";
     return {
       status: response.status,
       contentRange: response.headers.get("content-range"),
       contentLength: response.headers.get("content-length"),
       acceptRanges: response.headers.get("accept-ranges"),
       etag: response.headers.get("etag"),
-      contentType: response.headers.get("content-type"),
+      contentType: type,
       length: body.byteLength,
       sha256: await sha256hex(body),
-      text: body.byteLength <= 4096 ? new TextDecoder().decode(body) : null,
+      text: type.includes("json") ? new TextDecoder().decode(body) : null,
     };
   } catch (err) {
     return { error: `${err.name}: ${err.message}` };
@@ -33,7 +34,7 @@ async function main() {
   const plan = JSON.parse(decodeURIComponent(location.hash.slice(1)));
   const result = { origin: location.origin, secure: window.isSecureContext };
   result.offsets = await probe(plan.offsetsUrl);
-  if (result.offsets.text !== null && result.offsets.text !== undefined) {
+  if (typeof result.offsets.text === "string") {
     try {
       result.offsets.json = JSON.parse(result.offsets.text);
     } catch (err) {
