@@ -143,3 +143,20 @@ def test_public_https_page_like_avivator(open_page, https_page_site, exported):
     assert_reads_like_avivator(result, tif, offsets, ranges)
     assert denied["offsets"].get("error", "").startswith("TypeError"), (
         "Chromium let a public page read loopback without permission", denied["offsets"])
+
+
+def test_missing_offsets_gives_a_readable_404(open_page, page_site, exported, tmp_path):
+    """Avivator asks for offsets.json even when there is none; the 404 must
+    carry CORS headers too, or the browser turns it into a network error."""
+    tif, _ = exported
+    alone = tmp_path / tif.name
+    alone.write_bytes(tif.read_bytes())  # no offsets.json beside this copy
+    ranges = [[0, BLOCK - 1]]
+    with RangeServer([alone], allow_origins=[page_site.origin]) as server:
+        result = run_probe(open_page, page_site, server, alone, ranges)
+    assert "error" not in result["offsets"], result["offsets"]
+    assert result["offsets"]["status"] == 404
+    content_range, digest = expected_range(alone, 0, BLOCK - 1)
+    (seen,) = result["ranges"]
+    assert (seen.get("status"), seen.get("contentRange"), seen.get("sha256")) == (
+        206, content_range, digest), seen
