@@ -278,19 +278,26 @@ class _Job:
         height, width = plan.level_shapes[level]
         step = _read_rows(src, self.layout, t, width * plan.samples * plan.dtype.itemsize)
         spans = [(r0, min(r0 + step, height)) for r0 in range(0, height, step)]
-        # read ahead: the next band is read (one request at a time, in order)
-        # while this one is downsampled and encoded
+        # Read ahead (one request at a time, in order): the next band is read
+        # while this one is downsampled and encoded, unless bands are big;
+        # then it is read once the band before this one is encoded, so that
+        # at most two big bands are in memory.
+        early = step * width * plan.samples * plan.dtype.itemsize <= READ_AHEAD_BYTES
         ahead = self.reader.submit(self.read_band, src, plane, *spans[0])
         for i in range(len(spans)):
             self.check_cancel()
             rows = ahead.result()
-            if i + 1 < len(spans):
+            more = i + 1 < len(spans)
+            if more and early:
                 ahead = self.reader.submit(self.read_band, src, plane, *spans[i + 1])
             for y0 in range(0, rows.shape[0], t):
                 if y0:
                     self.check_cancel()
                 emit(level, rows[y0 : y0 + t])
                 yield
+            if more and not early:
+                ahead = self.reader.submit(self.read_band, src, plane, *spans[i + 1])
+            del rows
         for lvl in range(level + 1, last):
             for rest in accs[lvl].flush():
                 emit(lvl, rest)
@@ -427,6 +434,9 @@ def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = No
         pool.shutdown(wait=True, cancel_futures=True)
     return [tif_path, json_path]
 
+
+#: Bands up to this size are read one band ahead of the encoding.
+READ_AHEAD_BYTES = 8 * 1024 * 1024
 
 #: Largest read (bytes of one plane) when reading whole source chunks at once.
 CHUNK_READ_LIMIT = 64 * 1024 * 1024
