@@ -231,7 +231,7 @@ class _Job:
 
     def read_band(self, src, plane: dict, y0: int, y1: int) -> np.ndarray:
         try:
-            band = np.asarray(src[self.layout.plane_index(plane, slice(y0, y1))])
+            band = _materialize(src[self.layout.plane_index(plane, slice(y0, y1))])
         except (NapariVivError, KeyboardInterrupt):
             raise
         except Exception as exc:
@@ -466,6 +466,26 @@ def _read_rows(src, layout: Layout, tile: int, row_bytes: int) -> int:
     if rows > tile and rows % tile == 0 and rows * row_bytes <= CHUNK_READ_LIMIT:
         return rows
     return tile
+
+
+def _materialize(part) -> np.ndarray:
+    """``part`` as a numpy array. A dask selection of a single chunk is
+    computed on this thread and returned as is: ``np.asarray`` would copy
+    it once more (dask protects chunks that may live in its graph, and the
+    writer never writes into a band)."""
+    keys = getattr(part, "__dask_keys__", None)
+    if keys is None:
+        return np.asarray(part)
+    import dask
+    import dask.local
+    from dask.core import flatten
+
+    (part,) = dask.optimize(part)
+    keys = list(flatten(part.__dask_keys__()))
+    if len(keys) != 1:
+        return np.asarray(part)
+    (block,) = dask.local.get_sync(part.__dask_graph__(), keys)
+    return np.asarray(block)
 
 
 def _release_mapped_pages(src) -> None:
