@@ -3,7 +3,8 @@
 How it works, per plane (T, C, Z in that order):
 
 * The source is read once, one band of ``tile_size`` full-width rows at a
-  time (by a read-ahead thread, one band ahead), and each band is cut into
+  time (by a read-ahead thread: one band ahead, or for bands over
+  READ_AHEAD_BYTES only once the band before is encoded), and each band is cut into
   tiles that a thread pool encodes (predictor + codec from imagecodecs,
   which releases the GIL).
 * Each band is also halved (``downsample``) into the next level's band, and
