@@ -19,8 +19,8 @@ import numpy as np
 from .errors import NapariVivError
 from .sources_axes import apply_steps, canonical_axes
 from .sources_image import SourceImage, short_message
-from .sources_lazy import (CHUNK_COLS, CHUNK_ROWS, MEMMAP_COLS, StripCache, TileReader,
-                           from_memmap, grow, memmap_chunks)
+from .sources_lazy import (CHUNK_COLS, CHUNK_ROWS, MEMMAP_COLS, StripCache, from_memmap, grow,
+                           memmap_chunks)
 from .sources_tiff_metadata import tiff_metadata
 
 
@@ -180,13 +180,6 @@ def _check_pages(path: Path, levels) -> None:
                 raise ValueError(f"file{where} is truncated ({fh.size} bytes, image data needs {end})")
 
 
-def _tile_chunks(lvl) -> tuple[int, ...]:
-    """One tile per chunk along Y and X (1 elsewhere), for a tiled level."""
-    key = lvl.keyframe
-    sizes = {"Y": key.tilelength, "X": key.tilewidth}
-    return tuple(sizes.get(a, 1) for a in lvl.axes)
-
-
 def _tiff_level(tif, path, s, k, lvl, name, wide=False):
     import dask.array as da
 
@@ -197,16 +190,6 @@ def _tiff_level(tif, path, s, k, lvl, name, wide=False):
         mm = tifffile.memmap(path, series=s, level=k, mode="r")
         mm = mm.reshape(lvl.shape)
         return from_memmap(mm, memmap_chunks(lvl.axes, lvl.shape), name)
-    reader = TileReader.for_level(path, lvl)
-    if reader is not None:  # uncompressed tiles: read straight into the band
-        chunks = tuple(
-            grow(c, n, CHUNK_ROWS if a == "Y" else (MEMMAP_COLS if wide else CHUNK_COLS))
-            if a in "YX" else (n if a == "S" else 1)
-            for a, c, n in zip(lvl.axes, _tile_chunks(lvl), lvl.shape)
-        )
-        meta = np.empty((0,) * len(lvl.shape), reader.dtype)
-        return da.from_array(reader, chunks=chunks, name=name, lock=False, fancy=False,
-                             asarray=False, meta=meta)
     import zarr
 
     workers = max(2, os.cpu_count() or 2)
