@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 import tifffile
 
 from napari_viv.writer import export_pyramid
 from vivjs import plane_digest
+
+import testdata
 
 pytestmark = pytest.mark.node
 
@@ -25,15 +26,8 @@ VIV_DTYPES = {
 }
 
 
-def rand(shape, dtype, seed=1):
-    rng = np.random.default_rng(seed)
-    dt = np.dtype(dtype)
-    if dt == np.bool_:
-        return rng.random(shape) > 0.5
-    if dt.kind == "f":
-        return (rng.standard_normal(shape) * 100).astype(dt)
-    info = np.iinfo(dt)
-    return rng.integers(info.min, info.max, shape, dtype=dt, endpoint=True)
+def rand(shape, dtype):
+    return testdata.rand(shape, dtype, seed=1, spread=100)
 
 
 def tifffile_levels(path):

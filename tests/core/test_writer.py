@@ -12,6 +12,7 @@ import tifffile
 from napari_viv.errors import Cancelled, NapariVivError
 from napari_viv.metadata import ImageMetadata
 from napari_viv.writer import export_pyramid, output_path
+from testdata import rand
 
 OME = "{http://www.openmicroscopy.org/Schemas/OME/2016-06}"
 
@@ -50,17 +51,6 @@ def ome_root(path):
         raw = tif.filehandle.read(tag.count)
     assert raw.rstrip(b"\0").startswith(b"<?xml")
     return ET.fromstring(raw.rstrip(b"\0"))
-
-
-def rand(shape, dtype, seed=0):
-    rng = np.random.default_rng(seed)
-    dt = np.dtype(dtype)
-    if dt == np.bool_:
-        return rng.random(shape) > 0.5
-    if dt.kind == "f":
-        return (rng.standard_normal(shape) * 1000).astype(dt)
-    info = np.iinfo(dt)
-    return rng.integers(info.min, info.max, shape, dtype=dt, endpoint=True)
 
 
 DTYPES = ["uint8", "uint16", "uint32", "int8", "int16", "int32", "float32", "float64"]
