@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .metadata import MICROMETRE, ImageMetadata
+from .omexml import int_to_color
 from .sources_image import display_name, set_physical_sizes
 
 
@@ -85,10 +86,9 @@ def _ome_color(value) -> tuple[int, int, int] | None:
     if value is None:
         return None
     try:
-        v = int(value) & 0xFFFFFFFF
+        return int_to_color(int(value))
     except ValueError:
         return None
-    return ((v >> 24) & 255, (v >> 16) & 255, (v >> 8) & 255)
 
 
 def _imagej_metadata(meta: ImageMetadata, tif) -> None:

@@ -19,14 +19,17 @@ import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from ..downsample import METHODS
+from ..plan import RECOMMENDED_TILE_SIZES
+
 log = logging.getLogger(__name__)
 
 #: Environment variable naming the settings file (used by the tests).
 ENV_VAR = "NAPARI_VIV_SETTINGS"
 FILE_NAME = "napari-viv.json"
 
-TILE_SIZES = (256, 512, 1024)
-DOWNSAMPLING = ("mean", "nearest")
+TILE_SIZES = RECOMMENDED_TILE_SIZES
+DOWNSAMPLING = METHODS
 
 
 @dataclass
