@@ -76,7 +76,7 @@ def child_export(src, out, codec):
     from napari_viv.writer import export_pyramid
 
     with _Span() as span:
-        image = open_image(src, wide=True)  # as napari-viv convert does
+        image = open_image(src, streaming=True)  # as napari-viv convert does
         export_pyramid(image.levels if len(image.levels) > 1 else image.levels[0], out,
                        metadata=image.metadata, tile_size=TILE, compression=codec, overwrite=True)
     return span.result()

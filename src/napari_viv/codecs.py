@@ -18,6 +18,7 @@ so a JPEG export could not be verified against the source.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,19 +65,36 @@ class Codec:
         return TIFF_CODES[self.name]
 
     def encode(self, tile: np.ndarray) -> bytes:
-        """Encode one full-size tile (Y, X[, S]) in little-endian order."""
+        """Encode one full-size tile (Y, X[, S]) in little-endian order.
+
+        ``tile`` may be a strided view (a tile of a wider band): the
+        predictor reads it in place and writes into a buffer this thread
+        reuses, which saves a copy and an allocation per tile.
+        """
         import imagecodecs
 
         axis = -2 if tile.ndim == 3 else -1
         if self.predictor == 2:
-            tile = imagecodecs.delta_encode(tile, axis=axis)
+            tile = imagecodecs.delta_encode(tile, axis=axis, out=_scratch(tile))
         elif self.predictor == 3:
-            tile = imagecodecs.floatpred_encode(tile, axis=axis)
+            tile = imagecodecs.floatpred_encode(np.ascontiguousarray(tile), axis=axis,
+                                                out=_scratch(tile))
         if self.name == "zlib":
             return imagecodecs.deflate_encode(tile, level=self.level)
         if self.name == "lzw":
             return imagecodecs.lzw_encode(tile)
         return np.ascontiguousarray(tile).tobytes()
+
+
+_local = threading.local()
+
+
+def _scratch(like: np.ndarray) -> np.ndarray:
+    """A contiguous array shaped like ``like``, reused by this thread."""
+    buf = getattr(_local, "buf", None)
+    if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
+        buf = _local.buf = np.empty(like.shape, like.dtype)
+    return buf
 
 
 def parse_spec(spec: str | None) -> tuple[str, int | None]:

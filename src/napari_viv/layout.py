@@ -116,13 +116,15 @@ class Layout:
         """The non-YX canonical axes, iterated outermost first."""
         return "" if self.rgb else self.axes[:-2]
 
-    def plane_index(self, plane: dict[str, int], rows: slice) -> tuple:
-        """Index into the source for one plane and a band of rows."""
+    def plane_index(self, plane: dict[str, int], rows: slice, cols: slice = slice(None)) -> tuple:
+        """Index into the source for one plane and a block of rows and columns."""
         idx = []
         for ax in self.source_axes:
             if ax == "Y":
                 idx.append(rows)
-            elif ax in ("X", "S"):
+            elif ax == "X":
+                idx.append(cols)
+            elif ax == "S":
                 idx.append(slice(None))
             else:
                 idx.append(plane.get(ax, 0))

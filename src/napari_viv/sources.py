@@ -28,13 +28,15 @@ __all__ = ["CHUNK_COLS", "CHUNK_ROWS", "MEMMAP_COLS", "SourceImage", "guess_axes
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
 
-def open_image(path, *, series=None, wide=False) -> SourceImage:
+def open_image(path, *, series=None, streaming=False) -> SourceImage:
     """Open ``path`` lazily; raise :class:`NapariVivError` naming the file if it can't be.
 
-    Tiled TIFF levels come in chunks of 512 rows by 2048 columns (good for
-    viewing); ``wide=True`` makes them span the full width (up to 16384
-    columns), which is cheaper when every row is streamed once, as
-    ``napari-viv convert`` does.
+    Levels are dask arrays; tiled TIFF levels come in chunks of 512 rows
+    by 2048 columns (good for viewing). ``streaming=True`` (what
+    ``napari-viv convert`` uses) returns the sliceable arrays underneath
+    instead (tifffile's Zarr store, a memory map, a strip cache), seen in
+    the same axis order, for a reader that visits every block once: the
+    export's reads then skip dask, and dask is not even imported.
     """
     path = Path(path)
     name = path.name
@@ -43,7 +45,7 @@ def open_image(path, *, series=None, wide=False) -> SourceImage:
     if path.is_dir():
         if is_zarr_dir(path):
             _single(path, series)
-            return open_zarr(path)
+            return open_zarr(path, streaming)
         raise NapariVivError(f"{path}: is a folder, not an image (only .zarr folders can be opened)")
     if not os.access(path, os.R_OK):
         raise NapariVivError(f"{path}: permission denied")
@@ -52,12 +54,12 @@ def open_image(path, *, series=None, wide=False) -> SourceImage:
     suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
     if suffix == "npy":
         _single(path, series)
-        return open_npy(path)
+        return open_npy(path, streaming)
     with open(path, "rb") as fh:
         magic = fh.read(4)
     if magic not in _TIFF_MAGIC:
         raise NapariVivError(f"{path}: not a TIFF file (and not .npy or .zarr)")
-    return open_tiff(path, series, wide)
+    return open_tiff(path, series, streaming)
 
 
 def _single(path: Path, series) -> None:

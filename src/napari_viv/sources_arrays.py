@@ -12,10 +12,10 @@ from .errors import NapariVivError
 from .metadata import MICROMETRE, ImageMetadata
 from .sources_axes import apply_steps, canonical_axes, guess_axes
 from .sources_image import SourceImage, display_name, set_physical_sizes, short_message
-from .sources_lazy import from_memmap, memmap_chunks
+from .sources_lazy import AxesView, MemmapWindow, from_memmap, memmap_chunks
 
 
-def open_npy(path: Path) -> SourceImage:
+def open_npy(path: Path, streaming: bool = False) -> SourceImage:
     """A memory-mapped ``.npy`` as one level; axes guessed from the shape."""
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -28,9 +28,12 @@ def open_npy(path: Path) -> SourceImage:
         new_axes, steps = canonical_axes(axes, arr.shape)
     except ValueError as exc:
         raise NapariVivError(f"{path}: {exc}") from None
-    chunks = memmap_chunks(axes, arr.shape)
-    token = f"npy-{path.resolve()}-{path.stat().st_mtime_ns}"
-    level = apply_steps(from_memmap(arr, chunks, token), steps)
+    if streaming:
+        level = AxesView(MemmapWindow(arr), steps)
+    else:
+        chunks = memmap_chunks(axes, arr.shape)
+        token = f"npy-{path.resolve()}-{path.stat().st_mtime_ns}"
+        level = apply_steps(from_memmap(arr, chunks, token), steps)
     return SourceImage(path=path, levels=[level], metadata=ImageMetadata(axes=new_axes, name=display_name(path)))
 
 
@@ -39,9 +42,8 @@ def is_zarr_dir(path: Path) -> bool:
     return any((path / f).exists() for f in ("zarr.json", ".zarray", ".zgroup", ".zattrs"))
 
 
-def open_zarr(path: Path) -> SourceImage:
+def open_zarr(path: Path, streaming: bool = False) -> SourceImage:
     """A Zarr array, a group with a '0' array, or an OME-Zarr multiscale group."""
-    import dask.array as da
     import zarr
 
     try:
@@ -81,6 +83,11 @@ def open_zarr(path: Path) -> SourceImage:
     for i, arr in enumerate(arrays):
         if arr.ndim != first.ndim:
             raise NapariVivError(f"{path}: level {i} has {arr.ndim} dimensions, level 0 {first.ndim}")
+        if streaming:
+            levels.append(AxesView(arr, steps))
+            continue
+        import dask.array as da
+
         levels.append(apply_steps(da.from_array(arr, chunks=arr.chunks, name=f"{token}-{i}", lock=False, fancy=False, inline_array=True), steps))
     meta.axes = new_axes
     if meta.channel_names is not None:

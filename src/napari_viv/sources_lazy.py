@@ -1,8 +1,10 @@
-"""Dask arrays that read TIFF strips and memory maps sparingly.
+"""Lazy arrays that read TIFF strips and memory maps sparingly.
 
 Chunk sizes for every opener, a one-strip cache for files whose strips are
-much taller than a band, and a memory-map window that reads only what is
-sliced and lets the kernel drop the pages afterwards.
+much taller than a band, a memory-map window that reads only what is
+sliced and lets the kernel drop the pages afterwards, and AxesView, which
+shows any of these (or a Zarr array) in canonical axis order without dask,
+for streaming.
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ import threading
 
 import numpy as np
 
+from .plan import STREAM_COLUMNS
+
 #: dask chunks span at least this many rows and columns (a multiple of the
 #: file's own tile or strip size). 512 rows is one band of the writer's
 #: default 512-px tiles, so exporting decodes every source tile once.
 CHUNK_ROWS = 512
 CHUNK_COLS = 2048
-#: Memory-mapped (uncompressed) data: CHUNK_ROWS full-width rows, split
-#: above this many columns.
-MEMMAP_COLS = 16384
+#: Memory-mapped (uncompressed) data: dask chunks of CHUNK_ROWS rows by
+#: this many columns (the block the writer streams at a time).
+MEMMAP_COLS = STREAM_COLUMNS
 
 
 class StripCache:
@@ -60,7 +64,7 @@ class StripCache:
         return np.array(block[inner])
 
 
-class _Window:
+class MemmapWindow:
     """A memory map seen only through slicing.
 
     ``dask.array.from_array`` copies anything with a ``.copy`` method, which
@@ -120,7 +124,7 @@ class _Window:
 def from_memmap(mm, chunks, name):
     import dask.array as da
 
-    window = _Window(mm)
+    window = MemmapWindow(mm)
     meta = np.empty((0,) * mm.ndim, window.dtype)
     return da.from_array(window, chunks=chunks, name=name, lock=False, fancy=False,
                          asarray=False, meta=meta)
@@ -138,3 +142,57 @@ def grow(chunk: int, size: int, target: int) -> int:
     chunk = max(1, int(chunk))
     k = max(1, -(-target // chunk))
     return min(chunk * k, size) if size else chunk
+
+
+class AxesView:
+    """A sliceable array seen through ``canonical_axes`` steps, without dask.
+
+    For streaming (``open_image(..., streaming=True)``): length-1 axes are
+    dropped and the rest reordered, like ``apply_steps`` does to a dask
+    array, but every read goes straight to ``base`` (a Zarr array, a
+    memory-map window or a strip cache) with slices only, so their caches
+    and page release work as for a band.
+    """
+
+    def __init__(self, base, steps):
+        squeeze, perm = (), None
+        for kind, arg in steps:
+            if kind == "squeeze":
+                squeeze = tuple(arg)
+            elif kind == "transpose":
+                perm = tuple(arg)
+        kept = [i for i in range(base.ndim) if i not in squeeze]
+        perm = perm if perm is not None else tuple(range(len(kept)))
+        self._base = base
+        self._axes = [kept[p] for p in perm]  # the base axis behind each view axis
+        self.shape = tuple(int(base.shape[a]) for a in self._axes)
+        self.ndim = len(self.shape)
+        self.dtype = np.dtype(base.dtype)
+        self.size = int(np.prod(self.shape, dtype=np.int64))
+        self.nbytes = self.size * self.dtype.itemsize
+        chunks = getattr(base, "chunks", None)
+        self.chunks = None if chunks is None else tuple(chunks[a] for a in self._axes)
+
+    def __getitem__(self, key):
+        key = key if isinstance(key, tuple) else (key,)
+        if len(key) > self.ndim or not all(isinstance(k, (int, np.integer, slice)) for k in key):
+            raise IndexError(f"only integers and slices are supported, not {key!r}")
+        key = key + (slice(None),) * (self.ndim - len(key))
+        base_key = [slice(0, 1)] * self._base.ndim  # dropped axes have length 1
+        drop = [True] * self._base.ndim
+        for axis, k in zip(self._axes, key):
+            if isinstance(k, slice):
+                base_key[axis], drop[axis] = k, False
+            else:
+                n = self._base.shape[axis]
+                i = int(k) + n if int(k) < 0 else int(k)
+                if not 0 <= i < n:
+                    raise IndexError(f"index {k} is out of bounds for size {n}")
+                base_key[axis] = slice(i, i + 1)
+        out = np.asarray(self._base[tuple(base_key)])
+        out = out[tuple(0 if d else slice(None) for d in drop)]
+        left = [a for a in range(self._base.ndim) if not drop[a]]
+        want = [a for a in self._axes if not drop[a]]
+        if left != want:
+            out = out.transpose([left.index(a) for a in want])
+        return out

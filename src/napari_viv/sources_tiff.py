@@ -19,8 +19,8 @@ import numpy as np
 from .errors import NapariVivError
 from .sources_axes import apply_steps, canonical_axes
 from .sources_image import SourceImage, short_message
-from .sources_lazy import (CHUNK_COLS, CHUNK_ROWS, MEMMAP_COLS, StripCache, from_memmap, grow,
-                           memmap_chunks)
+from .sources_lazy import (CHUNK_COLS, CHUNK_ROWS, AxesView, MemmapWindow, StripCache,
+                           from_memmap, grow, memmap_chunks)
 from .sources_tiff_metadata import tiff_metadata
 
 
@@ -49,14 +49,14 @@ def _tifffile_log():
         logger.propagate = saved
 
 
-def open_tiff(path: Path, series, wide: bool) -> SourceImage:
+def open_tiff(path: Path, series, streaming: bool = False) -> SourceImage:
     """Open one series of a TIFF (``None``: the first, with legacy pyramid levels).
 
     tifffile's warnings are captured; any that signal damage become a
     :class:`NapariVivError` instead of a later failure mid-read.
     """
     with _tifffile_log() as complaints:
-        source = _open_tiff_quiet(path, series, wide)
+        source = _open_tiff_quiet(path, series, streaming)
     damage = [m for m in complaints if _DAMAGE.search(m)]
     if damage:
         raise NapariVivError(f"{path}: the file is damaged or truncated ({short_message(damage[0])})")
@@ -66,7 +66,7 @@ def open_tiff(path: Path, series, wide: bool) -> SourceImage:
 _DAMAGE = re.compile(r"corrupt|invalid (page|value|tag|offset)|truncat|TiffFileError|unexpected end", re.I)
 
 
-def _open_tiff_quiet(path: Path, series, wide: bool) -> SourceImage:
+def _open_tiff_quiet(path: Path, series, streaming: bool) -> SourceImage:
     import tifffile
 
     try:
@@ -111,8 +111,8 @@ def _open_tiff_quiet(path: Path, series, wide: bool) -> SourceImage:
         if lvl.axes != file_axes:
             tif.close()
             raise NapariVivError(f"{path}: pyramid level {k} has axes {lvl.axes}, level 0 {file_axes}")
-        arr = _tiff_level(tif, path, s, k, lvl, f"{token}-{s}-{k}-{int(wide)}", wide)
-        levels.append(apply_steps(arr, steps))
+        arr = _tiff_level(tif, path, s, k, lvl, f"{token}-{s}-{k}", streaming)
+        levels.append(AxesView(arr, steps) if streaming else apply_steps(arr, steps))
     # Names/colours are per channel; for RGB(A) there is one (interleaved) channel.
     nc = levels[0].shape[new_axes.index("C")] if "C" in new_axes else 1
     if meta.channel_names is not None and len(meta.channel_names) != nc:
@@ -180,15 +180,16 @@ def _check_pages(path: Path, levels) -> None:
                 raise ValueError(f"file{where} is truncated ({fh.size} bytes, image data needs {end})")
 
 
-def _tiff_level(tif, path, s, k, lvl, name, wide=False):
-    import dask.array as da
-
+def _tiff_level(tif, path, s, k, lvl, name, streaming=False):
+    """One level: a dask array, or with ``streaming`` the sliceable array under it."""
     key = lvl.keyframe
     if lvl.dataoffset is not None and key.is_memmappable:
         import tifffile
 
         mm = tifffile.memmap(path, series=s, level=k, mode="r")
         mm = mm.reshape(lvl.shape)
+        if streaming:
+            return MemmapWindow(mm)
         return from_memmap(mm, memmap_chunks(lvl.axes, lvl.shape), name)
     import zarr
 
@@ -197,13 +198,17 @@ def _tiff_level(tif, path, s, k, lvl, name, wide=False):
     z = zarr.open(store, mode="r")
     if tuple(z.shape) != tuple(lvl.shape):
         raise NapariVivError(f"{path}: level {k} shape {z.shape} does not match {lvl.shape}")
+    yaxis = lvl.axes.index("Y")
+    tall = z.chunks[yaxis] > 2 * CHUNK_ROWS
+    if streaming:
+        return StripCache(z, yaxis) if tall else z
+    import dask.array as da
+
     chunks = tuple(
-        grow(c, n, CHUNK_ROWS if a == "Y" else (MEMMAP_COLS if wide else CHUNK_COLS))
-        if a in "YX" else (n if a == "S" else c)
+        grow(c, n, CHUNK_ROWS if a == "Y" else CHUNK_COLS) if a in "YX" else (n if a == "S" else c)
         for a, c, n in zip(lvl.axes, z.chunks, z.shape)
     )
-    yaxis = lvl.axes.index("Y")
-    if z.chunks[yaxis] > 2 * CHUNK_ROWS:
+    if tall:
         # Tall strips (often one strip per plane): decode each strip once and
         # hand it out in 512-row bands, instead of decoding it once per band.
         chunks = tuple(CHUNK_ROWS if i == yaxis else (n if a == "X" else c)

@@ -361,8 +361,11 @@ def test_open_large_file_is_lazy(tmp_path):
     assert lv.chunksize == (1, 512, 2048)  # one 512-row band of 4 tiles
     assert lv.numblocks == (3, 16, 4)
     assert int(lv[2, 8000:8100, 8000:8100].compute().sum()) == 0
-    # for streaming (convert): one chunk per full-width band of tiles
-    assert open_image(path, wide=True).levels[0].chunksize == (1, 512, 8192)
+    # for streaming (convert): tifffile's Zarr array itself, no dask in between
+    streamed = open_image(path, streaming=True).levels[0]
+    assert not hasattr(streamed, "dask") and streamed.shape == shape
+    assert streamed.chunks == (1, 512, 512)  # the file's own tiles
+    assert int(streamed[2, 8000:8100, 8000:8100].sum()) == 0
 
 
 # --- .npy and .zarr -----------------------------------------------------------------------

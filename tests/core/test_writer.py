@@ -345,9 +345,9 @@ def test_dask_and_zarr_sources(tmp_path):
 
 
 def test_spill_to_scratch_file(tmp_path, monkeypatch):
-    import napari_viv.writer as w
+    import napari_viv.tilestore as ts
 
-    monkeypatch.setattr(w, "SPILL_THRESHOLD", 1000)  # force lower levels to disk
+    monkeypatch.setattr(ts, "SPILL_THRESHOLD", 1000)  # force lower levels to disk
     a = rand((2, 300, 300), "uint16")
     tif, _ = export_pyramid(a, tmp_path / "s.ome.tif", tile_size=32, compression="none")
     pages = read_all(tif)

@@ -141,7 +141,7 @@ def run(args) -> int:
     elif args.pixel_size is not None:
         unit = normalize_unit(None)
 
-    source = open_image(src_path, series=args.series, wide=True)  # rows are streamed once
+    source = open_image(src_path, series=args.series, streaming=True)  # every block is read once
     meta = source.metadata
     if args.channel_names is not None:
         if "C" not in meta.axes:

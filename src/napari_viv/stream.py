@@ -1,0 +1,344 @@
+"""The producing half of export_pyramid: read, halve and encode, in file order.
+
+One thread, the :class:`Producer`, walks the planes in the order they are
+written. For each plane it reads the source once, one tile row at a time in
+blocks of STREAM_COLUMNS columns (sources chunked in full-width rows are
+read a whole chunk row at a time instead). Each block's level-0 tiles go
+to the encoder pool, and their futures go, in file order, to the thread
+that writes the TIFF. Each block is also halved into the next level's tile
+row; when a lower level's tile row is complete it is encoded into the
+plane's :class:`~napari_viv.tilestore.TileStore` and halved in turn.
+
+The producer runs at most LEVEL0_WINDOW_BYTES of level-0 tiles ahead of
+the writer, across plane boundaries, so the encoders keep working while the
+writer writes a plane's lower levels. Memory therefore depends on the tile
+and block size, not on the image; only the lower levels' tile rows grow
+with the image's width.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import queue
+import threading
+
+import numpy as np
+
+from .codecs import Codec
+from .downsample import halve
+from .errors import Cancelled, NapariVivError
+from .layout import Layout, convert_band
+from .plan import STREAM_COLUMNS, PyramidPlan
+from .tilestore import Counter, TileStore
+
+#: Level-0 tiles (as raw bytes) submitted but not yet taken by the writer.
+LEVEL0_WINDOW_BYTES = 16 * 1024 * 1024
+
+#: Largest read (bytes of one plane) when reading whole chunk rows at once.
+CHUNK_READ_LIMIT = 64 * 1024 * 1024
+
+#: Seconds between checks of cancel/stop while waiting for the writer.
+POLL = 0.05
+
+
+class _Stopped(Exception):
+    """The writer has stopped; the producer just ends."""
+
+
+class _LevelRows:
+    """One tile row of a lower level, filled from the halved level above."""
+
+    def __init__(self, plan: PyramidPlan, level: int):
+        self.level = level
+        self.tile = plan.tile_size
+        self.height, self.width = plan.level_shapes[level]
+        self.extra = (plan.samples,) if plan.rgb else ()
+        self.dtype = plan.dtype
+        self.y = 0  # first row of the current tile row
+        self.filled = 0  # complete rows in the current tile row
+        self.buf = None
+
+    def put(self, part: np.ndarray, x0: int) -> None:
+        """Place halved rows (the next ones after ``filled``) at column x0."""
+        if not part.shape[0] or not part.shape[1]:
+            return
+        if self.buf is None:
+            rows = min(self.tile, self.height - self.y)
+            self.buf = np.empty((rows, self.width) + self.extra, self.dtype)
+        self.buf[self.filled : self.filled + part.shape[0], x0 : x0 + part.shape[1]] = part
+
+    def advance(self, rows: int) -> np.ndarray | None:
+        """``rows`` more rows are complete; return the tile row once full."""
+        self.filled += rows
+        if self.buf is None or self.filled < self.buf.shape[0]:
+            return None
+        full, self.buf = self.buf, None
+        self.y += self.filled
+        self.filled = 0
+        return full
+
+
+class Producer:
+    """Reads, halves and encodes one export; see the module docstring.
+
+    The writer takes level-0 futures with :meth:`next_tile` (and must call
+    :meth:`taken` for each), then the plane's store with :meth:`next_plane`.
+    Errors and cancellation raised here come out of those calls.
+    """
+
+    def __init__(self, plan: PyramidPlan, layout: Layout, sources: list, roots: dict,
+                 codec: Codec, method: str, pool, scratch, cancel, what: str):
+        self.plan = plan
+        self.layout = layout
+        self.sources = sources
+        self.roots = roots  # pyramid level -> index into sources
+        self.codec = codec
+        self.method = method
+        self.pool = pool
+        self.scratch = scratch
+        self.cancel = cancel
+        self.what = what
+        self.stored = Counter()  # lower-level tiles encoded and stored
+        t = plan.tile_size
+        tile_bytes = t * t * plan.samples * plan.dtype.itemsize
+        self._slots = threading.Semaphore(max(4, LEVEL0_WINDOW_BYTES // tile_bytes))
+        self._items: queue.SimpleQueue = queue.SimpleQueue()
+        self._stop = threading.Event()
+        lower = [plan.tiles_in(lvl)[1] for lvl in range(1, plan.nlevels)]
+        # lower-level encodings in flight before the producer waits for them
+        self._lower_limit = 2 * (lower[0] if lower else 1) + plan.nlevels
+
+    # --- the writer's side -------------------------------------------------------
+
+    def next_tile(self):
+        """The next level-0 tile's encode future, in file order."""
+        kind, obj = self._items.get()
+        if kind == "error":
+            raise obj
+        assert kind == "tile", kind
+        return obj
+
+    def taken(self) -> None:
+        """The writer has taken one level-0 tile: the producer may add one."""
+        self._slots.release()
+
+    def next_plane(self) -> TileStore:
+        """The finished plane's store of lower-level tiles (after its level 0)."""
+        kind, obj = self._items.get()
+        if kind == "error":
+            raise obj
+        assert kind == "plane", kind
+        return obj
+
+    def stop(self) -> None:
+        """Make :meth:`run` end soon, and drop what the writer never took."""
+        self._stop.set()
+
+    def discard(self) -> None:
+        """After :meth:`run` has ended: release anything left in the queue."""
+        while True:
+            try:
+                kind, obj = self._items.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "tile":
+                obj.cancel()
+            elif kind == "plane":
+                obj.close()
+
+    # --- the producing thread ----------------------------------------------------
+
+    def run(self) -> None:
+        """Produce every plane; errors are handed to the writer, not raised."""
+        try:
+            plane_axes = self.layout.plane_axes
+            ranges = [range(self.plan.sizes[ax]) for ax in plane_axes]
+            for combo in itertools.product(*ranges):
+                plane = dict(zip(plane_axes, combo))
+                store = TileStore(self.plan.nlevels, self.scratch, self.stored)
+                try:
+                    for level in sorted(self.roots):  # level 0 first
+                        self._stream_root(level, plane, store)
+                except BaseException:
+                    store.close()
+                    raise
+                self._items.put(("plane", store))
+        except _Stopped:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - handed to the writer thread
+            self._items.put(("error", exc))
+
+    def _check(self) -> None:
+        if self._stop.is_set():
+            raise _Stopped()
+        if self.cancel is not None and self.cancel():
+            raise Cancelled(f"{self.what}: export cancelled; nothing was written")
+
+    def _stream_root(self, level: int, plane: dict, store: TileStore) -> None:
+        """Read pyramid ``level`` from its source and derive the levels below
+        it, down to the next level the source provides itself."""
+        plan = self.plan
+        t = plan.tile_size
+        src = self.sources[self.roots[level]]
+        last = level + 1
+        while last < plan.nlevels and last not in self.roots:
+            last += 1
+        below = {lvl: _LevelRows(plan, lvl) for lvl in range(level + 1, last)}
+        height, width = plan.level_shapes[level]
+        row_bytes = width * plan.samples * plan.dtype.itemsize
+        rows, cols = read_shape(src, self.layout, t, width, row_bytes)
+        for r0 in range(0, height, rows):
+            r1 = min(r0 + rows, height)
+            for c0 in range(0, width, cols):
+                self._check()
+                c1 = min(c0 + cols, width)
+                band = self._read(src, plane, r0, r1, c0, c1)
+                for y0 in range(0, r1 - r0, t):
+                    part = band[y0 : y0 + t]
+                    self._emit(level, part, c0, store, below)
+                    if c1 == width:
+                        self._row_done(level + 1, part.shape[0] // 2, store, below)
+            _release_mapped_pages(src)
+        for lvl in sorted(below):  # rows left over by odd heights
+            rest = below[lvl]
+            if rest.buf is not None and rest.filled:
+                self._emit_lower(lvl, rest.buf[: rest.filled], store, below)
+                rest.buf = None
+
+    def _emit(self, level: int, part: np.ndarray, x0: int, store, below) -> None:
+        """Encode a block of tile rows of ``level`` and halve it into the next."""
+        t = self.plan.tile_size
+        if level == 0:
+            for x in range(0, part.shape[1], t):
+                while not self._slots.acquire(timeout=POLL):
+                    self._check()
+                fut = self.pool.submit(_encode_tile, self.codec, part, x, t)
+                self._items.put(("tile", fut))
+        else:
+            store.add(level, [self.pool.submit(_encode_tile, self.codec, part, x, t)
+                              for x in range(0, part.shape[1], t)])
+            store.collect(limit=self._lower_limit)
+        if level + 1 in below:
+            below[level + 1].put(halve(part, self.method), x0 // 2)
+
+    def _row_done(self, level: int, rows: int, store, below) -> None:
+        """``rows`` more rows of ``level`` are complete across the width."""
+        acc = below.get(level)
+        if acc is None:
+            return
+        full = acc.advance(rows)
+        if full is not None:
+            self._emit_lower(level, full, store, below)
+        store.collect()
+
+    def _emit_lower(self, level: int, rows: np.ndarray, store, below) -> None:
+        self._emit(level, rows, 0, store, below)
+        self._row_done(level + 1, rows.shape[0] // 2, store, below)
+
+    def _read(self, src, plane: dict, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+        try:
+            band = _materialize(src[self.layout.plane_index(plane, slice(y0, y1), slice(x0, x1))])
+        except (NapariVivError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            where = ", ".join(f"{k}={v}" for k, v in plane.items())
+            raise NapariVivError(
+                f"{self.what}: reading rows {y0}-{y1}{' at ' + where if where else ''} "
+                f"failed: {exc}"
+            ) from exc
+        order = self.layout.band_order()
+        if order != tuple(range(band.ndim)):
+            band = band.transpose(order)
+        return convert_band(band, self.plan.dtype)
+
+
+def _encode_tile(codec: Codec, band: np.ndarray, x0: int, tile: int) -> bytes:
+    part = band[:, x0 : x0 + tile]  # a view; the codec reads it in place
+    if part.shape[0] != tile or part.shape[1] != tile:  # edge tiles are zero-padded
+        full = np.zeros((tile, tile) + part.shape[2:], dtype=part.dtype)
+        full[: part.shape[0], : part.shape[1]] = part
+        part = full
+    return codec.encode(part)
+
+
+def read_shape(src, layout: Layout, tile: int, width: int, row_bytes: int) -> tuple[int, int]:
+    """(rows, columns) to read from ``src`` at a time.
+
+    One tile row by STREAM_COLUMNS columns (a multiple of the tile and of
+    the source's column chunks), or, for a source whose row chunks are a
+    multiple of the tile, a whole chunk row (up to CHUNK_READ_LIMIT), so
+    each chunk is decoded or computed once.
+    """
+    rows = _chunk(src, layout, "Y")
+    if rows and rows > tile and rows % tile == 0 and rows * row_bytes <= CHUNK_READ_LIMIT:
+        return rows, width
+    cols = _chunk(src, layout, "X")
+    if cols is None:  # numpy, memory maps: any block is cheap
+        unit = tile
+    elif cols >= width:
+        return tile, width
+    else:
+        unit = math.lcm(cols, tile)
+    if unit > STREAM_COLUMNS:
+        return tile, width if unit >= width else unit
+    return tile, min(width, unit * (STREAM_COLUMNS // unit))
+
+
+def _chunk(src, layout: Layout, axis: str) -> int | None:
+    """The chunk size of ``src`` along ``axis`` if it is regular, else None."""
+    chunks = getattr(src, "chunks", None)
+    try:
+        size = chunks[layout.source_axes.index(axis)]
+    except (TypeError, IndexError, KeyError, ValueError):
+        return None
+    if isinstance(size, tuple):  # dask: sizes of every chunk
+        if not size or len(set(size[:-1])) > 1 or size[-1] > size[0]:
+            return None if axis == "Y" else 10**12  # irregular: read full width
+        size = size[0]
+    try:
+        return int(size)
+    except (TypeError, ValueError):
+        return None
+
+
+def _materialize(part) -> np.ndarray:
+    """``part`` as a numpy array. A dask selection of a single chunk is
+    computed on this thread and returned as is: ``np.asarray`` would copy
+    it once more (dask protects chunks that may live in its graph, and the
+    writer never writes into a band)."""
+    keys = getattr(part, "__dask_keys__", None)
+    if keys is None:
+        return np.asarray(part)
+    import dask
+    import dask.local
+    from dask.core import flatten
+
+    (part,) = dask.optimize(part)
+    keys = list(flatten(part.__dask_keys__()))
+    if len(keys) != 1:
+        return np.asarray(part)
+    (block,) = dask.local.get_sync(part.__dask_graph__(), keys)
+    return np.asarray(block)
+
+
+def _release_mapped_pages(src) -> None:
+    """Let the kernel drop the pages of a numpy memmap source we have read.
+
+    Reading a memmap maps its pages into this process, so RSS would grow to
+    the whole file; the data stays in the page cache either way. Only shared
+    (not copy-on-write) mappings are released, so nothing is ever lost.
+    """
+    import mmap
+
+    arr = src
+    while isinstance(arr, np.ndarray):
+        if isinstance(arr, np.memmap) and getattr(arr, "mode", "c") != "c":
+            mm = getattr(arr, "_mmap", None)
+            if isinstance(mm, mmap.mmap) and hasattr(mm, "madvise"):
+                try:
+                    mm.madvise(mmap.MADV_DONTNEED)
+                except (OSError, ValueError):
+                    pass
+            return
+        arr = arr.base
