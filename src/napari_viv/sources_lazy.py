@@ -45,7 +45,7 @@ class StripCache:
         y0, y1, step = key[self._yaxis].indices(self.shape[self._yaxis])
         r0 = y0 // self._rows * self._rows
         r1 = min(r0 + self._rows, self.shape[self._yaxis])
-        if step != 1 or y1 > r1:
+        if step != 1 or y1 > r1 or y1 <= y0:
             return np.asarray(self._z[key])
         # The whole strip row of these planes (all columns), cached.
         outer = tuple(slice(None) if i == self._yaxis else (k if i < self._yaxis else slice(None))
@@ -64,6 +64,10 @@ class StripCache:
         return np.array(block[inner])
 
 
+#: Bytes around a faulting page that Linux may map along with it.
+FAULT_AROUND = 64 * 1024
+
+
 class MemmapWindow:
     """A memory map seen only through slicing.
 
@@ -80,9 +84,44 @@ class MemmapWindow:
         self.dtype = mm.dtype.newbyteorder("=")  # big-endian files come out native
 
     def __getitem__(self, key):
-        out = np.array(self._mm[key], dtype=self.dtype)
-        self._release(key)
+        key = key if isinstance(key, tuple) else (key,)
+        pieces = self._pieces(key)
+        if pieces is None:
+            out = np.array(self._mm[key], dtype=self.dtype)
+            self._release(key)
+            return out
+        axis, first, stop, step = pieces
+        shape = tuple(len(range(*k.indices(n))) for k, n in zip(key, self._mm.shape))
+        out = np.empty(shape, self.dtype)
+        for i in range(first, stop, step):
+            sub = key[:axis] + (slice(i, min(i + step, stop)),) + key[axis + 1 :]
+            part = (slice(None),) * axis + (slice(i - first, min(i + step, stop) - first),)
+            out[part] = self._mm[sub]
+            self._release(sub)
         return out
+
+    #: Bytes of the file mapped at a time while copying a read.
+    SPAN = 2 * 1024 * 1024
+
+    def _pieces(self, key):
+        """How to copy ``key`` in pieces: (axis, start, stop, rows per piece).
+
+        A page fault maps up to 64 KiB of its neighbours too, so copying a
+        block of a few thousand columns maps whole rows of the file: copied
+        in pieces, with the pages dropped after each, the mapped memory
+        stays at about SPAN whatever the image width.
+        """
+        mm = self._mm
+        if len(key) != mm.ndim or not all(isinstance(k, slice) for k in key):
+            return None
+        for axis, (k, n) in enumerate(zip(key, mm.shape)):
+            start, stop, step = k.indices(n)
+            if step != 1:
+                return None
+            if stop - start > 1:
+                rows = max(1, self.SPAN // max(1, abs(mm.strides[axis])))
+                return (axis, start, stop, rows) if rows < stop - start else None
+        return None
 
     def _release(self, key) -> None:
         import mmap
@@ -112,8 +151,10 @@ class MemmapWindow:
         origin = pointer - owner.__array_interface__["data"][0]
         origin += owner.offset % mmap.ALLOCATIONGRANULARITY
         page = mmap.PAGESIZE
-        begin = (origin + first) // page * page
-        end = min(-(-(origin + last) // page) * page, len(raw))
+        # A page fault also maps cached neighbours (Linux "fault-around",
+        # 64 KiB by default); drop those too, or they pile up read by read.
+        begin = max(0, (origin + first - FAULT_AROUND) // page * page)
+        end = min(-(-(origin + last + FAULT_AROUND) // page) * page, len(raw))
         if end > begin >= 0:
             try:
                 raw.madvise(mmap.MADV_DONTNEED, begin, end - begin)

@@ -46,37 +46,61 @@ class _Stopped(Exception):
     """The writer has stopped; the producer just ends."""
 
 
-class _LevelRows:
-    """One tile row of a lower level, filled from the halved level above."""
+class _Level:
+    """Tile rows of a lower level, assembled in column chunks.
+
+    Halved pieces of the level above arrive in passes: each pass brings the
+    next rows of the current tile row, left to right across the width. A
+    chunk (a multiple of the tile wide) is handed back as soon as its last
+    pass has covered it, so the whole width is only held for the rows of
+    an unfinished tile row, never twice.
+    """
 
     def __init__(self, plan: PyramidPlan, level: int):
-        self.level = level
-        self.tile = plan.tile_size
+        t = plan.tile_size
+        self.tile = t
         self.height, self.width = plan.level_shapes[level]
+        self.chunk = max(t, (STREAM_COLUMNS >> level) // t * t)
         self.extra = (plan.samples,) if plan.rgb else ()
         self.dtype = plan.dtype
         self.y = 0  # first row of the current tile row
-        self.filled = 0  # complete rows in the current tile row
-        self.buf = None
+        self.rows = min(t, self.height)  # rows in the current tile row
+        self.filled = 0  # rows filled by the passes before this one
+        self.next = 0  # first chunk of the current tile row not handed back
+        self.buffers: dict[int, np.ndarray] = {}
 
-    def put(self, part: np.ndarray, x0: int) -> None:
-        """Place halved rows (the next ones after ``filled``) at column x0."""
-        if not part.shape[0] or not part.shape[1]:
-            return
-        if self.buf is None:
-            rows = min(self.tile, self.height - self.y)
-            self.buf = np.empty((rows, self.width) + self.extra, self.dtype)
-        self.buf[self.filled : self.filled + part.shape[0], x0 : x0 + part.shape[1]] = part
+    def _buffer(self, k: int) -> np.ndarray:
+        buf = self.buffers.get(k)
+        if buf is None:
+            cols = min(self.chunk, self.width - k * self.chunk)
+            buf = self.buffers[k] = np.empty((self.rows, cols) + self.extra, self.dtype)
+        return buf
 
-    def advance(self, rows: int) -> np.ndarray | None:
-        """``rows`` more rows are complete; return the tile row once full."""
-        self.filled += rows
-        if self.buf is None or self.filled < self.buf.shape[0]:
-            return None
-        full, self.buf = self.buf, None
-        self.y += self.filled
-        self.filled = 0
-        return full
+    def put(self, piece: np.ndarray, x0: int, ends_pass: bool) -> list:
+        """Add ``piece`` at column ``x0``; return the finished chunks as
+        ``(first column, rows)`` pairs, left to right."""
+        if self.y >= self.height:
+            return []
+        h, w = piece.shape[0], piece.shape[1]
+        if h and w:
+            c = self.chunk
+            for k in range(x0 // c, (x0 + w - 1) // c + 1):
+                buf = self._buffer(k)
+                a, b = max(x0, k * c), min(x0 + w, k * c + buf.shape[1])
+                buf[self.filled : self.filled + h, a - k * c : b - k * c] = piece[:, a - x0 : b - x0]
+        done = []
+        if h and self.filled + h >= self.rows:  # this pass finishes the tile row
+            right = self.width if ends_pass else x0 + w
+            while self.next in self.buffers and min((self.next + 1) * self.chunk, self.width) <= right:
+                done.append((self.next * self.chunk, self.buffers.pop(self.next)))
+                self.next += 1
+        if ends_pass:
+            self.filled += h
+            if self.filled >= self.rows:
+                self.y += self.rows
+                self.rows = min(self.tile, self.height - self.y)
+                self.filled = self.next = 0
+        return done
 
 
 class Producer:
@@ -102,12 +126,12 @@ class Producer:
         self.stored = Counter()  # lower-level tiles encoded and stored
         t = plan.tile_size
         tile_bytes = t * t * plan.samples * plan.dtype.itemsize
-        self._slots = threading.Semaphore(max(4, LEVEL0_WINDOW_BYTES // tile_bytes))
+        window = max(4, LEVEL0_WINDOW_BYTES // tile_bytes)
+        self._slots = threading.Semaphore(window)
         self._items: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
-        lower = [plan.tiles_in(lvl)[1] for lvl in range(1, plan.nlevels)]
         # lower-level encodings in flight before the producer waits for them
-        self._lower_limit = 2 * (lower[0] if lower else 1) + plan.nlevels
+        self._lower_limit = window
 
     # --- the writer's side -------------------------------------------------------
 
@@ -184,7 +208,7 @@ class Producer:
         last = level + 1
         while last < plan.nlevels and last not in self.roots:
             last += 1
-        below = {lvl: _LevelRows(plan, lvl) for lvl in range(level + 1, last)}
+        below = {lvl: _Level(plan, lvl) for lvl in range(level + 1, last)}
         height, width = plan.level_shapes[level]
         row_bytes = width * plan.samples * plan.dtype.itemsize
         rows, cols = read_shape(src, self.layout, t, width, row_bytes)
@@ -196,45 +220,33 @@ class Producer:
                 band = self._read(src, plane, r0, r1, c0, c1)
                 for y0 in range(0, r1 - r0, t):
                     part = band[y0 : y0 + t]
-                    self._emit(level, part, c0, store, below)
-                    if c1 == width:
-                        self._row_done(level + 1, part.shape[0] // 2, store, below)
+                    self._encode(level, part, store)
+                    self._down(level + 1, part, c0, c1 == width, store, below)
+                store.collect()
             _release_mapped_pages(src)
-        for lvl in sorted(below):  # rows left over by odd heights
-            rest = below[lvl]
-            if rest.buf is not None and rest.filled:
-                self._emit_lower(lvl, rest.buf[: rest.filled], store, below)
-                rest.buf = None
 
-    def _emit(self, level: int, part: np.ndarray, x0: int, store, below) -> None:
-        """Encode a block of tile rows of ``level`` and halve it into the next."""
+    def _encode(self, level: int, rows: np.ndarray, store: TileStore) -> None:
+        """Submit the tiles of a block of one tile row of ``level``."""
         t = self.plan.tile_size
         if level == 0:
-            for x in range(0, part.shape[1], t):
+            for x in range(0, rows.shape[1], t):
                 while not self._slots.acquire(timeout=POLL):
                     self._check()
-                fut = self.pool.submit(_encode_tile, self.codec, part, x, t)
-                self._items.put(("tile", fut))
+                self._items.put(("tile", self.pool.submit(_encode_tile, self.codec, rows, x, t)))
         else:
-            store.add(level, [self.pool.submit(_encode_tile, self.codec, part, x, t)
-                              for x in range(0, part.shape[1], t)])
+            store.add(level, [self.pool.submit(_encode_tile, self.codec, rows, x, t)
+                              for x in range(0, rows.shape[1], t)])
             store.collect(limit=self._lower_limit)
-        if level + 1 in below:
-            below[level + 1].put(halve(part, self.method), x0 // 2)
 
-    def _row_done(self, level: int, rows: int, store, below) -> None:
-        """``rows`` more rows of ``level`` are complete across the width."""
+    def _down(self, level: int, rows: np.ndarray, x0: int, ends_pass: bool, store, below) -> None:
+        """Halve a block of the level above into ``level``; encode and halve
+        further whatever chunks of ``level`` that completes."""
         acc = below.get(level)
         if acc is None:
             return
-        full = acc.advance(rows)
-        if full is not None:
-            self._emit_lower(level, full, store, below)
-        store.collect()
-
-    def _emit_lower(self, level: int, rows: np.ndarray, store, below) -> None:
-        self._emit(level, rows, 0, store, below)
-        self._row_done(level + 1, rows.shape[0] // 2, store, below)
+        for cx0, chunk in acc.put(halve(rows, self.method), x0 // 2, ends_pass):
+            self._encode(level, chunk, store)
+            self._down(level + 1, chunk, cx0, cx0 + chunk.shape[1] == acc.width, store, below)
 
     def _read(self, src, plane: dict, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
         try:

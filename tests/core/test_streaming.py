@@ -129,8 +129,6 @@ def test_streaming_view_refuses_fancy_keys(tmp_path):
     np.testing.assert_array_equal(s[-3], np.load(tmp_path / "a.npy")[0])
 
 
-@pytest.mark.xfail(strict=True, reason="StripCache: reversed Y slice in a later strip "
-                   "returns rows (negative inner stop)")
 def test_strip_cache_empty_reversed_slice(tmp_path):
     data = rand((2, 3000, 70), "uint16")
     tifffile.imwrite(tmp_path / "s.tif", data, compression="zlib", rowsperstrip=1500,
