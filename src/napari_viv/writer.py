@@ -180,7 +180,6 @@ def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = No
     roots = _reusable_levels(sources, layout, plan)
     xml = build_ome_xml(plan, md, name=_stem(tif_path), what=what)
 
-    _map_large_blocks()
     nworkers = int(workers) if workers else _cpu_count()
     pool = ThreadPoolExecutor(max(1, nworkers), thread_name_prefix="napari-viv-encode")
     reader = ThreadPoolExecutor(1, thread_name_prefix="napari-viv-read")
@@ -213,40 +212,6 @@ def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = No
         reader.shutdown(wait=True, cancel_futures=True)
         pool.shutdown(wait=True, cancel_futures=True)
     return [tif_path, json_path]
-
-
-#: Allocations of at least this many bytes are mapped straight from the kernel.
-LARGE_BLOCK = 1024 * 1024
-_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
-
-
-def _map_large_blocks() -> None:
-    """Have glibc map blocks of LARGE_BLOCK or more, and unmap them on free.
-
-    The export allocates and frees blocks of a few MB from several
-    threads. By default glibc raises its mapping threshold to the largest
-    block freed so far and then serves such blocks from its heaps, where
-    they fragment: peak RSS then grows with the image width although the
-    live data does not. A fixed threshold keeps RSS close to the live data
-    (measured in docs/benchmarks.md). Elsewhere than glibc this does nothing.
-    """
-    global _mapped
-    if _mapped:
-        return
-    _mapped = True
-    try:
-        import ctypes
-        import ctypes.util
-
-        name = ctypes.util.find_library("c")
-        libc = ctypes.CDLL(name) if name else None
-        if libc is not None and hasattr(libc, "mallopt") and hasattr(libc, "gnu_get_libc_version"):
-            libc.mallopt(_M_MMAP_THRESHOLD, LARGE_BLOCK)
-    except (OSError, AttributeError):
-        pass
-
-
-_mapped = False
 
 
 def _cpu_count() -> int:
