@@ -193,7 +193,9 @@ def _tiff_level(tif, path, s, k, lvl, name, streaming=False):
         return from_memmap(mm, memmap_chunks(lvl.axes, lvl.shape), name)
     import zarr
 
-    workers = max(2, os.cpu_count() or 2)
+    # Decoding threads pay off for compressed tiles only; uncompressed ones
+    # are just copied, and a thread pool per read would cost more than it saves.
+    workers = 1 if key.compression == 1 else max(2, os.cpu_count() or 2)
     store = tif.series[s].aszarr(level=k, maxworkers=workers)
     z = zarr.open(store, mode="r")
     if tuple(z.shape) != tuple(lvl.shape):
