@@ -5,15 +5,16 @@ written. For each plane it reads the source once, one tile row at a time in
 blocks of STREAM_COLUMNS columns (sources chunked in full-width rows are
 read a whole chunk row at a time instead). Each block's level-0 tiles go
 to the encoder pool, and their futures go, in file order, to the thread
-that writes the TIFF. Each block is also halved into the next level's tile
-row; when a lower level's tile row is complete it is encoded into the
-plane's :class:`~napari_viv.tilestore.TileStore` and halved in turn.
+that writes the TIFF. Each block is also halved into the next level, whose
+tile rows are assembled in column chunks (:class:`_Level`); a complete
+chunk is encoded into the plane's :class:`~napari_viv.tilestore.TileStore`
+and halved in turn.
 
 The producer runs at most LEVEL0_WINDOW_BYTES of level-0 tiles ahead of
 the writer, across plane boundaries, so the encoders keep working while the
 writer writes a plane's lower levels. Memory therefore depends on the tile
-and block size, not on the image; only the lower levels' tile rows grow
-with the image's width.
+and block size, not on the image; only the unfinished tile row of each
+lower level spans the image's width.
 """
 
 from __future__ import annotations
