@@ -85,6 +85,15 @@ class MemmapWindow:
 
     def __getitem__(self, key):
         key = key if isinstance(key, tuple) else (key,)
+        if len(key) == self._mm.ndim and all(isinstance(k, (int, np.integer)) or
+                                             isinstance(k, slice) for k in key):
+            # integers as length-1 slices, so that the pages can be released
+            drop = tuple(0 if not isinstance(k, slice) else slice(None) for k in key)
+            if any(d == 0 for d in drop):
+                as_slices = tuple(k if isinstance(k, slice) else
+                                  slice(int(k) % self._mm.shape[i], int(k) % self._mm.shape[i] + 1)
+                                  for i, k in enumerate(key))
+                return self[as_slices][drop]
         pieces = self._pieces(key)
         if pieces is None:
             out = np.array(self._mm[key], dtype=self.dtype)

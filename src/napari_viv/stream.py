@@ -224,7 +224,6 @@ class Producer:
                     self._encode(level, part, store)
                     self._down(level + 1, part, c0, c1 == width, store, below)
                 store.collect()
-            _release_mapped_pages(src)
 
     def _encode(self, level: int, rows: np.ndarray, store: TileStore) -> None:
         """Submit the tiles of a block of one tile row of ``level``."""
@@ -333,25 +332,3 @@ def _materialize(part) -> np.ndarray:
         return np.asarray(part)
     (block,) = dask.local.get_sync(part.__dask_graph__(), keys)
     return np.asarray(block)
-
-
-def _release_mapped_pages(src) -> None:
-    """Let the kernel drop the pages of a numpy memmap source we have read.
-
-    Reading a memmap maps its pages into this process, so RSS would grow to
-    the whole file; the data stays in the page cache either way. Only shared
-    (not copy-on-write) mappings are released, so nothing is ever lost.
-    """
-    import mmap
-
-    arr = src
-    while isinstance(arr, np.ndarray):
-        if isinstance(arr, np.memmap) and getattr(arr, "mode", "c") != "c":
-            mm = getattr(arr, "_mmap", None)
-            if isinstance(mm, mmap.mmap) and hasattr(mm, "madvise"):
-                try:
-                    mm.madvise(mmap.MADV_DONTNEED)
-                except (OSError, ValueError):
-                    pass
-            return
-        arr = arr.base

@@ -348,3 +348,34 @@ def test_convert_streams_without_dask(tmp_path):
     np.testing.assert_array_equal(got[1], data[:, ::2, ::2])
     for c in range(2):
         np.testing.assert_array_equal(got[2][c], mean2x2(data[c, ::2, ::2]))
+
+
+# --- 6. raw memory maps given to the writer ----------------------------------------
+
+
+def test_memmap_window_integer_keys(tmp_path):
+    from napari_viv.sources_lazy import MemmapWindow
+
+    data = rand((3, 70, 45), "uint16")
+    np.save(tmp_path / "w.npy", data)
+    window = MemmapWindow(np.load(tmp_path / "w.npy", mmap_mode="r"))
+    for key in [(1, slice(2, 9), slice(None)), (-1, 5, slice(1, 7)), (0, -1, -1),
+                (slice(0, 2), slice(None), 3), (np.int64(2), slice(60, 70), slice(40, 45))]:
+        np.testing.assert_array_equal(window[key], data[key])
+
+
+def test_export_of_a_raw_memmap_is_exact(tmp_path, monkeypatch):
+    """A numpy memmap handed to export_pyramid is read through MemmapWindow,
+    in 2 MB pieces (shrunk here so that a small file has several)."""
+    from napari_viv.sources_lazy import MemmapWindow
+
+    monkeypatch.setattr(MemmapWindow, "SPAN", 1000)
+    data = rand((2, 150, 97), "uint16")
+    np.save(tmp_path / "m.npy", data)
+    mm = np.load(tmp_path / "m.npy", mmap_mode="r")
+    tif, _ = export_pyramid(mm, tmp_path / "m.ome.tif", tile_size=32)
+    levels = written_levels(tif)
+    ref = data
+    for level in levels:
+        np.testing.assert_array_equal(level, ref)
+        ref = np.stack([mean2x2(p) for p in ref])
