@@ -138,11 +138,7 @@ class Producer:
 
     def next_tile(self):
         """The next level-0 tile's encode future, in file order."""
-        kind, obj = self._items.get()
-        if kind == "error":
-            raise obj
-        assert kind == "tile", kind
-        return obj
+        return self._next("tile")
 
     def taken(self) -> None:
         """The writer has taken one level-0 tile: the producer may add one."""
@@ -150,10 +146,13 @@ class Producer:
 
     def next_plane(self) -> TileStore:
         """The finished plane's store of lower-level tiles (after its level 0)."""
+        return self._next("plane")
+
+    def _next(self, expected: str):
         kind, obj = self._items.get()
         if kind == "error":
             raise obj
-        assert kind == "plane", kind
+        assert kind == expected, (kind, expected)
         return obj
 
     def stop(self) -> None:
