@@ -47,19 +47,18 @@ DTYPE_RULES = {
 }
 
 
+#: Axes assumed by number of dimensions when none are given (3-D arrays may
+#: instead be RGB, by rules that differ for API input and for files).
+AXES_BY_NDIM = {2: "YX", 3: "CYX", 4: "CZYX", 5: "TCZYX"}
+
+
 def default_axes(shape, dtype) -> str:
     """The axes assumed for an array of ``shape``/``dtype`` given no axes."""
     ndim = len(shape)
-    if ndim == 2:
-        return "YX"
-    if ndim == 3:
-        if shape[-1] == 3 and np.dtype(dtype) == np.uint8:
-            return "YXS"
-        return "CYX"
-    if ndim == 4:
-        return "CZYX"
-    if ndim == 5:
-        return "TCZYX"
+    if ndim == 3 and shape[-1] == 3 and np.dtype(dtype) == np.uint8:
+        return "YXS"
+    if ndim in AXES_BY_NDIM:
+        return AXES_BY_NDIM[ndim]
     raise NapariVivError(
         f"cannot guess axes for a {ndim}-D array of shape {tuple(shape)}; "
         "pass axes (letters from TCZYX, or YXS for RGB)"

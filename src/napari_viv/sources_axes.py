@@ -3,22 +3,18 @@
 
 from __future__ import annotations
 
+from .layout import AXES_BY_NDIM
+
 _CANONICAL = "TCZYX"
 
 
 def guess_axes(shape, dtype=None) -> str:
     """Axes for an array without metadata: YX, CYX (or YXS), CZYX, TCZYX."""
     ndim = len(shape)
-    if ndim == 2:
-        return "YX"
-    if ndim == 3:
-        if shape[-1] in (3, 4) and min(shape[:2]) > 4:
-            return "YXS"
-        return "CYX"
-    if ndim == 4:
-        return "CZYX"
-    if ndim == 5:
-        return "TCZYX"
+    if ndim == 3 and shape[-1] in (3, 4) and min(shape[:2]) > 4:
+        return "YXS"  # RGB(A) of any dtype
+    if ndim in AXES_BY_NDIM:
+        return AXES_BY_NDIM[ndim]
     raise ValueError(f"{ndim} dimensions; napari-viv handles 2 to 5 (TCZYX)")
 
 

@@ -64,6 +64,41 @@ class StripCache:
         return np.array(block[inner])
 
 
+def shared_mapping(arr):
+    """``(mmap, offset)`` if ``arr`` is (a view of) a numpy memmap whose pages
+    may be dropped (shared, not copy-on-write), else None. ``offset`` is
+    where ``arr``'s first byte sits inside the mapping."""
+    import mmap
+
+    owner = arr
+    while owner is not None and getattr(owner, "_mmap", None) is None:
+        owner = getattr(owner, "base", None)
+    raw = getattr(owner, "_mmap", None)
+    if not isinstance(raw, mmap.mmap) or not hasattr(raw, "madvise"):
+        return None
+    if getattr(owner, "mode", "c") == "c":  # private pages: never discard
+        return None
+    offset = arr.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
+    return raw, offset + owner.offset % mmap.ALLOCATIONGRANULARITY
+
+
+def _without_integers(key, shape) -> tuple[tuple, tuple]:
+    """``key`` (one integer or slice per axis) with integers made length-1
+    slices, and the index that then drops those axes again."""
+    slices, drop = [], []
+    for k, n in zip(key, shape):
+        if isinstance(k, slice):
+            slices.append(k)
+            drop.append(slice(None))
+            continue
+        i = int(k) + n if int(k) < 0 else int(k)
+        if not 0 <= i < n:
+            raise IndexError(f"index {k} is out of bounds for size {n}")
+        slices.append(slice(i, i + 1))
+        drop.append(0)
+    return tuple(slices), tuple(drop)
+
+
 #: Bytes around a faulting page that Linux may map along with it.
 FAULT_AROUND = 64 * 1024
 
@@ -80,20 +115,18 @@ class MemmapWindow:
 
     def __init__(self, mm):
         self._mm = mm
+        # (mmap, where mm's first byte sits in it), if pages can be released
+        self._map = shared_mapping(mm) if mm.flags.c_contiguous else None
         self.shape, self.ndim = mm.shape, mm.ndim
         self.dtype = mm.dtype.newbyteorder("=")  # big-endian files come out native
 
     def __getitem__(self, key):
         key = key if isinstance(key, tuple) else (key,)
-        if len(key) == self._mm.ndim and all(isinstance(k, (int, np.integer)) or
-                                             isinstance(k, slice) for k in key):
+        if len(key) == self._mm.ndim and all(isinstance(k, (int, np.integer, slice)) for k in key):
             # integers as length-1 slices, so that the pages can be released
-            drop = tuple(0 if not isinstance(k, slice) else slice(None) for k in key)
-            if any(d == 0 for d in drop):
-                as_slices = tuple(k if isinstance(k, slice) else
-                                  slice(int(k) % self._mm.shape[i], int(k) % self._mm.shape[i] + 1)
-                                  for i, k in enumerate(key))
-                return self[as_slices][drop]
+            slices, drop = _without_integers(key, self._mm.shape)
+            if slices != key:
+                return self[slices][drop]
         pieces = self._pieces(key)
         if pieces is None:
             out = np.array(self._mm[key], dtype=self.dtype)
@@ -135,15 +168,10 @@ class MemmapWindow:
     def _release(self, key) -> None:
         import mmap
 
+        if self._map is None:
+            return
+        raw, origin = self._map
         arr = self._mm
-        owner = arr
-        while owner is not None and getattr(owner, "_mmap", None) is None:
-            owner = getattr(owner, "base", None)
-        raw = getattr(owner, "_mmap", None)
-        if not isinstance(raw, mmap.mmap) or not hasattr(raw, "madvise") or not arr.flags.c_contiguous:
-            return
-        if getattr(owner, "mode", "c") == "c":  # private pages: never discard
-            return
         key = key if isinstance(key, tuple) else (key,)
         if len(key) != arr.ndim or not all(isinstance(k, slice) for k in key):
             return
@@ -155,10 +183,6 @@ class MemmapWindow:
             first += start * stride
             last += (stop - 1) * stride
         last += arr.itemsize
-        # where the array's first byte sits inside the mapping
-        pointer = arr.__array_interface__["data"][0]
-        origin = pointer - owner.__array_interface__["data"][0]
-        origin += owner.offset % mmap.ALLOCATIONGRANULARITY
         page = mmap.PAGESIZE
         # A page fault also maps cached neighbours (Linux "fault-around",
         # 64 KiB by default); drop those too, or they pile up read by read.
@@ -228,21 +252,13 @@ class AxesView:
         if len(key) > self.ndim or not all(isinstance(k, (int, np.integer, slice)) for k in key):
             raise IndexError(f"only integers and slices are supported, not {key!r}")
         key = key + (slice(None),) * (self.ndim - len(key))
-        base_key = [slice(0, 1)] * self._base.ndim  # dropped axes have length 1
-        drop = [True] * self._base.ndim
+        base_key = [0] * self._base.ndim  # dropped axes have length 1
         for axis, k in zip(self._axes, key):
-            if isinstance(k, slice):
-                base_key[axis], drop[axis] = k, False
-            else:
-                n = self._base.shape[axis]
-                i = int(k) + n if int(k) < 0 else int(k)
-                if not 0 <= i < n:
-                    raise IndexError(f"index {k} is out of bounds for size {n}")
-                base_key[axis] = slice(i, i + 1)
-        out = np.asarray(self._base[tuple(base_key)])
-        out = out[tuple(0 if d else slice(None) for d in drop)]
-        left = [a for a in range(self._base.ndim) if not drop[a]]
-        want = [a for a in self._axes if not drop[a]]
+            base_key[axis] = k
+        slices, drop = _without_integers(base_key, self._base.shape)
+        out = np.asarray(self._base[slices])[drop]
+        left = [a for a in range(self._base.ndim) if isinstance(base_key[a], slice)]
+        want = [a for a in self._axes if isinstance(base_key[a], slice)]
         if left != want:
             out = out.transpose([left.index(a) for a in want])
         return out

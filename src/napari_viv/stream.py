@@ -127,12 +127,13 @@ class Producer:
         self.stored = Counter()  # lower-level tiles encoded and stored
         t = plan.tile_size
         tile_bytes = t * t * plan.samples * plan.dtype.itemsize
-        window = max(4, LEVEL0_WINDOW_BYTES // tile_bytes)
-        self._slots = threading.Semaphore(window)
+        # tiles in flight: level-0 tiles not yet taken by the writer, and
+        # lower-level encodings before the producer waits for them
+        self._window = max(4, LEVEL0_WINDOW_BYTES // tile_bytes)
+        self._slots = threading.Semaphore(self._window)
         self._items: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
-        # lower-level encodings in flight before the producer waits for them
-        self._lower_limit = window
+        self._order = layout.band_order()  # source axes of a block -> (Y, X[, S])
 
     # --- the writer's side -------------------------------------------------------
 
@@ -235,7 +236,7 @@ class Producer:
         else:
             store.add(level, [self.pool.submit(_encode_tile, self.codec, rows, x, t)
                               for x in range(0, rows.shape[1], t)])
-            store.collect(limit=self._lower_limit)
+            store.collect(limit=self._window)
 
     def _down(self, level: int, rows: np.ndarray, x0: int, ends_pass: bool, store, below) -> None:
         """Halve a block of the level above into ``level``; encode and halve
@@ -258,9 +259,8 @@ class Producer:
                 f"{self.what}: reading rows {y0}-{y1}{' at ' + where if where else ''} "
                 f"failed: {exc}"
             ) from exc
-        order = self.layout.band_order()
-        if order != tuple(range(band.ndim)):
-            band = band.transpose(order)
+        if self._order != tuple(range(band.ndim)):
+            band = band.transpose(self._order)
         return convert_band(band, self.plan.dtype)
 
 

@@ -35,7 +35,7 @@ from .metadata import ImageMetadata
 from .offsets import offsets_json, offsets_of, offsets_path_for
 from .omexml import build_ome_xml
 from .plan import PyramidPlan, plan_pyramid
-from .sources_lazy import MemmapWindow
+from .sources_lazy import MemmapWindow, shared_mapping
 from .stream import Producer
 
 
@@ -71,20 +71,11 @@ def _as_levels(data) -> list:
     for lv in levels:
         if not (hasattr(lv, "shape") and hasattr(lv, "dtype") and hasattr(lv, "__getitem__")):
             lv = np.asarray(lv)
-        if _maps_a_file(lv):
+        if isinstance(lv, np.ndarray) and shared_mapping(lv) is not None:
             # read in pieces, pages handed back after each: RSS stays flat
             lv = MemmapWindow(lv)
         out.append(lv)
     return out
-
-
-def _maps_a_file(arr) -> bool:
-    """Is ``arr`` (a view of) a shared, read-only or read-write numpy memmap?"""
-    while isinstance(arr, np.ndarray):
-        if isinstance(arr, np.memmap):
-            return getattr(arr, "mode", "c") != "c"
-        arr = arr.base
-    return False
 
 
 def _merge_metadata(metadata, axes, channel_names, channel_colors, physical_sizes, unit, name):

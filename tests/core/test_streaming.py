@@ -362,6 +362,9 @@ def test_memmap_window_integer_keys(tmp_path):
     for key in [(1, slice(2, 9), slice(None)), (-1, 5, slice(1, 7)), (0, -1, -1),
                 (slice(0, 2), slice(None), 3), (np.int64(2), slice(60, 70), slice(40, 45))]:
         np.testing.assert_array_equal(window[key], data[key])
+    for key in [(3, 0, 0), (-4, 0, 0), (0, 70, slice(None))]:
+        with pytest.raises(IndexError):
+            window[key]
 
 
 def test_export_of_a_raw_memmap_is_exact(tmp_path, monkeypatch):
