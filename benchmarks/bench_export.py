@@ -72,8 +72,8 @@ class _Span:
 
 
 def child_export(src, out, codec):
-    from napari_viv.sources import open_image
-    from napari_viv.writer import export_pyramid
+    from napari_viv.read import open_image
+    from napari_viv.write.writer import export_pyramid
 
     with _Span() as span:
         image = open_image(src, streaming=True)  # as napari-viv convert does
@@ -84,7 +84,7 @@ def child_export(src, out, codec):
 
 def child_export_raw(src, out, codec):
     """The writer fed the .npy memory map directly (no open_image, no dask): isolates the source."""
-    from napari_viv.writer import export_pyramid
+    from napari_viv.write.writer import export_pyramid
 
     with _Span() as span:
         export_pyramid(np.load(src, mmap_mode="r"), out, axes="CYX", tile_size=TILE, compression=codec,
@@ -131,7 +131,7 @@ def child_naive(src, out, codec):
 def child_floor(src, out, codec):
     from concurrent.futures import ThreadPoolExecutor
 
-    from napari_viv.codecs import choose_codec
+    from napari_viv.write.codecs import choose_codec
 
     level0 = np.array(np.load(src, mmap_mode="r"))
     tiles = []
@@ -193,7 +193,7 @@ def child_main(kind, src, out, codec):
     import importlib
 
     # (dask is not among them: the export streams without it, see open_image(streaming=True))
-    for name in ("tifffile", "zarr", "napari_viv.sources", "napari_viv.writer"):
+    for name in ("tifffile", "zarr", "napari_viv.read", "napari_viv.write.writer"):
         importlib.import_module(name)
 
     seconds, cpu = CHILDREN[kind](src, out, codec)

@@ -20,7 +20,7 @@ def __getattr__(name: str):
     # Heavy modules are imported on first use so `import napari_viv` (which
     # napari does for the manifest) stays cheap.
     if name == "export_pyramid":
-        from .writer import export_pyramid
+        from .write.writer import export_pyramid
 
         return export_pyramid
     raise AttributeError(name)

@@ -78,3 +78,19 @@ class ImageMetadata:
     contrast_limits: list[tuple[float, float]] | None = None
     #: The original OME-XML, when the image came from an OME-TIFF.
     ome_xml: str | None = None
+
+
+def color_to_int(rgb) -> int:
+    """``(r, g, b)`` (0-255) -> OME signed 32-bit RGBA integer, alpha 255."""
+    r, g, b = (int(v) for v in rgb)
+    for v in (r, g, b):
+        if not 0 <= v <= 255:
+            raise ValueError(f"colour component {v} outside 0..255")
+    value = (r << 24) | (g << 16) | (b << 8) | 255
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def int_to_color(value: int) -> tuple[int, int, int]:
+    """The inverse of :func:`color_to_int` (alpha dropped)."""
+    value &= 0xFFFFFFFF
+    return (value >> 24) & 255, (value >> 16) & 255, (value >> 8) & 255

@@ -17,8 +17,8 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 
-from napari_viv.server import RangeServer
-from napari_viv.writer import export_pyramid
+from napari_viv.serve.server import RangeServer
+from napari_viv.write.writer import export_pyramid
 
 pytestmark = pytest.mark.browser
 

@@ -472,7 +472,7 @@ def describe(path, offsets=None) -> CorpusFile:
 
     For files made by other tools (e.g. napari_viv's writer): tifffile's
     series/levels interpretation decides the locations, not Viv and not
-    napari_viv.check.
+    napari_viv.check.rules.
     """
     cf = CorpusFile(Path(path).name, Path(path), offsets=offsets)
     with tifffile.TiffFile(path) as tif:

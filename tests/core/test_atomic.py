@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import tifffile
 
-import napari_viv.atomic as atomic
-from napari_viv.atomic import AtomicPair
+import napari_viv.write.atomic as atomic
+from napari_viv.write.atomic import AtomicPair
 from napari_viv.errors import Cancelled, NapariVivError
-from napari_viv.writer import export_pyramid
+from napari_viv.write.writer import export_pyramid
 
 
 def listing(folder):
@@ -121,7 +121,7 @@ def test_fallbacks_without_o_tmpfile_or_fd_linking(tmp_path, monkeypatch):
 SLOW_EXPORT = textwrap.dedent("""
     import sys, time
     import numpy as np
-    from napari_viv.writer import export_pyramid
+    from napari_viv.write.writer import export_pyramid
 
     class Slow:
         shape, dtype = (4, 2048, 2048), np.dtype("uint16")

@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from napari_viv import avivator
-from napari_viv.avivator import avivator_link, avivator_origin, ssh_hint
+from napari_viv.serve import links as avivator
+from napari_viv.serve.links import avivator_link, avivator_origin, ssh_hint
 from napari_viv.errors import NapariVivError
 
 

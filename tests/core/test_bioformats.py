@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from napari_viv.writer import export_pyramid
+from napari_viv.write.writer import export_pyramid
 
 pytestmark = pytest.mark.bioformats
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import corpus  # noqa: E402
 from vivjs import VivLoadError, plane_digest, viv_load  # noqa: E402
 
-from napari_viv.check import check_file  # noqa: E402
+from napari_viv.check.rules import check_file  # noqa: E402
 from napari_viv.errors import NapariVivError  # noqa: E402
 
 HARNESS = Path(__file__).parents[1] / "viv"
@@ -257,7 +257,8 @@ def test_webp_is_only_a_warning(tmp_path):
 
 
 def test_offsets_written_by_napari_viv_match(built, tmp_path):
-    from napari_viv.offsets import offsets_path_for, write_offsets
+    from napari_viv.naming import offsets_path as offsets_path_for
+    from napari_viv.write.offsets import write_offsets
 
     path = tmp_path / "x.ome.tif"
     path.write_bytes(built[0]["offsets_missing"].path.read_bytes())
@@ -307,7 +308,7 @@ WRITER_CASES = {
 @pytest.mark.parametrize("case", sorted(WRITER_CASES))
 def test_writer_output_passes_check_and_viv(tmp_path, case):
     """Files from napari_viv's own writer: Viv shows them right, check finds nothing."""
-    from napari_viv.writer import export_pyramid
+    from napari_viv.write.writer import export_pyramid
 
     make, kw = WRITER_CASES[case]
     data = make()

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import corpus  # noqa: E402
 
-from napari_viv.check import check_file  # noqa: E402
+from napari_viv.check.rules import check_file  # noqa: E402
 from napari_viv.cli import main  # noqa: E402
 
 

@@ -6,7 +6,7 @@ import imagecodecs
 import numpy as np
 import pytest
 
-from napari_viv.codecs import DEFAULT_ZLIB_LEVEL, choose_codec, parse_spec
+from napari_viv.write.codecs import DEFAULT_ZLIB_LEVEL, choose_codec, parse_spec
 from napari_viv.errors import NapariVivError
 
 

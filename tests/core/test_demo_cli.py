@@ -18,7 +18,7 @@ import pytest
 import tifffile
 from cliproc import start_until_link
 
-from napari_viv.commands.demo import browser_available
+from napari_viv.cli.demo import browser_available
 from napari_viv.sample import synthetic_tissue
 
 SIZE, CHANNELS = 300, 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_viv.downsample import halve
+from napari_viv.write.downsample import halve
 
 
 def reference_mean(a):

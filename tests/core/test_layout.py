@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from napari_viv.errors import NapariVivError
-from napari_viv.layout import convert_band, default_axes, output_dtype, resolve_layout
+from napari_viv.write.layout import convert_band, default_axes, output_dtype, resolve_layout
 
 
 def test_default_axes():

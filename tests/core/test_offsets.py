@@ -13,8 +13,9 @@ from generate_tiff_offsets.generate_tiff_offsets import generate_tiff_offsets
 
 from napari_viv.cli import main
 from napari_viv.errors import NapariVivError
-from napari_viv.offsets import offsets_path_for, read_offsets, write_offsets
-from napari_viv.writer import export_pyramid
+from napari_viv.naming import offsets_path as offsets_path_for
+from napari_viv.write.offsets import read_offsets, write_offsets
+from napari_viv.write.writer import export_pyramid
 
 
 def reference_bytes(tif, tmp_path):

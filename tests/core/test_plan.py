@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from napari_viv.errors import NapariVivError
-from napari_viv.plan import plan_pyramid
+from napari_viv.write.plan import plan_pyramid
 
 
 def test_auto_levels_halve_until_one_tile():

@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from napari_viv.errors import NapariVivError
-from napari_viv.server import AVIVATOR_ORIGIN, RangeServer
+from napari_viv.serve.server import AVIVATOR_ORIGIN, RangeServer
 
 AVIVATOR = "https://avivator.gehlenborglab.org"
 
@@ -174,7 +174,7 @@ def test_offsets_sidecar_appearing_later_is_picked_up(tmp_path):
 # -- origins -------------------------------------------------------------
 
 def test_other_origins_are_refused_by_default(server, caplog):
-    with caplog.at_level(logging.WARNING, logger="napari_viv.server"):
+    with caplog.at_level(logging.WARNING, logger="napari_viv.serve.server"):
         status, headers, body = request(server, "/x.ome.tif",
                                         headers={"Origin": "https://evil.example"})
     assert status == 403
@@ -305,7 +305,7 @@ def test_listens_on_loopback_only(server):
 
 
 def test_other_host_is_bound_with_a_warning(folder, caplog):
-    with caplog.at_level(logging.WARNING, logger="napari_viv.server"):
+    with caplog.at_level(logging.WARNING, logger="napari_viv.serve.server"):
         with RangeServer([folder / "x.ome.tif"], host="0.0.0.0") as srv:
             assert {c.laddr.ip for c in listeners(srv.port)} == {"0.0.0.0"}
             status, _, _ = request(srv, "/x.ome.tif", method="HEAD",
@@ -474,7 +474,7 @@ def test_served_path_turning_into_a_folder_is_403_with_cors(tmp_path):
 @pytest.fixture
 def public_api_only(monkeypatch):
     """Serve through aiohttp's public FileResponse.prepare (the fallback path)."""
-    import napari_viv.server as server_module
+    import napari_viv.serve.server as server_module
 
     monkeypatch.setattr(server_module, "_PLAIN_FILE_RESPONSE", None)
     monkeypatch.setattr(server_module, "_aiohttp_internals_known", lambda: False)

@@ -7,7 +7,7 @@ import pytest
 import tifffile
 from vivjs import plane_digest
 
-from napari_viv.server import RangeServer
+from napari_viv.serve.server import RangeServer
 
 pytestmark = pytest.mark.node
 
@@ -79,7 +79,7 @@ def test_missing_offsets_json_still_loads(pyramid, viv, tmp_path):
 
 def test_viv_reads_an_exported_pyramid_over_http(viv, tmp_path):
     """Our own writer's output, served: level 0 matches the input exactly."""
-    from napari_viv.writer import export_pyramid
+    from napari_viv.write.writer import export_pyramid
 
     rng = np.random.default_rng(5)
     data = rng.integers(0, 4000, (2, 600, 520), dtype=np.uint16)

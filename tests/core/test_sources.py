@@ -7,7 +7,7 @@ import pytest
 import tifffile
 
 from napari_viv.errors import NapariVivError
-from napari_viv.sources import CHUNK_ROWS, MEMMAP_COLS, guess_axes, open_image
+from napari_viv.read import CHUNK_ROWS, MEMMAP_COLS, guess_axes, open_image
 
 OME_NS = "http://www.openmicroscopy.org/Schemas/OME/2016-06"
 
@@ -148,7 +148,7 @@ def test_ome_legacy_pyramid_levels_as_images(tmp_path):
 
 def test_writer_output_round_trip(tmp_path):
     from napari_viv.metadata import ImageMetadata
-    from napari_viv.writer import export_pyramid
+    from napari_viv.write.writer import export_pyramid
 
     data = ramp((3, 600, 520))
     meta = ImageMetadata(axes="CYX", name="rt", channel_names=["DAPI", "CD3", "CD20"],
@@ -607,7 +607,7 @@ def test_big_endian_tiff_reads_native(tmp_path, compressed):
 
 def test_one_tall_strip_per_plane_is_read_in_bands(tmp_path, monkeypatch):
     """Compressed single-strip planes of odd height: 512-row bands from one decode."""
-    import napari_viv.sources_tiff as sources_tiff
+    import napari_viv.read.tiff as sources_tiff
 
     caches = []
 

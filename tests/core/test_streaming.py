@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import tifffile
 
-import napari_viv.stream as stream
+import napari_viv.write.stream as stream
 from napari_viv.errors import Cancelled, NapariVivError
-from napari_viv.layout import resolve_layout
-from napari_viv.sources import open_image
-from napari_viv.writer import export_pyramid
+from napari_viv.write.layout import resolve_layout
+from napari_viv.read import open_image
+from napari_viv.write.writer import export_pyramid
 from testdata import rand
 
 
@@ -354,7 +354,7 @@ def test_convert_streams_without_dask(tmp_path):
 
 
 def test_memmap_window_integer_keys(tmp_path):
-    from napari_viv.sources_lazy import MemmapWindow
+    from napari_viv.lazy import MemmapWindow
 
     data = rand((3, 70, 45), "uint16")
     np.save(tmp_path / "w.npy", data)
@@ -370,7 +370,7 @@ def test_memmap_window_integer_keys(tmp_path):
 def test_export_of_a_raw_memmap_is_exact(tmp_path, monkeypatch):
     """A numpy memmap handed to export_pyramid is read through MemmapWindow,
     in 2 MB pieces (shrunk here so that a small file has several)."""
-    from napari_viv.sources_lazy import MemmapWindow
+    from napari_viv.lazy import MemmapWindow
 
     monkeypatch.setattr(MemmapWindow, "SPAN", 1000)
     data = rand((2, 150, 97), "uint16")

@@ -13,7 +13,7 @@ import json
 import pytest
 import tifffile
 
-from napari_viv.writer import export_pyramid
+from napari_viv.write.writer import export_pyramid
 from vivjs import plane_digest
 
 import testdata

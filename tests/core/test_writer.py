@@ -11,7 +11,8 @@ import tifffile
 
 from napari_viv.errors import Cancelled, NapariVivError
 from napari_viv.metadata import ImageMetadata
-from napari_viv.writer import export_pyramid, output_path
+from napari_viv.naming import output_path
+from napari_viv.write.writer import export_pyramid
 from testdata import rand
 
 OME = "{http://www.openmicroscopy.org/Schemas/OME/2016-06}"
@@ -292,7 +293,7 @@ def test_multiscale_input_reuses_matching_levels(tmp_path):
 
 
 def test_progress_and_cancel(tmp_path):
-    from napari_viv.plan import plan_pyramid
+    from napari_viv.write.plan import plan_pyramid
 
     a = rand((2, 200, 200), "uint8")
     calls = []
@@ -345,7 +346,7 @@ def test_dask_and_zarr_sources(tmp_path):
 
 
 def test_spill_to_scratch_file(tmp_path, monkeypatch):
-    import napari_viv.tilestore as ts
+    import napari_viv.write.tilestore as ts
 
     monkeypatch.setattr(ts, "SPILL_THRESHOLD", 1000)  # force lower levels to disk
     a = rand((2, 300, 300), "uint16")

@@ -181,7 +181,7 @@ def test_good_file_still_opens_next_to_a_bad_one(
 
 def test_reads_what_napari_viv_exports(make_napari_viewer, tmp_path):
     from napari_viv import ImageMetadata
-    from napari_viv.writer import export_pyramid
+    from napari_viv.write.writer import export_pyramid
 
     rng = np.random.default_rng(4)
     data = rng.integers(0, 4000, size=(2, 1100, 900), dtype=np.uint16)
@@ -249,7 +249,7 @@ def test_opening_reads_a_small_part_of_a_big_file(make_napari_viewer, tmp_path):
     file bytes ~ pixel bytes) reads only a fraction of the file."""
     import psutil
 
-    from napari_viv.writer import export_pyramid
+    from napari_viv.write.writer import export_pyramid
 
     noise = np.random.default_rng(6).integers(0, 65535, (4096, 4096), dtype=np.uint16)
     tif, _ = export_pyramid(noise, tmp_path / "noise.ome.tif")

@@ -217,7 +217,7 @@ def test_reader_layers_save_back_to_the_same_pyramid(make_napari_viewer, tmp_pat
     """Open an exported file (one layer per channel), save all layers again:
     the channel-split multiscale layers are re-stacked level by level."""
     from napari_viv import ImageMetadata
-    from napari_viv.writer import export_pyramid
+    from napari_viv.write.writer import export_pyramid
 
     rng = np.random.default_rng(16)
     data = rng.integers(0, 3000, size=(3, 1100, 900), dtype=np.uint16)

@@ -3,7 +3,7 @@
 Pick image layers (they become the channels, in list order), a file, tile
 size, compression, levels, downsampling and pixel size. The widget shows
 the planned levels and the estimated file size while you choose, then runs
-:func:`napari_viv.writer.export_pyramid` in a napari ``thread_worker`` with
+:func:`napari_viv.write.writer.export_pyramid` in a napari ``thread_worker`` with
 a progress bar and a Cancel button. Afterwards "Serve to Avivator" opens the
 serve widget with the new file filled in.
 """
@@ -36,6 +36,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..errors import Cancelled, NapariVivError
+from ..naming import output_path
 from . import settings
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ PROGRESS_STEPS = 400
 
 def compression_choices() -> list[str]:
     """The codecs the writer offers, the default first."""
-    from ..codecs import DEFAULT_COMPRESSION, TIFF_CODES
+    from ..write.codecs import DEFAULT_COMPRESSION, TIFF_CODES
 
     names = list(TIFF_CODES)
     names.remove(DEFAULT_COMPRESSION)
@@ -64,15 +65,6 @@ def human_bytes(n: float) -> str:
         n /= 1000
     return f"{n:.1f} TB"  # pragma: no cover
 
-
-def with_ome_suffix(path: Path) -> Path:
-    """Add ``.ome.tif`` unless the name already ends in .ome.tif(f)."""
-    name = path.name
-    if name.lower().endswith((".ome.tif", ".ome.tiff")):
-        return path
-    if name.lower().endswith((".tif", ".tiff")):
-        name = name.rsplit(".", 1)[0]
-    return path.with_name(name + ".ome.tif")
 
 
 class _Relay(QObject):
@@ -107,7 +99,7 @@ def _to_image(layers, keep_levels=False):
 
 def _run_export(data, path, options, relay, cancel_event):
     """The worker body: never raises, returns ("done"|"cancelled"|"error", x)."""
-    from ..writer import export_pyramid
+    from ..write.writer import export_pyramid
 
     step = [0]
 
@@ -288,10 +280,10 @@ class ExportWidget(QWidget):
         text = self.path_edit.text().strip()
         if not text:
             return None
-        return with_ome_suffix(Path(text).expanduser())
+        return output_path(Path(text).expanduser())
 
     def _plan_for(self, data, meta):
-        from ..plan import plan_pyramid
+        from ..write.plan import plan_pyramid
 
         level0 = data[0] if isinstance(data, list | tuple) else data
         return plan_pyramid(
@@ -580,7 +572,7 @@ class ExportWidget(QWidget):
             self, "Save as OME-TIFF pyramid", start, "OME-TIFF (*.ome.tif *.ome.tiff)"
         )
         if name:
-            path = with_ome_suffix(Path(name))
+            path = output_path(Path(name))
             self.path_edit.setText(str(path))
             # the dialog already asked before replacing an existing file
             self.overwrite_check.setChecked(path.exists())

@@ -31,7 +31,7 @@ CANONICAL = "TCZYX"
 
 @dataclass
 class ExportInput:
-    """What :func:`napari_viv.writer.export_pyramid` needs for some layers.
+    """What :func:`napari_viv.write.writer.export_pyramid` needs for some layers.
 
     ``levels`` are lazy (or in-memory) arrays in ``metadata.axes`` order,
     level 0 first; more than one only when every layer brought the same

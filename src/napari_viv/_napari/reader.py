@@ -2,7 +2,7 @@
 
 ``get_reader`` claims ``*.ome.tif``, ``*.ome.tiff`` and ``*.qptiff`` (one
 path or a list of them). The returned callable opens each file with
-:func:`napari_viv.sources.open_image` (lazy dask levels, nothing read but
+:func:`napari_viv.read.open_image` (lazy dask levels, nothing read but
 the smallest level for contrast limits) and gives one multiscale layer per
 channel. A file that can't be read is reported as a napari error
 notification, and no layer is added for it.
@@ -16,11 +16,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .. import naming
 from ..errors import NapariVivError
 from ..metadata import ImageMetadata
 from .layers import as_dask
 
-SUFFIXES = (".ome.tif", ".ome.tiff", ".qptiff")
 
 #: Files with more channels open with only the first ones visible, so
 #: napari does not fetch tiles for dozens of layers at once.
@@ -60,7 +60,7 @@ def claims(path) -> bool:
         return False
     if not isinstance(name, str):
         return False
-    return name.lower().endswith(SUFFIXES) and not os.path.isdir(name)
+    return name.lower().endswith(naming.READER_SUFFIXES) and not os.path.isdir(name)
 
 
 def get_reader(path) -> Callable | None:
@@ -92,22 +92,15 @@ def read_paths(path) -> list[tuple]:
 
 def read_one(path) -> list[tuple]:
     """``LayerData`` for one file; raises NapariVivError if unreadable."""
-    from ..sources import open_image
+    from ..read import open_image
 
     src = open_image(path)
-    name = src.metadata.name or _stem(path)
+    name = src.metadata.name or naming.stem(path)
     layers = image_to_layer_data(src.levels, src.metadata, name=name)
     for _, meta, _ in layers:
         meta["metadata"]["path"] = str(path)
     return layers
 
-
-def _stem(path) -> str:
-    name = Path(path).name
-    for suffix in SUFFIXES:
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return Path(path).stem
 
 
 def _message(path, exc: Exception) -> str:

@@ -1,7 +1,7 @@
 """The "Serve to Avivator" dock widget.
 
 Serves one exported ``.ome.tif`` (and its ``offsets.json``) on 127.0.0.1
-with :class:`napari_viv.server.RangeServer`, shows the link, live request
+with :class:`napari_viv.serve.server.RangeServer`, shows the link, live request
 and byte counts, and opens Avivator or copies the link. The server stops
 with the Stop button, when the widget is destroyed, or when Qt quits.
 """
@@ -43,14 +43,14 @@ def _notify_error(message: str) -> None:
 
 
 def _browser_caveats() -> str:
-    from ..avivator import browser_caveats
+    from ..serve.links import browser_caveats
 
     return "\n".join(f"• {line}" for line in browser_caveats())
 
 
 def _ssh_text(port: int, url_path: str) -> str:
     """How to reach this server from a laptop when napari runs remotely."""
-    from ..avivator import ssh_hint
+    from ..serve.links import ssh_hint
 
     hint = ssh_hint(port, url_path)
     if hint is not None:
@@ -182,8 +182,8 @@ class ServeWidget(QWidget):
 
     def start(self) -> bool:
         """Start serving the chosen file; False (and a notification) on error."""
-        from ..avivator import avivator_link
-        from ..server import RangeServer
+        from ..serve.links import avivator_link
+        from ..serve.server import RangeServer
 
         if self.server is not None:
             self.stop()

@@ -19,8 +19,8 @@ import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from ..downsample import METHODS
-from ..plan import RECOMMENDED_TILE_SIZES
+from ..write.downsample import METHODS
+from ..write.plan import RECOMMENDED_TILE_SIZES
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ napari calls :func:`write_layers` from File > Save Selected Layers… (filter
 "napari-viv pyramidal OME-TIFF for Viv") and from
 ``viewer.layers.save(path, plugin="napari-viv")``. The layers become the
 channels of one file (see :mod:`.layers`), written by
-:func:`napari_viv.writer.export_pyramid` with its defaults, next to an
+:func:`napari_viv.write.writer.export_pyramid` with its defaults, next to an
 ``offsets.json``. Progress shows in napari's activity dock.
 
 Problems (a non-image layer, mismatched shapes, an unwritable folder) are
@@ -31,7 +31,7 @@ def viv_path(path) -> Path:
     (Avivator matches it case-sensitively); ``x.tif`` becomes ``x.ome.tif``
     and a name without extension gets ``.ome.tif``.
     """
-    from ..writer import output_path
+    from ..naming import output_path
 
     return output_path(Path(os.fspath(path)).expanduser())
 
@@ -94,7 +94,7 @@ def _export_with_progress(inp, target: Path) -> list[Path]:
 
     from napari.utils import progress
 
-    from ..writer import export_pyramid
+    from ..write.writer import export_pyramid
 
     latest = [0, 0]
     lock = threading.Lock()

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .metadata import MICROMETRE, ImageMetadata
-from .omexml import int_to_color
-from .sources_image import display_name, set_physical_sizes
+from .. import naming
+from ..metadata import MICROMETRE, ImageMetadata, int_to_color
+from .image import set_physical_sizes
 
 
 def tiff_metadata(tif, main, index, path: Path) -> ImageMetadata:
     """Metadata of series ``index`` (``main``) from the richest source the file has."""
-    meta = ImageMetadata(name=display_name(path))
+    meta = ImageMetadata(name=naming.stem(path))
     qpi_pixel = None
     if tif.is_ome and tif.ome_metadata:
         _ome_metadata(meta, tif.ome_metadata, index, main)

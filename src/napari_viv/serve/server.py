@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
-from .errors import NapariVivError
+from .. import naming
+from ..errors import NapariVivError
 
 log = logging.getLogger(__name__)
 
@@ -85,14 +86,6 @@ def _host_is_loopback(host_header: str | None) -> bool:
         return False
     return bool(hostname) and is_loopback(hostname)
 
-
-def sidecar_name(name: str) -> str | None:
-    """``x.ome.tif`` -> ``x.offsets.json`` (the name Avivator asks for)."""
-    lower = name.lower()
-    for suffix in (".ome.tiff", ".ome.tif", ".tiff", ".tif"):
-        if lower.endswith(suffix):
-            return name[: -len(suffix)] + ".offsets.json"
-    return None
 
 
 @lru_cache(maxsize=256)
@@ -145,16 +138,16 @@ class RangeServer:
         if isinstance(files, (str, os.PathLike)):
             files = [files]
         self._routes: dict[str, Path] = {}   # URL name -> path, main files
-        self._sidecars: dict[str, Path] = {}  # URL name -> path, offsets.json
+        self._sidecars: dict[str, Path] = {}  # URL name -> path, offsets/view sidecars
         for f in files:
             path = Path(f).expanduser().absolute()
             if not path.is_file():
                 raise NapariVivError(f"{path}: no such file to serve")
             self._add(self._routes, path)
         for path in list(self._routes.values()):
-            side = sidecar_name(path.name)
-            if side is not None and side not in self._routes:
-                self._add(self._sidecars, path.with_name(side))
+            for side in naming.sidecar_paths(path):
+                if side.name not in self._routes:
+                    self._add(self._sidecars, side)
         self.host = "127.0.0.1" if host in ("localhost", "") else str(host)
         self._requested_port = int(port)
         if not 0 <= self._requested_port <= 65535:
@@ -424,7 +417,7 @@ class RangeServer:
         response = _plain_file_response_class()(path, headers=cors, on_sent=self._on_sent)
         if path.name.endswith(".json"):
             response.content_type = "application/json"
-        elif sidecar_name(path.name) is not None:
+        elif path.name.lower().endswith((".tif", ".tiff")):
             response.content_type = "image/tiff"
         return response
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .metadata import MICROMETRE, ImageMetadata, normalize_unit
+from ..metadata import MICROMETRE, ImageMetadata, normalize_unit
 
 # Length units in metres, to bring Y and Z to the unit of X.
 _UNIT_METRES = {
@@ -58,14 +58,6 @@ def set_physical_sizes(meta: ImageMetadata, sizes: dict) -> None:
             value = value * _UNIT_METRES[unit] / _UNIT_METRES[target]
         meta.physical_sizes[axis] = value
 
-
-def display_name(path: Path) -> str:
-    """The file name without its image extension (``a.ome.tif`` -> ``a``)."""
-    name = path.name
-    for ext in (".ome.tiff", ".ome.tif", ".ome.zarr", ".qptiff", ".tiff", ".tif", ".svs", ".npy", ".zarr"):
-        if name.lower().endswith(ext):
-            return name[: -len(ext)]
-    return path.stem
 
 
 def short_message(exc: BaseException) -> str:

@@ -29,34 +29,16 @@ import numpy as np
 from .atomic import AtomicPair
 from .codecs import DEFAULT_COMPRESSION, Codec, choose_codec
 from .downsample import METHODS
-from .errors import NapariVivError
+from .. import naming
+from ..errors import NapariVivError
 from .layout import Layout, resolve_layout
-from .metadata import ImageMetadata
-from .offsets import offsets_json, offsets_of, offsets_path_for
+from ..metadata import ImageMetadata
+from .offsets import offsets_json, offsets_of
 from .omexml import build_ome_xml
 from .plan import PyramidPlan, plan_pyramid
-from .sources_lazy import MemmapWindow, shared_mapping
+from ..lazy import MemmapWindow, shared_mapping
 from .stream import Producer
 
-
-def output_path(path) -> Path:
-    """The ``.ome.tif`` path written for ``path``.
-
-    ``x.ome.tif``/``x.ome.tiff`` are kept (a suffix in the wrong case, such as
-    ``X.OME.TIF``, is lowercased: Avivator matches it case-sensitively);
-    ``x.tif``/``x.tiff`` become ``x.ome.tif``/``x.ome.tiff``; anything else
-    gets ``.ome.tif`` appended.
-    """
-    p = Path(path)
-    name = p.name
-    low = name.lower()
-    for suffix in (".ome.tiff", ".ome.tif"):
-        if low.endswith(suffix):
-            return p.with_name(name[: -len(suffix)] + suffix)
-    for suffix in (".tiff", ".tif"):
-        if low.endswith(suffix):
-            return p.with_name(name[: -len(suffix)] + ".ome" + suffix)
-    return p.with_name(name + ".ome.tif")
 
 
 def _as_levels(data) -> list:
@@ -163,8 +145,8 @@ def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = No
     Returns ``[ome_tif_path, offsets_json_path]``. On any error nothing is
     left at either path and no temporary file remains.
     """
-    tif_path = output_path(path)
-    json_path = offsets_path_for(tif_path)
+    tif_path = naming.output_path(path)
+    json_path = naming.offsets_path(tif_path)
     md = _merge_metadata(metadata, axes, channel_names, channel_colors, physical_sizes,
                          unit, name)
     what = md.name or tif_path.name
@@ -182,7 +164,7 @@ def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = No
         raise NapariVivError(msg if msg.startswith(what) else f"{what}: {msg}") from None
     codec = choose_codec(compression, plan.dtype, plan.samples)
     roots = _reusable_levels(sources, layout, plan)
-    xml = build_ome_xml(plan, md, name=_stem(tif_path), what=what)
+    xml = build_ome_xml(plan, md, name=naming.stem(tif_path), what=what)
 
     nworkers = int(workers) if workers else _cpu_count()
     pool = ThreadPoolExecutor(max(1, nworkers), thread_name_prefix="napari-viv-encode")
@@ -224,13 +206,6 @@ def _cpu_count() -> int:
     except AttributeError:  # macOS, Windows
         return os.cpu_count() or 1
 
-
-def _stem(tif_path: Path) -> str:
-    name = tif_path.name
-    for suffix in (".ome.tiff", ".ome.tif"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
 
 
 def _reusable_levels(sources: list, layout: Layout, plan: PyramidPlan) -> dict[int, int]:

@@ -12,15 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .codecs import DEFAULT_COMPRESSION, choose_codec
-from .errors import NapariVivError
+from ..errors import NapariVivError
+from ..lazy import STREAM_COLUMNS
 from .layout import output_dtype, resolve_layout
 
 #: Tile sizes Viv handles best; any power of two >= 16 is accepted.
 RECOMMENDED_TILE_SIZES = (256, 512, 1024)
 
-#: Columns of level 0 read, halved and encoded at a time (rounded to a
-#: multiple of the tile and of the source's column chunks).
-STREAM_COLUMNS = 4096
 
 # Rough compressed/raw ratios, for size estimates only.
 _RATIO = {"zlib": 0.6, "lzw": 0.75, "none": 1.0}

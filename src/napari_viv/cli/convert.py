@@ -1,8 +1,8 @@
 """`napari-viv convert INPUT OUTPUT.ome.tif`: any supported image to a Viv pyramid.
 
-Opens the input lazily with :func:`napari_viv.sources.open_image`, keeps its
+Opens the input lazily with :func:`napari_viv.read.open_image`, keeps its
 channel names, colours, pixel sizes and axes (options override them), and
-streams it through :func:`napari_viv.writer.export_pyramid`. A progress bar
+streams it through :func:`napari_viv.write.writer.export_pyramid`. A progress bar
 goes to stderr when stderr is a terminal. Ctrl-C cancels cleanly: nothing is
 left at the output path and the exit status is 130 (143 for SIGTERM).
 """
@@ -121,8 +121,9 @@ def _sizes(text: str) -> dict[str, float]:
 
 def run(args) -> int:
     from ..metadata import normalize_unit
-    from ..sources import open_image
-    from ..writer import export_pyramid, output_path
+    from ..read import open_image
+    from ..naming import output_path
+    from ..write.writer import export_pyramid
 
     src_path = Path(args.input)
     if Path(args.output).is_dir():

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from .layout import AXES_BY_NDIM
+#: Axes assumed by number of dimensions when none are given (3-D arrays may
+#: instead be RGB, by rules that differ for API input and for files).
+AXES_BY_NDIM = {2: "YX", 3: "CYX", 4: "CZYX", 5: "TCZYX"}
 
 _CANONICAL = "TCZYX"
 

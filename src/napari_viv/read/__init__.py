@@ -16,12 +16,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import NapariVivError
-from .sources_arrays import is_zarr_dir, open_npy, open_zarr
-from .sources_axes import guess_axes
-from .sources_image import SourceImage
-from .sources_lazy import CHUNK_COLS, CHUNK_ROWS, MEMMAP_COLS
-from .sources_tiff import open_tiff
+from ..errors import NapariVivError
+from .arrays import is_zarr_dir, open_npy, open_zarr
+from ..axes import guess_axes
+from .image import SourceImage
+from ..lazy import CHUNK_COLS, CHUNK_ROWS, MEMMAP_COLS
+from .tiff import open_tiff
 
 __all__ = ["CHUNK_COLS", "CHUNK_ROWS", "MEMMAP_COLS", "SourceImage", "guess_axes", "open_image"]
 

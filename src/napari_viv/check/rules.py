@@ -17,8 +17,9 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .check_omexml import CONVERT_FIX, OME_TYPES, OmeXmlRules, OmeImage, js_int
-from .errors import NapariVivError
+from .omexml import CONVERT_FIX, OME_TYPES, OmeXmlRules, OmeImage, js_int
+from .. import naming
+from ..errors import NapariVivError
 
 #: Compression codes Viv 0.21 (geotiff 2.1.3) decodes in every environment.
 SUPPORTED_COMPRESSION = {1, 5, 7, 8, 32773, 32946, 34887}
@@ -73,10 +74,6 @@ class CheckReport:
             "images": list(self.images),
         }
 
-
-def avivator_offsets_name(name: str) -> str:
-    """The offsets.json name Avivator requests for a served file name."""
-    return re.sub(r"ome\.tif(f?)", "offsets.json", name, flags=re.IGNORECASE)
 
 
 def check_file(path) -> CheckReport:
@@ -501,7 +498,7 @@ class _Checker(OmeXmlRules):
     # -- offsets.json ---------------------------------------------------------
 
     def check_offsets(self) -> None:
-        sidecar = self.path.with_name(avivator_offsets_name(self.path.name))
+        sidecar = self.path.with_name(naming.avivator_offsets_name(self.path.name))
         if sidecar == self.path:
             return
         fix = f"run `napari-viv offsets {self.path.name}`"

@@ -33,7 +33,7 @@ def avivator_base(base: str | None = None) -> str:
     base = (base or os.environ.get(AVIVATOR_ENV, "") or AVIVATOR_URL).strip()
     parts = urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        from .errors import NapariVivError
+        from ..errors import NapariVivError
 
         raise NapariVivError(f"Avivator URL {base!r} is not an http(s) URL")
     return base

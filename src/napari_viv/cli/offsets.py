@@ -19,7 +19,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..offsets import write_offsets
+    from ..write.offsets import write_offsets
 
     out = write_offsets(args.file, args.output)
     print(out)

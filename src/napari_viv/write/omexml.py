@@ -13,8 +13,8 @@ import math
 import re
 import xml.etree.ElementTree as ET
 
-from .errors import NapariVivError
-from .metadata import ImageMetadata, normalize_unit
+from ..errors import NapariVivError
+from ..metadata import ImageMetadata, color_to_int, normalize_unit
 from .plan import PyramidPlan
 
 OME_NS = "http://www.openmicroscopy.org/Schemas/OME/2016-06"
@@ -26,22 +26,6 @@ OME_TYPES = {
     "int8": "int8", "int16": "int16", "int32": "int32",
     "float32": "float", "float64": "double",
 }
-
-
-def color_to_int(rgb) -> int:
-    """``(r, g, b)`` (0-255) -> OME signed 32-bit RGBA integer, alpha 255."""
-    r, g, b = (int(v) for v in rgb)
-    for v in (r, g, b):
-        if not 0 <= v <= 255:
-            raise ValueError(f"colour component {v} outside 0..255")
-    value = (r << 24) | (g << 16) | (b << 8) | 255
-    return value - (1 << 32) if value >= 1 << 31 else value
-
-
-def int_to_color(value: int) -> tuple[int, int, int]:
-    """The inverse of :func:`color_to_int` (alpha dropped)."""
-    value &= 0xFFFFFFFF
-    return (value >> 24) & 255, (value >> 16) & 255, (value >> 8) & 255
 
 
 # Characters XML 1.0 cannot contain at all (even escaped).

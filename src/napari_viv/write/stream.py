@@ -7,7 +7,7 @@ read a whole chunk row at a time instead). Each block's level-0 tiles go
 to the encoder pool, and their futures go, in file order, to the thread
 that writes the TIFF. Each block is also halved into the next level, whose
 tile rows are assembled in column chunks (:class:`_Level`); a complete
-chunk is encoded into the plane's :class:`~napari_viv.tilestore.TileStore`
+chunk is encoded into the plane's :class:`~napari_viv.write.tilestore.TileStore`
 and halved in turn.
 
 The producer runs at most LEVEL0_WINDOW_BYTES of level-0 tiles ahead of
@@ -28,7 +28,7 @@ import numpy as np
 
 from .codecs import Codec
 from .downsample import halve
-from .errors import Cancelled, NapariVivError
+from ..errors import Cancelled, NapariVivError
 from .layout import Layout, convert_band
 from .plan import STREAM_COLUMNS, PyramidPlan
 from .tilestore import Counter, TileStore

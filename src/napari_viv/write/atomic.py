@@ -18,7 +18,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from .errors import NapariVivError
+from ..errors import NapariVivError
 
 _AT_FDCWD = -100
 _AT_EMPTY_PATH = 0x1000

@@ -45,13 +45,13 @@ def add_server_options(p) -> None:
 def check_servable(path: Path) -> list[str]:
     """Raise NapariVivError if ``path`` can't be served to Avivator; return notes."""
     from ..errors import NapariVivError
-    from ..server import sidecar_name
+    from .. import naming
 
     if not path.exists():
         raise NapariVivError(f"{path}: no such file")
     if not path.is_file():
         raise NapariVivError(f"{path}: not a regular file")
-    if not (path.name.endswith(".ome.tif") or path.name.endswith(".ome.tiff")):
+    if not naming.is_viv_name(path.name):
         raise NapariVivError(
             f"{path}: Avivator only treats names ending in lowercase .ome.tif or "
             ".ome.tiff as OME-TIFF; rename it or convert it with 'napari-viv convert'"
@@ -69,7 +69,7 @@ def check_servable(path: Path) -> list[str]:
             "convert it with 'napari-viv convert'"
         )
     notes = []
-    side = path.with_name(sidecar_name(path.name))
+    side = naming.offsets_path(path)
     if not side.is_file():
         notes.append(
             f"note: no {side.name} beside the file; Avivator will work but open it "
@@ -81,7 +81,7 @@ def check_servable(path: Path) -> list[str]:
 def viv_problems(path: Path) -> list[str]:
     """`napari-viv check`'s errors for ``path``, as warning lines (serving goes on)."""
     try:
-        from ..check import check_file
+        from ..check.rules import check_file
 
         report = check_file(path)
     except Exception:  # the checker is advice; never let it stop serving
@@ -92,8 +92,8 @@ def viv_problems(path: Path) -> list[str]:
 
 def allowed_origins(args) -> list[str] | None:
     """The CORS allow-list from --allow-origin and --avivator-url."""
-    from ..avivator import avivator_origin
-    from ..server import AVIVATOR_ORIGIN, default_allowed_origins
+    from ..serve.links import avivator_origin
+    from ..serve.server import AVIVATOR_ORIGIN, default_allowed_origins
 
     origins = default_allowed_origins()
     if args.avivator_url:
@@ -106,8 +106,8 @@ def allowed_origins(args) -> list[str] | None:
 
 def print_links(server, path: Path, args, out=sys.stdout) -> str:
     """Print the link, SSH hint and caveats; return the Avivator link."""
-    from ..avivator import avivator_link, browser_caveats, ssh_hint
-    from ..server import is_loopback
+    from ..serve.links import avivator_link, browser_caveats, ssh_hint
+    from ..serve.server import is_loopback
 
     url = server.url_for(path)
     link = avivator_link(url, args.avivator_url)
@@ -151,7 +151,7 @@ def wait(stop: threading.Event) -> None:
 
 
 def run(args) -> int:
-    from ..server import RangeServer
+    from ..serve.server import RangeServer
 
     path = Path(args.file).expanduser().absolute()
     for note in check_servable(path) + viv_problems(path):

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import NapariVivError
-from .sources_axes import apply_steps, canonical_axes
-from .sources_image import SourceImage, short_message
-from .sources_lazy import (CHUNK_COLS, CHUNK_ROWS, AxesView, MemmapWindow, StripCache,
+from ..errors import NapariVivError
+from ..axes import apply_steps, canonical_axes
+from .image import SourceImage, short_message
+from ..lazy import (CHUNK_COLS, CHUNK_ROWS, AxesView, MemmapWindow, StripCache,
                            from_memmap, grow, memmap_chunks)
-from .sources_tiff_metadata import tiff_metadata
+from .tiff_metadata import tiff_metadata
 
 
 class _Complaints(logging.Handler):

@@ -27,7 +27,7 @@ def add_parser(subparsers) -> None:
 
 
 def format_report(report, *, quiet: bool = False) -> str:
-    """The human-readable text for one :class:`~napari_viv.check.CheckReport`."""
+    """The human-readable text for one :class:`~napari_viv.check.rules.CheckReport`."""
     lines = []
     if report.ok:
         if not quiet:
@@ -48,7 +48,7 @@ def format_report(report, *, quiet: bool = False) -> str:
 
 
 def run(args) -> int:
-    from ..check import check_file
+    from ..check.rules import check_file
     from ..errors import NapariVivError
 
     status = 0

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import NapariVivError
-from .metadata import MICROMETRE, ImageMetadata
-from .sources_axes import apply_steps, canonical_axes, guess_axes
-from .sources_image import SourceImage, display_name, set_physical_sizes, short_message
-from .sources_lazy import AxesView, MemmapWindow, from_memmap, memmap_chunks
+from ..errors import NapariVivError
+from .. import naming
+from ..metadata import MICROMETRE, ImageMetadata
+from ..axes import apply_steps, canonical_axes, guess_axes
+from .image import SourceImage, set_physical_sizes, short_message
+from ..lazy import AxesView, MemmapWindow, from_memmap, memmap_chunks
 
 
 def open_npy(path: Path, streaming: bool = False) -> SourceImage:
@@ -34,7 +35,7 @@ def open_npy(path: Path, streaming: bool = False) -> SourceImage:
         chunks = memmap_chunks(axes, arr.shape)
         token = f"npy-{path.resolve()}-{path.stat().st_mtime_ns}"
         level = apply_steps(from_memmap(arr, chunks, token), steps)
-    return SourceImage(path=path, levels=[level], metadata=ImageMetadata(axes=new_axes, name=display_name(path)))
+    return SourceImage(path=path, levels=[level], metadata=ImageMetadata(axes=new_axes, name=naming.stem(path)))
 
 
 def is_zarr_dir(path: Path) -> bool:
@@ -50,7 +51,7 @@ def open_zarr(path: Path, streaming: bool = False) -> SourceImage:
         node = zarr.open(str(path), mode="r")
     except Exception as exc:
         raise NapariVivError(f"{path}: not a readable Zarr store ({short_message(exc)})") from None
-    meta = ImageMetadata(name=display_name(path))
+    meta = ImageMetadata(name=naming.stem(path))
     token = f"zarr-{path.resolve()}"
     if isinstance(node, zarr.Array):
         arrays, axes = [node], None

@@ -13,17 +13,8 @@ import json
 import re
 from pathlib import Path
 
-from .errors import NapariVivError
-
-_SUFFIX = re.compile(r"(\.ome)?\.tiff?$", re.IGNORECASE)
-
-
-def offsets_path_for(tif_path) -> Path:
-    """``x.ome.tif`` / ``x.ome.tiff`` / ``x.tif`` -> ``x.offsets.json`` beside it."""
-    p = Path(tif_path)
-    stem = _SUFFIX.sub("", p.name)
-    return p.with_name(stem + ".offsets.json")
-
+from .. import naming
+from ..errors import NapariVivError
 
 def offsets_of(fh) -> list[int]:
     """Main-chain IFD offsets of an open TIFF (path or binary file)."""
@@ -56,7 +47,7 @@ def write_offsets(tif_path, out=None) -> Path:
     from .atomic import check_folder, publish_bytes
 
     offsets = read_offsets(tif_path)
-    target = Path(out) if out is not None else offsets_path_for(tif_path)
+    target = Path(out) if out is not None else naming.offsets_path(tif_path)
     check_folder(target.parent)
     publish_bytes(target, offsets_json(offsets))
     return target

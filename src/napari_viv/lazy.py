@@ -13,7 +13,9 @@ import threading
 
 import numpy as np
 
-from .plan import STREAM_COLUMNS
+#: Columns of level 0 read, halved and encoded at a time by the writer
+#: (rounded to a multiple of the tile and of the source's column chunks).
+STREAM_COLUMNS = 4096
 
 #: dask chunks span at least this many rows and columns (a multiple of the
 #: file's own tile or strip size). 512 rows is one band of the writer's

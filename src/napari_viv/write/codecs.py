@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import NapariVivError
+from ..errors import NapariVivError
 
 #: The codec used when none is given. The benchmark notes (docs/benchmarks.md)
 #: say why.

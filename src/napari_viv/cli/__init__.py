@@ -1,6 +1,6 @@
 """The ``napari-viv`` command line: a thin dispatcher.
 
-Each subcommand lives in ``napari_viv.commands.<name>`` and provides
+Each subcommand lives in ``napari_viv.cli.<name>`` and provides
 ``add_parser(subparsers)`` and ``run(args) -> int``. A
 :class:`~napari_viv.errors.NapariVivError` becomes one line on stderr and
 exit status 1 (2 for usage errors, from argparse); Ctrl-C exits 130.
@@ -12,8 +12,8 @@ import argparse
 import importlib
 import sys
 
-from . import __version__
-from .errors import NapariVivError
+from .. import __version__
+from ..errors import NapariVivError
 
 SUBCOMMANDS = ("convert", "offsets", "check", "serve", "demo")
 
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in SUBCOMMANDS:
-        module = importlib.import_module(f"napari_viv.commands.{name}")
+        module = importlib.import_module(f"napari_viv.cli.{name}")
         module.add_parser(sub)
     return parser
 

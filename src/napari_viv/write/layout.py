@@ -32,7 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import NapariVivError
+from ..axes import AXES_BY_NDIM
+from ..errors import NapariVivError
 
 CANONICAL = "TCZYX"
 RGB_AXES = "YXS"
@@ -47,9 +48,6 @@ DTYPE_RULES = {
 }
 
 
-#: Axes assumed by number of dimensions when none are given (3-D arrays may
-#: instead be RGB, by rules that differ for API input and for files).
-AXES_BY_NDIM = {2: "YX", 3: "CYX", 4: "CZYX", 5: "TCZYX"}
 
 
 def default_axes(shape, dtype) -> str:

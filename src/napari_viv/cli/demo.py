@@ -59,7 +59,7 @@ def browser_available(environ=None, platform=None) -> bool:
     No when asked not to, inside SSH (the browser would open on the remote
     machine), or on Linux/BSD without a display.
     """
-    from ..avivator import in_ssh_session
+    from ..serve.links import in_ssh_session
 
     env = os.environ if environ is None else environ
     platform = sys.platform if platform is None else platform
@@ -76,8 +76,8 @@ def run(args) -> int:
     if args.napari:
         return _run_napari(args)
     from ..sample import synthetic_tissue
-    from ..server import RangeServer
-    from ..writer import export_pyramid
+    from ..serve.server import RangeServer
+    from ..write.writer import export_pyramid
 
     with stop_signals() as stop, tempfile.TemporaryDirectory(prefix="napari-viv-demo-") as folder:
         path = Path(folder) / FILE_NAME

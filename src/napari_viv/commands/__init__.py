@@ -1,1 +1,0 @@
-"""Subcommands of the napari-viv CLI, one module each."""
