@@ -37,6 +37,7 @@ from qtpy.QtWidgets import (
 
 from ..errors import Cancelled, NapariVivError
 from ..naming import output_path
+from ..text import human_bytes
 from . import settings
 
 log = logging.getLogger(__name__)
@@ -56,14 +57,6 @@ def compression_choices() -> list[str]:
     names.remove(DEFAULT_COMPRESSION)
     return [DEFAULT_COMPRESSION, *names]
 
-
-def human_bytes(n: float) -> str:
-    """``1234567`` -> ``"1.2 MB"`` (decimal units, like file managers)."""
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if n < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"  # pragma: no cover
 
 
 

@@ -28,7 +28,7 @@ from qtpy.QtWidgets import (
 
 from ..errors import NapariVivError
 from . import settings
-from .export_widget import human_bytes
+from ..text import human_bytes
 
 log = logging.getLogger(__name__)
 

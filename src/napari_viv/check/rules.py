@@ -20,6 +20,7 @@ from pathlib import Path
 from .omexml import CONVERT_FIX, OME_TYPES, OmeXmlRules, OmeImage, js_int
 from .. import naming
 from ..errors import NapariVivError
+from ..text import one_line
 
 #: Compression codes Viv 0.21 (geotiff 2.1.3) decodes in every environment.
 SUPPORTED_COMPRESSION = {1, 5, 7, 8, 32773, 32946, 34887}
@@ -91,7 +92,7 @@ def check_file(path) -> CheckReport:
         try:
             tif = tifffile.TiffFile(path)
         except Exception as exc:  # tifffile raises several types for junk
-            raise NapariVivError(f"{path}: not a readable TIFF file ({_short(exc)})") from None
+            raise NapariVivError(f"{path}: not a readable TIFF file ({one_line(exc)})") from None
         try:
             with tif:
                 _Checker(tif, path, report).run()
@@ -99,12 +100,12 @@ def check_file(path) -> CheckReport:
             raise
         except Exception as exc:  # a damaged IFD deep in the file
             raise NapariVivError(
-                f"{path}: damaged or truncated TIFF, copy or export it again ({_short(exc)})"
+                f"{path}: damaged or truncated TIFF, copy or export it again ({one_line(exc)})"
             ) from None
     damage = [m for m in warned.messages if re.search(r"offset|truncat|corrupt", m, re.I)]
     if damage:
         raise NapariVivError(
-            f"{path}: damaged or truncated TIFF, copy or export it again ({damage[0][:160]})")
+            f"{path}: damaged or truncated TIFF, copy or export it again ({one_line(damage[0])})")
     return report
 
 
@@ -129,10 +130,6 @@ class _TifffileWarnings(logging.Handler):
         self._logger.removeHandler(self)
         self._logger.propagate = self._propagate
 
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:160]
 
 
 class _Checker(OmeXmlRules):

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from ..errors import Cancelled, NapariVivError
+from ..text import human_bytes, one_line
 
 _CODEC_NAMES = {1: "uncompressed", 5: "lzw", 8: "zlib", 32946: "zlib"}
 
@@ -204,8 +205,7 @@ def run(args) -> int:
         _close(bar)
         if os.environ.get("NAPARI_VIV_DEBUG"):
             raise
-        text = " ".join(str(exc).split())[:200] or type(exc).__name__
-        raise NapariVivError(f"{src_path}: cannot read the image data ({text})") from None
+        raise NapariVivError(f"{src_path}: cannot read the image data ({one_line(exc, 200)})") from None
     finally:
         stop.restore()
     _close(bar)
@@ -301,21 +301,14 @@ def _summary(source, written, seconds: float) -> None:
     dims = " ".join(f"{a}={n}" for a, n in zip(axes, shape))
     print(f"wrote {tif}")
     print(f"  {dims} {source.dtype}: {nplanes} plane(s), {nlevels} level(s), {tile}-px tiles, {codec}")
-    print(f"  {_human(size)} on disk, {size / raw:.2f} x the raw full-resolution size "
-          f"({_human(raw)}; all levels included), in {seconds:.1f} s "
+    print(f"  {human_bytes(size)} on disk, {size / raw:.2f} x the raw full-resolution size "
+          f"({human_bytes(raw)}; all levels included), in {seconds:.1f} s "
           f"({raw / 1e6 / max(seconds, 1e-9):.0f} MB/s)")
     print(f"  offsets: {offsets}")
     print("next:")
     print(f"  napari-viv check {_quote(tif)}")
     print(f"  napari-viv serve {_quote(tif)}    # then open the printed Avivator link")
 
-
-def _human(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
 
 
 def _quote(path) -> str:

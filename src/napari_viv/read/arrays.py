@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import NapariVivError
+from ..text import one_line
 from .. import naming
 from ..metadata import MICROMETRE, ImageMetadata
 from ..axes import apply_steps, canonical_axes, guess_axes
-from .image import SourceImage, set_physical_sizes, short_message
+from .image import SourceImage, set_physical_sizes
 from ..lazy import AxesView, MemmapWindow, from_memmap, memmap_chunks
 
 
@@ -21,7 +22,7 @@ def open_npy(path: Path, streaming: bool = False) -> SourceImage:
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
     except Exception as exc:
-        raise NapariVivError(f"{path}: not a readable .npy file ({short_message(exc)})") from None
+        raise NapariVivError(f"{path}: not a readable .npy file ({one_line(exc)})") from None
     if arr.dtype.kind not in "biuf":
         raise NapariVivError(f"{path}: unsupported data type {arr.dtype}")
     try:
@@ -50,7 +51,7 @@ def open_zarr(path: Path, streaming: bool = False) -> SourceImage:
     try:
         node = zarr.open(str(path), mode="r")
     except Exception as exc:
-        raise NapariVivError(f"{path}: not a readable Zarr store ({short_message(exc)})") from None
+        raise NapariVivError(f"{path}: not a readable Zarr store ({one_line(exc)})") from None
     meta = ImageMetadata(name=naming.stem(path))
     token = f"zarr-{path.resolve()}"
     if isinstance(node, zarr.Array):
@@ -69,7 +70,7 @@ def open_zarr(path: Path, streaming: bool = False) -> SourceImage:
             try:
                 arrays = [node[d["path"]] for d in ms["datasets"]]
             except Exception as exc:
-                raise NapariVivError(f"{path}: multiscales lists a missing array ({short_message(exc)})") from None
+                raise NapariVivError(f"{path}: multiscales lists a missing array ({one_line(exc)})") from None
             axes = _zarr_axes(ms, meta, len(arrays[0].shape))
             _omero(meta, ome.get("omero"))
     first = arrays[0]

@@ -59,8 +59,3 @@ def set_physical_sizes(meta: ImageMetadata, sizes: dict) -> None:
         meta.physical_sizes[axis] = value
 
 
-
-def short_message(exc: BaseException) -> str:
-    """An exception as one line of at most 160 characters, for error messages."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 160 else text[:157] + "..."

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import NapariVivError
+from ..text import one_line
 from ..axes import apply_steps, canonical_axes
-from .image import SourceImage, short_message
+from .image import SourceImage
 from ..lazy import (CHUNK_COLS, CHUNK_ROWS, AxesView, MemmapWindow, StripCache,
                            from_memmap, grow, memmap_chunks)
 from .tiff_metadata import tiff_metadata
@@ -59,7 +60,7 @@ def open_tiff(path: Path, series, streaming: bool = False) -> SourceImage:
         source = _open_tiff_quiet(path, series, streaming)
     damage = [m for m in complaints if _DAMAGE.search(m)]
     if damage:
-        raise NapariVivError(f"{path}: the file is damaged or truncated ({short_message(damage[0])})")
+        raise NapariVivError(f"{path}: the file is damaged or truncated ({one_line(damage[0])})")
     return source
 
 
@@ -72,12 +73,12 @@ def _open_tiff_quiet(path: Path, series, streaming: bool) -> SourceImage:
     try:
         tif = tifffile.TiffFile(path)
     except Exception as exc:  # tifffile raises TiffFileError, ValueError, struct.error...
-        raise NapariVivError(f"{path}: not a readable TIFF ({short_message(exc)})") from None
+        raise NapariVivError(f"{path}: not a readable TIFF ({one_line(exc)})") from None
     try:
         all_series = tif.series
     except Exception as exc:
         tif.close()
-        raise NapariVivError(f"{path}: cannot read the TIFF structure ({short_message(exc)})") from None
+        raise NapariVivError(f"{path}: cannot read the TIFF structure ({one_line(exc)})") from None
     if not all_series:
         tif.close()
         raise NapariVivError(f"{path}: the TIFF contains no images")
