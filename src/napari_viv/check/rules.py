@@ -11,14 +11,13 @@ with a caveat.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .omexml import CONVERT_FIX, OME_TYPES, OmeXmlRules, OmeImage, js_int
-from .. import naming
+from .. import naming, tifflog
 from ..errors import NapariVivError
 from ..text import one_line
 
@@ -88,7 +87,7 @@ def check_file(path) -> CheckReport:
     if not path.is_file():
         raise NapariVivError(f"{path}: no such file")
     report = CheckReport(path)
-    with _TifffileWarnings() as warned:
+    with tifflog.captured() as warned:
         try:
             tif = tifffile.TiffFile(path)
         except Exception as exc:  # tifffile raises several types for junk
@@ -102,33 +101,12 @@ def check_file(path) -> CheckReport:
             raise NapariVivError(
                 f"{path}: damaged or truncated TIFF, copy or export it again ({one_line(exc)})"
             ) from None
-    damage = [m for m in warned.messages if re.search(r"offset|truncat|corrupt", m, re.I)]
+    damage = tifflog.damage(warned)
     if damage:
         raise NapariVivError(
             f"{path}: damaged or truncated TIFF, copy or export it again ({one_line(damage[0])})")
     return report
 
-
-class _TifffileWarnings(logging.Handler):
-    """Collect (and silence) what tifffile logs while the checker runs."""
-
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record) -> None:
-        self.messages.append(record.getMessage())
-
-    def __enter__(self):
-        self._logger = logging.getLogger("tifffile")
-        self._propagate = self._logger.propagate
-        self._logger.addHandler(self)
-        self._logger.propagate = False
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._logger.removeHandler(self)
-        self._logger.propagate = self._propagate
 
 
 

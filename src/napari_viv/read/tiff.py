@@ -8,14 +8,13 @@ Damaged, truncated or undecodable files are refused before anything is read.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from .. import tifflog
 from ..errors import NapariVivError
 from ..text import one_line
 from ..axes import apply_steps, canonical_axes
@@ -25,30 +24,6 @@ from ..lazy import (CHUNK_COLS, CHUNK_ROWS, AxesView, MemmapWindow, StripCache,
 from .tiff_metadata import tiff_metadata
 
 
-class _Complaints(logging.Handler):
-    """Collects tifffile's log messages instead of printing them."""
-
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-
-@contextmanager
-def _tifffile_log():
-    logger = logging.getLogger("tifffile")
-    handler = _Complaints()
-    saved = logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        yield handler.messages
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = saved
-
 
 def open_tiff(path: Path, series, streaming: bool = False) -> SourceImage:
     """Open one series of a TIFF (``None``: the first, with legacy pyramid levels).
@@ -56,15 +31,14 @@ def open_tiff(path: Path, series, streaming: bool = False) -> SourceImage:
     tifffile's warnings are captured; any that signal damage become a
     :class:`NapariVivError` instead of a later failure mid-read.
     """
-    with _tifffile_log() as complaints:
+    with tifflog.captured() as complaints:
         source = _open_tiff_quiet(path, series, streaming)
-    damage = [m for m in complaints if _DAMAGE.search(m)]
+    damage = tifflog.damage(complaints)
     if damage:
         raise NapariVivError(f"{path}: the file is damaged or truncated ({one_line(damage[0])})")
     return source
 
 
-_DAMAGE = re.compile(r"corrupt|invalid (page|value|tag|offset)|truncat|TiffFileError|unexpected end", re.I)
 
 
 def _open_tiff_quiet(path: Path, series, streaming: bool) -> SourceImage:
