@@ -135,15 +135,70 @@ def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = No
                    progress=None, cancel=None) -> list[Path]:
     """Write ``data`` as a Viv pyramidal OME-TIFF plus its ``offsets.json``.
 
-    ``data`` is a numpy/dask/zarr/array-like or a list of levels (level 0
-    first). Keyword arguments override the same fields of ``metadata``.
-    ``compression`` is ``"zlib"``, ``"zlib:LEVEL"`` (1-12), ``"lzw"`` or
-    ``"none"``; ``downsample`` is ``"mean"`` or
-    ``"nearest"``. ``progress(done, total)`` counts tiles; ``cancel()``
-    returning true stops the export (raising :class:`Cancelled`).
+    Parameters
+    ----------
+    data : array-like or list of array-like
+        A numpy, dask or zarr array (anything with ``shape``, ``dtype`` and
+        slicing), or a list of levels, level 0 first; levels that are exact
+        halves of the level above are reused instead of recomputed.
+    path : str or os.PathLike
+        The output file. ``x.tif`` becomes ``x.ome.tif`` and a name without
+        a TIFF suffix gets ``.ome.tif`` (see :func:`napari_viv.naming.output_path`).
+    axes : str, optional
+        Axis letters of ``data`` from ``TCZYXS``, outermost first; guessed
+        from the number of dimensions when omitted (2: YX, 3: CYX or YXS for
+        uint8 RGB, 4: CZYX, 5: TCZYX).
+    metadata : ImageMetadata, optional
+        Names, colours, physical sizes and axes in one object; the keyword
+        arguments below override its fields.
+    channel_names : list of str, optional
+        One name per channel.
+    channel_colors : list of (int, int, int), optional
+        One 0-255 RGB colour per channel.
+    physical_sizes : dict or tuple, optional
+        Pixel size per axis, e.g. ``{"X": 0.5, "Y": 0.5}`` or ``(0.5, 0.5)`` for (Y, X).
+    unit : str, optional
+        Unit of ``physical_sizes`` (default ``"µm"``).
+    name : str, optional
+        The OME Image name (default: the file stem).
+    tile_size : int or str, default 512
+        Square tile edge, a power of two >= 16.
+    levels : int or "auto", default "auto"
+        Number of pyramid levels; "auto" halves until the smallest level fits one tile.
+    compression : str, default "zlib"
+        ``"zlib"``, ``"zlib:LEVEL"`` (1-12), ``"lzw"`` or ``"none"``.
+    downsample : {"mean", "nearest"}, default "mean"
+        How each level is made from the one above.
+    workers : int, optional
+        Encoding threads (default: the CPU count).
+    overwrite : bool, default False
+        Replace an existing output instead of refusing.
+    progress : callable, optional
+        ``progress(done_tiles, total_tiles)``, called on the calling thread.
+    cancel : callable, optional
+        Polled; returning true stops the export with :class:`Cancelled`.
 
-    Returns ``[ome_tif_path, offsets_json_path]``. On any error nothing is
-    left at either path and no temporary file remains.
+    Returns
+    -------
+    list of pathlib.Path
+        ``[ome_tif_path, offsets_json_path]``. On any error or cancel nothing
+        is left at either path and no temporary file remains.
+
+    Raises
+    ------
+    NapariVivError
+        One line naming the image and the problem (bad axes, dtype, options,
+        an existing output without ``overwrite``, an unwritable folder).
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> from napari_viv import export_pyramid
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> image = np.zeros((2, 1024, 1024), np.uint16)
+    >>> tif, offsets = export_pyramid(image, folder / "cells", channel_names=["DAPI", "CD8"])
+    >>> tif.name, offsets.name
+    ('cells.ome.tif', 'cells.offsets.json')
     """
     tif_path = naming.output_path(path)
     json_path = naming.offsets_path(tif_path)
