@@ -8,14 +8,7 @@ from pathlib import Path
 
 import pytest
 
-# Test modules are imported with --import-mode=importlib (so tests/core and
-# tests/napari may share basenames); their helper modules (vivjs, corpus,
-# the napari conftest's helpers) are found through these paths.
-_HERE = Path(__file__).parent
-for _sub in (_HERE, _HERE / "core", _HERE / "napari"):
-    sys.path.insert(0, str(_sub))
-
-from vivjs import node_missing_reason  # noqa: E402
+from helpers.vivjs import node_missing_reason  # noqa: E402
 
 
 def pytest_collection_modifyitems(config, items):
@@ -32,7 +25,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def viv():
     """The real Viv loader: ``viv(path_or_url, offsets=None, pixels=True)``."""
-    from vivjs import viv_load
+    from helpers.vivjs import viv_load
 
     return viv_load
 

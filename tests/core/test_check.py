@@ -18,10 +18,9 @@ import numpy as np
 import pytest
 import tifffile
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-import corpus  # noqa: E402
-from vivjs import VivLoadError, plane_digest, viv_load  # noqa: E402
+from helpers import corpus  # noqa: E402
+from helpers.vivjs import VivLoadError, plane_digest, viv_load  # noqa: E402
 
 from napari_viv.check.rules import check_file  # noqa: E402
 from napari_viv.errors import NapariVivError  # noqa: E402

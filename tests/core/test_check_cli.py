@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-import corpus  # noqa: E402
+from helpers import corpus  # noqa: E402
 
 from napari_viv.check.rules import check_file  # noqa: E402
 from napari_viv.cli import main  # noqa: E402

@@ -14,9 +14,8 @@ import numpy as np
 import pytest
 import tifffile
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-from test_sources import halves, ramp, write_qptiff, write_subifd_pyramid  # noqa: E402
+from helpers.source_files import halves, ramp, write_qptiff, write_subifd_pyramid
 
 from napari_viv.cli import main  # noqa: E402
 
@@ -160,7 +159,7 @@ def test_in_process_main_and_output_name_fixup(tmp_path, capsys):
 
 @pytest.mark.node
 def test_converted_file_opens_in_viv(tmp_path, viv):
-    from vivjs import plane_digest
+    from helpers.vivjs import plane_digest
 
     data = ramp((3, 1100, 900))
     src = tmp_path / "in.ome.tif"

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import pytest
 import tifffile
-from cliproc import start_until_link
+from helpers.cliproc import start_until_link
 
 from napari_viv.cli.demo import browser_available
 from napari_viv.sample import synthetic_tissue

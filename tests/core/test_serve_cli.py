@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import pytest
 import tifffile
-from cliproc import start_until_link
+from helpers.cliproc import start_until_link
 
 AVIVATOR = "https://avivator.gehlenborglab.org"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tifffile
-from vivjs import plane_digest
+from helpers.vivjs import plane_digest
 
 from napari_viv.serve.server import RangeServer
 

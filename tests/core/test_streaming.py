@@ -17,7 +17,7 @@ from napari_viv.errors import Cancelled, NapariVivError
 from napari_viv.write.layout import resolve_layout
 from napari_viv.read import open_image
 from napari_viv.write.writer import export_pyramid
-from testdata import rand
+from helpers.testdata import rand
 
 
 def mean2x2(a):

@@ -14,9 +14,9 @@ import pytest
 import tifffile
 
 from napari_viv.write.writer import export_pyramid
-from vivjs import plane_digest
+from helpers.vivjs import plane_digest
 
-import testdata
+from helpers import testdata
 
 pytestmark = pytest.mark.node
 

@@ -13,7 +13,7 @@ from napari_viv.errors import Cancelled, NapariVivError
 from napari_viv.metadata import ImageMetadata
 from napari_viv.naming import output_path
 from napari_viv.write.writer import export_pyramid
-from testdata import rand
+from helpers.testdata import rand
 
 OME = "{http://www.openmicroscopy.org/Schemas/OME/2016-06}"
 

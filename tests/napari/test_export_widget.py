@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from qtpy.QtCore import Qt
 
-from vivjs import plane_digest
+from helpers.vivjs import plane_digest
 
 pytestmark = pytest.mark.napari
 

@@ -75,7 +75,7 @@ def test_layers_save_routes_to_our_writer(make_napari_viewer, tmp_path):
 
 
 def test_save_dialog_lists_our_filter(make_napari_viewer):
-    from conftest import FILTER_TITLE
+    from helpers.napari_files import FILTER_TITLE
     from napari.plugins import _npe2
 
     viewer = make_napari_viewer()

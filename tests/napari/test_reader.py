@@ -5,7 +5,7 @@ from __future__ import annotations
 import dask.array as da
 import numpy as np
 import pytest
-from conftest import halve, write_tifffile_pyramid
+from helpers.napari_files import halve, write_tifffile_pyramid
 
 from napari_viv._napari.reader import get_reader
 
@@ -223,7 +223,7 @@ def test_many_channels_open_with_the_first_eight_visible(make_napari_viewer, tmp
 
 
 def test_qptiff_opens_with_names_colours_and_pixel_size(make_napari_viewer, tmp_path):
-    from conftest import write_qptiff_like
+    from helpers.napari_files import write_qptiff_like
 
     levels = _three_levels(np.random.default_rng(5), (3, 512, 640))
     names = ["DAPI", "Opal 570", "Autofluorescence"]

@@ -10,8 +10,8 @@ import dask.array as da
 import numpy as np
 import pytest
 import tifffile
-from conftest import save_like_dialog
-from vivjs import plane_digest
+from helpers.napari_files import save_like_dialog
+from helpers.vivjs import plane_digest
 
 from napari_viv._napari.writer import write_layers
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-HARNESS = Path(__file__).with_name("viv")
+HARNESS = Path(__file__).parents[1] / "viv"
 SCRIPT = HARNESS / "load.mjs"
 
 
