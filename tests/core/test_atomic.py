@@ -95,7 +95,7 @@ def test_missing_or_bad_folder(tmp_path):
     with pytest.raises(NapariVivError, match="nope.*does not exist"):
         export_pyramid(a, tmp_path / "nope" / "x.ome.tif")
     (tmp_path / "file").write_text("")
-    with pytest.raises(NapariVivError, match="does not exist"):
+    with pytest.raises(NapariVivError, match="file is a file, not a folder"):
         export_pyramid(a, tmp_path / "file" / "x.ome.tif")
 
 

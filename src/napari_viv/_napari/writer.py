@@ -62,7 +62,9 @@ def save_layer_data(target: Path, layer_data) -> list[Path]:
     from .layers import layers_to_export
 
     inp = layers_to_export(layer_data)
-    _check_folder(target)
+    from ..write.atomic import check_folder
+
+    check_folder(target.parent)
     md = inp.metadata
     if not md.name:
         md.name = target.name[: -len(_ext(target))]
@@ -72,15 +74,6 @@ def save_layer_data(target: Path, layer_data) -> list[Path]:
 def _ext(target: Path) -> str:
     return next(e for e in EXTENSIONS if target.name.endswith(e))
 
-
-def _check_folder(target: Path) -> None:
-    folder = target.parent
-    if folder.exists() and not folder.is_dir():
-        raise NapariVivError(f"{folder} is a file, not a folder")
-    if not folder.is_dir():
-        raise NapariVivError(f"folder {folder} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise NapariVivError(f"folder {folder} is not writable")
 
 
 def _export_with_progress(inp, target: Path) -> list[Path]:

@@ -214,11 +214,9 @@ def run(args) -> int:
 
 
 def _check_output(src: Path, out: Path, overwrite: bool) -> None:
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise NapariVivError(f"{out}: the output folder {folder} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise NapariVivError(f"{out}: the output folder {folder} is not writable")
+    from ..write.atomic import check_folder
+
+    check_folder(out.parent if str(out.parent) else Path("."), target=out)
     if out.is_dir():
         raise NapariVivError(f"{out}: is a folder; give a file name such as image.ome.tif")
     if src.exists() and out.exists() and src.resolve() == out.resolve():

@@ -24,12 +24,19 @@ _AT_FDCWD = -100
 _AT_EMPTY_PATH = 0x1000
 
 
-def check_folder(folder: Path) -> None:
-    """Raise NapariVivError unless ``folder`` exists and is writable."""
+def check_folder(folder: Path, target=None) -> None:
+    """Raise NapariVivError unless ``folder`` exists, is a folder and is writable.
+
+    ``target``, when given, is the file about to be written there; the message
+    then starts with it.
+    """
+    prefix = f"{target}: " if target is not None else ""
+    if folder.exists() and not folder.is_dir():
+        raise NapariVivError(f"{prefix}{folder} is a file, not a folder")
     if not folder.is_dir():
-        raise NapariVivError(f"output folder {folder} does not exist")
+        raise NapariVivError(f"{prefix}the output folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise NapariVivError(f"output folder {folder} is not writable")
+        raise NapariVivError(f"{prefix}the output folder {folder} is not writable")
 
 
 class _TempFile:
