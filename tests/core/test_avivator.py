@@ -83,3 +83,13 @@ def test_browser_caveats_name_the_browsers():
     text = " ".join(avivator.browser_caveats())
     assert "Safari" in text and "Chrome" in text and "local network" in text
     assert avivator.SAFARI_CAVEAT in avivator.BROWSER_CAVEATS
+
+
+def test_bad_avivator_url_from_env_is_refused_by_links_and_server_alike(monkeypatch):
+    from napari_viv.errors import NapariVivError
+    from napari_viv.serve.server import default_allowed_origins
+
+    monkeypatch.setenv("NAPARI_VIV_AVIVATOR_URL", "not-a-url")
+    for call in (avivator.avivator_base, default_allowed_origins):
+        with pytest.raises(NapariVivError, match="NAPARI_VIV_AVIVATOR_URL 'not-a-url' is not an http"):
+            call()

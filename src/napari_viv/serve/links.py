@@ -30,12 +30,15 @@ BROWSER_CAVEATS = (SAFARI_CAVEAT, CHROME_CAVEAT)
 
 def avivator_base(base: str | None = None) -> str:
     """The Avivator to link to: ``base``, else $NAPARI_VIV_AVIVATOR_URL, else the public one."""
+    source = "Avivator URL"
+    if not base and os.environ.get(AVIVATOR_ENV, "").strip():
+        source = AVIVATOR_ENV
     base = (base or os.environ.get(AVIVATOR_ENV, "") or AVIVATOR_URL).strip()
     parts = urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         from ..errors import NapariVivError
 
-        raise NapariVivError(f"Avivator URL {base!r} is not an http(s) URL")
+        raise NapariVivError(f"{source} {base!r} is not an http(s) URL")
     return base
 
 

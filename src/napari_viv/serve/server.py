@@ -41,12 +41,12 @@ from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
 from .. import naming
+from .links import AVIVATOR_URL, avivator_origin
 from ..errors import NapariVivError
 
 log = logging.getLogger(__name__)
 
 #: The public Avivator; its origin is allowed by default.
-AVIVATOR_ORIGIN = "https://avivator.gehlenborglab.org"
 
 ALLOWED_METHODS = "GET, HEAD, OPTIONS"
 EXPOSED_HEADERS = "Content-Range, Content-Length, Accept-Ranges, ETag"
@@ -111,18 +111,20 @@ def normalize_origin(origin: str) -> str:
     return f"{scheme}://{netloc}"
 
 
+#: The public Avivator's origin, for the CORS allow-list.
+AVIVATOR_ORIGIN = normalize_origin(AVIVATOR_URL)
+
+
 def default_allowed_origins() -> list[str]:
-    """The public Avivator, plus a self-hosted one named by NAPARI_VIV_AVIVATOR_URL."""
+    """The public Avivator, plus a self-hosted one named by NAPARI_VIV_AVIVATOR_URL.
+
+    A malformed NAPARI_VIV_AVIVATOR_URL raises :class:`NapariVivError`, as it
+    does for the links (:func:`napari_viv.serve.links.avivator_base`).
+    """
     origins = [AVIVATOR_ORIGIN]
-    custom = os.environ.get("NAPARI_VIV_AVIVATOR_URL", "").strip()
-    if custom:
-        try:
-            origin = normalize_origin(custom)
-        except NapariVivError:
-            log.warning("ignoring NAPARI_VIV_AVIVATOR_URL=%r: not a URL", custom)
-        else:
-            if origin not in origins:
-                origins.append(origin)
+    custom = avivator_origin()
+    if custom not in origins:
+        origins.append(custom)
     return origins
 
 
