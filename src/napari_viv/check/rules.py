@@ -19,15 +19,11 @@ from pathlib import Path
 from .omexml import CONVERT_FIX, OME_TYPES, OmeXmlRules, OmeImage, js_int
 from .. import naming, tifflog
 from ..errors import NapariVivError
+from ..write.codecs import COMPRESSION_NAMES
 from ..text import one_line
 
 #: Compression codes Viv 0.21 (geotiff 2.1.3) decodes in every environment.
 SUPPORTED_COMPRESSION = {1, 5, 7, 8, 32773, 32946, 34887}
-_COMPRESSION_NAMES = {
-    6: "old-style JPEG", 33003: "JPEG 2000", 33004: "JPEG 2000", 33005: "JPEG 2000",
-    34712: "JPEG 2000", 34925: "LZMA", 34933: "PNG", 34934: "JPEG XR",
-    50000: "zstd", 50001: "WebP", 50002: "JPEG XL", 52546: "JPEG XL",
-}
 _WEBP = 50001
 
 #: Largest lowest level Viv handles comfortably as one texture, and hard limit.
@@ -325,8 +321,7 @@ class _Checker(OmeXmlRules):
         extra = "".join(f", {sz[a]} {a}" for a in "ZT" if sz[a] > 1)
         tiles = f"{base.tilewidth}x{base.tilelength} tiles" if base.is_tiled else "strips"
         comp = int(base.compression)
-        codec = {1: "uncompressed", 5: "LZW", 7: "JPEG", 8: "zlib", 32946: "zlib",
-                 32773: "PackBits", 34887: "LERC"}.get(comp) or _COMPRESSION_NAMES.get(comp, str(comp))
+        codec = COMPRESSION_NAMES.get(comp, str(comp))
         ends = levels[:1] + levels[1:][-1:]
         sizes = " > ".join(f"{p.imagewidth}x{p.imagelength}" for p in ends)
         self.report.images.append(
@@ -375,7 +370,7 @@ class _Checker(OmeXmlRules):
         if key in seen:
             return True
         seen.add(key)
-        name = _COMPRESSION_NAMES.get(comp, f"code {comp}")
+        name = COMPRESSION_NAMES.get(comp, f"code {comp}")
         if comp == _WEBP:
             self.warn(f"{what}: WebP decodes only in a web browser (Avivator works; "
                       "Viv in Node and other tools fail)", CONVERT_FIX + " (zlib)")

@@ -50,6 +50,14 @@ _REFUSED = {
 #: TIFF Compression tag values.
 TIFF_CODES = {"zlib": 8, "lzw": 5, "none": 1}
 
+#: Every TIFF compression code napari-viv names in messages (read or written).
+COMPRESSION_NAMES = {
+    1: "uncompressed", 5: "LZW", 6: "old-style JPEG", 7: "JPEG", 8: "zlib", 32946: "zlib",
+    32773: "PackBits", 33003: "JPEG 2000", 33004: "JPEG 2000", 33005: "JPEG 2000",
+    34712: "JPEG 2000", 34887: "LERC", 34925: "LZMA", 34933: "PNG", 34934: "JPEG XR",
+    50000: "zstd", 50001: "WebP", 50002: "JPEG XL", 52546: "JPEG XL",
+}
+
 
 @dataclass(frozen=True)
 class Codec:
