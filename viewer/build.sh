@@ -1,0 +1,21 @@
+#!/bin/sh
+# Build the viewer page into src/napari_viv/serve/viewer_dist/ from the lockfile.
+# Same sources and lockfile -> same bytes (esbuild writes no timestamps).
+# Usage: viewer/build.sh            (npm ci, then bundle)
+#        viewer/build.sh --no-install (bundle with the node_modules already there)
+set -eu
+cd "$(dirname "$0")"
+out=../src/napari_viv/serve/viewer_dist
+if [ "${1:-}" != "--no-install" ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+mkdir -p "$out"
+./node_modules/.bin/esbuild src/main.jsx \
+  --bundle --minify --format=iife --platform=browser --target=es2020 \
+  --jsx=automatic --charset=utf8 --legal-comments=eof \
+  --define:process.env.NODE_ENV='"production"' \
+  --alias:wgsl_reflect=./src/wgsl-stub.js \
+  --log-level=warning \
+  --outfile="$out/viewer.js"
+cp index.html "$out/index.html"
+cp viewer.css "$out/viewer.css"

@@ -1,0 +1,15 @@
+// window.__vivViewer: what tests and scripts can read and do.
+export const hooks = {
+  ready: false,
+  error: null,
+  channels: [],
+  loaded: false, // every tile of the current view is loaded (as of the last frame)
+  frames: 0, // frames drawn so far
+  firstFrameMs: null, // performance.now() when the first complete frame was drawn
+  setChannelVisible: () => false,
+  state: () => ({ status: document.body.dataset.status }),
+};
+
+export function setStatus(status) {
+  document.body.dataset.status = status;
+}

@@ -1,0 +1,74 @@
+// The view file (<stem>.view.json), format version 1; see docs/view-file.md.
+// parseViewFile returns a cleaned copy and a list of problems. Fields that are
+// wrong are dropped one by one, so a single bad value does not discard the rest.
+
+const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
+
+function cleanColor(c) {
+  if (!Array.isArray(c) || c.length !== 3 || !c.every(isNum)) return undefined;
+  return c.map((v) => Math.max(0, Math.min(255, Math.round(v))));
+}
+
+function cleanLimits(l) {
+  if (!Array.isArray(l) || l.length !== 2 || !l.every(isNum) || !(l[0] <= l[1])) return undefined;
+  return [l[0], l[1]];
+}
+
+export function parseViewFile(json) {
+  const problems = [];
+  if (!json || typeof json !== 'object' || Array.isArray(json)) {
+    return { view: null, problems: ['the view file is not a JSON object'] };
+  }
+  if (json.version !== 1) {
+    return { view: null, problems: [`unsupported view file version ${JSON.stringify(json.version)} (expected 1)`] };
+  }
+  const view = { channels: [], camera: null };
+  if (json.channels !== undefined) {
+    if (!Array.isArray(json.channels)) {
+      problems.push('"channels" is not a list');
+    } else {
+      json.channels.forEach((ch, i) => {
+        const out = {};
+        if (!ch || typeof ch !== 'object') {
+          problems.push(`channels[${i}] is not an object`);
+          view.channels.push(out);
+          return;
+        }
+        if (ch.name !== undefined) {
+          if (typeof ch.name === 'string') out.name = ch.name;
+          else problems.push(`channels[${i}].name is not a string`);
+        }
+        if (ch.color !== undefined) {
+          out.color = cleanColor(ch.color);
+          if (!out.color) problems.push(`channels[${i}].color is not [r, g, b]`);
+        }
+        if (ch.contrast_limits !== undefined) {
+          out.contrastLimits = cleanLimits(ch.contrast_limits);
+          if (!out.contrastLimits) problems.push(`channels[${i}].contrast_limits is not [lo, hi] with lo <= hi`);
+        }
+        if (ch.visible !== undefined) {
+          if (typeof ch.visible === 'boolean') out.visible = ch.visible;
+          else problems.push(`channels[${i}].visible is not true/false`);
+        }
+        if (ch.gamma !== undefined) {
+          if (isNum(ch.gamma) && ch.gamma > 0) out.gamma = ch.gamma;
+          else problems.push(`channels[${i}].gamma is not a positive number`);
+        }
+        for (const key of Object.keys(out)) if (out[key] === undefined) delete out[key];
+        view.channels.push(out);
+      });
+    }
+  }
+  if (json.camera !== undefined && json.camera !== null) {
+    const cam = json.camera;
+    if (
+      cam && typeof cam === 'object' && Array.isArray(cam.center) && cam.center.length === 2 &&
+      cam.center.every(isNum) && isNum(cam.zoom)
+    ) {
+      view.camera = { center: [cam.center[0], cam.center[1]], zoom: cam.zoom };
+    } else {
+      problems.push('"camera" needs "center": [x, y] and "zoom": number');
+    }
+  }
+  return { view, problems };
+}
