@@ -3,9 +3,11 @@
 # Same sources and lockfile -> same bytes (esbuild writes no timestamps).
 # Usage: viewer/build.sh            (npm ci, then bundle)
 #        viewer/build.sh --no-install (bundle with the node_modules already there)
+# VIEWER_OUT=/some/dir viewer/build.sh writes there instead (a relative path is
+# taken from viewer/), e.g. to compare a rebuild with the committed bundle.
 set -eu
 cd "$(dirname "$0")"
-out=../src/napari_viv/serve/viewer_dist
+out=${VIEWER_OUT:-../src/napari_viv/serve/viewer_dist}
 if [ "${1:-}" != "--no-install" ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
