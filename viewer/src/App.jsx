@@ -340,9 +340,12 @@ export default function App() {
         </h1>
         {info && (
           <p className="meta">
-            {info.width} × {info.height} px
-            {info.physicalSizeX ? ` · ${formatValue(info.physicalSizeX.size)} ${info.physicalSizeX.unit}/px` : ''}
-            {` · ${info.dtype.toLowerCase()} · ${info.levels} level${info.levels > 1 ? 's' : ''}`}
+            {[
+              `${info.width} × ${info.height} px`,
+              info.physicalSizeX && `${formatValue(info.physicalSizeX.size)} ${info.physicalSizeX.unit}/px`,
+              info.dtype.toLowerCase(),
+              `${info.levels} level${info.levels > 1 ? 's' : ''}`,
+            ].filter(Boolean).map((part) => part.replace(/ /g, '\u00a0')).join(' · ')}
           </p>
         )}
         {phase === 'loading' && !error && <p className="loading">Loading…</p>}
