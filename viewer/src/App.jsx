@@ -75,7 +75,7 @@ async function prepare(warn) {
   const stats = info.rgb
     ? all.map(() => ({ limits: [0, 255], domain: [0, 255] }))
     : await channelStats(loaded, all, z, 0);
-  const fromView = (view && view.channels) || [];
+  const fromView = (!info.rgb && view && view.channels) || [];
   const channels = all.map((i) => {
     const v = fromView[i] || {};
     const limits = v.contrastLimits || stats[i].limits;
