@@ -81,11 +81,13 @@ def test_demo_opens_the_browser_when_there_is_a_display(tmp_path):
     env = demo_env(tmp_path, DISPLAY=":77", BROWSER=f"{sys.executable} {fake} %s")
     proc, lines = start_demo(["--size", "64", "--channels", "1"], env)
     try:
-        link = next(ln.strip() for ln in lines if ln.strip().startswith("https://"))
+        prefix = "View in your browser: "
+        link = next(ln[len(prefix):] for ln in lines if ln.startswith(prefix))
+        assert link.startswith("http://127.0.0.1:") and "/?image=/" in link
         deadline = time.monotonic() + 30
         while not record.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert record.read_text() == link
+        assert record.read_text() == link  # our viewer, not Avivator, opens first
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=60)

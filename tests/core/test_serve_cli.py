@@ -94,6 +94,13 @@ def test_serve_prints_link_serves_and_stops_cleanly(ome, sig):
         status, _, body = get(offsets_url)
         assert status == 200 and body == (ome.parent / "cells.offsets.json").read_bytes()
         assert any("Safari" in ln for ln in lines)
+        prefix = "View in your browser: "
+        views = [ln[len(prefix):] for ln in lines if ln.startswith(prefix)]
+        assert views == [f"http://127.0.0.1:{port}/?image=/cells.ome.tif"]
+        assert lines.index(prefix + views[0]) < lines.index("  " + link)  # ours first
+        status, headers, body = get(views[0])
+        assert status == 200 and b'<script src="viewer.js">' in body
+        assert "default-src 'self'" in headers["Content-Security-Policy"]
         assert not any("ssh -L" in ln for ln in lines)
         assert not port_is_free(port)
     finally:

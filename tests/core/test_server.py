@@ -228,7 +228,6 @@ def test_default_allows_self_hosted_avivator_from_env(folder, monkeypatch):
     "/%2e%2e%2f%2e%2e%2f%2e%2e%2fetc%2fpasswd",
     "/x.ome.tif.gz",
     "/x.ome.tif.br",
-    "/",
     "/X.OME.TIF",
     "/x.ome.tif%00",
     "/./secret.txt",
@@ -505,3 +504,43 @@ def test_malformed_or_lookalike_origins_are_refused(server, origin):
     assert "Access-Control-Allow-Origin" not in headers
     status, _, _ = request(server, "/x.ome.tif", method="HEAD")  # still serving
     assert status == 200
+
+
+# -- our viewer on the same origin ----------------------------------------
+
+def test_viewer_page_and_bundle_are_served_at_the_root(server, folder):
+    from napari_viv.serve import viewer
+
+    status, headers, body = request(server, "/")
+    assert status == 200
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    assert body == (viewer.VIEWER_DIR / "index.html").read_bytes()
+    csp = headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    for name, ctype in (("viewer.js", "text/javascript"), ("viewer.css", "text/css")):
+        status, headers, body = request(server, f"/{name}")
+        assert status == 200 and headers["Content-Type"] == f"{ctype}; charset=utf-8"
+        assert body == (viewer.VIEWER_DIR / name).read_bytes() and len(body) > 500
+    assert "Content-Security-Policy" not in request(server, "/x.ome.tif", method="HEAD")[1]
+
+
+@pytest.mark.parametrize("path", ["/index.html", "/viewer_dist/viewer.js", "/viewer.js.map",
+                                  "/x.view.json", "/%2e%2e/viewer.js"])
+def test_viewer_routes_are_exact(server, path):
+    assert request(server, path)[0] == 404
+
+
+def test_view_file_beside_the_image_is_served(folder):
+    (folder / "x.view.json").write_text('{"version": 1, "channels": []}')
+    with RangeServer([folder / "x.ome.tif"]) as srv:
+        status, headers, body = request(srv, "/x.view.json")
+        assert status == 200 and headers["Content-Type"].startswith("application/json")
+        assert body == (folder / "x.view.json").read_bytes()
+        assert srv.viewer_url_for(folder / "x.ome.tif") == f"{srv.origin}/?image=/x.ome.tif"
+
+
+def test_a_served_file_cannot_shadow_the_viewer(tmp_path):
+    (tmp_path / "viewer.js").write_text("alert(1)")
+    with pytest.raises(NapariVivError, match="viewer.js"):
+        RangeServer([tmp_path / "viewer.js"])

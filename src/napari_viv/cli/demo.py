@@ -1,7 +1,7 @@
 """`napari-viv demo`: the synthetic tissue, exported and served to Avivator.
 
 Without options: write the sample as a pyramidal OME-TIFF (+ offsets.json)
-into a temporary folder, serve it, print the Avivator link, open a browser
+into a temporary folder, serve it with our viewer, print the links, open a browser
 when there is one, and remove the folder on exit (Ctrl-C or SIGTERM).
 With ``--napari``: open napari with the sample and both widgets docked.
 """
@@ -24,9 +24,9 @@ FILE_NAME = "synthetic_tissue.ome.tif"
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "demo",
-        help="export the synthetic sample and serve it to Avivator (or open it in napari)",
+        help="export the synthetic sample and serve it to our viewer (or open it in napari)",
         description="Write the synthetic multiplexed tissue as a Viv pyramid into a "
-        "temporary folder, serve it and print the Avivator link; the folder is "
+        "temporary folder, serve it with our viewer and print the links; the folder is "
         "removed on exit.",
     )
     p.add_argument("--size", type=_positive, default=2048, metavar="N",

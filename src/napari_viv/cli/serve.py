@@ -1,6 +1,7 @@
-"""`napari-viv serve FILE.ome.tif`: serve one exported file to Avivator.
+"""`napari-viv serve FILE.ome.tif`: serve one exported file to our viewer and Avivator.
 
-Prints the Avivator link (plus an SSH forwarding hint and browser caveats),
+Prints the link to our viewer on the same origin, then the Avivator link
+(plus an SSH forwarding hint and browser caveats),
 then serves until Ctrl-C or SIGTERM and exits 0 with the port released.
 """
 
@@ -19,11 +20,11 @@ def add_parser(subparsers) -> None:
         "serve",
         help="serve an OME-TIFF (and its offsets.json) to Avivator over HTTP",
         description="Serve FILE and its offsets.json over HTTP with Range and CORS, "
-        "print the Avivator link, and stop on Ctrl-C.",
+        "print the viewer link (and the Avivator link), and stop on Ctrl-C.",
     )
     p.add_argument("file", metavar="FILE.ome.tif", help="the pyramidal OME-TIFF to serve")
     add_server_options(p)
-    p.add_argument("--open", action="store_true", help="open the link in a web browser")
+    p.add_argument("--open", action="store_true", help="open our viewer in a web browser")
     p.set_defaults(run=run)
 
 
@@ -105,15 +106,17 @@ def allowed_origins(args) -> list[str] | None:
 
 
 def print_links(server, path: Path, args, out=sys.stdout) -> str:
-    """Print the link, SSH hint and caveats; return the Avivator link."""
+    """Print the viewer link, the Avivator link, SSH hint and caveats; return the viewer link."""
     from ..serve.links import avivator_link, browser_caveats, ssh_hint
     from ..serve.server import is_loopback
 
     url = server.url_for(path)
+    view = server.viewer_url_for(path)
     link = avivator_link(url, args.avivator_url)
     print(f"Serving {path}", file=out)
+    print(f"View in your browser: {view}", file=out)
     print(f"  file URL: {url}", file=out)
-    print(f"Open in Avivator:\n  {link}", file=out)
+    print(f"Or open it in Avivator (needs internet):\n  {link}", file=out)
     hint = ssh_hint(server.port, url.rsplit("/", 1)[1], base=args.avivator_url)
     if hint is not None and is_loopback(server.host):
         print(hint.text(), file=out)
@@ -121,9 +124,9 @@ def print_links(server, path: Path, args, out=sys.stdout) -> str:
         print(f"warning: listening on {server.host}: anyone who can reach this "
               "machine on that port can download the file", file=out)
     for caveat in browser_caveats():
-        print(f"note: {caveat}", file=out)
+        print(f"note (Avivator): {caveat}", file=out)
     print("Press Ctrl-C to stop.", file=out, flush=True)
-    return link
+    return view
 
 
 @contextmanager

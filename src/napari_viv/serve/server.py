@@ -41,6 +41,7 @@ from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
 from .. import naming
+from . import viewer
 from .links import AVIVATOR_URL, avivator_origin
 from ..errors import NapariVivError
 
@@ -169,7 +170,7 @@ class RangeServer:
     # -- configuration -------------------------------------------------
     def _add(self, table: dict[str, Path], path: Path) -> None:
         name = path.name
-        if name in self._routes or name in self._sidecars:
+        if name in self._routes or name in self._sidecars or name in viewer.ASSETS:
             raise NapariVivError(
                 f"{path}: another served file is also named {name!r}; "
                 "serve files with distinct names"
@@ -216,7 +217,19 @@ class RangeServer:
             Path(path).name != str(path) and Path(path).absolute() != known
         ):
             raise NapariVivError(f"{path}: not served by this server")
-        return f"http://{self._url_host()}:{self.port}/{quote(name)}"
+        return f"{self.origin}/{quote(name)}"
+
+    @property
+    def origin(self) -> str:
+        """``http://host:port`` of the running server."""
+        if not self.port:
+            raise NapariVivError("the server has no port yet: call start() first")
+        return f"http://{self._url_host()}:{self.port}"
+
+    def viewer_url_for(self, path) -> str:
+        """The link that opens a served file in our viewer, on this same origin."""
+        self.url_for(path)  # raises unless the file is served here
+        return viewer.viewer_link(self.origin, Path(path).name)
 
     def _url_host(self) -> str:
         host = self.host
@@ -413,6 +426,8 @@ class RangeServer:
         path = self._routes.get(name)
         if path is None:
             path = self._sidecars.get(name)
+        if path is None:
+            path = viewer.asset_path(name)
         return path
 
     def _send_file(self, request, path: Path, cors: dict[str, str]):
@@ -421,6 +436,11 @@ class RangeServer:
             response.content_type = "application/json"
         elif path.name.lower().endswith((".tif", ".tiff")):
             response.content_type = "image/tiff"
+        elif path.parent == viewer.VIEWER_DIR:
+            response.content_type = viewer.CONTENT_TYPES[path.suffix]
+            response.charset = "utf-8"
+            if path.suffix == ".html":
+                response.headers["Content-Security-Policy"] = viewer.CONTENT_SECURITY_POLICY
         return response
 
     def _on_sent(self, method: str, status: int, length: int | None) -> None:
