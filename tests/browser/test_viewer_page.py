@@ -13,17 +13,11 @@ import json
 import os
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-pytest.importorskip("aiohttp")
-pytest.importorskip("tifffile")
-pytest.importorskip("imagecodecs")
-sys.path.insert(0, str(Path(__file__).parent))
-import viewer_helpers as vh  # noqa: E402
+from helpers import viewer_pages as vh
 
 pytestmark = pytest.mark.browser
 
@@ -210,6 +204,8 @@ def test_more_channels_than_viv_draws(open_viewer):
         await page.wait_frame()
         accepted = await page.evaluate("window.__vivViewer.setChannelVisible(11, true)")
         await page.wait_frame()
+        # A frame may complete before the new channel's tiles are requested: wait for them.
+        await page.wait_for("window.__vivViewer.state().channels[11].loaded === true")
         return first, warning, refused, notice, accepted, await page.evaluate("window.__vivViewer.state()")
 
     first, warning, refused, notice, accepted, last = open_viewer("?image=/many.ome.tif", body)
