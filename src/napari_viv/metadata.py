@@ -76,6 +76,12 @@ class ImageMetadata:
     time_increment: float | None = None
     #: Contrast limits per channel, when known (kept for round trips).
     contrast_limits: list[tuple[float, float]] | None = None
+    #: Whether each channel is shown, when known (napari layer visibility).
+    channel_visible: list[bool] | None = None
+    #: Display gamma per channel, when set (None or 1 for linear).
+    channel_gamma: list[float | None] | None = None
+    #: Starting view in level-0 pixels: ``{"center": (x, y), "zoom": log2 scale}``.
+    camera: dict | None = None
     #: The original OME-XML, when the image came from an OME-TIFF.
     ome_xml: str | None = None
 

@@ -327,7 +327,7 @@ def test_output_names(tmp_path):
     assert output_path(tmp_path / "a") == tmp_path / "a.ome.tif"
     assert output_path(tmp_path / "a.b.png") == tmp_path / "a.b.png.ome.tif"
     got = export_pyramid(np.zeros((20, 20), np.uint8), tmp_path / "Mixed.OME.TIFF")
-    assert got == [tmp_path / "Mixed.ome.tiff", tmp_path / "Mixed.offsets.json"]
+    assert list(got) == [tmp_path / "Mixed.ome.tiff", tmp_path / "Mixed.offsets.json"]
     assert all(p.is_file() for p in got)
 
 

@@ -115,7 +115,8 @@ def test_export_two_layers_opens_in_viv_with_exact_pixels(
     wait_done(qtbot, w)
 
     assert "Saved" in w.status_label.text() and str(out.parent) in w.status_label.text()
-    assert sorted(p.name for p in out.parent.iterdir()) == ["cells.offsets.json", "cells.ome.tif"]
+    assert sorted(p.name for p in out.parent.iterdir()) == [
+        "cells.offsets.json", "cells.ome.tif", "cells.view.json"]
     assert w.serve_button.isVisibleTo(w)
 
     report = viv(out, offsets=out.with_name("cells.offsets.json"))

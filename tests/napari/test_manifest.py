@@ -70,7 +70,7 @@ def test_layers_save_routes_to_our_writer(make_napari_viewer, tmp_path):
 
     for written, stem in [(by_name, "named"), (by_ext, "auto")]:
         assert [p.rsplit("/", 1)[-1] for p in written] == [
-            f"{stem}.ome.tif", f"{stem}.offsets.json"
+            f"{stem}.ome.tif", f"{stem}.offsets.json", f"{stem}.view.json"
         ]
 
 

@@ -44,8 +44,9 @@ def test_save_selected_layers_round_trip_through_viv(
     written = save_like_dialog(viewer, tmp_path / "panel")
 
     tif, offsets = tmp_path / "panel.ome.tif", tmp_path / "panel.offsets.json"
-    assert [str(p) for p in written] == [str(tif), str(offsets)]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [offsets.name, tif.name]
+    view = tmp_path / "panel.view.json"
+    assert [str(p) for p in written] == [str(tif), str(offsets), str(view)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [offsets.name, tif.name, view.name]
     image = viv(tif, offsets=offsets)["images"][0]
     assert [c["name"] for c in image["channels"]] == ["DAPI", "CD3"]
     assert [c["color"][:3] for c in image["channels"]] == [[0, 0, 255], [0, 255, 0]]
@@ -93,7 +94,7 @@ def test_writer_command_with_mixed_units_and_z(tmp_path):
     }
     written = write_layers(str(tmp_path / "zs.ome.tiff"), [(stack, meta, "image")])
 
-    assert written == [str(tmp_path / "zs.ome.tiff"), str(tmp_path / "zs.offsets.json")]
+    assert written == [str(tmp_path / n) for n in ("zs.ome.tiff", "zs.offsets.json", "zs.view.json")]
     with tifffile.TiffFile(written[0]) as tif:
         np.testing.assert_array_equal(tif.series[0].asarray(), stack)
         pixels = tif.ome_metadata
@@ -234,7 +235,7 @@ def test_reader_layers_save_back_to_the_same_pyramid(make_napari_viewer, tmp_pat
 
     written = save_like_dialog(viewer, tmp_path / "again.ome.tif")
 
-    assert written == [str(tmp_path / "again.ome.tif"), str(tmp_path / "again.offsets.json")]
+    assert written == [str(tmp_path / n) for n in ("again.ome.tif", "again.offsets.json", "again.view.json")]
     with tifffile.TiffFile(src) as a, tifffile.TiffFile(written[0]) as b:
         # the source has 256-pixel tiles (4 levels), the save the default 512
         # (3 levels): each written level equals the source's level
@@ -336,3 +337,35 @@ def test_translation_refusals_name_the_layer(layer, words):
         layers_to_export([(*layer, "image")])
     assert all(w in str(info.value) for w in words), str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_look_survives_napari_file_napari(make_napari_viewer, tmp_path):
+    """Colours, contrast limits, visibility and gamma: napari -> view.json -> napari."""
+    import json
+
+    from napari_viv._napari.reader import read_one
+
+    viewer = make_napari_viewer()
+    viewer.add_image(_tissue(1), name="DAPI", colormap="blue", contrast_limits=(100, 3000),
+                     gamma=0.7)
+    viewer.add_image(_tissue(2), name="CD3", colormap="magenta", contrast_limits=(50, 9000),
+                     visible=False)
+    viewer.layers.selection = set(viewer.layers)
+    save_like_dialog(viewer, tmp_path / "look")
+    doc = json.loads((tmp_path / "look.view.json").read_text())
+    assert doc["version"] == 1
+    assert [c["color"] for c in doc["channels"]] == [[0, 0, 255], [255, 0, 255]]
+    assert [c["contrast_limits"] for c in doc["channels"]] == [[100, 3000], [50, 9000]]
+    assert [c["visible"] for c in doc["channels"]] == [True, False]
+    assert doc["channels"][0]["gamma"] == pytest.approx(0.7) and "gamma" not in doc["channels"][1]
+
+    ((data, meta, kind),) = read_one(tmp_path / "look.ome.tif")
+    assert meta["name"] == ["DAPI", "CD3"]
+    assert [list(c) for c in meta["contrast_limits"]] == [[100, 3000], [50, 9000]]
+    assert meta["visible"] == [True, False]
+    assert meta["gamma"] == pytest.approx([0.7, 1.0])
+    from napari.utils.colormaps import ensure_colormap
+
+    colours = [tuple(round(v * 255) for v in ensure_colormap(cm).colors[-1][:3])
+               for cm in meta["colormap"]]
+    assert colours == [(0, 0, 255), (255, 0, 255)]

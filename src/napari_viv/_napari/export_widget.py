@@ -115,7 +115,7 @@ def _run_export(data, path, options, relay, cancel_event):
     except Exception as exc:  # a bug: keep the UI alive, log the traceback
         log.exception("export to %s failed", path)
         return "error", f"{path}: export failed ({type(exc).__name__}: {exc})"
-    return "done", paths
+    return "done", paths.paths
 
 
 class ExportWidget(QWidget):

@@ -72,6 +72,8 @@ class _Layer:
     unit: str | None  # OME symbol shared by ``sizes``
     time_increment: float | None
     contrast_limits: tuple[float, float] | None
+    visible: bool
+    gamma: float
     ome_xml: str | None
     channel_names: list[str] | None  # stashed by our reader, if any
     grid: tuple  # (scale, translate) as napari places the layer
@@ -174,6 +176,8 @@ def _parse_layer(data, meta: dict, name: str) -> _Layer:
         unit=unit,
         time_increment=dt,
         contrast_limits=tuple(float(v) for v in clim) if clim else None,
+        visible=bool(meta.get("visible", True)),
+        gamma=float(meta.get("gamma", 1.0) or 1.0),
         ome_xml=md.get("ome_xml") if isinstance(md, dict) else None,
         channel_names=(
             list(md["channel_names"])
@@ -360,6 +364,8 @@ def _combine(layers: list[_Layer], *, keep_levels: bool) -> ExportInput:
         physical_sizes=dict(first.sizes),
         time_increment=first.time_increment,
         contrast_limits=_clims(layers),
+        channel_visible=[lay.visible for lay in layers],
+        channel_gamma=[lay.gamma for lay in layers],
         ome_xml=_shared(lay.ome_xml for lay in layers),
     )
     if first.unit:
@@ -389,6 +395,8 @@ def _single(lay: _Layer, keep_levels: bool) -> ExportInput:
         physical_sizes=dict(lay.sizes),
         time_increment=lay.time_increment,
         contrast_limits=clims,
+        channel_visible=None if "C" in order or lay.rgb else [lay.visible],
+        channel_gamma=None if "C" in order or lay.rgb else [lay.gamma],
         ome_xml=lay.ome_xml,
     )
     if lay.unit:

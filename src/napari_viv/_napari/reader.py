@@ -275,6 +275,7 @@ def image_to_layer_data(
             colormap=channel_colormap(color, names[0]),
             contrast_limits=cl,
         )
+        kwargs.update(_look(metadata, 1, single=True))
         return [(data, kwargs, "image")]
 
     nc = int(levels[0].shape[axes.index("C")])
@@ -292,6 +293,7 @@ def image_to_layer_data(
     kwargs["metadata"]["channel_names"] = names
     if nc > MAX_VISIBLE:
         kwargs["visible"] = [i < MAX_VISIBLE for i in range(nc)]
+    kwargs.update(_look(metadata, nc))
     kwargs.update(
         channel_axis=axes.index("C"),
         name=names,
@@ -300,6 +302,18 @@ def image_to_layer_data(
         blending="additive" if nc > 1 else "translucent",
     )
     return [(data, kwargs, "image")]
+
+
+def _look(metadata: ImageMetadata, nc: int, single: bool = False) -> dict:
+    """Visibility and gamma per channel, when the file's view file recorded them."""
+    out = {}
+    vis, gam = metadata.channel_visible, metadata.channel_gamma
+    if vis and len(vis) == nc and all(v is not None for v in vis):
+        out["visible"] = bool(vis[0]) if single else [bool(v) for v in vis]
+    if gam and len(gam) == nc and any(g not in (None, 1) for g in gam):
+        gammas = [float(g) if g else 1.0 for g in gam]
+        out["gamma"] = gammas[0] if single else gammas
+    return out
 
 
 def _unique(names: list[str]) -> list[str]:

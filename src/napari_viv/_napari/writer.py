@@ -37,7 +37,7 @@ def viv_path(path) -> Path:
 
 
 def write_layers(path: str, layer_data: list[tuple]) -> list[str]:
-    """npe2 multi-layer writer; returns the written [.ome.tif, offsets.json]."""
+    """npe2 multi-layer writer; returns the written .ome.tif, offsets.json and view.json."""
     from napari.utils.notifications import show_error, show_info
 
     target = viv_path(path)
@@ -118,7 +118,7 @@ def _export_with_progress(inp, target: Path) -> list[Path]:
                 _process_events()
                 if finished:
                     break
-            return [Path(p) for p in fut.result()]
+            return list(fut.result().paths)
     finally:
         pbar.close()
 

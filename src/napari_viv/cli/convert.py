@@ -20,9 +20,6 @@ from pathlib import Path
 from ..errors import Cancelled, NapariVivError
 from ..text import human_bytes, one_line
 
-_CODEC_NAMES = {1: "uncompressed", 5: "lzw", 8: "zlib", 32946: "zlib"}
-
-
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "convert",
@@ -284,13 +281,15 @@ def _close(bar) -> None:
 def _summary(source, written, seconds: float) -> None:
     import tifffile
 
-    tif, offsets = written[0], written[1]
+    from ..write.codecs import COMPRESSION_NAMES
+
+    tif, offsets = written.image, written.offsets
     with tifffile.TiffFile(tif) as t:
         page = t.pages.first
         nlevels = 1 + len(page.subifds or ())
         nplanes = len(t.pages)
         tile = page.tilewidth
-        codec = _CODEC_NAMES.get(int(page.compression), page.compression.name.lower())
+        codec = COMPRESSION_NAMES.get(int(page.compression), page.compression.name.lower())
     shape = source.shape
     meta = source.metadata
     axes = meta.axes
@@ -303,6 +302,8 @@ def _summary(source, written, seconds: float) -> None:
           f"({human_bytes(raw)}; all levels included), in {seconds:.1f} s "
           f"({raw / 1e6 / max(seconds, 1e-9):.0f} MB/s)")
     print(f"  offsets: {offsets}")
+    if written.view is not None:
+        print(f"  view (colours, contrast limits): {written.view}")
     print("next:")
     print(f"  napari-viv check {_quote(tif)}")
     print(f"  napari-viv serve {_quote(tif)}    # then open the printed Avivator link")

@@ -16,7 +16,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .. import naming
 from ..errors import NapariVivError
+from ..viewfile import apply_view, read_view
 from .arrays import is_zarr_dir, open_npy, open_zarr
 from ..axes import guess_axes
 from .image import SourceImage
@@ -59,7 +61,18 @@ def open_image(path, *, series=None, streaming=False) -> SourceImage:
         magic = fh.read(4)
     if magic not in _TIFF_MAGIC:
         raise NapariVivError(f"{path}: not a TIFF file (and not .npy or .zarr)")
-    return open_tiff(path, series, streaming)
+    return _with_view(open_tiff(path, series, streaming), path)
+
+
+def _with_view(source: SourceImage, path: Path) -> SourceImage:
+    """Apply ``<stem>.view.json`` beside an OME-TIFF (colours, limits, visibility)."""
+    view = read_view(naming.view_path(path)) if naming.is_viv_name(path.name) else None
+    if view:
+        md = source.metadata
+        nc = 0 if md.axes.endswith("S") else (
+            int(source.levels[0].shape[md.axes.index("C")]) if "C" in md.axes else 1)
+        source.metadata = apply_view(md, view, nc)
+    return source
 
 
 def _single(path: Path, series) -> None:

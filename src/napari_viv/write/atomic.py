@@ -151,21 +151,26 @@ class AtomicPair:
     block without ``commit`` (or with an exception) discards everything.
     """
 
-    def __init__(self, tif_path, json_path, *, overwrite: bool = False):
+    def __init__(self, tif_path, json_path, *, view_path=None, overwrite: bool = False):
         self.tif_path = Path(tif_path)
         self.json_path = Path(json_path)
+        self.view_path = Path(view_path) if view_path is not None else None
         self.overwrite = overwrite
         self.folder = self.tif_path.parent
         self._tif: _TempFile | None = None
         self._json: _TempFile | None = None
+        self._view: _TempFile | None = None
+
+    def _outputs(self) -> list[Path]:
+        return [self.tif_path, self.json_path] + ([self.view_path] if self.view_path else [])
 
     def __enter__(self) -> AtomicPair:
         check_folder(self.folder)
         if not self.overwrite:
-            for p in (self.tif_path, self.json_path):
+            for p in self._outputs():
                 if p.exists():
                     raise NapariVivError(f"{p} already exists (use overwrite)")
-        for p in (self.tif_path, self.json_path):
+        for p in self._outputs():
             if p.is_dir():
                 raise NapariVivError(f"{p} is a folder")
         self._tif = _TempFile(self.folder, self.tif_path.name)
@@ -180,26 +185,46 @@ class AtomicPair:
         """An extra unnamed scratch file in the output folder (caller closes)."""
         return tempfile.TemporaryFile(dir=self.folder, prefix=f".{self.tif_path.name}.")
 
-    def commit(self, json_bytes: bytes) -> None:
-        """Publish the image and then its offsets file."""
+    def commit(self, json_bytes: bytes, view_bytes: bytes | None = None) -> None:
+        """Publish the image, then its offsets file, then its view file (if any).
+
+        With ``overwrite``, an old offsets or view file is removed before the
+        image is replaced, so no sidecar ever describes another image.
+        """
         assert self._tif is not None
-        self._json = _TempFile(self.folder, self.json_path.name)
-        self._json.file.write(json_bytes)
-        self._json.file.flush()
+        self._json = self._staged(self.json_path, json_bytes)
+        if view_bytes is not None:
+            assert self.view_path is not None
+            self._view = self._staged(self.view_path, view_bytes)
         if self.overwrite:
-            try:
-                os.unlink(self.json_path)
-            except FileNotFoundError:
-                pass
+            for old in (self.json_path, self.view_path):
+                if old is None:
+                    continue
+                try:
+                    os.unlink(old)
+                except FileNotFoundError:
+                    pass
         self._tif.place(self.tif_path, replace=self.overwrite)
         try:
             self._json.place(self.json_path, replace=self.overwrite)
+            if self._view is not None:
+                self._view.place(self.view_path, replace=self.overwrite)
         except BaseException:
-            os.unlink(self.tif_path)  # never leave an image without its offsets
+            for p in (self.tif_path, self.json_path):  # never an image without its sidecars
+                try:
+                    os.unlink(p)
+                except FileNotFoundError:
+                    pass
             raise
 
+    def _staged(self, path: Path, data: bytes) -> _TempFile:
+        tmp = _TempFile(self.folder, path.name)
+        tmp.file.write(data)
+        tmp.file.flush()
+        return tmp
+
     def __exit__(self, *exc) -> None:
-        for tmp in (self._tif, self._json):
+        for tmp in (self._tif, self._json, self._view):
             if tmp is not None:
                 tmp.discard()
-        self._tif = self._json = None
+        self._tif = self._json = self._view = None

@@ -20,13 +20,15 @@ The file and its ``offsets.json`` are published atomically (see atomic.py).
 from __future__ import annotations
 
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from .atomic import AtomicPair
+from ..viewfile import view_document, view_json
 from .codecs import DEFAULT_COMPRESSION, Codec, choose_codec
 from .downsample import METHODS
 from .. import naming
@@ -128,11 +130,48 @@ def _write(plan: PyramidPlan, codec: Codec, producer: Producer, tw, xml: bytes, 
         report(written + producer.stored.value)
 
 
+@dataclass(frozen=True)
+class ExportResult:
+    """What :func:`export_pyramid` wrote.
+
+    It unpacks as ``(image, offsets)``, like the list earlier versions returned.
+    """
+
+    #: The pyramidal OME-TIFF.
+    image: Path
+    #: Its ``offsets.json``.
+    offsets: Path
+    #: Its ``view.json`` (colours, limits, visibility), or None if none was written.
+    view: Path | None
+    #: (Y, X) of every level, level 0 first.
+    level_shapes: tuple[tuple[int, int], ...]
+    #: Planes per level (T * C * Z; 1 for RGB).
+    planes: int
+    #: Size of the image file in bytes.
+    nbytes: int
+    #: Wall time of the export in seconds.
+    seconds: float
+
+    @property
+    def paths(self) -> list[Path]:
+        """Every file written: image, offsets and view (when written)."""
+        return [self.image, self.offsets] + ([self.view] if self.view else [])
+
+    def __iter__(self):
+        return iter((self.image, self.offsets))
+
+    def __getitem__(self, index):
+        return (self.image, self.offsets)[index]
+
+    def __len__(self) -> int:
+        return 2
+
+
 def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = None,
                    channel_names=None, channel_colors=None, physical_sizes=None, unit=None,
                    name=None, tile_size=512, levels="auto", compression=DEFAULT_COMPRESSION,
                    downsample="mean", workers=None, overwrite=False,
-                   progress=None, cancel=None) -> list[Path]:
+                   progress=None, cancel=None) -> ExportResult:
     """Write ``data`` as a Viv pyramidal OME-TIFF plus its ``offsets.json``.
 
     Parameters
@@ -180,9 +219,13 @@ def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = No
 
     Returns
     -------
-    list of pathlib.Path
-        ``[ome_tif_path, offsets_json_path]``. On any error or cancel nothing
-        is left at either path and no temporary file remains.
+    ExportResult
+        The paths written (``image``, ``offsets``, and ``view`` when the
+        metadata carries colours, contrast limits, visibility, gamma or a
+        camera) and summary figures (``level_shapes``, ``planes``, ``nbytes``,
+        ``seconds``). It unpacks as ``(image, offsets)``. On any error or
+        cancel nothing is left at any of these paths and no temporary file
+        remains.
 
     Raises
     ------
@@ -199,6 +242,10 @@ def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = No
     >>> tif, offsets = export_pyramid(image, folder / "cells", channel_names=["DAPI", "CD8"])
     >>> tif.name, offsets.name
     ('cells.ome.tif', 'cells.offsets.json')
+    >>> result = export_pyramid(image, folder / "cells", overwrite=True,
+    ...                         channel_colors=[(0, 0, 255), (0, 255, 0)])
+    >>> result.view.name, result.level_shapes
+    ('cells.view.json', ((1024, 1024), (512, 512)))
     """
     tif_path = naming.output_path(path)
     json_path = naming.offsets_path(tif_path)
@@ -232,7 +279,10 @@ def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = No
     import tifffile
 
     try:
-        with AtomicPair(tif_path, json_path, overwrite=overwrite) as out:
+        view_path = naming.view_path(tif_path)
+        view = view_document(md, 0 if plan.rgb else plan.sizes["C"])
+        started = time.perf_counter()
+        with AtomicPair(tif_path, json_path, view_path=view_path, overwrite=overwrite) as out:
             producer = Producer(plan, layout, sources, roots, codec, downsample, pool,
                                 out.temporary_file, cancel, what)
             running = reader.submit(producer.run)
@@ -248,11 +298,14 @@ def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = No
                 producer.stop()
                 running.result()  # run() hands its errors over; it never raises
                 producer.discard()
-            out.commit(offsets_json(offsets))
+            out.commit(offsets_json(offsets), view_json(view) if view else None)
     finally:
         reader.shutdown(wait=True, cancel_futures=True)
         pool.shutdown(wait=True, cancel_futures=True)
-    return [tif_path, json_path]
+    return ExportResult(
+        image=tif_path, offsets=json_path, view=view_path if view else None,
+        level_shapes=tuple(tuple(s) for s in plan.level_shapes), planes=plan.nplanes,
+        nbytes=tif_path.stat().st_size, seconds=time.perf_counter() - started)
 
 
 def _cpu_count() -> int:

@@ -1,0 +1,129 @@
+"""The view file ``<stem>.view.json``: how the image looked, for our viewer and napari.
+
+Format version 1 (documented in docs/view-file.md)::
+
+    {"version": 1,
+     "channels": [{"name": "DAPI", "color": [0, 90, 255], "contrast_limits": [120, 3400],
+                   "visible": true, "gamma": 0.8}, ...],
+     "camera": {"center": [x, y], "zoom": z}}
+
+Channels are matched by position. Every field is optional; a file is written
+only when the metadata carries something to show (colours, limits,
+visibility, gamma or a camera), so ``convert`` of a file with no display
+information writes none.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+from .metadata import ImageMetadata
+
+VERSION = 1
+
+
+def _number(x: float):
+    x = float(x)
+    return int(x) if x.is_integer() and abs(x) < 2**53 else x
+
+
+def view_document(md: ImageMetadata, nchannels: int) -> dict | None:
+    """The view file's content for ``md``, or None when there is nothing to say."""
+    channels = []
+    for c in range(nchannels):
+        entry = {}
+        if md.channel_names and c < len(md.channel_names) and md.channel_names[c]:
+            entry["name"] = str(md.channel_names[c])
+        if md.channel_colors and c < len(md.channel_colors) and md.channel_colors[c] is not None:
+            entry["color"] = [int(v) for v in md.channel_colors[c]]
+        if md.contrast_limits and c < len(md.contrast_limits) and md.contrast_limits[c] is not None:
+            lo, hi = md.contrast_limits[c]
+            if math.isfinite(lo) and math.isfinite(hi) and lo <= hi:
+                entry["contrast_limits"] = [_number(lo), _number(hi)]
+        if md.channel_visible and c < len(md.channel_visible) and md.channel_visible[c] is not None:
+            entry["visible"] = bool(md.channel_visible[c])
+        if md.channel_gamma and c < len(md.channel_gamma):
+            g = md.channel_gamma[c]
+            if g is not None and math.isfinite(g) and g > 0 and g != 1:
+                entry["gamma"] = float(g)
+        channels.append(entry)
+    shown = any(k in e for e in channels for k in ("color", "contrast_limits", "visible", "gamma"))
+    doc: dict = {"version": VERSION}
+    if shown:
+        doc["channels"] = channels
+    cam = md.camera or {}
+    if "center" in cam and "zoom" in cam:
+        x, y = cam["center"]
+        doc["camera"] = {"center": [_number(x), _number(y)], "zoom": float(cam["zoom"])}
+    return doc if len(doc) > 1 else None
+
+
+def view_json(doc: dict) -> bytes:
+    """The bytes written: one channel per line, so the file reads and diffs well."""
+    parts = [f'"version": {doc["version"]}']
+    if "channels" in doc:
+        rows = ",\n".join("  " + json.dumps(c, ensure_ascii=False) for c in doc["channels"])
+        parts.append(f'"channels": [\n{rows}\n]')
+    if "camera" in doc:
+        parts.append(f'"camera": {json.dumps(doc["camera"])}')
+    return ("{" + ",\n".join(parts) + "}\n").encode()
+
+
+def read_view(path) -> dict | None:
+    """A view file's content, or None if absent or not a version-1 view file."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("version") != VERSION:
+        return None
+    return doc
+
+
+def apply_view(md: ImageMetadata, doc: dict | None, nchannels: int) -> ImageMetadata:
+    """``md`` with the look a view file records (invalid fields are skipped).
+
+    Names from the image itself win; the view's names only fill gaps.
+    """
+    from dataclasses import replace
+
+    if not doc:
+        return md
+    out = replace(md)
+    entries = doc.get("channels") if isinstance(doc.get("channels"), list) else []
+    entries = [e if isinstance(e, dict) else {} for e in entries[:nchannels]]
+    entries += [{}] * (nchannels - len(entries))
+
+    def column(key, check, old):
+        old = list(old) if old else [None] * nchannels
+        old += [None] * (nchannels - len(old))
+        values = [e[key] if key in e and check(e[key]) else old[i] for i, e in enumerate(entries)]
+        return values if any(v is not None for v in values) else None
+
+    def is_color(v):
+        return (isinstance(v, list) and len(v) == 3
+                and all(isinstance(x, int) and 0 <= x <= 255 for x in v))
+
+    def is_limits(v):
+        return (isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v)
+                and v[0] <= v[1])
+
+    colors = column("color", is_color, md.channel_colors)
+    out.channel_colors = [tuple(c) if c is not None else None for c in colors] if colors else md.channel_colors
+    limits = column("contrast_limits", is_limits, md.contrast_limits)
+    if limits and all(v is not None for v in limits):
+        out.contrast_limits = [tuple(float(x) for x in v) for v in limits]
+    out.channel_visible = column("visible", lambda v: isinstance(v, bool), md.channel_visible)
+    out.channel_gamma = column("gamma", lambda v: isinstance(v, (int, float)) and v > 0,
+                               md.channel_gamma)
+    names = column("name", lambda v: isinstance(v, str) and v, None)
+    if names:
+        mine = list(md.channel_names or []) + [None] * nchannels
+        out.channel_names = [mine[i] or names[i] or f"Channel {i}" for i in range(nchannels)]
+    cam = doc.get("camera")
+    if (isinstance(cam, dict) and isinstance(cam.get("center"), list) and len(cam["center"]) == 2
+            and isinstance(cam.get("zoom"), (int, float))):
+        out.camera = {"center": tuple(float(v) for v in cam["center"]), "zoom": float(cam["zoom"])}
+    return out
