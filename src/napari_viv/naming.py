@@ -118,3 +118,69 @@ def series_output_path(out: Path, index: int) -> Path:
     low = out.name.lower()
     suffix = next(s for s in OME_TIFF_SUFFIXES[::-1] if low.endswith(s))
     return out.with_name(f"{out.name[: -len(suffix)]}_s{index}{suffix}")
+
+
+#: Files a folder given to ``napari-viv batch`` is searched for: what ``convert``
+#: reads (``.zarr`` folders too; see :func:`is_batch_input_name`).
+BATCH_INPUT_SUFFIXES = (".ome.tif", ".ome.tiff", ".qptiff", ".tif", ".tiff", ".svs", ".npy",
+                        ".zarr", ".ome.zarr")
+
+
+def is_batch_input_name(name: str) -> bool:
+    """Whether a batch folder search picks up a file (or ``.zarr`` folder) of this name.
+
+    Hidden names and napari-viv's own sidecars are never picked up.
+
+    >>> is_batch_input_name("a.SVS"), is_batch_input_name(".a.tif"), is_batch_input_name("a.json")
+    (True, False, False)
+    """
+    name = str(name)
+    return not name.startswith(".") and name.lower().endswith(BATCH_INPUT_SUFFIXES)
+
+
+def batch_output_paths(inputs, out_dir) -> list[Path]:
+    """``out_dir/<stem>.ome.tif`` for each input, distinct even when stems repeat.
+
+    An input whose stem no other input shares keeps it. Inputs sharing a stem
+    (compared case-insensitively, as on a case-insensitive share) are told
+    apart by the fewest trailing folder names that differ, then, for files in
+    the same folder, by their extension: ``A/slide.svs`` and ``B/slide.svs``
+    become ``A_slide`` and ``B_slide``; ``slide.tif`` and ``slide.npy`` become
+    ``slide_tif`` and ``slide_npy``. A name that still clashes gets ``_2``,
+    ``_3``, ... in input order. The names depend only on the set of inputs.
+
+    >>> [p.name for p in batch_output_paths(["x/A/s.svs", "y/B/s.svs", "t.tif", "t.npy"], "o")]
+    ['A_s.ome.tif', 'B_s.ome.tif', 't_tif.ome.tif', 't_npy.ome.tif']
+    """
+    paths = [Path(os.path.abspath(os.fspath(p))) for p in inputs]
+    stems = [stem(p) for p in paths]
+    groups: dict[str, list[int]] = {}
+    for i, s in enumerate(stems):
+        groups.setdefault(s.lower(), []).append(i)
+    names = list(stems)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        parents = sorted({paths[i].parent for i in members})
+        k = 0
+        if len(parents) > 1:
+            depth = max(len(p.parts) for p in parents)
+            k = next((k for k in range(1, depth + 1)
+                      if len({p.parts[-k:] for p in parents}) == len(parents)), depth)
+        for i in members:
+            prefix = "_".join(paths[i].parent.parts[-k:]).strip("/") if k else ""
+            name = f"{prefix}_{stems[i]}" if prefix else stems[i]
+            if sum(paths[j].parent == paths[i].parent for j in members) > 1:
+                ext = paths[i].name[len(stems[i]):].lstrip(".").lower().replace(".", "-")
+                name = f"{name}_{ext}" if ext else name
+            names[i] = name
+    taken: set[str] = set()
+    out = []
+    for name in names:
+        final, n = name, 1
+        while final.lower() in taken:
+            n += 1
+            final = f"{name}_{n}"
+        taken.add(final.lower())
+        out.append(Path(os.fspath(out_dir)) / f"{final}{DEFAULT_SUFFIX}")
+    return out

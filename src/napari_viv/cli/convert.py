@@ -10,7 +10,6 @@ left at the output path and the exit status is 130 (143 for SIGTERM).
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
@@ -18,7 +17,7 @@ import time
 from pathlib import Path
 
 from ..errors import Cancelled, NapariVivError
-from ..text import human_bytes, one_line
+from ..text import human_bytes
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
@@ -31,6 +30,15 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("input", metavar="INPUT", help="image to convert")
     p.add_argument("output", metavar="OUTPUT", help="output file, e.g. image.ome.tif")
+    add_conversion_options(p)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    add_progress_options(p)
+    p.set_defaults(run=run)
+    p.error = lambda message: _usage_error(p, message)
+
+
+def add_conversion_options(p) -> None:
+    """The options that say how a file is converted (shared with ``batch``)."""
     p.add_argument("--tile-size", type=_positive_int, default=512, metavar="N",
                    help="tile edge in pixels, a power of two (default 512)")
     p.add_argument("--compression", default="zlib", metavar="C",
@@ -50,14 +58,15 @@ def add_parser(subparsers) -> None:
                    help="which image series of a multi-series input (default 0)")
     p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
                    help="encoding threads (default: all cores)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+
+
+def add_progress_options(p) -> None:
+    """``--progress`` / ``--no-progress`` (shared with ``batch``)."""
     bar = p.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="always show the progress bar (default: only on a terminal)")
     bar.add_argument("--no-progress", dest="progress", action="store_false",
                      help="never show the progress bar")
-    p.set_defaults(run=run)
-    p.error = lambda message: _usage_error(p, message)
 
 
 def _usage_error(parser, message: str):
@@ -118,43 +127,18 @@ def _sizes(text: str) -> dict[str, float]:
 
 
 def run(args) -> int:
-    from ..metadata import normalize_unit
-    from ..read import open_image
+    from ..batch.job import ConvertOptions, convert_one
     from ..naming import output_path
-    from ..write.writer import export_pyramid
 
     src_path = Path(args.input)
     if Path(args.output).is_dir():
         raise NapariVivError(f"{args.output}: is a folder; give a file name such as image.ome.tif")
     out = output_path(args.output)
     _check_output(src_path, out, args.overwrite)
-    unit = None
-    if args.unit is not None and args.pixel_size is None:
-        raise NapariVivError("--unit is the unit of --pixel-size; give both (the input's own "
-                             "sizes keep their own unit)")
-    if args.unit is not None:
-        try:
-            unit = normalize_unit(args.unit)
-        except ValueError as exc:
-            raise NapariVivError(f"--unit: {exc}") from None
-    elif args.pixel_size is not None:
-        unit = normalize_unit(None)
-
-    source = open_image(src_path, series=args.series, streaming=True)  # every block is read once
-    meta = source.metadata
-    if args.channel_names is not None:
-        if "C" not in meta.axes:
-            raise NapariVivError(f"{src_path}: has no channel axis; --channel-names does not apply")
-        nc = source.shape[meta.axes.index("C")]
-        if len(args.channel_names) != nc:
-            raise NapariVivError(
-                f"{src_path}: has {nc} channels but --channel-names gives {len(args.channel_names)}"
-            )
-    if args.pixel_size is not None and "z" in args.pixel_size and "Z" not in meta.axes:
-        raise NapariVivError(f"{src_path}: has no Z axis; give --pixel-size X or X,Y")
+    options = ConvertOptions.from_args(args)
 
     stop = _Stop()
-    bar = _progress_bar(args.progress, src_path.name)
+    bar = None
     started = time.perf_counter()
 
     def progress(done: int, total: int) -> None:
@@ -165,44 +149,16 @@ def run(args) -> int:
 
     stop.install()
     try:
-        written = export_pyramid(
-            source.levels if len(source.levels) > 1 and args.downsample is None else source.levels[0],
-            out,
-            metadata=meta,
-            channel_names=args.channel_names,
-            physical_sizes=_merged_sizes(meta.physical_sizes, args.pixel_size),
-            unit=unit,
-            tile_size=args.tile_size,
-            levels=args.levels,
-            compression=args.compression,
-            downsample=args.downsample or "mean",
-            workers=args.workers,
-            overwrite=args.overwrite,
-            progress=progress,
-            cancel=stop.event.is_set,
-        )
+        bar = _progress_bar(args.progress, src_path.name)
+        source, written = convert_one(src_path, out, options, overwrite=args.overwrite,
+                                      progress=progress, cancel=stop.event.is_set)
     except (Cancelled, KeyboardInterrupt):
         _close(bar)
         print(f"napari-viv convert: interrupted; nothing was written to {out}", file=sys.stderr)
         return stop.exit_status
-    except NapariVivError as exc:
+    except BaseException:
         _close(bar)
-        # The writer names the image (its OME name); on the command line, name the file.
-        text = str(exc)
-        if meta.name and text.startswith(f"{meta.name}: ") and str(src_path) not in text:
-            raise NapariVivError(f"{src_path}: {text[len(meta.name) + 2:]}") from None
         raise
-    except MemoryError:
-        _close(bar)
-        raise NapariVivError(f"{src_path}: out of memory while converting") from None
-    except OSError as exc:
-        _close(bar)
-        raise NapariVivError(f"{out}: {exc.strerror or exc}") from None
-    except Exception as exc:  # a decode error deep inside a tile read, most likely
-        _close(bar)
-        if os.environ.get("NAPARI_VIV_DEBUG"):
-            raise
-        raise NapariVivError(f"{src_path}: cannot read the image data ({one_line(exc, 200)})") from None
     finally:
         stop.restore()
     _close(bar)
@@ -220,15 +176,6 @@ def _check_output(src: Path, out: Path, overwrite: bool) -> None:
         raise NapariVivError(f"{out}: is the input file; choose another output name")
     if out.exists() and not overwrite:
         raise NapariVivError(f"{out}: already exists (use --overwrite to replace it)")
-
-
-def _merged_sizes(known: dict, given: dict | None) -> dict | None:
-    if given is None:
-        return None
-    sizes = dict(given)
-    if "z" not in sizes and "z" in known:
-        sizes["z"] = known["z"]
-    return sizes
 
 
 class _Stop:

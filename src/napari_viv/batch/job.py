@@ -1,0 +1,286 @@
+"""One file's conversion: what ``napari-viv convert`` runs and what ``batch`` runs per file.
+
+:func:`convert_one` opens an input lazily and streams it through
+:func:`~napari_viv.write.writer.export_pyramid`, turning every failure into a
+one-line :class:`~napari_viv.errors.NapariVivError` that names the file.
+:func:`output_is_current` is the cheap resume check of ``batch``.
+:func:`convert_task` is the function a ``dask.distributed`` worker runs for
+one file; it imports nothing from ``distributed`` until it runs.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import naming
+from ..errors import Cancelled, NapariVivError
+from ..text import one_line
+
+#: Test-only: ``DIR:NAME`` makes the first attempt at the input named NAME stop
+#: mid-file (once its first tiles are written) after writing its process id to
+#: ``DIR/NAME.stalled``; it waits there until cancelled (or killed), so a test
+#: can kill a worker or press Ctrl-C at a known point.
+STALL_ENV = "NAPARI_VIV_TEST_STALL"
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    """``convert``'s options, as given on the command line (None: the input's own)."""
+
+    tile_size: int = 512
+    compression: str = "zlib"
+    levels: int | str = "auto"
+    downsample: str | None = None
+    channel_names: tuple[str, ...] | None = None
+    pixel_size: tuple[tuple[str, float], ...] | None = None
+    unit: str | None = None
+    series: int | None = None
+    workers: int | None = None
+
+    @classmethod
+    def from_args(cls, args) -> ConvertOptions:
+        """The options of parsed ``convert``/``batch`` arguments; checks ``--unit``."""
+        from ..metadata import normalize_unit
+
+        unit = None
+        if args.unit is not None and args.pixel_size is None:
+            raise NapariVivError("--unit is the unit of --pixel-size; give both (the input's own "
+                                 "sizes keep their own unit)")
+        if args.unit is not None:
+            try:
+                unit = normalize_unit(args.unit)
+            except ValueError as exc:
+                raise NapariVivError(f"--unit: {exc}") from None
+        elif args.pixel_size is not None:
+            unit = normalize_unit(None)
+        return cls(
+            tile_size=args.tile_size, compression=args.compression, levels=args.levels,
+            downsample=args.downsample,
+            channel_names=tuple(args.channel_names) if args.channel_names is not None else None,
+            pixel_size=tuple(args.pixel_size.items()) if args.pixel_size is not None else None,
+            unit=unit, series=args.series, workers=args.workers,
+        )
+
+
+def convert_one(src, out, options: ConvertOptions, *, overwrite: bool = False,
+                progress=None, cancel=None, workers: int | None = None):
+    """Convert ``src`` to the Viv pyramid ``out`` (+ sidecars); return ``(source, result)``.
+
+    ``out`` must already be a checked output path (see ``naming.output_path``).
+    ``workers`` (encoding threads) applies when ``options.workers`` is None.
+    Raises :class:`NapariVivError` naming the file, or :class:`Cancelled` when
+    ``cancel()`` turned true; either way nothing is left at ``out``.
+    """
+    from ..read import open_image
+    from ..write.writer import export_pyramid
+
+    src_path, out = Path(src), Path(out)
+    source = open_image(src_path, series=options.series, streaming=True)  # every block read once
+    meta = source.metadata
+    names = list(options.channel_names) if options.channel_names is not None else None
+    sizes = dict(options.pixel_size) if options.pixel_size is not None else None
+    if names is not None:
+        if "C" not in meta.axes:
+            raise NapariVivError(f"{src_path}: has no channel axis; --channel-names does not apply")
+        nc = source.shape[meta.axes.index("C")]
+        if len(names) != nc:
+            raise NapariVivError(
+                f"{src_path}: has {nc} channels but --channel-names gives {len(names)}"
+            )
+    if sizes is not None and "z" in sizes and "Z" not in meta.axes:
+        raise NapariVivError(f"{src_path}: has no Z axis; give --pixel-size X or X,Y")
+    try:
+        written = export_pyramid(
+            source.levels if len(source.levels) > 1 and options.downsample is None
+            else source.levels[0],
+            out,
+            metadata=meta,
+            channel_names=names,
+            physical_sizes=_merged_sizes(meta.physical_sizes, sizes),
+            unit=options.unit,
+            tile_size=options.tile_size,
+            levels=options.levels,
+            compression=options.compression,
+            downsample=options.downsample or "mean",
+            workers=options.workers or workers,
+            overwrite=overwrite,
+            progress=progress,
+            cancel=cancel,
+        )
+    except (Cancelled, KeyboardInterrupt):
+        raise
+    except NapariVivError as exc:
+        # The writer names the image (its OME name); on the command line, name the file.
+        text = str(exc)
+        if meta.name and text.startswith(f"{meta.name}: ") and str(src_path) not in text:
+            raise NapariVivError(f"{src_path}: {text[len(meta.name) + 2:]}") from None
+        raise
+    except MemoryError:
+        raise NapariVivError(f"{src_path}: out of memory while converting") from None
+    except OSError as exc:
+        raise NapariVivError(f"{out}: {exc.strerror or exc}") from None
+    except Exception as exc:  # a decode error deep inside a tile read, most likely
+        if os.environ.get("NAPARI_VIV_DEBUG"):
+            raise
+        raise NapariVivError(f"{src_path}: cannot read the image data ({one_line(exc, 200)})") from None
+    return source, written
+
+
+def _merged_sizes(known: dict, given: dict | None) -> dict | None:
+    if given is None:
+        return None
+    sizes = dict(given)
+    if "z" not in sizes and "z" in known:
+        sizes["z"] = known["z"]
+    return sizes
+
+
+# --- resume ------------------------------------------------------------------
+
+
+def input_bytes(path) -> int:
+    """Size of an input: a file's size, or the total of a ``.zarr`` folder's files."""
+    p = Path(path)
+    if p.is_dir():
+        return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+    return p.stat().st_size
+
+
+def _input_mtime(path: Path) -> float:
+    if path.is_dir():  # a .zarr folder: its newest entry
+        return max([path.stat().st_mtime] + [f.stat().st_mtime for f in path.rglob("*")])
+    return path.stat().st_mtime
+
+
+def output_is_current(src, out) -> str | None:
+    """None when ``out`` is a complete conversion newer than ``src``; else why it is not.
+
+    The check is cheap (no pixel is read): the image and its offsets file
+    exist, the image is newer than the input, its IFD chain parses and matches
+    the offsets file, and the tiles of every plane (and every level of the
+    last plane) end inside the file.
+    """
+    import json
+
+    import tifffile
+
+    src, out = Path(src), Path(out)
+    if not out.is_file():
+        return "no output yet"
+    offsets_file = naming.offsets_path(out)
+    if not offsets_file.is_file():
+        return f"{offsets_file.name} is missing"
+    try:
+        if out.stat().st_mtime < _input_mtime(src):
+            return "the input is newer than the output"
+        recorded = json.loads(offsets_file.read_text())
+        size = out.stat().st_size
+        with tifffile.TiffFile(out) as tif:
+            pages = list(tif.pages)
+            if [p.offset for p in pages] != recorded:
+                return f"{offsets_file.name} does not match the image"
+            check = list(pages)
+            if pages and pages[-1].subifds:
+                for lvl, off in enumerate(pages[-1].subifds, start=1):
+                    tif.filehandle.seek(off)
+                    check.append(tifffile.TiffPage(tif, index=(len(pages) - 1, lvl)))
+            for page in check:
+                if len(page.dataoffsets) and max(
+                        o + c for o, c in zip(page.dataoffsets, page.databytecounts)) > size:
+                    return "the output is truncated"
+    except Exception as exc:  # unreadable JSON or TIFF: convert again
+        return f"the output is damaged ({one_line(exc, 80)})"
+    return None
+
+
+# --- the task a dask.distributed worker runs ------------------------------------------
+
+#: Batch ids whose tasks should stop (set on each worker by ``Client.run``).
+_CANCELLED: set[str] = set()
+_EVENT_EVERY = 0.5  # seconds between progress events from a worker
+
+
+def cancel_batch(batch_id: str) -> None:
+    """Run on every worker by the client on Ctrl-C: running tasks of the batch cancel."""
+    _CANCELLED.add(batch_id)
+
+
+def topic(batch_id: str) -> str:
+    """The ``dask.distributed`` event topic a batch's tasks report progress on."""
+    return f"napari-viv-batch-{batch_id}"
+
+
+def stall_hook(src: Path, cancel):
+    """Test-only (see STALL_ENV): a progress hook that stalls the first attempt at ``src``."""
+    spec = os.environ.get(STALL_ENV)
+    if not spec or ":" not in spec:
+        return None
+    folder, name = spec.rsplit(":", 1)
+    if src.name != name:
+        return None
+    marker = Path(folder) / f"{name}.stalled"
+
+    def hook(done: int, total: int) -> None:
+        if done == 0 or marker.exists():
+            return
+        tmp = marker.with_name(f".{marker.name}.{os.getpid()}.{threading.get_ident()}")
+        tmp.write_text(str(os.getpid()))
+        try:
+            os.link(tmp, marker)  # only the first attempt gets the marker
+        except FileExistsError:
+            return
+        finally:
+            tmp.unlink()
+        while not cancel():  # until cancelled, or killed by the test
+            time.sleep(0.05)
+
+    return hook
+
+
+def convert_task(src: str, out: str, options: ConvertOptions, batch_id: str,
+                 overwrite: bool = True) -> dict:
+    """Convert one file on a ``dask.distributed`` worker; return its row for the report.
+
+    A bad input is a ``failed`` row (not an exception, so dask does not retry
+    it). Encoding uses the worker's share of its machine's cores: all of them
+    divided by the worker's thread count (each thread may run one file).
+    """
+    from distributed import get_worker
+
+    worker = get_worker()
+    src_path = Path(src)
+    started = time.perf_counter()
+    last = [0.0]
+    stall = stall_hook(src_path, lambda: batch_id in _CANCELLED)
+
+    def event(**msg):
+        worker.log_event(topic(batch_id), {"input": src, "worker": worker.address, **msg})
+
+    def progress(done: int, total: int) -> None:
+        now = time.perf_counter()
+        if now - last[0] >= _EVENT_EVERY or done == total:
+            last[0] = now
+            event(state="progress", done=done, total=total)
+        if stall is not None:
+            stall(done, total)
+
+    event(state="started", pid=os.getpid())
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    share = max(1, (cores or 1) // max(1, worker.state.nthreads))
+    row = {"worker": worker.address}
+    try:
+        _, written = convert_one(src_path, out, options, overwrite=overwrite, progress=progress,
+                                 cancel=lambda: batch_id in _CANCELLED, workers=share)
+    except Cancelled:
+        row.update(status="interrupted", reason="stopped; nothing was written")
+    except NapariVivError as exc:
+        row.update(status="failed", reason=str(exc))
+    else:
+        row.update(status="done", reason="", output_bytes=written.nbytes,
+                   written=[str(p) for p in written.paths])
+    row["seconds"] = time.perf_counter() - started
+    return row
