@@ -470,30 +470,147 @@ def test_served_path_turning_into_a_folder_is_403_with_cors(tmp_path):
         assert_cors(headers)
 
 
-@pytest.fixture
-def public_api_only(monkeypatch):
-    """Serve through aiohttp's public FileResponse.prepare (the fallback path)."""
-    import napari_viv.serve.server as server_module
+def test_validators_follow_the_file_version(server, folder):
+    """ETag/Last-Modified name the version on disk: a re-export (same size,
+    same second) is a new ETag, so a stale If-None-Match or If-Range gets
+    the new bytes, never a 304 or a range of the old version."""
+    path = folder / "x.ome.tif"
+    old = request(server, "/x.ome.tif", method="HEAD")[1]
+    status, headers, body = request(server, "/x.ome.tif", headers={
+        "If-None-Match": old["ETag"], "Origin": AVIVATOR})
+    assert (status, body) == (304, b"")
+    assert headers["ETag"] == old["ETag"]
+    assert_cors(headers)
+    new_bytes = bytes(reversed(path.read_bytes()))
+    tmp = folder / ".x.tmp"
+    tmp.write_bytes(new_bytes)
+    os.utime(tmp, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns))
+    os.replace(tmp, path)
+    status, headers, body = request(server, "/x.ome.tif", headers={
+        "If-None-Match": old["ETag"], "Range": "bytes=0-9"})
+    assert (status, body) == (206, new_bytes[:10])
+    assert headers["ETag"] != old["ETag"]
+    # If-Range with the old ETag: the range is of a version that is gone, so
+    # the whole new file comes back (200), as RFC 9110 section 13.1.5 says.
+    status, _, body = request(server, "/x.ome.tif", headers={
+        "If-Range": old["ETag"], "Range": "bytes=0-9"})
+    assert (status, body) == (200, new_bytes)
+    current = headers["ETag"]
+    status, _, body = request(server, "/x.ome.tif", headers={
+        "If-Range": current, "Range": "bytes=0-9"})
+    assert (status, body) == (206, new_bytes[:10])
+    status, _, body = request(server, "/x.ome.tif", headers={
+        "If-Range": "W/" + current, "Range": "bytes=0-9"})
+    assert status == 200  # a weak validator never validates a range
 
-    monkeypatch.setattr(server_module, "_PLAIN_FILE_RESPONSE", None)
-    monkeypatch.setattr(server_module, "_aiohttp_internals_known", lambda: False)
-    yield
-    server_module._PLAIN_FILE_RESPONSE = None
+
+def test_date_conditions(server, folder):
+    headers = request(server, "/x.ome.tif", method="HEAD")[1]
+    last_modified = headers["Last-Modified"]
+    long_ago = "Mon, 01 Jan 2001 00:00:00 GMT"
+    status, headers, _ = request(server, "/x.ome.tif", headers={
+        "If-Modified-Since": last_modified, "Origin": AVIVATOR})
+    assert status == 304
+    assert_cors(headers)
+    assert request(server, "/x.ome.tif", method="HEAD",
+                   headers={"If-Modified-Since": long_ago})[0] == 200
+    status, headers, _ = request(server, "/x.ome.tif", headers={
+        "If-Unmodified-Since": long_ago, "Origin": AVIVATOR})
+    assert status == 412
+    assert_cors(headers)
+    size = (folder / "x.ome.tif").stat().st_size
+    status, _, body = request(server, "/x.ome.tif", headers={
+        "If-Range": last_modified, "Range": "bytes=5-9"})
+    assert (status, len(body)) == (206, 5)
+    status, _, body = request(server, "/x.ome.tif", headers={
+        "If-Range": long_ago, "Range": "bytes=5-9"})
+    assert (status, len(body)) == (200, size)
 
 
-def test_fallback_path_serves_ranges_without_siblings(public_api_only, folder):
-    data = (folder / "x.ome.tif").read_bytes()
-    with RangeServer([folder / "x.ome.tif"]) as srv:
-        status, headers, body = request(srv, "/x.ome.tif", headers={
-            "Range": "bytes=10-20", "Accept-Encoding": "gzip, br", "Origin": AVIVATOR})
-        assert (status, body) == (206, data[10:21])
-        assert "Content-Encoding" not in headers
-        assert_cors(headers)
-        status, headers, _ = request(srv, "/x.ome.tif", headers={"Range": f"bytes={len(data)}-"})
+@pytest.mark.parametrize("spec", ["bytes=0-1,4-5", "bytes=abc", "bytes=9-3", "items=0-5"])
+def test_ranges_that_are_not_one_byte_range_are_416(server, folder, spec):
+    size = (folder / "x.ome.tif").stat().st_size
+    status, headers, body = request(server, "/x.ome.tif",
+                                    headers={"Range": spec, "Origin": AVIVATOR})
+    assert (status, body) == (416, b"")
+    assert headers["Content-Range"] == f"bytes */{size}"
+    assert_cors(headers)
+
+
+def test_head_with_range_and_empty_file(tmp_path):
+    path = tmp_path / "e.ome.tif"
+    path.write_bytes(b"")
+    with RangeServer([path]) as srv:
+        status, headers, body = request(srv, "/e.ome.tif")
+        assert (status, body, headers["Content-Length"]) == (200, b"", "0")
+        assert request(srv, "/e.ome.tif", headers={"Range": "bytes=0-9"})[0] == 416
+        assert request(srv, "/e.ome.tif", headers={"Range": "bytes=-9"})[0] == 416
+        path.write_bytes(b"0123456789")
+        status, headers, body = request(srv, "/e.ome.tif", method="HEAD",
+                                        headers={"Range": "bytes=2-4"})
+        assert (status, body) == (206, b"")
+        assert headers["Content-Range"] == "bytes 2-4/10"
+        assert headers["Content-Length"] == "3"
+
+
+def test_long_ranges_are_streamed_byte_exact_and_counted(tmp_path):
+    """Bodies over the one-read size go out in pieces; the counters match."""
+    path = tmp_path / "long.ome.tif"
+    data = np.random.default_rng(5).integers(0, 256, 5_500_000, dtype=np.uint8).tobytes()
+    path.write_bytes(data)
+    with RangeServer([path]) as srv:
+        status, _, body = request(srv, "/long.ome.tif", headers={
+            "Range": "bytes=12345-4012344", "Accept-Encoding": "gzip, br"})
+        assert (status, body) == (206, data[12345:4012345])
+        status, _, body = request(srv, "/long.ome.tif")
+        assert (status, body) == (200, data)
+        status, _, body = request(srv, "/long.ome.tif", method="HEAD")
+        assert status == 200
+        status, _, _ = request(srv, "/long.ome.tif", headers={"Range": f"bytes={len(data)}-"})
         assert status == 416
-        status, _, body = request(srv, "/x.offsets.json")
-        assert (status, body) == (200, b"[8, 1234]")
-        assert settled_stats(srv, 3).bytes_sent == 11 + len(body)
+        stats = settled_stats(srv, 4)
+        assert stats == (4, 4_000_000 + len(data))
+
+
+def test_served_path_turning_into_a_fifo_is_403_without_hanging(tmp_path):
+    path = tmp_path / "f.ome.tif"
+    path.write_bytes(b"II*\x00")
+    with RangeServer([path]) as srv:
+        path.unlink()
+        os.mkfifo(path)
+        status, headers, _ = request(srv, "/f.ome.tif", headers={"Origin": AVIVATOR})
+        assert status == 403
+        assert_cors(headers)
+        status, _, _ = request(srv, "/x.view.json")
+        assert status == 404  # still serving
+
+
+def test_file_that_shrinks_mid_download_closes_the_connection(tmp_path, caplog):
+    """Written over in place (not the atomic re-export) while a long body is
+    out: the client sees a short, closed response, never a hang or other bytes."""
+    path = tmp_path / "s.ome.tif"
+    path.write_bytes(bytes(64 * 1024 * 1024))
+    with RangeServer([path]) as srv, \
+            caplog.at_level(logging.WARNING, logger="napari_viv.serve.server"):
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+        s.sendall(b"GET /s.ome.tif HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert s.recv(4096).startswith(b"HTTP/1.1 200")
+        os.truncate(path, 1024 * 1024)
+        received = 0
+        while chunk := s.recv(1 << 20):
+            received += len(chunk)
+        s.close()
+        assert received < 64 * 1024 * 1024
+        assert "shrank" in caplog.text
+        assert request(srv, "/s.ome.tif", method="HEAD")[1]["Content-Length"] == str(1 << 20)
+        assert settled_stats(srv, 1).requests == 1  # the cut-short answer is not counted
+
+
+def test_port_comes_from_the_bound_socket(folder):
+    with RangeServer([folder / "x.ome.tif"]) as srv:
+        assert srv.port > 0
+        assert [c.laddr.port for c in listeners(srv.port)] == [srv.port]
+        assert srv.origin == f"http://127.0.0.1:{srv.port}"
 
 
 @pytest.mark.parametrize("origin", ["http://[::1", "http://a:99999", "null", "", "file://",

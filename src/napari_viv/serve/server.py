@@ -12,9 +12,13 @@ What it does (and deliberately nothing more):
   exists at request time.
 * Each request opens the file anew, so a re-export that ``os.replace()``\\ s it
   is picked up, while a response in flight keeps reading the file it opened.
-* Range, suffix ranges, 416, HEAD and conditional requests come from
-  aiohttp's ``FileResponse``; no pre-compressed sibling (``.gz``/``.br``) is
-  ever substituted and nothing is compressed.
+* Only aiohttp's public API: it parses the request (``http_range``,
+  ``if_match``, ``if_none_match``, ``if_modified_since``, ``if_range``...);
+  this module applies that to the opened file (206/416, 304/412, HEAD) and
+  answers with ``web.Response``. A 64 KiB range is one ``read`` on the loop
+  and one write, with no thread hop; long bodies are streamed from a worker
+  thread. Nothing is compressed and no ``.gz``/``.br`` sibling is ever
+  looked for.
 * CORS headers go on every response to an allowed origin, errors included;
   an ``OPTIONS`` preflight is answered with the Range and Private-Network
   permissions Chrome asks for.
@@ -31,8 +35,10 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import mimetypes
 import os
 import socket
+import stat
 import threading
 from concurrent.futures import Future
 from functools import lru_cache
@@ -41,9 +47,9 @@ from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
 from .. import naming
+from ..errors import NapariVivError
 from . import viewer
 from .links import AVIVATOR_URL, avivator_origin
-from ..errors import NapariVivError
 
 log = logging.getLogger(__name__)
 
@@ -337,8 +343,7 @@ class RangeServer:
         self._runner = runner
         site = web.TCPSite(runner, self.host, self._requested_port, backlog=512)
         await site.start()
-        sockets = site._server.sockets if site._server else []  # noqa: SLF001
-        return int(sockets[0].getsockname()[1])
+        return int(runner.addresses[0][1])
 
     # -- HTTP ----------------------------------------------------------
     def _cors_headers(self, origin: str | None) -> dict[str, str] | None:
@@ -411,7 +416,7 @@ class RangeServer:
                 self._count(0)
                 headers = dict(cors, Allow=ALLOWED_METHODS)
                 return web.Response(status=405, text="method not allowed\n", headers=headers)
-            return self._send_file(request, path, cors)
+            return await self._send_file(request, path, cors)
         except (ConnectionError, asyncio.CancelledError):
             raise
         except Exception:  # a bug or an I/O error: still answer with CORS
@@ -430,108 +435,171 @@ class RangeServer:
             path = viewer.asset_path(name)
         return path
 
-    def _send_file(self, request, path: Path, cors: dict[str, str]):
-        response = _plain_file_response_class()(path, headers=cors, on_sent=self._on_sent)
-        if path.name.endswith(".json"):
+    async def _send_file(self, request, path: Path, cors: dict[str, str]):
+        """Answer GET/HEAD for ``path``, opened anew for this request."""
+        from aiohttp import web
+
+        try:
+            fd = os.open(path, _OPEN_FLAGS)
+        except (PermissionError, IsADirectoryError):
+            return self._empty(web, 403, cors)
+        except OSError:  # gone (a sidecar not written yet), a dangling link, ...
+            return self._empty(web, 404, cors)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):  # turned into a folder, a FIFO, a device
+            os.close(fd)
+            return self._empty(web, 403, cors)
+        with open(fd, "rb", buffering=0) as f:  # noqa: ASYNC230 (an fd, already open)
+            status, span = _decide(request, st)
+            headers = dict(cors)
+            if status == 412:
+                return self._empty(web, status, headers)
+            if status == 416:
+                headers["Content-Range"] = f"bytes */{st.st_size}"
+                return self._empty(web, status, headers)
+            headers["Accept-Ranges"] = "bytes"
+            if status == 206:
+                headers["Content-Range"] = f"bytes {span.start}-{span.stop - 1}/{st.st_size}"
+            length = len(span)
+            body = request.method == "GET" and status != 304 and length > 0
+            if body and length <= _INLINE_BODY:  # Viv's ranges: one read, one write
+                f.seek(span.start)
+                data = f.read(length)
+                if len(data) != length:
+                    raise OSError(f"{path} shrank while being read")
+                response = web.Response(body=data, status=status, headers=headers)
+            else:
+                response = web.StreamResponse(status=status, headers=headers)
+                if status != 304:
+                    response.content_length = length
+            response.etag = _etag(st)
+            response.last_modified = st.st_mtime
+            self._content_type(response, path)
+            try:
+                await response.prepare(request)
+                if body and length > _INLINE_BODY and not await _stream(
+                    response, f, span, path
+                ):
+                    return response  # cut short: not counted
+                await response.write_eof()
+            except ConnectionError:  # the client hung up: nothing to answer, not counted
+                return response
+        self._count(length if body else 0)
+        return response
+
+    def _empty(self, web, status: int, headers: dict[str, str]):
+        self._count(0)
+        return web.Response(status=status, headers=headers)
+
+    @staticmethod
+    def _content_type(response, path: Path) -> None:
+        name = path.name.lower()
+        if name.endswith(".json"):
             response.content_type = "application/json"
-        elif path.name.lower().endswith((".tif", ".tiff")):
+        elif name.endswith((".tif", ".tiff")):
             response.content_type = "image/tiff"
         elif path.parent == viewer.VIEWER_DIR:
             response.content_type = viewer.CONTENT_TYPES[path.suffix]
             response.charset = "utf-8"
             if path.suffix == ".html":
                 response.headers["Content-Security-Policy"] = viewer.CONTENT_SECURITY_POLICY
-        return response
-
-    def _on_sent(self, method: str, status: int, length: int | None) -> None:
-        sent = (length or 0) if method == "GET" and status in (200, 206) else 0
-        self._count(sent)
-
-
-_PLAIN_FILE_RESPONSE = None
+        else:
+            kind, encoding = mimetypes.guess_type(path.name)
+            response.content_type = (
+                kind if kind and not encoding else "application/octet-stream"
+            )
 
 
-def _aiohttp_internals_known() -> bool:
-    """Whether FileResponse has the private methods the fast path calls."""
-    import inspect
-
-    from aiohttp import web_fileresponse as wf
-
-    cls = wf.FileResponse
-    try:
-        return (
-            hasattr(wf, "_FileResponseResult")
-            and list(inspect.signature(cls._make_response).parameters)
-            == ["self", "request", "accept_encoding"]
-            and list(inspect.signature(cls._prepare_open_file).parameters)
-            == ["self", "request", "fobj", "st", "file_encoding"]
-            and list(inspect.signature(cls._not_modified).parameters)
-            == ["self", "request", "etag_value", "last_modified"]
-            and callable(getattr(cls, "_precondition_failed", None))
-        )
-    except (AttributeError, TypeError, ValueError):
-        return False
+#: Bodies up to this size are read in one piece on the event loop (Viv's
+#: 64 KiB tiles, the sidecars, the viewer); longer ones are streamed.
+_INLINE_BODY = 1 << 20
+_CHUNK = 1 << 20
+#: O_NONBLOCK: a served name replaced by a FIFO must not hang the loop in open().
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
-def _plain_file_response_class():
-    """aiohttp's FileResponse, minus the pre-compressed sibling lookup.
+async def _stream(response, f, span: range, path: Path) -> bool:
+    """Send a long body (a whole-file download) in pieces read on a worker
+    thread, so the loop keeps answering Viv's small ranges meanwhile.
 
-    FileResponse would send a neighbouring ``x.gz``/``x.br`` to a client that
-    accepts gzip/brotli; here it only ever opens ``path`` and never compresses.
-    Range, 416, HEAD and conditional requests remain aiohttp's.
-
-    Where aiohttp's internals are the known ones (3.10+), the stat/open of the
-    file runs on the event loop instead of two executor hops per request: a
-    quarter less CPU per 64 KiB range on a 2-core machine. Otherwise the
-    public ``prepare`` is used with Accept-Encoding removed.
+    False if it was cut short: the file shrank or could not be read after the
+    headers went out, so the connection is closed to tell the client.
     """
-    global _PLAIN_FILE_RESPONSE
-    if _PLAIN_FILE_RESPONSE is not None:
-        return _PLAIN_FILE_RESPONSE
-    from aiohttp import web
-    from aiohttp import web_fileresponse as wf
+    loop = asyncio.get_running_loop()
+    offset, end = span.start, span.stop
+    while offset < end:
+        try:
+            data = await loop.run_in_executor(
+                None, _read_at, f, offset, min(_CHUNK, end - offset)
+            )
+        except OSError as exc:
+            data, problem = b"", exc.strerror or str(exc)
+        else:
+            problem = "it shrank while being sent"
+        if not data:
+            log.warning("%s: %s; closing the connection", path, problem)
+            response.force_close()
+            return False
+        await response.write(data)
+        offset += len(data)
+    return True
 
-    fast = _aiohttp_internals_known()
 
-    class PlainFileResponse(web.FileResponse):
-        def __init__(self, path, *, headers, on_sent):
-            super().__init__(path, headers=headers)
-            self._on_sent = on_sent
+def _read_at(f, offset: int, size: int) -> bytes:
+    f.seek(offset)
+    return f.read(size)
 
-        async def prepare(self, request):
-            writer = await (self._prepare_inline(request) if fast
-                            else self._prepare_public(request))
-            self._on_sent(request.method, self.status, self.content_length)
-            return writer
 
-        async def _prepare_public(self, request):
-            headers = request.headers.copy()
-            headers.popall("Accept-Encoding", None)
-            return await super().prepare(request.clone(headers=headers))
+def _etag(st: os.stat_result) -> str:
+    """This version of the file: a replacement (new inode) or a rewrite
+    (new mtime or size) changes it."""
+    return f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}"
 
-        async def _prepare_inline(self, request):
-            result = wf._FileResponseResult
-            try:
-                # "" = accepts no encoding: never a .gz/.br sibling
-                kind, fobj, st, _ = self._make_response(request, "")
-            except PermissionError:
-                self.set_status(403)
-                return await web.StreamResponse.prepare(self, request)
-            except OSError:
-                self.set_status(404)
-                return await web.StreamResponse.prepare(self, request)
-            if kind is result.NOT_ACCEPTABLE:
-                self.set_status(403)
-                return await web.StreamResponse.prepare(self, request)
-            if kind is result.PRE_CONDITION_FAILED:
-                return await self._precondition_failed(request)
-            if kind is result.NOT_MODIFIED:
-                etag = f"{st.st_mtime_ns:x}-{st.st_size:x}"
-                return await self._not_modified(request, etag, st.st_mtime)
-            try:
-                return await self._prepare_open_file(request, fobj, st, None)
-            finally:
-                fobj.close()
 
-    _PLAIN_FILE_RESPONSE = PlainFileResponse
-    return _PLAIN_FILE_RESPONSE
+def _decide(request, st: os.stat_result) -> tuple[int, range]:
+    """The status of a GET/HEAD for a file with stat ``st``, and the bytes
+    to send (RFC 9110 sections 13-14). Headers are parsed by aiohttp
+    (``if_match``, ``if_none_match``, ``if_*_since``, ``if_range``,
+    ``http_range``); this only applies them to the file."""
+    etag = _etag(st)
+    everything = range(st.st_size)
+
+    def listed(tags, *, weak: bool) -> bool:
+        return any(t.value in ("*", etag) and (weak or not t.is_weak) for t in tags)
+
+    if_match = request.if_match
+    if if_match is not None and not listed(if_match, weak=False):
+        return 412, everything
+    since = None if if_match is not None else request.if_unmodified_since
+    if since is not None and st.st_mtime > since.timestamp():
+        return 412, everything
+    if_none_match = request.if_none_match
+    if if_none_match is not None and listed(if_none_match, weak=True):
+        return 304, everything
+    since = None if if_none_match is not None else request.if_modified_since
+    if since is not None and st.st_mtime <= since.timestamp():
+        return 304, everything
+    if "Range" not in request.headers or not _if_range_holds(request, st, etag):
+        return 200, everything
+    try:
+        wanted = request.http_range
+    except ValueError:  # malformed, or several ranges: not served
+        return 416, everything
+    span = everything[wanted]  # clips the end and resolves a suffix range
+    if not span:
+        return 416, everything
+    return 206, span
+
+
+def _if_range_holds(request, st: os.stat_result, etag: str) -> bool:
+    """Whether the Range applies: no If-Range, or it names this version."""
+    value = request.headers.get("If-Range")
+    if value is None:
+        return True
+    value = value.strip()
+    if value.startswith('"'):
+        return value == f'"{etag}"'
+    if value.startswith("W/"):
+        return False  # a weak tag never validates a range
+    date = request.if_range
+    return date is not None and st.st_mtime <= date.timestamp()
