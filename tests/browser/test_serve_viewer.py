@@ -54,8 +54,7 @@ def test_serve_link_opens_our_viewer_with_the_export_colours(chromium, served, t
         shot = await page.screenshot()
         to_screen = await page.image_to_screen()
         colours = [vh.mean_rgb(shot, *to_screen((third + 0.5) * 256, 384)) for third in range(3)]
-        await page.evaluate("window.__vivViewer.setChannelVisible(0, false)")
-        await page.wait_frame()
+        await page.change("window.__vivViewer.setChannelVisible(0, false)")
         off = vh.mean_rgb(await page.screenshot(), *to_screen(128, 384))
         return state, colours, off, list(page.requests)
 

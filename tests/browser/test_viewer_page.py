@@ -127,14 +127,12 @@ def test_channels_render_in_their_ome_colours(open_viewer, site):
 def test_switching_a_channel_off_removes_its_colour(open_viewer):
     async def body(page):
         assert await page.wait_status() == "ready"
-        assert await page.evaluate("window.__vivViewer.setChannelVisible(0, false)") is True
-        await page.wait_frame()
+        assert await page.change("window.__vivViewer.setChannelVisible(0, false)") is True
         _, _, off = await _stripe_colours(page)
         state = await page.evaluate("window.__vivViewer.state()")
         checkbox = await page.evaluate(
             "document.querySelector('li.channel[data-index=\"0\"] input[type=checkbox]').checked")
-        assert await page.evaluate("window.__vivViewer.setChannelVisible(0, true)") is True
-        await page.wait_frame()
+        assert await page.change("window.__vivViewer.setChannelVisible(0, true)") is True
         _, _, on = await _stripe_colours(page)
         return off, on, state, checkbox
 
@@ -200,10 +198,8 @@ def test_more_channels_than_viv_draws(open_viewer):
         warning = await page.evaluate("[...document.querySelectorAll('.warning')].map(e => e.textContent).join(' ')")
         refused = await page.evaluate("window.__vivViewer.setChannelVisible(11, true)")
         notice = await page.evaluate("(document.getElementById('notice') || {}).textContent")
-        await page.evaluate("window.__vivViewer.setChannelVisible(0, false)")
-        await page.wait_frame()
-        accepted = await page.evaluate("window.__vivViewer.setChannelVisible(11, true)")
-        await page.wait_frame()
+        await page.change("window.__vivViewer.setChannelVisible(0, false)")
+        accepted = await page.change("window.__vivViewer.setChannelVisible(11, true)")
         # A frame may complete before the new channel's tiles are requested: wait for them.
         await page.wait_for("window.__vivViewer.state().channels[11].loaded === true")
         return first, warning, refused, notice, accepted, await page.evaluate("window.__vivViewer.state()")

@@ -225,10 +225,17 @@ class Page:
             " return ['ready', 'error'].includes(s) && s; })()",
             timeout)
 
-    async def wait_frame(self):
-        """Wait for a new complete frame (every visible tile loaded) after a change."""
-        frames = await self.evaluate("window.__vivViewer.frames")
-        await self.wait_for(f"window.__vivViewer.frames > {frames} && window.__vivViewer.loaded")
+    async def change(self, expression: str):
+        """Evaluate ``expression`` (a change to the view), then wait for a complete frame after it.
+
+        The frame count is read in the same evaluation as the change, so a
+        frame drawn before this call returns is not missed (deck.gl draws only
+        when something changes: waiting for "one more" frame could wait forever).
+        """
+        before, result = await self.evaluate(
+            f"(() => {{ const f = window.__vivViewer.frames; return [f, ({expression})]; }})()")
+        await self.wait_for(f"window.__vivViewer.frames > {before} && window.__vivViewer.loaded")
+        return result
 
     async def screenshot_png(self) -> bytes:
         import base64
