@@ -20,12 +20,19 @@ def guess_axes(shape, dtype=None) -> str:
     raise ValueError(f"{ndim} dimensions; napari-viv handles 2 to 5 (TCZYX)")
 
 
-def canonical_axes(axes: str, shape) -> tuple[str, list]:
+def canonical_axes(axes: str, shape, rgb: bool | None = None) -> tuple[str, list]:
     """Map file axes to TCZYX/YXS letters.
 
     Returns ``(new_axes, steps)`` where steps turn an array in the file's
     axis order into one in ``new_axes`` order: ``("squeeze", i)`` and
     ``("transpose", perm)``. Raises ValueError when no mapping exists.
+
+    ``rgb`` says what an ``S`` (samples) axis is: True, RGB colour (kept as
+    ``S``, last, even when the file stores it planar, if nothing but Y and X
+    is left); False, channels; None, RGB(A) only when it has 3 or 4 samples,
+    stored last. Unknown letters (a page stack's ``I`` or ``Q``, ...) become
+    the first free of T, Z, C: a stack of pages without metadata is a time
+    series, as Bio-Formats reads it.
     """
     axes = axes.upper()
     if "Y" not in axes or "X" not in axes:
@@ -41,16 +48,22 @@ def canonical_axes(axes: str, shape) -> tuple[str, list]:
     if "S" in letters:
         others = [a for a in letters if a not in "YXS"]
         n = shape[letters.index("S")]
-        if others or n not in (3, 4) or letters[-1] != "S":
+        if rgb is True:
+            as_rgb = not others and n == 3
+        elif rgb is False:
+            as_rgb = False
+        else:
+            as_rgb = not others and n in (3, 4) and letters[-1] == "S"
+        if not as_rgb:
             if "C" in letters:
                 raise ValueError(
                     f"axes {axes!r}: both channels and samples per pixel; split the channels first"
                 )
             letters[letters.index("S")] = "C"
-    # Unknown letters (tifffile's I, Q, E, ...) become the first free of C, Z, T.
+    # Unknown letters (tifffile's I, Q, E, ...) become the first free of T, Z, C.
     for i, a in enumerate(letters):
         if a not in "TCZYXS":
-            free = [f for f in "CZT" if f not in letters]
+            free = [f for f in "TZC" if f not in letters]
             if not free:
                 raise ValueError(f"axes {axes!r}: too many dimensions for TCZYX")
             letters[i] = free[0]

@@ -184,3 +184,39 @@ def batch_output_paths(inputs, out_dir) -> list[Path]:
         taken.add(final.lower())
         out.append(Path(os.fspath(out_dir)) / f"{final}{DEFAULT_SUFFIX}")
     return out
+
+
+def file_stem_for(name: str, default: str = "image") -> str:
+    """A layer or image name made safe as a file stem (letters, digits, ``-_.``).
+
+    >>> file_stem_for("CD8 / FoxP3"), file_stem_for("  "), file_stem_for("synthetic tissue")
+    ('CD8___FoxP3', 'image', 'synthetic_tissue')
+    """
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in str(name).strip())
+    return safe.strip(".") or default
+
+
+def free_output_path(folder, name: str) -> Path:
+    """``folder/<name>.ome.tif``, or ``<name>-2.ome.tif``, ... if that image or
+    one of its sidecars already exists (a proposal never replaces a file)."""
+    folder = Path(os.fspath(folder))
+    base = file_stem_for(name)
+    n = 1
+    while True:
+        candidate = folder / f"{base if n == 1 else f'{base}-{n}'}{DEFAULT_SUFFIX}"
+        if not any(p.exists() for p in (candidate, *sidecar_paths(candidate))):
+            return candidate
+        n += 1
+
+
+#: The suffix of a multi-file OME-TIFF's companion metadata file.
+COMPANION_SUFFIX = ".companion.ome"
+
+
+def is_companion(name) -> bool:
+    """Whether ``name`` is a multi-file OME-TIFF's companion XML (``x.companion.ome``).
+
+    >>> is_companion("set.companion.ome"), is_companion("set.ome.tif")
+    (True, False)
+    """
+    return Path(os.fspath(name)).name.lower().endswith(COMPANION_SUFFIX)

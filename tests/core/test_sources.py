@@ -219,7 +219,7 @@ def test_plain_multipage_tiff_with_resolution(tmp_path):
             tw.write(p, resolution=(25400.0, 25400.0), resolutionunit="INCH", metadata=None,
                      photometric="minisblack")
     src = open_image(path)
-    assert src.metadata.axes == "CYX"
+    assert src.metadata.axes == "TYX"  # a page stack without metadata is a time series (issue 13)
     assert src.shape == (3, 100, 120)
     assert src.metadata.physical_sizes == pytest.approx({"x": 1.0, "y": 1.0})  # 25400 dpi = 1 µm
     np.testing.assert_array_equal(src.levels[0].compute(), pages)

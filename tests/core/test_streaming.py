@@ -70,9 +70,9 @@ CASES = {
     "tiled_ome": ("t.ome.tif", rand((2, 600, 700), "uint16"), _tiled_pyramid, "CYX", "Array"),
     "tall_strips": ("s.tif", rand((2, 2100, 300), "uint16"),
                     _tiff(compression="zlib", rowsperstrip=1500, photometric="minisblack"),
-                    "CYX", "StripCache"),
+                    "TYX", "StripCache"),  # a page stack without axes is a time series
     "contiguous": ("m.tif", rand((2, 300, 257), "int16"), _tiff(photometric="minisblack"),
-                   "CYX", "MemmapWindow"),
+                   "TYX", "MemmapWindow"),
     "imagej_zcyx": ("ij.tif", rand((1, 3, 2, 40, 50), "uint16"),
                     _tiff(imagej=True, compression="zlib", metadata={"axes": "TZCYX"}),
                     "CZYX", "Array"),

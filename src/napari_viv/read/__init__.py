@@ -1,9 +1,12 @@
 """Open any supported image as lazy pyramid levels plus metadata.
 
 :func:`open_image` reads OME-TIFF (SubIFD pyramids, multi-series, legacy
-one-Image-per-level pyramids), PerkinElmer Vectra QPTIFF, Aperio SVS,
-ImageJ hyperstacks, plain (multi-page) TIFF, ``.npy`` and ``.zarr``
-(plain arrays and OME-Zarr multiscale groups).
+one-Image-per-level pyramids, multi-file sets through a master file or a
+``.companion.ome``), PerkinElmer Vectra QPTIFF, Aperio SVS, ImageJ
+hyperstacks, Micro-Manager MMStack and NDTiff, FEI SEM, plain (multi-page)
+TIFF, ``.npy`` and ``.zarr`` (plain arrays and OME-Zarr multiscale groups).
+:func:`list_series` says which image series a file offers (a slide's
+thumbnail, a Micro-Manager stage position, ...), numbered as ``series=``.
 
 Nothing is read at open time except headers: every level is a dask array
 over tifffile's Zarr store (chunks are whole TIFF tiles or strips, or a
@@ -23,9 +26,10 @@ from .arrays import is_zarr_dir, open_npy, open_zarr
 from ..axes import guess_axes
 from .image import SourceImage
 from ..lazy import CHUNK_COLS, CHUNK_ROWS, MEMMAP_COLS
-from .tiff import open_tiff
+from .tiff import SeriesInfo, open_companion, open_tiff, tiff_series
 
-__all__ = ["CHUNK_COLS", "CHUNK_ROWS", "MEMMAP_COLS", "SourceImage", "guess_axes", "open_image"]
+__all__ = ["CHUNK_COLS", "CHUNK_ROWS", "MEMMAP_COLS", "SeriesInfo", "SourceImage", "guess_axes",
+           "list_series", "open_image"]
 
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
@@ -54,6 +58,8 @@ def open_image(path, *, series=None, streaming=False) -> SourceImage:
     if path.stat().st_size == 0:
         raise NapariVivError(f"{path}: file is empty")
     suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
+    if naming.is_companion(name):
+        return open_companion(path, series, streaming)
     if suffix == "npy":
         _single(path, series)
         return open_npy(path, streaming)
@@ -62,6 +68,30 @@ def open_image(path, *, series=None, streaming=False) -> SourceImage:
     if magic not in _TIFF_MAGIC:
         raise NapariVivError(f"{path}: not a TIFF file (and not .npy or .zarr)")
     return _with_view(open_tiff(path, series, streaming), path)
+
+
+def list_series(path) -> list[SeriesInfo]:
+    """The image series of ``path``, numbered as :func:`open_image`'s ``series``.
+
+    A Micro-Manager multi-position file lists one series per stage position
+    (``kind="position"``); a slide lists its thumbnail, label and macro
+    images (``kind="associated"``); a legacy OME-TIFF pyramid is one series.
+    Files with a single image (``.npy``, ``.zarr``) list one series.
+    """
+    path = Path(path)
+    if path.is_file() and (naming.is_companion(path.name) or _is_tiff(path)):
+        return tiff_series(path)
+    src = open_image(path)
+    return [SeriesInfo(0, src.metadata.name or naming.stem(path), tuple(src.shape),
+                       str(src.dtype), "image")]
+
+
+def _is_tiff(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) in _TIFF_MAGIC
+    except OSError:
+        return False
 
 
 def _with_view(source: SourceImage, path: Path) -> SourceImage:

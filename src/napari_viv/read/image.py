@@ -3,7 +3,7 @@ display name, one-line error text and physical sizes in a single unit."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +24,16 @@ _UNIT_METRES = {
 
 @dataclass
 class SourceImage:
-    """An opened image: lazy levels (level 0 first) that share ``metadata.axes``."""
+    """An opened image: lazy levels (level 0 first) that share ``metadata.axes``.
+
+    ``notes`` are one-line remarks worth telling the user (no pixel size, which
+    series was opened, a member file resolved to its set); none is an error.
+    """
 
     path: Path | None
     levels: list
     metadata: ImageMetadata
+    notes: list[str] = field(default_factory=list)
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -1,5 +1,14 @@
-"""TIFF metadata -> :class:`ImageMetadata`: OME-XML, ImageJ, PerkinElmer QPI,
-Aperio SVS, and the resolution tags as a last resort."""
+"""TIFF metadata -> :class:`ImageMetadata`: OME-XML, ImageJ, FEI, Micro-Manager,
+PerkinElmer QPI, Aperio SVS, and the resolution tags as a last resort.
+
+Physical sizes, honestly: what the instrument or its software recorded (OME,
+ImageJ calibration, FEI's scan pixel size, Micro-Manager's PixelSize_um,
+QPTIFF, SVS MPP) wins over the TIFF resolution tags. A resolution tag alone
+gives a size only in centimetres or inches at a value that is not a screen
+or print default (72, 96, 300 dpi, ...): those are what image libraries
+write when nobody measured anything. When no size is found, a one-line note
+says why.
+"""
 
 from __future__ import annotations
 
@@ -10,26 +19,52 @@ from pathlib import Path
 import numpy as np
 
 from .. import naming
-from ..metadata import MICROMETRE, ImageMetadata, int_to_color
+from ..metadata import MICROMETRE, ImageMetadata, int_to_color, normalize_unit
 from .image import set_physical_sizes
 
+#: Dots per inch that image libraries and editors write by default (screen
+#: and print settings), never a measurement of a specimen.
+DEFAULT_DPI = (72, 96, 120, 144, 150, 192, 200, 240, 300, 600)
 
-def tiff_metadata(tif, main, index, path: Path) -> ImageMetadata:
-    """Metadata of series ``index`` (``main``) from the richest source the file has."""
+
+def tiff_metadata(tif, main, index, path: Path, *, ome_xml=None, notes=None,
+                  extra=None) -> ImageMetadata:
+    """Metadata of image series ``index`` (``main``) from the richest source the file has.
+
+    ``ome_xml`` overrides the file's own OME-XML (a companion file's);
+    ``notes`` (a list) collects one-line remarks for the user; ``extra`` is
+    what the opener learnt from per-page metadata (NDTiff channel names,
+    Micro-Manager pixel size).
+    """
     meta = ImageMetadata(name=naming.stem(path))
+    notes = notes if notes is not None else []
+    extra = extra or {}
     qpi_pixel = None
-    if tif.is_ome and tif.ome_metadata:
-        _ome_metadata(meta, tif.ome_metadata, index, main)
+    xml = ome_xml or (tif.ome_metadata if tif.is_ome else None)
+    if xml and "Image" in xml and not extra.get("ignore_ome"):
+        _ome_metadata(meta, xml, index, main)
     elif tif.is_imagej:
-        _imagej_metadata(meta, tif)
+        _imagej_metadata(meta, tif, notes)
     elif main.kind == "qpi" or tif.pages.first.is_qpi:
         qpi_pixel = _qpi_metadata(meta, main)
     elif tif.is_svs:
         _svs_metadata(meta, tif)
+    if extra.get("channel_names"):
+        meta.channel_names = list(extra["channel_names"])
+    if "x" not in meta.physical_sizes and getattr(tif, "is_fei", False):
+        _fei_metadata(meta, tif)
+    if "x" not in meta.physical_sizes and extra.get("pixel_um"):
+        um = float(extra["pixel_um"])
+        set_physical_sizes(meta, {"x": (um, MICROMETRE), "y": (um, MICROMETRE)})
+    why = ""
     if "x" not in meta.physical_sizes:
-        _resolution_metadata(meta, main.keyframe)
+        # QPTIFF scanners write the measured size in the resolution tags (cm);
+        # the ScanProfile's PixelSizeMicrons is the nominal one.
+        why = _resolution_metadata(meta, main.keyframe)
     if "x" not in meta.physical_sizes and qpi_pixel:  # Fusion scans: ScanProfile only
         set_physical_sizes(meta, {"x": (qpi_pixel, MICROMETRE), "y": (qpi_pixel, MICROMETRE)})
+    if "x" not in meta.physical_sizes:
+        notes.append(f"no physical pixel size ({why}); give one with --pixel-size")
     return meta
 
 
@@ -91,18 +126,24 @@ def _ome_color(value) -> tuple[int, int, int] | None:
         return None
 
 
-def _imagej_metadata(meta: ImageMetadata, tif) -> None:
+def _imagej_metadata(meta: ImageMetadata, tif, notes: list) -> None:
     ij = tif.imagej_metadata or {}
-    unit = ij.get("unit")
+    unit = imagej_unit(ij.get("unit"))
     page = tif.pages.first
     xres = _rational(page.tags.valueof(282))
     yres = _rational(page.tags.valueof(283))
     sizes = {}
     if unit and xres:
-        sizes["x"] = (1.0 / xres, unit)
-        sizes["y"] = (1.0 / (yres or xres), unit)
-        if ij.get("spacing"):
-            sizes["z"] = (float(ij["spacing"]), unit)
+        try:
+            normalize_unit(unit)
+        except ValueError:
+            notes.append(f"the ImageJ calibration unit {unit!r} is not a length unit; "
+                         "its pixel size is not used")
+        else:
+            sizes["x"] = (1.0 / xres, unit)
+            sizes["y"] = (1.0 / (yres or xres), unit)
+            if ij.get("spacing"):
+                sizes["z"] = (float(ij["spacing"]), unit)
     set_physical_sizes(meta, sizes)
     if ij.get("finterval"):
         meta.time_increment = float(ij["finterval"])
@@ -123,6 +164,21 @@ def _imagej_metadata(meta: ImageMetadata, tif) -> None:
     ranges = ij.get("Ranges", ij.get("ranges"))
     if ranges is not None and len(ranges) == 2 * nc:
         meta.contrast_limits = [(float(ranges[2 * i]), float(ranges[2 * i + 1])) for i in range(nc)]
+
+
+def imagej_unit(unit) -> str | None:
+    r"""ImageJ's calibration unit as text, with ``\u00B5m``-style escapes decoded
+    (ImageJ writes non-ASCII units so); None for an uncalibrated image.
+
+    >>> imagej_unit("\\u00B5m") == "\u00b5m", imagej_unit("pixel")
+    (True, None)
+    """
+    if not unit:
+        return None
+    text = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), str(unit)).strip()
+    if text.lower() in ("", "pixel", "pixels"):
+        return None
+    return text
 
 
 def _qpi_metadata(meta: ImageMetadata, main) -> float | None:
@@ -192,35 +248,57 @@ def _rgb_text(text) -> tuple[int, int, int] | None:
 
 
 def _svs_metadata(meta: ImageMetadata, tif) -> None:
-    from tifffile.tifffile import svs_description_metadata
-
-    try:
-        info = svs_description_metadata(tif.pages.first.description)
-    except Exception:
-        return
-    mpp = info.get("MPP")
-    if isinstance(mpp, (int, float)) and mpp > 0:
-        set_physical_sizes(meta, {"x": (float(mpp), MICROMETRE), "y": (float(mpp), MICROMETRE)})
+    mpp = svs_mpp(tif.pages.first.description)
+    if mpp:
+        set_physical_sizes(meta, {"x": (mpp, MICROMETRE), "y": (mpp, MICROMETRE)})
 
 
-def _resolution_metadata(meta: ImageMetadata, page) -> None:
-    """Pixel size from XResolution/YResolution with an inch or cm ResolutionUnit."""
-    unit = page.tags.valueof(296, default=2)
-    per_metre = {2: 1 / 0.0254, 3: 100.0}.get(int(unit))
-    if per_metre is None or 282 not in page.tags:
-        return
+def svs_mpp(description: str) -> float | None:
+    """Microns per pixel from an Aperio ImageDescription.
+
+    >>> svs_mpp("Aperio Image Library v11\\r\\n2220x2967 JPEG/RGB Q=30|AppMag = 20|MPP = 0.4990|")
+    0.499
+    """
+    for part in (description or "").split("|"):
+        key, sep, value = part.partition("=")
+        if sep and key.strip() == "MPP":
+            mpp = _float(value.strip())
+            return mpp if mpp and mpp > 0 else None
+    return None
+
+
+def _fei_metadata(meta: ImageMetadata, tif) -> None:
+    """FEI / Thermo Fisher SEM: ``[Scan] PixelWidth/PixelHeight`` in metres."""
+    fei = tif.fei_metadata or {}
+    scan = fei.get("Scan") or fei.get("EScan") or {}
+    w, h = _float(scan.get("PixelWidth")), _float(scan.get("PixelHeight"))
+    if w and w > 0:
+        h = h if h and h > 0 else w
+        set_physical_sizes(meta, {"x": (w * 1e9, "nm"), "y": (h * 1e9, "nm")})
+
+
+def _resolution_metadata(meta: ImageMetadata, page) -> str:
+    """Pixel size from XResolution/YResolution, when they can be a measurement.
+
+    Only centimetre or inch units count, and not at a screen or print default
+    (:data:`DEFAULT_DPI`, in either unit). Returns why there is no size.
+    """
+    unit = int(page.tags.valueof(296, default=2))
+    per_metre = {2: 1 / 0.0254, 3: 100.0}.get(unit)
     xres = _rational(page.tags.valueof(282))
     yres = _rational(page.tags.valueof(283)) or xres
     if not xres or xres == 1 and yres == 1:  # 1 pixel per unit: tifffile's default
-        return
+        return "none is recorded"
+    if per_metre is None:
+        return "the TIFF resolution tags have no unit"
+    dpi = xres * 0.0254 * per_metre
+    if any(abs(dpi - d) <= 0.01 * d for d in DEFAULT_DPI):
+        return (f"the TIFF resolution tags say {dpi:.0f} dpi, a screen or print default, "
+                "not a measurement")
     # pixels per inch (or cm) -> micrometres per pixel
-    set_physical_sizes(
-        meta,
-        {
-            "x": (1e6 / (xres * per_metre), MICROMETRE),
-            "y": (1e6 / (yres * per_metre), MICROMETRE),
-        },
-    )
+    set_physical_sizes(meta, {"x": (1e6 / (xres * per_metre), MICROMETRE),
+                              "y": (1e6 / (yres * per_metre), MICROMETRE)})
+    return ""
 
 
 def _rational(value) -> float | None:
