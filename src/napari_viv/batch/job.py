@@ -139,6 +139,13 @@ def _merged_sizes(known: dict, given: dict | None) -> dict | None:
     return sizes
 
 
+def cores() -> int:
+    """CPU cores this process may use (its affinity mask, e.g. a SLURM allocation)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 # --- resume ------------------------------------------------------------------
 
 
@@ -209,9 +216,9 @@ def cancel_batch(batch_id: str) -> None:
     _CANCELLED.add(batch_id)
 
 
-def topic(batch_id: str) -> str:
-    """The ``dask.distributed`` event topic a batch's tasks report progress on."""
-    return f"napari-viv-batch-{batch_id}"
+def topic(batch_id: str, kind: str) -> str:
+    """The ``dask.distributed`` event topic of a batch's ``started`` or ``progress`` events."""
+    return f"napari-viv-batch-{kind}-{batch_id}"
 
 
 def stall_hook(src: Path, cancel):
@@ -225,7 +232,7 @@ def stall_hook(src: Path, cancel):
     marker = Path(folder) / f"{name}.stalled"
 
     def hook(done: int, total: int) -> None:
-        if done == 0 or marker.exists():
+        if done == 0 or done >= total or marker.exists():
             return
         tmp = marker.with_name(f".{marker.name}.{os.getpid()}.{threading.get_ident()}")
         tmp.write_text(str(os.getpid()))
@@ -242,12 +249,13 @@ def stall_hook(src: Path, cancel):
 
 
 def convert_task(src: str, out: str, options: ConvertOptions, batch_id: str,
-                 overwrite: bool = True) -> dict:
+                 overwrite: bool = True, workers: int | None = None) -> dict:
     """Convert one file on a ``dask.distributed`` worker; return its row for the report.
 
     A bad input is a ``failed`` row (not an exception, so dask does not retry
-    it). Encoding uses the worker's share of its machine's cores: all of them
-    divided by the worker's thread count (each thread may run one file).
+    it). Encoding uses ``workers`` threads (``--workers`` wins over it), by
+    default the worker's share of its machine's cores: all of them divided
+    by the worker's thread count (each thread may run one file at a time).
     """
     from distributed import get_worker
 
@@ -257,24 +265,27 @@ def convert_task(src: str, out: str, options: ConvertOptions, batch_id: str,
     last = [0.0]
     stall = stall_hook(src_path, lambda: batch_id in _CANCELLED)
 
-    def event(**msg):
-        worker.log_event(topic(batch_id), {"input": src, "worker": worker.address, **msg})
+    def event(kind, **msg):
+        worker.log_event(topic(batch_id, kind), {"input": src, "worker": worker.address, **msg})
 
     def progress(done: int, total: int) -> None:
         now = time.perf_counter()
         if now - last[0] >= _EVENT_EVERY or done == total:
             last[0] = now
-            event(state="progress", done=done, total=total)
+            event("progress", done=done, total=total)
         if stall is not None:
             stall(done, total)
+        if batch_id in _CANCELLED:  # also once every block is read and only writing is left
+            raise Cancelled(f"{src}: stopped; nothing was written")
 
-    event(state="started", pid=os.getpid())
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    share = max(1, (cores or 1) // max(1, worker.state.nthreads))
+    event("started", pid=os.getpid())
+    if workers is None:
+        nthreads = getattr(getattr(worker, "state", None), "nthreads", None) or 1
+        workers = max(1, cores() // nthreads)
     row = {"worker": worker.address}
     try:
         _, written = convert_one(src_path, out, options, overwrite=overwrite, progress=progress,
-                                 cancel=lambda: batch_id in _CANCELLED, workers=share)
+                                 cancel=lambda: batch_id in _CANCELLED, workers=workers)
     except Cancelled:
         row.update(status="interrupted", reason="stopped; nothing was written")
     except NapariVivError as exc:

@@ -1,0 +1,180 @@
+"""`napari-viv batch INPUT... --out-dir DIR`: many images, here or on a Dask cluster, resumably.
+
+Every INPUT (file, folder searched for what ``convert`` reads, or glob)
+becomes ``DIR/<stem>.ome.tif`` with its offsets (and view) file, converted as
+``convert`` does. Without ``--scheduler`` the files are converted on this
+machine, ``--jobs`` at a time (default one, with all cores); with
+``--scheduler tcp://HOST:PORT`` (or ``local`` for a ``LocalCluster``) each file
+is one ``dask.distributed`` task. Outputs complete and newer than their input
+are skipped, a bad file fails alone, Ctrl-C stops cleanly, and a table (and
+``--report FILE.json``) says what became of each file. Exit status 0 only when
+every file is converted (or already was).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..errors import NapariVivError
+from .convert import (_Stop, _positive_int, _usage_error, add_conversion_options,
+                      add_progress_options)
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "batch",
+        help="convert many images (files, folders, globs), here or on a Dask cluster; resumable",
+        description=(
+            "Convert every INPUT (a file, a folder searched for the formats convert reads, or a "
+            "glob) to DIR/<stem>.ome.tif with its offsets.json, on this machine or one task per "
+            "file on a dask.distributed cluster. Re-running skips what is already converted."
+        ),
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="image file, folder (searched with its subfolders) or glob ('**' recurses)")
+    p.add_argument("-o", "--out-dir", required=True, metavar="DIR",
+                   help="folder for the outputs (made if missing; on a cluster, shared by all "
+                        "workers)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="tcp://HOST:PORT of a dask.distributed scheduler, or 'local' for a "
+                        "LocalCluster (default: no scheduler, convert here)")
+    p.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                   help="files converted at once here, sharing the cores (default 1, with all "
+                        "cores); with --scheduler local, the number of worker processes")
+    add_conversion_options(p)
+    p.add_argument("--overwrite", action="store_true",
+                   help="convert every file again, even those already converted")
+    p.add_argument("--report", default=None, metavar="FILE.json",
+                   help="also write the final table, and totals, as JSON")
+    add_progress_options(p)
+    p.set_defaults(run=run)
+    p.error = lambda message: _usage_error(p, message)
+
+
+def run(args) -> int:
+    from ..batch.inputs import find_inputs
+    from ..batch.job import ConvertOptions
+    from ..batch.runner import FileRow, Progress, plan_batch, run_distributed, run_local, summary
+    from ..batch.runner import table
+    from ..write.atomic import check_folder
+
+    if args.jobs is not None and args.scheduler not in (None, "local"):
+        raise NapariVivError("--jobs applies without --scheduler or with --scheduler local; a "
+                             "cluster's workers decide how many files run at once")
+    options = ConvertOptions.from_args(args)
+    out_dir = Path(args.out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NapariVivError(f"{out_dir}: is a file; --out-dir must be a folder")
+    report = Path(args.report) if args.report else None
+    if report is not None:
+        check_folder(report.parent if str(report.parent) else Path("."), target=report)
+        if report.is_dir():
+            raise NapariVivError(f"{report}: is a folder; give a file name such as report.json")
+
+    found = find_inputs(args.inputs, exclude=out_dir)
+    if not found.files and found.missing:
+        text, why = found.missing[0]
+        more = f" (and {len(found.missing) - 1} more)" if len(found.missing) > 1 else ""
+        raise NapariVivError(f"{text}: {why}{more}")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise NapariVivError(f"{out_dir}: cannot make the output folder "
+                             f"({exc.strerror or exc})") from None
+    check_folder(out_dir)
+
+    started = time.perf_counter()
+    when = datetime.now(timezone.utc)
+    rows = plan_batch(found.files, out_dir, overwrite=args.overwrite)
+    missing = [FileRow(Path(text), Path("-"), status="failed", reason=f"{text}: {why}")
+               for text, why in found.missing]
+    _announce_names(rows)
+    skipped = sum(r.status == "skipped" for r in rows)
+    todo = sum(r.status == "pending" for r in rows)
+    where = ("on a LocalCluster" if args.scheduler == "local"
+             else f"on {args.scheduler}" if args.scheduler
+             else f"here, {args.jobs or 1} at a time")
+    print(f"{len(rows)} file(s): {skipped} already converted, {todo} to convert {where} "
+          f"-> {out_dir}", file=sys.stderr)
+    for r in rows + missing:
+        if r.status == "failed":
+            print(f"napari-viv batch: failed: {r.reason}", file=sys.stderr)
+
+    if args.progress is None:  # bars on a terminal, lines in a log
+        mode = "bars" if sys.stderr.isatty() else "lines"
+    else:
+        mode = "bars" if args.progress else None
+    progress = Progress(rows, mode)
+    stop = _Stop()
+    stop.install()
+    interrupted = False
+    try:
+        if args.scheduler:
+            run_distributed(rows, options, args.scheduler, jobs=args.jobs, progress=progress,
+                            stop=stop.event,
+                            announce=lambda t: print(f"napari-viv batch: {t}", file=sys.stderr))
+        else:
+            run_local(rows, options, jobs=args.jobs or 1, progress=progress, stop=stop.event)
+    except KeyboardInterrupt:  # a second Ctrl-C
+        interrupted = True
+    finally:
+        stop.restore()
+        progress.close()
+    interrupted = interrupted or stop.event.is_set()
+    for r in rows:
+        if r.status == "pending":
+            r.status, r.reason = "interrupted", "not started"
+    rows_all = rows + missing
+    seconds = time.perf_counter() - started
+    totals = summary(rows_all, seconds)
+
+    for line in table(rows_all):
+        print(line)
+    print(_totals_line(totals))
+    if report is not None:
+        _write_report(report, args, rows_all, totals, when)
+        print(f"report: {report}")
+    if interrupted:
+        print("napari-viv batch: interrupted; finished files are kept, unfinished ones left "
+              "nothing behind (run the same command again to go on)", file=sys.stderr)
+        return stop.exit_status
+    return 0 if totals["failed"] == 0 and totals["interrupted"] == 0 else 1
+
+
+def _announce_names(rows) -> None:
+    """Say which outputs were renamed because inputs share a name."""
+    from ..naming import stem
+
+    renamed = [r for r in rows if r.output.name != f"{stem(r.input)}.ome.tif"]
+    if renamed:
+        print("same names in several inputs; these outputs are renamed:")
+        for r in renamed:
+            print(f"  {r.input} -> {r.output}")
+
+
+def _totals_line(t: dict) -> str:
+    from ..text import human_bytes
+
+    return (f"{t['files']} file(s): {t['done']} done, {t['skipped']} skipped, "
+            f"{t['failed']} failed" + (f", {t['interrupted']} interrupted" if t["interrupted"]
+                                       else "")
+            + f" in {t['seconds']:.1f} s; {human_bytes(t['output_bytes_written'])} written "
+              f"({t['files_per_minute']:.1f} files/min, {t['gb_per_minute']:.2f} GB/min of input)")
+
+
+def _write_report(path: Path, args, rows, totals: dict, when) -> None:
+    from ..write.atomic import publish_bytes
+
+    data = {
+        "inputs": list(args.inputs),
+        "started": when.isoformat(timespec="seconds"),
+        "scheduler": args.scheduler,
+        "out_dir": str(Path(args.out_dir)),
+        "totals": totals,
+        "files": [r.as_dict() for r in rows],
+    }
+    publish_bytes(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))

@@ -1,0 +1,240 @@
+"""`napari-viv batch` on this machine: inputs, names, faults, resume, report, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+from helpers.batch_files import make_mixed_inputs, written_names
+from helpers.source_files import ramp
+
+from napari_viv import naming
+from napari_viv.batch.inputs import find_inputs
+from napari_viv.batch.job import output_is_current
+from napari_viv.cli import main
+
+
+def batch_cli(*args, timeout=300, env=None):
+    proc = subprocess.run([sys.executable, "-m", "napari_viv", "batch", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def statuses(report: Path) -> dict[str, str]:
+    return {Path(r["input"]).name: r["status"] for r in json.loads(report.read_text())["files"]}
+
+
+def stack_of(tif: Path) -> np.ndarray:
+    with tifffile.TiffFile(tif) as t:
+        return t.series[0].asarray()
+
+
+# --- names and inputs -----------------------------------------------------------------
+
+
+def test_output_names_are_distinct_and_predictable(tmp_path):
+    names = [p.name for p in naming.batch_output_paths(
+        ["/d/caseA/s1/slide.svs", "/d/caseB/s1/slide.svs", "/d/x/Slide.ome.tif",
+         "/d/x/slide.npy", "/d/one.tif"], tmp_path)]
+    # as many trailing folder names as tell the folders apart (the same number for all
+    # files of that name), then extensions for files of one folder
+    assert names == ["caseA_s1_slide.ome.tif", "caseB_s1_slide.ome.tif",
+                     "d_x_Slide_ome-tif.ome.tif", "d_x_slide_npy.ome.tif", "one.ome.tif"]
+    assert len({n.lower() for n in names}) == len(names)
+    # the names depend on the set of inputs, not on their order
+    again = naming.batch_output_paths(["/d/x/slide.npy", "/d/caseB/s1/slide.svs",
+                                       "/d/one.tif", "/d/x/Slide.ome.tif",
+                                       "/d/caseA/s1/slide.svs"], tmp_path)
+    assert sorted(p.name for p in again) == sorted(names)
+    # a made-up name that is also a real stem gets a number
+    clash = [p.name for p in naming.batch_output_paths(["/a/s.tif", "/b/s.tif", "/c/a_s.npy"],
+                                                       tmp_path)]
+    assert clash == ["a_s.ome.tif", "b_s.ome.tif", "a_s_2.ome.tif"]
+
+
+def test_find_inputs_folders_globs_and_files(tmp_path):
+    data = tmp_path / "data"
+    (data / "sub" / "deeper").mkdir(parents=True)
+    (data / ".hidden").mkdir()
+    for rel in ["a.ome.tif", "b.TIF", "sub/c.qptiff", "sub/deeper/d.svs", "e.npy",
+                ".hidden/x.tif", ".f.tif", "a.offsets.json", "notes.txt", "sub/z.png"]:
+        (data / rel).write_bytes(b"x")
+    zarr = data / "img.zarr"
+    (zarr / "0").mkdir(parents=True)
+    (zarr / "zarr.json").write_text("{}")
+    out = data / "viv"  # the output folder inside the input folder is never searched
+    out.mkdir()
+    (out / "old.ome.tif").write_bytes(b"x")
+
+    found = find_inputs([data], exclude=out)
+    rel = [p.relative_to(data).as_posix() for p in found.files]
+    assert rel == ["a.ome.tif", "b.TIF", "e.npy", "img.zarr", "sub/c.qptiff", "sub/deeper/d.svs"]
+    assert not found.missing
+
+    found = find_inputs([f"{data}/**/*.svs", f"{data}/*.ome.tif", data / "notes.txt",
+                         data / "a.ome.tif", tmp_path / "nope.tif", f"{data}/*.czi",
+                         tmp_path], exclude=out)
+    rel = [p.relative_to(data).as_posix() for p in found.files]
+    # a file named explicitly is taken whatever its name; duplicates once
+    assert rel[:3] == ["sub/deeper/d.svs", "a.ome.tif", "notes.txt"]
+    assert len(rel) == len(set(rel))
+    assert found.missing == [(str(tmp_path / "nope.tif"), "no such file or folder"),
+                             (f"{data}/*.czi", "matches no image file")]
+
+
+# --- a batch here ---------------------------------------------------------------------
+
+
+def test_mixed_batch_faults_report_resume_and_overwrite(tmp_path, capsys):
+    files = make_mixed_inputs(tmp_path / "in")
+    out, report = tmp_path / "out", tmp_path / "report.json"
+    args = ["batch", str(tmp_path / "in"), "--out-dir", str(out), "--tile-size", "128",
+            "--report", str(report)]
+    assert main(args) == 1  # one file failed
+    text = capsys.readouterr()
+    assert "failed: " + str(files["corrupt"][0]) + ": file is truncated" in text.err
+    assert "Traceback" not in text.err
+    doc = json.loads(report.read_text())
+    assert doc["totals"]["done"] == 4 and doc["totals"]["failed"] == 1
+    assert statuses(report) == {"slide.ome.tif": "done", "slide.tif": "done",
+                                "plain.tiff": "done", "stack.npy": "done",
+                                "broken.tif": "failed"}
+    by_name = {Path(r["input"]).name: r for r in doc["files"]}
+    for kind in ("ome", "imagej", "plain", "npy"):
+        src, pixels = files[kind]
+        row = by_name[src.name]
+        tif = Path(row["output"])
+        np.testing.assert_array_equal(stack_of(tif), pixels)
+        assert row["output_bytes"] == tif.stat().st_size
+        assert row["input_bytes"] == src.stat().st_size
+        assert row["seconds"] > 0
+        assert str(naming.offsets_path(tif)) in row["written"]
+    # the table on stdout has a line per file, with its status and reason
+    table = [ln for ln in text.out.splitlines() if ln.startswith(("done", "failed", "skipped"))]
+    assert len(table) == 5
+    assert any(ln.startswith("failed") and "file is truncated" in ln for ln in table)
+    assert "renamed" in text.out and "caseA_slide.ome.tif" in text.out
+    stems = ["caseA_slide", "caseB_slide", "plain", "stack"]
+    assert {n for n in written_names(out) if not n.endswith(".view.json")} == {
+        f"{s}{suffix}" for s in stems for suffix in (".ome.tif", ".offsets.json")}
+
+    # the corrupt file fixed: the second run converts only it
+    tifffile.imwrite(files["corrupt"][0], ramp((60, 70), "uint16"))
+    mtimes = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    assert main(args) == 0
+    capsys.readouterr()
+    assert statuses(report) == {"slide.ome.tif": "skipped", "slide.tif": "skipped",
+                                "plain.tiff": "skipped", "stack.npy": "skipped",
+                                "broken.tif": "done"}
+    assert all(p.stat().st_mtime_ns == mtimes[p.name] for p in out.iterdir() if p.name in mtimes)
+
+    # an input newer than its output, and a damaged output, are converted again
+    later = time.time() + 5
+    os.utime(files["npy"][0], (later, later))
+    cut = out / "plain.ome.tif"
+    cut.write_bytes(cut.read_bytes()[:-100])
+    assert output_is_current(files["plain"][0], cut) == "the output is truncated"
+    assert main(args) == 0
+    capsys.readouterr()
+    st = statuses(report)
+    assert st["stack.npy"] == "done" and st["plain.tiff"] == "done"
+    assert st["slide.ome.tif"] == "skipped"
+    np.testing.assert_array_equal(stack_of(cut), files["plain"][1])
+
+    # --overwrite redoes everything
+    assert main(args + ["--overwrite"]) == 0
+    assert set(statuses(report).values()) == {"done"}
+
+
+def test_jobs_side_by_side_same_result(tmp_path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    arrays = {f"img{i}": ramp((2, 260, 200 + 10 * i), "uint16", seed=i) for i in range(4)}
+    for name, a in arrays.items():
+        np.save(src / f"{name}.npy", a)
+    out, report = tmp_path / "out", tmp_path / "r.json"
+    assert main(["batch", f"{src}/*.npy", "-o", str(out), "--jobs", "2",
+                 "--report", str(report)]) == 0
+    assert set(statuses(report).values()) == {"done"}
+    for name, a in arrays.items():
+        np.testing.assert_array_equal(stack_of(out / f"{name}.ome.tif"), a)
+
+
+def test_own_output_is_refused_and_others_go_on(tmp_path, capsys):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    tifffile.imwrite(folder / "x.ome.tif", ramp((50, 60), "uint16"), metadata={"axes": "YX"})
+    np.save(folder / "y.npy", ramp((40, 30), "uint16"))
+    rc = main(["batch", str(folder / "x.ome.tif"), str(folder / "y.npy"), "-o", str(folder)])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert f"{folder / 'x.ome.tif'}: is its own output" in err
+    assert (folder / "y.ome.tif").is_file()
+
+
+def test_one_line_errors_before_any_work(tmp_path):
+    rc, out, err = batch_cli(tmp_path / "nothing*.tif", "-o", tmp_path / "out")
+    assert rc == 1
+    assert err.strip().splitlines() == [
+        f"napari-viv batch: error: {tmp_path}/nothing*.tif: matches no image file"]
+    assert not (tmp_path / "out").exists()
+    np.save(tmp_path / "a.npy", ramp((20, 20), "uint16"))
+    rc, out, err = batch_cli(tmp_path / "a.npy", "-o", tmp_path / "out", "--jobs", "2",
+                             "--scheduler", "tcp://127.0.0.1:1")
+    assert rc == 1 and err.strip().startswith("napari-viv batch: error: --jobs applies")
+    rc, out, err = batch_cli(tmp_path / "a.npy", "-o", tmp_path / "out", "--unit", "nm")
+    assert rc == 1 and "--unit is the unit of --pixel-size" in err
+    rc, out, err = batch_cli(tmp_path / "a.npy", "-o", tmp_path / "out", "--tile-size", "0")
+    assert rc == 2 and len(err.strip().splitlines()) == 1
+    rc, out, err = batch_cli(tmp_path / "a.npy", "-o", tmp_path / "out",
+                             "--scheduler", "tcp://127.0.0.1:1",
+                             env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"})
+    assert rc == 1
+    assert err.strip().splitlines()[-1].startswith(
+        "napari-viv batch: error: --scheduler tcp://127.0.0.1:1: cannot reach the dask scheduler")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_keeps_finished_files_and_leaves_nothing_of_the_unfinished(tmp_path, signum):
+    src = tmp_path / "in"
+    src.mkdir()
+    first, second = ramp((300, 300), "uint16", seed=1), ramp((2, 1500, 1500), "uint16", seed=2)
+    np.save(src / "a_first.npy", first)
+    np.save(src / "b_second.npy", second)
+    np.save(src / "c_third.npy", ramp((100, 100), "uint16", seed=3))
+    out, report = tmp_path / "out", tmp_path / "r.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "napari_viv", "batch", str(src), "-o", str(out), "--tile-size",
+         "128", "--report", str(report)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "NAPARI_VIV_TEST_STALL": f"{tmp_path}:b_second.npy"})
+    marker = tmp_path / "b_second.npy.stalled"
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signum)
+    stdout, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signum, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert statuses(report) == {"a_first.npy": "done", "b_second.npy": "interrupted",
+                                "c_third.npy": "interrupted"}
+    assert written_names(out) == {"a_first.ome.tif", "a_first.offsets.json"}
+    np.testing.assert_array_equal(stack_of(out / "a_first.ome.tif"), first)
+    # the same command goes on where it stopped
+    rc, stdout, err = batch_cli(src, "-o", out, "--tile-size", "128", "--report", report)
+    assert rc == 0, err
+    assert statuses(report) == {"a_first.npy": "skipped", "b_second.npy": "done",
+                                "c_third.npy": "done"}
+    np.testing.assert_array_equal(stack_of(out / "b_second.ome.tif"), second)
