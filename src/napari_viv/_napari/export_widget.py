@@ -1,11 +1,19 @@
-"""The "Save as OME-TIFF pyramid…" dock widget.
+"""The *Export to Viv* dock widget: one magicgui panel, top to bottom.
 
-Pick image layers (they become the channels, in list order), a file, tile
-size, compression, levels, downsampling and pixel size. The widget shows
-the planned levels and the estimated file size while you choose, then runs
-:func:`napari_viv.write.writer.export_pyramid` in a napari ``thread_worker`` with
-a progress bar and a Cancel button. Afterwards "Serve to Avivator" opens the
-serve widget with the new file filled in.
+* **Layers**: every image layer, ticked (only the visible ones when some
+  are hidden), in the viewer's layer order (channel 1 first; napari lists
+  it at the bottom); ▲/▼ reorder the channels.
+* **Output file**: a save-file picker, proposed in the folder the layers
+  were read from, else the last folder used.
+* **Options** (collapsed): tile size, compression, levels, downsampling,
+  the layers' own levels, pixel size (prefilled from scale and units).
+* **Plan**: level shapes, planes and estimated size
+  (:func:`napari_viv.write.plan.plan_pyramid`).
+* **Export** / **Cancel** with a progress bar: the export runs
+  :func:`napari_viv.write.writer.export_pyramid` in a napari
+  ``thread_worker``; Cancel (or closing the panel) leaves nothing behind.
+* **Viewing**, after a successful export: open in our viewer, open in
+  Avivator, copy link, stop serving (:class:`.serve_widget.ViewingSection`).
 """
 
 from __future__ import annotations
@@ -14,39 +22,33 @@ import logging
 import threading
 from pathlib import Path
 
-from qtpy.QtCore import QObject, Qt, Signal
-from qtpy.QtWidgets import (
-    QAbstractItemView,
-    QAbstractSpinBox,
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
-    QFileDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QProgressBar,
-    QPushButton,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    Container,
+    FileEdit,
+    FloatSpinBox,
+    Label,
+    ProgressBar,
+    PushButton,
 )
 
+from .. import naming
 from ..errors import Cancelled, NapariVivError
-from ..naming import output_path
-from ..text import human_bytes
+from ..text import human_bytes, one_line
 from . import settings
+from .serve_widget import ViewingSection, _row, _wrapping
 
 log = logging.getLogger(__name__)
 
-PLUGIN = "napari-viv"
-SERVE_WIDGET = "Serve to Avivator"
 UNITS = ("µm", "nm", "mm")
+LEVEL_CHOICES = ("auto", *(str(n) for n in range(1, 13)))
 #: Progress signals are throttled to about this many per export.
 PROGRESS_STEPS = 400
+#: The panel's narrowest width: its controls fit in it unclipped, and at
+#: 1280 px napari's layer dock, this panel and a half-window canvas fit side by side.
+PANEL_WIDTH = 260
+_LAYER_EVENTS = ("inserted", "removed", "moved", "reordered")
 
 
 def compression_choices() -> list[str]:
@@ -58,12 +60,22 @@ def compression_choices() -> list[str]:
     return [DEFAULT_COMPRESSION, *names]
 
 
+#: Width of the labels in front of the options, in pixels.
+LABEL_WIDTH = 104
 
 
-class _Relay(QObject):
-    """Carries progress from the writer's threads to the GUI thread."""
+def _field(text: str, widget) -> Container:
+    """``text`` and ``widget`` side by side; every field's label is as wide."""
+    label = Label(value=text)
+    label.native.setFixedWidth(LABEL_WIDTH)
+    label.native.setBuddy(widget.native)
+    row = _row(label, widget)
+    row.native.layout().setStretch(1, 1)
+    return row
 
-    progressed = Signal(int, int)
+
+def _heading(text: str) -> Label:
+    return Label(value=f"<b>{text}</b>")
 
 
 def _key(layer) -> str:
@@ -77,17 +89,21 @@ def _image_layers(viewer) -> list:
     return [layer for layer in viewer.layers if isinstance(layer, Image)]
 
 
-def _to_image(layers, keep_levels=False):
-    """(data, ImageMetadata) for the chosen layers.
+def _source_path(layer) -> Path | None:
+    """The file a layer was read from (our reader records it), if any."""
+    md = getattr(layer, "metadata", None) or {}
+    path = md.get("path") if isinstance(md, dict) else None
+    return Path(path) if path else None
 
-    With ``keep_levels`` a multiscale layer's own levels are passed on too;
-    the writer copies those whose shape matches a planned level and
-    computes the rest from level 0.
-    """
-    from .layers import layer_objects_to_export
 
-    found = layer_objects_to_export(layers, keep_levels=keep_levels)
-    return found.data, found.metadata
+def _relay():
+    """A QObject whose signal carries progress from any thread to the GUI."""
+    from qtpy.QtCore import QObject, Signal
+
+    class Relay(QObject):
+        progressed = Signal(int, int)
+
+    return Relay()
 
 
 def _run_export(data, path, options, relay, cancel_event):
@@ -109,217 +125,243 @@ def _run_export(data, path, options, relay, cancel_event):
     except Cancelled as exc:
         return "cancelled", str(exc)
     except NapariVivError as exc:
-        return "error", str(exc)
+        return "error", one_line(exc)
     except MemoryError:
         return "error", f"{path}: not enough memory for this export"
     except Exception as exc:  # a bug: keep the UI alive, log the traceback
         log.exception("export to %s failed", path)
-        return "error", f"{path}: export failed ({type(exc).__name__}: {exc})"
-    return "done", paths.paths
+        return "error", one_line(f"{path}: export failed ({type(exc).__name__}: {exc})")
+    return "done", [str(p) for p in paths.paths]
 
 
-class ExportWidget(QWidget):
-    """Export image layers as a Viv-compatible pyramidal OME-TIFF."""
+class _LayerRow(Container):
+    """One image layer: a tick box with its name, and ▲/▼ to move it."""
 
-    def __init__(self, napari_viewer, parent: QWidget | None = None):
-        super().__init__(parent)
+    def __init__(self, key: str, name: str, ticked: bool) -> None:
+        self.key = key
+        self.tick = CheckBox(text=name, value=ticked, name="tick")
+        self.up = PushButton(text="▲", name="up")
+        self.down = PushButton(text="▼", name="down")
+        for button, tip in ((self.up, "earlier channel"), (self.down, "later channel")):
+            button.tooltip = tip
+            button.native.setFixedWidth(28)
+        super().__init__(
+            widgets=[self.tick, self.up, self.down], layout="horizontal", labels=False
+        )
+        self.margins = (0, 0, 0, 0)
+        self.native.layout().setStretch(0, 1)
+
+
+class ExportToViv(Container):
+    """Export image layers as one Viv pyramidal OME-TIFF, then view it."""
+
+    def __init__(self, napari_viewer) -> None:
         self.viewer = napari_viewer
         self.plan = None  #: the PyramidPlan for the current choices, or None
         self.exported: list[Path] = []  #: paths written by the last export
         self.worker = None  #: the running thread_worker, if any
+        self.note: str | None = None  #: what the last export assumed, if anything
         self._cancel_event = threading.Event()
         # not a child of the widget: the worker may outlive it (and then cancels)
-        self._relay = _Relay()
+        self._relay = _relay()
         self._relay.progressed.connect(self._on_progress)
+        self._rows: dict[str, _LayerRow] = {}
+        self._order: list[str] = []
+        self._touched: set[str] = set()  # rows whose tick the user set
+        self._watched: set[str] = set()  # layers whose events we follow
+        self._proposed: Path | None = None  # the output path we filled in
         self._prefilled_for = None
-        self._named: set[str] = set()  # keys of layers whose renames we follow
-        self._alive = [True]  # False once Qt has destroyed this widget
+        self._has_z = False  # whether the pixel size has a z (not: is the row shown)
+        self._alive = [True]  # False once Qt has destroyed the panel
         remembered = settings.load_settings()
         self._folder = remembered.folder
 
-        # -- inputs -------------------------------------------------------
-        self.layer_list = QListWidget()
-        self.layer_list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
-        self.layer_list.setToolTip(
-            "Checked image layers become the channels, top to bottom; drag to reorder."
+        # -- Layers -----------------------------------------------------
+        self.layer_rows = Container(labels=False, name="layers")
+        self.layer_rows.margins = (0, 0, 0, 0)
+        # -- Output file ------------------------------------------------
+        self.output = FileEdit(
+            mode="w", filter="OME-TIFF (*.ome.tif *.ome.tiff)", name="output"
         )
-        self.layer_list.setMinimumHeight(100)
-        self.layer_list.setMaximumHeight(150)
-
-        self.path_edit = QLineEdit()
-        self.path_edit.setPlaceholderText("output .ome.tif")
-        self.browse_button = QPushButton("Browse…")
-        self.browse_button.clicked.connect(self._browse)
-        path_row = QHBoxLayout()
-        path_row.addWidget(self.path_edit, 1)
-        path_row.addWidget(self.browse_button)
-        self.overwrite_check = QCheckBox("Replace an existing file")
-
-        self.tile_combo = QComboBox()
-        for size in settings.TILE_SIZES:
-            self.tile_combo.addItem(str(size), size)
-        self.tile_combo.setCurrentIndex(settings.TILE_SIZES.index(remembered.tile_size))
-
-        self.compression_combo = QComboBox()
-        self.compression_combo.addItems(compression_choices())
-        index = self.compression_combo.findText(remembered.compression)
-        self.compression_combo.setCurrentIndex(max(index, 0))
-
-        self.levels_spin = QSpinBox()
-        self.levels_spin.setRange(0, 30)
-        self.levels_spin.setSpecialValueText("auto")
-        self.levels_spin.setValue(remembered.levels)
-        self.levels_spin.setToolTip("auto: halve until the smallest level fits one tile")
-
-        self.reuse_check = QCheckBox("Copy the layers' own pyramid levels where they fit")
-        self.reuse_check.setChecked(True)
-        self.reuse_check.setToolTip(
+        self.output.native.setToolTip("The .ome.tif to write; offsets.json and view.json go beside it")
+        self.replace = CheckBox(text="Replace an existing file", value=False, name="replace")
+        # -- Options (collapsed) ----------------------------------------
+        self.options_toggle = PushButton(text="▸ Options", name="options_toggle")
+        self.options_toggle.native.setCheckable(True)
+        self.options_toggle.native.setFlat(True)
+        self.options_toggle.native.setStyleSheet("text-align: left; padding-left: 2px")
+        self.tile_size = ComboBox(
+            choices=list(settings.TILE_SIZES), value=remembered.tile_size,
+            label="Tile size", name="tile_size",
+        )
+        compressions = compression_choices()
+        self.compression = ComboBox(
+            choices=compressions,
+            value=remembered.compression if remembered.compression in compressions else compressions[0],
+            label="Compression", name="compression",
+        )
+        self.levels = ComboBox(
+            choices=list(LEVEL_CHOICES),
+            value=str(remembered.levels) if 0 < remembered.levels <= 12 else "auto",
+            label="Levels", name="levels",
+        )
+        self.levels.tooltip = "auto: halve until the smallest level fits one tile"
+        self.downsample = ComboBox(
+            choices=list(settings.DOWNSAMPLING), value=remembered.downsample,
+            label="Downsampling", name="downsample",
+        )
+        self.reuse = CheckBox(text="Copy layers' own levels", value=True, name="reuse")
+        self.reuse.tooltip = (
             "For multiscale layers: copy existing levels of the planned sizes instead of "
             "recomputing them from level 0 (faster; keeps the original downsampling)."
         )
-        self.reuse_check.setVisible(False)
-
-        self.downsample_combo = QComboBox()
-        self.downsample_combo.addItems(list(settings.DOWNSAMPLING))
-        self.downsample_combo.setCurrentText(remembered.downsample)
-
-        self.pixel_x = self._size_spin()
-        self.pixel_y = self._size_spin()
-        self.pixel_z = self._size_spin()
-        self.unit_combo = QComboBox()
-        self.unit_combo.addItems(list(UNITS))
-        pixel_row = QHBoxLayout()
-        for label, spin in (("X", self.pixel_x), ("Y", self.pixel_y), ("Z", self.pixel_z)):
-            pixel_row.addWidget(QLabel(label))
-            pixel_row.addWidget(spin, 1)
-        pixel_row.addWidget(self.unit_combo)
-
-        # -- plan, progress, actions -----------------------------------------
-        self.plan_label = QLabel()
-        self.plan_label.setWordWrap(True)
-        self.plan_label.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse
+        self.reuse.visible = False
+        self.pixel_x = self._size_box("x")
+        self.pixel_y = self._size_box("y")
+        self.pixel_z = self._size_box("z")
+        self.unit = ComboBox(choices=list(UNITS), value=UNITS[0], label="Unit", name="unit")
+        self.pixel_z_row = _field("Pixel size z", self.pixel_z)
+        self.options_box = Container(
+            widgets=[
+                _field("Tile size", self.tile_size),
+                _field("Compression", self.compression),
+                _field("Levels", self.levels),
+                _field("Downsampling", self.downsample),
+                self.reuse,
+                _field("Pixel size x", self.pixel_x),
+                _field("Pixel size y", self.pixel_y),
+                self.pixel_z_row,
+                _field("Unit", self.unit),
+            ],
+            labels=False,
+            name="options",
         )
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self.export_button = QPushButton("Export")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
+        self.options_box.margins = (0, 0, 0, 0)
+        self.options_box.visible = False
+        # -- Plan ----------------------------------------------------------
+        self.plan_text = _wrapping(Label(value="", name="plan_text"))
+        # -- Actions -------------------------------------------------------
+        self.export_button = PushButton(text="Export", name="export")
+        self.cancel_button = PushButton(text="Cancel", name="cancel")
+        self.cancel_button.enabled = False
+        self.progress = ProgressBar(min=0, max=1, value=0, name="progress")
+        self.status = _wrapping(Label(value="", name="status"))
+        # -- Viewing ---------------------------------------------------------
+        self.viewing_heading = _heading("Viewing")
+        self.viewing = ViewingSection(name="viewing")
+        for widget in (self.viewing_heading, self.viewing):
+            widget.visible = False
+
+        super().__init__(
+            widgets=[
+                _heading("Layers"),
+                self.layer_rows,
+                _heading("Output file"),
+                self.output,
+                self.replace,
+                self.options_toggle,
+                self.options_box,
+                _heading("Plan"),
+                self.plan_text,
+                _row(self.export_button, self.cancel_button),
+                self.progress,
+                self.status,
+                self.viewing_heading,
+                self.viewing,
+            ],
+            labels=False,
+            scrollable=True,
+            name="export_to_viv",
+        )
+        scroll = self.root_native_widget
+        scroll.setMinimumWidth(PANEL_WIDTH)
+        scroll.setFrameShape(scroll.Shape.NoFrame)
+
+        # -- keep the plan current -----------------------------------------
+        self.options_toggle.native.toggled.connect(self._on_options_toggled)
+        for widget in (self.tile_size, self.compression, self.levels, self.reuse):
+            widget.changed.connect(self.update_plan)
         self.export_button.clicked.connect(self.start_export)
         self.cancel_button.clicked.connect(self.cancel_export)
-        action_row = QHBoxLayout()
-        action_row.addWidget(self.export_button)
-        action_row.addWidget(self.cancel_button)
-        self.status_label = QLabel("")
-        self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse
-        )
-        self.serve_button = QPushButton("Serve to Avivator")
-        self.serve_button.setVisible(False)
-        self.serve_button.clicked.connect(self.open_serve_widget)
-
-        form = QFormLayout()
-        form.addRow("Layers", self.layer_list)
-        form.addRow("File", path_row)
-        form.addRow("", self.overwrite_check)
-        form.addRow("Tile size", self.tile_combo)
-        form.addRow("Compression", self.compression_combo)
-        form.addRow("Levels", self.levels_spin)
-        form.addRow("Downsampling", self.downsample_combo)
-        form.addRow("", self.reuse_check)
-        form.addRow("Pixel size", pixel_row)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(QLabel("<b>Planned pyramid</b>"))
-        layout.addWidget(self.plan_label)
-        layout.addWidget(self.progress_bar)
-        layout.addLayout(action_row)
-        layout.addWidget(self.status_label)
-        layout.addWidget(self.serve_button)
-        layout.addStretch(1)
-
-        # -- keep the plan current -------------------------------------------
-        self.layer_list.itemChanged.connect(self._on_layers_changed)
-        self.layer_list.model().rowsMoved.connect(self._on_layers_changed)
-        self.tile_combo.currentIndexChanged.connect(self.update_plan)
-        self.compression_combo.currentIndexChanged.connect(self.update_plan)
-        self.levels_spin.valueChanged.connect(self.update_plan)
-        self.reuse_check.toggled.connect(self.update_plan)
         events = self.viewer.layers.events
-        for name in ("inserted", "removed", "moved", "reordered"):
+        for name in _LAYER_EVENTS:
             emitter = getattr(events, name, None)
             if emitter is not None:
                 emitter.connect(self._sync_layers)
-        self.destroyed.connect(self._cancel_event.set)
-        self.destroyed.connect(self._disconnector(events))
+        self.native.destroyed.connect(self._cancel_event.set)
+        self.native.destroyed.connect(self._disconnector(events))
         self._sync_layers()
 
+    @property
+    def native(self):
+        """The scroll area holding the panel.
+
+        napari docks a magicgui widget's ``native``; for a scrollable
+        container magicgui gives the widget inside the scroll area, which
+        would be docked without it (and clipped, or stretch the window).
+        """
+        return self.root_native_widget
+
     # -- public API --------------------------------------------------------------
+    def layer_names(self) -> list[str]:
+        """The listed layers' names, in channel order."""
+        return [self._rows[k].tick.text for k in self._order]
+
+    def ticked_names(self) -> list[str]:
+        """The ticked layers' names, in channel order."""
+        return [self._rows[k].tick.text for k in self._order if self._rows[k].tick.value]
+
+    def row(self, name: str) -> _LayerRow:
+        """The row of the layer called ``name``."""
+        for key in self._order:
+            if self._rows[key].tick.text == name:
+                return self._rows[key]
+        raise KeyError(name)
+
     def chosen_layers(self) -> list:
-        """The checked image layers, in list (= channel) order."""
-        by_id = {_key(layer): layer for layer in _image_layers(self.viewer)}
-        chosen = []
-        for row in range(self.layer_list.count()):
-            item = self.layer_list.item(row)
-            layer = by_id.get(item.data(Qt.ItemDataRole.UserRole))
-            if layer is not None and item.checkState() == Qt.CheckState.Checked:
-                chosen.append(layer)
-        return chosen
+        """The ticked image layers, in channel order."""
+        by_key = {_key(layer): layer for layer in _image_layers(self.viewer)}
+        return [
+            by_key[k] for k in self._order if k in by_key and self._rows[k].tick.value
+        ]
 
     def output_path(self) -> Path | None:
         """The output path as it will be written (``.ome.tif`` added)."""
-        text = self.path_edit.text().strip()
-        if not text:
+        value = self.output.value
+        text = str(value).strip() if value is not None else ""
+        if text in ("", "."):
             return None
-        return output_path(Path(text).expanduser())
-
-    def _plan_for(self, data, meta):
-        from ..write.plan import plan_pyramid
-
-        level0 = data[0] if isinstance(data, list | tuple) else data
-        return plan_pyramid(
-            tuple(level0.shape),
-            level0.dtype,
-            meta.axes or None,
-            tile_size=self.tile_combo.currentData(),
-            levels=self._levels(),
-            compression=self.compression_combo.currentText(),
-        )
+        return naming.output_path(Path(text).expanduser())
 
     def update_plan(self, *_args) -> None:
         """Recompute and show the planned levels and estimated size."""
         self.plan = None
         layers = self.chosen_layers()
         if not layers:
-            self.plan_label.setText("Check at least one image layer.")
+            self.plan_text.value = "Tick at least one image layer."
             self._update_enabled()
             return
         try:
-            data, meta = _to_image(layers, self._keep_levels(layers))
-            self.plan = self._plan_for(data, meta)
+            found = self._export_input(layers)
+            self.plan = self._plan_for(found)
         except NapariVivError as exc:
-            self.plan_label.setText(f"Cannot export: {exc}")
+            self.plan_text.value = f"Cannot export: {one_line(exc, 400)}"
             self._update_enabled()
             return
         plan = self.plan
         own = set()
-        if isinstance(data, list | tuple):
-            own = {tuple(int(n) for n in lv.shape[-2:]) for lv in data[1:]}
+        if len(found.levels) > 1:
+            own = {tuple(int(n) for n in lv.shape[-2:]) for lv in found.levels[1:]}
         lines = [
-            f"Level {i}: {x} × {y} px" + (" (copied from the layer)" if (y, x) in own else "")
+            f"Level {i}: {x} × {y}" + (" (copied)" if (y, x) in own else "")
             for i, (y, x) in enumerate(plan.level_shapes)
         ]
-        lines.append(
-            f"{plan.nplanes} plane(s) · {plan.dtype} · {plan.tile_size}px tiles · "
-            f"{plan.compression}"
-        )
-        lines.append(f"Estimated file size: about {human_bytes(plan.estimated_bytes())}")
-        self.plan_label.setText("\n".join(lines))
+        lines.append(f"{plan.nplanes} plane(s) · {plan.dtype} · {plan.tile_size} px tiles")
+        lines.append(f"About {human_bytes(plan.estimated_bytes())} ({plan.compression})")
+        self.plan_text.value = "\n".join(lines)
         self._update_enabled()
 
-    def start_export(self) -> bool:
+    def start_export(self, *_args) -> bool:
         """Start exporting in the background; False if inputs are wrong."""
         from napari.qt.threading import create_worker
 
@@ -328,46 +370,49 @@ class ExportWidget(QWidget):
         layers = self.chosen_layers()
         path = self.output_path()
         if not layers:
-            self._fail("Save as OME-TIFF pyramid: check at least one image layer")
+            self._fail("Export to Viv: tick at least one image layer")
             return False
         if path is None:
-            self._fail("Save as OME-TIFF pyramid: choose an output file")
+            self._fail("Export to Viv: choose an output file")
             return False
-        if path.exists() and not self.overwrite_check.isChecked():
+        if path.exists() and not self.replace.value:
             self._fail(f"{path}: already exists; tick 'Replace an existing file' or pick another name")
             return False
         try:
-            data, meta = _to_image(layers, self._keep_levels(layers))
-            plan = self._plan_for(data, meta)
+            found = self._export_input(layers)
+            plan = self._plan_for(found)
         except NapariVivError as exc:
-            self._fail(str(exc))
+            self._fail(one_line(exc, 400))
             return False
+        meta = found.metadata
+        if not meta.name:
+            meta.name = naming.stem(path)
+        sizes, unit = self._physical_size_options()
         options = dict(
             axes=meta.axes,
             metadata=meta,
-            tile_size=self.tile_combo.currentData(),
+            tile_size=self.tile_size.value,
             levels=self._levels(),
-            compression=self.compression_combo.currentText(),
-            downsample=self.downsample_combo.currentText(),
-            overwrite=self.overwrite_check.isChecked(),
-            **self._physical_size_options(meta),
+            compression=self.compression.value,
+            downsample=self.downsample.value,
+            overwrite=bool(self.replace.value),
+            physical_sizes=sizes,
+            unit=unit,
         )
-        self.path_edit.setText(str(path))
+        # the note stands only if the export keeps the size the layers gave
+        kept = sizes == _rounded(meta.physical_sizes) and unit == meta.unit
+        self.note = found.unit_note if kept else None
+        if str(self.output.value) != str(path):
+            self._set_output(path)
         self._remember(path)
         self._cancel_event.clear()
         self.exported = []
-        self.serve_button.setVisible(False)
-        total = plan.ntiles
-        self.progress_bar.setRange(0, max(total, 1))
-        self.progress_bar.setValue(0)
-        self.status_label.setText(f"Exporting to {path} …")
+        self._show_viewing(False)
+        self.progress.max = max(plan.ntiles, 1)
+        self.progress.value = 0
+        self.status.value = f"Exporting to {path.name} …"
         worker = create_worker(
-            _run_export,
-            data,
-            path,
-            options,
-            self._relay,
-            self._cancel_event,
+            _run_export, found.data, path, options, self._relay, self._cancel_event,
             _start_thread=False,
         )
         worker.returned.connect(self._on_returned)
@@ -377,99 +422,131 @@ class ExportWidget(QWidget):
         worker.start()
         return True
 
-    def cancel_export(self) -> None:
+    def cancel_export(self, *_args) -> None:
         """Ask the running export to stop; it removes everything it wrote."""
         if self.worker is not None:
             self._cancel_event.set()
-            self.status_label.setText("Cancelling …")
-            self.cancel_button.setEnabled(False)
-
-    def open_serve_widget(self):
-        """Dock the serve widget with the exported file filled in; return it."""
-        dock, widget = self.viewer.window.add_plugin_dock_widget(PLUGIN, SERVE_WIDGET)
-        dock.show()  # it may have been docked earlier and hidden
-        dock.raise_()
-        if self.exported and hasattr(widget, "set_file"):
-            widget.set_file(self.exported[0])
-        return widget
+            self.status.value = "Cancelling …"
+            self.cancel_button.enabled = False
 
     # -- internals ---------------------------------------------------------------
-    @staticmethod
-    def _size_spin() -> QDoubleSpinBox:
-        spin = QDoubleSpinBox()
-        spin.setDecimals(4)
-        spin.setRange(0.0, 1e6)
-        spin.setSingleStep(0.05)
-        spin.setSpecialValueText("unknown")
-        spin.setButtonSymbols(QAbstractSpinBox.ButtonSymbols.NoButtons)
-        spin.setMinimumWidth(70)
-        spin.setToolTip("physical size of one pixel; 0 = unknown")
-        return spin
+    def _size_box(self, axis: str) -> FloatSpinBox:
+        box = FloatSpinBox(value=0.0, min=0.0, max=1e4, step=0.001, name=f"pixel_{axis}")
+        box.native.setDecimals(4)
+        box.native.setSingleStep(0.05)
+        box.native.setSpecialValueText("unknown")
+        box.native.setButtonSymbols(box.native.ButtonSymbols.NoButtons)
+        box.native.setMinimumWidth(60)
+        box.tooltip = f"physical size of one pixel along {axis}; 0 = unknown"
+        return box
+
+    def _export_input(self, layers):
+        from .layers import layer_objects_to_export
+
+        multiscale = any(getattr(layer, "multiscale", False) for layer in layers)
+        self.reuse.visible = multiscale
+        return layer_objects_to_export(layers, keep_levels=multiscale and bool(self.reuse.value))
+
+    def _plan_for(self, found):
+        from ..write.plan import plan_pyramid
+
+        return plan_pyramid(
+            found.shape, found.dtype, found.metadata.axes or None,
+            tile_size=self.tile_size.value, levels=self._levels(),
+            compression=self.compression.value,
+        )
+
+    def _levels(self):
+        value = self.levels.value
+        return "auto" if value == "auto" else int(value)
+
+    def _physical_size_options(self) -> tuple[dict, str]:
+        """The pixel size as shown (0 = unknown), overriding the layers'."""
+        sizes = {}
+        for axis, box in (("x", self.pixel_x), ("y", self.pixel_y), ("z", self.pixel_z)):
+            if (axis != "z" or self._has_z) and box.value > 0:
+                sizes[axis] = round(float(box.value), 4)
+        return sizes, self.unit.value
+
+    def _on_options_toggled(self, value) -> None:
+        self.options_box.visible = bool(value)
+        self.options_toggle.text = "▾ Options" if value else "▸ Options"
 
     def _disconnector(self, events):
         sync, alive = self._sync_layers, self._alive
 
         def disconnect(*_args):
             alive[0] = False
-            for name in ("inserted", "removed", "moved", "reordered"):
+            for name in _LAYER_EVENTS:
                 emitter = getattr(events, name, None)
                 if emitter is not None:
                     emitter.disconnect(sync)
 
         return disconnect
 
-    def _keep_levels(self, layers) -> bool:
-        multiscale = any(getattr(layer, "multiscale", False) for layer in layers)
-        self.reuse_check.setVisible(multiscale)
-        return multiscale and self.reuse_check.isChecked()
-
-    def _levels(self):
-        value = self.levels_spin.value()
-        return "auto" if value == 0 else value
-
-    def _physical_size_options(self, meta) -> dict:
-        """The pixel size as shown (0 = unknown), overriding the layers'."""
-        sizes = {}
-        for axis, spin in (("x", self.pixel_x), ("y", self.pixel_y), ("z", self.pixel_z)):
-            if spin.isEnabled() and spin.value() > 0:
-                sizes[axis] = spin.value()
-        return {"physical_sizes": sizes, "unit": self.unit_combo.currentText()}
-
     def _sync_layers(self, *_args) -> None:
-        """Mirror the viewer's image layers; new ones are checked if selected."""
+        """Mirror the viewer's image layers; keep the user's order and ticks."""
         if not self._alive[0]:
-            return  # a renamed layer outlived this widget
+            return  # a layer event outlived this panel
         layers = _image_layers(self.viewer)
-        old = {}
-        for row in range(self.layer_list.count()):
-            item = self.layer_list.item(row)
-            old[item.data(Qt.ItemDataRole.UserRole)] = (row, item.checkState())
-        selected = set(map(_key, self.viewer.layers.selection))
-        fresh = not old
-        if fresh and not any(_key(layer) in selected for layer in layers):
-            selected = set(map(_key, layers))  # nothing selected: offer them all
-        # keep the user's order for known layers, append new ones
-        layers.sort(key=lambda lyr: old.get(_key(lyr), (len(old), None))[0])
-        self.layer_list.blockSignals(True)
-        self.layer_list.clear()
+        any_visible = any(layer.visible for layer in layers)
+        keys = [_key(layer) for layer in layers]
+        known = [k for k in self._order if k in keys]
+        order = known + [k for k in keys if k not in known]
         for layer in layers:
-            if _key(layer) not in self._named:
-                layer.events.name.connect(self._sync_layers)
-                self._named.add(_key(layer))
-            item = QListWidgetItem(layer.name)
-            item.setData(Qt.ItemDataRole.UserRole, _key(layer))
-            item.setFlags(
-                item.flags()
-                | Qt.ItemFlag.ItemIsUserCheckable
-                | Qt.ItemFlag.ItemIsDragEnabled
-            )
-            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsDropEnabled)
-            state = old.get(_key(layer), (0, None))[1]
-            if state is None:
-                state = Qt.CheckState.Checked if _key(layer) in selected else Qt.CheckState.Unchecked
-            item.setCheckState(state)
-            self.layer_list.addItem(item)
-        self.layer_list.blockSignals(False)
+            key = _key(layer)
+            # every layer, or only the visible ones when some are hidden
+            default = bool(layer.visible) or not any_visible
+            row = self._rows.get(key)
+            if row is None:
+                row = self._new_row(layer, default)
+            else:
+                row.tick.text = layer.name
+                if key not in self._touched and row.tick.value != default:
+                    with row.tick.changed.blocked():
+                        row.tick.value = default
+        for key in list(self._rows):
+            if key not in keys:
+                del self._rows[key]
+        self._order = order
+        self._rebuild_rows()
+        self._on_layers_changed()
+
+    def _new_row(self, layer, ticked: bool) -> _LayerRow:
+        key = _key(layer)
+        row = _LayerRow(key, layer.name, ticked)
+        row.tick.changed.connect(lambda *_a, k=key: self._on_tick(k))
+        row.up.clicked.connect(lambda *_a, k=key: self.move(k, -1))
+        row.down.clicked.connect(lambda *_a, k=key: self.move(k, +1))
+        self._rows[key] = row
+        if key not in self._watched:
+            self._watched.add(key)
+            layer.events.name.connect(self._sync_layers)
+            layer.events.visible.connect(self._sync_layers)
+        return row
+
+    def _rebuild_rows(self) -> None:
+        box = self.layer_rows
+        wanted = [self._rows[k] for k in self._order]
+        if list(box) == wanted:
+            return
+        while len(box):
+            box.pop()
+        box.extend(wanted)
+        if not wanted:
+            self.layer_rows.append(Label(value="No image layers yet."))
+
+    def move(self, key: str, step: int) -> None:
+        """Move a layer's channel up (-1) or down (+1)."""
+        i = self._order.index(key)
+        j = min(max(i + step, 0), len(self._order) - 1)
+        if i != j:
+            self._order.insert(j, self._order.pop(i))
+            self._rebuild_rows()
+            self._on_layers_changed()
+
+    def _on_tick(self, key: str) -> None:
+        self._touched.add(key)
         self._on_layers_changed()
 
     def _on_layers_changed(self, *_args) -> None:
@@ -478,43 +555,77 @@ class ExportWidget(QWidget):
         if first is not None and _key(first) != self._prefilled_for:
             self._prefill_pixel_size(layers)
             self._prefilled_for = _key(first)
-        if not self.path_edit.text() and first is not None:
-            folder = Path(self._folder) if self._folder else Path.home()
-            safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in first.name)
-            self.path_edit.setText(str(folder / f"{safe or 'image'}.ome.tif"))
+        self._propose_output(layers)
         self.update_plan()
+
+    def _propose_output(self, layers) -> None:
+        """Fill in an output path unless the user chose one."""
+        current = self.output_path()
+        if layers and (current is None or current == self._proposed):
+            path = self._default_output(layers)
+            self._proposed = path
+            self._set_output(path)
+
+    def _set_output(self, path: Path) -> None:
+        with self.output.changed.blocked():
+            self.output.value = path
+        self.output.tooltip = str(path)
+
+    def _default_output(self, layers) -> Path:
+        """The source's folder and name when read from a file, else the last folder."""
+        source = _source_path(layers[0])
+        if source is not None:
+            folder, stem = source.parent, naming.stem(source)
+        else:
+            folder = Path(self._folder) if self._folder and Path(self._folder).is_dir() else None
+            if folder is None:
+                from napari.utils.history import get_save_history
+
+                folder = Path(get_save_history()[0])
+            md = layers[0].metadata if isinstance(layers[0].metadata, dict) else {}
+            shared = {
+                (lay.metadata or {}).get("name") if isinstance(lay.metadata, dict) else None
+                for lay in layers
+            }
+            if len(layers) == 1:
+                stem = layers[0].name
+            elif len(shared) == 1 and md.get("name"):
+                stem = md["name"]
+            else:
+                stem = "image"
+        return naming.free_output_path(folder, naming.file_stem_for(stem))
 
     def _prefill_pixel_size(self, layers) -> None:
         try:
-            _data, meta = _to_image(layers)
+            found = self._export_input(layers)
         except NapariVivError:
             return
+        meta = found.metadata
         axes = (meta.axes or "").upper()
         sizes = meta.physical_sizes or {}
-        for axis, spin in (("x", self.pixel_x), ("y", self.pixel_y), ("z", self.pixel_z)):
-            spin.setValue(float(sizes.get(axis) or 0.0))
-        self.pixel_z.setEnabled("Z" in axes)
+        for axis, box in (("x", self.pixel_x), ("y", self.pixel_y), ("z", self.pixel_z)):
+            box.value = float(sizes.get(axis) or 0.0)
+        self._has_z = "Z" in axes
+        self.pixel_z_row.visible = self._has_z
         unit = meta.unit or UNITS[0]
-        if self.unit_combo.findText(unit) < 0:
-            self.unit_combo.addItem(unit)
-        self.unit_combo.setCurrentText(unit)
+        if unit not in self.unit.choices:
+            self.unit.choices = (*self.unit.choices, unit)
+        self.unit.value = unit
 
     def _update_enabled(self) -> None:
         busy = self.worker is not None
         # Export stays clickable with a bad plan: clicking says why, as a notification
-        self.export_button.setEnabled(not busy and self.layer_list.count() > 0)
-        self.cancel_button.setEnabled(busy and not self._cancel_event.is_set())
+        self.export_button.enabled = not busy and bool(self._order)
+        self.cancel_button.enabled = busy and not self._cancel_event.is_set()
         for widget in (
-            self.layer_list, self.path_edit, self.browse_button, self.overwrite_check,
-            self.tile_combo, self.compression_combo, self.levels_spin,
-            self.downsample_combo, self.reuse_check, self.pixel_x, self.pixel_y, self.unit_combo,
+            self.layer_rows, self.output, self.replace, self.options_box,
         ):
-            widget.setEnabled(not busy)
+            widget.enabled = not busy
 
     def _on_progress(self, done: int, total: int) -> None:
-        if self.progress_bar.maximum() != total:
-            self.progress_bar.setRange(0, max(total, 1))
-        self.progress_bar.setValue(done)
+        if self.progress.max != total:
+            self.progress.max = max(total, 1)
+        self.progress.value = done
 
     def _on_returned(self, result) -> None:
         from napari.utils.notifications import show_info
@@ -523,19 +634,34 @@ class ExportWidget(QWidget):
         if status == "done":
             self.exported = [Path(p) for p in value]
             settings.remember_last_export(self.exported[0])
-            self.progress_bar.setValue(self.progress_bar.maximum())
+            _update_napari_history(self.exported[0])
+            self.progress.value = self.progress.max
             size = sum(p.stat().st_size for p in self.exported if p.exists())
-            names = " and ".join(p.name for p in self.exported)
-            message = f"Saved {names} in {self.exported[0].parent} ({human_bytes(size)})"
-            self.status_label.setText(message)
-            self.serve_button.setVisible(True)
+            image = self.exported[0]
+            self.status.value = f"Saved {image.name} ({human_bytes(size)})"
+            self.status.tooltip = "\n".join(str(p) for p in self.exported)
+            message = (
+                f"Saved {image.name} with {len(self.exported) - 1} sidecar file(s) in "
+                f"{image.parent} ({human_bytes(size)})"
+            )
+            if self.note:
+                message += f"; {self.note}"
+                self.status.value += f"\n{self.note[0].upper()}{self.note[1:]}"
+            self.viewing.set_file(image)
+            self._show_viewing(True)
             show_info(message)
         elif status == "cancelled":
-            self.progress_bar.setValue(0)
-            self.status_label.setText("Export cancelled; nothing was written.")
+            self.progress.value = 0
+            self.status.value = "Export cancelled; nothing was written."
         else:
-            self.progress_bar.setValue(0)
+            self.progress.value = 0
             self._fail(value)
+
+    def _show_viewing(self, shown: bool) -> None:
+        self.viewing_heading.visible = shown
+        self.viewing.visible = shown
+        if not shown:
+            self.viewing.set_file(None)
 
     def _on_finished(self) -> None:
         self.worker = None
@@ -544,28 +670,31 @@ class ExportWidget(QWidget):
     def _fail(self, message: str) -> None:
         from napari.utils.notifications import show_error
 
-        self.status_label.setText(message)
+        self.status.value = message
         show_error(message)
 
     def _remember(self, path: Path) -> None:
         self._folder = str(path.parent)
         settings.save_settings(
             settings.ExportSettings(
-                tile_size=self.tile_combo.currentData(),
-                compression=self.compression_combo.currentText(),
-                levels=self.levels_spin.value(),
-                downsample=self.downsample_combo.currentText(),
+                tile_size=self.tile_size.value,
+                compression=self.compression.value,
+                levels=0 if self.levels.value == "auto" else int(self.levels.value),
+                downsample=self.downsample.value,
                 folder=self._folder,
             )
         )
 
-    def _browse(self) -> None:
-        start = self.path_edit.text() or self._folder or str(Path.home())
-        name, _ = QFileDialog.getSaveFileName(
-            self, "Save as OME-TIFF pyramid", start, "OME-TIFF (*.ome.tif *.ome.tiff)"
-        )
-        if name:
-            path = output_path(Path(name))
-            self.path_edit.setText(str(path))
-            # the dialog already asked before replacing an existing file
-            self.overwrite_check.setChecked(path.exists())
+
+def _rounded(sizes) -> dict:
+    return {k: round(float(v), 4) for k, v in (sizes or {}).items() if v}
+
+
+def _update_napari_history(path: Path) -> None:
+    """Let napari's own Save dialogs start in the folder we exported to."""
+    try:
+        from napari.utils.history import update_save_history
+
+        update_save_history(str(path))
+    except Exception:  # napari's history is a convenience
+        log.debug("could not update napari's save history", exc_info=True)

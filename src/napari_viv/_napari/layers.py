@@ -6,7 +6,9 @@ order::
 
     layer name      -> channel name
     colormap        -> channel colour (the colormap's brightest colour)
-    scale + units   -> physical pixel size (pint units -> OME symbols)
+    scale + units   -> physical pixel size (pint units -> OME symbols); a
+                       scale other than 1 with napari's default unit
+                       "pixel" is taken as µm (``ExportInput.assumed_um``)
     axis_labels     -> OME axes (t/c/z/y/x; napari's default labels fall
                        back to position: ...ZYX)
 
@@ -41,6 +43,13 @@ class ExportInput:
     levels: list
     metadata: ImageMetadata
     layer_names: list[str] = field(default_factory=list)
+    #: Layers whose scale had no units (napari's "pixel"), written as µm.
+    assumed_um: list[str] = field(default_factory=list)
+
+    @property
+    def unit_note(self) -> str | None:
+        """The sentence telling the user about :attr:`assumed_um`, or None."""
+        return assumed_um_note(self.assumed_um)
 
     @property
     def data(self):
@@ -77,6 +86,7 @@ class _Layer:
     ome_xml: str | None
     channel_names: list[str] | None  # stashed by our reader, if any
     grid: tuple  # (scale, translate) as napari places the layer
+    assumed_um: bool = False  # scale without units, taken as µm
 
     @property
     def shape0(self) -> tuple[int, ...]:
@@ -157,7 +167,7 @@ def _parse_layer(data, meta: dict, name: str) -> _Layer:
     if len(scale) != spatial_ndim or len(units) != spatial_ndim:
         scale = (scale + [1.0] * spatial_ndim)[-spatial_ndim:]
         units = (units + ["pixel"] * spatial_ndim)[-spatial_ndim:]
-    sizes, unit, dt = _physical(axes[:spatial_ndim], scale, units, name)
+    sizes, unit, dt, assumed = _physical(axes[:spatial_ndim], scale, units, name)
 
     translate = list(meta.get("translate") or [0.0] * spatial_ndim)
     grid = (
@@ -185,6 +195,7 @@ def _parse_layer(data, meta: dict, name: str) -> _Layer:
             else None
         ),
         grid=grid,
+        assumed_um=assumed,
     )
 
 
@@ -249,11 +260,36 @@ def _as_unit(u):
     return u
 
 
+#: The unit assumed for a scale given without units.
+ASSUMED_UNIT = "µm"
+
+
+def assumed_um_note(names) -> str | None:
+    """What to tell the user when layers' scales had no units, or None."""
+    names = list(names)
+    if not names:
+        return None
+    which = ", ".join(map(repr, names)) if len(names) <= 2 else f"{len(names)} layers"
+    return (
+        f"the scale of {which} has no units: assumed {ASSUMED_UNIT}; "
+        "set the layer's units to choose another"
+    )
+
+
 def _physical(axes: str, scale, units, name: str):
-    """Physical sizes {x,y,z}, their OME unit, and the time step (s)."""
+    """Physical sizes {x,y,z}, their OME unit, the time step (s), and whether
+    µm was assumed.
+
+    napari's default unit is "pixel". A spatial axis with that unit and a
+    scale other than 1 is taken to be in µm (most readers and users set the
+    scale in µm without setting units); Y and X are taken together, so a
+    scale on one of them gives both a size. Scale 1 in pixels means no
+    physical size.
+    """
     sizes: dict[str, float] = {}
     qty = {}
     dt = None
+    parsed = []
     for ax, s, u in zip(axes, scale, units):
         try:
             unit = _as_unit(u)
@@ -261,9 +297,17 @@ def _physical(axes: str, scale, units, name: str):
             raise NapariVivError(
                 f"layer {name!r}: unknown unit {u!r} on axis {ax.lower()}"
             ) from None
+        parsed.append((ax, float(s), unit))
+    unitless = {ax for ax, s, unit in parsed if unit is None and ax in "ZYX" and s != 1.0}
+    if unitless & {"Y", "X"}:
+        unitless |= {ax for ax, _s, unit in parsed if unit is None and ax in "YX"}
+    assumed = bool(unitless)
+    for ax, s, unit in parsed:
+        if unit is None and ax in unitless:
+            unit = _ureg().Unit("micrometer")
         if unit is None or ax == "C":
             continue
-        q = float(s) * unit
+        q = s * unit
         if ax == "T":
             if q.check("[time]"):
                 dt = float(q.to("second").magnitude)
@@ -275,7 +319,7 @@ def _physical(axes: str, scale, units, name: str):
             )
         qty[ax] = q
     if not qty:
-        return sizes, None, dt
+        return sizes, None, dt, assumed
     # One unit for all axes: that of x (else y, z), converted when they differ.
     ref = next(qty[a] for a in "XYZ" if a in qty)
     try:
@@ -285,7 +329,7 @@ def _physical(axes: str, scale, units, name: str):
         symbol, target = normalize_unit("um"), _ureg().Unit("micrometer")
     for ax, q in qty.items():
         sizes[ax.lower()] = float(q.to(target).magnitude)
-    return sizes, symbol, dt
+    return sizes, symbol, dt, assumed
 
 
 def colormap_color(cmap) -> tuple[int, int, int] | None:
@@ -370,7 +414,7 @@ def _combine(layers: list[_Layer], *, keep_levels: bool) -> ExportInput:
     )
     if first.unit:
         md.unit = first.unit
-    return ExportInput(levels, md, names)
+    return ExportInput(levels, md, names, _assumed(layers))
 
 
 def _single(lay: _Layer, keep_levels: bool) -> ExportInput:
@@ -401,7 +445,7 @@ def _single(lay: _Layer, keep_levels: bool) -> ExportInput:
     )
     if lay.unit:
         md.unit = lay.unit
-    return ExportInput(list(levels), md, [lay.name])
+    return ExportInput(list(levels), md, [lay.name], _assumed([lay]))
 
 
 def _single_rgb(lay: _Layer, keep_levels: bool) -> ExportInput:
@@ -428,7 +472,11 @@ def _single_rgb(lay: _Layer, keep_levels: bool) -> ExportInput:
     if lay.unit:
         md.unit = lay.unit
     levels = lay.levels if keep_levels else lay.levels[:1]
-    return ExportInput(list(levels), md, [lay.name])
+    return ExportInput(list(levels), md, [lay.name], _assumed([lay]))
+
+
+def _assumed(layers) -> list[str]:
+    return [lay.name for lay in layers if lay.assumed_um]
 
 
 def _canonical(levels: list, axes: str) -> tuple[list, str]:

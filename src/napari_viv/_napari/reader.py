@@ -256,6 +256,7 @@ def image_to_layer_data(
         "metadata": {
             "ome_xml": metadata.ome_xml,
             "axes": axes,
+            "name": title,  # the image's name, shared by its channel layers
         },
     }
     data = list(levels) if len(levels) > 1 else levels[0]

@@ -1,9 +1,20 @@
-"""The "Serve to Avivator" dock widget.
+"""Viewing an exported file in a browser, from inside napari.
 
-Serves one exported ``.ome.tif`` (and its ``offsets.json``) on 127.0.0.1
-with :class:`napari_viv.serve.server.RangeServer`, shows the link, live request
-and byte counts, and opens Avivator or copies the link. The server stops
-with the Stop button, when the widget is destroyed, or when Qt quits.
+:class:`ViewingSection` is the "Viewing" part of the *Export to Viv* panel:
+it serves one ``.ome.tif`` (with its ``offsets.json`` and ``view.json``) on
+127.0.0.1 with :class:`napari_viv.serve.server.RangeServer` and offers
+
+* **Open in viewer**: our Viv viewer, served by the same server;
+* **Open in Avivator**: the public Avivator page reading the same file;
+* **Copy link** (our viewer's link) and **Stop serving**;
+
+with the server's state and its request and byte counters. The server
+starts on the first of those clicks and stops with Stop serving, when the
+widget is destroyed, or when Qt quits.
+
+:class:`ServeFile` is the small *View a file in a browser* dock widget: a
+file picker plus the same section, for files exported earlier or by the
+command line.
 """
 
 from __future__ import annotations
@@ -12,28 +23,17 @@ import logging
 import webbrowser
 from pathlib import Path
 
-from qtpy.QtCore import Qt, QTimer
-from qtpy.QtWidgets import (
-    QApplication,
-    QFileDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from magicgui.widgets import Container, FileEdit, Label, PushButton
 
 from ..errors import NapariVivError
-from . import settings
 from ..text import human_bytes
+from . import settings
 
 log = logging.getLogger(__name__)
 
 #: How often the request/byte counters are refreshed, in milliseconds.
 STATUS_INTERVAL_MS = 500
+NOT_SERVING = "Not serving."
 
 
 def _notify_error(message: str) -> None:
@@ -42,31 +42,27 @@ def _notify_error(message: str) -> None:
     show_error(message)
 
 
-def _browser_caveats() -> str:
-    from ..serve.links import browser_caveats
+def _row(*widgets) -> Container:
+    row = Container(widgets=list(widgets), layout="horizontal", labels=False)
+    row.margins = (0, 0, 0, 0)
+    return row
 
-    return "\n".join(f"• {line}" for line in browser_caveats())
 
+def _wrapping(label: Label) -> Label:
+    """Let a label wrap instead of widening the dock."""
+    from qtpy.QtWidgets import QSizePolicy
 
-def _ssh_text(port: int, url_path: str) -> str:
-    """How to reach this server from a laptop when napari runs remotely."""
-    from ..serve.links import ssh_hint
-
-    hint = ssh_hint(port, url_path)
-    if hint is not None:
-        return hint.text()
-    return (
-        "napari on a remote machine? On your laptop, run\n"
-        f"    ssh -L {port}:localhost:{port} user@that-machine\n"
-        "then open the same link there."
-    )
+    label.native.setWordWrap(True)
+    # magicgui labels are Fixed (their one-line width): let them narrow
+    label.native.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+    return label
 
 
 class _ServerGuard:
     """Holds the running server so it can be stopped without the widget.
 
-    The widget's ``destroyed`` signal fires after its Python attributes may
-    be gone, so the stop logic lives in this small object instead.
+    Qt's ``destroyed`` signal fires after the widget's Python attributes
+    may be gone, so the stop logic lives in this small object instead.
     """
 
     def __init__(self) -> None:
@@ -81,86 +77,50 @@ class _ServerGuard:
                 log.warning("could not stop the server cleanly", exc_info=True)
 
 
-class ServeWidget(QWidget):
-    """Serve an exported OME-TIFF to Avivator from inside napari."""
+class ViewingSection(Container):
+    """Serve one file and open it in our viewer or in Avivator."""
 
-    def __init__(self, napari_viewer=None, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.viewer = napari_viewer
-        self._guard = _ServerGuard()
-        self._link = ""
-
-        self.file_edit = QLineEdit()
-        self.file_edit.setPlaceholderText("an exported .ome.tif")
-        self.browse_button = QPushButton("Browse…")
-        self.browse_button.clicked.connect(self._browse)
-        file_row = QHBoxLayout()
-        file_row.addWidget(self.file_edit, 1)
-        file_row.addWidget(self.browse_button)
-
-        self.port_spin = QSpinBox()
-        self.port_spin.setRange(0, 65535)
-        self.port_spin.setSpecialValueText("any free port")
-        self.port_spin.setToolTip("0 picks a free port")
-
-        self.start_button = QPushButton("Start")
-        self.stop_button = QPushButton("Stop")
-        self.start_button.clicked.connect(self.start)
-        self.stop_button.clicked.connect(self.stop)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button)
-        buttons.addWidget(self.stop_button)
-
-        self.url_edit = QLineEdit()
-        self.url_edit.setReadOnly(True)
-        self.url_edit.setPlaceholderText("not serving")
-
-        self.status_label = QLabel("Stopped.")
-        self.status_label.setWordWrap(True)
-
-        self.open_button = QPushButton("Open in Avivator")
-        self.copy_button = QPushButton("Copy link")
-        self.open_button.clicked.connect(self.open_in_avivator)
+    def __init__(self, **kwargs) -> None:
+        self.state = _wrapping(Label(value=NOT_SERVING, name="state"))
+        self.open_viewer_button = PushButton(text="Open in viewer", name="open_viewer")
+        self.avivator_button = PushButton(text="Open in Avivator", name="open_avivator")
+        self.copy_button = PushButton(text="Copy link", name="copy_link")
+        self.stop_button = PushButton(text="Stop serving", name="stop_serving")
+        self.ssh = _wrapping(Label(value="", name="ssh"))
+        self.ssh.native.setTextInteractionFlags(_selectable())
+        self.ssh.visible = False
+        super().__init__(
+            widgets=[
+                self.state,
+                self.open_viewer_button,
+                self.avivator_button,
+                _row(self.copy_button, self.stop_button),
+                self.ssh,
+            ],
+            labels=False,
+            **kwargs,
+        )
+        self.margins = (0, 0, 0, 0)
+        self.open_viewer_button.tooltip = "Our Viv viewer, served with the file (works offline)"
+        self.avivator_button.tooltip = _avivator_tooltip()
+        self.copy_button.tooltip = "Copy the link to our viewer"
+        self.open_viewer_button.clicked.connect(self.open_viewer)
+        self.avivator_button.clicked.connect(self.open_avivator)
         self.copy_button.clicked.connect(self.copy_link)
-        link_row = QHBoxLayout()
-        link_row.addWidget(self.open_button)
-        link_row.addWidget(self.copy_button)
+        self.stop_button.clicked.connect(self.stop)
 
-        self.ssh_label = QLabel()
-        self.ssh_label.setWordWrap(True)
-        self.ssh_label.setVisible(False)
-        self.hint_label = QLabel(_browser_caveats())
-        self.hint_label.setWordWrap(True)
-        for label in (self.ssh_label, self.hint_label):
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._guard = _ServerGuard()
+        self._path: Path | None = None
+        from qtpy.QtCore import QTimer
+        from qtpy.QtWidgets import QApplication
 
-        form = QFormLayout()
-        form.addRow("File", file_row)
-        form.addRow("Port", self.port_spin)
-        form.addRow("", buttons)
-        form.addRow("File URL", self.url_edit)
-        form.addRow("Status", self.status_label)
-        form.addRow("", link_row)
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.ssh_label)
-        layout.addWidget(self.hint_label)
-        layout.addStretch(1)
-
-        self._timer = QTimer(self)
+        self._timer = QTimer(self.native)
         self._timer.setInterval(STATUS_INTERVAL_MS)
-        self._timer.timeout.connect(self.refresh_status)
-
-        # Stop serving when this widget goes away or the application quits.
-        self.destroyed.connect(self._guard.stop)
+        self._timer.timeout.connect(self.refresh)
+        self.native.destroyed.connect(self._guard.stop)
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self._guard.stop)
-
-        last = settings.last_export()
-        if last is not None:
-            self.file_edit.setText(str(last))
         self._update_enabled()
 
     # -- public API -------------------------------------------------------
@@ -170,103 +130,149 @@ class ServeWidget(QWidget):
         return self._guard.server
 
     @property
-    def link(self) -> str:
-        """The Avivator link while serving, else an empty string."""
-        return self._link
+    def path(self) -> Path | None:
+        """The file to serve."""
+        return self._path
+
+    @property
+    def viewer_link(self) -> str:
+        """The link to our viewer on the running server, else ''."""
+        return self.server.viewer_url_for(self._path) if self.server else ""
+
+    @property
+    def avivator_link(self) -> str:
+        """The Avivator link to the served file, else ''."""
+        from ..serve.links import avivator_link
+
+        return avivator_link(self.server.url_for(self._path)) if self.server else ""
 
     def set_file(self, path) -> None:
-        """Put ``path`` in the file box (stops a server for another file)."""
-        if self.server is not None and Path(path) != self._served_path:
+        """Offer ``path`` for viewing; stops a server for another file."""
+        path = None if path is None else Path(path)
+        if self.server is not None and path != self._path:
             self.stop()
-        self.file_edit.setText(str(path))
+        self._path = path
+        self._update_enabled()
 
     def start(self) -> bool:
-        """Start serving the chosen file; False (and a notification) on error."""
-        from ..serve.links import avivator_link
+        """Serve the file (if not yet); False and a notification on error."""
         from ..serve.server import RangeServer
 
         if self.server is not None:
-            self.stop()
-        text = self.file_edit.text().strip()
-        if not text:
-            _notify_error("Serve to Avivator: choose an exported .ome.tif first")
+            return True
+        path = self._path
+        if path is None:
+            _notify_error("View in a browser: choose an exported .ome.tif first")
             return False
-        path = Path(text).expanduser()
         try:
             if not path.is_file():
                 raise NapariVivError(f"{path}: no such file")
-            # the server also serves the offsets.json beside the file
-            server = RangeServer([path], port=self.port_spin.value())
+            server = RangeServer([path])
             server.start()
         except NapariVivError as exc:
             _notify_error(str(exc))
             return False
         self._guard.server = server
-        self._served_path = path
-        file_url = server.url_for(path)
-        self._link = avivator_link(file_url)
-        self.open_button.setToolTip(self._link)
-        self.copy_button.setToolTip(self._link)
-        self.url_edit.setText(file_url)
-        self.url_edit.setCursorPosition(0)
-        self.ssh_label.setText(_ssh_text(server.port, "/" + path.name))
-        self.ssh_label.setVisible(True)
+        from ..serve.links import ssh_hint
+
+        hint = ssh_hint(server.port, "/" + path.name)
+        self.ssh.value = hint.text() if hint is not None else ""
+        self.ssh.visible = hint is not None
         self._timer.start()
-        self.refresh_status()
+        self.refresh()
         self._update_enabled()
         return True
 
-    def stop(self) -> None:
-        """Stop the server (if any) and free its port."""
+    def stop(self, *_args) -> None:
+        """Stop serving and free the port."""
         self._timer.stop()
         self._guard.stop()
-        self._link = ""
-        self.url_edit.clear()
-        self.ssh_label.setVisible(False)
-        self.status_label.setText("Stopped.")
+        self.ssh.visible = False
+        self.state.value = NOT_SERVING
         self._update_enabled()
 
-    def refresh_status(self) -> None:
-        """Show the live request and byte counters."""
+    def refresh(self) -> None:
+        """Show the server's state and its request/byte counters."""
         server = self.server
         if server is None:
+            self.state.value = NOT_SERVING
             return
         requests, sent = server.stats
-        self.status_label.setText(
-            f"Serving on 127.0.0.1:{server.port} · {requests} requests · "
-            f"{human_bytes(sent)} sent"
+        self.state.value = (
+            f"Serving {self._path.name} on 127.0.0.1:{server.port}\n"
+            f"{requests} requests · {human_bytes(sent)} sent"
         )
 
-    def open_in_avivator(self) -> None:
-        """Open the Avivator link in the default web browser."""
-        if self._link:
-            webbrowser.open(self._link)
+    def open_viewer(self, *_args) -> None:
+        """Open the file in our viewer (serving it first if needed)."""
+        if self.start():
+            _open_browser(self.viewer_link)
 
-    def copy_link(self) -> None:
-        """Put the Avivator link on the clipboard."""
-        if self._link:
-            QApplication.clipboard().setText(self._link)
-            self.status_label.setText(self.status_label.text() + " · link copied")
+    def open_avivator(self, *_args) -> None:
+        """Open the file in Avivator (serving it first if needed)."""
+        if self.start():
+            _open_browser(self.avivator_link)
+
+    def copy_link(self, *_args) -> None:
+        """Put our viewer's link on the clipboard (serving first if needed)."""
+        from qtpy.QtWidgets import QApplication
+
+        if self.start():
+            QApplication.clipboard().setText(self.viewer_link)
+            self.state.value = self.state.value + " · link copied"
 
     # -- internals --------------------------------------------------------
-    _served_path: Path | None = None
-
     def _update_enabled(self) -> None:
-        serving = self.server is not None
-        self.start_button.setEnabled(not serving)
-        self.stop_button.setEnabled(serving)
-        self.open_button.setEnabled(serving)
-        self.copy_button.setEnabled(serving)
-        self.port_spin.setEnabled(not serving)
+        has_file = self._path is not None
+        for button in (self.open_viewer_button, self.avivator_button, self.copy_button):
+            button.enabled = has_file
+        self.stop_button.enabled = self.server is not None
 
-    def _browse(self) -> None:
-        start = self.file_edit.text() or settings.load_settings().folder
-        name, _ = QFileDialog.getOpenFileName(
-            self, "Serve to Avivator", start, "OME-TIFF (*.ome.tif *.ome.tiff)"
+
+def _selectable():
+    from qtpy.QtCore import Qt
+
+    return Qt.TextInteractionFlag.TextSelectableByMouse
+
+
+def _avivator_tooltip() -> str:
+    from ..serve.links import browser_caveats
+
+    return "The public Avivator site (needs internet).\n" + "\n".join(browser_caveats())
+
+
+def _open_browser(link: str) -> None:
+    try:
+        opened = webbrowser.open(link)
+    except Exception:  # a broken $BROWSER must not break napari
+        opened = False
+    if not opened:
+        from napari.utils.notifications import show_info
+
+        show_info(f"Could not open a browser; open this link in one: {link}")
+
+
+class ServeFile(Container):
+    """*View a file in a browser*: serve an existing ``.ome.tif``."""
+
+    def __init__(self, napari_viewer=None) -> None:
+        self.viewer = napari_viewer
+        last = settings.last_export()
+        self.file = FileEdit(
+            mode="r", filter="OME-TIFF (*.ome.tif *.ome.tiff)", label="File", name="file"
         )
-        if name:
-            self.set_file(name)
+        if last is not None:
+            self.file.value = last
+        self.viewing = ViewingSection(name="viewing")
+        super().__init__(widgets=[self.file, self.viewing], labels=False)
+        self.file.changed.connect(self._on_file)
+        self._on_file()
 
-    def closeEvent(self, event):  # noqa: N802 (Qt name)
-        self.stop()
-        super().closeEvent(event)
+    def set_file(self, path) -> None:
+        """Put ``path`` in the file box."""
+        self.file.value = Path(path)
+
+    def _on_file(self, *_args) -> None:
+        value = self.file.value
+        text = str(value) if value is not None else ""
+        self.viewing.set_file(Path(value) if text not in ("", ".") else None)

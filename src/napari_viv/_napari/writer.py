@@ -40,25 +40,29 @@ def write_layers(path: str, layer_data: list[tuple]) -> list[str]:
     """npe2 multi-layer writer; returns the written .ome.tif, offsets.json and view.json."""
     from napari.utils.notifications import show_error, show_info
 
+    from ..text import one_line
+
     target = viv_path(path)
+    notes: list[str] = []
     try:
-        written = save_layer_data(target, layer_data)
+        written = save_layer_data(target, layer_data, notes=notes)
     except Cancelled as exc:
         show_info(f"{target.name}: {exc}")
         return []
     except (NapariVivError, OSError) as exc:
-        show_error(f"Could not save {target.name}: {_one_line(exc)}")
+        show_error(f"Could not save {target.name}: {one_line(exc)}")
         return []
+    for note in notes:
+        show_info(f"Saved {target.name}; {note}")
     return [str(p) for p in written]
 
 
-def _one_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def save_layer_data(target: Path, layer_data, notes: list[str] | None = None) -> list[Path]:
+    """Translate, check the folder, export with a progress bar.
 
-
-def save_layer_data(target: Path, layer_data) -> list[Path]:
-    """Translate, check the folder, export with a progress bar."""
+    Sentences for the user about assumptions made (a scale without units
+    written as µm) are appended to ``notes``.
+    """
     from .layers import layers_to_export
 
     inp = layers_to_export(layer_data)
@@ -68,7 +72,10 @@ def save_layer_data(target: Path, layer_data) -> list[Path]:
     md = inp.metadata
     if not md.name:
         md.name = target.name[: -len(_ext(target))]
-    return _export_with_progress(inp, target)
+    written = _export_with_progress(inp, target)
+    if notes is not None and inp.unit_note:
+        notes.append(inp.unit_note)
+    return written
 
 
 def _ext(target: Path) -> str:

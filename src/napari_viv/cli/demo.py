@@ -3,7 +3,8 @@
 Without options: write the sample as a pyramidal OME-TIFF (+ offsets.json)
 into a temporary folder, serve it with our viewer, print the links, open a browser
 when there is one, and remove the folder on exit (Ctrl-C or SIGTERM).
-With ``--napari``: open napari with the sample and both widgets docked.
+With ``--napari``: open napari with the sample fitted to the canvas and the
+*Export to Viv* panel docked; Ctrl-C or SIGTERM closes it (exit code 0).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--no-browser", action="store_true",
                    help=f"do not open a web browser (also: ${NO_BROWSER_ENV}=1)")
     p.add_argument("--napari", action="store_true",
-                   help="open napari with the sample and the export/serve widgets instead")
+                   help="open napari with the sample and the Export to Viv panel instead "
+                   "(Ctrl-C here closes it)")
     p.set_defaults(run=run)
 
 
