@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -128,7 +129,7 @@ def machine() -> dict:
     except OSError:
         pass
     return {"cpu": model, "cores": os.cpu_count(), "loadavg": os.getloadavg(),
-            "python": platform.python_version(),
+            "python": platform.python_version(), "aiohttp": metadata.version("aiohttp"),
             "node": subprocess.run(["node", "--version"], capture_output=True,
                                    text=True).stdout.strip()}
 
@@ -179,6 +180,8 @@ def main() -> int:
                                             max(x["req_per_s"] for x in rows))
         summary[kind]["cpu_ms_per_request"] = float(np.median(
             [1000 * x["server_cpu_s"] / max(1, x["requests"]) for x in rows]))
+        summary[kind]["cpu_share"] = float(np.median(
+            [x["server_cpu_s"] / x["seconds"] for x in rows]))
     report = {"file_mb": file_mb, "clients": args.clients, "seconds": args.seconds,
               "pinned": args.server_cpu is not None,
               "rounds": args.rounds, "machine_before": before, "machine_after": after,
@@ -188,17 +191,23 @@ def main() -> int:
     print(f"file {file_mb:.0f} MB, {args.clients} clients, 64 KiB random ranges, "
           f"{args.rounds} x {args.seconds:g} s per server (median)")
     print(f"machine: {before['cpu']}, {before['cores']} cores, load average "
-          f"{before['loadavg'][0]:.2f} before / {after['loadavg'][0]:.2f} after")
+          f"{before['loadavg'][0]:.2f} before / {after['loadavg'][0]:.2f} after; "
+          f"Python {before['python']}, aiohttp {before['aiohttp']}, Node {before['node']}")
     print("server pinned to one CPU, load generator to another" if report["pinned"]
           else "not pinned")
     print("| server | MB/s | requests/s (min-max) | p50 ms | p99 ms "
-          "| server CPU ms/request | errors |")
-    print("|---|---|---|---|---|---|---|")
+          "| server CPU ms/request | server CPU s per s | errors |")
+    print("|---|---|---|---|---|---|---|---|")
     for kind, s in summary.items():
         lo, hi = s["req_per_s_range"]
         print(f"| {kind} | {s['mb_per_s']:.0f} | {s['req_per_s']:.0f} ({lo:.0f}-{hi:.0f}) | "
               f"{s['p50_ms']:.1f} | {s['p99_ms']:.1f} | {s['cpu_ms_per_request']:.2f} | "
-              f"{s['errors']} |")
+              f"{s['cpu_share']:.2f} | {s['errors']} |")
+    ratio = summary["napari-viv"]["req_per_s"] / summary["http-server"]["req_per_s"]
+    print(f"napari-viv / http-server, requests/s (medians): {ratio:.2f}")
+    for r in range(args.rounds):
+        pair = {x["server"]: x["req_per_s"] for x in results if x["round"] == r}
+        print(f"  round {r}: {pair['napari-viv'] / pair['http-server']:.2f}")
     return 0
 
 

@@ -558,6 +558,7 @@ def test_long_ranges_are_streamed_byte_exact_and_counted(tmp_path):
     path = tmp_path / "long.ome.tif"
     data = np.random.default_rng(5).integers(0, 256, 5_500_000, dtype=np.uint8).tobytes()
     path.write_bytes(data)
+    threads, fds = threading.active_count(), open_fds()
     with RangeServer([path]) as srv:
         status, _, body = request(srv, "/long.ome.tif", headers={
             "Range": "bytes=12345-4012344", "Accept-Encoding": "gzip, br"})
@@ -570,6 +571,9 @@ def test_long_ranges_are_streamed_byte_exact_and_counted(tmp_path):
         assert status == 416
         stats = settled_stats(srv, 4)
         assert stats == (4, 4_000_000 + len(data))
+    # the worker threads that read the long bodies are gone with the server
+    assert threading.active_count() == threads
+    assert open_fds() <= fds
 
 
 def test_served_path_turning_into_a_fifo_is_403_without_hanging(tmp_path):

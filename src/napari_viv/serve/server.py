@@ -8,8 +8,9 @@ What it does (and deliberately nothing more):
 * Routes are an exact match of the URL path against the served files'
   names (``/<name>``); nothing is joined onto a folder, so ``..``, encoded
   dots, double slashes and neighbouring files all get 404.
-* The ``<stem>.offsets.json`` beside each ``.ome.tif`` is served too when it
-  exists at request time.
+* The sidecars beside each ``.ome.tif`` (``<stem>.offsets.json``,
+  ``<stem>.view.json``) are served too when they exist at request time, and
+  our viewer at ``/``, ``/viewer.js`` and ``/viewer.css`` (:mod:`.viewer`).
 * Each request opens the file anew, so a re-export that ``os.replace()``\\ s it
   is picked up, while a response in flight keeps reading the file it opened.
 * Only aiohttp's public API: it parses the request (``http_range``,
