@@ -109,9 +109,13 @@ class OmeXmlRules:
     # -- OME-XML --------------------------------------------------------------
 
     def read_description(self, page) -> str | None:
-        tag = page.tags.get(270)
-        if tag is None:
+        """The ImageDescription Viv reads: geotiff keeps the last of repeated tags."""
+        tags = page.tags.getall(270) or []
+        if not tags:
             return None
+        tag = tags[-1]
+        if len(tags) > 1:
+            self.description_count = len(tags)
         fh = self.tif.filehandle
         fh.seek(tag.valueoffset)
         raw = fh.read(tag.count)
@@ -120,9 +124,6 @@ class OmeXmlRules:
         return text[:-1] if text.endswith("\x00") else text
 
     def check_omexml(self, first) -> list[OmeImage] | None:
-        from xml.dom import minidom
-        from xml.parsers.expat import ExpatError
-
         xml = self.read_description(first)
         fix_xml = CONVERT_FIX + " (writes Viv-valid OME-XML)"
         if xml is None:
@@ -131,13 +132,26 @@ class OmeXmlRules:
             return None
         if not xml.lstrip().startswith("<"):
             start = xml.strip().splitlines()[0][:40] if xml.strip() else ""
+            if getattr(self, "description_count", 1) > 1:
+                self.error(f"the first IFD has {self.description_count} ImageDescription tags "
+                           f"and Viv reads the last one, which is not OME-XML (it starts "
+                           f"{start!r}); Viv fails with 'missing root element'", fix_xml)
+                return None
             self.error(f"the ImageDescription of the first IFD is not OME-XML "
                        f"(it starts {start!r}); this is not an OME-TIFF", fix_xml)
             return None
+        return self.check_xml(xml, "the first IFD")
+
+    def check_xml(self, xml: str, where: str) -> list[OmeImage] | None:
+        """Viv's rules for OME-XML text found in ``where`` (an IFD or a companion file)."""
+        from xml.dom import minidom
+        from xml.parsers.expat import ExpatError
+
+        fix_xml = CONVERT_FIX + " (writes Viv-valid OME-XML)"
         try:
             doc = minidom.parseString(xml.rstrip("\x00").encode("utf-8"))
         except ExpatError as exc:
-            self.error(f"the OME-XML in the first IFD is not well-formed XML ({exc})", fix_xml)
+            self.error(f"the OME-XML in {where} is not well-formed XML ({exc})", fix_xml)
             return None
         root = doc.documentElement
         if root.prefix:
@@ -150,8 +164,8 @@ class OmeXmlRules:
         tree = _viv_json(root)
         if not isinstance(tree, dict) or "Image" not in tree:
             what = "an OME-XML document" if root.localName == "OME" else f"OME-XML (root <{root.nodeName}>)"
-            self.error(f"the ImageDescription is not {what} with an <Image>; "
-                       "Viv fails with a ZodError", fix_xml)
+            self.error(f"the {'ImageDescription' if 'IFD' in where else 'XML of ' + where} "
+                       f"is not {what} with an <Image>; Viv fails with a ZodError", fix_xml)
             return None
         images = []
         for i, img in enumerate(_as_list(tree["Image"])):
@@ -263,6 +277,8 @@ class OmeXmlRules:
                            "Viv fails with a ZodError", CONVERT_FIX)
             else:
                 names.add(os.path.basename(fname))
+        if getattr(self, "companion", False):
+            return  # a companion file names its TIFF files: that is how it works
         if len(names) > 1:
             others = sorted(names - {self.path.name})
             self.error(f"{where}: planes are stored in other files ({', '.join(others[:3])}); "

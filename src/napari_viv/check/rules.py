@@ -83,6 +83,10 @@ def check_file(path) -> CheckReport:
     if not path.is_file():
         raise NapariVivError(f"{path}: no such file")
     report = CheckReport(path)
+    if naming.is_companion(path.name):
+        with tifflog.captured():
+            _check_companion(path, report)
+        return report
     with tifflog.captured() as warned:
         try:
             tif = tifffile.TiffFile(path)
@@ -123,16 +127,44 @@ class _Checker(OmeXmlRules):
     # -- driver ---------------------------------------------------------------
 
     def run(self) -> None:
-        self.check_name()
         pages = self.tif.pages
         self.npages = len(pages)
         first = pages.first
+        if self.check_foreign(first) or self.check_binary_only(first):
+            return  # one finding says it all; renaming or byte order cannot help
+        self.check_name()
         self.check_byte_order()
         images = self.check_omexml(first)
         if images is None:
             return
         self.check_layout(images)
         self.check_offsets()
+
+    # -- what the file is -----------------------------------------------------
+
+    def check_foreign(self, first) -> bool:
+        """A TIFF of another format (SVS, QPTIFF, ImageJ, ...): say so, and how to convert."""
+        what = foreign_format(self.tif)
+        if what is None:
+            return False
+        self.error(f"this is {what}, not an OME-TIFF; Viv and Avivator open only OME-TIFF",
+                   f"convert it: `napari-viv convert {self.path.name} "
+                   f"{naming.stem(self.path)}.ome.tif`")
+        return True
+
+    def check_binary_only(self, first) -> bool:
+        """A multi-file OME-TIFF member that holds pixels only (BinaryOnly)."""
+        meta_file = binary_only_target(first.description or "")
+        if meta_file is None:
+            return False
+        there = (self.path.parent / meta_file).is_file()
+        opens = ("open that file instead" if naming.is_companion(meta_file)
+                 else f"convert the set: `napari-viv convert {meta_file} OUT.ome.tif`")
+        self.error(f"this file holds only pixels of a multi-file OME-TIFF (BinaryOnly); its "
+                   f"metadata is in {meta_file}{'' if there else ', which is not here'}; Viv "
+                   "fails with a ZodError", opens if there else
+                   f"put {meta_file} beside it, then {opens}")
+        return True
 
     # -- name and container ---------------------------------------------------
 
@@ -495,3 +527,156 @@ class _Checker(OmeXmlRules):
         elif len(data) != len(true):
             self.warn(f"{sidecar.name} has {len(data)} entries but the file has "
                       f"{len(true)} IFDs in its main chain", fix + " (rewrites it)")
+
+
+# -- formats that are not OME-TIFF ------------------------------------------------
+
+
+def foreign_format(tif) -> str | None:
+    """What a TIFF without OME-XML is, in words ("an Aperio SVS slide"), else None.
+
+    A file whose ImageDescription is OME-XML (even broken) is an OME-TIFF for
+    this purpose: its problems are reported rule by rule.
+    """
+    first = tif.pages.first
+    texts = [str(t.value) for t in (first.tags.getall(270) or [])]
+    if any(t.lstrip().startswith("<") and "OME" in t[:2000] and "PerkinElmer-QPI" not in t[:2000]
+           for t in texts):
+        return None
+    if tif.is_svs:
+        return "an Aperio SVS slide"
+    if first.is_qpi or any("PerkinElmer-QPI" in t[:2000] for t in texts):
+        return "a PerkinElmer QPTIFF (its ImageDescription is PerkinElmer XML, not OME-XML)"
+    if tif.is_micromanager:
+        return "a Micro-Manager TIFF without OME-XML (NDTiff)"
+    if tif.is_imagej:
+        start = texts[-1].strip().splitlines()[0][:40] if texts and texts[-1].strip() else ""
+        return f"an ImageJ/Fiji TIFF (its ImageDescription starts {start!r})"
+    if getattr(tif, "is_fei", False):
+        return "an FEI SEM TIFF"
+    if len(tif.series) and len(tif.series[0].levels) > 1:
+        return "a tiled pyramidal TIFF without OME-XML"
+    return "a plain TIFF without OME-XML"
+
+
+def binary_only_target(description: str) -> str | None:
+    """The MetadataFile a BinaryOnly OME-XML names, else None."""
+    import xml.etree.ElementTree as ET
+
+    if "BinaryOnly" not in description:
+        return None
+    try:
+        root = ET.fromstring(description.encode("utf-8"))
+    except ET.ParseError:
+        return None
+    for el in root.iter():
+        if el.tag.rsplit("}", 1)[-1] == "BinaryOnly" and el.get("MetadataFile"):
+            return el.get("MetadataFile")
+    return None
+
+
+# -- multi-file OME-TIFF through a companion file ----------------------------------
+
+
+def _check_companion(path: Path, report: CheckReport) -> None:
+    """Viv's multi-file loader: the companion's XML, then each plane's file and IFD."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        xml = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NapariVivError(f"{path}: not a readable companion file ({one_line(exc)})") from None
+    checker = _Checker(None, path, report)
+    checker.companion = True
+    images = checker.check_xml(xml, "the companion file")
+    if images is None:
+        return
+    try:
+        root = ET.fromstring(xml.encode("utf-8"))
+    except ET.ParseError:
+        return
+    elements = [el for el in root if el.tag.rsplit("}", 1)[-1] == "Image"]
+    opened: dict = {}
+    try:
+        for img, el in zip(images, elements):
+            if not _check_companion_image(checker, img, el, opened):
+                return
+    finally:
+        for tif in opened.values():
+            if tif is not None:
+                tif.close()
+
+
+def _local(el) -> str:
+    return el.tag.rsplit("}", 1)[-1]
+
+
+def _check_companion_image(checker, img: OmeImage, el, opened: dict) -> bool:
+    import tifffile
+
+    where = f"Image {img.index}"
+    pixels = next((p for p in el if _local(p) == "Pixels"), None)
+    tiffdata = [t for t in pixels if _local(t) == "TiffData"] if pixels is not None else []
+    if not tiffdata:
+        checker.error(f"{where}: no <TiffData>; Viv fails with 'No TiffData in OME-XML'", CONVERT_FIX)
+        return False
+    lookup = {}
+    for td in tiffdata:
+        uuid = next((u for u in td if _local(u) == "UUID"), None)
+        keys = [js_int(td.get(k)) for k in ("FirstT", "FirstC", "FirstZ", "IFD")]
+        if uuid is None or not uuid.get("FileName") or None in keys:
+            checker.error(f"{where}: a <TiffData> lacks FirstT, FirstC, FirstZ, IFD or a UUID "
+                          "FileName; Viv fails with 'Incomplete TiffData item'", CONVERT_FIX)
+            return False
+        lookup[tuple(keys[:3])] = (uuid.get("FileName"), keys[3])
+    T, C, Z = img.sizes["T"], 1 if img.interleaved else img.sizes["C"], img.sizes["Z"]
+    planes = [(t, c, z) for t in range(T) for c in range(C) for z in range(Z)]
+    missing = [p for p in planes if p not in lookup]
+    if missing:
+        t, c, z = missing[0]
+        checker.error(f"{where}: no TiffData for plane (t={t}, c={c}, z={z}) of "
+                      f"{len(planes)}; Viv fails with 'No image for selection'", CONVERT_FIX)
+        return False
+    seen: set = set()
+    members: dict = {}
+    for n, key in enumerate(planes):
+        fname, ifd = lookup[key]
+        file = checker.path.parent / fname
+        if fname not in opened:
+            try:
+                opened[fname] = tifffile.TiffFile(file) if file.is_file() else None
+            except Exception as exc:
+                raise NapariVivError(f"{checker.path}: {fname} is not a readable TIFF "
+                                     f"({one_line(exc)})") from None
+        tif = opened[fname]
+        if tif is None:
+            checker.error(f"{where}: {fname} is not beside the companion file; Viv fails "
+                          "to fetch it", f"put every file of the set in {checker.path.parent}")
+            return False
+        if fname not in members:
+            member = _Checker(tif, file, checker.report)
+            member.said = checker.said
+            member.npages = len(tif.pages)
+            members[fname] = member
+        member = members[fname]
+        if ifd >= member.npages:
+            checker.error(f"{where}: plane {key} is IFD {ifd} of {fname}, which has only "
+                          f"{member.npages} IFDs; Viv fails with 'No image at index'", CONVERT_FIX)
+            return False
+        page = tif.pages[ifd]
+        if n == 0:
+            member.levels = 1 + len(page.subifds or ())
+            checker.levels = member.levels
+        else:
+            member.levels = checker.levels
+        levels = member.plane_levels(where, ifd, page)
+        if levels is None:
+            return False
+        if n == 0:
+            member.check_plane0(img, where, levels)
+        for level, lp in enumerate(levels):
+            if not member.check_page(img, where, ifd, level, lp, seen):
+                return False
+        if not member.check_level_sizes(img, where, ifd, levels):
+            return False
+    return True

@@ -18,9 +18,11 @@ def add_parser(subparsers) -> None:
         "Reads only metadata, so it is quick on large files. Exit status 0 when "
         "Viv will open every file with correct pixels (warnings allowed), 1 otherwise.",
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="an .ome.tif file")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="an .ome.tif file (or a multi-file set's .companion.ome)")
     p.add_argument("--json", action="store_true",
-                   help="print one JSON object per file instead of text")
+                   help="print one JSON object per file instead of text (an unreadable file "
+                        "gets {\"ok\": false, \"error\": ...})")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="print errors only (no warnings, no verdict line for good files)")
     p.set_defaults(run=run)
@@ -56,7 +58,10 @@ def run(args) -> int:
         try:
             report = check_file(name)
         except NapariVivError as exc:
-            if len(args.files) == 1:
+            if args.json:  # one JSON object per file, readable or not
+                print(json.dumps({"path": str(name), "ok": False, "error": str(exc),
+                                  "findings": [], "images": []}, ensure_ascii=False))
+            elif len(args.files) == 1:
                 raise
             print(f"napari-viv check: error: {exc}", file=sys.stderr)
             status = 1
