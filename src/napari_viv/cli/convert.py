@@ -10,6 +10,7 @@ left at the output path and the exit status is 130 (143 for SIGTERM).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
 import threading
@@ -31,6 +32,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("input", metavar="INPUT", help="image to convert")
     p.add_argument("output", metavar="OUTPUT", help="output file, e.g. image.ome.tif")
     add_conversion_options(p)
+    p.add_argument("--all-series", action="store_true",
+                   help="convert every image series (e.g. each Micro-Manager position) to its "
+                        "own file: OUTPUT_s0.ome.tif, OUTPUT_s1.ome.tif, ...")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     add_progress_options(p)
     p.set_defaults(run=run)
@@ -127,15 +131,42 @@ def _sizes(text: str) -> dict[str, float]:
 
 
 def run(args) -> int:
-    from ..batch.job import ConvertOptions, convert_one
+    from ..batch.job import ConvertOptions
     from ..naming import output_path
 
     src_path = Path(args.input)
     if Path(args.output).is_dir():
         raise NapariVivError(f"{args.output}: is a folder; give a file name such as image.ome.tif")
     out = output_path(args.output)
-    _check_output(src_path, out, args.overwrite)
+    jobs = _series_jobs(src_path, out, args)
+    for _, target in jobs:
+        _check_output(src_path, target, args.overwrite)
     options = ConvertOptions.from_args(args)
+    for series, target in jobs:
+        opts = options if series is None else dataclasses.replace(options, series=series)
+        status = _convert(src_path, target, opts, args)
+        if status:
+            return status
+    return 0
+
+
+def _series_jobs(src_path: Path, out: Path, args) -> list:
+    """``[(series, output)]``: one job, or with ``--all-series`` one per image series."""
+    if not getattr(args, "all_series", False):
+        return [(None, out)]
+    if args.series is not None:
+        raise NapariVivError("--series and --all-series exclude each other; give one")
+    from ..naming import series_output_path
+    from ..read import list_series
+
+    if not src_path.exists():
+        raise NapariVivError(f"{src_path}: no such file")
+    return [(info.index, series_output_path(out, info.index)) for info in list_series(src_path)]
+
+
+def _convert(src_path: Path, out: Path, options, args) -> int:
+    """Convert one image series to ``out``, with the progress bar and Ctrl-C handling."""
+    from ..batch.job import convert_one
 
     stop = _Stop()
     bar = None
@@ -162,6 +193,8 @@ def run(args) -> int:
     finally:
         stop.restore()
     _close(bar)
+    for text in source.notes:
+        print(f"napari-viv convert: note: {src_path.name}: {text}", file=sys.stderr)
     _summary(source, written, time.perf_counter() - started)
     return 0
 
