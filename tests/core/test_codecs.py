@@ -20,13 +20,27 @@ def test_parse_spec():
 
 
 @pytest.mark.parametrize("bad,match", [
-    ("zstd", "Viv"), ("jpeg2000", "Viv"), ("webp", "Viv"), ("jpeg", "lossy"),
+    ("zstd", "Viv"), ("jpeg2000", "Viv"), ("webp", "Viv"), ("jpeg:0", "1..100"),
+    ("jpeg:101", "1..100"), ("jpg:x", "quality must be an integer"),
     ("brotli", "unknown"), ("zlib:0", "1..12"), ("zlib:13", "1..12"),
     ("zlib:x", "integer"), ("lzw:3", "no level"),
 ])
 def test_refusals(bad, match):
     with pytest.raises(NapariVivError, match=match):
         parse_spec(bad)
+
+
+def test_jpeg_spec_and_codec():
+    from napari_viv.write.codecs import DEFAULT_JPEG_QUALITY
+
+    assert parse_spec("jpeg") == ("jpeg", DEFAULT_JPEG_QUALITY)
+    assert parse_spec("JPG:70") == ("jpeg", 70)
+    rgb = choose_codec("jpeg", "uint8", 3)
+    assert (rgb.tiff_compression, rgb.photometric, rgb.predictor) == (7, "ycbcr", 1)
+    assert choose_codec("jpeg", "uint8").photometric == "minisblack"
+    for dtype, samples in (("uint16", 1), ("int8", 1), ("float32", 1), ("uint8", 4)):
+        with pytest.raises(NapariVivError, match="8-bit"):
+            choose_codec("jpeg", dtype, samples)
 
 
 def test_predictors_follow_dtype():

@@ -38,6 +38,7 @@ def viv_load(
     *,
     offsets: str | os.PathLike | None = None,
     pixels: bool = True,
+    dump=None,
     timeout: float = 300,
 ) -> dict:
     """Load ``source`` (a path or an http URL) with @vivjs/loaders.
@@ -50,6 +51,8 @@ def viv_load(
         cmd += ["--offsets", str(offsets)]
     if not pixels:
         cmd.append("--no-pixels")
+    if dump is not None:
+        cmd += ["--dump", str(dump)]
     proc = subprocess.run(
         cmd, capture_output=True, text=True, timeout=timeout, cwd=HARNESS
     )
@@ -67,3 +70,27 @@ def plane_digest(plane: np.ndarray) -> str:
     arr = np.ascontiguousarray(plane)
     arr = arr.astype(arr.dtype.newbyteorder("<"), copy=False)
     return hashlib.sha256(arr.tobytes()).hexdigest()
+
+
+def viv_rasters(source, folder, *, offsets=None) -> dict:
+    """Every raster the real Viv loader decodes: {(level, z, c, t): array}.
+
+    Arrays are (height, width) or, for interleaved RGB, (height, width, 3), in
+    the dtype Viv reports; the bytes are exactly what the loader returned.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    report = viv_load(source, offsets=offsets, dump=folder)
+    image = report["images"][0]
+    dtypes = {"Uint8": np.uint8, "Uint16": np.uint16, "Uint32": np.uint32, "Int8": np.int8,
+              "Int16": np.int16, "Int32": np.int32, "Float32": np.float32, "Float64": np.float64}
+    out = {}
+    for li, level in enumerate(image["levels"]):
+        dtype = dtypes[level["dtype"]]
+        for plane in level["planes"]:
+            raw = (folder / f"0_{li}_{plane['z']}_{plane['c']}_{plane['t']}.raw").read_bytes()
+            arr = np.frombuffer(raw, dtype)
+            shape = (plane["height"], plane["width"])
+            out[li, plane["z"], plane["c"], plane["t"]] = arr.reshape(
+                shape + ((3,) if arr.size == 3 * shape[0] * shape[1] else ()))
+    return out

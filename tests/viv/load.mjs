@@ -1,11 +1,13 @@
 // Load an OME-TIFF with the real Viv loader and print what it saw as JSON.
 //
-//   node load.mjs SOURCE [--offsets FILE|auto] [--no-pixels]
+//   node load.mjs SOURCE [--offsets FILE|auto] [--no-pixels] [--dump DIR]
 //
 // SOURCE is an absolute file path or an http(s) URL. With "--offsets auto"
 // the offsets are fetched the way Avivator does it (…ome.tif -> …offsets.json).
 // For every image, level and plane the SHA-256 of the raw raster bytes is
-// reported, so Python can compare it with what tifffile reads.
+// reported, so Python can compare it with what tifffile reads. With --dump
+// the raw raster bytes are also written to DIR/<image>_<level>_<z>_<c>_<t>.raw
+// (for lossy codecs, which are compared by value instead of by hash).
 import { DOMParser } from '@xmldom/xmldom';
 import { loadOmeTiff } from '@vivjs/loaders';
 import { createHash } from 'node:crypto';
@@ -18,9 +20,11 @@ const args = process.argv.slice(2);
 const source = args[0];
 let offsetsArg = null;
 let pixels = true;
+let dumpDir = null;
 for (let i = 1; i < args.length; i += 1) {
   if (args[i] === '--offsets') { offsetsArg = args[i + 1]; i += 1; }
   else if (args[i] === '--no-pixels') { pixels = false; }
+  else if (args[i] === '--dump') { dumpDir = args[i + 1]; i += 1; }
 }
 
 function sha256(typed) {
@@ -81,6 +85,11 @@ async function main() {
           const tile = await src.getTile({ x: 0, y: 0, selection: sel });
           level.planes.push({ ...sel, width: raster.width, height: raster.height,
             sha256: sha256(raster.data), tileWidth: tile.width, tileHeight: tile.height });
+          if (dumpDir !== null) {
+            const name = `${report.images.length}_${image.levels.length}_${sel.z}_${sel.c}_${sel.t}.raw`;
+            const d = raster.data;
+            fs.writeFileSync(path.join(dumpDir, name), Buffer.from(d.buffer, d.byteOffset, d.byteLength));
+          }
         }
       }
       image.levels.push(level);

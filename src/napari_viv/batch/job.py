@@ -31,8 +31,10 @@ STALL_ENV = "NAPARI_VIV_TEST_STALL"
 class ConvertOptions:
     """``convert``'s options, as given on the command line (None: the input's own)."""
 
-    tile_size: int = 512
-    compression: str = "zlib"
+    #: None: 512, or the source's own JPEG tile size when its tiles are copied.
+    tile_size: int | None = None
+    #: None: zlib (lossless), except for JPEG-compressed 8-bit RGB input, which stays JPEG.
+    compression: str | None = None
     levels: int | str = "auto"
     downsample: str | None = None
     channel_names: tuple[str, ...] | None = None
@@ -67,11 +69,13 @@ class ConvertOptions:
 
 
 def convert_one(src, out, options: ConvertOptions, *, overwrite: bool = False,
-                progress=None, cancel=None, workers: int | None = None):
+                progress=None, cancel=None, workers: int | None = None, note=None):
     """Convert ``src`` to the Viv pyramid ``out`` (+ sidecars); return ``(source, result)``.
 
     ``out`` must already be a checked output path (see ``naming.output_path``).
     ``workers`` (encoding threads) applies when ``options.workers`` is None.
+    ``note(text)`` receives one-line remarks (e.g. why JPEG tiles are re-encoded);
+    by default they go to stderr.
     Raises :class:`NapariVivError` naming the file, or :class:`Cancelled` when
     ``cancel()`` turned true; either way nothing is left at ``out``.
     """
@@ -93,6 +97,7 @@ def convert_one(src, out, options: ConvertOptions, *, overwrite: bool = False,
             )
     if sizes is not None and "z" in sizes and "Z" not in meta.axes:
         raise NapariVivError(f"{src_path}: has no Z axis; give --pixel-size X or X,Y")
+    compression, tile_size, copy = _jpeg_choice(src_path, options, note)
     try:
         written = export_pyramid(
             source.levels if len(source.levels) > 1 and options.downsample is None
@@ -102,9 +107,10 @@ def convert_one(src, out, options: ConvertOptions, *, overwrite: bool = False,
             channel_names=names,
             physical_sizes=_merged_sizes(meta.physical_sizes, sizes),
             unit=options.unit,
-            tile_size=options.tile_size,
+            tile_size=tile_size,
             levels=options.levels,
-            compression=options.compression,
+            compression=compression,
+            copy_level0=copy,
             downsample=options.downsample or "mean",
             workers=options.workers or workers,
             overwrite=overwrite,
@@ -246,6 +252,47 @@ def stall_hook(src: Path, cancel):
             time.sleep(0.05)
 
     return hook
+
+
+def _jpeg_choice(src_path: Path, options: ConvertOptions, note):
+    """(compression, tile size, tiles to copy) for ``src_path``.
+
+    JPEG-compressed 8-bit RGB input stays JPEG unless a compression is given;
+    its level-0 tiles are copied unchanged when they are square powers of two
+    and the tile size is not forced to another value.
+    """
+    from ..read.encoded import jpeg_level0
+    from ..write.codecs import parse_spec
+
+    compression, tile_size = options.compression, options.tile_size
+    try:
+        wants_jpeg = compression is None or parse_spec(compression)[0] == "jpeg"
+    except NapariVivError:
+        wants_jpeg = False  # the export names the file and the problem
+    tiles, why = None, None
+    if wants_jpeg and src_path.is_file():
+        try:
+            tiles, why = jpeg_level0(src_path, options.series)
+        except Exception:  # noqa: BLE001 - not a TIFF tifffile can read: open_image said so already
+            tiles, why = None, None
+    is_jpeg = tiles is not None or why is not None
+    if compression is None:
+        compression = "jpeg" if is_jpeg else "zlib"
+    if tiles is not None and tile_size not in (None, tiles.tile):
+        why = (f"{src_path.name}: --tile-size {tile_size} differs from the source's "
+               f"{tiles.tile}-px JPEG tiles; they are re-encoded")
+        tiles = None
+    if why is not None:
+        (note or _stderr)(why)
+    if tiles is not None:
+        tile_size = tiles.tile
+    return compression, tile_size or 512, tiles
+
+
+def _stderr(text: str) -> None:
+    import sys
+
+    print(f"note: {text}", file=sys.stderr)
 
 
 def convert_task(src: str, out: str, options: ConvertOptions, batch_id: str,

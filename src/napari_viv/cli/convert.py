@@ -43,10 +43,14 @@ def add_parser(subparsers) -> None:
 
 def add_conversion_options(p) -> None:
     """The options that say how a file is converted (shared with ``batch``)."""
-    p.add_argument("--tile-size", type=_positive_int, default=512, metavar="N",
-                   help="tile edge in pixels, a power of two (default 512)")
-    p.add_argument("--compression", default="zlib", metavar="C",
-                   help="zlib (default: libdeflate level 1 + predictor), zlib:LEVEL (1-12), lzw or none")
+    p.add_argument("--tile-size", type=_positive_int, default=None, metavar="N",
+                   help="tile edge in pixels, a power of two (default 512, or the size of "
+                        "JPEG tiles copied from the input)")
+    p.add_argument("--compression", default=None, metavar="C",
+                   help="zlib (default: lossless, libdeflate level 1 + predictor), zlib:LEVEL "
+                        "(1-12), lzw, none, or jpeg[:QUALITY] (lossy, 8-bit only, quality "
+                        "1-100, default 85); JPEG-compressed 8-bit RGB input stays JPEG, its "
+                        "tiles copied unchanged when they can be")
     p.add_argument("--levels", type=_levels, default="auto", metavar="auto|N",
                    help="number of pyramid levels including full resolution (default auto)")
     p.add_argument("--downsample", choices=("mean", "nearest"), default=None,
@@ -286,7 +290,7 @@ def _summary(source, written, seconds: float) -> None:
         print(f"  view (colours, contrast limits): {written.view}")
     print("next:")
     print(f"  napari-viv check {_quote(tif)}")
-    print(f"  napari-viv serve {_quote(tif)}    # then open the printed Avivator link")
+    print(f"  napari-viv serve {_quote(tif)}    # then open the printed viewer link")
 
 
 

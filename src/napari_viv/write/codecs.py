@@ -9,11 +9,15 @@ A compression spec is a string ``"name"`` or ``"name:level"``:
 * ``"lzw"`` - LZW (code 5) with the same predictors; refused for RGB, which
   Viv's LZW decoder gets wrong.
 * ``"none"`` - uncompressed.
+* ``"jpeg"`` / ``"jpeg:QUALITY"`` (1-100, default 85) - baseline JPEG (code 7),
+  lossy, for uint8 only: grayscale channels, or RGB stored as YCbCr
+  (Photometric 6; Viv converts YCbCr to RGB when it draws) without chroma
+  subsampling: on slide-like images 2x2 subsampling costs about 4 dB of PSNR
+  at the same quality, and Viv's JavaScript decoder upsamples chroma unlike
+  libjpeg. Each tile is a complete JPEG stream.
 
 zstd, JPEG 2000, WebP, LERC and the like are refused: Viv cannot decode them
-(or only in some browsers). Lossy JPEG is refused too: it is not an
-exact export, and Viv's JPEG decoder and libjpeg disagree on pixel values,
-so a JPEG export could not be verified against the source.
+(or only in some browsers).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ _ALIASES = {
     "zlib": "zlib", "deflate": "zlib", "adobe_deflate": "zlib",
     "lzw": "lzw",
     "none": "none", "raw": "none", "": "none",
+    "jpeg": "jpeg", "jpg": "jpeg",
 }
 _UNDECODABLE = "cannot be decoded by Viv/Avivator"
 _REFUSED = {
@@ -42,13 +47,17 @@ _REFUSED = {
     "jpegxl": _UNDECODABLE, "jxl": _UNDECODABLE, "jpegxr": _UNDECODABLE,
     "lzma": _UNDECODABLE, "png": _UNDECODABLE, "avif": _UNDECODABLE,
     "webp": "is decoded by Viv only in some browsers (not in Node)",
-    "jpeg": "is lossy and decoded differently by Viv than by libjpeg",
-    "jpg": "is lossy and decoded differently by Viv than by libjpeg",
     "packbits": "is not offered (it compresses microscopy images poorly)",
     "lerc": "is not offered by napari-viv",
 }
 #: TIFF Compression tag values.
-TIFF_CODES = {"zlib": 8, "lzw": 5, "none": 1}
+TIFF_CODES = {"zlib": 8, "lzw": 5, "none": 1, "jpeg": 7}
+#: JPEG quality used for a bare "jpeg" (PSNR in docs/benchmarks.md).
+DEFAULT_JPEG_QUALITY = 85
+#: YCbCrSubSampling of JPEG RGB tiles napari-viv encodes (none: 4:4:4).
+JPEG_SUBSAMPLING = (1, 1)
+#: Codecs that lose information (the CLI and the panel say so).
+LOSSY = frozenset({"jpeg"})
 
 #: Every TIFF compression code napari-viv names in messages (read or written).
 COMPRESSION_NAMES = {
@@ -63,14 +72,26 @@ COMPRESSION_NAMES = {
 class Codec:
     """A chosen codec for one dtype and layout; ``encode`` is thread-safe."""
 
-    name: str                  # zlib | lzw | none
-    level: int | None          # zlib level
+    name: str                  # zlib | lzw | none | jpeg
+    level: int | None          # zlib level or JPEG quality
     predictor: int             # TIFF Predictor tag: 1 none, 2 horizontal, 3 float
     samples: int = 1
 
     @property
     def tiff_compression(self) -> int:
         return TIFF_CODES[self.name]
+
+    @property
+    def photometric(self) -> str:
+        """The TIFF Photometric written with this codec."""
+        if self.samples == 3:
+            return "ycbcr" if self.name == "jpeg" else "rgb"
+        return "minisblack"
+
+    @property
+    def subsampling(self) -> tuple[int, int] | None:
+        """YCbCrSubSampling for JPEG RGB, else None."""
+        return JPEG_SUBSAMPLING if self.name == "jpeg" and self.samples == 3 else None
 
     def encode(self, tile: np.ndarray) -> bytes:
         """Encode one full-size tile (Y, X[, S]) in little-endian order.
@@ -81,6 +102,12 @@ class Codec:
         """
         import imagecodecs
 
+        if self.name == "jpeg":
+            if self.samples == 3:
+                return imagecodecs.jpeg8_encode(
+                    np.ascontiguousarray(tile), level=self.level, colorspace="rgb",
+                    outcolorspace="ycbcr", subsampling=JPEG_SUBSAMPLING)
+            return imagecodecs.jpeg8_encode(np.ascontiguousarray(tile), level=self.level)
         axis = -2 if tile.ndim == 3 else -1
         if self.predictor == 2:
             tile = imagecodecs.delta_encode(tile, axis=axis, out=_scratch(tile))
@@ -119,20 +146,24 @@ def parse_spec(spec: str | None) -> tuple[str, int | None]:
                 f"compression {spec!r} {why}; use zlib (default), zlib:LEVEL, lzw or none"
             )
         raise NapariVivError(
-            f"unknown compression {spec!r}; use zlib, zlib:LEVEL (1-12), lzw or none"
+            f"unknown compression {spec!r}; use zlib, zlib:LEVEL (1-12), lzw, none "
+            "or (8-bit only) jpeg[:QUALITY]"
         )
     level = None
     if raw_level:
         if name in ("lzw", "none"):
             raise NapariVivError(f"compression {spec!r}: {name} takes no level")
+        what, top = ("quality", 100) if name == "jpeg" else ("level", 12)
         try:
             level = int(raw_level)
         except ValueError:
-            raise NapariVivError(f"compression {spec!r}: level must be an integer") from None
-        if not 1 <= level <= 12:
-            raise NapariVivError(f"compression {spec!r}: level must be 1..12")
+            raise NapariVivError(f"compression {spec!r}: {what} must be an integer") from None
+        if not 1 <= level <= top:
+            raise NapariVivError(f"compression {spec!r}: {what} must be 1..{top}")
     elif name == "zlib":
         level = DEFAULT_ZLIB_LEVEL
+    elif name == "jpeg":
+        level = DEFAULT_JPEG_QUALITY
     return name, level
 
 
@@ -143,6 +174,11 @@ def choose_codec(spec, dtype, samples: int = 1) -> Codec:
     if name == "lzw" and samples > 1:
         raise NapariVivError(
             "compression 'lzw' is not decoded correctly by Viv for RGB; use zlib or none"
+        )
+    if name == "jpeg" and (dt != np.uint8 or samples not in (1, 3)):
+        raise NapariVivError(
+            f"compression 'jpeg' needs 8-bit data (gray or RGB), not {dt} with {samples} "
+            "sample(s): Viv decodes JPEG only at 8 bits; use zlib (lossless) instead"
         )
     if name in ("zlib", "lzw"):
         predictor = 3 if dt.kind == "f" else 2

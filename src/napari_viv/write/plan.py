@@ -21,7 +21,7 @@ RECOMMENDED_TILE_SIZES = (256, 512, 1024)
 
 
 # Rough compressed/raw ratios, for size estimates only.
-_RATIO = {"zlib": 0.6, "lzw": 0.75, "none": 1.0}
+_RATIO = {"zlib": 0.6, "lzw": 0.75, "none": 1.0, "jpeg": 0.1}
 
 
 @dataclass(frozen=True)

@@ -113,8 +113,12 @@ class Producer:
     """
 
     def __init__(self, plan: PyramidPlan, layout: Layout, sources: list, roots: dict,
-                 codec: Codec, method: str, pool, scratch, cancel, what: str):
+                 codec: Codec, method: str, pool, scratch, cancel, what: str, copied=None):
         self.plan = plan
+        #: EncodedTiles whose bytes become level 0 unchanged (the source is
+        #: still read, for the levels below), or None to encode level 0.
+        self.copied = copied
+        self._copy_index = 0
         self.layout = layout
         self.sources = sources
         self.roots = roots  # pyramid level -> index into sources
@@ -181,6 +185,7 @@ class Producer:
             ranges = [range(self.plan.sizes[ax]) for ax in plane_axes]
             for combo in itertools.product(*ranges):
                 plane = dict(zip(plane_axes, combo))
+                self._copy_index = 0
                 store = TileStore(self.plan.nlevels, self.scratch, self.stored)
                 try:
                     for level in sorted(self.roots):  # level 0 first
@@ -232,7 +237,12 @@ class Producer:
             for x in range(0, rows.shape[1], t):
                 while not self._slots.acquire(timeout=POLL):
                     self._check()
-                self._items.put(("tile", self.pool.submit(_encode_tile, self.codec, rows, x, t)))
+                if self.copied is not None:  # level-0 tiles come in file (row-major) order
+                    job = self.pool.submit(self.copied.read, self._copy_index)
+                    self._copy_index += 1
+                else:
+                    job = self.pool.submit(_encode_tile, self.codec, rows, x, t)
+                self._items.put(("tile", job))
         else:
             store.add(level, [self.pool.submit(_encode_tile, self.codec, rows, x, t)
                               for x in range(0, rows.shape[1], t)])

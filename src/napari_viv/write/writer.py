@@ -79,7 +79,8 @@ def _merge_metadata(metadata, axes, channel_names, channel_colors, physical_size
     return md
 
 
-def _write(plan: PyramidPlan, codec: Codec, producer: Producer, tw, xml: bytes, report) -> None:
+def _write(plan: PyramidPlan, codec: Codec, producer: Producer, tw, xml: bytes, report,
+           copied=None) -> None:
     """Write what ``producer`` makes, plane by plane, level 0 then SubIFDs."""
     t = plan.tile_size
     common = dict(
@@ -87,7 +88,8 @@ def _write(plan: PyramidPlan, codec: Codec, producer: Producer, tw, xml: bytes, 
         tile=(t, t),
         compression=codec.tiff_compression,
         predictor=codec.predictor,
-        photometric="rgb" if plan.rgb else "minisblack",
+        photometric=codec.photometric,
+        subsampling=codec.subsampling,
         planarconfig="contig",
         metadata=None,
         software="napari-viv",
@@ -107,13 +109,17 @@ def _write(plan: PyramidPlan, codec: Codec, producer: Producer, tw, xml: bytes, 
                 report(written + producer.stored.value)
             yield data
 
+    first = dict(common)
+    if copied is not None:  # level 0 keeps the source's JPEG layout and tables
+        first.update(photometric=copied.photometric, subsampling=copied.subsampling,
+                     jpegtables=copied.jpegtables)
     for index in range(plan.nplanes):
         tw.write(
             data=level0(),
             shape=plan.level_shapes[0] + extra,
             subifds=plan.nlevels - 1 if plan.nlevels > 1 else None,
             description=xml if index == 0 else None,
-            **common,
+            **first,
         )
         store = producer.next_plane()
         try:
@@ -171,7 +177,7 @@ def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = No
                    channel_names=None, channel_colors=None, physical_sizes=None, unit=None,
                    name=None, tile_size=512, levels="auto", compression=DEFAULT_COMPRESSION,
                    downsample="mean", workers=None, overwrite=False,
-                   progress=None, cancel=None) -> ExportResult:
+                   progress=None, cancel=None, copy_level0=None) -> ExportResult:
     """Write ``data`` as a Viv pyramidal OME-TIFF plus its ``offsets.json``.
 
     Parameters
@@ -216,6 +222,12 @@ def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = No
         ``progress(done_tiles, total_tiles)``, called on the calling thread.
     cancel : callable, optional
         Polled; returning true stops the export with :class:`Cancelled`.
+    copy_level0 : EncodedTiles, optional
+        The source's own JPEG tiles of level 0 (from
+        :func:`napari_viv.read.encoded.jpeg_level0`), copied byte for byte with
+        their JPEG tables instead of re-encoded; ``data`` is still read for the
+        lower levels. Needs ``compression="jpeg"``, RGB data of the same shape
+        and ``tile_size`` equal to the tiles' size.
 
     Returns
     -------
@@ -265,6 +277,8 @@ def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = No
         msg = str(exc)
         raise NapariVivError(msg if msg.startswith(what) else f"{what}: {msg}") from None
     codec = choose_codec(compression, plan.dtype, plan.samples)
+    if copy_level0 is not None:
+        _check_copy(copy_level0, plan, codec, what)
     roots = _reusable_levels(sources, layout, plan)
     xml = build_ome_xml(plan, md, name=naming.stem(tif_path), what=what)
 
@@ -284,11 +298,11 @@ def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = No
         started = time.perf_counter()
         with AtomicPair(tif_path, json_path, view_path=view_path, overwrite=overwrite) as out:
             producer = Producer(plan, layout, sources, roots, codec, downsample, pool,
-                                out.temporary_file, cancel, what)
+                                out.temporary_file, cancel, what, copied=copy_level0)
             running = reader.submit(producer.run)
             try:
                 with tifffile.TiffWriter(out.file, bigtiff=True, byteorder="<") as tw:
-                    _write(plan, codec, producer, tw, xml, report)
+                    _write(plan, codec, producer, tw, xml, report, copy_level0)
                 out.file.flush()
                 out.file.seek(0)
                 offsets = offsets_of(out.file)
@@ -306,6 +320,20 @@ def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = No
         image=tif_path, offsets=json_path, view=view_path if view else None,
         level_shapes=tuple(tuple(s) for s in plan.level_shapes), planes=plan.nplanes,
         nbytes=tif_path.stat().st_size, seconds=time.perf_counter() - started)
+
+
+def _check_copy(copied, plan: PyramidPlan, codec: Codec, what: str) -> None:
+    """Refuse a level-0 tile copy that would not describe the image being written."""
+    problems = []
+    if codec.name != "jpeg" or copied.compression != 7:
+        problems.append("the export must be JPEG")
+    if not plan.rgb or tuple(copied.shape) != tuple(plan.level_shapes[0]) + (3,):
+        problems.append(f"the tiles are {copied.shape}, the image {plan.level_shapes[0]} "
+                        f"{'RGB' if plan.rgb else 'channels'}")
+    if copied.tile != plan.tile_size:
+        problems.append(f"the tiles are {copied.tile} px, the export's {plan.tile_size} px")
+    if problems:
+        raise NapariVivError(f"{what}: cannot copy the source's tiles: " + "; ".join(problems))
 
 
 def _cpu_count() -> int:
