@@ -1,27 +1,51 @@
-"""The "Save as OME-TIFF pyramid…" widget, driven through its controls in a real viewer."""
+"""The *Export to Viv* panel, driven through its magicgui widgets in a real viewer.
+
+Values are set through the magicgui widgets (``.value``) and buttons are
+clicked with real mouse clicks on their Qt widgets; the browser launch is
+the only thing replaced.
+"""
 
 from __future__ import annotations
 
+import http.client
 import threading
 import time
+from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
+import tifffile
 from qtpy.QtCore import Qt
 
+from helpers.napari_files import write_tifffile_pyramid
 from helpers.vivjs import plane_digest
 
 pytestmark = pytest.mark.napari
 
 LEFT = Qt.MouseButton.LeftButton
+ASSUMED = "assumed µm; set the layer's units to choose another"
 
 
-def make_widget(viewer):
-    """Dock the export widget the way the File menu does (napari builds it)."""
-    _dock, widget = viewer.window.add_plugin_dock_widget(
-        "napari-viv", "Save as OME-TIFF pyramid…"
-    )
-    return widget
+def make_panel(viewer):
+    """Dock the panel the way the File menu does (napari builds it)."""
+    from napari_viv._napari.manifest import PLUGIN, export_title
+
+    _dock, panel = viewer.window.add_plugin_dock_widget(PLUGIN, export_title())
+    return panel
+
+
+def click(qtbot, button):
+    qtbot.mouseClick(button.native, LEFT)
+
+
+def wait_done(qtbot, panel, timeout=60_000):
+    qtbot.waitUntil(lambda: panel.worker is None, timeout=timeout)
+
+
+def export(qtbot, panel, path, timeout=60_000):
+    panel.output.value = path
+    click(qtbot, panel.export_button)
+    wait_done(qtbot, panel, timeout)
 
 
 def expected_levels(height, width, tile):
@@ -33,121 +57,214 @@ def expected_levels(height, width, tile):
     return shapes
 
 
-def shown_levels(widget):
-    """(Y, X) per level as the plan preview shows them ('Level i: X × Y px')."""
+def shown_levels(panel):
+    """(Y, X) per level as the plan shows them ('Level i: X × Y')."""
     out = []
-    for line in widget.plan_label.text().splitlines():
+    for line in panel.plan_text.value.splitlines():
         if line.startswith("Level "):
-            dims = line.split(":", 1)[1].replace("px", "").split("×")
+            dims = line.split(":", 1)[1].split("(")[0].split("×")
             x, y = (int(d) for d in dims)
             out.append((y, x))
     return out
 
 
-def select_tile(widget, size):
-    widget.tile_combo.setCurrentIndex(widget.tile_combo.findText(str(size)))
+def ome_channel_names(path):
+    with tifffile.TiffFile(path) as tif:
+        return [c.get("Name") for c in _channels(tif.ome_metadata)]
 
 
-def wait_done(qtbot, widget, timeout=60_000):
-    qtbot.waitUntil(lambda: widget.worker is None, timeout=timeout)
+def _channels(xml):
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(xml)
+    ns = {"ome": root.tag.split("}")[0].strip("{")}
+    return root.findall("ome:Image/ome:Pixels/ome:Channel", ns)
 
 
-def test_plan_preview_shows_levels_and_follows_tile_size(make_napari_viewer):
+def pixels_attrs(path):
+    import xml.etree.ElementTree as ET
+
+    with tifffile.TiffFile(path) as tif:
+        root = ET.fromstring(tif.ome_metadata)
+    ns = {"ome": root.tag.split("}")[0].strip("{")}
+    return root.find("ome:Image/ome:Pixels", ns).attrib
+
+
+# -- defaults -------------------------------------------------------------------
+
+
+def test_defaults_every_image_layer_ticked_in_layer_order(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
-    viewer.add_image(np.zeros((1500, 2300), np.uint16), name="dapi")
-    w = make_widget(viewer)
+    for name in ("DAPI", "CD3", "CD8"):
+        viewer.add_image(np.zeros((64, 80), np.uint16), name=name)
+    viewer.add_points([[1, 1]], name="spots")  # not an image: not listed
+    viewer.layers.selection = {viewer.layers["CD8"]}  # selection does not matter
+    panel = make_panel(viewer)
 
-    select_tile(w, 256)
-    assert shown_levels(w) == expected_levels(1500, 2300, 256)
-    assert "Estimated file size" in w.plan_label.text()
+    assert panel.layer_names() == ["DAPI", "CD3", "CD8"]
+    assert panel.ticked_names() == ["DAPI", "CD3", "CD8"]
+    assert not panel.options_box.native.isVisibleTo(panel.native)
+    assert not panel.viewing.native.isVisibleTo(panel.native)
+    assert panel.tile_size.value == 512 and panel.compression.value == "zlib"
+    assert panel.levels.value == "auto" and panel.downsample.value == "mean"
+    assert "3 plane(s)" in panel.plan_text.value
+    # a layer added later is listed and ticked too
+    viewer.add_image(np.zeros((64, 80), np.uint16), name="Ki67")
+    assert panel.ticked_names() == ["DAPI", "CD3", "CD8", "Ki67"]
 
-    select_tile(w, 1024)
-    assert shown_levels(w) == expected_levels(1500, 2300, 1024)
-    assert len(expected_levels(1500, 2300, 1024)) < len(expected_levels(1500, 2300, 256))
+    click(qtbot, panel.options_toggle)
+    assert panel.options_box.native.isVisibleTo(panel.native)
+    assert panel.options_toggle.value  # the magicgui button's checked state
+    panel.options_toggle.value = False
+    assert not panel.options_box.native.isVisibleTo(panel.native)
 
-    w.levels_spin.setValue(2)
-    assert shown_levels(w) == [(1500, 2300), (750, 1150)]
+
+def test_only_the_visible_layers_are_ticked_when_some_are_hidden(make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((64, 64), np.uint8), name="a")
+    viewer.add_image(np.zeros((64, 64), np.uint8), name="b", visible=False)
+    viewer.add_image(np.zeros((64, 64), np.uint8), name="c")
+    panel = make_panel(viewer)
+    assert panel.ticked_names() == ["a", "c"]
+    # untouched rows follow napari's eye; a row the user ticked keeps its tick
+    viewer.layers["a"].visible = False
+    assert panel.ticked_names() == ["c"]
+    panel.row("b").tick.value = True
+    viewer.layers["b"].visible = False
+    viewer.layers["c"].visible = False  # all hidden: all offered again
+    assert panel.ticked_names() == ["a", "b", "c"]
 
 
-def test_layer_list_follows_the_viewer(make_napari_viewer):
+def test_list_follows_renames_and_removals(make_napari_viewer):
     viewer = make_napari_viewer()
     viewer.add_image(np.zeros((64, 64), np.uint8), name="a")
     viewer.add_image(np.zeros((64, 64), np.uint8), name="b")
-    viewer.layers.selection = {viewer.layers["b"]}
-    w = make_widget(viewer)
-    items = [w.layer_list.item(i) for i in range(w.layer_list.count())]
-    assert [i.text() for i in items] == ["a", "b"]
-    # the layers selected in napari are the ones checked by default
-    assert [i.checkState() == Qt.CheckState.Checked for i in items] == [False, True]
-
+    panel = make_panel(viewer)
     viewer.layers["a"].name = "nuclei"
     viewer.add_image(np.zeros((64, 64), np.uint8), name="c")
-    assert [w.layer_list.item(i).text() for i in range(w.layer_list.count())] == [
-        "nuclei", "b", "c"
-    ]
+    assert panel.layer_names() == ["nuclei", "b", "c"]
     del viewer.layers["b"]
-    assert [w.layer_list.item(i).text() for i in range(w.layer_list.count())] == ["nuclei", "c"]
+    assert panel.layer_names() == ["nuclei", "c"]
 
 
-@pytest.mark.node
-def test_export_two_layers_opens_in_viv_with_exact_pixels(
-    make_napari_viewer, qtbot, tmp_path, viv
+def test_output_defaults_to_the_folder_the_layers_came_from(make_napari_viewer, tmp_path):
+    src_dir = tmp_path / "scans"
+    src_dir.mkdir()
+    data = np.arange(2 * 300 * 400, dtype=np.uint16).reshape(2, 300, 400)
+    src = write_tifffile_pyramid(
+        src_dir / "slide.ome.tif", [data, data[:, ::2, ::2]], "CYX", names=["A", "B"]
+    )
+    viewer = make_napari_viewer()
+    viewer.open(src, plugin="napari-viv")
+    panel = make_panel(viewer)
+    # beside the source, never over it
+    assert panel.output_path() == src_dir / "slide-2.ome.tif"
+
+
+def test_output_defaults_to_the_last_folder_used(make_napari_viewer, qtbot, tmp_path):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((200, 300), np.uint8), name="img")
+    first = make_panel(viewer)
+    first.compression.value = "lzw"
+    first.levels.value = "2"
+    first.downsample.value = "nearest"
+    first.tile_size.value = 1024
+    export(qtbot, first, folder / "img.ome.tif")
+    assert (folder / "img.ome.tif").exists()
+
+    viewer2 = make_napari_viewer()
+    viewer2.add_image(np.zeros((200, 300), np.uint8), name="other")
+    second = make_panel(viewer2)
+    assert second.output_path() == folder / "other.ome.tif"
+    assert second.tile_size.value == 1024
+    assert second.compression.value == "lzw"
+    assert second.levels.value == "2"
+    assert second.downsample.value == "nearest"
+
+
+def test_plan_follows_tile_size_and_levels(make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((1500, 2300), np.uint16), name="dapi")
+    panel = make_panel(viewer)
+    panel.tile_size.value = 256
+    assert shown_levels(panel) == expected_levels(1500, 2300, 256)
+    assert "About" in panel.plan_text.value
+    panel.tile_size.value = 1024
+    assert shown_levels(panel) == expected_levels(1500, 2300, 1024)
+    panel.levels.value = "2"
+    assert shown_levels(panel) == [(1500, 2300), (750, 1150)]
+
+
+# -- exporting ---------------------------------------------------------------------
+
+
+def test_first_export_of_the_sample_has_every_channel_and_can_be_viewed(
+    make_napari_viewer, qtbot, tmp_path, monkeypatch, notifications
 ):
-    rng = np.random.default_rng(7)
-    dapi = rng.integers(0, 60000, (700, 900), dtype=np.uint16)
-    cd3 = rng.integers(0, 60000, (700, 900), dtype=np.uint16)
+    opened = []
+    monkeypatch.setattr("webbrowser.open", lambda url, *a, **k: opened.append(url) or True)
     viewer = make_napari_viewer()
-    viewer.add_image(dapi, name="DAPI", scale=(0.5, 0.5), units="um", colormap="blue")
-    viewer.add_image(cd3, name="CD3", scale=(0.5, 0.5), units="um", colormap="green")
-    viewer.layers.select_all()
-    w = make_widget(viewer)
-    assert [w.layer_list.item(i).text() for i in range(w.layer_list.count())] == ["DAPI", "CD3"]
-    assert w.pixel_x.value() == pytest.approx(0.5)
-    assert w.unit_combo.currentText() == "µm"
-
-    out = tmp_path / "out" / "cells.ome.tif"
-    out.parent.mkdir()
-    w.path_edit.setText(str(out))
-    select_tile(w, 256)
-    w.pixel_x.setValue(0.65)  # the user corrects the pixel size
-    w.pixel_y.setValue(0.65)
-    qtbot.mouseClick(w.export_button, LEFT)
-    wait_done(qtbot, w)
-
-    assert "Saved" in w.status_label.text() and str(out.parent) in w.status_label.text()
-    assert sorted(p.name for p in out.parent.iterdir()) == [
-        "cells.offsets.json", "cells.ome.tif", "cells.view.json"]
-    assert w.serve_button.isVisibleTo(w)
-
-    report = viv(out, offsets=out.with_name("cells.offsets.json"))
-    image = report["images"][0]
-    assert [c["name"] for c in image["channels"]] == ["DAPI", "CD3"]
-    assert image["physical"]["x"] == pytest.approx(0.65)
-    assert image["physical"]["y"] == pytest.approx(0.65)
-    assert image["physical"]["xUnit"] == "µm"
-    assert image["tileSize"] == 256
-    levels = image["levels"]
-    assert [tuple(lv["shape"][-2:]) for lv in levels] == expected_levels(700, 900, 256)
-    planes = {p["c"]: p["sha256"] for p in levels[0]["planes"]}
-    assert planes == {0: plane_digest(dapi), 1: plane_digest(cd3)}
-
-
-def test_progress_advances_to_the_end(make_napari_viewer, qtbot, tmp_path):
-    viewer = make_napari_viewer()
-    viewer.add_image(np.ones((1200, 1300), np.uint8), name="ones")
-    w = make_widget(viewer)
-    select_tile(w, 256)
-    w.path_edit.setText(str(tmp_path / "ones.ome.tif"))
+    viewer.open_sample("napari-viv", "tissue", size=256, channels=6)
+    names = [layer.name for layer in viewer.layers]
+    panel = make_panel(viewer)
+    out = tmp_path / "tissue.ome.tif"
     values = []
-    w.progress_bar.valueChanged.connect(values.append)
-    qtbot.mouseClick(w.export_button, LEFT)
-    assert not w.export_button.isEnabled() and w.cancel_button.isEnabled()
-    wait_done(qtbot, w)
-    assert values, "no progress was shown"
-    assert values == sorted(values)
-    assert len(set(values)) > 2
-    assert values[-1] == w.progress_bar.maximum()
-    assert w.export_button.isEnabled() and not w.cancel_button.isEnabled()
+    panel.progress.changed.connect(values.append)
+    export(qtbot, panel, out)
+
+    assert ome_channel_names(out) == names  # every channel, in layer order
+    assert sorted(p.name for p in tmp_path.iterdir() if "tissue" in p.name) == [
+        "tissue.offsets.json", "tissue.ome.tif", "tissue.view.json"]
+    assert values and values == sorted(values) and values[-1] == panel.progress.max
+    assert "Saved tissue.ome.tif" in panel.status.value
+    assert any("Saved tissue.ome.tif" in m for _s, m in notifications)
+    assert panel.viewing.native.isVisibleTo(panel.native)
+    assert panel.viewing.server is None  # nothing served until asked
+
+    click(qtbot, panel.viewing.open_viewer_button)
+    server = panel.viewing.server
+    assert server is not None and server.running
+    assert opened == [server.viewer_url_for(out)]
+    assert opened[0].startswith(f"http://127.0.0.1:{server.port}/")
+
+    click(qtbot, panel.viewing.avivator_button)
+    from napari_viv.serve.links import avivator_link
+
+    assert opened[1] == avivator_link(server.url_for(out))
+
+    # the file answers a ranged GET, and the counters move
+    parts = urlsplit(server.url_for(out))
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    conn.request("GET", parts.path, headers={"Range": "bytes=0-99"})
+    resp = conn.getresponse()
+    assert resp.status == 206 and len(resp.read()) == 100
+    conn.close()
+    qtbot.waitUntil(lambda: "1 requests" in panel.viewing.state.value, timeout=5000)
+
+    click(qtbot, panel.viewing.copy_button)
+    from qtpy.QtWidgets import QApplication
+
+    assert QApplication.clipboard().text() == server.viewer_url_for(out)
+
+    click(qtbot, panel.viewing.stop_button)
+    assert panel.viewing.server is None and not server.running
+    assert "Not serving" in panel.viewing.state.value
+
+
+def test_reorder_with_the_arrows_changes_the_channel_order(make_napari_viewer, qtbot, tmp_path):
+    viewer = make_napari_viewer()
+    for name in ("a", "b", "c"):
+        viewer.add_image(np.zeros((64, 64), np.uint16), name=name)
+    panel = make_panel(viewer)
+    click(qtbot, panel.row("a").down)
+    click(qtbot, panel.row("c").up)
+    assert panel.layer_names() == ["b", "c", "a"]
+    panel.row("b").tick.value = False
+    out = tmp_path / "order.ome.tif"
+    export(qtbot, panel, out)
+    assert ome_channel_names(out) == ["c", "a"]
 
 
 def slow_layer_data(shape=(4096, 4096), chunk=256, delay=0.02):
@@ -166,25 +283,111 @@ def slow_layer_data(shape=(4096, 4096), chunk=256, delay=0.02):
 def test_cancel_midway_leaves_nothing(make_napari_viewer, qtbot, tmp_path, notifications):
     viewer = make_napari_viewer()
     viewer.add_image(slow_layer_data(), name="slow", contrast_limits=(0, 10))
-    w = make_widget(viewer)
-    select_tile(w, 256)
+    panel = make_panel(viewer)
+    panel.tile_size.value = 256
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    w.path_edit.setText(str(out_dir / "slow.ome.tif"))
+    panel.output.value = out_dir / "slow.ome.tif"
 
     def cancel_on_first_progress(value):
-        if value > 0 and w.cancel_button.isEnabled():
-            qtbot.mouseClick(w.cancel_button, LEFT)
+        if value > 0 and panel.cancel_button.enabled:
+            click(qtbot, panel.cancel_button)
 
-    w.progress_bar.valueChanged.connect(cancel_on_first_progress)
-    qtbot.mouseClick(w.export_button, LEFT)
-    wait_done(qtbot, w, timeout=120_000)
+    panel.progress.changed.connect(cancel_on_first_progress)
+    click(qtbot, panel.export_button)
+    assert not panel.export_button.enabled
+    wait_done(qtbot, panel, timeout=120_000)
 
-    assert "cancelled" in w.status_label.text().lower()
+    assert "cancelled" in panel.status.value.lower()
     assert list(out_dir.iterdir()) == []
-    assert not w.serve_button.isVisibleTo(w)
+    assert not panel.viewing.native.isVisibleTo(panel.native)
     assert not [m for sev, m in notifications if sev == "error"]
-    assert w.export_button.isEnabled()
+    assert panel.export_button.enabled
+
+
+def test_closing_the_panel_mid_export_cancels_it(make_napari_viewer, qtbot, tmp_path):
+    from qtpy.QtCore import QThreadPool
+
+    viewer = make_napari_viewer()
+    viewer.add_image(slow_layer_data(), name="slow", contrast_limits=(0, 10))
+    panel = make_panel(viewer)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    panel.output.value = out_dir / "slow.ome.tif"
+    started = []
+    panel.progress.changed.connect(lambda v: started.append(v) if v > 0 else None)
+    click(qtbot, panel.export_button)
+    qtbot.waitUntil(lambda: bool(started), timeout=60_000)
+
+    viewer.window.remove_dock_widget(panel.native)
+    panel.native.deleteLater()
+    qtbot.wait(50)
+    assert QThreadPool.globalInstance().waitForDone(120_000)
+    assert list(out_dir.iterdir()) == []
+
+
+# -- the unit rule ---------------------------------------------------------------
+
+
+def test_scale_without_units_is_written_as_micrometres(
+    make_napari_viewer, qtbot, tmp_path, notifications
+):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((300, 400), np.uint16), name="cells", scale=(0.65, 0.65))
+    assert [str(u) for u in viewer.layers["cells"].units] == ["pixel", "pixel"]
+    panel = make_panel(viewer)
+    assert panel.pixel_x.value == pytest.approx(0.65)
+    assert panel.unit.value == "µm"
+    out = tmp_path / "cells.ome.tif"
+    export(qtbot, panel, out)
+    attrs = pixels_attrs(out)
+    assert float(attrs["PhysicalSizeX"]) == pytest.approx(0.65)
+    assert attrs.get("PhysicalSizeXUnit", "µm") == "µm"
+    infos = [m for sev, m in notifications if sev == "info" and "Saved cells" in m]
+    assert len(infos) == 1 and ASSUMED in infos[0] and "'cells'" in infos[0]
+    assert ASSUMED.split(";")[0] in panel.status.value
+
+
+def test_scale_with_units_is_kept_and_scale_one_means_none(
+    make_napari_viewer, qtbot, tmp_path, notifications
+):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((300, 400), np.uint16), name="em", scale=(4, 4), units="nm")
+    panel = make_panel(viewer)
+    assert panel.unit.value == "nm" and panel.pixel_x.value == pytest.approx(4)
+    export(qtbot, panel, tmp_path / "em.ome.tif")
+    attrs = pixels_attrs(tmp_path / "em.ome.tif")
+    assert float(attrs["PhysicalSizeX"]) == pytest.approx(4)
+    assert attrs["PhysicalSizeXUnit"] == "nm"
+
+    viewer.layers.clear()
+    viewer.add_image(np.zeros((300, 400), np.uint16), name="plain")
+    assert panel.pixel_x.value == 0
+    export(qtbot, panel, tmp_path / "plain.ome.tif")
+    assert "PhysicalSizeX" not in pixels_attrs(tmp_path / "plain.ome.tif")
+    assert not [m for _s, m in notifications if "assumed" in m]
+
+
+def test_file_menu_writer_applies_the_unit_rule_too(make_napari_viewer, tmp_path, notifications):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((128, 128), np.uint16), name="tile", scale=(0.25, 0.25))
+    written = viewer.layers.save(str(tmp_path / "tile.ome.tif"), plugin="napari-viv")
+    assert written
+    assert float(pixels_attrs(tmp_path / "tile.ome.tif")["PhysicalSizeX"]) == pytest.approx(0.25)
+    assert any(ASSUMED in m for _s, m in notifications)
+
+
+def test_the_reader_sets_scale_and_units(make_napari_viewer, tmp_path):
+    data = np.zeros((2, 256, 256), np.uint16)
+    src = write_tifffile_pyramid(tmp_path / "s.ome.tif", [data], "CYX", pixel_size=0.4)
+    viewer = make_napari_viewer()
+    viewer.open(src, plugin="napari-viv")
+    for layer in viewer.layers:
+        assert tuple(layer.scale) == pytest.approx((0.4, 0.4))
+        assert [format(u, "~") for u in layer.units] == ["µm", "µm"]
+
+
+# -- problems -----------------------------------------------------------------------
 
 
 def test_mismatched_shapes_notify_and_write_nothing(
@@ -193,16 +396,32 @@ def test_mismatched_shapes_notify_and_write_nothing(
     viewer = make_napari_viewer()
     viewer.add_image(np.zeros((300, 400), np.uint16), name="small")
     viewer.add_image(np.zeros((320, 400), np.uint16), name="taller")
-    viewer.layers.select_all()
-    w = make_widget(viewer)
-    w.path_edit.setText(str(tmp_path / "mixed.ome.tif"))
-    assert "Cannot export" in w.plan_label.text()
-    qtbot.mouseClick(w.export_button, LEFT)
-    wait_done(qtbot, w)
+    panel = make_panel(viewer)
+    assert "Cannot export" in panel.plan_text.value
+    export(qtbot, panel, tmp_path / "mixed.ome.tif")
     errors = [m for sev, m in notifications if sev == "error"]
-    assert len(errors) == 1
-    assert "small" in errors[0] and "taller" in errors[0]
-    assert not [p for p in tmp_path.iterdir() if p.name != "napari-viv-settings.json"]
+    assert len(errors) == 1 and "small" in errors[0] and "taller" in errors[0]
+    assert not list(tmp_path.glob("mixed*"))
+    # unticking the odd one out makes it exportable
+    panel.row("taller").tick.value = False
+    assert "Cannot export" not in panel.plan_text.value
+
+
+def test_existing_file_needs_replace_ticked(make_napari_viewer, qtbot, tmp_path, notifications):
+    viewer = make_napari_viewer()
+    data = np.arange(200 * 300, dtype=np.uint16).reshape(200, 300)
+    viewer.add_image(data, name="img")
+    panel = make_panel(viewer)
+    out = tmp_path / "img.ome.tif"
+    out.write_bytes(b"old contents")
+    export(qtbot, panel, out)
+    errors = [m for sev, m in notifications if sev == "error"]
+    assert len(errors) == 1 and "img.ome.tif" in errors[0] and "\n" not in errors[0]
+    assert out.read_bytes() == b"old contents"
+
+    panel.replace.value = True
+    export(qtbot, panel, out)
+    np.testing.assert_array_equal(tifffile.imread(out), data)
 
 
 def test_unwritable_folder_notifies_and_reenables(
@@ -210,179 +429,61 @@ def test_unwritable_folder_notifies_and_reenables(
 ):
     viewer = make_napari_viewer()
     viewer.add_image(np.zeros((300, 400), np.uint16), name="img")
-    w = make_widget(viewer)
+    panel = make_panel(viewer)
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where a folder should be")
-    w.path_edit.setText(str(blocker / "img.ome.tif"))
-    qtbot.mouseClick(w.export_button, LEFT)
-    wait_done(qtbot, w)
+    export(qtbot, panel, blocker / "img.ome.tif")
     errors = [m for sev, m in notifications if sev == "error"]
-    assert len(errors) == 1 and "not-a-folder" in errors[0]
-    assert "\n" not in errors[0]
+    assert len(errors) == 1 and "not-a-folder" in errors[0] and "\n" not in errors[0]
     assert blocker.read_text() == "a file where a folder should be"
-    assert w.export_button.isEnabled() and not w.serve_button.isVisibleTo(w)
+    assert panel.export_button.enabled
 
 
-def test_settings_are_remembered_by_the_next_widget(make_napari_viewer, qtbot, tmp_path):
+def test_damaged_settings_file_gives_defaults(make_napari_viewer):
+    from napari_viv._napari import settings
+
+    settings.settings_path().write_text("{not json")
     viewer = make_napari_viewer()
-    viewer.add_image(np.zeros((200, 300), np.uint8), name="img")
-    first = make_widget(viewer)
-    select_tile(first, 1024)
-    first.compression_combo.setCurrentText("lzw")
-    first.levels_spin.setValue(2)
-    first.downsample_combo.setCurrentText("nearest")
-    folder = tmp_path / "exports"
-    folder.mkdir()
-    first.path_edit.setText(str(folder / "img.ome.tif"))
-    qtbot.mouseClick(first.export_button, LEFT)
-    wait_done(qtbot, first)
-
-    viewer2 = make_napari_viewer()
-    viewer2.add_image(np.zeros((200, 300), np.uint8), name="other")
-    second = make_widget(viewer2)
-    assert second.tile_combo.currentText() == "1024"
-    assert second.compression_combo.currentText() == "lzw"
-    assert second.levels_spin.value() == 2
-    assert second.downsample_combo.currentText() == "nearest"
-    assert second.path_edit.text() == str(folder / "other.ome.tif")
+    viewer.add_image(np.zeros((64, 64), np.uint8), name="img")
+    panel = make_panel(viewer)
+    defaults = settings.ExportSettings()
+    assert panel.tile_size.value == defaults.tile_size
+    assert panel.compression.value == defaults.compression
+    assert panel.levels.value == "auto"
 
 
-def test_serve_button_docks_the_serve_widget_with_the_file(
-    make_napari_viewer, qtbot, tmp_path
-):
-    viewer = make_napari_viewer()
-    viewer.add_image(np.arange(300 * 400, dtype=np.uint16).reshape(300, 400), name="ramp")
-    w = make_widget(viewer)
-    # already docked, empty, then hidden (as in `napari-viv demo --napari`)
-    early_dock, early = viewer.window.add_plugin_dock_widget("napari-viv", "Serve to Avivator")
-    assert early.file_edit.text() == ""
-    early_dock.hide()
-    out = tmp_path / "ramp.ome.tif"
-    w.path_edit.setText(str(out))
-    qtbot.mouseClick(w.export_button, LEFT)
-    wait_done(qtbot, w)
-    assert w.serve_button.isVisibleTo(w)
-    qtbot.mouseClick(w.serve_button, LEFT)
-
-    from napari_viv._napari.serve_widget import ServeWidget
-
-    serve = [wd for wd in viewer.window.dock_widgets.values() if isinstance(wd, ServeWidget)]
-    assert len(serve) == 1
-    assert serve[0].file_edit.text() == str(out)
-    assert serve[0] is early and not early_dock.isHidden()
-
-
-def test_existing_file_needs_replace_ticked(make_napari_viewer, qtbot, tmp_path, notifications):
-    import tifffile
-
-    viewer = make_napari_viewer()
-    data = np.arange(200 * 300, dtype=np.uint16).reshape(200, 300)
-    viewer.add_image(data, name="img")
-    w = make_widget(viewer)
-    out = tmp_path / "img.ome.tif"
-    out.write_bytes(b"old contents")
-    w.path_edit.setText(str(out))
-    qtbot.mouseClick(w.export_button, LEFT)
-    wait_done(qtbot, w)
-    errors = [m for sev, m in notifications if sev == "error"]
-    assert len(errors) == 1 and "img.ome.tif" in errors[0]
-    assert out.read_bytes() == b"old contents"
-
-    w.overwrite_check.setChecked(True)
-    qtbot.mouseClick(w.export_button, LEFT)
-    wait_done(qtbot, w)
-    np.testing.assert_array_equal(tifffile.imread(out), data)
-
-
-def test_codec_the_data_cannot_use_is_refused(make_napari_viewer, qtbot, tmp_path, notifications):
-    viewer = make_napari_viewer()
-    viewer.add_image(np.zeros((200, 300, 3), np.uint8), name="photo", rgb=True)
-    w = make_widget(viewer)
-    assert "Cannot export" not in w.plan_label.text()
-    w.compression_combo.setCurrentText("lzw")  # Viv decodes RGB+LZW wrongly
-    assert w.compression_combo.currentText() == "lzw"
-    assert "Cannot export" in w.plan_label.text()
-    w.path_edit.setText(str(tmp_path / "x.ome.tif"))
-    qtbot.mouseClick(w.export_button, LEFT)
-    wait_done(qtbot, w)
-    errors = [m for sev, m in notifications if sev == "error"]
-    assert len(errors) == 1 and "lzw" in errors[0]
-    assert not [p for p in tmp_path.iterdir() if p.suffix != ".json"]
-
-
-def test_both_widgets_open_from_the_manifest_and_the_file_menu(make_napari_viewer):
-    from napari._app_model import get_app_model
-
-    from napari_viv._napari.export_widget import ExportWidget
-    from napari_viv._napari.serve_widget import ServeWidget
-
-    viewer = make_napari_viewer()
-    viewer.add_image(np.zeros((100, 100), np.uint8), name="img")
-    _dock, export = viewer.window.add_plugin_dock_widget("napari-viv", "Save as OME-TIFF pyramid…")
-    _dock, serve = viewer.window.add_plugin_dock_widget("napari-viv", "Serve to Avivator")
-    assert isinstance(export, ExportWidget) and isinstance(serve, ServeWidget)
-    assert [export.layer_list.item(0).text()] == ["img"]
-
-    menu = get_app_model().menus.get_menu("napari/file/io_utilities")
-    ids = [getattr(item, "command", None) and item.command.id for item in menu]
-    assert "napari-viv.export_widget" in ids and "napari-viv.serve_widget" in ids
-
-
-def test_closing_the_widget_mid_export_cancels_it(make_napari_viewer, qtbot, tmp_path):
-    from qtpy.QtCore import QThreadPool
-
-    viewer = make_napari_viewer()
-    viewer.add_image(slow_layer_data(), name="slow", contrast_limits=(0, 10))
-    w = make_widget(viewer)
-    out_dir = tmp_path / "out"
-    out_dir.mkdir()
-    w.path_edit.setText(str(out_dir / "slow.ome.tif"))
-    started = []
-    w.progress_bar.valueChanged.connect(lambda v: started.append(v) if v > 0 else None)
-    qtbot.mouseClick(w.export_button, LEFT)
-    qtbot.waitUntil(lambda: bool(started), timeout=60_000)
-
-    viewer.window.remove_dock_widget(w)
-    w.deleteLater()
-    qtbot.wait(50)
-    assert QThreadPool.globalInstance().waitForDone(120_000)
-    assert list(out_dir.iterdir()) == []
+# -- against the real Viv loader -------------------------------------------------------
 
 
 @pytest.mark.node
-def test_reexport_of_a_lazily_opened_pyramid(make_napari_viewer, qtbot, tmp_path, viv):
-    """Layers read lazily by our reader (multiscale) export from their level 0."""
-    import tifffile
-
-    rng = np.random.default_rng(3)
-    data = rng.integers(0, 5000, (2, 600, 800), dtype=np.uint16)
-    src = tmp_path / "source.ome.tif"
-    with tifffile.TiffWriter(src, bigtiff=True) as tif:
-        meta = {"axes": "CYX", "Channel": {"Name": ["Hoechst", "CD45"]},
-                "PhysicalSizeX": 0.4, "PhysicalSizeY": 0.4}
-        tif.write(data, subifds=1, tile=(256, 256), metadata=meta)
-        tif.write(data[:, ::2, ::2], subfiletype=1, tile=(256, 256))
+def test_export_two_layers_opens_in_viv_with_exact_pixels(
+    make_napari_viewer, qtbot, tmp_path, viv
+):
+    rng = np.random.default_rng(7)
+    dapi = rng.integers(0, 60000, (700, 900), dtype=np.uint16)
+    cd3 = rng.integers(0, 60000, (700, 900), dtype=np.uint16)
     viewer = make_napari_viewer()
-    viewer.open(src, plugin="napari-viv")
-    assert [layer.name for layer in viewer.layers] == ["Hoechst", "CD45"]
-    assert all(layer.multiscale for layer in viewer.layers)
-    viewer.layers.select_all()
+    viewer.add_image(dapi, name="DAPI", scale=(0.5, 0.5), units="um", colormap="blue")
+    viewer.add_image(cd3, name="CD3", scale=(0.5, 0.5), units="um", colormap="green")
+    panel = make_panel(viewer)
+    assert panel.pixel_x.value == pytest.approx(0.5)
+    panel.options_toggle.value = True
+    panel.tile_size.value = 256
+    panel.pixel_x.value = 0.65  # the user corrects the pixel size
+    panel.pixel_y.value = 0.65
+    out = tmp_path / "cells.ome.tif"
+    export(qtbot, panel, out)
 
-    w = make_widget(viewer)
-    assert w.pixel_x.value() == pytest.approx(0.4)
-    select_tile(w, 256)
-    out = tmp_path / "again.ome.tif"
-    w.path_edit.setText(str(out))
-    qtbot.mouseClick(w.export_button, LEFT)
-    wait_done(qtbot, w)
-    assert out.exists(), w.status_label.text()
-
-    image = viv(out, offsets=out.with_name("again.offsets.json"))["images"][0]
-    assert [c["name"] for c in image["channels"]] == ["Hoechst", "CD45"]
-    assert image["physical"]["x"] == pytest.approx(0.4)
-    assert [tuple(lv["shape"][-2:]) for lv in image["levels"]] == expected_levels(600, 800, 256)
-    planes = {p["c"]: p["sha256"] for p in image["levels"][0]["planes"]}
-    assert planes == {0: plane_digest(data[0]), 1: plane_digest(data[1])}
+    report = viv(out, offsets=out.with_name("cells.offsets.json"))
+    image = report["images"][0]
+    assert [c["name"] for c in image["channels"]] == ["DAPI", "CD3"]
+    assert image["physical"]["x"] == pytest.approx(0.65)
+    assert image["physical"]["xUnit"] == "µm"
+    assert image["tileSize"] == 256
+    levels = image["levels"]
+    assert [tuple(lv["shape"][-2:]) for lv in levels] == expected_levels(700, 900, 256)
+    planes = {p["c"]: p["sha256"] for p in levels[0]["planes"]}
+    assert planes == {0: plane_digest(dapi), 1: plane_digest(cd3)}
 
 
 @pytest.mark.node
@@ -393,39 +494,21 @@ def test_own_pyramid_levels_are_copied_or_recomputed(make_napari_viewer, qtbot, 
     level1 = np.full((300, 400), 1234, np.uint16)
     viewer = make_napari_viewer()
     viewer.add_image([level0, level1], multiscale=True, name="pyr", contrast_limits=(0, 9000))
-    w = make_widget(viewer)
-    select_tile(w, 256)
-    assert w.reuse_check.isVisibleTo(w) and w.reuse_check.isChecked()
-    assert "Level 1: 400 × 300 px (copied from the layer)" in w.plan_label.text()
+    panel = make_panel(viewer)
+    panel.tile_size.value = 256
+    assert panel.reuse.value
+    assert "Level 1: 400 × 300 (copied)" in panel.plan_text.value
 
-    def export(name):
+    def run(name):
         out = tmp_path / f"{name}.ome.tif"
-        w.path_edit.setText(str(out))
-        qtbot.mouseClick(w.export_button, LEFT)
-        wait_done(qtbot, w)
+        export(qtbot, panel, out)
         report = viv(out, offsets=out.with_name(f"{name}.offsets.json"))
         return [lv["planes"][0]["sha256"] for lv in report["images"][0]["levels"]]
 
-    copied = export("copied")
-    assert copied[0] == plane_digest(level0)
-    assert copied[1] == plane_digest(level1)
-
-    w.reuse_check.setChecked(False)
-    w.downsample_combo.setCurrentText("nearest")  # top-left sample of each 2x2 block
-    assert "copied" not in w.plan_label.text()
-    recomputed = export("recomputed")
-    assert recomputed[0] == plane_digest(level0)
-    assert recomputed[1] == plane_digest(level0[::2, ::2])
-
-
-def test_damaged_settings_file_gives_defaults(make_napari_viewer, tmp_path):
-    from napari_viv._napari import settings
-
-    settings.settings_path().write_text("{not json")
-    viewer = make_napari_viewer()
-    viewer.add_image(np.zeros((64, 64), np.uint8), name="img")
-    w = make_widget(viewer)
-    defaults = settings.ExportSettings()
-    assert w.tile_combo.currentData() == defaults.tile_size
-    assert w.compression_combo.currentText() == defaults.compression
-    assert w.levels_spin.value() == 0 and w.levels_spin.text() == "auto"
+    copied = run("copied")
+    assert copied[:2] == [plane_digest(level0), plane_digest(level1)]
+    panel.reuse.value = False
+    panel.downsample.value = "nearest"  # top-left sample of each 2x2 block
+    assert "copied" not in panel.plan_text.value
+    recomputed = run("recomputed")
+    assert recomputed[:2] == [plane_digest(level0), plane_digest(level0[::2, ::2])]

@@ -82,3 +82,30 @@ def test_save_dialog_lists_our_filter(make_napari_viewer):
     img = viewer.add_image(np.zeros((32, 32), np.uint8))
     ext_str, _ = _npe2.file_extensions_string_for_layers([img])
     assert FILTER_TITLE in ext_str.split(";;")
+
+
+def test_widget_titles_have_one_home():
+    """napari, the demo and the tests all get the titles from napari.yaml."""
+    from npe2 import PluginManager
+
+    from napari_viv._napari.manifest import (
+        EXPORT_COMMAND, SERVE_COMMAND, export_title, serve_title)
+
+    manifest = PluginManager.instance().get_manifest("napari-viv")
+    widgets = {w.command: w.display_name for w in manifest.contributions.widgets}
+    commands = {c.id: c.title for c in manifest.contributions.commands}
+    assert widgets == {EXPORT_COMMAND: export_title(), SERVE_COMMAND: serve_title()}
+    # the command titles (command palette) are the same strings (YAML anchors)
+    assert commands[EXPORT_COMMAND] == export_title()
+    assert commands[SERVE_COMMAND] == serve_title()
+
+
+def test_both_widgets_are_magicgui_containers(make_napari_viewer):
+    from magicgui.widgets import Container
+
+    from napari_viv._napari.manifest import PLUGIN, export_title, serve_title
+
+    viewer = make_napari_viewer()
+    for title in (export_title(), serve_title()):
+        _dock, widget = viewer.window.add_plugin_dock_widget(PLUGIN, title)
+        assert isinstance(widget, Container), title
