@@ -623,6 +623,8 @@ class ExportToViv(Container):
             widget.enabled = not busy
 
     def _on_progress(self, done: int, total: int) -> None:
+        if not self._alive[0]:
+            return  # the export outlived its panel (and is being cancelled)
         if self.progress.max != total:
             self.progress.max = max(total, 1)
         self.progress.value = done
@@ -630,6 +632,8 @@ class ExportToViv(Container):
     def _on_returned(self, result) -> None:
         from napari.utils.notifications import show_info
 
+        if not self._alive[0]:
+            return
         status, value = result
         if status == "done":
             self.exported = [Path(p) for p in value]
@@ -665,6 +669,8 @@ class ExportToViv(Container):
 
     def _on_finished(self) -> None:
         self.worker = None
+        if not self._alive[0]:
+            return
         self._update_enabled()
 
     def _fail(self, message: str) -> None:
