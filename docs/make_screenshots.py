@@ -1,16 +1,17 @@
-"""Regenerate the PNGs in docs/screenshots/ from a real napari window.
+"""Regenerate the napari PNGs in docs/screenshots/ from a real napari window.
 
 Run under a virtual display (no real screen needed)::
 
-    xvfb-run -a -s "-screen 0 1600x1200x24" python docs/make_screenshots.py
+    xvfb-run -a -s "-screen 0 1920x1080x24" python docs/make_screenshots.py
 
-It opens napari with the synthetic tissue sample, docks both napari-viv
-widgets, exports the sample to a temporary folder, starts serving it, and
-saves:
+It opens what `napari-viv demo --napari` opens (the synthetic tissue and the
+*Export to Viv* panel) in a 1280 x 800 window, exports the sample with the
+panel to a temporary folder, starts serving it from the Viewing section
+(with two Range requests, so the counters move), and saves:
 
-* ``export-widget.png``   the export widget after a finished export
-* ``serve-widget.png``    the serve widget while serving that file
-* ``napari-window.png``   the whole window with both widgets docked
+* ``napari-window.png``   the whole 1280 x 800 window after the export
+* ``export-widget.png``   the whole panel, options open, after the export
+* ``serve-widget.png``    *View a file in a browser* while serving the file
 * ``file-menu.png``       File ▸ IO Utilities with the two entries
 
 Nothing is written to your napari settings: napari and napari-viv both use
@@ -30,8 +31,7 @@ TMP = Path(tempfile.mkdtemp(prefix="napari-viv-shots-"))
 os.environ["NAPARI_CONFIG"] = str(TMP / "napari-settings.yaml")
 os.environ["NAPARI_VIV_SETTINGS"] = str(TMP / "napari-viv.json")
 
-EXPORT = "Save as OME-TIFF pyramid…"
-SERVE = "Serve to Avivator"
+WINDOW = (1280, 800)
 
 
 def wait_until(app, condition, timeout=120.0):
@@ -91,54 +91,67 @@ def grab_menu(app, window):
     return shot
 
 
-def main() -> int:
-    import napari
-    from qtpy.QtWidgets import QApplication
-
-    viewer = napari.Viewer(title="napari-viv")
-    app = QApplication.instance()
-    qt_window = viewer.window._qt_window
-    qt_window.resize(1500, 1130)
-    viewer.open_sample("napari-viv", "tissue")
-    viewer.layers.select_all()
-    settle(app, 1.0)
-
-    _dock, export = viewer.window.add_plugin_dock_widget("napari-viv", EXPORT)
-    export.path_edit.setText(str(TMP / "tissue.ome.tif"))
-    export.tile_combo.setCurrentText("512")
-    settle(app)
-    export.export_button.click()
-    wait_until(app, lambda: export.worker is None, timeout=600)
-    if not export.exported:
-        print("export failed:", export.status_label.text(), file=sys.stderr)
-        return 1
-    settle(app)
-
-    export.serve_button.click()
-    serve = next(
-        w for w in viewer.window.dock_widgets.values() if type(w).__name__ == "ServeWidget"
-    )
-    serve.start_button.click()
-    # read the start of the file the way Avivator does, so the counters move
+def read_some(url):
+    """Read the start of the file the way a viewer does, so the counters move."""
     import urllib.request
 
     for first in (0, 65536):
-        request = urllib.request.Request(
-            serve.url_edit.text(), headers={"Range": f"bytes={first}-{first + 65535}"}
-        )
+        request = urllib.request.Request(url, headers={"Range": f"bytes={first}-{first + 65535}"})
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
-    settle(app, 1.5)  # let the status timer tick
 
-    save(export.grab(), "export-widget.png")
-    save(serve.grab(), "serve-widget.png")
+
+def main() -> int:
+    import webbrowser
+
+    from qtpy.QtWidgets import QApplication
+
+    from napari_viv._napari.launch import make_demo_viewer
+    from napari_viv._napari.manifest import PLUGIN, serve_title
+
+    webbrowser.open = lambda *a, **k: True  # the shots need no browser
+    viewer, panel = make_demo_viewer()
+    app = QApplication.instance()
+    qt_window = viewer.window._qt_window
+    qt_window.resize(*WINDOW)
+    settle(app, 1.0)
+
+    panel.output.value = TMP / "synthetic_tissue.ome.tif"
+    panel.export_button.native.click()
+    wait_until(app, lambda: panel.worker is None, timeout=600)
+    if not panel.exported:
+        print("export failed:", panel.status.value, file=sys.stderr)
+        return 1
+    panel.viewing.open_viewer_button.native.click()  # starts serving
+    read_some(panel.viewing.server.url_for(panel.exported[0]))
+    settle(app, 1.5)  # let the counters tick
+    viewer.reset_view()
+    settle(app, 1.0)
     save(qt_window.grab(), "napari-window.png")
+
+    panel.options_toggle.value = True
+    settle(app, 0.5)
+    save(panel.native.widget().grab(), "export-widget.png")  # the whole panel, unscrolled
+    panel.viewing.stop()
+
+    _dock, serve = viewer.window.add_plugin_dock_widget(PLUGIN, serve_title())
+    serve.file.value = panel.exported[0]
+    serve.viewing.open_viewer_button.native.click()
+    read_some(serve.viewing.server.url_for(panel.exported[0]))
+    settle(app, 1.5)
+    from qtpy.QtCore import QRect
+
+    used = serve.native.sizeHint().height() + 8  # the dock below is empty
+    save(serve.native.grab(QRect(0, 0, serve.native.width(), used)), "serve-widget.png")
+    serve.viewing.stop()
+    viewer.window.remove_dock_widget(serve.native)  # back to the demo's layout
+    panel.options_toggle.value = False
+    settle(app, 0.5)
+
     try:
         save(grab_menu(app, viewer.window), "file-menu.png")
     except Exception as exc:  # the menu shot is a nice-to-have
         print(f"could not capture the File menu: {exc}", file=sys.stderr)
-
-    serve.stop_button.click()
     viewer.close()
     return 0
 

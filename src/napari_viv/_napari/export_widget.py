@@ -644,10 +644,10 @@ class ExportToViv(Container):
             image = self.exported[0]
             self.status.value = f"Saved {image.name} ({human_bytes(size)})"
             self.status.tooltip = "\n".join(str(p) for p in self.exported)
-            message = (
-                f"Saved {image.name} with {len(self.exported) - 1} sidecar file(s) in "
-                f"{image.parent} ({human_bytes(size)})"
-            )
+            sidecars = " and ".join(p.name for p in self.exported[1:])
+            message = f"Saved {image.name} ({human_bytes(size)}) in {image.parent}"
+            if sidecars:
+                message += f", with {sidecars}"
             if self.note:
                 message += f"; {self.note}"
                 self.status.value += f"\n{self.note[0].upper()}{self.note[1:]}"

@@ -276,7 +276,15 @@ class ServeFile(Container):
         if last is not None:
             self.file.value = last
         self.viewing = ViewingSection(name="viewing")
-        super().__init__(widgets=[self.file, self.viewing], labels=False)
+        super().__init__(
+            widgets=[
+                Label(value="<b>Exported OME-TIFF</b>"),
+                self.file,
+                Label(value="<b>Viewing</b>"),
+                self.viewing,
+            ],
+            labels=False,
+        )
         self.file.changed.connect(self._on_file)
         self._on_file()
 
