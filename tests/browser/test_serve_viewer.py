@@ -23,15 +23,18 @@ PREFIX = "View in your browser: "
 BRIGHT = 30000
 
 
-@pytest.fixture
-def served(tmp_path):
-    """A 3-channel export (one bright third each, red/green/blue) served by the CLI."""
+@pytest.fixture(params=["zlib", "lzw", "none", "jpeg"])
+def served(request, tmp_path):
+    """A 3-channel export (one bright third each, red/green/blue) served by the CLI,
+    once per codec napari-viv writes (JPEG with 8-bit data)."""
     from napari_viv import export_pyramid
 
-    data = np.zeros((3, 768, 768), np.uint16)
+    codec = request.param
+    dtype, bright = (np.uint8, 200) if codec == "jpeg" else (np.uint16, BRIGHT)
+    data = np.zeros((3, 768, 768), dtype)
     for c in range(3):
-        data[c, :, c * 256:(c + 1) * 256] = BRIGHT
-    tif, _ = export_pyramid(data, tmp_path / "thirds", tile_size=256,
+        data[c, :, c * 256:(c + 1) * 256] = bright
+    tif, _ = export_pyramid(data, tmp_path / "thirds", tile_size=256, compression=codec,
                             channel_names=["left", "middle", "right"],
                             channel_colors=[(255, 0, 0), (0, 255, 0), (0, 0, 255)])
     env = dict(os.environ, NAPARI_VIV_NO_BROWSER="1")
@@ -69,6 +72,7 @@ def test_serve_link_opens_our_viewer_with_the_export_colours(chromium, served, t
                             for u in requests), requests
 
 
+@pytest.mark.parametrize("served", ["zlib"], indirect=True)
 def test_missing_file_shows_the_error_text(chromium, served, tmp_path):
     tif, lines = served
     link = next(ln[len(PREFIX):] for ln in lines if ln.startswith(PREFIX))

@@ -24,10 +24,13 @@ CONTENT_TYPES = {
 }
 
 #: Sent with the page: scripts, styles, data and workers from this origin only
-#: (geotiff's decoders run in blob: workers; deck.gl needs no eval).
+#: (geotiff's decoders run in blob: workers; deck.gl needs no eval). Its LZW
+#: decoder is WebAssembly, which needs 'wasm-unsafe-eval' (it allows compiling
+#: WebAssembly, not JavaScript eval).
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data: blob:; worker-src 'self' blob:; "
-    "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; img-src 'self' data: blob:; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
 )
 
 

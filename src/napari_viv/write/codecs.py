@@ -16,8 +16,10 @@ A compression spec is a string ``"name"`` or ``"name:level"``:
   at the same quality, and Viv's JavaScript decoder upsamples chroma unlike
   libjpeg. Each tile is a complete JPEG stream.
 
-zstd, JPEG 2000, WebP, LERC and the like are refused: Viv cannot decode them
-(or only in some browsers).
+zstd, JPEG 2000, WebP and the like are refused: Viv cannot decode them
+(or only in some browsers). LERC is refused too, for now: the Viv loader
+decodes it exactly in Node (except 8-bit noise), but in the browser its decoder
+module fails to load from our single-file bundle, and Bio-Formats cannot read it.
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ _REFUSED = {
     "lzma": _UNDECODABLE, "png": _UNDECODABLE, "avif": _UNDECODABLE,
     "webp": "is decoded by Viv only in some browsers (not in Node)",
     "packbits": "is not offered (it compresses microscopy images poorly)",
-    "lerc": "is not offered by napari-viv",
+    "lerc": ("is not offered: the Viv loader decodes it (not 8-bit noise), but the browser "
+             "viewer cannot load its decoder yet (docs/viv-rules.md)"),
 }
 #: TIFF Compression tag values.
 TIFF_CODES = {"zlib": 8, "lzw": 5, "none": 1, "jpeg": 7}

@@ -1,0 +1,169 @@
+"""Viewer benchmark: time to the first complete frame of our viewer in headless Chromium.
+
+For each image and codec, the export is served by napari-viv's RangeServer and
+opened by a fresh headless Chromium (software WebGL2, as in the tests) at the
+link ``napari-viv serve`` prints. Measured:
+
+* first frame - ``performance.now()`` when the page drew its first frame with
+  every visible tile loaded (the page's own ``firstFrameMs``, i.e. from the
+  start of navigation);
+* requests and bytes - what the server sent until then (page, bundle and
+  every Range request; the bundle alone is about 1.3 MB);
+
+with and without ``offsets.json`` beside the file. Images: the demo sample
+(6 x 2048² uint16) and a LuCa-like 7 x SIZE² uint16 export. Results go to
+benchmarks/results/viewer.json and, with --docs, to docs/benchmarks.md.
+
+    python benchmarks/bench_viewer.py --size 4096            # quick
+    python benchmarks/bench_viewer.py --size 8192 --docs     # the LuCa-like size of the issue
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(HERE))
+
+CODECS = ("zlib", "lzw", "none")
+BEGIN, END = "<!-- viewer-benchmark:begin -->", "<!-- viewer-benchmark:end -->"
+
+
+def exports(size: int) -> dict:
+    """{(image, codec): path}, written once into benchmarks/data/viewer/."""
+    import numpy as np
+
+    from napari_viv import export_pyramid
+    from napari_viv.sample import synthetic_tissue
+
+    folder = HERE / "data" / "viewer"
+    folder.mkdir(parents=True, exist_ok=True)
+    demo, demo_meta = synthetic_tissue(2048, 6)
+    luca_npy = HERE / "data" / f"luca_{size}.npy"
+    if not luca_npy.exists():
+        from make_luca_like import make
+
+        make(luca_npy, size)
+    luca = np.load(luca_npy, mmap_mode="r")
+    out = {}
+    for image, data, meta in (("demo 6x2048²", demo, demo_meta),
+                              (f"LuCa-like 7x{size}²", luca, None)):
+        for codec in CODECS:
+            path = folder / f"{image.split()[0]}_{data.shape[-1]}_{codec}.ome.tif"
+            if not path.exists():
+                export_pyramid(data, path, compression=codec, metadata=meta)
+            out[image, codec] = path
+    return out
+
+
+def first_frame(chromium: str, path: Path, offsets: bool, profile: Path) -> dict:
+    from helpers.viewer_pages import run_page
+    from napari_viv import RangeServer
+    from napari_viv.naming import offsets_path
+
+    side = offsets_path(path)
+    hidden = side.with_name(side.name + ".hidden")
+    if not offsets:
+        side.rename(hidden)
+    try:
+        with RangeServer(path) as server:
+            link = server.viewer_url_for(path)
+
+            async def body(page):
+                status = await page.wait_status(timeout=180)
+                ms = await page.evaluate("window.__vivViewer.firstFrameMs")
+                return status, ms
+
+            shutil.rmtree(profile, ignore_errors=True)  # a fresh, empty browser profile
+            t0 = time.perf_counter()
+            status, ms = run_page(chromium, profile, link, body)
+            wall = time.perf_counter() - t0
+            stats = server.stats
+    finally:
+        if hidden.exists():
+            hidden.rename(side)
+    if status != "ready":
+        raise RuntimeError(f"{path.name}: the page ended in {status!r}")
+    return {"first_frame_s": ms / 1000, "requests": stats.requests,
+            "bytes": stats.bytes_sent,
+            "wall_with_browser_start_s": wall}
+
+
+def bench(size: int, repeat: int) -> dict:
+    from bench_export import machine
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        raise SystemExit("no chromium on PATH (apt-get install chromium)")
+    files = exports(size)
+    results = {"size": size, "repeat": repeat, "machine": machine(), "runs": []}
+    for (image, codec), path in files.items():
+        for offsets in (True, False):
+            reps = [first_frame(chromium, path, offsets, HERE / "results" / f"profile-{i}")
+                    for i in range(repeat)]
+            best = min(reps, key=lambda r: r["first_frame_s"])
+            row = {"image": image, "codec": codec, "offsets": offsets,
+                   "first_frame_s": best["first_frame_s"],
+                   "median_s": statistics.median(r["first_frame_s"] for r in reps),
+                   "requests": best["requests"], "bytes": best["bytes"],
+                   "file_bytes": path.stat().st_size}
+            results["runs"].append(row)
+            print(row, flush=True)
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "viewer.json").write_text(json.dumps(results, indent=1))
+    return results
+
+
+def to_markdown(res: dict) -> str:
+    m = res["machine"]
+    lines = [
+        f"Our viewer in headless Chromium (software WebGL2), served by RangeServer on "
+        f"127.0.0.1. Machine: {m.get('cpu')}, {m.get('cores')} cores. Best of "
+        f"{res['repeat']} fresh browsers (median in brackets). Requests and bytes "
+        "include the page and its 1.3 MB bundle.",
+        "",
+        "| image | codec | offsets.json | first frame s | requests | MB sent | file MB |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in res["runs"]:
+        lines.append(
+            f"| {r['image']} | {r['codec']} | {'yes' if r['offsets'] else 'no'} | "
+            f"{r['first_frame_s']:.2f} ({r['median_s']:.2f}) | {r['requests']} | "
+            f"{r['bytes'] / 1e6:.1f} | {r['file_bytes'] / 1e6:.0f} |")
+    return "\n".join(lines)
+
+
+def write_docs(res: dict) -> None:
+    doc = ROOT / "docs" / "benchmarks.md"
+    text = doc.read_text()
+    block = f"{BEGIN}\n{to_markdown(res)}\n{END}"
+    if BEGIN in text:
+        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+    else:
+        text += f"\n## Our viewer: time to the first frame\n\n{block}\n"
+    doc.write_text(text)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=8192)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--docs", action="store_true")
+    args = ap.parse_args()
+    res = bench(args.size, args.repeat)
+    print(to_markdown(res))
+    if args.docs:
+        write_docs(res)
+
+
+if __name__ == "__main__":
+    main()
