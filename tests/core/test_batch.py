@@ -165,9 +165,25 @@ def test_jobs_side_by_side_same_result(tmp_path, capsys):
     out, report = tmp_path / "out", tmp_path / "r.json"
     assert main(["batch", f"{src}/*.npy", "-o", str(out), "--jobs", "2",
                  "--report", str(report)]) == 0
+    err = capsys.readouterr().err
     assert set(statuses(report).values()) == {"done"}
     for name, a in arrays.items():
         np.testing.assert_array_equal(stack_of(out / f"{name}.ome.tif"), a)
+        # stderr is not a terminal: a line as each file starts and ends, no bars
+        assert f"converting {src / name}.npy" in err
+        assert f"done {src / name}.npy -> {out / name}.ome.tif" in err
+    assert "\r" not in err and "files:" not in err
+
+    # --progress: tqdm's bars even off a terminal (overall files and bytes, one per file)
+    assert main(["batch", str(src), "-o", str(out), "--overwrite", "--progress"]) == 0
+    err = capsys.readouterr().err
+    assert "batch 0/4 files" in err and "B/s" in err
+    assert "img0.npy" in err and "tile" in err
+    assert "converting" not in err
+    # --no-progress: nothing on stderr but the opening line
+    assert main(["batch", str(src), "-o", str(out), "--overwrite", "--no-progress"]) == 0
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"4 file(s): 0 already converted, 4 to convert here, 1 at a time -> {out}"]
 
 
 def test_own_output_is_refused_and_others_go_on(tmp_path, capsys):

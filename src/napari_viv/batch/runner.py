@@ -341,6 +341,11 @@ def run_distributed(rows: list[FileRow], options: ConvertOptions, address: str, 
                               else "not started")
                 progress.finished_row(row)
     finally:
+        if stop.is_set():  # also after a second Ctrl-C: no task of this batch goes on
+            try:
+                client.run(cancel_batch, batch_id)
+            except Exception:
+                pass
         for kind in ("started", "progress"):
             try:
                 client.unsubscribe_topic(topic(batch_id, kind))
