@@ -119,6 +119,11 @@ def test_mixed_batch_faults_report_resume_and_overwrite(tmp_path, capsys):
         assert row["input_bytes"] == src.stat().st_size
         assert row["seconds"] > 0
         assert str(naming.offsets_path(tif)) in row["written"]
+    # the reader's and writer's notes (as convert prints them) are told and reported
+    notes = [(Path(r["input"]).name, n) for r in doc["files"] for n in r["notes"]]
+    assert notes  # e.g. plain.tiff records no pixel size
+    for name, note in notes:
+        assert note in text.err and name in text.err
     # the table on stdout has a line per file, with its status and reason
     table = [ln for ln in text.out.splitlines() if ln.startswith(("done", "failed", "skipped"))]
     assert len(table) == 5

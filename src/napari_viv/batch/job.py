@@ -329,10 +329,13 @@ def convert_task(src: str, out: str, options: ConvertOptions, batch_id: str,
     if workers is None:
         nthreads = getattr(getattr(worker, "state", None), "nthreads", None) or 1
         workers = max(1, cores() // nthreads)
-    row = {"worker": worker.address}
+    notes: list[str] = []
+    row = {"worker": worker.address, "notes": notes}
     try:
-        _, written = convert_one(src_path, out, options, overwrite=overwrite, progress=progress,
-                                 cancel=lambda: batch_id in _CANCELLED, workers=workers)
+        source, written = convert_one(src_path, out, options, overwrite=overwrite,
+                                      progress=progress, cancel=lambda: batch_id in _CANCELLED,
+                                      workers=workers, note=notes.append)
+        notes += source.notes
     except Cancelled:
         row.update(status="interrupted", reason="stopped; nothing was written")
     except NapariVivError as exc:

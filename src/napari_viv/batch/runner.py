@@ -42,6 +42,8 @@ class FileRow:
     worker: str = ""
     attempts: int = 0
     written: list[str] = field(default_factory=list)
+    #: One-line remarks from the reader and the writer (as ``convert`` prints them).
+    notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -49,6 +51,7 @@ class FileRow:
             "reason": self.reason, "input_bytes": self.input_bytes,
             "output_bytes": self.output_bytes, "seconds": round(self.seconds, 3),
             "worker": self.worker, "attempts": self.attempts, "written": self.written,
+            "notes": self.notes,
         }
 
 
@@ -175,6 +178,9 @@ class Progress:
             if self._overall is not None:
                 self._overall.set_description_str(self._files_text())
             n = f"[{self.finished}/{self.total}]"
+            for text in row.notes if row.status == "done" else ():
+                text = text if text.startswith(row.input.name) else f"{row.input.name}: {text}"
+                self._write(f"napari-viv batch: note: {text}")
             if row.status == "failed":
                 self._write(f"napari-viv batch: {n} failed: {row.reason}")
             elif self.mode == "lines" and row.status == "done":
@@ -219,8 +225,10 @@ def run_local(rows: list[FileRow], options: ConvertOptions, *, jobs: int = 1,
 
         started = time.perf_counter()
         try:
-            _, written = convert_one(row.input, row.output, options, overwrite=True,
-                                     progress=tick, cancel=stop.is_set, workers=threads)
+            source, written = convert_one(row.input, row.output, options, overwrite=True,
+                                          progress=tick, cancel=stop.is_set, workers=threads,
+                                          note=row.notes.append)
+            row.notes += source.notes
         except Cancelled:
             row.status, row.reason = "interrupted", "stopped; nothing was written"
         except NapariVivError as exc:
@@ -382,6 +390,7 @@ def _collect(fut, row: FileRow, progress: Progress) -> None:
         row.worker = result.get("worker", row.worker)
         row.output_bytes = result.get("output_bytes", 0)
         row.written = result.get("written", [])
+        row.notes = list(result.get("notes", []))
         if row.status == "done" and not row.output.is_file():
             row.status = "failed"
             row.reason = (f"{row.output}: the worker {row.worker} wrote it, but it is not in "
