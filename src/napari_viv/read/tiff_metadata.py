@@ -41,7 +41,8 @@ def tiff_metadata(tif, main, index, path: Path, *, ome_xml=None, notes=None,
     extra = extra or {}
     qpi_pixel = None
     xml = ome_xml or (tif.ome_metadata if tif.is_ome else None)
-    if xml and "Image" in xml and not extra.get("ignore_ome"):
+    ome = bool(xml and "Image" in xml and not extra.get("ignore_ome"))
+    if ome:
         _ome_metadata(meta, xml, index, main)
     elif tif.is_imagej:
         _imagej_metadata(meta, tif, notes)
@@ -56,10 +57,11 @@ def tiff_metadata(tif, main, index, path: Path, *, ome_xml=None, notes=None,
     if "x" not in meta.physical_sizes and extra.get("pixel_um"):
         um = float(extra["pixel_um"])
         set_physical_sizes(meta, {"x": (um, MICROMETRE), "y": (um, MICROMETRE)})
-    why = ""
-    if "x" not in meta.physical_sizes:
-        # QPTIFF scanners write the measured size in the resolution tags (cm);
-        # the ScanProfile's PixelSizeMicrons is the nominal one.
+    why = "the OME-XML gives none" if ome else ""
+    if "x" not in meta.physical_sizes and not ome:
+        # In an OME-TIFF the OME-XML is the metadata (writers fill the tags with
+        # defaults). QPTIFF scanners write the measured size in the resolution
+        # tags (cm); the ScanProfile's PixelSizeMicrons is the nominal one.
         why = _resolution_metadata(meta, main.keyframe)
     if "x" not in meta.physical_sizes and qpi_pixel:  # Fusion scans: ScanProfile only
         set_physical_sizes(meta, {"x": (qpi_pixel, MICROMETRE), "y": (qpi_pixel, MICROMETRE)})
