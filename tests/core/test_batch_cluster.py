@@ -32,6 +32,11 @@ def batch(*args, timeout=300):
     return proc.returncode, proc.stdout, proc.stderr
 
 
+def statuses(report):
+    return {os.path.basename(r["input"]): r["status"]
+            for r in json.loads(report.read_text())["files"]}
+
+
 def rows_by_input(report):
     return {os.path.basename(r["input"]): r for r in json.loads(report.read_text())["files"]}
 
@@ -76,6 +81,13 @@ def test_mixed_batch_on_two_workers_opens_in_viv_and_second_run_skips(tmp_path, 
     assert all(r["worker"] == "" for n, r in rows.items() if n != "broken.tif")  # never sent
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == mtimes  # nothing rewritten
     print(f"second run: {again:.2f} s")
+    # without the corrupt file, a run skips everything and succeeds; it needs no scheduler
+    files["corrupt"][0].unlink()
+    rc, stdout, err = batch(tmp_path / "in", "--out-dir", out, "--scheduler", cluster.address,
+                            "--tile-size", "128", "--report", report)
+    assert rc == 0, err
+    assert set(statuses(report).values()) == {"skipped"}
+    assert "4 file(s): 0 done, 4 skipped, 0 failed" in stdout
 
 
 def test_worker_killed_mid_file_is_retried_on_the_other_and_leaves_nothing(tmp_path):

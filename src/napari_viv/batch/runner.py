@@ -297,15 +297,17 @@ def run_distributed(rows: list[FileRow], options: ConvertOptions, address: str, 
     batch_id = uuid.uuid4().hex
     by_input = {str(r.input.resolve()): r for r in todo}
     lock = threading.Lock()
+    seen: dict[Path, int] = {}  # started events per file
 
     def on_started(event) -> None:
         _, msg = event
         row = by_input.get(msg.get("input", ""))
         if row is not None:
             with lock:
-                row.attempts += 1
+                seen[row.input] = seen.get(row.input, 0) + 1
+                row.attempts = max(row.attempts, seen[row.input])
                 row.worker = msg.get("worker", "")
-                if row.attempts > 1:
+                if seen[row.input] > 1:
                     progress.restarted(row)
                 progress.started(row, row.worker)
 
