@@ -141,7 +141,10 @@ def test_real_svs_with_jpeg_tables_is_copied_and_decoded_by_viv(tmp_path):
     assert _stored_tiles(result.image) == _stored_tiles(src)
     with tifffile.TiffFile(result.image) as out, tifffile.TiffFile(src) as ref:
         assert out.pages[0].jpegtables == ref.pages[0].jpegtables
+        # Aperio's tiles are RGB-coded: labelled YCbCr, every reader would convert colours.
+        assert int(ref.pages[0].photometric) == int(out.pages[0].photometric) == 2
         lib = ref.pages[0].asarray().astype(int)
+        assert np.abs(out.pages[0].asarray().astype(int) - lib).max() == 0
     viv = viv_rasters(result.image, tmp_path / "dump")[0, 0, 0, 0].astype(int)
     assert np.abs(viv - lib).max() <= 2
 

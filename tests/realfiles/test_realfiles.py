@@ -50,11 +50,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "troubleshooting.md"
 #: quality 85): mean and largest absolute difference allowed, in 8-bit steps.
 JPEG_MEAN, JPEG_MAX = 3.0, 64
 #: Known bugs of other areas this suite found, each failing until fixed (strict xfail).
-KNOWN_BUGS = {
-    ("level0", "slide_openslide_small.svs"):
-        "issue 10's level-0 JPEG tile copy keeps Aperio's RGB-coded JPEG tiles but writes "
-        "Photometric=YCbCr, so every reader converts colours that were never YCbCr",
-}
+KNOWN_BUGS: dict = {}
 
 _IJ = "ImageJ's calibration (unit and XResolution) is the instrument's pixel size; Bio-Formats 7.3's TIFF reader drops it"
 _SVS = "Aperio's ImageDescription says MPP = 0.499; Bio-Formats 7.3 reports no size for this file"

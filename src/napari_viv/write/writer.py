@@ -114,6 +114,10 @@ def _write(plan: PyramidPlan, codec: Codec, producer: Producer, tw, xml: bytes, 
         first.update(photometric=copied.photometric, subsampling=copied.subsampling,
                      jpegtables=copied.jpegtables)
     for index in range(plan.nplanes):
+        if copied is not None and copied.photometric == "rgb":
+            # RGB-coded JPEG tiles (as Aperio writes them): tifffile labels JPEG RGB as
+            # YCbCr unless told the tiles are RGB (a fresh dict: tifffile fills it in).
+            first["compressionargs"] = {"outcolorspace": "rgb"}
         tw.write(
             data=level0(),
             shape=plan.level_shapes[0] + extra,
