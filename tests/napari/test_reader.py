@@ -269,3 +269,22 @@ def test_opening_reads_a_small_part_of_a_big_file(make_napari_viewer, tmp_path):
     read = proc.io_counters().read_chars - before
     assert layer.multiscale and len(layer.data) >= 4
     assert read < 0.25 * size, (read, size)
+
+
+def test_each_series_becomes_its_own_set_of_layers(make_napari_viewer, tmp_path):
+    """Stage positions / several OME Images: one set of layers per series, named by it."""
+    import tifffile
+
+    path = tmp_path / "positions.ome.tif"
+    a = np.full((2, 64, 64), 100, np.uint16)
+    b = np.full((2, 48, 80), 900, np.uint16)
+    with tifffile.TiffWriter(path, ome=True) as tw:
+        tw.write(a, metadata={"axes": "CYX", "Name": "Pos0", "Channel": {"Name": ["DAPI", "GFP"]}})
+        tw.write(b, metadata={"axes": "CYX", "Name": "Pos1", "Channel": {"Name": ["DAPI", "GFP"]}})
+    viewer = make_napari_viewer()
+    viewer.open(str(path), plugin="napari-viv")
+    assert [layer.name for layer in viewer.layers] == [
+        "Pos0: DAPI", "Pos0: GFP", "Pos1: DAPI", "Pos1: GFP"]
+    assert [layer.data.shape for layer in viewer.layers] == [(64, 64)] * 2 + [(48, 80)] * 2
+    assert [layer.metadata["series"] for layer in viewer.layers] == [0, 0, 1, 1]
+    assert int(viewer.layers["Pos1: GFP"].data[0, 0]) == 900

@@ -91,15 +91,35 @@ def read_paths(path) -> list[tuple]:
 
 
 def read_one(path) -> list[tuple]:
-    """``LayerData`` for one file; raises NapariVivError if unreadable."""
-    from ..read import open_image
+    """``LayerData`` for one file; raises NapariVivError if unreadable.
 
-    src = open_image(path)
-    name = src.metadata.name or naming.stem(path)
-    layers = image_to_layer_data(src.levels, src.metadata, name=name)
-    for _, meta, _ in layers:
-        meta["metadata"]["path"] = str(path)
-    return layers
+    A file with several image series (Micro-Manager stage positions, an
+    OME-TIFF with several Images) gives one set of layers per series, named
+    ``"<series>: <channel>"``; a slide's thumbnail, label and macro images are
+    left out. Notes the core has about the file become napari notifications.
+    """
+    from ..read import list_series, open_image
+
+    series = [s for s in list_series(path) if s.kind != "associated"]
+    several = len(series) > 1
+    out = []
+    for info in series or [None]:
+        src = open_image(path, series=info.index if info is not None else None)
+        for note in getattr(src, "notes", ()) or ():
+            _notify_info(note)
+        name = src.metadata.name or naming.stem(path)
+        if several:
+            name = info.name or f"{naming.stem(path)} series {info.index}"
+        layers = image_to_layer_data(src.levels, src.metadata, name=name)
+        for _, meta, _ in layers:
+            meta["metadata"]["path"] = str(path)
+            if several:
+                meta["metadata"]["series"] = info.index
+                names = meta["name"]
+                meta["name"] = ([f"{name}: {n}" for n in names] if isinstance(names, list)
+                                else (names if names.startswith(name) else f"{name}: {names}"))
+        out.extend(layers)
+    return out
 
 
 
@@ -109,6 +129,12 @@ def _message(path, exc: Exception) -> str:
     name = Path(path).name
     # core messages start with the file's path: "x.ome.tif: not a TIFF"
     return f"Could not open {text}" if name in text else f"Could not open {name}: {text}"
+
+
+def _notify_info(message: str) -> None:
+    from napari.utils.notifications import show_info
+
+    show_info(message)
 
 
 def _notify_error(message: str) -> None:
