@@ -295,6 +295,60 @@ def _multifile(path):
     return cf
 
 
+def _split_tables(stream: bytes) -> tuple[bytes, bytes]:
+    """A JPEG stream as (abbreviated stream without DQT, tables-only stream)."""
+    import struct
+
+    out, tables, i = bytearray(stream[:2]), bytearray(), 2
+    while stream[i:i + 2] != b"\xff\xda":  # markers up to the start of scan
+        size = struct.unpack(">H", stream[i + 2:i + 4])[0]
+        (tables if stream[i + 1] == 0xDB else out).extend(stream[i:i + 2 + size])
+        i += 2 + size
+    return bytes(out) + stream[i:], b"\xff\xd8" + bytes(tables) + b"\xff\xd9"
+
+
+def _jpeg_tables(path, *, rgb_: bool, ycbcr: bool = False) -> CorpusFile:
+    """JPEG tiles as abbreviated streams sharing one JPEGTables tag (as Aperio and
+    Bio-Formats write them): 8-bit gray (2 channels) or RGB, 3 SubIFD levels."""
+    import imagecodecs
+
+    C = 1 if rgb_ else 2
+    bases = [smooth((H, W, 3)) if rgb_ else smooth(seed=c) for c in range(C)]
+    kind = dict(colorspace="rgb", outcolorspace="ycbcr" if ycbcr else "rgb",
+                subsampling=(2, 2)) if rgb_ else {}
+    xml = ome(image_xml(0, sx=W, sy=H, sc=3 if rgb_ else C, type_="uint8",
+                        spp=3 if rgb_ else 1, interleaved=True if rgb_ else None,
+                        nplanes=1 if rgb_ else C))
+    cf = CorpusFile(Path(path).name, Path(path))
+    where = [dict() for _ in range(3)]
+    with tifffile.TiffWriter(path) as tw:
+        for c, base in enumerate(bases):
+            for lev, a in enumerate(pyramid(base, 3)):
+                th, tw_ = TILE
+                tiles = []
+                for y in range(0, a.shape[0], th):
+                    for x in range(0, a.shape[1], tw_):
+                        full = np.zeros((th, tw_) + a.shape[2:], np.uint8)
+                        part = a[y:y + th, x:x + tw_]
+                        full[: part.shape[0], : part.shape[1]] = part
+                        tiles.append(imagecodecs.jpeg8_encode(full, level=90, **kind))
+                parts = [_split_tables(s) for s in tiles]
+                shared = {tb for _, tb in parts}
+                assert len(shared) == 1, "tiles of one level share their quantisation tables"
+                extra = {"description": xml.encode()} if lev == 0 and c == 0 else {}
+                tw.write(iter([s for s, _ in parts]), shape=a.shape, dtype=np.uint8, tile=TILE,
+                         compression=7, jpegtables=shared.pop(), metadata=None,
+                         photometric=("ycbcr" if ycbcr else "rgb") if rgb_ else "minisblack",
+                         subsampling=(2, 2) if rgb_ and ycbcr else None,
+                         compressionargs={"outcolorspace": "rgb"} if rgb_ and not ycbcr else None,
+                         subifds=2 if lev == 0 else None, subfiletype=1 if lev else 0, **extra)
+                where[lev][(0, c, 0)] = (c, None if lev == 0 else lev - 1)
+    cf.where.append(where)
+    cf.sizes.append((1, C, 1))
+    finish_offsets(cf, "good")
+    return cf
+
+
 def patch_tag(path, code, value) -> None:
     """Overwrite tag ``code`` in every IFD and SubIFD (to forge odd files)."""
     with tifffile.TiffFile(path, mode="r+") as tif:
@@ -394,6 +448,15 @@ CASES: dict[str, Callable[[Path], CorpusFile]] = {
     "rgb_interleaved_zt_xyztc": lambda p: rgb(p, Z=2, T=2, compression="zlib", order="XYZTC"),
     "rgb_jpeg": lambda p: rgb(p, compression="jpeg", data=smooth((H, W, 3)),
                               compressionargs={"outcolorspace": "rgb"}),
+    "rgb_jpeg_ycbcr": lambda p: rgb(p, compression="jpeg", data=smooth((H, W, 3))),
+    "rgb_jpeg_ycbcr_444": lambda p: rgb(p, compression="jpeg", data=smooth((H, W, 3)),
+                                        subsampling=(1, 1)),
+    "rgb_jpeg_tables": lambda p: _jpeg_tables(p, rgb_=True),
+    "rgb_jpeg_ycbcr_tables": lambda p: _jpeg_tables(p, rgb_=True, ycbcr=True),
+    "codec_jpeg_gray_tables": lambda p: _jpeg_tables(p, rgb_=False),
+    "rgb_uint16_zlib": lambda p: rgb(p, dtype="uint16", compression="zlib"),
+    "rgb_uint16_raw": lambda p: rgb(p, dtype="uint16"),
+    "rgb_float32": lambda p: rgb(p, dtype="float32", compression="zlib"),
     # units
     "unit_micro_sign": lambda p: simple(p, xml_kw=_units(MICRO)),
     "unit_um": lambda p: simple(p, xml_kw=_units("um")),
@@ -444,6 +507,9 @@ CASES: dict[str, Callable[[Path], CorpusFile]] = {
     "layout_single_level": lambda p: simple(p, nlevels=1),
     "layout_strips": lambda p: simple(p, tile=None, rowsperstrip=16),
     "layout_tile_rect": lambda p: simple(p, tile=(128, 64)),
+    "layout_tile_240": lambda p: simple(p, tile=(240, 240), size=(500, 700)),
+    "layout_tile_240_rgb_jpeg": lambda p: rgb(p, compression="jpeg", tile=(240, 240),
+                                              data=smooth((H, W, 3))),
     "layout_thumbnail": _thumbnail,
     "layout_small_image": lambda p: simple(p, size=(100, 80), nlevels=1),
     "layout_multi_more_levels": lambda p: _multi(p, levels2=4),

@@ -415,6 +415,14 @@ class _Checker(OmeXmlRules):
             self.error(f"{what}: JPEG with {bits}-bit samples; Viv decodes only 8-bit JPEG",
                        CONVERT_FIX + " (zlib, lossless)")
             bad = True
+        sub = page.tags.get("YCbCrSubSampling")
+        if (comp == 7 and int(page.photometric) == 6 and spp == 3
+                and tuple(sub.value if sub is not None else (2, 2)) != (1, 1)):
+            self.warn(f"{what}: JPEG in YCbCr with chroma subsampling; Viv upsamples chroma "
+                      "more crudely than libjpeg, so colour edges show fringes in Avivator "
+                      "(1.5-3 grey levels on average, up to about 40 at sharp edges)",
+                      CONVERT_FIX + " --compression jpeg --tile-size 256 (re-encodes as "
+                      "YCbCr 4:4:4; or --compression zlib for lossless)")
         if comp == 5 and spp > 1 and int(page.planarconfig) == 1:
             self.error(f"{what}: LZW with {spp} samples per pixel; Viv's LZW decoder "
                        "fails ('Offset is outside the bounds of the DataView')",
