@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -95,38 +94,20 @@ def child(kind: str, src: str, out: str) -> None:
     c1 = os.times()
     seconds = time.perf_counter() - t0
     cpu = (c1.user - c0.user) + (c1.system - c0.system)
+    from bench_export import _hwm_mb
+
     print(json.dumps({"seconds": seconds, "cpu_s": cpu, "peak_rss_mb": _hwm_mb("self")}))
 
 
-def _hwm_mb(pid) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
 
 def _watch(cmd) -> dict:
-    """Run ``cmd``; wall time, CPU and peak RSS sampled from /proc until it exits."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    peak = 0.0
-    while True:
-        try:
-            peak = max(peak, _hwm_mb(proc.pid))
-        except (OSError, ValueError):
-            pass
-        done, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if done:
-            break
-        time.sleep(0.05)
-    out = proc.stdout.read().decode()
-    err = proc.stderr.read().decode(errors="replace")
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{cmd[:4]} failed: {err.strip()[-1500:]}")
-    report = {"seconds": time.perf_counter() - t0, "cpu_s": usage.ru_utime + usage.ru_stime,
-              "peak_rss_mb": peak}
+    """``bench_export.watch``, with the export's own timing when a child prints it."""
+    from bench_export import watch
+
+    report, out = watch(cmd)
     lines = [ln for ln in out.splitlines() if ln.startswith("{")]
     if lines:  # our children time the export alone (not the interpreter start)
+        peak = report["peak_rss_mb"]
         report.update(json.loads(lines[-1]))
         report["peak_rss_mb"] = max(report["peak_rss_mb"], peak)
     return report
@@ -253,14 +234,9 @@ def to_markdown(res: dict) -> str:
 
 
 def write_docs(res: dict) -> None:
-    doc = ROOT / "docs" / "benchmarks.md"
-    text = doc.read_text()
-    block = f"{BEGIN}\n{to_markdown(res)}\n{END}"
-    if BEGIN in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-    else:
-        text += f"\n## Brightfield slides: JPEG and tile copy\n\n{block}\n"
-    doc.write_text(text)
+    from bench_export import write_docs as write_block
+
+    write_block(to_markdown(res), BEGIN, END, "Brightfield slides: JPEG and tile copy")
 
 
 def main():

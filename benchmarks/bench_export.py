@@ -233,10 +233,16 @@ def _run_bfconvert_once(jar, src_tif, out, codec, nlevels):
     cmd = ["java", "-Xmx8g", "-cp", str(jar), "loci.formats.tools.ImageConverter", "-noflat",
            "-pyramid-resolutions", str(nlevels), "-pyramid-scale", "2", "-tilex", str(TILE),
            "-tiley", str(TILE), "-compression", comp, "-bigtiff", str(src_tif), str(out)]
+    return watch(cmd)[0]
+
+
+def watch(cmd):
+    """Run ``cmd``; return ({seconds, cpu_s, peak_rss_mb}, stdout). Peak RSS is sampled
+    from /proc (VmHWM only grows) until the process exits; a failure raises."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak = 0.0
-    while True:  # sample VmHWM (it only grows) until java exits
+    while True:
         try:
             peak = max(peak, _hwm_mb(proc.pid))
         except (OSError, ValueError):
@@ -246,11 +252,11 @@ def _run_bfconvert_once(jar, src_tif, out, codec, nlevels):
             break
         time.sleep(0.05)
     seconds = time.perf_counter() - t0
+    out = proc.stdout.read().decode(errors="replace")
     err = proc.stderr.read().decode(errors="replace")
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"bfconvert failed: {err.strip()[-1500:]}")
-    return {"seconds": seconds, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": peak}
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{Path(cmd[0]).name} failed: {err.strip()[-1500:]}")
+    return {"seconds": seconds, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": peak}, out
 
 
 # --- orchestration -------------------------------------------------------------------
@@ -460,17 +466,19 @@ def markdown(results):
     return "\n".join(lines)
 
 
-def write_docs(md_table):
-    """Replace the generated block in docs/benchmarks.md (re-read right before writing)."""
+def write_docs(md_table, begin=BEGIN, end=END, heading=None):
+    """Replace the generated block between ``begin`` and ``end`` in docs/benchmarks.md
+    (re-read right before writing); a missing block is appended under ``heading``."""
     doc = ROOT / "docs" / "benchmarks.md"
     text = doc.read_text() if doc.exists() else ""
-    block = f"{BEGIN}\n{md_table}\n{END}"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
+    block = f"{begin}\n{md_table}\n{end}"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
         text = head + block + tail
     else:
-        text = text.rstrip() + "\n\n" + block + "\n"
+        title = f"## {heading}\n\n" if heading else ""
+        text = text.rstrip() + "\n\n" + title + block + "\n"
     doc.write_text(text)
 
 

@@ -143,14 +143,9 @@ def to_markdown(res: dict) -> str:
 
 
 def write_docs(res: dict) -> None:
-    doc = ROOT / "docs" / "benchmarks.md"
-    text = doc.read_text()
-    block = f"{BEGIN}\n{to_markdown(res)}\n{END}"
-    if BEGIN in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-    else:
-        text += f"\n## Our viewer: time to the first frame\n\n{block}\n"
-    doc.write_text(text)
+    from bench_export import write_docs as write_block
+
+    write_block(to_markdown(res), BEGIN, END, "Our viewer: time to the first frame")
 
 
 def main():
