@@ -14,7 +14,8 @@ Each run is a fresh process (peak RSS per run, VmHWM):
 * bfconvert - Bio-Formats ImageConverter -compression JPEG (when java and the jar are there)
 
 PSNR is measured against the decoded source on 16 tiles spread over level 0,
-and on the whole of level 3 against an 8x block mean of the decoded source. Results go to benchmarks/results/brightfield.json and, with --docs,
+and on the whole of level 3 against an 8x block mean of the decoded source.
+Results go to benchmarks/results/brightfield.json and, with --docs,
 to docs/benchmarks.md.
 
     python benchmarks/bench_brightfield.py --size 8192              # quick

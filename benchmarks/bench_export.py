@@ -456,7 +456,8 @@ def markdown(results):
         def f(key, row=row):
             return f"{row[key]:.2f}" if key in row else "–"
 
-        bf = f"{f('bfconvert_over_export')}, {f('bfconvert_over_export_cpu')}" if "bfconvert_over_export" in row else "–"
+        bf = (f"{f('bfconvert_over_export')}, {f('bfconvert_over_export_cpu')}"
+              if "bfconvert_over_export" in row else "–")
         lines.append(f"| {codec} | {f('export_over_floor')} | {f('export_over_floor_cpu')} | "
                      f"{f('export_over_naive')} | {f('naive_rss_over_export_rss')} | {bf} | "
                      f"{f('bfconvert_over_default_export')} |")

@@ -172,7 +172,7 @@ async def _devtools(port_file: Path, proc, url: str, grant: dict[str, list[str]]
             await asyncio.sleep(0.05)
         try:
             await call("Browser.close")
-        except Exception:  # the browser may close the socket first
+        except Exception:  # noqa: BLE001 - the browser may close the socket first
             pass
         return text
 

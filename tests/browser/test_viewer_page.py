@@ -182,7 +182,8 @@ def test_rgb_image_shows_its_own_colours(open_viewer):
         shot = await page.screenshot()
         to_screen = await page.image_to_screen()
         return (await page.evaluate("window.__vivViewer.state()"),
-                await page.evaluate("document.querySelector('.rgb-note') && document.querySelector('.rgb-note').textContent"),
+                await page.evaluate("document.querySelector('.rgb-note')"
+                                    " && document.querySelector('.rgb-note').textContent"),
                 await page.evaluate("document.querySelectorAll('li.channel').length"),
                 vh.mean_rgb(shot, *to_screen(128, 256)), vh.mean_rgb(shot, *to_screen(384, 256)))
 

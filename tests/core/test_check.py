@@ -10,7 +10,6 @@ pixels tifffile reads from where the corpus author put that plane.
 from __future__ import annotations
 
 import json
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -190,7 +189,8 @@ REASONS = {
     "unit_um": "'um'", "unit_greek_mu": "\u03bcm", "xml_channel_no_id": "Channel 0 has no ID",
     "xml_no_channel": "no <Channel>", "xml_image_no_id": "<Image> 0 has no ID",
     "xml_type_upper": "lowercase", "xml_color_hex": "#FF0000", "xml_multifile": "other.ome.tif",
-    "xml_prefix": "prefix", "xml_tiffdata_nan": "'first'", "xml_uuid_without_filename": "FileName", "xml_not_ome": "'ImageJ=1.54f'",
+    "xml_prefix": "prefix", "xml_tiffdata_nan": "'first'", "xml_uuid_without_filename": "FileName",
+    "xml_not_ome": "'ImageJ=1.54f'",
     "xml_size_mismatch": "340x200", "xml_missing_planes": "only 2 IFDs",
     "layout_legacy": "legacy", "layout_multi_nosubifds": "without SubIFD",
     "layout_multi_fewer_levels": "1 SubIFDs", "layout_plane_without_subifds": "no SubIFDs",
@@ -204,7 +204,9 @@ CAVEATS = {
     "rgb_uint16": "16-bit", "layout_strips": "strips", "layout_tile_rect": "64x128",
     "endian_big_raw": "big-endian", "levels_ceil": "rounded up", "offsets_missing": "no ",
     "offsets_short": "1 entries", "xml_channel_count": "describe 1",
-    "xml_tiffdata_disagrees": "TiffData", "xml_uuid_renamed": "renamed", "xml_size_fraction": "truncates", "unit_only_x": "scale bar", "dtype_uint8_3ch": "as RGB", "layout_thumbnail": "3 IFDs", "layout_multi_more_levels": "3 SubIFDs",
+    "xml_tiffdata_disagrees": "TiffData", "xml_uuid_renamed": "renamed",
+    "xml_size_fraction": "truncates", "unit_only_x": "scale bar", "dtype_uint8_3ch": "as RGB",
+    "layout_thumbnail": "3 IFDs", "layout_multi_more_levels": "3 SubIFDs",
     # issue 10's layouts
     "rgb_jpeg_ycbcr": "chroma subsampling", "rgb_jpeg_ycbcr_tables": "chroma subsampling",
     "layout_tile_240_rgb_jpeg": "chroma subsampling", "layout_tile_240": "240x240",

@@ -51,7 +51,7 @@ def pixels(dtype="uint16", shape=(H, W), seed=0) -> np.ndarray:
     """Random pixels spanning a good part of the dtype's range."""
     rng = np.random.default_rng(seed)
     dt = np.dtype(dtype)
-    if dt == bool:
+    if dt.kind == "b":
         return rng.integers(0, 2, shape).astype(bool)
     if dt.kind == "f":
         return (rng.standard_normal(shape) * 1000).astype(dt)

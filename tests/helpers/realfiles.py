@@ -9,7 +9,6 @@ into the repository.
 
 from __future__ import annotations
 
-import itertools
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 import numpy as np
-import pytest
 import tifffile
-from napari_viv.errors import NapariVivError
-from napari_viv.read import CHUNK_ROWS, MEMMAP_COLS, guess_axes, open_image
 
 OME_NS = "http://www.openmicroscopy.org/Schemas/OME/2016-06"
 QPI_XML = """<?xml version="1.0" encoding="utf-8"?>

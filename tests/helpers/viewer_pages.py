@@ -165,7 +165,7 @@ class Page:
 
     def __init__(self, ws, session: str):
         self._ws = ws
-        self._session = session
+        self.session = session  # the DevTools session of the tab; set once attached
         self._counter = 0
         self._pending: dict[int, asyncio.Future] = {}
         self.requests: list[str] = []
@@ -185,11 +185,15 @@ class Page:
             elif data.get("method") == "Runtime.exceptionThrown":
                 self.console.append(str(data["params"]["exceptionDetails"].get("exception", {}).get("description")))
 
+    def stop_reading(self) -> None:
+        """Stop listening to the websocket (before it closes)."""
+        self._reader.cancel()
+
     async def call(self, method: str, params: dict | None = None, *, browser: bool = False):
         self._counter += 1
         message = {"id": self._counter, "method": method, "params": params or {}}
         if not browser:
-            message["sessionId"] = self._session
+            message["sessionId"] = self.session
         future = asyncio.get_running_loop().create_future()
         self._pending[self._counter] = future
         await self._ws.send_str(json.dumps(message))
@@ -287,7 +291,7 @@ async def _session(chromium: str, profile: Path, url: str, body):
             page = Page(ws, "")
             target = (await page.call("Target.createTarget", {"url": "about:blank"},
                                       browser=True))["targetId"]
-            page._session = (await page.call("Target.attachToTarget",
+            page.session = (await page.call("Target.attachToTarget",
                                              {"targetId": target, "flatten": True},
                                              browser=True))["sessionId"]
             await page.call("Network.enable")
@@ -302,9 +306,9 @@ async def _session(chromium: str, profile: Path, url: str, body):
             finally:
                 try:
                     await page.call("Browser.close", browser=True)
-                except Exception:  # the browser may close the socket first
+                except Exception:  # noqa: BLE001 - the browser may close the socket first
                     pass
-                page._reader.cancel()
+                page.stop_reading()
     finally:
         try:
             proc.wait(10)

@@ -52,7 +52,8 @@ JPEG_MEAN, JPEG_MAX = 3.0, 64
 #: Known bugs of other areas this suite found, each failing until fixed (strict xfail).
 KNOWN_BUGS: dict = {}
 
-_IJ = "ImageJ's calibration (unit and XResolution) is the instrument's pixel size; Bio-Formats 7.3's TIFF reader drops it"
+_IJ = ("ImageJ's calibration (unit and XResolution) is the instrument's pixel size; "
+       "Bio-Formats 7.3's TIFF reader drops it")
 _SVS = "Aperio's ImageDescription says MPP = 0.499; Bio-Formats 7.3 reports no size for this file"
 _ND = ("NDTiff's per-image Axes arrange the pages as T, C, Z; Bio-Formats' TIFF reader sees "
        "a plain page stack (all T)")

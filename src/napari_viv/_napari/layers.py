@@ -253,7 +253,7 @@ def _as_unit(u):
             return None
         try:
             return _ureg().Unit(u.strip())
-        except Exception:
+        except Exception:  # noqa: BLE001 - pint raises many types for a unit it does not know
             return _ureg().Unit(normalize_unit(u))
     if str(u) == "pixel":
         return None
@@ -293,7 +293,7 @@ def _physical(axes: str, scale, units, name: str):
     for ax, s, u in zip(axes, scale, units):
         try:
             unit = _as_unit(u)
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure to parse is this layer's unknown unit
             raise NapariVivError(
                 f"layer {name!r}: unknown unit {u!r} on axis {ax.lower()}"
             ) from None
@@ -341,7 +341,7 @@ def colormap_color(cmap) -> tuple[int, int, int] | None:
             from napari.utils.colormaps import ensure_colormap
 
             cmap = ensure_colormap(cmap)
-        except Exception:
+        except Exception:  # noqa: BLE001 - not a colormap napari knows: no colour
             return None
     colors = cmap.get("colors") if isinstance(cmap, dict) else getattr(
         cmap, "colors", None

@@ -256,7 +256,7 @@ def _avivator_tooltip() -> str:
 def _open_browser(link: str) -> None:
     try:
         opened = webbrowser.open(link)
-    except Exception:  # a broken $BROWSER must not break napari
+    except Exception:  # noqa: BLE001 - a broken $BROWSER must not break napari
         opened = False
     if not opened:
         from napari.utils.notifications import show_info

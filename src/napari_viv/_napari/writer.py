@@ -135,7 +135,7 @@ def _process_events() -> None:
     try:
         from qtpy.QtCore import QEventLoop
         from qtpy.QtWidgets import QApplication
-    except Exception:  # no Qt binding: nothing to repaint
+    except ImportError:  # no Qt binding: nothing to repaint
         return
     app = QApplication.instance()
     # only the GUI thread may pump its event loop

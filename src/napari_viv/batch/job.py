@@ -205,7 +205,7 @@ def output_is_current(src, out) -> str | None:
                 if len(page.dataoffsets) and max(
                         o + c for o, c in zip(page.dataoffsets, page.databytecounts)) > size:
                     return "the output is truncated"
-    except Exception as exc:  # unreadable JSON or TIFF: convert again
+    except Exception as exc:  # noqa: BLE001 - unreadable JSON or TIFF: convert again
         return f"the output is damaged ({one_line(exc, 80)})"
     return None
 

@@ -233,7 +233,7 @@ def run_local(rows: list[FileRow], options: ConvertOptions, *, jobs: int = 1,
             row.status, row.reason = "interrupted", "stopped; nothing was written"
         except NapariVivError as exc:
             row.status, row.reason = "failed", str(exc)
-        except Exception as exc:  # a bug: still only this file's
+        except Exception as exc:  # noqa: BLE001 - a bug: still only this file's
             row.status, row.reason = "failed", f"{row.input}: {one_line(exc, 200)}"
         else:
             row.status = "done"
@@ -354,12 +354,12 @@ def run_distributed(rows: list[FileRow], options: ConvertOptions, address: str, 
         if stop.is_set():  # also after a second Ctrl-C: no task of this batch goes on
             try:
                 client.run(cancel_batch, batch_id)
-            except Exception:
+            except Exception:  # noqa: BLE001 - best effort: the client may already be gone
                 pass
         for kind in ("started", "progress"):
             try:
                 client.unsubscribe_topic(topic(batch_id, kind))
-            except Exception:
+            except Exception:  # noqa: BLE001 - best effort: the client may already be gone
                 pass
         client.close()
         if cluster is not None:

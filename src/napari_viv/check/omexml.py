@@ -224,7 +224,8 @@ class OmeXmlRules:
         for axis in "XYZ":
             unit = attr.get(f"PhysicalSize{axis}Unit")
             if unit is not None and unit not in OME_UNITS:
-                good = "\u00b5m (U+00B5 MICRO SIGN)" if unit.endswith("m") and unit[:-1].lower() in ("u", "\u03bc", "\u00b5") else "an OME unit symbol such as \u00b5m or nm"
+                micro = unit.endswith("m") and unit[:-1].lower() in ("u", "\u03bc", "\u00b5")
+                good = "\u00b5m (U+00B5 MICRO SIGN)" if micro else "an OME unit symbol such as \u00b5m or nm"
                 self.error(f"{where}: PhysicalSize{axis}Unit={unit!r} is not an exact OME "
                            f"unit symbol; Viv fails with a ZodError (use {good})",
                            "re-export with `napari-viv convert`, which writes the exact symbol")

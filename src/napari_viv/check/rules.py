@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -90,14 +89,14 @@ def check_file(path) -> CheckReport:
     with tifflog.captured() as warned:
         try:
             tif = tifffile.TiffFile(path)
-        except Exception as exc:  # tifffile raises several types for junk
+        except Exception as exc:  # noqa: BLE001 - tifffile raises several types for junk
             raise NapariVivError(f"{path}: not a readable TIFF file ({one_line(exc)})") from None
         try:
             with tif:
                 _Checker(tif, path, report).run()
         except NapariVivError:
             raise
-        except Exception as exc:  # a damaged IFD deep in the file
+        except Exception as exc:  # noqa: BLE001 - a damaged IFD deep in the file
             raise NapariVivError(
                 f"{path}: damaged or truncated TIFF, copy or export it again ({one_line(exc)})"
             ) from None
@@ -653,7 +652,7 @@ def _check_companion_image(checker, img: OmeImage, el, opened: dict) -> bool:
         if fname not in opened:
             try:
                 opened[fname] = tifffile.TiffFile(file) if file.is_file() else None
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - tifffile raises several types for junk
                 raise NapariVivError(f"{checker.path}: {fname} is not a readable TIFF "
                                      f"({one_line(exc)})") from None
         tif = opened[fname]

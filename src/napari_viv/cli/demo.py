@@ -99,7 +99,7 @@ def run(args) -> int:
             else:
                 try:
                     opened = webbrowser.open(link)
-                except Exception:  # a broken $BROWSER must not stop the demo
+                except Exception:  # noqa: BLE001 - a broken $BROWSER must not stop the demo
                     opened = False
                 if not opened:
                     print("could not open a browser: copy the link above into one",

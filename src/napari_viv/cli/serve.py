@@ -62,7 +62,7 @@ def check_servable(path: Path) -> list[str]:
     try:
         with tifffile.TiffFile(path) as tif:
             ome = tif.is_ome
-    except Exception as exc:  # tifffile raises several types for junk
+    except Exception as exc:  # noqa: BLE001 - tifffile raises several types for junk
         raise NapariVivError(f"{path}: not a readable TIFF ({exc})") from None
     if not ome:
         raise NapariVivError(
@@ -85,7 +85,7 @@ def viv_problems(path: Path) -> list[str]:
         from ..check.rules import check_file
 
         report = check_file(path)
-    except Exception:  # the checker is advice; never let it stop serving
+    except Exception:  # noqa: BLE001 - the checker is advice; never let it stop serving
         return []
     return [f"warning: Avivator will probably fail: {f.message} (fix: {f.fix})"
             for f in report.findings if f.severity == "error"]

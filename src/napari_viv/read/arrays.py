@@ -21,7 +21,7 @@ def open_npy(path: Path, streaming: bool = False) -> SourceImage:
     """A memory-mapped ``.npy`` as one level; axes guessed from the shape."""
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - numpy raises several types for junk
         raise NapariVivError(f"{path}: not a readable .npy file ({one_line(exc)})") from None
     if arr.dtype.kind not in "biuf":
         raise NapariVivError(f"{path}: unsupported data type {arr.dtype}")
@@ -50,7 +50,7 @@ def open_zarr(path: Path, streaming: bool = False) -> SourceImage:
 
     try:
         node = zarr.open(str(path), mode="r")
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - zarr raises several types for junk
         raise NapariVivError(f"{path}: not a readable Zarr store ({one_line(exc)})") from None
     meta = ImageMetadata(name=naming.stem(path))
     token = f"zarr-{path.resolve()}"
@@ -69,7 +69,7 @@ def open_zarr(path: Path, streaming: bool = False) -> SourceImage:
             ms = multiscales[0]
             try:
                 arrays = [node[d["path"]] for d in ms["datasets"]]
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a missing or broken member array
                 raise NapariVivError(f"{path}: multiscales lists a missing array ({one_line(exc)})") from None
             axes = _zarr_axes(ms, meta, len(arrays[0].shape))
             _omero(meta, ome.get("omero"))
@@ -90,7 +90,9 @@ def open_zarr(path: Path, streaming: bool = False) -> SourceImage:
             continue
         import dask.array as da
 
-        levels.append(apply_steps(da.from_array(arr, chunks=arr.chunks, name=f"{token}-{i}", lock=False, fancy=False, inline_array=True), steps))
+        lazy = da.from_array(arr, chunks=arr.chunks, name=f"{token}-{i}", lock=False, fancy=False,
+                             inline_array=True)
+        levels.append(apply_steps(lazy, steps))
     meta.axes = new_axes
     if meta.channel_names is not None:
         nc = levels[0].shape[new_axes.index("C")] if "C" in new_axes else 1

@@ -128,7 +128,7 @@ def _open_tifffile(path: Path, _seen=()):
         xml, target = _companion(path)
     try:
         tif = tifffile.TiffFile(target, omexml=xml) if xml else tifffile.TiffFile(target)
-    except Exception as exc:  # tifffile raises TiffFileError, ValueError, struct.error...
+    except Exception as exc:  # noqa: BLE001 - tifffile raises TiffFileError, ValueError, struct.error...
         raise NapariVivError(f"{target}: not a readable TIFF ({one_line(exc)})") from None
     if xml is None and tif.is_ome:
         meta_file = _binary_only(tif)
@@ -194,7 +194,7 @@ def _open_tiff_quiet(path: Path, series, streaming: bool) -> SourceImage:
     except NapariVivError:
         tif.close()
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a damaged IFD deep in the file
         tif.close()
         raise NapariVivError(f"{path}: cannot read the TIFF structure ({one_line(exc)})") from None
 
@@ -202,7 +202,7 @@ def _open_tiff_quiet(path: Path, series, streaming: bool) -> SourceImage:
 def _open_series(tif, xml, target: Path, path: Path, series, streaming: bool, notes) -> SourceImage:
     try:
         all_series = tif.series
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a damaged IFD deep in the file
         raise NapariVivError(f"{path}: cannot read the TIFF structure ({one_line(exc)})") from None
     if not all_series:
         raise NapariVivError(f"{path}: the TIFF contains no images")
@@ -410,7 +410,7 @@ def _check_pages(path: Path, levels) -> None:
         if key.compression != 1:
             try:
                 TIFF.DECOMPRESSORS[key.compression]
-            except Exception:
+            except KeyError:
                 raise ValueError(f"compression {key.compression!r} cannot be decoded here") from None
         if lvl.dataoffset is not None:
             end = lvl.dataoffset + lvl.size * lvl.dtype.itemsize

@@ -120,7 +120,7 @@ def ssh_hint(port: int, path: str, *, local_port: int | None = None,
 def _user() -> str:
     try:
         return getpass.getuser()
-    except Exception:  # no passwd entry, no $USER
+    except (OSError, KeyError):  # no passwd entry, no $USER
         return "USER"
 
 

@@ -311,7 +311,7 @@ class RangeServer:
         try:
             if self.running:
                 self.stop()
-        except Exception:
+        except Exception:  # noqa: BLE001 - never raise from a finalizer
             pass
 
     def _run(self, loop: asyncio.AbstractEventLoop, ready: Future) -> None:
@@ -319,7 +319,7 @@ class RangeServer:
         try:
             try:
                 port = loop.run_until_complete(self._setup())
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - handed to the thread waiting in start()
                 ready.set_exception(exc)
                 return
             ready.set_result(port)

@@ -10,7 +10,6 @@ SubIFD offsets are not included.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from .. import naming
@@ -38,7 +37,7 @@ def read_offsets(tif_path) -> list[int]:
         return offsets_of(str(p))
     except NapariVivError:
         raise
-    except Exception as exc:  # tifffile raises many kinds for non-TIFFs
+    except Exception as exc:  # noqa: BLE001 - tifffile raises many kinds for non-TIFFs
         raise NapariVivError(f"{p}: not a readable TIFF ({exc})") from None
 
 

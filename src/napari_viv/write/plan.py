@@ -13,7 +13,6 @@ import numpy as np
 
 from .codecs import DEFAULT_COMPRESSION, choose_codec
 from ..errors import NapariVivError
-from ..lazy import STREAM_COLUMNS
 from .layout import output_dtype, resolve_layout
 
 #: Tile sizes Viv handles best; any power of two >= 16 is accepted.

@@ -30,7 +30,8 @@ from .codecs import Codec
 from .downsample import halve
 from ..errors import Cancelled, NapariVivError
 from .layout import Layout, convert_band
-from .plan import STREAM_COLUMNS, PyramidPlan
+from ..lazy import STREAM_COLUMNS
+from .plan import PyramidPlan
 from .tilestore import Counter, TileStore
 
 #: Level-0 tiles (as raw bytes) submitted but not yet taken by the writer.
