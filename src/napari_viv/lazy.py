@@ -104,6 +104,9 @@ def _without_integers(key, shape) -> tuple[tuple, tuple]:
 #: Bytes around a faulting page that Linux may map along with it.
 FAULT_AROUND = 64 * 1024
 
+#: Bytes of the file a MemmapWindow maps at a time while copying a read.
+MEMMAP_SPAN = 2 * 1024 * 1024
+
 
 class MemmapWindow:
     """A memory map seen only through slicing.
@@ -112,11 +115,13 @@ class MemmapWindow:
     for a memory map means reading the whole file; this wrapper has none.
     After each read it lets the kernel drop the pages it mapped, so the
     process's RSS does not grow to the size of the file (the data stays in
-    the page cache).
+    the page cache). A read is copied in pieces of about ``span`` bytes of
+    the file.
     """
 
-    def __init__(self, mm):
+    def __init__(self, mm, *, span: int = MEMMAP_SPAN):
         self._mm = mm
+        self.span = span
         # (mmap, where mm's first byte sits in it), if pages can be released
         self._map = shared_mapping(mm) if mm.flags.c_contiguous else None
         self.shape, self.ndim = mm.shape, mm.ndim
@@ -144,16 +149,13 @@ class MemmapWindow:
             self._release(sub)
         return out
 
-    #: Bytes of the file mapped at a time while copying a read.
-    SPAN = 2 * 1024 * 1024
-
     def _pieces(self, key):
         """How to copy ``key`` in pieces: (axis, start, stop, rows per piece).
 
         A page fault maps up to 64 KiB of its neighbours too, so copying a
         block of a few thousand columns maps whole rows of the file: copied
         in pieces, with the pages dropped after each, the mapped memory
-        stays at about SPAN whatever the image width.
+        stays at about ``span`` bytes whatever the image width.
         """
         mm = self._mm
         if len(key) != mm.ndim or not all(isinstance(k, slice) for k in key):
@@ -163,7 +165,7 @@ class MemmapWindow:
             if step != 1:
                 return None
             if stop - start > 1:
-                rows = max(1, self.SPAN // max(1, abs(mm.strides[axis])))
+                rows = max(1, self.span // max(1, abs(mm.strides[axis])))
                 return (axis, start, stop, rows) if rows < stop - start else None
         return None
 
@@ -206,8 +208,8 @@ def from_memmap(mm, chunks, name):
                          asarray=False, meta=meta)
 
 
-def memmap_chunks(axes: str, shape) -> tuple[int, ...]:
-    sizes = {"Y": CHUNK_ROWS, "X": MEMMAP_COLS}
+def memmap_chunks(axes: str, shape, *, columns: int = MEMMAP_COLS) -> tuple[int, ...]:
+    sizes = {"Y": CHUNK_ROWS, "X": columns}
     return tuple(
         min(n, sizes[a]) if a in "YX" else (n if a == "S" else 1) for a, n in zip(axes, shape)
     )

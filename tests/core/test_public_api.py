@@ -33,3 +33,16 @@ def test_export_pyramid_documents_every_parameter():
         assert section in doc
     for param in inspect.signature(napari_viv.export_pyramid).parameters:
         assert f"\n    {param} :" in doc, f"export_pyramid's docstring misses {param}"
+
+
+def test_export_tuned_mirrors_export_pyramid():
+    """The internal entry the tests use (export_pyramid plus a Tuning) takes
+    export_pyramid's parameters with the same kinds and defaults."""
+    import inspect
+
+    from napari_viv.write.writer import export_tuned
+
+    public = list(inspect.signature(napari_viv.export_pyramid).parameters.values())
+    internal = dict(inspect.signature(export_tuned).parameters)
+    assert internal.pop("tuning").kind is inspect.Parameter.KEYWORD_ONLY
+    assert list(internal.values()) == public

@@ -16,8 +16,12 @@ import napari_viv.write.stream as stream
 from napari_viv.errors import Cancelled, NapariVivError
 from napari_viv.write.layout import resolve_layout
 from napari_viv.read import open_image
-from napari_viv.write.writer import export_pyramid
+from napari_viv.write.stream import Tuning
+from napari_viv.write.writer import export_pyramid, export_tuned
 from helpers.testdata import rand
+
+#: Blocks of 64 columns: small images read, halve and encode in several blocks.
+NARROW = Tuning(columns=64)
 
 
 def mean2x2(a):
@@ -181,11 +185,10 @@ EXPORTS = {  # name: (data, axes or None, chunks for the Spy)
 
 
 @pytest.mark.parametrize("name", sorted(EXPORTS))
-def test_column_block_export_is_exact(tmp_path, monkeypatch, name):
-    monkeypatch.setattr(stream, "STREAM_COLUMNS", 64)
+def test_column_block_export_is_exact(tmp_path, name):
     data, axes, chunks = EXPORTS[name]
     spy = Spy(data, chunks)
-    tif, _ = export_pyramid(spy, tmp_path / "x.ome.tif", axes=axes, tile_size=32)
+    tif, _ = export_tuned(spy, tmp_path / "x.ome.tif", tuning=NARROW, axes=axes, tile_size=32)
     rgb = data.shape[-1] == 3
     got = _check_pyramid(tif, data, rgb)
     assert len(got) >= 3
@@ -201,12 +204,11 @@ def test_column_block_export_is_exact(tmp_path, monkeypatch, name):
         assert set(cols) == {width} and max(rows) == 64
 
 
-def test_multiscale_input_reuses_level_one_in_column_blocks(tmp_path, monkeypatch):
-    monkeypatch.setattr(stream, "STREAM_COLUMNS", 64)
+def test_multiscale_input_reuses_level_one_in_column_blocks(tmp_path):
     a = rand((2, 150, 203), "uint16")
     given = rand((2, 75, 101), "uint16", seed=1)  # exactly floor(/2): copied, not recomputed
     spies = [Spy(a), Spy(given)]
-    tif, _ = export_pyramid(spies, tmp_path / "ms.ome.tif", tile_size=32)
+    tif, _ = export_tuned(spies, tmp_path / "ms.ome.tif", tuning=NARROW, tile_size=32)
     got = written_levels(tif)
     assert [lv.shape for lv in got] == [(2, 150, 203), (2, 75, 101), (2, 37, 50), (2, 18, 25)]
     np.testing.assert_array_equal(got[0], a)
@@ -222,19 +224,19 @@ def test_multiscale_input_reuses_level_one_in_column_blocks(tmp_path, monkeypatc
 # --- 3. read_shape ---------------------------------------------------------------
 
 
-def _shape(src, tile):
+def _shape(src, tile, **columns):
     layout = resolve_layout(src.shape, src.dtype)
     width = src.shape[-1]
-    return stream.read_shape(src, layout, tile, width, width * np.dtype(src.dtype).itemsize)
+    return stream.read_shape(src, layout, tile, width, width * np.dtype(src.dtype).itemsize,
+                             **columns)
 
 
-def test_read_shape_numpy(monkeypatch):
+def test_read_shape_numpy():
     a = np.zeros((2, 1000, 10000), np.uint16)
     assert _shape(a, 512) == (512, 4096)
     assert _shape(a, 1024) == (1024, 4096)
     assert _shape(a[:, :, :300], 512) == (512, 300)  # narrower than a block: full width
-    monkeypatch.setattr(stream, "STREAM_COLUMNS", 1000)
-    assert _shape(a, 256) == (256, 768)  # the largest multiple of 256 up to 1000
+    assert _shape(a, 256, columns=1000) == (256, 768)  # the largest multiple of 256 up to 1000
 
 
 def test_read_shape_dask():
@@ -277,11 +279,10 @@ class Failing:
         return self.arr[key]
 
 
-def test_read_error_names_rows_and_leaves_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(stream, "STREAM_COLUMNS", 64)
+def test_read_error_names_rows_and_leaves_nothing(tmp_path):
     src = Failing(rand((150, 203), "uint16"), bad_row=64)
     with pytest.raises(NapariVivError, match=r"reading rows 64-96 failed: disk on fire") as err:
-        export_pyramid(src, tmp_path / "e.ome.tif", tile_size=32)
+        export_tuned(src, tmp_path / "e.ome.tif", tuning=NARROW, tile_size=32)
     assert isinstance(err.value.__cause__, ValueError)
     assert list(tmp_path.iterdir()) == []
 
@@ -367,16 +368,14 @@ def test_memmap_window_integer_keys(tmp_path):
             window[key]
 
 
-def test_export_of_a_raw_memmap_is_exact(tmp_path, monkeypatch):
+def test_export_of_a_raw_memmap_is_exact(tmp_path):
     """A numpy memmap handed to export_pyramid is read through MemmapWindow,
-    in 2 MB pieces (shrunk here so that a small file has several)."""
-    from napari_viv.lazy import MemmapWindow
-
-    monkeypatch.setattr(MemmapWindow, "SPAN", 1000)
+    in 2 MB pieces (1000 bytes here, so that a small file has several)."""
     data = rand((2, 150, 97), "uint16")
     np.save(tmp_path / "m.npy", data)
     mm = np.load(tmp_path / "m.npy", mmap_mode="r")
-    tif, _ = export_pyramid(mm, tmp_path / "m.ome.tif", tile_size=32)
+    tif, _ = export_tuned(mm, tmp_path / "m.ome.tif", tuning=Tuning(memmap_span=1000),
+                          tile_size=32)
     levels = written_levels(tif)
     ref = data
     for level in levels:

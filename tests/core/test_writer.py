@@ -12,7 +12,8 @@ import tifffile
 from napari_viv.errors import Cancelled, NapariVivError
 from napari_viv.metadata import ImageMetadata
 from napari_viv.naming import output_path
-from napari_viv.write.writer import export_pyramid
+from napari_viv.write.stream import Tuning
+from napari_viv.write.writer import export_pyramid, export_tuned
 from helpers.testdata import rand
 
 OME = "{http://www.openmicroscopy.org/Schemas/OME/2016-06}"
@@ -345,12 +346,10 @@ def test_dask_and_zarr_sources(tmp_path):
     np.testing.assert_array_equal(tifffile.imread(tif), a)
 
 
-def test_spill_to_scratch_file(tmp_path, monkeypatch):
-    import napari_viv.write.tilestore as ts
-
-    monkeypatch.setattr(ts, "SPILL_THRESHOLD", 1000)  # force lower levels to disk
+def test_spill_to_scratch_file(tmp_path):
     a = rand((2, 300, 300), "uint16")
-    tif, _ = export_pyramid(a, tmp_path / "s.ome.tif", tile_size=32, compression="none")
+    tif, _ = export_tuned(a, tmp_path / "s.ome.tif", tile_size=32, compression="none",
+                          tuning=Tuning(spill_threshold=1000))  # force lower levels to disk
     pages = read_all(tif)
     for c in range(2):
         ref = a[c]

@@ -2,13 +2,13 @@
 
 One thread, the :class:`Producer`, walks the planes in the order they are
 written. For each plane it reads the source once, one tile row at a time in
-blocks of STREAM_COLUMNS columns (sources chunked in full-width rows are
-read a whole chunk row at a time instead). Each block's level-0 tiles go
-to the encoder pool, and their futures go, in file order, to the thread
-that writes the TIFF. Each block is also halved into the next level, whose
-tile rows are assembled in column chunks (:class:`_Level`); a complete
-chunk is encoded into the plane's :class:`~napari_viv.write.tilestore.TileStore`
-and halved in turn.
+blocks of a few thousand columns (``Tuning.columns``; sources chunked in
+full-width rows are read a whole chunk row at a time instead). Each
+block's level-0 tiles go to the encoder pool, and their futures go, in
+file order, to the thread that writes the TIFF. Each block is also halved
+into the next level, whose tile rows are assembled in column chunks
+(:class:`_Level`); a complete chunk is encoded into the plane's
+:class:`~napari_viv.write.tilestore.TileStore` and halved in turn.
 
 The producer runs at most LEVEL0_WINDOW_BYTES of level-0 tiles ahead of
 the writer, across plane boundaries, so the encoders keep working while the
@@ -23,6 +23,7 @@ import itertools
 import math
 import queue
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,9 +31,9 @@ from .codecs import Codec
 from .downsample import halve
 from ..errors import Cancelled, NapariVivError
 from .layout import Layout, convert_band
-from ..lazy import STREAM_COLUMNS
+from ..lazy import MEMMAP_SPAN, STREAM_COLUMNS
 from .plan import PyramidPlan
-from .tilestore import Counter, TileStore
+from .tilestore import SPILL_THRESHOLD, Counter, TileStore
 
 #: Level-0 tiles (as raw bytes) submitted but not yet taken by the writer.
 LEVEL0_WINDOW_BYTES = 16 * 1024 * 1024
@@ -42,6 +43,24 @@ CHUNK_READ_LIMIT = 64 * 1024 * 1024
 
 #: Seconds between checks of cancel/stop while waiting for the writer.
 POLL = 0.05
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Sizes of an export's streaming that change its memory, not its output.
+
+    The defaults suit real images; tests shrink them so that small images
+    take the paths large ones take.
+    """
+
+    #: Columns of level 0 read, halved and encoded at a time (rounded to a
+    #: multiple of the tile and of the source's column chunks).
+    columns: int = STREAM_COLUMNS
+    #: Bytes of a plane's encoded lower-level tiles kept in RAM before the
+    #: rest goes to the scratch file.
+    spill_threshold: int = SPILL_THRESHOLD
+    #: Bytes of a memory-mapped source mapped at a time while reading it.
+    memmap_span: int = MEMMAP_SPAN
 
 
 class _Stopped(Exception):
@@ -58,11 +77,11 @@ class _Level:
     an unfinished tile row, never twice.
     """
 
-    def __init__(self, plan: PyramidPlan, level: int):
+    def __init__(self, plan: PyramidPlan, level: int, columns: int = STREAM_COLUMNS):
         t = plan.tile_size
         self.tile = t
         self.height, self.width = plan.level_shapes[level]
-        self.chunk = max(t, (STREAM_COLUMNS >> level) // t * t)
+        self.chunk = max(t, (columns >> level) // t * t)
         self.extra = (plan.samples,) if plan.rgb else ()
         self.dtype = plan.dtype
         self.y = 0  # first row of the current tile row
@@ -114,8 +133,10 @@ class Producer:
     """
 
     def __init__(self, plan: PyramidPlan, layout: Layout, sources: list, roots: dict,
-                 codec: Codec, method: str, pool, scratch, cancel, what: str, copied=None):
+                 codec: Codec, method: str, pool, scratch, cancel, what: str, copied=None,
+                 tuning: Tuning = Tuning()):
         self.plan = plan
+        self.tuning = tuning
         #: EncodedTiles whose bytes become level 0 unchanged (the source is
         #: still read, for the levels below), or None to encode level 0.
         self.copied = copied
@@ -187,7 +208,8 @@ class Producer:
             for combo in itertools.product(*ranges):
                 plane = dict(zip(plane_axes, combo))
                 self._copy_index = 0
-                store = TileStore(self.plan.nlevels, self.scratch, self.stored)
+                store = TileStore(self.plan.nlevels, self.scratch, self.stored,
+                                  spill_threshold=self.tuning.spill_threshold)
                 try:
                     for level in sorted(self.roots):  # level 0 first
                         self._stream_root(level, plane, store)
@@ -215,10 +237,11 @@ class Producer:
         last = level + 1
         while last < plan.nlevels and last not in self.roots:
             last += 1
-        below = {lvl: _Level(plan, lvl) for lvl in range(level + 1, last)}
+        columns = self.tuning.columns
+        below = {lvl: _Level(plan, lvl, columns) for lvl in range(level + 1, last)}
         height, width = plan.level_shapes[level]
         row_bytes = width * plan.samples * plan.dtype.itemsize
-        rows, cols = read_shape(src, self.layout, t, width, row_bytes)
+        rows, cols = read_shape(src, self.layout, t, width, row_bytes, columns=columns)
         for r0 in range(0, height, rows):
             r1 = min(r0 + rows, height)
             for c0 in range(0, width, cols):
@@ -284,10 +307,11 @@ def _encode_tile(codec: Codec, band: np.ndarray, x0: int, tile: int) -> bytes:
     return codec.encode(part)
 
 
-def read_shape(src, layout: Layout, tile: int, width: int, row_bytes: int) -> tuple[int, int]:
+def read_shape(src, layout: Layout, tile: int, width: int, row_bytes: int, *,
+               columns: int = STREAM_COLUMNS) -> tuple[int, int]:
     """(rows, columns) to read from ``src`` at a time.
 
-    One tile row by STREAM_COLUMNS columns (a multiple of the tile and of
+    One tile row by up to ``columns`` columns (a multiple of the tile and of
     the source's column chunks), or, for a source whose row chunks are a
     multiple of the tile, a whole chunk row (up to CHUNK_READ_LIMIT), so
     each chunk is decoded or computed once.
@@ -302,9 +326,9 @@ def read_shape(src, layout: Layout, tile: int, width: int, row_bytes: int) -> tu
         return tile, width
     else:
         unit = math.lcm(cols, tile)
-    if unit > STREAM_COLUMNS:
+    if unit > columns:
         return tile, width if unit >= width else unit
-    return tile, min(width, unit * (STREAM_COLUMNS // unit))
+    return tile, min(width, unit * (columns // unit))
 
 
 def _chunk(src, layout: Layout, axis: str) -> int | None:

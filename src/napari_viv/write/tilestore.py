@@ -2,7 +2,8 @@
 
 A plane's level 0 is written while it is produced; its SubIFD levels can
 only be written after it. Their encoded tiles wait here: in RAM up to
-SPILL_THRESHOLD bytes, then in an unnamed scratch file in the output folder.
+``spill_threshold`` bytes (SPILL_THRESHOLD by default), then in an unnamed
+scratch file in the output folder.
 """
 
 from __future__ import annotations
@@ -33,12 +34,15 @@ class TileStore:
     The producer adds encode futures level by level, in file order; the
     writer waits for them all (``collect(wait=True)``) and reads each level
     back with ``tiles(level)``. Only one thread uses a store at a time.
+    Tiles beyond ``spill_threshold`` bytes go to the scratch file.
     """
 
-    def __init__(self, nlevels: int, scratch, counter: Counter | None = None):
+    def __init__(self, nlevels: int, scratch, counter: Counter | None = None, *,
+                 spill_threshold: int = SPILL_THRESHOLD):
         self.pending = {lvl: deque() for lvl in range(1, nlevels)}
         self.entries = {lvl: [] for lvl in range(1, nlevels)}
         self.ram = 0
+        self.spill_threshold = spill_threshold
         self._scratch = scratch  # callable returning a binary temp file
         self._counter = counter
         self._file = None
@@ -64,7 +68,7 @@ class TileStore:
     def _put(self, level: int, data: bytes) -> None:
         if self._counter is not None:
             self._counter.add()
-        if self.ram + len(data) <= SPILL_THRESHOLD:
+        if self.ram + len(data) <= self.spill_threshold:
             self.ram += len(data)
             self.entries[level].append(data)
             return

@@ -39,11 +39,11 @@ from .offsets import offsets_json, offsets_of
 from .omexml import build_ome_xml
 from .plan import PyramidPlan, plan_pyramid
 from ..lazy import MemmapWindow, shared_mapping
-from .stream import Producer
+from .stream import Producer, Tuning
 
 
 
-def _as_levels(data) -> list:
+def _as_levels(data, memmap_span: int) -> list:
     # napari's MultiScaleData is a sequence of levels that also looks like an
     # array (shape, dtype), so recognise it by name (no napari import here).
     multiscale = isinstance(data, (list, tuple)) or type(data).__name__ == "MultiScaleData"
@@ -57,7 +57,7 @@ def _as_levels(data) -> list:
             lv = np.asarray(lv)
         if isinstance(lv, np.ndarray) and shared_mapping(lv) is not None:
             # read in pieces, pages handed back after each: RSS stays flat
-            lv = MemmapWindow(lv)
+            lv = MemmapWindow(lv, span=memmap_span)
         out.append(lv)
     return out
 
@@ -263,6 +263,26 @@ def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = No
     >>> result.view.name, result.level_shapes
     ('cells.view.json', ((1024, 1024), (512, 512)))
     """
+    return export_tuned(
+        data, path, axes=axes, metadata=metadata, channel_names=channel_names,
+        channel_colors=channel_colors, physical_sizes=physical_sizes, unit=unit, name=name,
+        tile_size=tile_size, levels=levels, compression=compression, downsample=downsample,
+        workers=workers, overwrite=overwrite, progress=progress, cancel=cancel,
+        copy_level0=copy_level0)
+
+
+def export_tuned(data, path, *, tuning: Tuning = Tuning(), axes=None,
+                 metadata: ImageMetadata | None = None, channel_names=None,
+                 channel_colors=None, physical_sizes=None, unit=None, name=None,
+                 tile_size=512, levels="auto", compression=DEFAULT_COMPRESSION,
+                 downsample="mean", workers=None, overwrite=False, progress=None,
+                 cancel=None, copy_level0=None) -> ExportResult:
+    """:func:`export_pyramid` with the streaming sizes of ``tuning``.
+
+    The other parameters are export_pyramid's, with its defaults. Tuning
+    changes memory use and the order of reads, never the file written;
+    tests shrink it so that small images take the paths large ones take.
+    """
     tif_path = naming.output_path(path)
     json_path = naming.offsets_path(tif_path)
     md = _merge_metadata(metadata, axes, channel_names, channel_colors, physical_sizes,
@@ -271,7 +291,7 @@ def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = No
     if downsample not in METHODS:
         raise NapariVivError(f"{what}: unknown downsample {downsample!r}; use 'mean' or 'nearest'")
 
-    sources = _as_levels(data)
+    sources = _as_levels(data, tuning.memmap_span)
     src0 = sources[0]
     try:
         layout = resolve_layout(src0.shape, src0.dtype, md.axes or None, what=what)
@@ -302,7 +322,8 @@ def export_pyramid(data, path, *, axes=None, metadata: ImageMetadata | None = No
         started = time.perf_counter()
         with AtomicPair(tif_path, json_path, view_path=view_path, overwrite=overwrite) as out:
             producer = Producer(plan, layout, sources, roots, codec, downsample, pool,
-                                out.temporary_file, cancel, what, copied=copy_level0)
+                                out.temporary_file, cancel, what, copied=copy_level0,
+                                tuning=tuning)
             running = reader.submit(producer.run)
             try:
                 with tifffile.TiffWriter(out.file, bigtiff=True, byteorder="<") as tw:
