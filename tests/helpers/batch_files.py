@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import tifffile
 
 from helpers.source_files import ramp
-from helpers.vivjs import plane_digest
+from helpers.vivjs import assert_viv_matches_tifffile, tiff_levels
 
 
 def make_mixed_inputs(folder: Path) -> dict[str, tuple[Path, np.ndarray | None]]:
@@ -59,44 +58,14 @@ def written_names(folder: Path) -> set[str]:
     return {p.name for p in folder.iterdir()}
 
 
-def tifffile_levels(path):
-    """[level][plane] arrays read by tifffile (SubIFDs by offset), and the tile size."""
-    with tifffile.TiffFile(path) as tif:
-        planes = []
-        for i, page in enumerate(tif.pages):
-            per = [page.asarray()]
-            for lvl, off in enumerate(page.subifds or (), start=1):
-                tif.filehandle.seek(off)
-                per.append(tifffile.TiffPage(tif, index=(i, lvl)).asarray())
-            planes.append(per)
-        tile = tif.pages[0].tilewidth
-    nlev = len(planes[0])
-    return [[planes[p][lvl] for p in range(len(planes))] for lvl in range(nlev)], tile
-
-
 def assert_viv_reads_it(viv, tif: Path, level0=None) -> dict:
-    """The real Viv loader opens ``tif`` with and without its offsets file and every
-    level and plane hashes the same as tifffile's pixels; level 0 equals
+    """The real Viv loader shows ``tif`` exactly as tifffile reads it, with and
+    without its offsets file (see assert_viv_matches_tifffile); level 0 equals
     ``level0`` (channels first) when given. Returns the report (with offsets)."""
     from napari_viv import naming
 
-    offsets = naming.offsets_path(tif)
-    levels, tile = tifffile_levels(tif)
-    assert json.loads(offsets.read_text()) == [p.offset for p in tifffile.TiffFile(tif).pages]
     if level0 is not None:
+        levels, _ = tiff_levels(tif)
         got = np.stack(levels[0]) if level0.ndim == 3 else levels[0][0]
         np.testing.assert_array_equal(got, level0)
-    h, w = levels[0][0].shape[:2]
-    reports = [viv(tif, offsets=offsets), viv(tif)]
-    assert reports[0]["offsetsUsed"] == len(levels[0])
-    assert reports[1]["offsetsUsed"] == 0
-    for rep in reports:
-        (img,) = rep["images"]
-        assert img["tileSize"] == tile
-        assert len(img["levels"]) == len(levels)
-        for lvl, (vlev, planes) in enumerate(zip(img["levels"], levels)):
-            assert vlev["shape"][-2:] == [h >> lvl, w >> lvl]
-            assert len(vlev["planes"]) == len(planes)
-            for vp, arr in zip(vlev["planes"], planes):
-                assert vp["sha256"] == plane_digest(arr)
-    return reports[0]
+    return assert_viv_matches_tifffile(viv, tif, naming.offsets_path(tif))[0]

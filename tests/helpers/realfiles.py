@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
-from helpers.vivjs import VivLoadError, plane_digest
+from helpers.vivjs import VivLoadError, plane_digest, tiff_levels
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = "NAPARI_VIV_REALFILES"
@@ -195,19 +195,6 @@ def viv_verdict(path: Path, report) -> tuple[bool, str]:
     return True, "ok"
 
 
-def output_levels(path: Path) -> list:
-    """[level][plane] of one of our exports, read by tifffile (SubIFDs by offset)."""
-    with tifffile.TiffFile(path) as tif:
-        per = []
-        for i, page in enumerate(tif.pages):
-            row = [page.asarray()]
-            for lvl, off in enumerate(page.subifds or (), start=1):
-                tif.filehandle.seek(off)
-                row.append(tifffile.TiffPage(tif, index=(i, lvl)).asarray())
-            per.append(row)
-    return [[p[k] for p in per] for k in range(len(per[0]))]
-
-
 #: Two conforming JPEG decoders may round differently (as in tests/core/test_check.py).
 LOSSY_TOLERANCE = 2
 
@@ -224,7 +211,7 @@ def output_conforms(path: Path, report) -> str | None:
         return f"Viv refuses our export: {report}"
     if len(report["images"]) != 1:
         return f"Viv shows {len(report['images'])} images"
-    levels = output_levels(path)
+    levels, _ = tiff_levels(path)  # [level][plane] of our export
     with tifffile.TiffFile(path) as tif:
         ycbcr = int(tif.pages.first.photometric) == 6
     image = report["images"][0]

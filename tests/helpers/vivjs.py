@@ -3,6 +3,8 @@
 ``viv_load`` returns the loader's report as a dict, or raises
 ``VivLoadError`` with the loader's own error message. ``plane_digest``
 computes, for a numpy plane, the digest the report uses for Viv's raster.
+``tiff_levels`` reads a pyramid's planes with tifffile, and
+``assert_viv_matches_tifffile`` checks that the loader shows exactly those.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import tifffile
 
 HARNESS = Path(__file__).parents[1] / "viv"
 SCRIPT = HARNESS / "load.mjs"
@@ -94,3 +97,48 @@ def viv_rasters(source, folder, *, offsets=None) -> dict:
             out[li, plane["z"], plane["c"], plane["t"]] = arr.reshape(
                 shape + ((3,) if arr.size == 3 * shape[0] * shape[1] else ()))
     return out
+
+
+def tiff_levels(path) -> tuple[list[list[np.ndarray]], int]:
+    """[level][plane] arrays of a SubIFD pyramid as tifffile reads them (each
+    page's SubIFDs followed by offset), and the file's tile width."""
+    with tifffile.TiffFile(path) as tif:
+        planes = []
+        for i, page in enumerate(tif.pages):
+            per = [page.asarray()]
+            for lvl, off in enumerate(page.subifds or (), start=1):
+                tif.filehandle.seek(off)
+                per.append(tifffile.TiffPage(tif, index=(i, lvl)).asarray())
+            planes.append(per)
+        tile = tif.pages[0].tilewidth
+    nlev = len(planes[0])
+    return [[planes[p][lvl] for p in range(len(planes))] for lvl in range(nlev)], tile
+
+
+def assert_viv_matches_tifffile(viv, path, offsets) -> list[dict]:
+    """The real Viv loader (``viv``: :func:`viv_load`, as the fixture gives it)
+    opens ``path`` with its ``offsets`` file and without it, and each time
+    shows what tifffile reads: the tile size, every level floor-halved, every
+    plane at its size and with the same pixels (by digest). ``offsets`` must
+    list the file's pages. Returns both reports, the one with offsets first."""
+    levels, tile = tiff_levels(path)
+    with tifffile.TiffFile(path) as tif:
+        assert json.loads(Path(offsets).read_text()) == [page.offset for page in tif.pages]
+    h, w = levels[0][0].shape[:2]
+    reports = [viv(path, offsets=offsets), viv(path)]
+    assert reports[0]["offsetsUsed"] == len(levels[0])
+    assert reports[1]["offsetsUsed"] == 0
+    for rep in reports:
+        (img,) = rep["images"]
+        assert img["tileSize"] == tile
+        assert len(img["levels"]) == len(levels)
+        for lvl, (vlev, planes) in enumerate(zip(img["levels"], levels)):
+            yx = vlev["shape"][-3:-1] if img["interleaved"] else vlev["shape"][-2:]
+            assert yx == [h >> lvl, w >> lvl]
+            assert yx == list(planes[0].shape[:2])  # floor-halved on disk too
+            assert len(vlev["planes"]) == len(planes)
+            # Viv's plane order is t, c, z with z fastest: the main-chain order
+            for vp, arr in zip(vlev["planes"], planes):
+                assert (vp["height"], vp["width"]) == arr.shape[:2]
+                assert vp["sha256"] == plane_digest(arr)
+    return reports
