@@ -9,7 +9,6 @@ preflight cache, permissions) carries over from one test to the next.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 import ssl
@@ -20,6 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from helpers.viewer_pages import devtools_browser
 
 HERE = Path(__file__).parent
 PAGE_FILES = {
@@ -128,52 +129,25 @@ def https_page_site(tmp_path_factory):
     site.close()
 
 
-async def _devtools(port_file: Path, proc, url: str, grant: dict[str, list[str]]) -> str:
-    """Over the DevTools websocket: grant permissions, open ``url``, poll the result."""
-    import aiohttp
-
-    deadline = time.monotonic() + PAGE_TIMEOUT
-    while not (port_file.exists() and len(port_file.read_text().split()) == 2):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("Chromium did not open its DevTools port")
-        await asyncio.sleep(0.05)
-    port, path = port_file.read_text().split()
-    async with aiohttp.ClientSession() as http, http.ws_connect(
-        f"ws://127.0.0.1:{port}{path}", max_msg_size=0
-    ) as ws:
-        counter = 0
-
-        async def call(method, params=None, session=None):
-            nonlocal counter
-            counter += 1
-            message = {"id": counter, "method": method, "params": params or {}}
-            if session:
-                message["sessionId"] = session
-            await ws.send_str(json.dumps(message))
-            while True:
-                reply = json.loads((await ws.receive(timeout=PAGE_TIMEOUT)).data)
-                if reply.get("id") == counter:
-                    if "error" in reply:
-                        raise RuntimeError(f"{method}: {reply['error']}")
-                    return reply["result"]
-
+async def _probe(chromium: str, profile: Path, flags, url: str,
+                 grant: dict[str, list[str]]) -> str | None:
+    """In a fresh Chromium: grant permissions, open ``url``, poll the result."""
+    async with devtools_browser(chromium, profile, [*CHROMIUM_FLAGS, *flags],
+                                timeout=PAGE_TIMEOUT) as page:
+        deadline = time.monotonic() + PAGE_TIMEOUT
         for origin, permissions in grant.items():
-            await call("Browser.grantPermissions", {"origin": origin, "permissions": permissions})
-        target = (await call("Target.createTarget", {"url": url}))["targetId"]
-        session = (await call("Target.attachToTarget",
-                              {"targetId": target, "flatten": True}))["sessionId"]
+            await page.call("Browser.grantPermissions",
+                            {"origin": origin, "permissions": permissions}, browser=True)
+        target = (await page.call("Target.createTarget", {"url": url}, browser=True))["targetId"]
+        page.session = (await page.call("Target.attachToTarget",
+                                         {"targetId": target, "flatten": True},
+                                         browser=True))["sessionId"]
         text = None
         while time.monotonic() < deadline:
-            answer = await call("Runtime.evaluate",
-                                {"expression": RESULT_JS, "returnByValue": True}, session)
-            text = answer.get("result", {}).get("value")
+            text = await page.evaluate(RESULT_JS)
             if text and text != "pending":
                 break
             await asyncio.sleep(0.05)
-        try:
-            await call("Browser.close")
-        except Exception:  # noqa: BLE001 - the browser may close the socket first
-            pass
         return text
 
 
@@ -185,20 +159,7 @@ def open_page(chromium, tmp_path):
     def open_page(url: str, *, flags=(), grant=None) -> str:
         profile = tmp_path / f"chromium-profile-{next(runs)}"
         profile.mkdir()
-        log = (profile.parent / f"{profile.name}.log").open("wb")
-        proc = subprocess.Popen(
-            [chromium, *CHROMIUM_FLAGS, *flags, f"--user-data-dir={profile}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-        )
-        try:
-            text = asyncio.run(_devtools(profile / "DevToolsActivePort", proc, url, grant or {}))
-        finally:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
-            log.close()
+        text = asyncio.run(_probe(chromium, profile, flags, url, grant or {}))
         if not text or text == "pending":
             tail = (profile.parent / f"{profile.name}.log").read_text(errors="replace")[-2000:]
             pytest.fail(f"the probe page gave no result within {PAGE_TIMEOUT:.0f} s\n{tail}")

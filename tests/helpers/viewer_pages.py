@@ -11,6 +11,7 @@ tifffile: tiled, pyramidal (SubIFDs), OME-XML in the first IFD.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import threading
@@ -269,17 +270,28 @@ class Page:
         return to_screen
 
 
-async def _session(chromium: str, profile: Path, url: str, body):
+@contextlib.asynccontextmanager
+async def devtools_browser(chromium: str, profile: Path, flags=CHROMIUM_FLAGS, *,
+                           timeout: float = TIMEOUT):
+    """Start headless Chromium with the empty profile folder ``profile`` and
+    ``flags`` (which must include ``--remote-debugging-port=0``) and attach
+    over DevTools.
+
+    Yields a :class:`Page` attached to no tab yet: its ``call(...,
+    browser=True)`` reaches the browser; set ``page.session`` to talk to a
+    tab. Afterwards the browser is closed (killed if it does not exit).
+    Chromium's output goes to ``<profile>.log`` beside the profile.
+    """
     import aiohttp
 
     log = (profile.parent / f"{profile.name}.log").open("wb")
     proc = subprocess.Popen(
-        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+        [chromium, *flags, f"--user-data-dir={profile}", "about:blank"],
         stdin=subprocess.DEVNULL, stdout=log, stderr=log,
     )
     try:
         port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + TIMEOUT
+        deadline = time.monotonic() + timeout
         while not (port_file.exists() and len(port_file.read_text().split()) == 2):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("Chromium did not open its DevTools port")
@@ -289,20 +301,8 @@ async def _session(chromium: str, profile: Path, url: str, body):
             f"ws://127.0.0.1:{port}{path}", max_msg_size=0
         ) as ws:
             page = Page(ws, "")
-            target = (await page.call("Target.createTarget", {"url": "about:blank"},
-                                      browser=True))["targetId"]
-            page.session = (await page.call("Target.attachToTarget",
-                                             {"targetId": target, "flatten": True},
-                                             browser=True))["sessionId"]
-            await page.call("Network.enable")
-            await page.call("Runtime.enable")
-            await page.call("Page.enable")
-            await page.call("Emulation.setDeviceMetricsOverride", {
-                "width": VIEWPORT[0], "height": VIEWPORT[1], "deviceScaleFactor": 1,
-                "mobile": False})
-            await page.goto(url)
             try:
-                return await body(page)
+                yield page
             finally:
                 try:
                     await page.call("Browser.close", browser=True)
@@ -316,6 +316,23 @@ async def _session(chromium: str, profile: Path, url: str, body):
             proc.kill()
             proc.wait(10)
         log.close()
+
+
+async def _session(chromium: str, profile: Path, url: str, body):
+    async with devtools_browser(chromium, profile) as page:
+        target = (await page.call("Target.createTarget", {"url": "about:blank"},
+                                  browser=True))["targetId"]
+        page.session = (await page.call("Target.attachToTarget",
+                                         {"targetId": target, "flatten": True},
+                                         browser=True))["sessionId"]
+        await page.call("Network.enable")
+        await page.call("Runtime.enable")
+        await page.call("Page.enable")
+        await page.call("Emulation.setDeviceMetricsOverride", {
+            "width": VIEWPORT[0], "height": VIEWPORT[1], "deviceScaleFactor": 1,
+            "mobile": False})
+        await page.goto(url)
+        return await body(page)
 
 
 def run_page(chromium: str, profile: Path, url: str, body):
