@@ -200,6 +200,13 @@ def bench(size: int, *, bf: bool = True) -> dict:
     return results
 
 
+def _reason(error: str) -> str:
+    """The last exception message of a Java stack trace (or the text), on one line."""
+    causes = [ln.strip() for ln in error.splitlines() if "Exception:" in ln or "Error:" in ln]
+    text = causes[-1] if causes else error
+    return " ".join(text.replace("|", "/").split())[:160]
+
+
 def to_markdown(res: dict) -> str:
     runs = res["runs"]
     z, j, c = runs["zlib"], runs["jpeg"], runs["copy"]
@@ -214,7 +221,7 @@ def to_markdown(res: dict) -> str:
     ]
     for name, r in runs.items():
         if "error" in r:
-            lines.append(f"| {name} | failed: {r['error'][:80]} | | | | | |")
+            lines.append(f"| {name} | failed: {_reason(r['error'])} | | | | | |")
             continue
         lines.append(
             f"| {name} | {r['seconds']:.1f} | {r['cpu_s']:.1f} | {r['peak_rss_mb']:.0f} | "

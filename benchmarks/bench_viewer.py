@@ -11,7 +11,9 @@ link ``napari-viv serve`` prints. Measured:
   every Range request; the bundle alone is about 1.3 MB);
 
 with and without ``offsets.json`` beside the file. Images: the demo sample
-(6 x 2048² uint16) and a LuCa-like 7 x SIZE² uint16 export. Results go to
+(6 x 2048² uint16) and a LuCa-like 7 x SIZE² uint16 export with each lossless
+codec (zlib, lzw, none), and an H&E-like 4096² RGB slide with zlib and JPEG
+(JPEG is for 8-bit data only). Results go to
 benchmarks/results/viewer.json and, with --docs, to docs/benchmarks.md.
 
     python benchmarks/bench_viewer.py --size 4096            # quick
@@ -35,6 +37,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(HERE))
 
 CODECS = ("zlib", "lzw", "none")
+RGB_CODECS = ("zlib", "jpeg")
+RGB_SIZE = 4096
 BEGIN, END = "<!-- viewer-benchmark:begin -->", "<!-- viewer-benchmark:end -->"
 
 
@@ -62,6 +66,16 @@ def exports(size: int) -> dict:
             if not path.exists():
                 export_pyramid(data, path, compression=codec, metadata=meta)
             out[image, codec] = path
+    he = None
+    for codec in RGB_CODECS:
+        path = folder / f"he_{RGB_SIZE}_{codec}.ome.tif"
+        if not path.exists():
+            if he is None:
+                from napari_viv.sample import synthetic_he
+
+                he = synthetic_he(RGB_SIZE)
+            export_pyramid(he, path, axes="YXS", compression=codec, name="H&E-like")
+        out[f"H&E-like RGB {RGB_SIZE}²", codec] = path
     return out
 
 
