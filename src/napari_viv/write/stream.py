@@ -283,27 +283,6 @@ class Producer:
             self._down(level + 1, chunk, cx0, cx0 + chunk.shape[1] == acc.width, store, below)
 
     def _read(self, src, plane: dict, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
-        """Rows y0:y1, columns x0:x1 of ``plane``, as (Y, X[, S]) in the written dtype.
-
-        A block that spans several column chunks of a chunked, non-dask
-        source (tifffile's Zarr store of a tiled file, a Zarr array) is read
-        chunk column by chunk column on the pool, so that decoding the
-        source (JPEG, zlib, ...) uses every core; the codecs release the
-        GIL. Dask sources compute their chunks on dask's own threads."""
-        cols = _chunk(src, self.layout, "X")
-        if (self.pool is None or cols is None or cols >= x1 - x0
-                or getattr(src, "__dask_keys__", None) is not None):
-            return self._read_block(src, plane, y0, y1, x0, x1)
-        edges = list(range(x0 - x0 % cols + cols, x1, cols))
-        spans = list(zip([x0] + edges, edges + [x1]))
-        parts = [self.pool.submit(self._read_block, src, plane, y0, y1, a, b) for a, b in spans]
-        try:
-            return np.concatenate([part.result() for part in parts], axis=1)
-        finally:
-            for part in parts:
-                part.cancel()
-
-    def _read_block(self, src, plane: dict, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
         try:
             band = _materialize(src[self.layout.plane_index(plane, slice(y0, y1), slice(x0, x1))])
         except (NapariVivError, KeyboardInterrupt):
