@@ -100,3 +100,27 @@ def int_to_color(value: int) -> tuple[int, int, int]:
     """The inverse of :func:`color_to_int` (alpha dropped)."""
     value &= 0xFFFFFFFF
     return (value >> 24) & 255, (value >> 16) & 255, (value >> 8) & 255
+
+
+# -- reading OME-XML: the rules read and check share -----------------------------------
+
+
+def local_name(tag: str) -> str:
+    """An XML element's tag without its namespace: ``{ns}Image`` -> ``Image``."""
+    return tag.rsplit("}", 1)[-1]
+
+
+def binary_only_metadata_file(description: str) -> str | None:
+    """The ``MetadataFile`` a BinaryOnly OME-XML (a multi-file set's member) names, else None."""
+    import xml.etree.ElementTree as ET
+
+    if "BinaryOnly" not in description:
+        return None
+    try:
+        root = ET.fromstring(description.encode("utf-8"))
+    except ET.ParseError:
+        return None
+    for el in root.iter():
+        if local_name(el.tag) == "BinaryOnly" and el.get("MetadataFile"):
+            return el.get("MetadataFile")
+    return None

@@ -18,6 +18,7 @@ from pathlib import Path
 from .omexml import CONVERT_FIX, OME_TYPES, OmeXmlRules, OmeImage, js_int
 from .. import naming, tifflog
 from ..errors import NapariVivError
+from ..metadata import binary_only_metadata_file, local_name
 from ..write.codecs import COMPRESSION_NAMES
 from ..text import one_line
 
@@ -153,7 +154,7 @@ class _Checker(OmeXmlRules):
 
     def check_binary_only(self, first) -> bool:
         """A multi-file OME-TIFF member that holds pixels only (BinaryOnly)."""
-        meta_file = binary_only_target(first.description or "")
+        meta_file = binary_only_metadata_file(first.description or "")
         if meta_file is None:
             return False
         there = (self.path.parent / meta_file).is_file()
@@ -566,22 +567,6 @@ def foreign_format(tif) -> str | None:
     return "a plain TIFF without OME-XML"
 
 
-def binary_only_target(description: str) -> str | None:
-    """The MetadataFile a BinaryOnly OME-XML names, else None."""
-    import xml.etree.ElementTree as ET
-
-    if "BinaryOnly" not in description:
-        return None
-    try:
-        root = ET.fromstring(description.encode("utf-8"))
-    except ET.ParseError:
-        return None
-    for el in root.iter():
-        if el.tag.rsplit("}", 1)[-1] == "BinaryOnly" and el.get("MetadataFile"):
-            return el.get("MetadataFile")
-    return None
-
-
 # -- multi-file OME-TIFF through a companion file ----------------------------------
 
 
@@ -602,7 +587,7 @@ def _check_companion(path: Path, report: CheckReport) -> None:
         root = ET.fromstring(xml.encode("utf-8"))
     except ET.ParseError:
         return
-    elements = [el for el in root if el.tag.rsplit("}", 1)[-1] == "Image"]
+    elements = [el for el in root if local_name(el.tag) == "Image"]
     opened: dict = {}
     try:
         for img, el in zip(images, elements):
@@ -615,7 +600,7 @@ def _check_companion(path: Path, report: CheckReport) -> None:
 
 
 def _local(el) -> str:
-    return el.tag.rsplit("}", 1)[-1]
+    return local_name(el.tag)
 
 
 def _check_companion_image(checker, img: OmeImage, el, opened: dict) -> bool:

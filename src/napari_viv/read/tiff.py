@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import naming, tifflog
 from ..errors import NapariVivError
+from ..metadata import binary_only_metadata_file, local_name
 from ..text import one_line
 from ..axes import apply_steps, canonical_axes
 from .image import SourceImage
@@ -157,7 +158,7 @@ def _companion(path: Path) -> tuple[str, Path]:
         root = ET.fromstring(xml.encode("utf-8"))
     except (OSError, UnicodeDecodeError, ET.ParseError) as exc:
         raise NapariVivError(f"{path}: not a readable OME companion file ({one_line(exc)})") from None
-    names = [el.get("FileName") for el in root.iter() if _local(el.tag) == "UUID" and el.get("FileName")]
+    names = [el.get("FileName") for el in root.iter() if local_name(el.tag) == "UUID" and el.get("FileName")]
     if not names:
         raise NapariVivError(f"{path}: the companion file names no TIFF files (no TiffData "
                              "UUID FileName); open the .ome.tif master file instead")
@@ -170,21 +171,9 @@ def _companion(path: Path) -> tuple[str, Path]:
 
 def _binary_only(tif) -> str | None:
     """The ``MetadataFile`` a BinaryOnly OME-TIFF names, else None."""
-    desc = tif.pages.first.description or ""
-    if "BinaryOnly" not in desc:
-        return None
-    try:
-        root = ET.fromstring(desc.encode("utf-8"))
-    except ET.ParseError:
-        return None
-    for el in root.iter():
-        if _local(el.tag) == "BinaryOnly" and el.get("MetadataFile"):
-            return el.get("MetadataFile")
-    return None
+    return binary_only_metadata_file(tif.pages.first.description or "")
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
 
 
 def _open_tiff_quiet(path: Path, series, streaming: bool) -> SourceImage:

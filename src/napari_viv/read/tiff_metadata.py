@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import naming
-from ..metadata import MICROMETRE, ImageMetadata, int_to_color, normalize_unit
+from ..metadata import MICROMETRE, ImageMetadata, int_to_color, local_name, normalize_unit
 from .image import set_physical_sizes
 
 #: Dots per inch that image libraries and editors write by default (screen
@@ -70,8 +70,6 @@ def tiff_metadata(tif, main, index, path: Path, *, ome_xml=None, notes=None,
     return meta
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
 
 
 def _ome_metadata(meta: ImageMetadata, xml: str, index: int, main) -> None:
@@ -80,7 +78,7 @@ def _ome_metadata(meta: ImageMetadata, xml: str, index: int, main) -> None:
         root = ET.fromstring(xml.encode("utf-8") if isinstance(xml, str) else xml)
     except ET.ParseError:
         return
-    images = [el for el in root if _local(el.tag) == "Image"]
+    images = [el for el in root if local_name(el.tag) == "Image"]
     if not images:
         return
     image = images[index] if index < len(images) else images[0]
@@ -91,7 +89,7 @@ def _ome_metadata(meta: ImageMetadata, xml: str, index: int, main) -> None:
                 break
     if image.get("Name"):
         meta.name = image.get("Name")
-    pixels = next((el for el in image if _local(el.tag) == "Pixels"), None)
+    pixels = next((el for el in image if local_name(el.tag) == "Pixels"), None)
     if pixels is None:
         return
     sizes = {}
@@ -109,7 +107,7 @@ def _ome_metadata(meta: ImageMetadata, xml: str, index: int, main) -> None:
             meta.time_increment = float(pixels.get("TimeIncrement"))
         except ValueError:
             pass
-    channels = [el for el in pixels if _local(el.tag) == "Channel"]
+    channels = [el for el in pixels if local_name(el.tag) == "Channel"]
     if channels:
         given = [el.get("Name") or el.get("Fluor") for el in channels]
         colors = [_ome_color(el.get("Color")) for el in channels]
@@ -201,7 +199,7 @@ def _qpi_metadata(meta: ImageMetadata, main) -> float | None:
             color = _rgb_text(_child_text(root, "Color"))
             if pixel is None:
                 for el in root.iter():
-                    if _local(el.tag) == "PixelSizeMicrons":
+                    if local_name(el.tag) == "PixelSizeMicrons":
                         pixel = _float(el.text)
                         break
         names.append(name or f"Channel {i}")
@@ -226,7 +224,7 @@ def _qpi_root(desc):
 
 def _child_text(root, tag: str) -> str | None:
     for el in root:
-        if _local(el.tag) == tag and el.text and el.text.strip():
+        if local_name(el.tag) == tag and el.text and el.text.strip():
             return el.text.strip()
     return None
 
