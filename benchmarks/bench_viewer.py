@@ -18,6 +18,7 @@ benchmarks/results/viewer.json and, with --docs, to docs/benchmarks.md.
 
     python benchmarks/bench_viewer.py --size 4096            # quick
     python benchmarks/bench_viewer.py --size 8192 --docs     # the LuCa-like size of the issue
+    python benchmarks/bench_viewer.py --timeline FILE.ome.tif  # where one load spends its time
 """
 
 from __future__ import annotations
@@ -112,6 +113,37 @@ def first_frame(chromium: str, path: Path, offsets: bool, profile: Path) -> dict
             "wall_with_browser_start_s": wall}
 
 
+TIMELINE_JS = """JSON.stringify({first: window.__vivViewer.firstFrameMs,
+  dcl: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd,
+  requests: performance.getEntriesByType('resource').map(e => [
+    e.name.split('?')[0].split('/').pop(), e.startTime, e.responseEnd, e.transferSize])})"""
+
+
+def timeline(path: Path) -> None:
+    """Print where one page load of ``path`` spends its time until the first frame:
+    the page's own requests (start and end, ms from navigation) and the gaps between them."""
+    from helpers.viewer_pages import run_page
+    from napari_viv import RangeServer
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    profile = HERE / "results" / "profile-timeline"
+    shutil.rmtree(profile, ignore_errors=True)
+    with RangeServer(path) as server:
+        async def body(page):
+            await page.wait_status(timeout=180)
+            return await page.evaluate(TIMELINE_JS)
+
+        got = json.loads(run_page(chromium, profile, server.viewer_url_for(path), body))
+    print(f"{path.name}: first complete frame at {got['first']} ms; "
+          f"DOMContentLoaded at {got['dcl']:.0f} ms")
+    last = 0.0
+    for name, start, end, size in got["requests"]:
+        gap = f"  (+{start - last:.0f} ms idle)" if start - last > 50 else ""
+        print(f"{start:7.0f} - {end:7.0f} ms  {size / 1e3:8.1f} kB  {name}{gap}")
+        last = max(last, end)
+    print(f"{last:7.0f} - {got['first']:7.0f} ms  decoding, uploading and drawing the last tiles")
+
+
 def bench(size: int, repeat: int) -> dict:
     from bench_export import machine
 
@@ -167,7 +199,12 @@ def main():
     ap.add_argument("--size", type=int, default=8192)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--docs", action="store_true")
+    ap.add_argument("--timeline", type=Path, metavar="FILE.ome.tif",
+                    help="print one load's requests and gaps for FILE instead")
     args = ap.parse_args()
+    if args.timeline:
+        timeline(args.timeline)
+        return
     res = bench(args.size, args.repeat)
     print(to_markdown(res))
     if args.docs:
