@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from helpers.batch_files import make_mixed_inputs, written_names
+from helpers.batch_files import make_mixed_inputs, make_series_inputs, written_names
 from helpers.source_files import ramp
 
 from napari_viv import naming
@@ -223,6 +223,91 @@ def test_one_line_errors_before_any_work(tmp_path):
     assert rc == 1
     assert err.strip().splitlines()[-1].startswith(
         "napari-viv batch: error: --scheduler tcp://127.0.0.1:1: cannot reach the dask scheduler")
+
+
+def series_rows(report: Path) -> dict[tuple[str, int | None], dict]:
+    return {(Path(r["input"]).name, r["series"]): r
+            for r in json.loads(report.read_text())["files"]}
+
+
+def test_all_series_one_row_per_series_resumable_and_bad_files_fail_alone(tmp_path, capsys):
+    files = make_series_inputs(tmp_path / "in")
+    out, report = tmp_path / "out", tmp_path / "report.json"
+    args = ["batch", str(tmp_path / "in"), "-o", str(out), "--all-series", "--tile-size", "128",
+            "--report", str(report)]
+    assert main(args + ["--jobs", "2"]) == 1  # the two bad files failed; every series did not
+    text = capsys.readouterr()
+    rows = series_rows(report)
+    assert {k: r["status"] for k, r in rows.items()} == {
+        ("two.ome.tif", 0): "done", ("two.ome.tif", 1): "done", ("one.npy", 0): "done",
+        ("broken.tif", 0): "failed", ("junk.ome.tif", None): "failed"}
+    # each series to its own file, named as convert --all-series names them (_s0 also for
+    # a single series), with the source series' pixels
+    for kind in ("multi", "single"):
+        src, pixels = files[kind]
+        for i, want in enumerate(pixels):
+            tif = naming.series_output_path(out / naming.output_path(naming.stem(src)), i)
+            assert rows[(src.name, i)]["output"] == str(tif)
+            np.testing.assert_array_equal(stack_of(tif), want)
+            if kind == "multi":
+                with tifffile.TiffFile(src) as t:
+                    np.testing.assert_array_equal(stack_of(tif), t.series[i].asarray())
+    assert not (out / "two.ome.tif").exists() and not (out / "two_s2.ome.tif").exists()
+    # a file whose series cannot be listed fails alone, in one line; a series that cannot
+    # be converted is named in its reason
+    junk = files["junk"][0]
+    assert rows[("junk.ome.tif", None)]["reason"] == f"{junk}: not a TIFF file (and not .npy or .zarr)"
+    assert f"failed: {junk}: not a TIFF file" in text.err
+    broken = files["truncated"][0]
+    assert rows[("broken.tif", 0)]["reason"].startswith(f"{broken} [series 0]: file is truncated")
+    assert "Traceback" not in text.err
+    assert text.err.startswith("4 file(s), 4 image series: 0 already converted, 4 to convert")
+    # progress lines and the table name each series
+    src = files["multi"][0]
+    assert f"converting {src} [series 1]" in text.err
+    assert f"done {src} [series 1] -> {out / 'two_s1.ome.tif'}" in text.err
+    table = [ln for ln in text.out.splitlines() if ln.startswith(("done", "failed"))]
+    assert len(table) == 5
+    assert any(f"{src} [series 1]" in ln and "two_s1.ome.tif" in ln for ln in table)
+    assert "renamed" not in text.out
+    doc = json.loads(report.read_text())
+    assert doc["totals"]["input_bytes_converted"] == (
+        src.stat().st_size + files["single"][0].stat().st_size)  # each input counted once
+
+    # a second run skips every series already converted, and converts one that is gone
+    mtimes = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    assert main(args) == 1
+    capsys.readouterr()
+    assert {k: r["status"] for k, r in series_rows(report).items()} == {
+        ("two.ome.tif", 0): "skipped", ("two.ome.tif", 1): "skipped", ("one.npy", 0): "skipped",
+        ("broken.tif", 0): "failed", ("junk.ome.tif", None): "failed"}
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == mtimes
+    broken.unlink()
+    junk.unlink()
+    (out / "two_s1.ome.tif").unlink()
+    assert main(args) == 0
+    text = capsys.readouterr()
+    assert {k: r["status"] for k, r in series_rows(report).items()} == {
+        ("two.ome.tif", 0): "skipped", ("two.ome.tif", 1): "done", ("one.npy", 0): "skipped"}
+    assert "3 file(s): 1 done, 2 skipped, 0 failed" in text.out
+    np.testing.assert_array_equal(stack_of(out / "two_s1.ome.tif"), files["multi"][1][1])
+
+    # without --all-series, an input is one row, its first series, as before
+    assert main(["batch", str(src), "-o", str(tmp_path / "plain"), "--report", str(report)]) == 0
+    capsys.readouterr()
+    assert list(series_rows(report)) == [("two.ome.tif", None)]
+    np.testing.assert_array_equal(stack_of(tmp_path / "plain" / "two.ome.tif"),
+                                  files["multi"][1][0])
+
+
+def test_series_and_all_series_together_is_a_usage_error(tmp_path, capsys):
+    np.save(tmp_path / "a.npy", ramp((20, 20), "uint16"))
+    rc = main(["batch", str(tmp_path / "a.npy"), "-o", str(tmp_path / "out"), "--series", "0",
+               "--all-series"])
+    assert rc == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "napari-viv batch: error: --series and --all-series exclude each other; give one"]
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])

@@ -69,3 +69,37 @@ def assert_viv_reads_it(viv, tif: Path, level0=None) -> dict:
         got = np.stack(levels[0]) if level0.ndim == 3 else levels[0][0]
         np.testing.assert_array_equal(got, level0)
     return assert_viv_matches_tifffile(viv, tif, naming.offsets_path(tif))[0]
+
+
+def make_series_inputs(folder: Path) -> dict[str, tuple[Path, list[np.ndarray] | None]]:
+    """For ``--all-series``: an OME-TIFF of two images (series), a single-series
+    .npy, a truncated TIFF (its series is listed; converting it fails) and a file
+    that is not an image at all (listing its series fails).
+
+    Returns name -> (path, the level-0 pixels of each series), None for the
+    file that cannot be listed.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {}
+    first, second = ramp((2, 140, 150), "uint16", seed=11), ramp((3, 90, 120), "uint16", seed=12)
+    p = folder / "two.ome.tif"
+    with tifffile.TiffWriter(p) as tw:
+        tw.write(first, metadata={"axes": "CYX", "Name": "first"})
+        tw.write(second, metadata={"axes": "CYX", "Name": "second"})
+    files["multi"] = (p, [first, second])
+
+    one = ramp((2, 100, 80), "uint16", seed=13)
+    p = folder / "one.npy"
+    np.save(p, one)
+    files["single"] = (p, [one])
+
+    p = folder / "broken.tif"
+    tifffile.imwrite(p, ramp((600, 600), "uint16", seed=14), tile=(128, 128))
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2])
+    files["truncated"] = (p, [None])
+
+    p = folder / "junk.ome.tif"
+    p.write_bytes(b"not a tiff at all")
+    files["junk"] = (p, None)
+    return files

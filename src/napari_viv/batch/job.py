@@ -45,9 +45,12 @@ class ConvertOptions:
 
     @classmethod
     def from_args(cls, args) -> ConvertOptions:
-        """The options of parsed ``convert``/``batch`` arguments; checks ``--unit``."""
+        """The options of parsed ``convert``/``batch`` arguments; checks ``--unit`` and
+        that ``--series`` and ``--all-series`` are not both given."""
         from ..metadata import normalize_unit
 
+        if getattr(args, "all_series", False) and args.series is not None:
+            raise NapariVivError("--series and --all-series exclude each other; give one")
         unit = None
         if args.unit is not None and args.pixel_size is None:
             raise NapariVivError("--unit is the unit of --pixel-size; give both (the input's own "
@@ -66,6 +69,23 @@ class ConvertOptions:
             pixel_size=tuple(args.pixel_size.items()) if args.pixel_size is not None else None,
             unit=unit, series=args.series, workers=args.workers,
         )
+
+
+def series_outputs(src, out) -> list[tuple[int, Path]]:
+    """``[(series, output)]`` for ``--all-series``: every image series of ``src``
+    (as :func:`~napari_viv.read.list_series` numbers them), each to its own file
+    named by :func:`~napari_viv.naming.series_output_path` (``x.ome.tif`` ->
+    ``x_s<N>.ome.tif``), also when there is only one series, so the names of an
+    input's outputs never depend on how many series it holds.
+
+    Raises :class:`NapariVivError` when ``src`` is missing or cannot be read.
+    """
+    from ..read import list_series
+
+    src = Path(src)
+    if not src.exists():
+        raise NapariVivError(f"{src}: no such file")
+    return [(info.index, naming.series_output_path(out, info.index)) for info in list_series(src)]
 
 
 def convert_one(src, out, options: ConvertOptions, *, overwrite: bool = False,
@@ -297,7 +317,9 @@ def _stderr(text: str) -> None:
 
 def convert_task(src: str, out: str, options: ConvertOptions, batch_id: str,
                  overwrite: bool = True, workers: int | None = None) -> dict:
-    """Convert one file on a ``dask.distributed`` worker; return its row for the report.
+    """Convert one file (``options.series`` of it) on a ``dask.distributed`` worker;
+    return its row for the report. Its events name ``src`` and ``out``; the client
+    tells rows apart by ``out`` (``--all-series`` gives one input several rows).
 
     A bad input is a ``failed`` row (not an exception, so dask does not retry
     it). Encoding uses ``workers`` threads (``--workers`` wins over it), by
@@ -313,7 +335,8 @@ def convert_task(src: str, out: str, options: ConvertOptions, batch_id: str,
     stall = stall_hook(src_path, lambda: batch_id in _CANCELLED)
 
     def event(kind, **msg):
-        worker.log_event(topic(batch_id, kind), {"input": src, "worker": worker.address, **msg})
+        worker.log_event(topic(batch_id, kind),
+                         {"input": src, "output": out, "worker": worker.address, **msg})
 
     def progress(done: int, total: int) -> None:
         now = time.perf_counter()

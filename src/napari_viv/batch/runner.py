@@ -11,6 +11,7 @@ is left at their outputs, and files not started are not started.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import threading
 import time
@@ -23,14 +24,15 @@ from .. import naming
 from ..errors import Cancelled, NapariVivError
 from ..text import human_bytes, one_line
 from .job import (ConvertOptions, convert_one, cores, input_bytes, output_is_current,
-                  stall_hook)
+                  series_outputs, stall_hook)
 
 STATUSES = ("done", "skipped", "failed", "interrupted")
 
 
 @dataclass
 class FileRow:
-    """One input of a batch and what became of it."""
+    """One input of a batch (or, with ``--all-series``, one image series of it) and
+    what became of it."""
 
     input: Path
     output: Path
@@ -44,10 +46,30 @@ class FileRow:
     written: list[str] = field(default_factory=list)
     #: One-line remarks from the reader and the writer (as ``convert`` prints them).
     notes: list[str] = field(default_factory=list)
+    #: The image series this row converts (``--all-series``); None: the input's
+    #: first series, or ``--series N``, as for ``convert``.
+    series: int | None = None
+
+    @property
+    def label(self) -> str:
+        """The input as the table and progress lines name it: ``path [series N]``."""
+        return str(self.input) if self.series is None else f"{self.input} [series {self.series}]"
+
+    def named(self, reason: str) -> str:
+        """A reason that starts with the input's path, naming the series too."""
+        head = f"{self.input}: "
+        if self.series is not None and reason.startswith(head):
+            return f"{self.label}: {reason[len(head):]}"
+        return reason
+
+    def options(self, options: ConvertOptions) -> ConvertOptions:
+        """``options`` for this row: its series, when it has one."""
+        return options if self.series is None else dataclasses.replace(options, series=self.series)
 
     def as_dict(self) -> dict:
         return {
-            "input": str(self.input), "output": str(self.output), "status": self.status,
+            "input": str(self.input), "series": self.series, "output": str(self.output),
+            "status": self.status,
             "reason": self.reason, "input_bytes": self.input_bytes,
             "output_bytes": self.output_bytes, "seconds": round(self.seconds, 3),
             "worker": self.worker, "attempts": self.attempts, "written": self.written,
@@ -55,26 +77,52 @@ class FileRow:
         }
 
 
-def plan_batch(files, out_dir, *, overwrite: bool = False) -> list[FileRow]:
-    """A row per input: its output in ``out_dir``; ``skipped`` when already converted."""
+def plan_batch(files, out_dir, *, overwrite: bool = False,
+               all_series: bool = False) -> list[FileRow]:
+    """A row per input: its output in ``out_dir``; ``skipped`` when already converted.
+
+    With ``all_series``, a row per image series of each input instead, named by
+    :func:`~napari_viv.batch.job.series_outputs`; an input whose series cannot
+    be listed is one ``failed`` row.
+    """
     rows = []
     for src, out in zip(files, naming.batch_output_paths(files, out_dir)):
-        row = FileRow(Path(src), out)
         try:
-            row.input_bytes = input_bytes(src)
+            size = input_bytes(src)
         except OSError as exc:
-            row.status, row.reason = "failed", f"{src}: {exc.strerror or exc}"
-            rows.append(row)
+            rows.append(FileRow(Path(src), out, status="failed",
+                                reason=f"{src}: {exc.strerror or exc}"))
             continue
-        if out.exists() and Path(src).resolve() == out.resolve():
-            row.status = "failed"
-            row.reason = f"{src}: is its own output; choose another --out-dir"
-        elif not overwrite and output_is_current(src, out) is None:
-            row.status, row.reason = "skipped", "already converted"
-            row.output_bytes = out.stat().st_size
-            row.written = [str(p) for p in [out, *naming.sidecar_paths(out)] if p.exists()]
-        rows.append(row)
+        targets = [(None, out)]
+        if all_series:
+            try:
+                targets = series_outputs(src, out)
+            except NapariVivError as exc:
+                rows.append(FileRow(Path(src), out, status="failed", reason=str(exc),
+                                    input_bytes=size))
+                continue
+            except Exception as exc:  # noqa: BLE001 - a reader bug: still only this file's
+                rows.append(FileRow(Path(src), out, status="failed", input_bytes=size,
+                                    reason=f"{src}: cannot list its image series "
+                                           f"({one_line(exc, 200)})"))
+                continue
+        for series, target in targets:
+            rows.append(_planned(FileRow(Path(src), target, input_bytes=size, series=series),
+                                 overwrite))
     return rows
+
+
+def _planned(row: FileRow, overwrite: bool) -> FileRow:
+    """``row`` refused (its own output), ``skipped`` (already converted) or left pending."""
+    src, out = row.input, row.output
+    if out.exists() and src.resolve() == out.resolve():
+        row.status = "failed"
+        row.reason = f"{src}: is its own output; choose another --out-dir"
+    elif not overwrite and output_is_current(src, out) is None:
+        row.status, row.reason = "skipped", "already converted"
+        row.output_bytes = out.stat().st_size
+        row.written = [str(p) for p in [out, *naming.sidecar_paths(out)] if p.exists()]
+    return row
 
 
 # --- progress -----------------------------------------------------------------------
@@ -121,33 +169,33 @@ class Progress:
 
     def started(self, row: FileRow, where: str = "") -> None:
         with self._lock:
-            if row.input in self._fraction or row.input in self._done:
+            if row.output in self._fraction or row.output in self._done:
                 return
-            self._fraction[row.input] = 0.0
+            self._fraction[row.output] = 0.0
             if self.mode == "bars":
                 pos = self._free.pop(0) if self._free else len(self._bars) + 1
-                self._bars[row.input] = self._tqdm(
-                    total=1, desc=f"  {row.input.name}", unit="tile", file=self.stream,
+                self._bars[row.output] = self._tqdm(
+                    total=1, desc=f"  {_short(row)}", unit="tile", file=self.stream,
                     position=pos, dynamic_ncols=True, leave=False)
             elif self.mode == "lines":
                 on = f" on {where}" if where else ""
-                self._write(f"napari-viv batch: converting {row.input}{on}")
+                self._write(f"napari-viv batch: converting {row.label}{on}")
 
     def update(self, row: FileRow, done: int, total: int) -> None:
         with self._lock:
-            if row.input not in self._fraction:
+            if row.output not in self._fraction:
                 return
             frac = done / total if total else 0.0
             self._advance(row, frac)
-            bar = self._bars.get(row.input)
+            bar = self._bars.get(row.output)
             if bar is not None:
                 if bar.total != total:
                     bar.total = total
                 bar.update(done - bar.n)
 
     def _advance(self, row: FileRow, frac: float) -> None:
-        old = self._fraction.get(row.input, 0.0)
-        self._fraction[row.input] = frac
+        old = self._fraction.get(row.output, 0.0)
+        self._fraction[row.output] = frac
         self.bytes_done += (frac - old) * row.input_bytes
         if self._overall is not None:
             self._overall.n = min(int(self.bytes_done), self.total_bytes)
@@ -156,22 +204,22 @@ class Progress:
     def restarted(self, row: FileRow) -> None:
         """A worker died under the file: its progress starts again."""
         with self._lock:
-            if row.input in self._fraction:
+            if row.output in self._fraction:
                 self._advance(row, 0.0)
-                bar = self._bars.get(row.input)
+                bar = self._bars.get(row.output)
                 if bar is not None:
                     bar.reset()
             if self.mode == "lines":
-                self._write(f"napari-viv batch: {row.input}: its worker was lost; converting "
+                self._write(f"napari-viv batch: {row.label}: its worker was lost; converting "
                             "it again")
 
     def finished_row(self, row: FileRow) -> None:
         with self._lock:
             self.finished += 1
-            self._done.add(row.input)
+            self._done.add(row.output)
             self._advance(row, 1.0)
-            self._fraction.pop(row.input, None)
-            bar = self._bars.pop(row.input, None)
+            self._fraction.pop(row.output, None)
+            bar = self._bars.pop(row.output, None)
             if bar is not None:
                 self._free.append(bar.pos if bar.pos > 0 else abs(bar.pos))
                 bar.close()
@@ -184,10 +232,10 @@ class Progress:
             if row.status == "failed":
                 self._write(f"napari-viv batch: {n} failed: {row.reason}")
             elif self.mode == "lines" and row.status == "done":
-                self._write(f"napari-viv batch: {n} done {row.input} -> {row.output} "
+                self._write(f"napari-viv batch: {n} done {row.label} -> {row.output} "
                             f"({human_bytes(row.output_bytes)}, {seconds_text(row.seconds)})")
             elif self.mode == "lines" and row.status == "interrupted":
-                self._write(f"napari-viv batch: {n} interrupted {row.input}: {row.reason}")
+                self._write(f"napari-viv batch: {n} interrupted {row.label}: {row.reason}")
 
     def close(self) -> None:
         with self._lock:
@@ -197,6 +245,11 @@ class Progress:
             if self._overall is not None:
                 self._overall.close()
                 self._overall = None
+
+
+def _short(row: FileRow) -> str:
+    """A running file's bar label: its name, and its series when it has one."""
+    return row.input.name if row.series is None else f"{row.input.name} [series {row.series}]"
 
 
 # --- running on this machine ---------------------------------------------------------
@@ -225,16 +278,17 @@ def run_local(rows: list[FileRow], options: ConvertOptions, *, jobs: int = 1,
 
         started = time.perf_counter()
         try:
-            source, written = convert_one(row.input, row.output, options, overwrite=True,
+            source, written = convert_one(row.input, row.output, row.options(options),
+                                          overwrite=True,
                                           progress=tick, cancel=stop.is_set, workers=threads,
                                           note=row.notes.append)
             row.notes += source.notes
         except Cancelled:
             row.status, row.reason = "interrupted", "stopped; nothing was written"
         except NapariVivError as exc:
-            row.status, row.reason = "failed", str(exc)
+            row.status, row.reason = "failed", row.named(str(exc))
         except Exception as exc:  # noqa: BLE001 - a bug: still only this file's
-            row.status, row.reason = "failed", f"{row.input}: {one_line(exc, 200)}"
+            row.status, row.reason = "failed", f"{row.label}: {one_line(exc, 200)}"
         else:
             row.status = "done"
             row.output_bytes = written.nbytes
@@ -295,25 +349,25 @@ def run_distributed(rows: list[FileRow], options: ConvertOptions, address: str, 
 
     client, cluster = _connect(address, jobs)
     batch_id = uuid.uuid4().hex
-    by_input = {str(r.input.resolve()): r for r in todo}
+    by_output = {str(r.output.resolve()): r for r in todo}  # one row per output
     lock = threading.Lock()
-    seen: dict[Path, int] = {}  # started events per file
+    seen: dict[Path, int] = {}  # started events per row
 
     def on_started(event) -> None:
         _, msg = event
-        row = by_input.get(msg.get("input", ""))
+        row = by_output.get(msg.get("output", ""))
         if row is not None:
             with lock:
-                seen[row.input] = seen.get(row.input, 0) + 1
-                row.attempts = max(row.attempts, seen[row.input])
+                seen[row.output] = seen.get(row.output, 0) + 1
+                row.attempts = max(row.attempts, seen[row.output])
                 row.worker = msg.get("worker", "")
-                if seen[row.input] > 1:
+                if seen[row.output] > 1:
                     progress.restarted(row)
                 progress.started(row, row.worker)
 
     def on_progress(event) -> None:
         _, msg = event
-        row = by_input.get(msg.get("input", ""))
+        row = by_output.get(msg.get("output", ""))
         if row is not None:
             progress.update(row, int(msg["done"]), int(msg["total"]))
 
@@ -327,7 +381,7 @@ def run_distributed(rows: list[FileRow], options: ConvertOptions, address: str, 
         order = sorted(todo, key=lambda r: -r.input_bytes)  # largest first: shorter tail
         for rank, row in enumerate(order):
             fut = client.submit(convert_task, str(row.input.resolve()), str(row.output.resolve()),
-                                options, batch_id, True, threads,
+                                row.options(options), batch_id, True, threads,
                                 key=f"napari-viv-convert-{rank}-{batch_id[:8]}",
                                 pure=False, priority=len(order) - rank)
             futures[fut] = row
@@ -335,7 +389,7 @@ def run_distributed(rows: list[FileRow], options: ConvertOptions, address: str, 
         while pending and not stop.is_set():
             finished = [f for f in pending if f.done()]
             if finished:
-                _count_attempts(client, batch_id, by_input)
+                _count_attempts(client, batch_id, by_output)
             for fut in finished:
                 _collect(fut, pending.pop(fut), progress)
             time.sleep(0.05)
@@ -366,8 +420,8 @@ def run_distributed(rows: list[FileRow], options: ConvertOptions, address: str, 
             cluster.close()
 
 
-def _count_attempts(client, batch_id: str, by_input: dict) -> None:
-    """Attempts per file, from the scheduler's log of ``started`` events.
+def _count_attempts(client, batch_id: str, by_output: dict) -> None:
+    """Attempts per row, from the scheduler's log of ``started`` events.
 
     A worker sends that event before its result, on the same ordered stream,
     so the log is complete for every finished task.
@@ -376,10 +430,10 @@ def _count_attempts(client, batch_id: str, by_input: dict) -> None:
 
     counts: dict[str, int] = {}
     for _, msg in client.get_events(topic(batch_id, "started")):
-        counts[msg.get("input", "")] = counts.get(msg.get("input", ""), 0) + 1
+        counts[msg.get("output", "")] = counts.get(msg.get("output", ""), 0) + 1
     for key, n in counts.items():
-        if key in by_input:
-            by_input[key].attempts = max(by_input[key].attempts, n)
+        if key in by_output:
+            by_output[key].attempts = max(by_output[key].attempts, n)
 
 
 def _collect(fut, row: FileRow, progress: Progress) -> None:
@@ -387,7 +441,8 @@ def _collect(fut, row: FileRow, progress: Progress) -> None:
     if fut.status == "finished":
         result = fut.result()
         row.status = result["status"]
-        row.reason = result.get("reason", "").replace(str(row.input.resolve()), str(row.input))
+        row.reason = row.named(
+            result.get("reason", "").replace(str(row.input.resolve()), str(row.input)))
         row.seconds = result.get("seconds", 0.0)
         row.worker = result.get("worker", row.worker)
         row.output_bytes = result.get("output_bytes", 0)
@@ -405,10 +460,10 @@ def _collect(fut, row: FileRow, progress: Progress) -> None:
         name = type(exc).__name__
         row.status = "failed"
         if name == "KilledWorker":
-            row.reason = (f"{row.input}: the worker converting it died "
+            row.reason = (f"{row.label}: the worker converting it died "
                           f"{max(row.attempts, 1)} time(s) (out of memory?); nothing was written")
         else:
-            row.reason = f"{row.input}: {one_line(exc, 200)}"
+            row.reason = f"{row.label}: {one_line(exc, 200)}"
     else:
         row.status, row.reason = "interrupted", "cancelled"
     progress.finished_row(row)
@@ -421,7 +476,8 @@ def summary(rows: list[FileRow], seconds: float) -> dict:
     """Counts, bytes and throughput of a batch."""
     counts = {s: sum(r.status == s for r in rows) for s in STATUSES}
     done = [r for r in rows if r.status == "done"]
-    in_bytes = sum(r.input_bytes for r in done)
+    # an input's size once, however many of its series were converted
+    in_bytes = sum({r.input: r.input_bytes for r in done}.values())
     minutes = max(seconds, 1e-9) / 60
     return {
         "files": len(rows), **counts, "seconds": round(seconds, 3),
@@ -438,13 +494,14 @@ def seconds_text(seconds: float) -> str:
 
 
 def table(rows: list[FileRow]) -> list[str]:
-    """The final table: one line per file (status, input, output, size, time, reason)."""
+    """The final table: one line per row (status, input [series], output, size, time,
+    reason)."""
     head = ("STATUS", "INPUT", "OUTPUT", "SIZE", "TIME", "REASON")
     body = []
     for r in rows:
         size = human_bytes(r.output_bytes) if r.status in ("done", "skipped") else "-"
         secs = seconds_text(r.seconds) if r.status in ("done", "failed") and r.seconds else "-"
-        body.append((r.status, str(r.input), str(r.output), size, secs, r.reason))
+        body.append((r.status, r.label, str(r.output), size, secs, r.reason))
     widths = [max(len(x[i]) for x in [head, *body]) for i in range(5)]
     lines = []
     for cells in [head, *body]:

@@ -2,10 +2,11 @@
 
 Every INPUT (file, folder searched for what ``convert`` reads, or glob)
 becomes ``DIR/<stem>.ome.tif`` with its offsets (and view) file, converted as
-``convert`` does. Without ``--scheduler`` the files are converted on this
-machine, ``--jobs`` at a time (default one, with all cores); with
-``--scheduler tcp://HOST:PORT`` (or ``local`` for a ``LocalCluster``) each file
-is one ``dask.distributed`` task. Outputs complete and newer than their input
+``convert`` does; with ``--all-series``, each image series of it becomes
+``DIR/<stem>_s<N>.ome.tif``, a row of its own. Without ``--scheduler`` the
+files are converted on this machine, ``--jobs`` at a time (default one, with
+all cores); with ``--scheduler tcp://HOST:PORT`` (or ``local`` for a
+``LocalCluster``) each file (or series) is one ``dask.distributed`` task. Outputs complete and newer than their input
 are skipped, a bad file fails alone, Ctrl-C stops cleanly, and a table (and
 ``--report FILE.json``) says what became of each file. Exit status 0 only when
 every file is converted (or already was).
@@ -45,7 +46,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
                    help="files converted at once here, sharing the cores (default 1, with all "
                         "cores); with --scheduler local, the number of worker processes")
-    add_conversion_options(p)
+    add_conversion_options(p, output="DIR/<stem>")
     p.add_argument("--overwrite", action="store_true",
                    help="convert every file again, even those already converted")
     p.add_argument("--report", default=None, metavar="FILE.json",
@@ -89,7 +90,8 @@ def run(args) -> int:
 
     started = time.perf_counter()
     when = datetime.now(timezone.utc)
-    rows = plan_batch(found.files, out_dir, overwrite=args.overwrite)
+    rows = plan_batch(found.files, out_dir, overwrite=args.overwrite,
+                      all_series=args.all_series)
     missing = [FileRow(Path(text), Path("-"), status="failed", reason=f"{text}: {why}")
                for text, why in found.missing]
     _announce_names(rows)
@@ -98,8 +100,10 @@ def run(args) -> int:
     where = ("on a LocalCluster" if args.scheduler == "local"
              else f"on {args.scheduler}" if args.scheduler
              else f"here, {args.jobs or 1} at a time")
-    print(f"{len(rows)} file(s): {skipped} already converted, {todo} to convert {where} "
-          f"-> {out_dir}", file=sys.stderr)
+    what = (f"{len(found.files)} file(s), {sum(r.series is not None for r in rows)} image "
+            "series" if args.all_series else f"{len(rows)} file(s)")
+    print(f"{what}: {skipped} already converted, {todo} to convert {where} -> {out_dir}",
+          file=sys.stderr)
     for r in rows + missing:
         if r.status == "failed":
             print(f"napari-viv batch: failed: {r.reason}", file=sys.stderr)
@@ -147,9 +151,13 @@ def run(args) -> int:
 
 def _announce_names(rows) -> None:
     """Say which outputs were renamed because inputs share a name."""
-    from ..naming import stem
+    from ..naming import DEFAULT_SUFFIX, series_output_path, stem
 
-    renamed = [r for r in rows if r.output.name != f"{stem(r.input)}.ome.tif"]
+    def plain(r) -> str:
+        name = Path(f"{stem(r.input)}{DEFAULT_SUFFIX}")
+        return (name if r.series is None else series_output_path(name, r.series)).name
+
+    renamed = [r for r in rows if r.output.name != plain(r)]
     if renamed:
         print("same names in several inputs; these outputs are renamed:")
         for r in renamed:

@@ -31,18 +31,16 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("input", metavar="INPUT", help="image to convert")
     p.add_argument("output", metavar="OUTPUT", help="output file, e.g. image.ome.tif")
-    add_conversion_options(p)
-    p.add_argument("--all-series", action="store_true",
-                   help="convert every image series (e.g. each Micro-Manager position) to its "
-                        "own file: OUTPUT_s0.ome.tif, OUTPUT_s1.ome.tif, ...")
+    add_conversion_options(p, output="OUTPUT")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     add_progress_options(p)
     p.set_defaults(run=run)
     p.error = lambda message: _usage_error(p, message)
 
 
-def add_conversion_options(p) -> None:
-    """The options that say how a file is converted (shared with ``batch``)."""
+def add_conversion_options(p, output: str) -> None:
+    """The options that say how a file is converted (shared with ``batch``);
+    ``output`` names the output in the help of ``--all-series``."""
     p.add_argument("--tile-size", type=_positive_int, default=None, metavar="N",
                    help="tile edge in pixels, a power of two (default 512, or the size of "
                         "JPEG tiles copied from the input)")
@@ -64,6 +62,10 @@ def add_conversion_options(p) -> None:
                    help="unit of --pixel-size: um (default), nm, mm, ...")
     p.add_argument("--series", type=_nonneg_int, default=None, metavar="N",
                    help="which image series of a multi-series input (default 0)")
+    p.add_argument("--all-series", action="store_true",
+                   help="convert every image series (e.g. each Micro-Manager position) to its "
+                        f"own file: {output}_s0.ome.tif, {output}_s1.ome.tif, ... (also when "
+                        "there is one); not with --series")
     p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
                    help="encoding threads (default: all cores)")
 
@@ -138,6 +140,7 @@ def run(args) -> int:
     from ..batch.job import ConvertOptions
     from ..naming import output_path
 
+    options = ConvertOptions.from_args(args)  # also: --series and --all-series exclude each other
     src_path = Path(args.input)
     if Path(args.output).is_dir():
         raise NapariVivError(f"{args.output}: is a folder; give a file name such as image.ome.tif")
@@ -145,7 +148,6 @@ def run(args) -> int:
     jobs = _series_jobs(src_path, out, args)
     for _, target in jobs:
         _check_output(src_path, target, args.overwrite)
-    options = ConvertOptions.from_args(args)
     for series, target in jobs:
         opts = options if series is None else dataclasses.replace(options, series=series)
         status = _convert(src_path, target, opts, args)
@@ -158,14 +160,9 @@ def _series_jobs(src_path: Path, out: Path, args) -> list:
     """``[(series, output)]``: one job, or with ``--all-series`` one per image series."""
     if not getattr(args, "all_series", False):
         return [(None, out)]
-    if args.series is not None:
-        raise NapariVivError("--series and --all-series exclude each other; give one")
-    from ..naming import series_output_path
-    from ..read import list_series
+    from ..batch.job import series_outputs
 
-    if not src_path.exists():
-        raise NapariVivError(f"{src_path}: no such file")
-    return [(info.index, series_output_path(out, info.index)) for info in list_series(src_path)]
+    return series_outputs(src_path, out)
 
 
 def _convert(src_path: Path, out: Path, options, args) -> int:
