@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from helpers.batch_files import assert_viv_reads_it, make_mixed_inputs, written_names
+from helpers.batch_files import (assert_viv_reads_it, make_mixed_inputs, make_series_inputs,
+                                 written_names)
 from helpers.daskcluster import Cluster
 from helpers.source_files import ramp
 
@@ -159,3 +160,26 @@ def test_local_cluster(tmp_path):
     for name, a in arrays.items():
         with tifffile.TiffFile(out / f"{name}.ome.tif") as t:
             np.testing.assert_array_equal(t.series[0].asarray(), a)
+
+
+def test_local_cluster_all_series_one_task_per_series(tmp_path):
+    import numpy as np
+    import tifffile
+
+    files = make_series_inputs(tmp_path / "in")
+    out, report = tmp_path / "out", tmp_path / "r.json"
+    rc, stdout, err = batch(tmp_path / "in", "-o", out, "--scheduler", "local", "--jobs", "2",
+                            "--all-series", "--report", report)
+    assert rc == 1, err  # the truncated and the unreadable file
+    rows = {(os.path.basename(r["input"]), r["series"]): r
+            for r in json.loads(report.read_text())["files"]}
+    assert {k: r["status"] for k, r in rows.items()} == {
+        ("two.ome.tif", 0): "done", ("two.ome.tif", 1): "done", ("one.npy", 0): "done",
+        ("broken.tif", 0): "failed", ("junk.ome.tif", None): "failed"}
+    assert "broken.tif [series 0]: file is truncated" in rows[("broken.tif", 0)]["reason"]
+    assert all(rows[k]["worker"].startswith("tcp://127.0.0.1:") for k in
+               [("two.ome.tif", 0), ("two.ome.tif", 1), ("one.npy", 0)])
+    for kind, stem in (("multi", "two"), ("single", "one")):
+        for i, want in enumerate(files[kind][1]):
+            with tifffile.TiffFile(out / f"{stem}_s{i}.ome.tif") as t:
+                np.testing.assert_array_equal(t.series[0].asarray(), want)
