@@ -344,3 +344,20 @@ def test_ctrl_c_keeps_finished_files_and_leaves_nothing_of_the_unfinished(tmp_pa
     assert statuses(report) == {"a_first.npy": "skipped", "b_second.npy": "done",
                                 "c_third.npy": "done"}
     np.testing.assert_array_equal(stack_of(out / "b_second.ome.tif"), second)
+
+
+def test_overall_progress_counts_an_input_of_several_series_once(tmp_path):
+    import io
+
+    from napari_viv.batch.runner import Progress, plan_batch
+
+    files = make_series_inputs(tmp_path / "in")
+    multi, single = files["multi"][0], files["single"][0]
+    rows = plan_batch([multi, single], tmp_path / "out", all_series=True)
+    assert [r.input for r in rows] == [multi, multi, single]  # two series, then one
+    progress = Progress(rows, "lines", stream=io.StringIO())
+    assert progress.total_bytes == multi.stat().st_size + single.stat().st_size
+    for row in rows:
+        progress.started(row)
+        progress.update(row, 10, 10)
+    assert round(progress.bytes_done) == progress.total_bytes

@@ -11,6 +11,7 @@ is left at their outputs, and files not started are not started.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import sys
 import threading
@@ -142,7 +143,11 @@ class Progress:
         self.stream = stream or sys.stderr
         self.total = len(rows)
         self.finished = sum(r.status != "pending" for r in rows)
-        self.total_bytes = sum(r.input_bytes for r in rows if r.status == "pending")
+        # an input of several series (--all-series) has one row per series: each
+        # row weighs its share of the input, so the bar's total is the input's size
+        shares = collections.Counter(r.input for r in rows)
+        self._weight = {r.output: r.input_bytes / shares[r.input] for r in rows}
+        self.total_bytes = round(sum(self._weight[r.output] for r in rows if r.status == "pending"))
         self.bytes_done = 0.0
         self._lock = threading.RLock()
         self._bars: dict[Path, object] = {}
@@ -196,7 +201,7 @@ class Progress:
     def _advance(self, row: FileRow, frac: float) -> None:
         old = self._fraction.get(row.output, 0.0)
         self._fraction[row.output] = frac
-        self.bytes_done += (frac - old) * row.input_bytes
+        self.bytes_done += (frac - old) * self._weight.get(row.output, row.input_bytes)
         if self._overall is not None:
             self._overall.n = min(int(self.bytes_done), self.total_bytes)
             self._overall.refresh()
