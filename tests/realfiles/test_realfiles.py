@@ -304,6 +304,39 @@ def test_all_series_writes_each_series_as_bioformats_counts_them(rel, bf, tmp_pa
     assert not series_output_path(out, len(report.series)).exists()
 
 
+def test_all_series_leaves_out_a_slides_label_and_macro(tmp_path, capsys):
+    """A whole-slide file's thumbnail, label and macro are not exported by --all-series
+    (napari's reader leaves them out too; a label often carries patient identifiers)."""
+    from napari_viv.cli import main
+    from napari_viv.naming import series_output_path
+    from napari_viv.read import list_series
+
+    rel = "slide_CMU-1-Small-Region.svs"
+    if rel not in FILES:
+        pytest.skip(f"{rel} is not among the real files")
+    listed = list_series(ROOT / rel)
+    kept = [s.index for s in listed if s.kind != "associated"]
+    left = [s for s in listed if s.kind == "associated"]
+    assert kept == [0] and {s.name for s in left} == {"Thumbnail", "Label", "Macro"}
+    out = tmp_path / "slide.ome.tif"
+    assert main(["convert", str(ROOT / rel), str(out), "--all-series", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert series_output_path(out, 0).exists()
+    assert not any(series_output_path(out, s.index).exists() for s in left)
+    assert "left out the slide's associated images" in err
+    assert all(f"{s.name} (series {s.index})" in err for s in left)
+    # batch names the input in the same note, and converts the same one series
+    assert main(["batch", str(ROOT / rel), "-o", str(tmp_path / "b"), "--all-series"]) == 0
+    err = capsys.readouterr().err
+    assert f"napari-viv batch: note: {ROOT / rel}: left out the slide's associated images" in err
+    assert sorted(p.name for p in (tmp_path / "b").glob("*.ome.tif")) == [
+        series_output_path(Path("slide_CMU-1-Small-Region.ome.tif"), 0).name]
+    # one of them can still be converted on purpose
+    label = next(s.index for s in left if s.name == "Label")
+    assert main(["convert", str(ROOT / rel), str(tmp_path / "label.ome.tif"),
+                 "--series", str(label), "--no-progress"]) == 0
+
+
 def test_series_out_of_range_names_the_count(tmp_path):
     from napari_viv.cli import main
 

@@ -71,12 +71,16 @@ class ConvertOptions:
         )
 
 
-def series_outputs(src, out) -> list[tuple[int, Path]]:
+def series_outputs(src, out, note=None) -> list[tuple[int, Path]]:
     """``[(series, output)]`` for ``--all-series``: every image series of ``src``
     (as :func:`~napari_viv.read.list_series` numbers them), each to its own file
     named by :func:`~napari_viv.naming.series_output_path` (``x.ome.tif`` ->
     ``x_s<N>.ome.tif``), also when there is only one series, so the names of an
     input's outputs never depend on how many series it holds.
+
+    A slide's thumbnail, label and macro images are left out, as napari's
+    reader leaves them out (a label often carries the patient's identifiers);
+    ``note(text)`` is told which, and ``--series N`` still converts one.
 
     Raises :class:`NapariVivError` when ``src`` is missing or cannot be read.
     """
@@ -85,7 +89,13 @@ def series_outputs(src, out) -> list[tuple[int, Path]]:
     src = Path(src)
     if not src.exists():
         raise NapariVivError(f"{src}: no such file")
-    return [(info.index, naming.series_output_path(out, info.index)) for info in list_series(src)]
+    listed = list_series(src)
+    images = [info for info in listed if info.kind != "associated"] or listed
+    left = [info for info in listed if info not in images]
+    if left and note is not None:
+        names = ", ".join(f"{info.name or 'image'} (series {info.index})" for info in left)
+        note(f"left out the slide's associated images: {names}; convert one with --series N")
+    return [(info.index, naming.series_output_path(out, info.index)) for info in images]
 
 
 def convert_one(src, out, options: ConvertOptions, *, overwrite: bool = False,

@@ -79,7 +79,7 @@ class FileRow:
 
 
 def plan_batch(files, out_dir, *, overwrite: bool = False,
-               all_series: bool = False) -> list[FileRow]:
+               all_series: bool = False, note=None) -> list[FileRow]:
     """A row per input: its output in ``out_dir``; ``skipped`` when already converted.
 
     With ``all_series``, a row per image series of each input instead, named by
@@ -97,7 +97,8 @@ def plan_batch(files, out_dir, *, overwrite: bool = False,
         targets = [(None, out)]
         if all_series:
             try:
-                targets = series_outputs(src, out)
+                targets = series_outputs(
+                    src, out, note=None if note is None else (lambda t, s=src: note(f"{s}: {t}")))
             except NapariVivError as exc:
                 rows.append(FileRow(Path(src), out, status="failed", reason=str(exc),
                                     input_bytes=size))

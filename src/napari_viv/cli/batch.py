@@ -91,7 +91,8 @@ def run(args) -> int:
     started = time.perf_counter()
     when = datetime.now(timezone.utc)
     rows = plan_batch(found.files, out_dir, overwrite=args.overwrite,
-                      all_series=args.all_series)
+                      all_series=args.all_series,
+                      note=lambda t: print(f"napari-viv batch: note: {t}", file=sys.stderr))
     missing = [FileRow(Path(text), Path("-"), status="failed", reason=f"{text}: {why}")
                for text, why in found.missing]
     _announce_names(rows)

@@ -162,7 +162,8 @@ def _series_jobs(src_path: Path, out: Path, args) -> list:
         return [(None, out)]
     from ..batch.job import series_outputs
 
-    return series_outputs(src_path, out)
+    return series_outputs(src_path, out, note=lambda text: print(
+        f"napari-viv convert: note: {src_path.name}: {text}", file=sys.stderr))
 
 
 def _convert(src_path: Path, out: Path, options, args) -> int:
