@@ -152,10 +152,12 @@ class Spy:
         if chunks is not None:
             self.chunks = chunks
         self.reads = []
+        self.threads = []  # the name of the thread of every read
 
     def __getitem__(self, key):
         out = self.arr[key]
         self.reads.append(out.shape)
+        self.threads.append(threading.current_thread().name.rsplit("_", 1)[0])
         return out
 
 
@@ -202,6 +204,18 @@ def test_column_block_export_is_exact(tmp_path, name):
         assert max(cols) == 96 and max(rows) == 32
     else:
         assert set(cols) == {width} and max(rows) == 64
+
+
+def test_the_next_block_is_read_while_this_one_is_halved_and_encoded(tmp_path):
+    data = rand((2, 150, 203), "uint16")
+    spy = Spy(data)
+    tif, _ = export_tuned(spy, tmp_path / "p.ome.tif", tuning=NARROW, tile_size=32)
+    _check_pyramid(tif, data, rgb=False)
+    per_plane = len(spy.reads) // 2
+    assert per_plane > 2 and len(spy.reads) == 2 * per_plane
+    # each plane's first block is read by the producer, every later one ahead of
+    # time on the prefetch thread (one block in flight: memory stays flat)
+    assert spy.threads == (["napari-viv-read"] + ["napari-viv-prefetch"] * (per_plane - 1)) * 2
 
 
 def test_multiscale_input_reuses_level_one_in_column_blocks(tmp_path):

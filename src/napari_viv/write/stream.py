@@ -23,6 +23,7 @@ import itertools
 import math
 import queue
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -141,6 +142,8 @@ class Producer:
         #: still read, for the levels below), or None to encode level 0.
         self.copied = copied
         self._copy_index = 0
+        #: The thread that reads the next block while :meth:`run` works on one.
+        self.prefetch = None
         self.layout = layout
         self.sources = sources
         self.roots = roots  # pyramid level -> index into sources
@@ -202,6 +205,14 @@ class Producer:
 
     def run(self) -> None:
         """Produce every plane; errors are handed to the writer, not raised."""
+        self.prefetch = ThreadPoolExecutor(1, thread_name_prefix="napari-viv-prefetch")
+        try:
+            self._run()
+        finally:
+            self.prefetch.shutdown(wait=True, cancel_futures=True)
+            self.prefetch = None
+
+    def _run(self) -> None:
         try:
             plane_axes = self.layout.plane_axes
             ranges = [range(self.plan.sizes[ax]) for ax in plane_axes]
@@ -242,17 +253,29 @@ class Producer:
         height, width = plan.level_shapes[level]
         row_bytes = width * plan.samples * plan.dtype.itemsize
         rows, cols = read_shape(src, self.layout, t, width, row_bytes, columns=columns)
-        for r0 in range(0, height, rows):
-            r1 = min(r0 + rows, height)
-            for c0 in range(0, width, cols):
+        blocks = [(r0, min(r0 + rows, height), c0, min(c0 + cols, width))
+                  for r0 in range(0, height, rows) for c0 in range(0, width, cols)]
+        # The next block is read (and decoded, for a compressed source) on the
+        # prefetch thread while this one is halved and its tiles are submitted:
+        # one block more in memory, and reading no longer waits for halving.
+        ahead = None
+        try:
+            for i, (r0, r1, c0, c1) in enumerate(blocks):
                 self._check()
-                c1 = min(c0 + cols, width)
-                band = self._read(src, plane, r0, r1, c0, c1)
+                if ahead is None:
+                    band = self._read(src, plane, r0, r1, c0, c1)
+                else:
+                    band, ahead = ahead.result(), None
+                if i + 1 < len(blocks) and self.prefetch is not None:
+                    ahead = self.prefetch.submit(self._read, src, plane, *blocks[i + 1])
                 for y0 in range(0, r1 - r0, t):
                     part = band[y0 : y0 + t]
                     self._encode(level, part, store)
                     self._down(level + 1, part, c0, c1 == width, store, below)
                 store.collect()
+        finally:
+            if ahead is not None and not ahead.cancel():
+                ahead.exception()  # never leave a read running on a source being closed
 
     def _encode(self, level: int, rows: np.ndarray, store: TileStore) -> None:
         """Submit the tiles of a block of one tile row of ``level``."""
