@@ -143,7 +143,7 @@ class Producer:
         self.copied = copied
         self._copy_index = 0
         #: The thread that reads the next block while :meth:`run` works on one.
-        self.prefetch = None
+        self._prefetch = None
         self.layout = layout
         self.sources = sources
         self.roots = roots  # pyramid level -> index into sources
@@ -205,12 +205,11 @@ class Producer:
 
     def run(self) -> None:
         """Produce every plane; errors are handed to the writer, not raised."""
-        self.prefetch = ThreadPoolExecutor(1, thread_name_prefix="napari-viv-prefetch")
+        self._prefetch = ThreadPoolExecutor(1, thread_name_prefix="napari-viv-prefetch")
         try:
             self._run()
         finally:
-            self.prefetch.shutdown(wait=True, cancel_futures=True)
-            self.prefetch = None
+            self._prefetch.shutdown(wait=True, cancel_futures=True)
 
     def _run(self) -> None:
         try:
@@ -266,8 +265,8 @@ class Producer:
                     band = self._read(src, plane, r0, r1, c0, c1)
                 else:
                     band, ahead = ahead.result(), None
-                if i + 1 < len(blocks) and self.prefetch is not None:
-                    ahead = self.prefetch.submit(self._read, src, plane, *blocks[i + 1])
+                if i + 1 < len(blocks):
+                    ahead = self._prefetch.submit(self._read, src, plane, *blocks[i + 1])
                 for y0 in range(0, r1 - r0, t):
                     part = band[y0 : y0 + t]
                     self._encode(level, part, store)
