@@ -26,7 +26,7 @@ from .arrays import is_zarr_dir, open_npy, open_zarr
 from ..axes import guess_axes
 from .image import SourceImage
 from ..lazy import CHUNK_COLS, CHUNK_ROWS, MEMMAP_COLS
-from .tiff import SeriesInfo, open_companion, open_tiff, tiff_series
+from .tiff import SeriesInfo, open_tiff, tiff_series
 
 __all__ = ["CHUNK_COLS", "CHUNK_ROWS", "MEMMAP_COLS", "SeriesInfo", "SourceImage", "guess_axes",
            "list_series", "open_image"]
@@ -59,13 +59,11 @@ def open_image(path, *, series=None, streaming=False) -> SourceImage:
         raise NapariVivError(f"{path}: file is empty")
     suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
     if naming.is_companion(name):
-        return open_companion(path, series, streaming)
+        return open_tiff(path, series, streaming)
     if suffix == "npy":
         _single(path, series)
         return open_npy(path, streaming)
-    with open(path, "rb") as fh:
-        magic = fh.read(4)
-    if magic not in _TIFF_MAGIC:
+    if not _is_tiff(path):
         raise NapariVivError(f"{path}: not a TIFF file (and not .npy or .zarr)")
     return _with_view(open_tiff(path, series, streaming), path)
 

@@ -74,23 +74,14 @@ def open_tiff(path: Path, series, streaming: bool = False) -> SourceImage:
 
     tifffile's warnings are captured; any that signal damage become a
     :class:`NapariVivError` instead of a later failure mid-read.
+    A ``.companion.ome`` opens the multi-file OME-TIFF it describes.
     """
     with tifflog.captured() as complaints:
         source = _open_tiff_quiet(path, series, streaming)
     damage = tifflog.damage(complaints)
     if damage:
-        raise NapariVivError(f"{path}: the file is damaged or truncated ({one_line(damage[0])})")
-    return source
-
-
-def open_companion(path: Path, series, streaming: bool = False) -> SourceImage:
-    """Open a multi-file OME-TIFF through its ``.companion.ome`` XML."""
-    with tifflog.captured() as complaints:
-        source = _open_tiff_quiet(path, series, streaming)
-    damage = tifflog.damage(complaints)
-    if damage:
-        raise NapariVivError(f"{path}: a file of the set is damaged or truncated "
-                             f"({one_line(damage[0])})")
+        what = "a file of the set" if naming.is_companion(path.name) else "the file"
+        raise NapariVivError(f"{path}: {what} is damaged or truncated ({one_line(damage[0])})")
     return source
 
 
