@@ -198,3 +198,15 @@ def test_wrong_offsets_json_is_warned_about_but_served(ome):
     assert rc == 0
     warnings = [ln for ln in err.splitlines() if ln.startswith("warning:")]
     assert len(warnings) == 1 and "cells.offsets.json" in warnings[0]
+
+
+def test_open_browser_survives_a_broken_browser(monkeypatch):
+    from napari_viv.serve.links import open_browser
+
+    def broken(*_a, **_k):
+        raise OSError("$BROWSER points nowhere")
+
+    monkeypatch.setattr("webbrowser.open", broken)
+    assert open_browser("http://127.0.0.1:1/") is False
+    monkeypatch.setattr("webbrowser.open", lambda *a, **k: True)
+    assert open_browser("http://127.0.0.1:1/") is True

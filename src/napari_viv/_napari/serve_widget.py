@@ -20,7 +20,6 @@ command line.
 from __future__ import annotations
 
 import logging
-import webbrowser
 from pathlib import Path
 
 from magicgui.widgets import Container, FileEdit, Label, PushButton
@@ -254,11 +253,9 @@ def _avivator_tooltip() -> str:
 
 
 def _open_browser(link: str) -> None:
-    try:
-        opened = webbrowser.open(link)
-    except Exception:  # noqa: BLE001 - a broken $BROWSER must not break napari
-        opened = False
-    if not opened:
+    from ..serve.links import open_browser
+
+    if not open_browser(link):
         from napari.utils.notifications import show_info
 
         show_info(f"Could not open a browser; open this link in one: {link}")

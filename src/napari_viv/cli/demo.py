@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import webbrowser
 from pathlib import Path
 
 from .serve import add_server_options, allowed_origins, print_links, stop_signals, wait
@@ -97,11 +96,9 @@ def run(args) -> int:
                 print("(not opening a browser: copy the link above into one)",
                       file=sys.stderr, flush=True)
             else:
-                try:
-                    opened = webbrowser.open(link)
-                except Exception:  # noqa: BLE001 - a broken $BROWSER must not stop the demo
-                    opened = False
-                if not opened:
+                from ..serve.links import open_browser
+
+                if not open_browser(link):
                     print("could not open a browser: copy the link above into one",
                           file=sys.stderr, flush=True)
             wait(stop)

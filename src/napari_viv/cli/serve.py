@@ -10,7 +10,6 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-import webbrowser
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -154,6 +153,7 @@ def wait(stop: threading.Event) -> None:
 
 
 def run(args) -> int:
+    from ..serve.links import open_browser
     from ..serve.server import RangeServer
 
     path = Path(args.file).expanduser().absolute()
@@ -163,8 +163,9 @@ def run(args) -> int:
                          allow_origins=allowed_origins(args))
     with stop_signals() as stop, server:
         link = print_links(server, path, args)
-        if args.open:
-            webbrowser.open(link)
+        if args.open and not open_browser(link):
+            print("could not open a browser: copy the link above into one",
+                  file=sys.stderr, flush=True)
         wait(stop)
         requests, nbytes = server.stats
     print(f"stopped after {requests} requests, {nbytes / 1e6:.1f} MB sent", file=sys.stderr)

@@ -1,7 +1,8 @@
 """Avivator links, SSH port-forwarding hints and browser caveats.
 
 Plain strings and functions, shared by ``napari-viv serve``/``demo`` and the
-napari serve widget. Nothing here touches the network.
+napari serve widget. Nothing here touches the network (:func:`open_browser`
+only asks the desktop to open a link).
 """
 
 from __future__ import annotations
@@ -127,3 +128,17 @@ def _user() -> str:
 def browser_caveats() -> list[str]:
     """One line per browser caveat worth telling the user."""
     return list(BROWSER_CAVEATS)
+
+
+def open_browser(link: str) -> bool:
+    """Open ``link`` in the user's web browser; False if none could be opened.
+
+    A broken ``$BROWSER`` (or any other failure of :func:`webbrowser.open`)
+    counts as no browser: it must not stop a command or break napari.
+    """
+    import webbrowser
+
+    try:
+        return bool(webbrowser.open(link))
+    except Exception:  # noqa: BLE001 - a broken $BROWSER must not stop the caller
+        return False
