@@ -11,6 +11,7 @@ one file; it imports nothing from ``distributed`` until it runs.
 from __future__ import annotations
 
 import os
+import stat
 import threading
 import time
 from dataclasses import dataclass
@@ -185,27 +186,33 @@ def cores() -> int:
 # --- resume ------------------------------------------------------------------
 
 
-def input_bytes(path) -> int:
-    """Size of an input: a file's size, or the total of a ``.zarr`` folder's files."""
+def input_stat(path) -> tuple[int, float]:
+    """``(size, mtime)`` of an input: a file's own, or for a ``.zarr`` folder the
+    total size of its files and the time of its newest entry (one walk of it)."""
     p = Path(path)
-    if p.is_dir():
-        return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
-    return p.stat().st_size
+    st = p.stat()
+    if not stat.S_ISDIR(st.st_mode):
+        return st.st_size, st.st_mtime
+    size, mtime = 0, st.st_mtime
+    for f in p.rglob("*"):
+        try:
+            s = f.stat()
+        except FileNotFoundError:  # a dangling link: no data, no time
+            continue
+        mtime = max(mtime, s.st_mtime)
+        if stat.S_ISREG(s.st_mode):
+            size += s.st_size
+    return size, mtime
 
 
-def _input_mtime(path: Path) -> float:
-    if path.is_dir():  # a .zarr folder: its newest entry
-        return max([path.stat().st_mtime] + [f.stat().st_mtime for f in path.rglob("*")])
-    return path.stat().st_mtime
-
-
-def output_is_current(src, out) -> str | None:
+def output_is_current(src, out, *, src_mtime: float | None = None) -> str | None:
     """None when ``out`` is a complete conversion newer than ``src``; else why it is not.
 
     The check is cheap (no pixel is read): the image and its offsets file
     exist, the image is newer than the input, its IFD chain parses and matches
     the offsets file, and the tiles of every plane (and every level of the
-    last plane) end inside the file.
+    last plane) end inside the file. ``src_mtime`` is ``src``'s time from
+    :func:`input_stat` when the caller has it (a ``.zarr`` input is walked once).
     """
     import json
 
@@ -218,10 +225,13 @@ def output_is_current(src, out) -> str | None:
     if not offsets_file.is_file():
         return f"{offsets_file.name} is missing"
     try:
-        if out.stat().st_mtime < _input_mtime(src):
+        out_stat = out.stat()
+        if src_mtime is None:
+            src_mtime = input_stat(src)[1]
+        if out_stat.st_mtime < src_mtime:
             return "the input is newer than the output"
         recorded = json.loads(offsets_file.read_text())
-        size = out.stat().st_size
+        size = out_stat.st_size
         with tifffile.TiffFile(out) as tif:
             pages = list(tif.pages)
             if [p.offset for p in pages] != recorded:

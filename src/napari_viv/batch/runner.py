@@ -24,7 +24,7 @@ from pathlib import Path
 from .. import naming
 from ..errors import Cancelled, NapariVivError
 from ..text import human_bytes, one_line
-from .job import (ConvertOptions, convert_one, cores, input_bytes, output_is_current,
+from .job import (ConvertOptions, convert_one, cores, input_stat, output_is_current,
                   series_outputs, stall_hook)
 
 STATUSES = ("done", "skipped", "failed", "interrupted")
@@ -89,7 +89,7 @@ def plan_batch(files, out_dir, *, overwrite: bool = False,
     rows = []
     for src, out in zip(files, naming.batch_output_paths(files, out_dir)):
         try:
-            size = input_bytes(src)
+            size, mtime = input_stat(src)
         except OSError as exc:
             rows.append(FileRow(Path(src), out, status="failed",
                                 reason=f"{src}: {exc.strerror or exc}"))
@@ -110,17 +110,17 @@ def plan_batch(files, out_dir, *, overwrite: bool = False,
                 continue
         for series, target in targets:
             rows.append(_planned(FileRow(Path(src), target, input_bytes=size, series=series),
-                                 overwrite))
+                                 overwrite, mtime))
     return rows
 
 
-def _planned(row: FileRow, overwrite: bool) -> FileRow:
+def _planned(row: FileRow, overwrite: bool, src_mtime: float) -> FileRow:
     """``row`` refused (its own output), ``skipped`` (already converted) or left pending."""
     src, out = row.input, row.output
     if out.exists() and src.resolve() == out.resolve():
         row.status = "failed"
         row.reason = f"{src}: is its own output; choose another --out-dir"
-    elif not overwrite and output_is_current(src, out) is None:
+    elif not overwrite and output_is_current(src, out, src_mtime=src_mtime) is None:
         row.status, row.reason = "skipped", "already converted"
         row.output_bytes = out.stat().st_size
         row.written = [str(p) for p in [out, *naming.sidecar_paths(out)] if p.exists()]
