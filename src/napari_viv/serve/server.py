@@ -54,8 +54,6 @@ from .links import AVIVATOR_URL, avivator_origin
 
 log = logging.getLogger(__name__)
 
-#: The public Avivator; its origin is allowed by default.
-
 ALLOWED_METHODS = "GET, HEAD, OPTIONS"
 EXPOSED_HEADERS = "Content-Range, Content-Length, Accept-Ranges, ETag"
 ALLOWED_REQUEST_HEADERS = "Range, Content-Type, If-None-Match, If-Modified-Since"
@@ -451,7 +449,8 @@ class RangeServer:
             os.close(fd)
             return self._empty(web, 403, cors)
         with open(fd, "rb", buffering=0) as f:  # noqa: ASYNC230 (an fd, already open)
-            status, span = _decide(request, st)
+            etag = _etag(st)
+            status, span = _decide(request, st, etag)
             headers = dict(cors)
             if status == 412:
                 return self._empty(web, status, headers)
@@ -473,7 +472,7 @@ class RangeServer:
                 response = web.StreamResponse(status=status, headers=headers)
                 if status != 304:
                     response.content_length = length
-            response.etag = _etag(st)
+            response.etag = etag
             response.last_modified = st.st_mtime
             self._content_type(response, path)
             try:
@@ -557,12 +556,12 @@ def _etag(st: os.stat_result) -> str:
     return f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}"
 
 
-def _decide(request, st: os.stat_result) -> tuple[int, range]:
-    """The status of a GET/HEAD for a file with stat ``st``, and the bytes
-    to send (RFC 9110 sections 13-14). Headers are parsed by aiohttp
-    (``if_match``, ``if_none_match``, ``if_*_since``, ``if_range``,
-    ``http_range``); this only applies them to the file."""
-    etag = _etag(st)
+def _decide(request, st: os.stat_result, etag: str) -> tuple[int, range]:
+    """The status of a GET/HEAD for a file with stat ``st`` and entity tag
+    ``etag`` (:func:`_etag`), and the bytes to send (RFC 9110 sections
+    13-14). Headers are parsed by aiohttp (``if_match``, ``if_none_match``,
+    ``if_*_since``, ``if_range``, ``http_range``); this only applies them
+    to the file."""
     everything = range(st.st_size)
 
     def listed(tags, *, weak: bool) -> bool:
