@@ -14,7 +14,7 @@ import os
 import stat
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import naming
@@ -70,6 +70,10 @@ class ConvertOptions:
             pixel_size=tuple(args.pixel_size.items()) if args.pixel_size is not None else None,
             unit=unit, series=args.series, workers=args.workers,
         )
+
+    def for_series(self, series: int | None) -> ConvertOptions:
+        """These options for image series ``series`` (``--all-series``); None: as they are."""
+        return self if series is None else replace(self, series=series)
 
 
 def series_outputs(src, out, note=None) -> list[tuple[int, Path]]:

@@ -12,7 +12,6 @@ is left at their outputs, and files not started are not started.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import sys
 import threading
 import time
@@ -65,7 +64,7 @@ class FileRow:
 
     def options(self, options: ConvertOptions) -> ConvertOptions:
         """``options`` for this row: its series, when it has one."""
-        return options if self.series is None else dataclasses.replace(options, series=self.series)
+        return options.for_series(self.series)
 
     def as_dict(self) -> dict:
         return {

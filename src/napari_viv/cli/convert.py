@@ -10,7 +10,6 @@ left at the output path and the exit status is 130 (143 for SIGTERM).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import signal
 import sys
 import threading
@@ -149,8 +148,7 @@ def run(args) -> int:
     for _, target in jobs:
         _check_output(src_path, target, args.overwrite)
     for series, target in jobs:
-        opts = options if series is None else dataclasses.replace(options, series=series)
-        status = _convert(src_path, target, opts, args)
+        status = _convert(src_path, target, options.for_series(series), args)
         if status:
             return status
     return 0
