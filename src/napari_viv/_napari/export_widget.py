@@ -335,14 +335,18 @@ class ExportToViv(Container):
 
     def update_plan(self, *_args) -> None:
         """Recompute and show the planned levels and estimated size."""
+        self._show_plan(self.chosen_layers())
+
+    def _show_plan(self, layers, found=None) -> None:
+        """The plan for ``layers``; ``found``: their export input, if already made."""
         self.plan = None
-        layers = self.chosen_layers()
         if not layers:
             self.plan_text.value = "Tick at least one image layer."
             self._update_enabled()
             return
         try:
-            found = self._export_input(layers)
+            if found is None:
+                found = self._export_input(layers)
             self.plan = self._plan_for(found)
         except NapariVivError as exc:
             self.plan_text.value = f"Cannot export: {one_line(exc, 400)}"
@@ -552,11 +556,17 @@ class ExportToViv(Container):
     def _on_layers_changed(self, *_args) -> None:
         layers = self.chosen_layers()
         first = layers[0] if layers else None
+        found = None
         if first is not None and _key(first) != self._prefilled_for:
-            self._prefill_pixel_size(layers)
+            try:
+                found = self._export_input(layers)
+            except NapariVivError:
+                pass  # the plan says why
+            else:
+                self._prefill_pixel_size(found)
             self._prefilled_for = _key(first)
         self._propose_output(layers)
-        self.update_plan()
+        self._show_plan(layers, found)  # the layers read once for both
 
     def _propose_output(self, layers) -> None:
         """Fill in an output path unless the user chose one."""
@@ -595,11 +605,8 @@ class ExportToViv(Container):
                 stem = "image"
         return naming.free_output_path(folder, naming.file_stem_for(stem))
 
-    def _prefill_pixel_size(self, layers) -> None:
-        try:
-            found = self._export_input(layers)
-        except NapariVivError:
-            return
+    def _prefill_pixel_size(self, found) -> None:
+        """Show the pixel size and unit of ``found`` (the chosen layers' export input)."""
         meta = found.metadata
         axes = (meta.axes or "").upper()
         sizes = meta.physical_sizes or {}
