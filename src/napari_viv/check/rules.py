@@ -130,7 +130,7 @@ class _Checker(OmeXmlRules):
         pages = self.tif.pages
         self.npages = len(pages)
         first = pages.first
-        if self.check_foreign(first) or self.check_binary_only(first):
+        if self.check_foreign() or self.check_binary_only(first):
             return  # one finding says it all; renaming or byte order cannot help
         self.check_name()
         self.check_byte_order()
@@ -142,7 +142,7 @@ class _Checker(OmeXmlRules):
 
     # -- what the file is -----------------------------------------------------
 
-    def check_foreign(self, first) -> bool:
+    def check_foreign(self) -> bool:
         """A TIFF of another format (SVS, QPTIFF, ImageJ, ...): say so, and how to convert."""
         what = foreign_format(self.tif)
         if what is None:
@@ -599,22 +599,18 @@ def _check_companion(path: Path, report: CheckReport) -> None:
                 tif.close()
 
 
-def _local(el) -> str:
-    return local_name(el.tag)
-
-
 def _check_companion_image(checker, img: OmeImage, el, opened: dict) -> bool:
     import tifffile
 
     where = f"Image {img.index}"
-    pixels = next((p for p in el if _local(p) == "Pixels"), None)
-    tiffdata = [t for t in pixels if _local(t) == "TiffData"] if pixels is not None else []
+    pixels = next((p for p in el if local_name(p.tag) == "Pixels"), None)
+    tiffdata = [t for t in pixels if local_name(t.tag) == "TiffData"] if pixels is not None else []
     if not tiffdata:
         checker.error(f"{where}: no <TiffData>; Viv fails with 'No TiffData in OME-XML'", CONVERT_FIX)
         return False
     lookup = {}
     for td in tiffdata:
-        uuid = next((u for u in td if _local(u) == "UUID"), None)
+        uuid = next((u for u in td if local_name(u.tag) == "UUID"), None)
         keys = [js_int(td.get(k)) for k in ("FirstT", "FirstC", "FirstZ", "IFD")]
         if uuid is None or not uuid.get("FileName") or None in keys:
             checker.error(f"{where}: a <TiffData> lacks FirstT, FirstC, FirstZ, IFD or a UUID "

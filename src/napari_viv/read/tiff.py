@@ -123,7 +123,7 @@ def _open_tifffile(path: Path, _seen=()):
     except Exception as exc:  # noqa: BLE001 - tifffile raises TiffFileError, ValueError, struct.error...
         raise NapariVivError(f"{target}: not a readable TIFF ({one_line(exc)})") from None
     if xml is None and tif.is_ome:
-        meta_file = _binary_only(tif)
+        meta_file = binary_only_metadata_file(tif.pages.first.description or "")
         if meta_file is not None:
             tif.close()
             other = (path.parent / meta_file)
@@ -158,13 +158,6 @@ def _companion(path: Path) -> tuple[str, Path]:
         raise NapariVivError(f"{path}: names {names[0]}, which is not in {path.parent}; "
                              "keep the companion file beside its TIFF files")
     return xml, first
-
-
-def _binary_only(tif) -> str | None:
-    """The ``MetadataFile`` a BinaryOnly OME-TIFF names, else None."""
-    return binary_only_metadata_file(tif.pages.first.description or "")
-
-
 
 
 def _open_tiff_quiet(path: Path, series, streaming: bool) -> SourceImage:

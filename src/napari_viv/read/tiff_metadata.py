@@ -70,8 +70,6 @@ def tiff_metadata(tif, main, index, path: Path, *, ome_xml=None, notes=None,
     return meta
 
 
-
-
 def _ome_metadata(meta: ImageMetadata, xml: str, index: int, main) -> None:
     meta.ome_xml = xml
     try:
