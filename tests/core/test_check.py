@@ -392,3 +392,21 @@ def test_bfconvert_files_agree_with_viv(tmp_path, case):
     ok, why = viv_verdict(cf)
     report = check_file(out)
     assert report.ok == ok, (why, report.findings)
+
+
+def test_repeated_image_description_is_read_as_viv_reads_it(tmp_path):
+    """geotiff keeps the last of repeated ImageDescription tags: that one must be OME-XML."""
+    ome = tmp_path / "ome.ome.tif"
+    tifffile.imwrite(ome, np.zeros((64, 64), np.uint8), ome=True)
+    xml = tifffile.TiffFile(ome).pages[0].description
+    path = tmp_path / "two.ome.tif"
+    tifffile.imwrite(path, np.zeros((64, 64), np.uint8), description=xml, metadata=None,
+                     extratags=[(271, "s", 0, "ImageJ=1.54f", True)])
+    with tifffile.TiffFile(path) as tif:  # tifffile writes one 270 tag: retag Make (271)
+        at = tif.pages[0].tags[271].offset
+    raw = bytearray(path.read_bytes())
+    raw[at:at + 2] = (270).to_bytes(2, "little")
+    path.write_bytes(bytes(raw))
+    assert len(tifffile.TiffFile(path).pages[0].tags.getall(270)) == 2
+    found = [f for f in check_file(path).errors if "ImageDescription tags" in f.message]
+    assert len(found) == 1 and "has 2 ImageDescription tags" in found[0].message

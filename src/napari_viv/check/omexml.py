@@ -106,6 +106,9 @@ class OmeImage:
 class OmeXmlRules:
     """OME-XML checks; needs ``self.tif``, ``self.path``, ``error`` and ``warn``."""
 
+    #: True when checking a ``.companion.ome``, whose TiffData name other files by design.
+    companion = False
+
     # -- OME-XML --------------------------------------------------------------
 
     def read_description(self, page) -> str | None:
@@ -114,8 +117,6 @@ class OmeXmlRules:
         if not tags:
             return None
         tag = tags[-1]
-        if len(tags) > 1:
-            self.description_count = len(tags)
         fh = self.tif.filehandle
         fh.seek(tag.valueoffset)
         raw = fh.read(tag.count)
@@ -132,8 +133,9 @@ class OmeXmlRules:
             return None
         if not xml.lstrip().startswith("<"):
             start = xml.strip().splitlines()[0][:40] if xml.strip() else ""
-            if getattr(self, "description_count", 1) > 1:
-                self.error(f"the first IFD has {self.description_count} ImageDescription tags "
+            count = len(first.tags.getall(270) or [])
+            if count > 1:
+                self.error(f"the first IFD has {count} ImageDescription tags "
                            f"and Viv reads the last one, which is not OME-XML (it starts "
                            f"{start!r}); Viv fails with 'missing root element'", fix_xml)
                 return None
@@ -278,7 +280,7 @@ class OmeXmlRules:
                            "Viv fails with a ZodError", CONVERT_FIX)
             else:
                 names.add(os.path.basename(fname))
-        if getattr(self, "companion", False):
+        if self.companion:
             return  # a companion file names its TIFF files: that is how it works
         if len(names) > 1:
             others = sorted(names - {self.path.name})
