@@ -137,8 +137,7 @@ def _run_export(data, path, options, relay, cancel_event):
 class _LayerRow(Container):
     """One image layer: a tick box with its name, and ▲/▼ to move it."""
 
-    def __init__(self, key: str, name: str, ticked: bool) -> None:
-        self.key = key
+    def __init__(self, name: str, ticked: bool) -> None:
         self.tick = CheckBox(text=name, value=ticked, name="tick")
         self.up = PushButton(text="▲", name="up")
         self.down = PushButton(text="▼", name="down")
@@ -518,7 +517,7 @@ class ExportToViv(Container):
 
     def _new_row(self, layer, ticked: bool) -> _LayerRow:
         key = _key(layer)
-        row = _LayerRow(key, layer.name, ticked)
+        row = _LayerRow(layer.name, ticked)
         row.tick.changed.connect(lambda *_a, k=key: self._on_tick(k))
         row.up.clicked.connect(lambda *_a, k=key: self.move(k, -1))
         row.down.clicked.connect(lambda *_a, k=key: self.move(k, +1))
