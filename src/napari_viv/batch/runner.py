@@ -23,8 +23,8 @@ from pathlib import Path
 from .. import naming
 from ..errors import Cancelled, NapariVivError
 from ..text import human_bytes, one_line
-from .job import (ConvertOptions, convert_one, cores, input_stat, output_is_current,
-                  series_outputs, stall_hook)
+from .job import (ConvertOptions, cancel_batch, convert_one, convert_task, cores, input_stat,
+                  output_is_current, series_outputs, stall_hook, topic)
 
 STATUSES = ("done", "skipped", "failed", "interrupted")
 
@@ -226,7 +226,7 @@ class Progress:
             self._fraction.pop(row.output, None)
             bar = self._bars.pop(row.output, None)
             if bar is not None:
-                self._free.append(bar.pos if bar.pos > 0 else abs(bar.pos))
+                self._free.append(abs(bar.pos))  # tqdm keeps it negated
                 bar.close()
             if self._overall is not None:
                 self._overall.set_description_str(self._files_text())
@@ -350,8 +350,6 @@ def run_distributed(rows: list[FileRow], options: ConvertOptions, address: str, 
     todo = [r for r in rows if r.status == "pending"]
     if not todo:
         return
-    from .job import cancel_batch, convert_task, topic
-
     client, cluster = _connect(address, jobs)
     batch_id = uuid.uuid4().hex
     by_output = {str(r.output.resolve()): r for r in todo}  # one row per output
@@ -431,8 +429,6 @@ def _count_attempts(client, batch_id: str, by_output: dict) -> None:
     A worker sends that event before its result, on the same ordered stream,
     so the log is complete for every finished task.
     """
-    from .job import topic
-
     counts: dict[str, int] = {}
     for _, msg in client.get_events(topic(batch_id, "started")):
         counts[msg.get("output", "")] = counts.get(msg.get("output", ""), 0) + 1
