@@ -71,8 +71,8 @@ def find_inputs(items, exclude=None) -> Inputs:
             for f in found:
                 add(f)
             return len(found)
-        if not explicit and (p.name.startswith(".") or _inside(p.resolve(), exclude)
-                             or not naming.is_batch_input_name(p.name)):
+        if not explicit and (not naming.is_batch_input_name(p.name)  # also: hidden names
+                             or _inside(p.resolve(), exclude)):
             return 0
         add(p)
         return 1
