@@ -59,8 +59,8 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     from ..batch.inputs import find_inputs
     from ..batch.job import ConvertOptions
-    from ..batch.runner import FileRow, Progress, plan_batch, run_distributed, run_local, summary
-    from ..batch.runner import table
+    from ..batch.runner import (FileRow, Progress, plan_batch, run_distributed, run_local,
+                                summary, table)
     from ..write.atomic import check_folder
 
     if args.jobs is not None and args.scheduler not in (None, "local"):

@@ -19,6 +19,7 @@ from pathlib import Path
 from ..errors import Cancelled, NapariVivError
 from ..text import human_bytes
 
+
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "convert",
@@ -287,7 +288,6 @@ def _summary(source, written, seconds: float) -> None:
     print("next:")
     print(f"  napari-viv check {_quote(tif)}")
     print(f"  napari-viv serve {_quote(tif)}    # then open the printed viewer link")
-
 
 
 def _quote(path) -> str:
