@@ -60,7 +60,10 @@ def test_ssh_hint_from_ssh_connection():
     hint = ssh_hint(41234, "/x y.ome.tif", user="ada", environ=env)
     assert hint.command == "ssh -L 41234:localhost:41234 ada@192.168.1.20"
     assert image_url_of(hint.link) == ["http://localhost:41234/x y.ome.tif"]
-    assert hint.command in hint.text() and hint.link in hint.text()
+    assert hint.viewer == "http://localhost:41234/?image=/x%20y.ome.tif"  # quoted once
+    text = hint.text()
+    assert hint.command in text and hint.link in text
+    assert text.index(hint.viewer) < text.index(hint.link)  # our viewer first
 
 
 def test_ssh_hint_local_port_and_fqdn_fallback(monkeypatch):

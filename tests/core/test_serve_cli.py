@@ -143,6 +143,7 @@ def test_serve_prints_ssh_hint_in_an_ssh_session(ome):
         port = urlsplit(re.search(r"http://127\.0\.0\.1:\d+/", text).group(0)).port
         assert re.search(rf"ssh -L {port}:localhost:{port} \S+@10\.9\.8\.7", text)
         assert f"image_url=http://localhost:{port}/cells.ome.tif" in text
+        assert f"  http://localhost:{port}/?image=/cells.ome.tif" in text  # our viewer too
     finally:
         rc, _, err = stop(proc)
     assert rc == 0, err

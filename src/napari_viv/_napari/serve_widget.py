@@ -175,7 +175,7 @@ class ViewingSection(Container):
         from ..serve.links import ssh_hint
 
         hint = ssh_hint(server.port, "/" + path.name)
-        self.ssh.value = _ssh_text(hint, path.name) if hint is not None else ""
+        self.ssh.value = _ssh_text(hint) if hint is not None else ""
         self.ssh.visible = hint is not None
         self._timer.start()
         self.refresh()
@@ -228,15 +228,13 @@ class ViewingSection(Container):
         self.stop_button.enabled = self.server is not None
 
 
-def _ssh_text(hint, name: str) -> str:
+def _ssh_text(hint) -> str:
     """The forwarding command and the viewer link to open on the laptop."""
-    from ..serve.viewer import viewer_link
-
     return (
         "napari runs over SSH. On your laptop, run:\n"
         f"  {hint.command}\n"
         "then open:\n"
-        f"  {viewer_link(f'http://localhost:{hint.local_port}', name)}"
+        f"  {hint.viewer}"
     )
 
 

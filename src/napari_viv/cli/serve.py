@@ -116,7 +116,7 @@ def print_links(server, path: Path, args, out=sys.stdout) -> str:
     print(f"View in your browser: {view}", file=out)
     print(f"  file URL: {url}", file=out)
     print(f"Or open it in Avivator (needs internet):\n  {link}", file=out)
-    hint = ssh_hint(server.port, url.rsplit("/", 1)[1], base=args.avivator_url)
+    hint = ssh_hint(server.port, path.name, base=args.avivator_url)
     if hint is not None and is_loopback(server.host):
         print(hint.text(), file=out)
     if not is_loopback(server.host):

@@ -86,12 +86,15 @@ class SshHint:
     command: str     # ssh -L <local>:localhost:<port> user@host
     link: str        # Avivator link using the forwarded port
     local_port: int
+    viewer: str      # our viewer's link using the forwarded port
 
     def text(self) -> str:
         return (
             "This looks like an SSH session. On your laptop, run:\n"
             f"  {self.command}\n"
             "then open:\n"
+            f"  {self.viewer}\n"
+            "or, in Avivator:\n"
             f"  {self.link}"
         )
 
@@ -114,8 +117,12 @@ def ssh_hint(port: int, path: str, *, local_port: int | None = None,
     if ":" in host:  # an IPv6 address: ssh takes it bare, but not "user@a:b" ambiguity
         host = host.strip("[]")
     command = f"ssh -L {local}:localhost:{int(port)} {user}@{host}"
-    url = f"http://localhost:{local}/{path.lstrip('/')}"
-    return SshHint(command=command, link=avivator_link(url, base), local_port=local)
+    from .viewer import viewer_link
+
+    origin = f"http://localhost:{local}"
+    url = f"{origin}/{path.lstrip('/')}"
+    return SshHint(command=command, link=avivator_link(url, base), local_port=local,
+                   viewer=viewer_link(origin, path.lstrip("/")))
 
 
 def _user() -> str:
