@@ -95,9 +95,9 @@ def child(kind: str, src: str, out: str) -> None:
     c1 = os.times()
     seconds = time.perf_counter() - t0
     cpu = (c1.user - c0.user) + (c1.system - c0.system)
-    from bench_export import _hwm_mb
+    from bench_export import hwm_mb
 
-    print(json.dumps({"seconds": seconds, "cpu_s": cpu, "peak_rss_mb": _hwm_mb("self")}))
+    print(json.dumps({"seconds": seconds, "cpu_s": cpu, "peak_rss_mb": hwm_mb("self")}))
 
 
 

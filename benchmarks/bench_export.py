@@ -197,10 +197,10 @@ def child_main(kind, src, out, codec):
         importlib.import_module(name)
 
     seconds, cpu = CHILDREN[kind](src, out, codec)
-    print(json.dumps({"seconds": seconds, "cpu_s": cpu, "peak_rss_mb": _hwm_mb("self")}))
+    print(json.dumps({"seconds": seconds, "cpu_s": cpu, "peak_rss_mb": hwm_mb("self")}))
 
 
-def _hwm_mb(pid) -> float:
+def hwm_mb(pid) -> float:
     """Peak RSS (VmHWM) of a live process, in MB.
 
     Not ``ru_maxrss``: Linux carries the parent's peak across fork + exec,
@@ -244,7 +244,7 @@ def watch(cmd):
     peak = 0.0
     while True:
         try:
-            peak = max(peak, _hwm_mb(proc.pid))
+            peak = max(peak, hwm_mb(proc.pid))
         except (OSError, ValueError):
             pass
         done, status, usage = os.wait4(proc.pid, os.WNOHANG)
