@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 import tifffile
 
-from helpers.batch_files import make_mixed_inputs, make_series_inputs, written_names
+from helpers.batch_files import StallingZarr, make_mixed_inputs, make_series_inputs, written_names
 from helpers.source_files import ramp
 
 from napari_viv import naming
 from napari_viv.batch.inputs import find_inputs
-from napari_viv.batch.job import output_is_current
+from napari_viv.batch.resume import output_is_current
 from napari_viv.cli import main
 
 
@@ -203,6 +203,14 @@ def test_own_output_is_refused_and_others_go_on(tmp_path, capsys):
     assert (folder / "y.ome.tif").is_file()
 
 
+def assert_usage_error(rc, err, text):
+    """Exit status 2: the usage line, then one error line holding ``text``."""
+    assert rc == 2, err
+    usage, error = err.strip().splitlines()
+    assert usage.startswith("usage: napari-viv batch ")
+    assert error.startswith("napari-viv batch: error: ") and text in error
+
+
 def test_one_line_errors_before_any_work(tmp_path):
     rc, out, err = batch_cli(tmp_path / "nothing*.tif", "-o", tmp_path / "out")
     assert rc == 1
@@ -212,11 +220,17 @@ def test_one_line_errors_before_any_work(tmp_path):
     np.save(tmp_path / "a.npy", ramp((20, 20), "uint16"))
     rc, out, err = batch_cli(tmp_path / "a.npy", "-o", tmp_path / "out", "--jobs", "2",
                              "--scheduler", "tcp://127.0.0.1:1")
-    assert rc == 1 and err.strip().startswith("napari-viv batch: error: --jobs applies")
+    assert_usage_error(rc, err, "--jobs applies")
     rc, out, err = batch_cli(tmp_path / "a.npy", "-o", tmp_path / "out", "--unit", "nm")
-    assert rc == 1 and "--unit is the unit of --pixel-size" in err
+    assert_usage_error(rc, err, "--unit is the unit of --pixel-size")
     rc, out, err = batch_cli(tmp_path / "a.npy", "-o", tmp_path / "out", "--tile-size", "0")
-    assert rc == 2 and len(err.strip().splitlines()) == 1
+    assert_usage_error(rc, err, "argument --tile-size")
+    # option values are checked before any file is opened: nothing blames the input
+    for option, value in (("--tile-size", "300"), ("--compression", "zstd")):
+        rc, out, err = batch_cli(tmp_path / "a.npy", "-o", tmp_path / "out", option, value)
+        assert_usage_error(rc, err, f"argument {option}: ")
+        assert "a.npy" not in err and value in err
+    assert not (tmp_path / "out").exists()
     rc, out, err = batch_cli(tmp_path / "a.npy", "-o", tmp_path / "out",
                              "--scheduler", "tcp://127.0.0.1:1",
                              env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"})
@@ -302,11 +316,14 @@ def test_all_series_one_row_per_series_resumable_and_bad_files_fail_alone(tmp_pa
 
 def test_series_and_all_series_together_is_a_usage_error(tmp_path, capsys):
     np.save(tmp_path / "a.npy", ramp((20, 20), "uint16"))
-    rc = main(["batch", str(tmp_path / "a.npy"), "-o", str(tmp_path / "out"), "--series", "0",
-               "--all-series"])
-    assert rc == 1
-    assert capsys.readouterr().err.splitlines() == [
-        "napari-viv batch: error: --series and --all-series exclude each other; give one"]
+    with pytest.raises(SystemExit) as exit_:
+        main(["batch", str(tmp_path / "a.npy"), "-o", str(tmp_path / "out"), "--series", "0",
+              "--all-series"])
+    assert exit_.value.code == 2
+    usage, error = capsys.readouterr().err.splitlines()
+    assert usage.startswith("usage: napari-viv batch ")
+    assert error.startswith("napari-viv batch: error: ")
+    assert "--all-series" in error and "--series" in error and "not allowed with" in error
     assert not (tmp_path / "out").exists()
 
 
@@ -314,34 +331,34 @@ def test_series_and_all_series_together_is_a_usage_error(tmp_path, capsys):
 def test_ctrl_c_keeps_finished_files_and_leaves_nothing_of_the_unfinished(tmp_path, signum):
     src = tmp_path / "in"
     src.mkdir()
-    first, second = ramp((300, 300), "uint16", seed=1), ramp((2, 1500, 1500), "uint16", seed=2)
+    first, second = ramp((300, 300), "uint16", seed=1), ramp((2, 1024, 1024), "uint16", seed=2)
     np.save(src / "a_first.npy", first)
-    np.save(src / "b_second.npy", second)
+    # the second input stalls mid-file: its second plane's third chunk is a named pipe
+    stall = StallingZarr(src / "b_second.zarr", second, chunks=(1, 256, 1024), stall_at=(1, 2, 0))
     np.save(src / "c_third.npy", ramp((100, 100), "uint16", seed=3))
     out, report = tmp_path / "out", tmp_path / "r.json"
     proc = subprocess.Popen(
         [sys.executable, "-m", "napari_viv", "batch", str(src), "-o", str(out), "--tile-size",
          "128", "--report", str(report)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "NAPARI_VIV_TEST_STALL": f"{tmp_path}:b_second.npy"})
-    marker = tmp_path / "b_second.npy.stalled"
-    deadline = time.monotonic() + 120
-    while not marker.exists():
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    proc.send_signal(signum)
-    stdout, err = proc.communicate(timeout=60)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stall.wait_for_reader(lambda: [proc.pid], proc)
+        proc.send_signal(signum)
+        stall.replace()
+        stall.release()  # the blocked read completes; the conversion then sees the signal
+        stdout, err = proc.communicate(timeout=60)
+    finally:
+        stall.close()
     assert proc.returncode == 128 + signum, err
     assert "interrupted" in err and "Traceback" not in err
-    assert statuses(report) == {"a_first.npy": "done", "b_second.npy": "interrupted",
+    assert statuses(report) == {"a_first.npy": "done", "b_second.zarr": "interrupted",
                                 "c_third.npy": "interrupted"}
     assert written_names(out) == {"a_first.ome.tif", "a_first.offsets.json"}
     np.testing.assert_array_equal(stack_of(out / "a_first.ome.tif"), first)
     # the same command goes on where it stopped
     rc, stdout, err = batch_cli(src, "-o", out, "--tile-size", "128", "--report", report)
     assert rc == 0, err
-    assert statuses(report) == {"a_first.npy": "skipped", "b_second.npy": "done",
+    assert statuses(report) == {"a_first.npy": "skipped", "b_second.zarr": "done",
                                 "c_third.npy": "done"}
     np.testing.assert_array_equal(stack_of(out / "b_second.ome.tif"), second)
 

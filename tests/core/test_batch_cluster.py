@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from helpers.batch_files import (assert_viv_reads_it, make_mixed_inputs, make_series_inputs,
-                                 written_names)
+from helpers.batch_files import (StallingZarr, assert_viv_reads_it, make_mixed_inputs,
+                                 make_series_inputs, written_names)
 from helpers.daskcluster import Cluster
 from helpers.source_files import ramp
 
@@ -92,40 +92,36 @@ def test_mixed_batch_on_two_workers_opens_in_viv_and_second_run_skips(tmp_path, 
 
 
 def test_worker_killed_mid_file_is_retried_on_the_other_and_leaves_nothing(tmp_path):
+    import numpy as np
+
     src = tmp_path / "in"
     src.mkdir()
     big = ramp((2, 2048, 2048), "uint16", seed=7)  # many tiles: the stall is mid-file
-    import numpy as np
-
-    np.save(src / "big.npy", big)
+    # the first attempt stalls mid-file: a chunk of the second plane is a named pipe
+    stall = StallingZarr(src / "big.zarr", big, chunks=(1, 256, 2048), stall_at=(1, 4, 0))
     np.save(src / "small.npy", ramp((1, 100, 120), "uint16", seed=8))
-    markers = tmp_path / "markers"
-    markers.mkdir()
     out, report = tmp_path / "out", tmp_path / "report.json"
-    env = {"NAPARI_VIV_TEST_STALL": f"{markers}:big.npy"}
-    with Cluster(tmp_path / "cluster", workers=2, env=env, scheduler_env=ONE_RETRY) as cluster:
+    with Cluster(tmp_path / "cluster", workers=2, scheduler_env=ONE_RETRY) as cluster:
         proc = subprocess.Popen(
             [sys.executable, "-m", "napari_viv", "batch", str(src), "--out-dir", str(out),
              "--scheduler", cluster.address, "--tile-size", "256", "--report", str(report)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        marker = markers / "big.npy.stalled"
-        deadline = time.monotonic() + 120
-        while not (marker.exists() and marker.read_text()):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the stalled worker never wrote its marker"
-            time.sleep(0.05)
-        pid = int(marker.read_text())
-        victim = next(w for w in cluster.workers if w.pid == pid)
-        addresses = cluster.worker_addresses()  # pid -> address
-        assert not (out / "big.ome.tif").exists()  # mid-file: tiles written, nothing published
-        os.kill(pid, signal.SIGKILL)
-        victim.wait(timeout=30)
+        try:
+            pid = stall.wait_for_reader(lambda: [w.pid for w in cluster.workers], proc)
+            victim = next(w for w in cluster.workers if w.pid == pid)
+            addresses = cluster.worker_addresses()  # pid -> address
+            assert not (out / "big.ome.tif").exists()  # mid-file: tiles written, nothing published
+            stall.replace()  # the retry reads a plain chunk file
+            os.kill(pid, signal.SIGKILL)
+            victim.wait(timeout=30)
+        finally:
+            stall.close()
         stdout, err = proc.communicate(timeout=240)
         survivor = next(w for w in cluster.workers if w.pid != pid)
         assert survivor.poll() is None
     assert proc.returncode == 0, err
     rows = rows_by_input(report)
-    row = rows["big.npy"]
+    row = rows["big.zarr"]
     assert row["status"] == "done"
     assert row["attempts"] == 2
     assert "retried after a worker was lost" in row["reason"]
