@@ -176,6 +176,35 @@ def test_tiff_without_ome_xml_is_refused(tmp_path):
     assert "OME-XML" in proc.stderr and "noxml.ome.tif" in proc.stderr
 
 
+def test_truncated_file_is_refused_in_one_line_before_serving(tmp_path):
+    from napari_viv import export_pyramid
+
+    path = tmp_path / "cut.ome.tif"
+    export_pyramid(np.arange(2 * 512 * 512, dtype=np.uint16).reshape(2, 512, 512), path, axes="CYX",
+                   tile_size=128)
+    path.write_bytes(path.read_bytes()[: int(path.stat().st_size * 0.9)])
+    with tifffile.TiffFile(path) as tif:
+        assert tif.is_ome  # the OME-XML survived: only the check of the data refuses it
+    proc = subprocess.run([sys.executable, "-m", "napari_viv", "serve", str(path)],
+                          capture_output=True, text=True, timeout=60, env=clean_env())
+    assert proc.returncode == 1
+    err = proc.stderr.strip().splitlines()
+    assert len(err) == 1 and "cut.ome.tif" in err[0] and "truncated" in err[0], err
+    assert proc.stdout == ""  # no link was printed: nothing was served
+
+
+def test_help_leads_with_our_viewer():
+    def help_text(*args):
+        out = subprocess.run([sys.executable, "-m", "napari_viv", *args, "--help"], capture_output=True,
+                             text=True, timeout=60).stdout
+        return " ".join(out.split())
+
+    serve_line = help_text().split(" serve ", 1)[1]
+    for text in (serve_line, help_text("serve"), help_text("demo")):
+        assert "our viewer" in text, text
+        assert "Avivator" not in text or text.index("our viewer") < text.index("Avivator"), text
+
+
 def test_port_in_use_is_one_line_and_exit_1(ome):
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))

@@ -28,9 +28,18 @@ def folder() -> Path:
 
 
 def missing_reason() -> str | None:
+    """Why the real files cannot be used (a skip reason), or None."""
     f = folder()
     if not f.is_dir():
         return f"the real files are not at {f} (set {ENV} to their folder)"
+    return None
+
+
+def file_missing_reason(rel: str) -> str | None:
+    """Why the real file ``rel`` cannot be used (a skip reason naming the variable ENV), or None."""
+    path = folder() / rel
+    if not path.is_file():
+        return f"{rel} is not among the real files at {folder()} (set {ENV} to their folder)"
     return None
 
 
