@@ -241,7 +241,7 @@ def written_dtype_note(dtype) -> str | None:
 
 
 def _about_input(exc: NapariVivError, image_name: str | None, src_path: Path) -> NapariVivError:
-    """The export's error, about the input file when it was about the image.
+    """Make the export's error about the input file when it was about the image.
 
     The writer names the image (by its OME name); the user named a file. An
     error about anything else (the output path, say) keeps its subject.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def one_line(exc: BaseException | str, limit: int = 160) -> str:
-    """Return an exception (or text) as one line of at most ``limit`` characters.
+    r"""Return an exception (or text) as one line of at most ``limit`` characters.
 
     Parameters
     ----------
@@ -20,7 +20,7 @@ def one_line(exc: BaseException | str, limit: int = 160) -> str:
 
     Examples
     --------
-    >>> one_line(ValueError("bad\\n  tile"))
+    >>> one_line(ValueError("bad\n  tile"))
     'bad tile'
     """
     text = " ".join(str(exc).split()) or type(exc).__name__

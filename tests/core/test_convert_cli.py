@@ -13,8 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-
-
 from helpers.source_files import halves, ramp, write_qptiff, write_subifd_pyramid
 
 from napari_viv.cli import main  # noqa: E402
@@ -23,8 +21,7 @@ EXE = shutil.which("napari-viv") or "napari-viv"
 
 
 def convert(*args, cwd=None, timeout=240):
-    proc = subprocess.run([EXE, "convert", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd)
+    proc = subprocess.run([EXE, "convert", *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=cwd)
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -46,9 +43,18 @@ def assert_one_line_error(rc, err):
 def test_convert_ome_pyramid_keeps_metadata_and_pixels(tmp_path):
     data = ramp((3, 700, 900))
     src = tmp_path / "in.ome.tif"
-    write_subifd_pyramid(src, data, 2, tile=256, metadata={
-        "axes": "CYX", "PhysicalSizeX": 0.325, "PhysicalSizeY": 0.325,
-        "Channel": {"Name": ["DAPI", "CD8", "PanCK"]}})
+    write_subifd_pyramid(
+        src,
+        data,
+        2,
+        tile=256,
+        metadata={
+            "axes": "CYX",
+            "PhysicalSizeX": 0.325,
+            "PhysicalSizeY": 0.325,
+            "Channel": {"Name": ["DAPI", "CD8", "PanCK"]},
+        },
+    )
     out = tmp_path / "out.ome.tif"
     rc, stdout, err = convert(src, out, "--tile-size", "256")
     assert rc == 0, err
@@ -73,9 +79,24 @@ def test_convert_options_override(tmp_path):
     src = tmp_path / "in.npy"
     np.save(src, data)
     out = tmp_path / "o.ome.tif"
-    rc, _, err = convert(src, out, "--channel-names", "alpha, beta", "--pixel-size", "0.5,0.6",
-                         "--unit", "um", "--levels", "2", "--compression", "lzw",
-                         "--downsample", "nearest", "--tile-size", "128")
+    rc, _, err = convert(
+        src,
+        out,
+        "--channel-names",
+        "alpha, beta",
+        "--pixel-size",
+        "0.5,0.6",
+        "--unit",
+        "um",
+        "--levels",
+        "2",
+        "--compression",
+        "lzw",
+        "--downsample",
+        "nearest",
+        "--tile-size",
+        "128",
+    )
     assert rc == 0, err
     with tifffile.TiffFile(out) as t:
         xml = t.ome_metadata
@@ -114,8 +135,9 @@ def test_convert_each_input_kind(tmp_path, kind):
     else:
         src = tmp_path / "slide.svs"
         rgb = ramp((260, 300, 3), dtype="uint8")
-        tifffile.imwrite(src, rgb, tile=(128, 128), photometric="rgb", metadata=None,
-                         description="Aperio Image Library v1|MPP = 0.5")
+        tifffile.imwrite(
+            src, rgb, tile=(128, 128), photometric="rgb", metadata=None, description="Aperio Image Library v1|MPP = 0.5"
+        )
         expect, names = rgb, None
     out = tmp_path / "out.ome.tif"
     rc, _, err = convert(src, out)
@@ -139,8 +161,9 @@ def test_main_from_a_worker_thread(tmp_path):
     src = tmp_path / "a.npy"
     np.save(src, ramp((2, 64, 80)))
     result = []
-    worker = threading.Thread(target=lambda: result.append(
-        main(["convert", str(src), str(tmp_path / "t.ome.tif"), "--no-progress"])))
+    worker = threading.Thread(
+        target=lambda: result.append(main(["convert", str(src), str(tmp_path / "t.ome.tif"), "--no-progress"]))
+    )
     worker.start()
     worker.join()
     assert result == [0]
@@ -163,9 +186,18 @@ def test_converted_file_opens_in_viv(tmp_path, viv):
 
     data = ramp((3, 1100, 900))
     src = tmp_path / "in.ome.tif"
-    write_subifd_pyramid(src, data, 1, tile=256, metadata={
-        "axes": "CYX", "PhysicalSizeX": 0.65, "PhysicalSizeY": 0.7,
-        "Channel": {"Name": ["DAPI", "CD3", "Ki67"]}})
+    write_subifd_pyramid(
+        src,
+        data,
+        1,
+        tile=256,
+        metadata={
+            "axes": "CYX",
+            "PhysicalSizeX": 0.65,
+            "PhysicalSizeY": 0.7,
+            "Channel": {"Name": ["DAPI", "CD3", "Ki67"]},
+        },
+    )
     out = tmp_path / "viv.ome.tif"
     rc, _, err = convert(src, out, "--tile-size", "256")
     assert rc == 0, err
@@ -203,10 +235,23 @@ def _bad_inputs(tmp_path):
     return good, text, empty, cut
 
 
-@pytest.mark.parametrize("case", [
-    "missing", "not-tiff", "empty", "truncated", "no-out-folder", "out-is-folder", "unwritable",
-    "exists", "same-file", "too-many-levels", "channel-count", "series",
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing",
+        "not-tiff",
+        "empty",
+        "truncated",
+        "no-out-folder",
+        "out-is-folder",
+        "unwritable",
+        "exists",
+        "same-file",
+        "too-many-levels",
+        "channel-count",
+        "series",
+    ],
+)
 def test_bad_input_one_line_and_nothing_written(tmp_path, case):
     good, text, empty, cut = _bad_inputs(tmp_path)
     out = tmp_path / "out.ome.tif"
@@ -236,16 +281,19 @@ def test_bad_input_one_line_and_nothing_written(tmp_path, case):
     assert stdout == ""
 
 
-@pytest.mark.parametrize(("case", "options"), [
-    ("tile-size", ["--tile-size", "300"]),
-    ("compression", ["--compression", "zstd"]),
-    ("levels", ["--levels", "0"]),
-    ("pixel-size", ["--pixel-size", "-1"]),
-    ("unit", ["--pixel-size", "1", "--unit", "parsec"]),
-    ("unit-alone", ["--unit", "nm"]),
-    ("downsample", ["--downsample", "median"]),
-    ("series-and-all-series", ["--series", "1", "--all-series"]),
-])
+@pytest.mark.parametrize(
+    ("case", "options"),
+    [
+        ("tile-size", ["--tile-size", "300"]),
+        ("compression", ["--compression", "zstd"]),
+        ("levels", ["--levels", "0"]),
+        ("pixel-size", ["--pixel-size", "-1"]),
+        ("unit", ["--pixel-size", "1", "--unit", "parsec"]),
+        ("unit-alone", ["--unit", "nm"]),
+        ("downsample", ["--downsample", "median"]),
+        ("series-and-all-series", ["--series", "1", "--all-series"]),
+    ],
+)
 def test_bad_option_is_a_usage_error_before_any_file_is_opened(tmp_path, case, options):
     """A bad option value or a conflict: exit 2, the usage line, one error line; the input is not blamed."""
     good, *_ = _bad_inputs(tmp_path)
@@ -276,8 +324,9 @@ def test_ctrl_c_cancels_cleanly(tmp_path, signum):
     src = tmp_path / "zeros.npy"
     np.lib.format.open_memmap(src, mode="w+", dtype="uint16", shape=(8, 8192, 8192)).flush()
     out = tmp_path / "z.ome.tif"
-    proc = subprocess.Popen([EXE, "convert", str(src), str(out), "--progress"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [EXE, "convert", str(src), str(out), "--progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     seen = b""
     deadline = time.monotonic() + 120
     while b"converting" not in seen and time.monotonic() < deadline:
@@ -299,7 +348,7 @@ def test_input_pyramid_copied_unless_downsample_given(tmp_path):
     data = ramp((2, 512, 512))
     fake1 = np.full((2, 256, 256), 7, np.uint16)  # a level 1 no downsampling would produce
     src = tmp_path / "pyr.ome.tif"
-    kw = dict(tile=(256, 256), compression="zlib", photometric="minisblack")
+    kw = {"tile": (256, 256), "compression": "zlib", "photometric": "minisblack"}
     with tifffile.TiffWriter(src, bigtiff=True) as tw:
         tw.write(data, subifds=1, metadata={"axes": "CYX"}, **kw)
         tw.write(fake1, subfiletype=1, **kw)
@@ -318,11 +367,14 @@ def test_input_pyramid_copied_unless_downsample_given(tmp_path):
 # --- what the summary says -------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("dtype", "written", "how"), [
-    ("float16", "float32", "exact"),
-    ("bool", "uint8", "True -> 255"),
-    ("uint16", "uint16", None),
-])
+@pytest.mark.parametrize(
+    ("dtype", "written", "how"),
+    [
+        ("float16", "float32", "exact"),
+        ("bool", "uint8", "True -> 255"),
+        ("uint16", "uint16", None),
+    ],
+)
 def test_summary_names_the_written_dtype_and_the_conversion(tmp_path, dtype, written, how):
     src = tmp_path / "a.npy"
     np.save(src, (ramp((2, 64, 64)) % 2).astype(dtype))

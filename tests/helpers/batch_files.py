@@ -25,9 +25,18 @@ def make_mixed_inputs(folder: Path) -> dict[str, tuple[Path, np.ndarray | None]]
 
     ome = ramp((3, 300, 260), "uint16", seed=1)
     p = folder / "caseA" / "slide.ome.tif"
-    tifffile.imwrite(p, ome, tile=(128, 128), compression="zlib", metadata={
-        "axes": "CYX", "Channel": {"Name": ["DAPI", "CD8", "PanCK"]},
-        "PhysicalSizeX": 0.5, "PhysicalSizeY": 0.5})
+    tifffile.imwrite(
+        p,
+        ome,
+        tile=(128, 128),
+        compression="zlib",
+        metadata={
+            "axes": "CYX",
+            "Channel": {"Name": ["DAPI", "CD8", "PanCK"]},
+            "PhysicalSizeX": 0.5,
+            "PhysicalSizeY": 0.5,
+        },
+    )
     files["ome"] = (p, ome)
 
     ij = ramp((2, 200, 330), "uint16", seed=2)
@@ -168,7 +177,7 @@ class StallingZarr:
 
         view = memoryview(self.bytes)
         while view:
-            view = view[os.write(self._fd, view):]
+            view = view[os.write(self._fd, view) :]
         self.close()
 
     def replace(self) -> None:

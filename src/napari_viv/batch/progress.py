@@ -6,16 +6,17 @@ import collections
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from ..text import human_bytes, named, seconds_text
 from .rows import FileRow
 
 
 class Progress:
-    """An overall bar (files and bytes) and a bar per running file on a terminal;
-    one line per started and finished file otherwise. Thread-safe.
+    """Show a batch's progress: bars on a terminal, else one line per started and finished file.
 
-    ``mode`` is ``"bars"``, ``"lines"`` or ``None`` (nothing but failures).
+    On a terminal: an overall bar (files and bytes) and a bar per running
+    file. Thread-safe. ``mode`` is ``"bars"``, ``"lines"`` or ``None`` (nothing but failures).
     Failures are always reported, one line each, on ``stream``.
     """
 
@@ -32,18 +33,25 @@ class Progress:
         self.total_bytes = round(sum(self._weight[r.output] for r in rows if r.status == "pending"))
         self.bytes_done = 0.0
         self._lock = threading.RLock()
-        self._bars: dict[Path, object] = {}
+        self._bars: dict[Path, Any] = {}  # tqdm bars
         self._fraction: dict[Path, float] = {}
-        self._free = []
+        self._free: list[int] = []
         self._done: set[Path] = set()
-        self._overall = None
+        self._overall: Any = None
         if mode == "bars":
             from tqdm import tqdm
 
             self._tqdm = tqdm
-            self._overall = tqdm(total=self.total_bytes, unit="B", unit_scale=True,
-                                 desc=self._files_text(), file=self.stream, position=0,
-                                 dynamic_ncols=True, leave=False)
+            self._overall = tqdm(
+                total=self.total_bytes,
+                unit="B",
+                unit_scale=True,
+                desc=self._files_text(),
+                file=self.stream,
+                position=0,
+                dynamic_ncols=True,
+                leave=False,
+            )
 
     def _files_text(self) -> str:
         return f"batch {self.finished}/{self.total} files"
@@ -55,6 +63,7 @@ class Progress:
             print(text, file=self.stream, flush=True)
 
     def started(self, row: FileRow, where: str = "") -> None:
+        """Show that ``row`` started (``where``: on which worker)."""
         with self._lock:
             if row.output in self._fraction or row.output in self._done:
                 return
@@ -62,13 +71,20 @@ class Progress:
             if self.mode == "bars":
                 pos = self._free.pop(0) if self._free else len(self._bars) + 1
                 self._bars[row.output] = self._tqdm(
-                    total=1, desc=f"  {_short(row)}", unit="tile", file=self.stream,
-                    position=pos, dynamic_ncols=True, leave=False)
+                    total=1,
+                    desc=f"  {_short(row)}",
+                    unit="tile",
+                    file=self.stream,
+                    position=pos,
+                    dynamic_ncols=True,
+                    leave=False,
+                )
             elif self.mode == "lines":
                 on = f" on {where}" if where else ""
                 self._write(f"napari-viv batch: converting {row.label}{on}")
 
     def update(self, row: FileRow, done: int, total: int) -> None:
+        """Show ``done`` of ``total`` tiles of ``row``."""
         with self._lock:
             if row.output not in self._fraction:
                 return
@@ -89,7 +105,7 @@ class Progress:
             self._overall.refresh()
 
     def restarted(self, row: FileRow) -> None:
-        """A worker died under the file: its progress starts again."""
+        """Start ``row``'s progress again: a worker died under it."""
         with self._lock:
             if row.output in self._fraction:
                 self._advance(row, 0.0)
@@ -97,10 +113,10 @@ class Progress:
                 if bar is not None:
                     bar.reset()
             if self.mode == "lines":
-                self._write(f"napari-viv batch: {row.label}: its worker was lost; converting "
-                            "it again")
+                self._write(f"napari-viv batch: {row.label}: its worker was lost; converting it again")
 
     def finished_row(self, row: FileRow) -> None:
+        """Count ``row`` finished; say so (failures always), with its notes when it is done."""
         with self._lock:
             self.finished += 1
             self._done.add(row.output)
@@ -118,12 +134,15 @@ class Progress:
             if row.status == "failed":
                 self._write(f"napari-viv batch: {n} failed: {row.reason}")
             elif self.mode == "lines" and row.status == "done":
-                self._write(f"napari-viv batch: {n} done {row.label} -> {row.output} "
-                            f"({human_bytes(row.output_bytes)}, {seconds_text(row.seconds)})")
+                self._write(
+                    f"napari-viv batch: {n} done {row.label} -> {row.output} "
+                    f"({human_bytes(row.output_bytes)}, {seconds_text(row.seconds)})"
+                )
             elif self.mode == "lines" and row.status == "interrupted":
                 self._write(f"napari-viv batch: {n} interrupted {row.label}: {row.reason}")
 
     def close(self) -> None:
+        """Remove every bar."""
         with self._lock:
             for bar in self._bars.values():
                 bar.close()
@@ -134,5 +153,5 @@ class Progress:
 
 
 def _short(row: FileRow) -> str:
-    """A running file's bar label: its name, and its series when it has one."""
+    """Label a running file's bar: its name, and its series when it has one."""
     return row.input.name if row.series is None else f"{row.input.name} [series {row.series}]"

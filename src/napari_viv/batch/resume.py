@@ -1,4 +1,4 @@
-"""The resume check of ``napari-viv batch``: is an output already a complete conversion?
+"""The resume check of ``napari-viv batch``: whether an output is already a complete conversion.
 
 :func:`input_stat` gives an input's size and time (a ``.zarr`` folder is
 walked once); :func:`output_is_current` says, without reading a pixel,
@@ -118,6 +118,6 @@ def output_is_current(src, out, *, src_mtime: float | None = None) -> str | None
 
 
 def _ends_after(page, size: int) -> bool:
-    """Does a tile of ``page`` end after byte ``size``?"""
+    """Tell whether a tile of ``page`` ends after byte ``size``."""
     ends = [o + c for o, c in zip(page.dataoffsets, page.databytecounts, strict=True)]
     return bool(ends) and max(ends) > size

@@ -12,6 +12,7 @@ not started.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -111,8 +112,9 @@ def _planned(row: FileRow, overwrite: bool, src_mtime: float) -> FileRow:
 # --- running on this machine ---------------------------------------------------------
 
 
-def run_local(rows: list[FileRow], options: ConvertOptions, *, jobs: int = 1, progress: Progress,
-              stop: threading.Event) -> None:
+def run_local(
+    rows: list[FileRow], options: ConvertOptions, *, jobs: int = 1, progress: Progress, stop: threading.Event
+) -> None:
     """Convert the pending rows here, ``jobs`` files at a time, sharing the cores.
 
     Parameters
@@ -167,8 +169,9 @@ def run_local(rows: list[FileRow], options: ConvertOptions, *, jobs: int = 1, pr
             r.status, r.reason = "interrupted", "not started"
 
 
-def _convert_row(row: FileRow, options: ConvertOptions, progress: Progress, stop: threading.Event,
-                 threads: int) -> None:
+def _convert_row(
+    row: FileRow, options: ConvertOptions, progress: Progress, stop: threading.Event, threads: int
+) -> None:
     """Convert one row here; fill in its status, reason, sizes and notes."""
 
     def tick(done: int, total: int) -> None:
@@ -177,9 +180,16 @@ def _convert_row(row: FileRow, options: ConvertOptions, progress: Progress, stop
             raise Cancelled(subject=row.input)
 
     try:
-        source, written = convert_one(row.input, row.output, row.options(options), overwrite=True,
-                                      progress=tick, cancel=stop.is_set, workers=threads,
-                                      note=row.notes.append)
+        source, written = convert_one(
+            row.input,
+            row.output,
+            row.options(options),
+            overwrite=True,
+            progress=tick,
+            cancel=stop.is_set,
+            workers=threads,
+            note=row.notes.append,
+        )
         row.notes += source.notes
     except Cancelled:
         row.status, row.reason = "interrupted", "stopped; nothing was written"
@@ -195,33 +205,39 @@ def _convert_row(row: FileRow, options: ConvertOptions, progress: Progress, stop
 
 
 def _connect(address: str, jobs: int | None):
-    """A Client (and the LocalCluster it owns, for ``local``)."""
+    """Connect a Client (and start the LocalCluster it owns, for ``local``)."""
     try:
         import dask
         from distributed import Client, LocalCluster
     except ImportError:
         raise NapariVivError(
-            f"--scheduler {address}: needs dask.distributed; install it with "
-            "pip install 'napari-viv[batch]'") from None
+            f"--scheduler {address}: needs dask.distributed; install it with pip install 'napari-viv[batch]'"
+        ) from None
     if address == "local":
         # A worker lost mid-file is retried once, then the file fails.
         with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-            cluster = LocalCluster(n_workers=jobs or 1, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+            cluster = LocalCluster(n_workers=jobs or 1, threads_per_worker=1, processes=True, dashboard_address=None)
         return Client(cluster), cluster
     try:
         return Client(address), None  # times out after distributed.comm.timeouts.connect
     except (OSError, TimeoutError) as exc:
-        raise NapariVivError(f"--scheduler {address}: cannot reach the dask scheduler "
-                             f"({one_line(exc, 120)})") from None
+        raise NapariVivError(f"--scheduler {address}: cannot reach the dask scheduler ({one_line(exc, 120)})") from None
     except ValueError as exc:
-        raise NapariVivError(f"--scheduler {address}: not a scheduler address "
-                             f"({one_line(exc, 120)}); give tcp://HOST:PORT or local") from None
+        raise NapariVivError(
+            f"--scheduler {address}: not a scheduler address ({one_line(exc, 120)}); give tcp://HOST:PORT or local"
+        ) from None
 
 
-def run_distributed(rows: list[FileRow], options: ConvertOptions, address: str, *,
-                    jobs: int | None = None, progress: Progress, stop: threading.Event,
-                    announce=print) -> None:
+def run_distributed(
+    rows: list[FileRow],
+    options: ConvertOptions,
+    address: str,
+    *,
+    jobs: int | None = None,
+    progress: Progress,
+    stop: threading.Event,
+    announce=print,
+) -> None:
     """Submit one task per pending row to the scheduler at ``address`` (or ``local``)."""
     todo = [r for r in rows if r.status == "pending"]
     if not todo:
@@ -259,10 +275,18 @@ def run_distributed(rows: list[FileRow], options: ConvertOptions, address: str, 
         futures = {}
         order = sorted(todo, key=lambda r: -r.input_bytes)  # largest first: shorter tail
         for rank, row in enumerate(order):
-            fut = client.submit(convert_task, str(row.input.resolve()), str(row.output.resolve()),
-                                row.options(options), batch_id, True, threads,
-                                key=f"napari-viv-convert-{rank}-{batch_id[:8]}",
-                                pure=False, priority=len(order) - rank)
+            fut = client.submit(
+                convert_task,
+                str(row.input.resolve()),
+                str(row.output.resolve()),
+                row.options(options),
+                batch_id,
+                True,
+                threads,
+                key=f"napari-viv-convert-{rank}-{batch_id[:8]}",
+                pure=False,
+                priority=len(order) - rank,
+            )
             futures[fut] = row
         pending = dict(futures)
         while pending and not stop.is_set():
@@ -280,27 +304,22 @@ def run_distributed(rows: list[FileRow], options: ConvertOptions, address: str, 
                     _collect(fut, row, progress)
                     continue
                 row.status = "interrupted"
-                row.reason = ("stopped; nothing was written" if row.attempts
-                              else "not started")
+                row.reason = "stopped; nothing was written" if row.attempts else "not started"
                 progress.finished_row(row)
     finally:
         if stop.is_set():  # also after a second Ctrl-C: no task of this batch goes on
-            try:
+            with contextlib.suppress(Exception):  # best effort: the client may already be gone
                 client.run(cancel_batch, batch_id)
-            except Exception:  # noqa: BLE001 - best effort: the client may already be gone
-                pass
         for kind in ("started", "progress"):
-            try:
+            with contextlib.suppress(Exception):  # best effort: the client may already be gone
                 client.unsubscribe_topic(topic(batch_id, kind))
-            except Exception:  # noqa: BLE001 - best effort: the client may already be gone
-                pass
         client.close()
         if cluster is not None:
             cluster.close()
 
 
 def _count_attempts(client, batch_id: str, by_output: dict) -> None:
-    """Attempts per row, from the scheduler's log of ``started`` events.
+    """Count the attempts per row, from the scheduler's log of ``started`` events.
 
     A worker sends that event before its result, on the same ordered stream,
     so the log is complete for every finished task.
@@ -314,7 +333,7 @@ def _count_attempts(client, batch_id: str, by_output: dict) -> None:
 
 
 def _collect(fut, row: FileRow, progress: Progress) -> None:
-    """A finished future -> its row."""
+    """Fill in the row of a finished future."""
     if fut.status == "finished":
         result = fut.result()
         row.status = result["status"]
@@ -327,9 +346,13 @@ def _collect(fut, row: FileRow, progress: Progress) -> None:
         row.written = result.get("written", [])
         row.notes = list(result.get("notes", []))
         if row.status == "done" and not row.output.is_file():
-            row.fail(NapariVivError(
-                f"the worker {row.worker} wrote it, but it is not in {row.output.parent} here: --out-dir must "
-                "be a folder every worker shares", subject=row.output))
+            row.fail(
+                NapariVivError(
+                    f"the worker {row.worker} wrote it, but it is not in {row.output.parent} here: --out-dir must "
+                    "be a folder every worker shares",
+                    subject=row.output,
+                )
+            )
         elif row.status == "done" and row.attempts > 1:
             row.reason = f"retried after a worker was lost ({row.attempts} attempts)"
     elif fut.status == "error":
@@ -337,8 +360,10 @@ def _collect(fut, row: FileRow, progress: Progress) -> None:
         name = type(exc).__name__
         row.status = "failed"
         if name == "KilledWorker":
-            row.reason = (f"{row.label}: the worker converting it died "
-                          f"{max(row.attempts, 1)} time(s) (out of memory?); nothing was written")
+            row.reason = (
+                f"{row.label}: the worker converting it died "
+                f"{max(row.attempts, 1)} time(s) (out of memory?); nothing was written"
+            )
         else:
             row.reason = f"{row.label}: {one_line(exc, 200)}"
     else:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import NapariVivError
@@ -38,22 +38,39 @@ def add_parser(subparsers) -> None:
             "file on a dask.distributed cluster. Re-running skips what is already converted."
         ),
     )
-    p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="image file, folder (searched with its subfolders) or glob ('**' recurses)")
-    p.add_argument("-o", "--out-dir", required=True, metavar="DIR",
-                   help="folder for the outputs (made if missing; on a cluster, shared by all "
-                        "workers)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="tcp://HOST:PORT of a dask.distributed scheduler, or 'local' for a "
-                        "LocalCluster (default: no scheduler, convert here)")
-    p.add_argument("--jobs", type=positive_int, default=None, metavar="N",
-                   help="files converted at once here, sharing the cores (default 1, with all "
-                        "cores); with --scheduler local, the number of worker processes")
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="image file, folder (searched with its subfolders) or glob ('**' recurses)",
+    )
+    p.add_argument(
+        "-o",
+        "--out-dir",
+        required=True,
+        metavar="DIR",
+        help="folder for the outputs (made if missing; on a cluster, shared by all workers)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="tcp://HOST:PORT of a dask.distributed scheduler, or 'local' for a "
+        "LocalCluster (default: no scheduler, convert here)",
+    )
+    p.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="files converted at once here, sharing the cores (default 1, with all "
+        "cores); with --scheduler local, the number of worker processes",
+    )
     add_conversion_options(p, output="DIR/<stem>")
-    p.add_argument("--overwrite", action="store_true",
-                   help="convert every file again, even those already converted")
-    p.add_argument("--report", default=None, metavar="FILE.json",
-                   help="also write the final table, and totals, as JSON")
+    p.add_argument("--overwrite", action="store_true", help="convert every file again, even those already converted")
+    p.add_argument(
+        "--report", default=None, metavar="FILE.json", help="also write the final table, and totals, as JSON"
+    )
     add_progress_options(p)
     p.set_defaults(run=run)
 
@@ -63,13 +80,15 @@ def run(args) -> int:
     from ..batch.rows import summary, table
 
     if args.jobs is not None and args.scheduler not in (None, "local"):
-        raise UsageError("--jobs applies without --scheduler or with --scheduler local; a "
-                         "cluster's workers decide how many files run at once")
+        raise UsageError(
+            "--jobs applies without --scheduler or with --scheduler local; a "
+            "cluster's workers decide how many files run at once"
+        )
     options = options_from_args(args)
     out_dir, report = _checked_paths(args)
     found = _inputs(args, out_dir)
     started = time.perf_counter()
-    when = datetime.now(timezone.utc)
+    when = datetime.now(UTC)
     rows, missing = _plan(args, found, out_dir)
     stop = Stop()
     interrupted = _convert(args, rows, options, stop)
@@ -85,14 +104,17 @@ def run(args) -> int:
         _write_report(report, args, rows_all, totals, when)
         print(f"report: {report}")
     if interrupted:
-        print("napari-viv batch: interrupted; finished files are kept, unfinished ones left "
-              "nothing behind (run the same command again to go on)", file=sys.stderr)
+        print(
+            "napari-viv batch: interrupted; finished files are kept, unfinished ones left "
+            "nothing behind (run the same command again to go on)",
+            file=sys.stderr,
+        )
         return stop.exit_status
     return 0 if totals["failed"] == 0 and totals["interrupted"] == 0 else 1
 
 
 def _checked_paths(args) -> tuple[Path, Path | None]:
-    """The output folder and the report file, checked before anything is converted."""
+    """Check the output folder and the report file before anything is converted."""
     from ..write.atomic import check_folder
 
     out_dir = Path(args.out_dir)
@@ -107,7 +129,7 @@ def _checked_paths(args) -> tuple[Path, Path | None]:
 
 
 def _inputs(args, out_dir: Path):
-    """The inputs found; the output folder made. An error when no INPUT names anything."""
+    """Find the inputs and make the output folder; an error when no INPUT names anything."""
     from ..batch.inputs import find_inputs
     from ..write.atomic import check_folder
 
@@ -125,22 +147,36 @@ def _inputs(args, out_dir: Path):
 
 
 def _plan(args, found, out_dir: Path):
-    """The rows to convert (and those of INPUTs that named nothing); say what will happen."""
+    """Plan the rows (and fail those of INPUTs that named nothing); say what will happen."""
     from ..batch.rows import FileRow
     from ..batch.runner import plan_batch
 
-    rows = plan_batch(found.files, out_dir, overwrite=args.overwrite, all_series=args.all_series,
-                      note=lambda t: print(f"napari-viv batch: note: {t}", file=sys.stderr))
-    missing = [FileRow(Path(text), Path("-"), status="failed", reason=str(NapariVivError(why, subject=text)))
-               for text, why in found.missing]
+    rows = plan_batch(
+        found.files,
+        out_dir,
+        overwrite=args.overwrite,
+        all_series=args.all_series,
+        note=lambda t: print(f"napari-viv batch: note: {t}", file=sys.stderr),
+    )
+    missing = [
+        FileRow(Path(text), Path("-"), status="failed", reason=str(NapariVivError(why, subject=text)))
+        for text, why in found.missing
+    ]
     _announce_names(rows)
     skipped = sum(r.status == "skipped" for r in rows)
     todo = sum(r.status == "pending" for r in rows)
-    where = ("on a LocalCluster" if args.scheduler == "local"
-             else f"on {args.scheduler}" if args.scheduler
-             else f"here, {args.jobs or 1} at a time")
-    what = (f"{len(found.files)} file(s), {sum(r.series is not None for r in rows)} image "
-            "series" if args.all_series else f"{len(rows)} file(s)")
+    where = (
+        "on a LocalCluster"
+        if args.scheduler == "local"
+        else f"on {args.scheduler}"
+        if args.scheduler
+        else f"here, {args.jobs or 1} at a time"
+    )
+    what = (
+        f"{len(found.files)} file(s), {sum(r.series is not None for r in rows)} image series"
+        if args.all_series
+        else f"{len(rows)} file(s)"
+    )
     print(f"{what}: {skipped} already converted, {todo} to convert {where} -> {out_dir}", file=sys.stderr)
     for r in rows + missing:
         if r.status == "failed":
@@ -160,8 +196,15 @@ def _convert(args, rows, options, stop: Stop) -> bool:
     stop.install()
     try:
         if args.scheduler:
-            run_distributed(rows, options, args.scheduler, jobs=args.jobs, progress=progress, stop=stop.event,
-                            announce=lambda t: print(f"napari-viv batch: {t}", file=sys.stderr))
+            run_distributed(
+                rows,
+                options,
+                args.scheduler,
+                jobs=args.jobs,
+                progress=progress,
+                stop=stop.event,
+                announce=lambda t: print(f"napari-viv batch: {t}", file=sys.stderr),
+            )
         else:
             run_local(rows, options, jobs=args.jobs or 1, progress=progress, stop=stop.event)
     except KeyboardInterrupt:  # a second Ctrl-C
@@ -190,11 +233,13 @@ def _announce_names(rows) -> None:
 def _totals_line(t: dict) -> str:
     from ..text import human_bytes
 
-    return (f"{t['files']} file(s): {t['done']} done, {t['skipped']} skipped, "
-            f"{t['failed']} failed" + (f", {t['interrupted']} interrupted" if t["interrupted"]
-                                       else "")
-            + f" in {t['seconds']:.1f} s; {human_bytes(t['output_bytes_written'])} written "
-              f"({t['files_per_minute']:.1f} files/min, {t['gb_per_minute']:.2f} GB/min of input)")
+    return (
+        f"{t['files']} file(s): {t['done']} done, {t['skipped']} skipped, "
+        f"{t['failed']} failed"
+        + (f", {t['interrupted']} interrupted" if t["interrupted"] else "")
+        + f" in {t['seconds']:.1f} s; {human_bytes(t['output_bytes_written'])} written "
+        f"({t['files_per_minute']:.1f} files/min, {t['gb_per_minute']:.2f} GB/min of input)"
+    )
 
 
 def _write_report(path: Path, args, rows, totals: dict, when) -> None:

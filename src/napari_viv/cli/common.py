@@ -54,7 +54,7 @@ def usage_error(parser: argparse.ArgumentParser, message: str) -> NoReturn:
 
 
 def add_subcommand(subparsers, name: str, *, usage: str | None = None, **kwargs) -> argparse.ArgumentParser:
-    """Add subcommand ``name``, whose option errors exit 2 with a one-line usage.
+    r"""Add subcommand ``name``, whose option errors exit 2 with a one-line usage.
 
     Parameters
     ----------
@@ -76,13 +76,13 @@ def add_subcommand(subparsers, name: str, *, usage: str | None = None, **kwargs)
     --------
     >>> sub = argparse.ArgumentParser(prog="napari-viv").add_subparsers()
     >>> add_subcommand(sub, "x", usage="[options] FILE").format_usage()
-    'usage: napari-viv x [options] FILE\\n'
+    'usage: napari-viv x [options] FILE\n'
     """
     if usage is not None:
         kwargs["usage"] = f"%(prog)s {usage}"
     p = subparsers.add_parser(name, **kwargs)
     p.set_defaults(parser=p)
-    p.error = lambda message: usage_error(p, message)  # type: ignore[method-assign]
+    p.error = lambda message: usage_error(p, message)
     return p
 
 
@@ -130,10 +130,12 @@ class Stop:
         self._previous.clear()
 
     def __enter__(self) -> Stop:
+        """Install the handlers."""
         self.install()
         return self
 
     def __exit__(self, *exc) -> None:
+        """Restore the handlers."""
         self.restore()
 
     def is_set(self) -> bool:
@@ -377,8 +379,13 @@ def add_progress_options(p: argparse.ArgumentParser) -> None:
     (None, False)
     """
     bar = p.add_mutually_exclusive_group()
-    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
-                     help="always show the progress bar (default: only on a terminal)")
+    bar.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="always show the progress bar (default: only on a terminal)",
+    )
     bar.add_argument("--no-progress", dest="progress", action="store_false", help="never show the progress bar")
 
 
@@ -435,9 +442,11 @@ class ProgressBar:
             bar.update(done - bar.n)
 
     def __enter__(self) -> ProgressBar:
+        """Use the bar in a ``with`` block."""
         return self
 
     def __exit__(self, *exc) -> None:
+        """Remove the bar."""
         self.close()
 
     def close(self) -> None:

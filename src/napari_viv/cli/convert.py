@@ -79,8 +79,9 @@ def _convert(src_path: Path, out: Path, options, args) -> int:
     notes: list[str] = []
     with Stop() as stop, ProgressBar(args.progress, f"converting {src_path.name}") as bar:
         try:
-            source, written = convert_one(src_path, out, options, overwrite=args.overwrite, progress=bar,
-                                          cancel=stop.is_set, note=notes.append)
+            source, written = convert_one(
+                src_path, out, options, overwrite=args.overwrite, progress=bar, cancel=stop.is_set, note=notes.append
+            )
         except (Cancelled, KeyboardInterrupt):
             bar.close()
             print(f"napari-viv convert: interrupted; nothing was written to {out}", file=sys.stderr)
@@ -116,15 +117,17 @@ def _summary(source, written, seconds: float) -> None:
         nplanes = len(t.pages)
         tile = page.tilewidth
         dtype = page.dtype
-        codec = COMPRESSION_NAMES.get(int(page.compression), page.compression.name.lower())
+        codec = COMPRESSION_NAMES.get(int(page.compression), getattr(page.compression, "name", "unknown").lower())
     size = tif.stat().st_size
     raw = source.levels[0].nbytes
     dims = " ".join(f"{a}={n}" for a, n in zip(source.metadata.axes, source.shape, strict=True))
     rate = rate_text(raw, seconds)
     print(f"wrote {tif}")
     print(f"  {dims} {dtype}: {nplanes} plane(s), {nlevels} level(s), {tile}-px tiles, {codec}")
-    print(f"  {human_bytes(size)} on disk, {size / raw:.2f} x the raw full-resolution size "
-          f"({human_bytes(raw)}; all levels included), in {seconds_text(seconds)}" + (f" ({rate})" if rate else ""))
+    print(
+        f"  {human_bytes(size)} on disk, {size / raw:.2f} x the raw full-resolution size "
+        f"({human_bytes(raw)}; all levels included), in {seconds_text(seconds)}" + (f" ({rate})" if rate else "")
+    )
     print(f"  offsets: {written.offsets}")
     if written.view is not None:
         print(f"  view (colours, contrast limits): {written.view}")

@@ -32,16 +32,17 @@ def add_parser(subparsers) -> None:
         "temporary folder, serve it with our viewer and print the links; the folder is "
         "removed on exit.",
     )
-    p.add_argument("--size", type=positive_int, default=2048, metavar="N",
-                   help="image width and height in pixels (default 2048)")
-    p.add_argument("--channels", type=positive_int, default=6, metavar="C",
-                   help="number of channels (default 6)")
+    p.add_argument(
+        "--size", type=positive_int, default=2048, metavar="N", help="image width and height in pixels (default 2048)"
+    )
+    p.add_argument("--channels", type=positive_int, default=6, metavar="C", help="number of channels (default 6)")
     add_server_options(p)
-    p.add_argument("--no-browser", action="store_true",
-                   help=f"do not open a web browser (also: ${NO_BROWSER_ENV}=1)")
-    p.add_argument("--napari", action="store_true",
-                   help="open napari with the sample and the Export to Viv panel instead "
-                   "(Ctrl-C here closes it)")
+    p.add_argument("--no-browser", action="store_true", help=f"do not open a web browser (also: ${NO_BROWSER_ENV}=1)")
+    p.add_argument(
+        "--napari",
+        action="store_true",
+        help="open napari with the sample and the Export to Viv panel instead (Ctrl-C here closes it)",
+    )
     p.set_defaults(run=run)
 
 
@@ -74,29 +75,32 @@ def run(args) -> int:
 
     with Stop(twice=False) as stop, tempfile.TemporaryDirectory(prefix="napari-viv-demo-") as folder:
         path = Path(folder) / FILE_NAME
-        print(f"Writing the synthetic tissue ({args.channels} x {args.size} x {args.size} "
-              f"uint16) to {path} ...", file=sys.stderr, flush=True)
+        print(
+            f"Writing the synthetic tissue ({args.channels} x {args.size} x {args.size} uint16) to {path} ...",
+            file=sys.stderr,
+            flush=True,
+        )
         data, meta = synthetic_tissue(args.size, args.channels)
         # Ctrl-C/SIGTERM while writing cancels; the folder is removed either way.
         written = export_pyramid(data, path, metadata=meta, cancel=stop.is_set)
         path = Path(written[0])
-        server = RangeServer([path], host=args.host, port=args.port,
-                             allow_origins=allowed_origins(args))
+        server = RangeServer([path], host=args.host, port=args.port, allow_origins=allowed_origins(args))
         with server:
             link = print_links(server, path, args)
             if args.no_browser or not browser_available():
-                print("(not opening a browser: copy the link above into one)",
-                      file=sys.stderr, flush=True)
+                print("(not opening a browser: copy the link above into one)", file=sys.stderr, flush=True)
             else:
                 from ..serve.links import open_browser
 
                 if not open_browser(link):
-                    print("could not open a browser: copy the link above into one",
-                          file=sys.stderr, flush=True)
+                    print("could not open a browser: copy the link above into one", file=sys.stderr, flush=True)
             stop.wait()
             requests, nbytes = server.stats
-        print(f"stopped after {requests} requests, {nbytes / 1e6:.1f} MB sent; "
-              f"removing {folder}", file=sys.stderr, flush=True)
+        print(
+            f"stopped after {requests} requests, {nbytes / 1e6:.1f} MB sent; removing {folder}",
+            file=sys.stderr,
+            flush=True,
+        )
     return 0
 
 

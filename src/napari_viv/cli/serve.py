@@ -31,17 +31,26 @@ def add_parser(subparsers) -> None:
 
 def add_server_options(p) -> None:
     """Options shared by `serve` and `demo`."""
-    p.add_argument("--port", type=int, default=0,
-                   help="port to listen on (default: a free one)")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default 127.0.0.1; anything else "
-                   "exposes the file to your network)")
-    p.add_argument("--allow-origin", action="append", default=None, metavar="ORIGIN",
-                   help="a web origin allowed to read the file (repeatable; '*' for any). "
-                   "Always allowed: the public Avivator and --avivator-url")
-    p.add_argument("--avivator-url", default=None, metavar="URL",
-                   help="a self-hosted Avivator to link to "
-                   "(default: $NAPARI_VIV_AVIVATOR_URL or the public one)")
+    p.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; anything else exposes the file to your network)",
+    )
+    p.add_argument(
+        "--allow-origin",
+        action="append",
+        default=None,
+        metavar="ORIGIN",
+        help="a web origin allowed to read the file (repeatable; '*' for any). "
+        "Always allowed: the public Avivator and --avivator-url",
+    )
+    p.add_argument(
+        "--avivator-url",
+        default=None,
+        metavar="URL",
+        help="a self-hosted Avivator to link to (default: $NAPARI_VIV_AVIVATOR_URL or the public one)",
+    )
 
 
 def check_servable(path: Path) -> list[str]:
@@ -56,7 +65,8 @@ def check_servable(path: Path) -> list[str]:
     if not naming.is_viv_name(path.name):
         raise NapariVivError(
             "Avivator only treats names ending in lowercase .ome.tif or "
-            ".ome.tiff as OME-TIFF; rename it or convert it with 'napari-viv convert'", subject=path
+            ".ome.tiff as OME-TIFF; rename it or convert it with 'napari-viv convert'",
+            subject=path,
         )
     import tifffile
 
@@ -67,7 +77,8 @@ def check_servable(path: Path) -> list[str]:
         raise NapariVivError(f"not a readable TIFF ({exc})", subject=path) from None
     if not ome:
         raise NapariVivError(
-            "has no OME-XML, so neither our viewer nor Avivator can open it; convert it with 'napari-viv convert'", subject=path
+            "has no OME-XML, so neither our viewer nor Avivator can open it; convert it with 'napari-viv convert'",
+            subject=path,
         )
     notes = []
     side = naming.offsets_path(path)
@@ -94,12 +105,15 @@ def viv_problems(path: Path) -> list[str]:
         raise
     except Exception:  # noqa: BLE001 - a bug in the checker: it is advice; never let it stop serving
         return []
-    return [f"warning: Avivator will probably fail: {f.message} (fix: {f.fix})"
-            for f in report.findings if f.severity == "error"]
+    return [
+        f"warning: Avivator will probably fail: {f.message} (fix: {f.fix})"
+        for f in report.findings
+        if f.severity == "error"
+    ]
 
 
 def allowed_origins(args) -> list[str] | None:
-    """The CORS allow-list from --allow-origin and --avivator-url."""
+    """Build the CORS allow-list from --allow-origin and --avivator-url."""
     from ..serve.links import avivator_origin
     from ..serve.server import AVIVATOR_ORIGIN, default_allowed_origins
 
@@ -128,8 +142,11 @@ def print_links(server, path: Path, args, out=sys.stdout) -> str:
     if hint is not None and is_loopback(server.host):
         print(hint.text(), file=out)
     if not is_loopback(server.host):
-        print(f"warning: listening on {server.host}: anyone who can reach this "
-              "machine on that port can download the file", file=out)
+        print(
+            f"warning: listening on {server.host}: anyone who can reach this "
+            "machine on that port can download the file",
+            file=out,
+        )
     for caveat in browser_caveats():
         print(f"note (Avivator): {caveat}", file=out)
     print("Press Ctrl-C to stop.", file=out, flush=True)
@@ -144,13 +161,11 @@ def run(args) -> int:
     path = Path(args.file).expanduser().absolute()
     for note in check_servable(path) + viv_problems(path):
         print(note, file=sys.stderr)
-    server = RangeServer([path], host=args.host, port=args.port,
-                         allow_origins=allowed_origins(args))
+    server = RangeServer([path], host=args.host, port=args.port, allow_origins=allowed_origins(args))
     with Stop(twice=False) as stop, server:
         link = print_links(server, path, args)
         if args.open and not open_browser(link):
-            print("could not open a browser: copy the link above into one",
-                  file=sys.stderr, flush=True)
+            print("could not open a browser: copy the link above into one", file=sys.stderr, flush=True)
         stop.wait()
         requests, nbytes = server.stats
     print(f"stopped after {requests} requests, {nbytes / 1e6:.1f} MB sent", file=sys.stderr)
