@@ -272,22 +272,7 @@ def run_distributed(
         client.subscribe_topic(topic(batch_id, "progress"), on_progress)
         if not client.scheduler_info().get("workers"):
             announce(f"waiting for a worker to join {client.scheduler.address}")
-        futures = {}
-        order = sorted(todo, key=lambda r: -r.input_bytes)  # largest first: shorter tail
-        for rank, row in enumerate(order):
-            fut = client.submit(
-                convert_task,
-                str(row.input.resolve()),
-                str(row.output.resolve()),
-                row.options(options),
-                batch_id,
-                True,
-                threads,
-                key=f"napari-viv-convert-{rank}-{batch_id[:8]}",
-                pure=False,
-                priority=len(order) - rank,
-            )
-            futures[fut] = row
+        futures = _submit(client, todo, options, batch_id, threads)
         pending = dict(futures)
         while pending and not stop.is_set():
             finished = [f for f in pending if f.done()]
@@ -316,6 +301,27 @@ def run_distributed(
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _submit(client, todo: list[FileRow], options: ConvertOptions, batch_id: str, threads: int | None) -> dict:
+    """Submit a task per row, largest input first (a shorter tail); return ``{future: row}``."""
+    futures = {}
+    order = sorted(todo, key=lambda r: -r.input_bytes)
+    for rank, row in enumerate(order):
+        fut = client.submit(
+            convert_task,
+            str(row.input.resolve()),
+            str(row.output.resolve()),
+            row.options(options),
+            batch_id,
+            True,
+            threads,
+            key=f"napari-viv-convert-{rank}-{batch_id[:8]}",
+            pure=False,
+            priority=len(order) - rank,
+        )
+        futures[fut] = row
+    return futures
 
 
 def _count_attempts(client, batch_id: str, by_output: dict) -> None:
