@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 import tifffile
 
+from helpers import realfiles
 from helpers.vivjs import viv_rasters
 from napari_viv import NapariVivError, check_file, export_pyramid, open_image
 from napari_viv.read.encoded import jpeg_level0
 from napari_viv.sample import synthetic_he
 
-REALFILES = Path(__file__).resolve().parents[3] / "shared" / "realfiles" / "files"
+REALFILES = realfiles.folder()
 
 pytestmark = pytest.mark.node
 
@@ -129,8 +130,8 @@ def test_level0_jpeg_tiles_are_copied_byte_for_byte(slide, tmp_path):
     assert psnr(ycbcr_to_rgb(rasters[1, 0, 0, 0]), halve(lib)) >= 33
 
 
-@pytest.mark.skipif(not (REALFILES / "slide_openslide_small.svs").is_file(),
-                    reason="../shared/realfiles is not beside this checkout")
+@pytest.mark.skipif(bool(realfiles.file_missing_reason("slide_openslide_small.svs")),
+                    reason=realfiles.file_missing_reason("slide_openslide_small.svs") or "")
 def test_real_svs_with_jpeg_tables_is_copied_and_decoded_by_viv(tmp_path):
     src = REALFILES / "slide_openslide_small.svs"
     tiles, why = jpeg_level0(src)

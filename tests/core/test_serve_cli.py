@@ -31,9 +31,11 @@ def ome(tmp_path):
 
 
 def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("SSH_CONNECTION", "SSH_CLIENT", "DISPLAY", "WAYLAND_DISPLAY",
-                        "NAPARI_VIV_AVIVATOR_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SSH_CONNECTION", "SSH_CLIENT", "DISPLAY", "WAYLAND_DISPLAY", "NAPARI_VIV_AVIVATOR_URL")
+    }
     env.update(extra)
     return env
 
@@ -95,7 +97,7 @@ def test_serve_prints_link_serves_and_stops_cleanly(ome, sig):
         assert status == 200 and body == (ome.parent / "cells.offsets.json").read_bytes()
         assert any("Safari" in ln for ln in lines)
         prefix = "View in your browser: "
-        views = [ln[len(prefix):] for ln in lines if ln.startswith(prefix)]
+        views = [ln[len(prefix) :] for ln in lines if ln.startswith(prefix)]
         assert views == [f"http://127.0.0.1:{port}/?image=/cells.ome.tif"]
         assert lines.index(prefix + views[0]) < lines.index("  " + link)  # ours first
         status, headers, body = get(views[0])
@@ -117,8 +119,18 @@ def test_serve_on_a_given_port_with_extra_origin(ome):
     port = s.getsockname()[1]
     s.close()
     mine = "http://localhost:3000"
-    proc, lines = start(["serve", str(ome), "--port", str(port), "--allow-origin", mine,
-                         "--avivator-url", "https://viv.example.org/app/"])
+    proc, lines = start(
+        [
+            "serve",
+            str(ome),
+            "--port",
+            str(port),
+            "--allow-origin",
+            mine,
+            "--avivator-url",
+            "https://viv.example.org/app/",
+        ]
+    )
     try:
         link = link_from(lines)
         assert link.startswith("https://viv.example.org/app/?image_url=")
@@ -149,17 +161,25 @@ def test_serve_prints_ssh_hint_in_an_ssh_session(ome):
     assert rc == 0, err
 
 
-@pytest.mark.parametrize("name,content,message", [
-    ("missing.ome.tif", None, "no such file"),
-    ("plain.tif", b"II*\x00", "ome.tif"),
-    ("junk.ome.tif", b"this is not a tiff", "not a readable TIFF"),
-])
+@pytest.mark.parametrize(
+    "name,content,message",
+    [
+        ("missing.ome.tif", None, "no such file"),
+        ("plain.tif", b"II*\x00", "ome.tif"),
+        ("junk.ome.tif", b"this is not a tiff", "not a readable TIFF"),
+    ],
+)
 def test_bad_file_is_one_line_and_exit_1(tmp_path, name, content, message):
     path = tmp_path / name
     if content is not None:
         path.write_bytes(content)
-    proc = subprocess.run([sys.executable, "-m", "napari_viv", "serve", str(path)],
-                          capture_output=True, text=True, timeout=60, env=clean_env())
+    proc = subprocess.run(
+        [sys.executable, "-m", "napari_viv", "serve", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(),
+    )
     assert proc.returncode == 1
     err = proc.stderr.strip().splitlines()
     assert len(err) == 1 and message in err[0] and name in err[0]
@@ -170,10 +190,49 @@ def test_tiff_without_ome_xml_is_refused(tmp_path):
     tifffile.imwrite(path, np.zeros((32, 32), np.uint8), ome=False, metadata=None)
     with tifffile.TiffFile(path) as tif:
         assert not tif.is_ome
-    proc = subprocess.run([sys.executable, "-m", "napari_viv", "serve", str(path)],
-                          capture_output=True, text=True, timeout=60, env=clean_env())
+    proc = subprocess.run(
+        [sys.executable, "-m", "napari_viv", "serve", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(),
+    )
     assert proc.returncode == 1
     assert "OME-XML" in proc.stderr and "noxml.ome.tif" in proc.stderr
+
+
+def test_truncated_file_is_refused_in_one_line_before_serving(tmp_path):
+    from napari_viv import export_pyramid
+
+    path = tmp_path / "cut.ome.tif"
+    export_pyramid(np.arange(2 * 512 * 512, dtype=np.uint16).reshape(2, 512, 512), path, axes="CYX", tile_size=128)
+    path.write_bytes(path.read_bytes()[: int(path.stat().st_size * 0.9)])
+    with tifffile.TiffFile(path) as tif:
+        assert tif.is_ome  # the OME-XML survived: only the check of the data refuses it
+    proc = subprocess.run(
+        [sys.executable, "-m", "napari_viv", "serve", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(),
+    )
+    assert proc.returncode == 1
+    err = proc.stderr.strip().splitlines()
+    assert len(err) == 1 and "cut.ome.tif" in err[0] and "truncated" in err[0], err
+    assert proc.stdout == ""  # no link was printed: nothing was served
+
+
+def test_help_leads_with_our_viewer():
+    def help_text(*args):
+        out = subprocess.run(
+            [sys.executable, "-m", "napari_viv", *args, "--help"], capture_output=True, text=True, timeout=60
+        ).stdout
+        return " ".join(out.split())
+
+    serve_line = help_text().split(" serve ", 1)[1]
+    for text in (serve_line, help_text("serve"), help_text("demo")):
+        assert "our viewer" in text, text
+        assert "Avivator" not in text or text.index("our viewer") < text.index("Avivator"), text
 
 
 def test_port_in_use_is_one_line_and_exit_1(ome):
@@ -184,7 +243,11 @@ def test_port_in_use_is_one_line_and_exit_1(ome):
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "napari_viv", "serve", str(ome), "--port", str(port)],
-            capture_output=True, text=True, timeout=60, env=clean_env())
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=clean_env(),
+        )
     finally:
         busy.close()
     assert proc.returncode == 1

@@ -25,9 +25,18 @@ def make_mixed_inputs(folder: Path) -> dict[str, tuple[Path, np.ndarray | None]]
 
     ome = ramp((3, 300, 260), "uint16", seed=1)
     p = folder / "caseA" / "slide.ome.tif"
-    tifffile.imwrite(p, ome, tile=(128, 128), compression="zlib", metadata={
-        "axes": "CYX", "Channel": {"Name": ["DAPI", "CD8", "PanCK"]},
-        "PhysicalSizeX": 0.5, "PhysicalSizeY": 0.5})
+    tifffile.imwrite(
+        p,
+        ome,
+        tile=(128, 128),
+        compression="zlib",
+        metadata={
+            "axes": "CYX",
+            "Channel": {"Name": ["DAPI", "CD8", "PanCK"]},
+            "PhysicalSizeX": 0.5,
+            "PhysicalSizeY": 0.5,
+        },
+    )
     files["ome"] = (p, ome)
 
     ij = ramp((2, 200, 330), "uint16", seed=2)
@@ -103,3 +112,85 @@ def make_series_inputs(folder: Path) -> dict[str, tuple[Path, list[np.ndarray] |
     p.write_bytes(b"not a tiff at all")
     files["junk"] = (p, None)
     return files
+
+
+class StallingZarr:
+    """A ``.zarr`` input one of whose chunk files is a named pipe: a real input that stalls.
+
+    A conversion reads the chunks in order; when it reaches the pipe it blocks
+    in ``read()`` (the test holds the pipe open, so the open succeeds and no
+    data comes) with the earlier chunks' tiles already written. :meth:`reader`
+    finds the process blocked on it in ``/proc``; :meth:`release` sends the
+    chunk's bytes through the pipe (the blocked read completes normally) and
+    :meth:`replace` puts the real chunk file back for later reads.
+    """
+
+    def __init__(self, path: Path, data: np.ndarray, chunks: tuple[int, ...], stall_at: tuple[int, ...]):
+        import os
+
+        import zarr
+
+        self.path = Path(path).absolute()
+        self.data = data
+        z = zarr.create_array(str(self.path), shape=data.shape, chunks=chunks, dtype=data.dtype)
+        z[...] = data
+        self.chunk = self.path.joinpath("c", *map(str, stall_at))
+        self.bytes = self.chunk.read_bytes()
+        self.chunk.unlink()
+        os.mkfifo(self.chunk)
+        # read-write: our end never blocks, and the converter's open() succeeds at once
+        self._fd: int | None = os.open(self.chunk, os.O_RDWR)
+
+    def reader(self, pids) -> int | None:
+        """The first of ``pids`` holding the pipe open (blocked reading it), or None."""
+        import os
+
+        for pid in pids:
+            try:
+                fds = os.listdir(f"/proc/{pid}/fd")
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") == str(self.chunk):
+                        return pid
+                except OSError:
+                    continue
+        return None
+
+    def wait_for_reader(self, pids, proc=None, timeout: float = 120) -> int:
+        """Wait until one of ``pids()`` is blocked on the pipe; return its pid."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            pid = self.reader(pids())
+            if pid is not None:
+                return pid
+            assert proc is None or proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no conversion reached the stalling chunk"
+            time.sleep(0.05)
+
+    def release(self) -> None:
+        """Send the chunk through the pipe and close our end: the blocked read gets it whole."""
+        import os
+
+        view = memoryview(self.bytes)
+        while view:
+            view = view[os.write(self._fd, view) :]
+        self.close()
+
+    def replace(self) -> None:
+        """Put the real chunk file where the pipe was (later reads find a plain file)."""
+        import os
+
+        tmp = self.chunk.with_name(".chunk")
+        tmp.write_bytes(self.bytes)
+        os.replace(tmp, self.chunk)
+
+    def close(self) -> None:
+        import os
+
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -28,9 +28,18 @@ def folder() -> Path:
 
 
 def missing_reason() -> str | None:
+    """Why the real files cannot be used (a skip reason), or None."""
     f = folder()
     if not f.is_dir():
         return f"the real files are not at {f} (set {ENV} to their folder)"
+    return None
+
+
+def file_missing_reason(rel: str) -> str | None:
+    """Why the real file ``rel`` cannot be used (a skip reason naming the variable ENV), or None."""
+    path = folder() / rel
+    if not path.is_file():
+        return f"{rel} is not among the real files at {folder()} (set {ENV} to their folder)"
     return None
 
 
@@ -39,8 +48,7 @@ def inputs() -> list[str]:
     root = folder()
     if not root.is_dir():
         return []
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*")
-                  if p.is_file() and p.name != "SOURCES.md")
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p.name != "SOURCES.md")
 
 
 def _local(tag: str) -> str:
@@ -83,7 +91,7 @@ def planes(level) -> dict:
     outer = axes[: -3 if axes.endswith("S") else -2]
     out = {}
     for idx in np.ndindex(*arr.shape[: len(outer)]):
-        pos = dict(zip(outer, idx))
+        pos = dict(zip(outer, idx, strict=True))
         out[(pos.get("T", 0), pos.get("C", 0), pos.get("Z", 0))] = arr[idx]
     return out
 
@@ -145,23 +153,28 @@ def viv_many(paths, lossy=()) -> list:
 
     paths = [Path(p) for p in paths]
     served = [p for p in paths if p.name.endswith(".companion.ome")]
-    servers = {p: RangeServer([m for m in p.parent.iterdir() if m.is_file()]).start()
-               for p in served}
+    servers = {p: RangeServer([m for m in p.parent.iterdir() if m.is_file()]).start() for p in served}
     try:
-        jobs = [{"source": servers[p].url_for(p) if p in servers else str(p.resolve()),
-                 "raw": p in set(map(Path, lossy))} for p in paths]
+        jobs = [
+            {"source": servers[p].url_for(p) if p in servers else str(p.resolve()), "raw": p in set(map(Path, lossy))}
+            for p in paths
+        ]
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
             json.dump(jobs, fh)
-        proc = subprocess.run(["node", "--input-type=module", "-e", _MANY_JS, fh.name],
-                              capture_output=True, text=True, cwd=HARNESS, timeout=900)
+        proc = subprocess.run(
+            ["node", "--input-type=module", "-e", _MANY_JS, fh.name],
+            capture_output=True,
+            text=True,
+            cwd=HARNESS,
+            timeout=900,
+        )
         os.unlink(fh.name)
     finally:
         for server in servers.values():
             server.stop()
     lines = [json.loads(ln) for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if len(lines) != len(paths):
-        raise RuntimeError(f"the Viv loader answered {len(lines)} of {len(paths)}: "
-                           f"{proc.stderr.strip()[-500:]}")
+        raise RuntimeError(f"the Viv loader answered {len(lines)} of {len(paths)}: {proc.stderr.strip()[-500:]}")
     return [VivLoadError(r["error"]) if "error" in r else r for r in lines]
 
 
@@ -218,10 +231,10 @@ def output_conforms(path: Path, report) -> str | None:
     if len(image["levels"]) != len(levels):
         return f"Viv shows {len(image['levels'])} levels, the file has {len(levels)}"
     h0, w0 = levels[0][0].shape[:2]
-    for k, (lev, mine) in enumerate(zip(image["levels"], levels)):
+    for k, (lev, mine) in enumerate(zip(image["levels"], levels, strict=True)):
         if len(lev["planes"]) != len(mine):
             return f"level {k}: Viv has {len(lev['planes'])} planes, the file {len(mine)}"
-        for pl, arr in zip(lev["planes"], mine):
+        for pl, arr in zip(lev["planes"], mine, strict=True):
             if (pl["height"], pl["width"]) != (h0 >> k, w0 >> k) or arr.shape[:2] != (h0 >> k, w0 >> k):
                 return f"level {k} is not level 0 halved (floor)"
             if pl["sha256"] == plane_digest(arr):
@@ -258,8 +271,11 @@ def output_ome(path: Path) -> dict:
         compression = int(tif.pages.first.compression)
     pixels = next(el for el in root.iter() if _local(el.tag) == "Pixels")
     a = pixels.attrib
-    phys = {ax.lower(): float(a[f"PhysicalSize{ax}"]) * to_um[a.get(f"PhysicalSize{ax}Unit", "\u00b5m")]
-            for ax in "XYZ" if f"PhysicalSize{ax}" in a}
+    phys = {
+        ax.lower(): float(a[f"PhysicalSize{ax}"]) * to_um[a.get(f"PhysicalSize{ax}Unit", "\u00b5m")]
+        for ax in "XYZ"
+        if f"PhysicalSize{ax}" in a
+    }
     return {
         "sizes": {k: int(a[f"Size{k}"]) for k in "XYZCT"},
         "names": [c.get("Name") for c in pixels if _local(c.tag) == "Channel"],
@@ -309,7 +325,7 @@ def expected_level0(path: Path, series: int, rgb: bool, sizes: dict) -> np.ndarr
             order, values = ndtiff_order(metadata_file(path))
             arr = tif.series[0].asarray()
             out = np.zeros((sizes["T"], sizes["C"], sizes["Z"]) + arr.shape[-2:], arr.dtype)
-            for page, (t, c, z) in zip(arr, order):
+            for page, (t, c, z) in zip(arr, order, strict=False):  # order may list more pages than written
                 out[t, c, z] = page
             return out
         ser = tif.series[0] if "R" in tif.series[0].axes else tif.series[series]

@@ -288,7 +288,7 @@ def test_all_series_writes_each_series_as_bioformats_counts_them(rel, bf, tmp_pa
     from napari_viv.read import list_series
 
     if rel not in FILES:
-        pytest.skip(f"{rel} is not among the real files")
+        pytest.skip(realfiles.file_missing_reason(rel))
     report = bf[realfiles.metadata_file(ROOT / rel)]
     assert len(list_series(ROOT / rel)) == len(report.series)
     out = tmp_path / "all.ome.tif"
@@ -313,7 +313,7 @@ def test_all_series_leaves_out_a_slides_label_and_macro(tmp_path, capsys):
 
     rel = "slide_CMU-1-Small-Region.svs"
     if rel not in FILES:
-        pytest.skip(f"{rel} is not among the real files")
+        pytest.skip(realfiles.file_missing_reason(rel))
     listed = list_series(ROOT / rel)
     kept = [s.index for s in listed if s.kind != "associated"]
     left = [s for s in listed if s.kind == "associated"]
@@ -342,7 +342,7 @@ def test_series_out_of_range_names_the_count(tmp_path):
 
     rel = "mm_181003_multi_pos_time_course_1_MMStack.ome.tif"
     if rel not in FILES:
-        pytest.skip(f"{rel} is not among the real files")
+        pytest.skip(realfiles.file_missing_reason(rel))
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         rc = main(["convert", str(ROOT / rel), str(tmp_path / "x.ome.tif"), "--series", "2"])

@@ -47,8 +47,7 @@ def _search(folder: Path, exclude: Path | None) -> list[Path]:
             else:
                 keep.append(d)
         dirs[:] = keep
-        images += [here / f for f in files
-                   if naming.is_batch_input_name(f) and not f.lower().endswith(".zarr")]
+        images += [here / f for f in files if naming.is_batch_input_name(f) and not f.lower().endswith(".zarr")]
         found += sorted(images, key=lambda p: p.name)
     return found
 
@@ -71,8 +70,10 @@ def find_inputs(items, exclude=None) -> Inputs:
             for f in found:
                 add(f)
             return len(found)
-        if not explicit and (not naming.is_batch_input_name(p.name)  # also: hidden names
-                             or _inside(p.resolve(), exclude)):
+        if not explicit and (
+            not naming.is_batch_input_name(p.name)  # also: hidden names
+            or _inside(p.resolve(), exclude)
+        ):
             return 0
         add(p)
         return 1

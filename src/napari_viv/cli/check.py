@@ -1,4 +1,4 @@
-"""`napari-viv check FILE...`: will Viv and Avivator open these files correctly?
+"""`napari-viv check FILE...`: whether Viv and Avivator will open these files correctly.
 
 Exit status 0 when every file opens with correct pixels (warnings allowed),
 1 when any file has an error or can't be read at all.
@@ -9,36 +9,42 @@ from __future__ import annotations
 import json
 import sys
 
+from .common import add_subcommand
+
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser(
+    """Add ``check`` to the dispatcher's subcommands."""
+    p = add_subcommand(
+        subparsers,
         "check",
         help="say whether Viv/Avivator will open an OME-TIFF with correct pixels",
         description="Check OME-TIFF files against what Viv 0.21 and Avivator accept. "
         "Reads only metadata, so it is quick on large files. Exit status 0 when "
         "Viv will open every file with correct pixels (warnings allowed), 1 otherwise.",
     )
-    p.add_argument("files", nargs="+", metavar="FILE",
-                   help="an .ome.tif file (or a multi-file set's .companion.ome)")
-    p.add_argument("--json", action="store_true",
-                   help="print one JSON object per file instead of text (an unreadable file "
-                        "gets {\"ok\": false, \"error\": ...})")
-    p.add_argument("-q", "--quiet", action="store_true",
-                   help="print errors only (no warnings, no verdict line for good files)")
+    p.add_argument("files", nargs="+", metavar="FILE", help="an .ome.tif file (or a multi-file set's .companion.ome)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='print one JSON object per file instead of text (an unreadable file gets {"ok": false, "error": ...})',
+    )
+    p.add_argument(
+        "-q", "--quiet", action="store_true", help="print errors only (no warnings, no verdict line for good files)"
+    )
     p.set_defaults(run=run)
 
 
 def format_report(report, *, quiet: bool = False) -> str:
-    """The human-readable text for one :class:`~napari_viv.check.rules.CheckReport`."""
+    """Write the human-readable text for one :class:`~napari_viv.check.rules.CheckReport`."""
     lines = []
     if report.ok:
         if not quiet:
             tail = f" ({len(report.warnings)} warning(s))" if report.warnings else ""
-            lines.append(f"{report.path}: OK - Viv and Avivator will open it with "
-                         f"correct pixels{tail}")
+            lines.append(f"{report.path}: OK - Viv and Avivator will open it with correct pixels{tail}")
     else:
-        lines.append(f"{report.path}: NOT OK - Viv/Avivator will fail or show wrong "
-                     f"pixels ({len(report.errors)} problem(s)):")
+        lines.append(
+            f"{report.path}: NOT OK - Viv/Avivator will fail or show wrong pixels ({len(report.errors)} problem(s)):"
+        )
     if not quiet:
         lines.extend(f"  {line}" for line in report.images)
     for f in report.findings:
@@ -50,6 +56,7 @@ def format_report(report, *, quiet: bool = False) -> str:
 
 
 def run(args) -> int:
+    """Check every file of ``args``; return 0 when Viv opens all of them with correct pixels."""
     from ..check.rules import check_file
     from ..errors import NapariVivError
 
@@ -59,8 +66,12 @@ def run(args) -> int:
             report = check_file(name)
         except NapariVivError as exc:
             if args.json:  # one JSON object per file, readable or not
-                print(json.dumps({"path": str(name), "ok": False, "error": str(exc),
-                                  "findings": [], "images": []}, ensure_ascii=False))
+                print(
+                    json.dumps(
+                        {"path": str(name), "ok": False, "error": str(exc), "findings": [], "images": []},
+                        ensure_ascii=False,
+                    )
+                )
             elif len(args.files) == 1:
                 raise
             print(f"napari-viv check: error: {exc}", file=sys.stderr)

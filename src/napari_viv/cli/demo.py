@@ -1,4 +1,4 @@
-"""`napari-viv demo`: the synthetic tissue, exported and served to Avivator.
+"""`napari-viv demo`: the synthetic tissue, exported and served to our viewer.
 
 Without options: write the sample as a pyramidal OME-TIFF (+ offsets.json)
 into a temporary folder, serve it with our viewer, print the links, open a browser
@@ -14,7 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .serve import add_server_options, allowed_origins, print_links, stop_signals, wait
+from .common import Stop, add_subcommand, positive_int
+from .serve import add_server_options, allowed_origins, print_links
 
 #: Set (to anything but "" or "0") to never launch a browser.
 NO_BROWSER_ENV = "NAPARI_VIV_NO_BROWSER"
@@ -22,36 +23,27 @@ FILE_NAME = "synthetic_tissue.ome.tif"
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser(
+    """Add ``demo`` to the dispatcher's subcommands."""
+    p = add_subcommand(
+        subparsers,
         "demo",
         help="export the synthetic sample and serve it to our viewer (or open it in napari)",
         description="Write the synthetic multiplexed tissue as a Viv pyramid into a "
         "temporary folder, serve it with our viewer and print the links; the folder is "
         "removed on exit.",
     )
-    p.add_argument("--size", type=_positive, default=2048, metavar="N",
-                   help="image width and height in pixels (default 2048)")
-    p.add_argument("--channels", type=_positive, default=6, metavar="C",
-                   help="number of channels (default 6)")
+    p.add_argument(
+        "--size", type=positive_int, default=2048, metavar="N", help="image width and height in pixels (default 2048)"
+    )
+    p.add_argument("--channels", type=positive_int, default=6, metavar="C", help="number of channels (default 6)")
     add_server_options(p)
-    p.add_argument("--no-browser", action="store_true",
-                   help=f"do not open a web browser (also: ${NO_BROWSER_ENV}=1)")
-    p.add_argument("--napari", action="store_true",
-                   help="open napari with the sample and the Export to Viv panel instead "
-                   "(Ctrl-C here closes it)")
+    p.add_argument("--no-browser", action="store_true", help=f"do not open a web browser (also: ${NO_BROWSER_ENV}=1)")
+    p.add_argument(
+        "--napari",
+        action="store_true",
+        help="open napari with the sample and the Export to Viv panel instead (Ctrl-C here closes it)",
+    )
     p.set_defaults(run=run)
-
-
-def _positive(text: str) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def browser_available(environ=None, platform=None) -> bool:
@@ -74,37 +66,41 @@ def browser_available(environ=None, platform=None) -> bool:
 
 
 def run(args) -> int:
+    """Export the sample and serve it (or open it in napari) until Ctrl-C or SIGTERM."""
     if args.napari:
         return _run_napari(args)
     from ..sample import synthetic_tissue
     from ..serve.server import RangeServer
     from ..write.writer import export_pyramid
 
-    with stop_signals() as stop, tempfile.TemporaryDirectory(prefix="napari-viv-demo-") as folder:
+    with Stop(twice=False) as stop, tempfile.TemporaryDirectory(prefix="napari-viv-demo-") as folder:
         path = Path(folder) / FILE_NAME
-        print(f"Writing the synthetic tissue ({args.channels} x {args.size} x {args.size} "
-              f"uint16) to {path} ...", file=sys.stderr, flush=True)
+        print(
+            f"Writing the synthetic tissue ({args.channels} x {args.size} x {args.size} uint16) to {path} ...",
+            file=sys.stderr,
+            flush=True,
+        )
         data, meta = synthetic_tissue(args.size, args.channels)
         # Ctrl-C/SIGTERM while writing cancels; the folder is removed either way.
         written = export_pyramid(data, path, metadata=meta, cancel=stop.is_set)
-        path = Path(written[0])
-        server = RangeServer([path], host=args.host, port=args.port,
-                             allow_origins=allowed_origins(args))
+        path = Path(written.image)
+        server = RangeServer([path], host=args.host, port=args.port, allow_origins=allowed_origins(args))
         with server:
             link = print_links(server, path, args)
             if args.no_browser or not browser_available():
-                print("(not opening a browser: copy the link above into one)",
-                      file=sys.stderr, flush=True)
+                print("(not opening a browser: copy the link above into one)", file=sys.stderr, flush=True)
             else:
                 from ..serve.links import open_browser
 
                 if not open_browser(link):
-                    print("could not open a browser: copy the link above into one",
-                          file=sys.stderr, flush=True)
-            wait(stop)
+                    print("could not open a browser: copy the link above into one", file=sys.stderr, flush=True)
+            stop.wait()
             requests, nbytes = server.stats
-        print(f"stopped after {requests} requests, {nbytes / 1e6:.1f} MB sent; "
-              f"removing {folder}", file=sys.stderr, flush=True)
+        print(
+            f"stopped after {requests} requests, {nbytes / 1e6:.1f} MB sent; removing {folder}",
+            file=sys.stderr,
+            flush=True,
+        )
     return 0
 
 

@@ -1,25 +1,27 @@
-"""`napari-viv serve FILE.ome.tif`: serve one exported file to our viewer and Avivator.
+"""`napari-viv serve FILE.ome.tif`: serve one exported file to our viewer (and Avivator).
 
-Prints the link to our viewer on the same origin, then the Avivator link
-(plus an SSH forwarding hint and browser caveats),
-then serves until Ctrl-C or SIGTERM and exits 0 with the port released.
+Refuses a file that cannot be read (damaged or truncated). Prints the link
+to our viewer on the same origin, then the Avivator link (plus an SSH
+forwarding hint and browser caveats), then serves until Ctrl-C or SIGTERM
+and exits 0 with the port released.
 """
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
-from contextlib import contextmanager
 from pathlib import Path
+
+from .common import Stop, add_subcommand
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser(
+    """Add ``serve`` to the dispatcher's subcommands."""
+    p = add_subcommand(
+        subparsers,
         "serve",
-        help="serve an OME-TIFF (and its offsets.json) to Avivator over HTTP",
+        help="serve an OME-TIFF (and its offsets.json) over HTTP to our viewer, or to Avivator",
         description="Serve FILE and its offsets.json over HTTP with Range and CORS, "
-        "print the viewer link (and the Avivator link), and stop on Ctrl-C.",
+        "print the link to our viewer (no internet needed) and the Avivator link, and stop on Ctrl-C.",
     )
     p.add_argument("file", metavar="FILE.ome.tif", help="the pyramidal OME-TIFF to serve")
     add_server_options(p)
@@ -29,32 +31,42 @@ def add_parser(subparsers) -> None:
 
 def add_server_options(p) -> None:
     """Options shared by `serve` and `demo`."""
-    p.add_argument("--port", type=int, default=0,
-                   help="port to listen on (default: a free one)")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default 127.0.0.1; anything else "
-                   "exposes the file to your network)")
-    p.add_argument("--allow-origin", action="append", default=None, metavar="ORIGIN",
-                   help="a web origin allowed to read the file (repeatable; '*' for any). "
-                   "Always allowed: the public Avivator and --avivator-url")
-    p.add_argument("--avivator-url", default=None, metavar="URL",
-                   help="a self-hosted Avivator to link to "
-                   "(default: $NAPARI_VIV_AVIVATOR_URL or the public one)")
+    p.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; anything else exposes the file to your network)",
+    )
+    p.add_argument(
+        "--allow-origin",
+        action="append",
+        default=None,
+        metavar="ORIGIN",
+        help="a web origin allowed to read the file (repeatable; '*' for any). "
+        "Always allowed: the public Avivator and --avivator-url",
+    )
+    p.add_argument(
+        "--avivator-url",
+        default=None,
+        metavar="URL",
+        help="a self-hosted Avivator to link to (default: $NAPARI_VIV_AVIVATOR_URL or the public one)",
+    )
 
 
 def check_servable(path: Path) -> list[str]:
-    """Raise NapariVivError if ``path`` can't be served to Avivator; return notes."""
-    from ..errors import NapariVivError
+    """Raise NapariVivError if ``path`` can't be served to a Viv viewer; return notes."""
     from .. import naming
+    from ..errors import NapariVivError
 
     if not path.exists():
-        raise NapariVivError(f"{path}: no such file")
+        raise NapariVivError("no such file", subject=path)
     if not path.is_file():
-        raise NapariVivError(f"{path}: not a regular file")
+        raise NapariVivError("not a regular file", subject=path)
     if not naming.is_viv_name(path.name):
         raise NapariVivError(
-            f"{path}: Avivator only treats names ending in lowercase .ome.tif or "
-            ".ome.tiff as OME-TIFF; rename it or convert it with 'napari-viv convert'"
+            "Avivator only treats names ending in lowercase .ome.tif or "
+            ".ome.tiff as OME-TIFF; rename it or convert it with 'napari-viv convert'",
+            subject=path,
         )
     import tifffile
 
@@ -62,11 +74,11 @@ def check_servable(path: Path) -> list[str]:
         with tifffile.TiffFile(path) as tif:
             ome = tif.is_ome
     except Exception as exc:  # noqa: BLE001 - tifffile raises several types for junk
-        raise NapariVivError(f"{path}: not a readable TIFF ({exc})") from None
+        raise NapariVivError(f"not a readable TIFF ({exc})", subject=path) from None
     if not ome:
         raise NapariVivError(
-            f"{path}: has no OME-XML, so Avivator cannot open it; "
-            "convert it with 'napari-viv convert'"
+            "has no OME-XML, so neither our viewer nor Avivator can open it; convert it with 'napari-viv convert'",
+            subject=path,
         )
     notes = []
     side = naming.offsets_path(path)
@@ -79,19 +91,29 @@ def check_servable(path: Path) -> list[str]:
 
 
 def viv_problems(path: Path) -> list[str]:
-    """`napari-viv check`'s errors for ``path``, as warning lines (serving goes on)."""
-    try:
-        from ..check.rules import check_file
+    """Return `napari-viv check`'s errors for ``path`` as warning lines (serving goes on).
 
+    A file the check cannot read at all (damaged or truncated) raises its
+    NapariVivError: there is nothing to serve.
+    """
+    from ..check.rules import check_file
+    from ..errors import NapariVivError
+
+    try:
         report = check_file(path)
-    except Exception:  # noqa: BLE001 - the checker is advice; never let it stop serving
+    except NapariVivError:
+        raise
+    except Exception:  # noqa: BLE001 - a bug in the checker: it is advice; never let it stop serving
         return []
-    return [f"warning: Avivator will probably fail: {f.message} (fix: {f.fix})"
-            for f in report.findings if f.severity == "error"]
+    return [
+        f"warning: Avivator will probably fail: {f.message} (fix: {f.fix})"
+        for f in report.findings
+        if f.severity == "error"
+    ]
 
 
 def allowed_origins(args) -> list[str] | None:
-    """The CORS allow-list from --allow-origin and --avivator-url."""
+    """Build the CORS allow-list from --allow-origin and --avivator-url."""
     from ..serve.links import avivator_origin
     from ..serve.server import AVIVATOR_ORIGIN, default_allowed_origins
 
@@ -120,53 +142,31 @@ def print_links(server, path: Path, args, out=sys.stdout) -> str:
     if hint is not None and is_loopback(server.host):
         print(hint.text(), file=out)
     if not is_loopback(server.host):
-        print(f"warning: listening on {server.host}: anyone who can reach this "
-              "machine on that port can download the file", file=out)
+        print(
+            f"warning: listening on {server.host}: anyone who can reach this "
+            "machine on that port can download the file",
+            file=out,
+        )
     for caveat in browser_caveats():
         print(f"note (Avivator): {caveat}", file=out)
     print("Press Ctrl-C to stop.", file=out, flush=True)
     return view
 
 
-@contextmanager
-def stop_signals():
-    """Catch SIGINT and SIGTERM (main thread only); yields the Event they set.
-
-    Installed before the link is printed, so a signal sent as soon as the
-    link appears still stops the command cleanly.
-    """
-    stop = threading.Event()
-    previous = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        previous[sig] = signal.signal(sig, lambda signum, frame: stop.set())
-    try:
-        yield stop
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-def wait(stop: threading.Event) -> None:
-    """Block until ``stop`` is set (wakes up regularly so signals get handled)."""
-    while not stop.wait(0.5):
-        pass
-
-
 def run(args) -> int:
+    """Serve ``args.file`` until Ctrl-C or SIGTERM."""
     from ..serve.links import open_browser
     from ..serve.server import RangeServer
 
     path = Path(args.file).expanduser().absolute()
     for note in check_servable(path) + viv_problems(path):
         print(note, file=sys.stderr)
-    server = RangeServer([path], host=args.host, port=args.port,
-                         allow_origins=allowed_origins(args))
-    with stop_signals() as stop, server:
+    server = RangeServer([path], host=args.host, port=args.port, allow_origins=allowed_origins(args))
+    with Stop(twice=False) as stop, server:
         link = print_links(server, path, args)
         if args.open and not open_browser(link):
-            print("could not open a browser: copy the link above into one",
-                  file=sys.stderr, flush=True)
-        wait(stop)
+            print("could not open a browser: copy the link above into one", file=sys.stderr, flush=True)
+        stop.wait()
         requests, nbytes = server.stats
     print(f"stopped after {requests} requests, {nbytes / 1e6:.1f} MB sent", file=sys.stderr)
     return 0

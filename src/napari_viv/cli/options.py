@@ -1,0 +1,151 @@
+"""The conversion options ``convert`` and ``batch`` share, and the ConvertOptions they give.
+
+Every value is checked by its argparse type (see :mod:`napari_viv.cli.common`)
+and options that exclude each other are refused by argparse, so a bad option
+exits 2 with a usage line before any file is opened.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..convert import ConvertOptions
+from .common import (
+    UsageError,
+    compression_arg,
+    levels_arg,
+    names_arg,
+    nonneg_int,
+    positive_int,
+    sizes_arg,
+    tile_size_arg,
+    unit_arg,
+)
+
+
+def add_conversion_options(p: argparse.ArgumentParser, output: str) -> None:
+    """Add the options that say how a file is converted.
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        ``convert``'s or ``batch``'s parser.
+    output : str
+        How the output is named in the help of ``--all-series``.
+
+    Examples
+    --------
+    >>> p = argparse.ArgumentParser()
+    >>> add_conversion_options(p, output="OUTPUT")
+    >>> p.parse_args(["--tile-size", "256"]).tile_size
+    256
+    """
+    p.add_argument(
+        "--tile-size",
+        type=tile_size_arg,
+        default=None,
+        metavar="N",
+        help="tile edge in pixels, a power of two >= 16 (default 512, or the size of JPEG tiles copied from the input)",
+    )
+    p.add_argument(
+        "--compression",
+        type=compression_arg,
+        default=None,
+        metavar="C",
+        help="zlib (default: lossless, libdeflate level 1 + predictor), zlib:LEVEL "
+        "(1-12), lzw, none, or jpeg[:QUALITY] (lossy, 8-bit only, quality "
+        "1-100, default 85); JPEG-compressed 8-bit RGB input stays JPEG, its "
+        "tiles copied unchanged when they can be",
+    )
+    p.add_argument(
+        "--levels",
+        type=levels_arg,
+        default="auto",
+        metavar="auto|N",
+        help="number of pyramid levels including full resolution (default auto)",
+    )
+    p.add_argument(
+        "--downsample",
+        choices=("mean", "nearest"),
+        default=None,
+        help="how each level is reduced from the previous one (default mean); "
+        "when given, an input's own pyramid levels are recomputed, not copied",
+    )
+    p.add_argument(
+        "--channel-names",
+        type=names_arg,
+        default=None,
+        metavar="A,B,C",
+        help="channel names, comma-separated (overrides the input's)",
+    )
+    p.add_argument(
+        "--pixel-size",
+        type=sizes_arg,
+        default=None,
+        metavar="X[,Y[,Z]]",
+        help="physical pixel size (overrides the input's); Y defaults to X",
+    )
+    p.add_argument(
+        "--unit", type=unit_arg, default=None, metavar="UNIT", help="unit of --pixel-size: um (default), nm, mm, ..."
+    )
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
+        "--series",
+        type=nonneg_int,
+        default=None,
+        metavar="N",
+        help="which image series of a multi-series input (default 0)",
+    )
+    which.add_argument(
+        "--all-series",
+        action="store_true",
+        help="convert every image series (e.g. each Micro-Manager position) to its "
+        f"own file: {output}_s0.ome.tif, {output}_s1.ome.tif, ... (also when "
+        "there is one); not with --series",
+    )
+    p.add_argument(
+        "--workers", type=positive_int, default=None, metavar="N", help="encoding threads (default: all cores)"
+    )
+
+
+def options_from_args(args: argparse.Namespace) -> ConvertOptions:
+    """Return the :class:`~napari_viv.convert.ConvertOptions` of parsed ``convert``/``batch`` arguments.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by a parser with :func:`add_conversion_options`.
+
+    Returns
+    -------
+    ConvertOptions
+        The options.
+
+    Raises
+    ------
+    UsageError
+        ``--unit`` without ``--pixel-size``.
+
+    Examples
+    --------
+    >>> p = argparse.ArgumentParser()
+    >>> add_conversion_options(p, output="OUTPUT")
+    >>> options_from_args(p.parse_args(["--pixel-size", "0.5"])).pixel_size
+    (('x', 0.5), ('y', 0.5))
+    """
+    from ..metadata import normalize_unit
+
+    if args.unit is not None and args.pixel_size is None:
+        raise UsageError("--unit is the unit of --pixel-size; give both (the input's own sizes keep their own unit)")
+    unit = args.unit if args.unit is not None else normalize_unit(None) if args.pixel_size is not None else None
+    return ConvertOptions(
+        tile_size=args.tile_size,
+        compression=args.compression,
+        levels=args.levels,
+        downsample=args.downsample,
+        channel_names=tuple(args.channel_names) if args.channel_names is not None else None,
+        pixel_size=tuple(args.pixel_size.items()) if args.pixel_size is not None else None,
+        unit=unit,
+        series=args.series,
+        workers=args.workers,
+    )
