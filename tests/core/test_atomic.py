@@ -73,7 +73,7 @@ def test_cancel_leaves_nothing_and_keeps_old_output(tmp_path):
 
 def test_overwrite_rules(tmp_path):
     a = np.zeros((40, 40), np.uint8)
-    tif, js = export_pyramid(a, tmp_path / "o.ome.tif")
+    tif, js = export_pyramid(a, tmp_path / "o.ome.tif").paths[:2]
     old = tif.read_bytes()
     with pytest.raises(NapariVivError, match="already exists"):
         export_pyramid(a + 1, tmp_path / "o.ome.tif")
@@ -108,10 +108,10 @@ def test_unwritable_folder(readonly_folder):
 def test_fallbacks_without_o_tmpfile_or_fd_linking(tmp_path, monkeypatch):
     a = np.arange(64 * 64, dtype=np.uint16).reshape(64, 64)
     monkeypatch.setattr(atomic, "_AT_EMPTY_PATH", 0)  # linkat("") now fails
-    tif, js = export_pyramid(a, tmp_path / "l.ome.tif", tile_size=16)
+    tif, js = export_pyramid(a, tmp_path / "l.ome.tif", tile_size=16).paths[:2]
     np.testing.assert_array_equal(tifffile.imread(tif), a)
     monkeypatch.delattr(os, "O_TMPFILE")  # named temporary files
-    tif, js = export_pyramid(a, tmp_path / "n.ome.tif", tile_size=16)
+    tif, js = export_pyramid(a, tmp_path / "n.ome.tif", tile_size=16).paths[:2]
     np.testing.assert_array_equal(tifffile.imread(tif), a)
     with pytest.raises(NapariVivError):
         export_pyramid(Failing(a, 2), tmp_path / "m.ome.tif", tile_size=16)

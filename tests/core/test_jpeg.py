@@ -10,7 +10,7 @@ import tifffile
 
 from helpers.vivjs import viv_rasters
 from napari_viv import NapariVivError, check_file, export_pyramid, open_image
-from napari_viv.read.encoded import jpeg_level0
+from napari_viv.read.jpeg import jpeg_level0
 from napari_viv.sample import synthetic_he
 
 REALFILES = Path(__file__).resolve().parents[3] / "shared" / "realfiles" / "files"

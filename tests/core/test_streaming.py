@@ -17,7 +17,7 @@ from napari_viv.errors import Cancelled, NapariVivError
 from napari_viv.write.layout import resolve_layout
 from napari_viv.read import open_image
 from napari_viv.write.stream import Tuning
-from napari_viv.write.writer import export_pyramid, export_tuned
+from napari_viv.write.writer import export_pyramid
 from helpers.testdata import rand
 
 #: Blocks of 64 columns: small images read, halve and encode in several blocks.
@@ -190,7 +190,7 @@ EXPORTS = {  # name: (data, axes or None, chunks for the Spy)
 def test_column_block_export_is_exact(tmp_path, name):
     data, axes, chunks = EXPORTS[name]
     spy = Spy(data, chunks)
-    tif, _ = export_tuned(spy, tmp_path / "x.ome.tif", tuning=NARROW, axes=axes, tile_size=32)
+    tif = export_pyramid(spy, tmp_path / "x.ome.tif", tuning=NARROW, axes=axes, tile_size=32).image
     rgb = data.shape[-1] == 3
     got = _check_pyramid(tif, data, rgb)
     assert len(got) >= 3
@@ -209,7 +209,7 @@ def test_column_block_export_is_exact(tmp_path, name):
 def test_the_next_block_is_read_while_this_one_is_halved_and_encoded(tmp_path):
     data = rand((2, 150, 203), "uint16")
     spy = Spy(data)
-    tif, _ = export_tuned(spy, tmp_path / "p.ome.tif", tuning=NARROW, tile_size=32)
+    tif = export_pyramid(spy, tmp_path / "p.ome.tif", tuning=NARROW, tile_size=32).image
     _check_pyramid(tif, data, rgb=False)
     per_plane = len(spy.reads) // 2
     assert per_plane > 2 and len(spy.reads) == 2 * per_plane
@@ -222,7 +222,7 @@ def test_multiscale_input_reuses_level_one_in_column_blocks(tmp_path):
     a = rand((2, 150, 203), "uint16")
     given = rand((2, 75, 101), "uint16", seed=1)  # exactly floor(/2): copied, not recomputed
     spies = [Spy(a), Spy(given)]
-    tif, _ = export_tuned(spies, tmp_path / "ms.ome.tif", tuning=NARROW, tile_size=32)
+    tif = export_pyramid(spies, tmp_path / "ms.ome.tif", tuning=NARROW, tile_size=32).image
     got = written_levels(tif)
     assert [lv.shape for lv in got] == [(2, 150, 203), (2, 75, 101), (2, 37, 50), (2, 18, 25)]
     np.testing.assert_array_equal(got[0], a)
@@ -296,7 +296,7 @@ class Failing:
 def test_read_error_names_rows_and_leaves_nothing(tmp_path):
     src = Failing(rand((150, 203), "uint16"), bad_row=64)
     with pytest.raises(NapariVivError, match=r"reading rows 64-96 failed: disk on fire") as err:
-        export_tuned(src, tmp_path / "e.ome.tif", tuning=NARROW, tile_size=32)
+        export_pyramid(src, tmp_path / "e.ome.tif", tuning=NARROW, tile_size=32)
     assert isinstance(err.value.__cause__, ValueError)
     assert list(tmp_path.iterdir()) == []
 
@@ -388,8 +388,8 @@ def test_export_of_a_raw_memmap_is_exact(tmp_path):
     data = rand((2, 150, 97), "uint16")
     np.save(tmp_path / "m.npy", data)
     mm = np.load(tmp_path / "m.npy", mmap_mode="r")
-    tif, _ = export_tuned(mm, tmp_path / "m.ome.tif", tuning=Tuning(memmap_span=1000),
-                          tile_size=32)
+    tif = export_pyramid(mm, tmp_path / "m.ome.tif", tuning=Tuning(memmap_span=1000),
+                          tile_size=32).image
     levels = written_levels(tif)
     ref = data
     for level in levels:

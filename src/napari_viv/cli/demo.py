@@ -87,7 +87,7 @@ def run(args) -> int:
         data, meta = synthetic_tissue(args.size, args.channels)
         # Ctrl-C/SIGTERM while writing cancels; the folder is removed either way.
         written = export_pyramid(data, path, metadata=meta, cancel=stop.is_set)
-        path = Path(written[0])
+        path = Path(written.image)
         server = RangeServer([path], host=args.host, port=args.port,
                              allow_origins=allowed_origins(args))
         with server:

@@ -133,28 +133,38 @@ class Layout:
         return tuple(kept.index(ax) for ax in ("Y", "X", "S") if ax in kept)
 
 
-def resolve_layout(shape, dtype, axes=None, *, what="image") -> Layout:
-    """Validate ``axes`` for ``shape`` and return the written layout."""
+def resolve_layout(shape, dtype, axes=None, *, what: str | None = None) -> Layout:
+    """Validate ``axes`` for ``shape`` and return the written layout.
+
+    Errors are about ``what`` (the image), when given.
+    """
+    try:
+        return _resolve(shape, dtype, axes)
+    except NapariVivError as exc:
+        raise (exc.about(what) if what and not exc.subject else exc) from None
+
+
+def _resolve(shape, dtype, axes) -> Layout:
     shape = tuple(int(n) for n in shape)
     if axes is None:
         axes = default_axes(shape, dtype)
     axes = str(axes).upper()
     if len(axes) != len(shape):
         raise NapariVivError(
-            f"{what}: axes {axes!r} do not match its {len(shape)}-D shape {shape}"
+            f"axes {axes!r} do not match its {len(shape)}-D shape {shape}"
         )
     bad = sorted(set(axes) - set("TCZYXS"))
     if bad:
         raise NapariVivError(
-            f"{what}: unknown axis letter(s) {''.join(bad)!r} in {axes!r}; use T, C, Z, Y, X, S"
+            f"unknown axis letter(s) {''.join(bad)!r} in {axes!r}; use T, C, Z, Y, X, S"
         )
     if len(set(axes)) != len(axes):
-        raise NapariVivError(f"{what}: repeated axis letter in {axes!r}")
+        raise NapariVivError(f"repeated axis letter in {axes!r}")
     if "Y" not in axes or "X" not in axes:
-        raise NapariVivError(f"{what}: axes {axes!r} must include Y and X")
+        raise NapariVivError(f"axes {axes!r} must include Y and X")
     sizes = dict(zip(axes, shape))
     if any(n == 0 for n in shape):
-        raise NapariVivError(f"{what}: empty array of shape {shape}")
+        raise NapariVivError(f"empty array of shape {shape}")
 
     if "S" in axes:
         written = output_dtype(dtype)
@@ -163,7 +173,7 @@ def resolve_layout(shape, dtype, axes=None, *, what="image") -> Layout:
             return Layout(RGB_AXES, (sizes["Y"], sizes["X"], 3), axes, shape)
         if sizes.get("C", 1) > 1:
             raise NapariVivError(
-                f"{what}: has both a C axis and a {sizes['S']}-sample S axis; "
+                f"has both a C axis and a {sizes['S']}-sample S axis; "
                 "merge them into one C axis"
             )
         if "C" in axes:  # a size-1 C axis: index it away, S takes its role

@@ -5,7 +5,7 @@ written. For each plane it reads the source once, one tile row at a time in
 blocks of a few thousand columns (``Tuning.columns``; sources chunked in
 full-width rows are read a whole chunk row at a time instead). Each
 block's level-0 tiles go to the encoder pool, and their futures go, in
-file order, to the thread that writes the TIFF. Each block is also halved
+file order, to the thread that feeds the sink (:meth:`Producer.feed`). Each block is also halved
 into the next level, whose tile rows are assembled in column chunks
 (:class:`_Level`); a complete chunk is encoded into the plane's
 :class:`~napari_viv.write.tilestore.TileStore` and halved in turn.
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .codecs import Codec
+from .sink import TileSink
 from .downsample import halve
 from ..errors import Cancelled, NapariVivError
 from .layout import Layout, convert_band
@@ -133,26 +134,25 @@ class Producer:
     Errors and cancellation raised here come out of those calls.
     """
 
-    def __init__(self, plan: PyramidPlan, layout: Layout, sources: list, roots: dict,
-                 codec: Codec, method: str, pool, scratch, cancel, what: str, copied=None,
+    def __init__(self, plan: PyramidPlan, sources: list, sink: TileSink, *, pool, cancel=None,
                  tuning: Tuning = Tuning()):
         self.plan = plan
         self.tuning = tuning
         #: EncodedTiles whose bytes become level 0 unchanged (the source is
         #: still read, for the levels below), or None to encode level 0.
-        self.copied = copied
+        self.copied = plan.copy_level0
         self._copy_index = 0
         #: The thread that reads the next block while :meth:`run` works on one.
         self._prefetch = None
-        self.layout = layout
+        self.layout = plan.layout
         self.sources = sources
-        self.roots = roots  # pyramid level -> index into sources
-        self.codec = codec
-        self.method = method
+        self.roots = plan.reused  # pyramid level -> index into sources
+        self.codec = plan.codec
+        self.method = plan.downsample
         self.pool = pool
-        self.scratch = scratch
+        self.sink = sink
         self.cancel = cancel
-        self.what = what
+        self.what = plan.subject
         self.stored = Counter()  # lower-level tiles encoded and stored
         t = plan.tile_size
         tile_bytes = t * t * plan.samples * plan.dtype.itemsize
@@ -162,9 +162,41 @@ class Producer:
         self._slots = threading.Semaphore(self._window)
         self._items: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
-        self._order = layout.band_order()  # source axes of a block -> (Y, X[, S])
+        self._order = self.layout.band_order()  # source axes of a block -> (Y, X[, S])
 
     # --- the writer's side -------------------------------------------------------
+
+    def feed(self, report) -> None:
+        """Hand the sink every tile, plane by plane, in file order (calling thread).
+
+        A plane's level 0 goes as it is produced, then its lower levels from
+        the plane's store. ``report(done_tiles)`` is called after every
+        level-0 tile row and every plane.
+        """
+        plan = self.plan
+        rows0, cols0 = plan.tiles_in(0)
+        written = 0  # level-0 tiles handed to the sink
+
+        def level0():
+            nonlocal written
+            for i in range(rows0 * cols0):
+                data = self.next_tile().result()
+                self.taken()
+                written += 1  # before yielding: the sink stops asking after the last tile
+                if (i + 1) % cols0 == 0:
+                    report(written + self.stored.value)
+                yield data
+
+        for index in range(plan.nplanes):
+            self.sink.put_level(index, 0, level0())
+            store = self.next_plane()
+            try:
+                store.collect(wait=True)
+                for level in range(1, plan.nlevels):
+                    self.sink.put_level(index, level, store.tiles(level))
+            finally:
+                store.close()
+            report(written + self.stored.value)
 
     def next_tile(self):
         """The next level-0 tile's encode future, in file order."""
@@ -218,7 +250,7 @@ class Producer:
             for combo in itertools.product(*ranges):
                 plane = dict(zip(plane_axes, combo))
                 self._copy_index = 0
-                store = TileStore(self.plan.nlevels, self.scratch, self.stored,
+                store = TileStore(self.plan.nlevels, self.sink.scratch, self.stored,
                                   spill_threshold=self.tuning.spill_threshold)
                 try:
                     for level in sorted(self.roots):  # level 0 first
@@ -236,7 +268,7 @@ class Producer:
         if self._stop.is_set():
             raise _Stopped()
         if self.cancel is not None and self.cancel():
-            raise Cancelled(f"{self.what}: export cancelled; nothing was written")
+            raise Cancelled("export cancelled; nothing was written", subject=self.what)
 
     def _stream_root(self, level: int, plane: dict, store: TileStore) -> None:
         """Read pyramid ``level`` from its source and derive the levels below
@@ -312,12 +344,42 @@ class Producer:
         except Exception as exc:
             where = ", ".join(f"{k}={v}" for k, v in plane.items())
             raise NapariVivError(
-                f"{self.what}: reading rows {y0}-{y1}{' at ' + where if where else ''} "
-                f"failed: {exc}"
+                f"reading rows {y0}-{y1}{' at ' + where if where else ''} failed: {exc}",
+                subject=self.what,
             ) from exc
         if self._order != tuple(range(band.ndim)):
             band = band.transpose(self._order)
         return convert_band(band, self.plan.dtype)
+
+
+def run_stream(plan: PyramidPlan, sources: list, sink: TileSink, *, workers: int, progress=None,
+               cancel=None, tuning: Tuning = Tuning()) -> None:
+    """Read, halve and encode ``sources`` on ``workers`` threads into ``sink``.
+
+    The producer runs on its own thread; the calling thread feeds the sink
+    and calls ``progress(done_tiles, total_tiles)``. Errors and
+    cancellation from either side are raised here, after every thread has
+    stopped.
+    """
+    pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="napari-viv-encode")
+    reader = ThreadPoolExecutor(1, thread_name_prefix="napari-viv-read")
+
+    def report(done: int) -> None:
+        if progress is not None:
+            progress(min(done, plan.ntiles), plan.ntiles)
+
+    try:
+        producer = Producer(plan, sources, sink, pool=pool, cancel=cancel, tuning=tuning)
+        running = reader.submit(producer.run)
+        try:
+            producer.feed(report)
+        finally:
+            producer.stop()
+            running.result()  # run() hands its errors over; it never raises
+            producer.discard()
+    finally:
+        reader.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _encode_tile(codec: Codec, band: np.ndarray, x0: int, tile: int) -> bytes:

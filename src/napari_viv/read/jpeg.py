@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..encoded import EncodedTiles
+from ..tiles import EncodedTiles
 
 #: Photometric values (TIFF codes) whose JPEG tiles Viv draws correctly.
 _PHOTOMETRIC = {2: "rgb", 6: "ycbcr"}

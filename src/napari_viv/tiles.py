@@ -1,6 +1,6 @@
 """Tiles as a source stores them, for copying into an export without re-encoding.
 
-The reader finds them (:func:`napari_viv.read.encoded.jpeg_level0`); the writer
+The reader finds them (:func:`napari_viv.read.jpeg.jpeg_level0`); the writer
 copies them (``export_pyramid(..., copy_level0=...)``). Neither knows the
 other: this small description is all they share.
 """
