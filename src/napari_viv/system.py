@@ -6,7 +6,7 @@ import os
 
 
 def cpu_count() -> int:
-    """The number of CPUs this process may run on (at least 1).
+    """Count the CPUs this process may run on (at least 1).
 
     Honours ``taskset`` and cgroup CPU pinning where the platform reports
     them (Linux), else the machine's CPU count.

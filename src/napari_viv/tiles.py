@@ -39,21 +39,22 @@ class EncodedTiles:
 
     @property
     def ntiles(self) -> int:
+        """Number of tiles."""
         return len(self.offsets)
 
     def read(self, index: int) -> bytes:
-        """The stored bytes of tile ``index`` (row-major), unchanged."""
+        """Read the stored bytes of tile ``index`` (row-major), unchanged."""
         import tifffile
 
         with self._lock:
             if not self._handle:
                 self._handle.append(tifffile.FileHandle(self.path, mode="rb"))
             fh = self._handle[0]
-            ((data, _),) = fh.read_segments(
-                [self.offsets[index]], [self.bytecounts[index]], lock=None, sort=False)
+            ((data, _),) = fh.read_segments([self.offsets[index]], [self.bytecounts[index]], lock=None, sort=False)
         return data
 
     def close(self) -> None:
+        """Close the file handle (a later :meth:`read` opens it again)."""
         with self._lock:
             while self._handle:
                 self._handle.pop().close()

@@ -16,8 +16,8 @@ import pytest
 import tifffile
 
 import napari_viv.write.atomic as atomic
-from napari_viv.write.atomic import AtomicPair
 from napari_viv.errors import Cancelled, NapariVivError
+from napari_viv.write.atomic import AtomicPair
 from napari_viv.write.writer import export_pyramid
 
 
@@ -45,10 +45,9 @@ def test_pair_commit_and_discard(tmp_path):
         out.commit(b"[8]")
     assert listing(tmp_path) == ["a.offsets.json", "a.ome.tif"]
     assert (tmp_path / "a.ome.tif").read_bytes() == b"tiff bytes"
-    with pytest.raises(RuntimeError):
-        with AtomicPair(tmp_path / "b.ome.tif", tmp_path / "b.offsets.json") as out:
-            out.file.write(b"x")
-            raise RuntimeError
+    with pytest.raises(RuntimeError), AtomicPair(tmp_path / "b.ome.tif", tmp_path / "b.offsets.json") as out:
+        out.file.write(b"x")
+        raise RuntimeError
     assert listing(tmp_path) == ["a.offsets.json", "a.ome.tif"]
 
 
@@ -65,8 +64,7 @@ def test_cancel_leaves_nothing_and_keeps_old_output(tmp_path):
     export_pyramid(a, tmp_path / "c.ome.tif")
     before = (tmp_path / "c.ome.tif").read_bytes()
     with pytest.raises(Cancelled):
-        export_pyramid(a * 2, tmp_path / "c.ome.tif", tile_size=32, overwrite=True,
-                       cancel=lambda: True)
+        export_pyramid(a * 2, tmp_path / "c.ome.tif", tile_size=32, overwrite=True, cancel=lambda: True)
     assert listing(tmp_path) == ["c.offsets.json", "c.ome.tif"]
     assert (tmp_path / "c.ome.tif").read_bytes() == before
 
@@ -140,8 +138,7 @@ def test_sigkill_mid_write_leaves_nothing(tmp_path):
     out.mkdir()
     script = tmp_path / "slow_export.py"
     script.write_text(SLOW_EXPORT)
-    proc = subprocess.Popen([sys.executable, str(script), str(out / "k.ome.tif")],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, str(script), str(out / "k.ome.tif")], stdout=subprocess.PIPE, text=True)
     try:
         for _ in range(20):  # let it write a good part of the first plane
             line = proc.stdout.readline()

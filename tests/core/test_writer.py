@@ -9,13 +9,13 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 import tifffile
+from helpers.testdata import rand
 
 from napari_viv.errors import Cancelled, NapariVivError
 from napari_viv.metadata import ImageMetadata
 from napari_viv.naming import output_path
 from napari_viv.write.stream import Tuning
 from napari_viv.write.writer import export_pyramid
-from helpers.testdata import rand
 
 OME = "{http://www.openmicroscopy.org/Schemas/OME/2016-06}"
 
@@ -161,8 +161,9 @@ def test_tczyx_from_another_axes_order(tmp_path):
 
 def test_zyx(tmp_path):
     a = rand((4, 60, 80), "uint8")
-    tif = export_pyramid(a, tmp_path / "z.ome.tif", axes="ZYX", tile_size=16,
-                            physical_sizes={"x": 0.25, "y": 0.25, "z": 2.0}).image
+    tif = export_pyramid(
+        a, tmp_path / "z.ome.tif", axes="ZYX", tile_size=16, physical_sizes={"x": 0.25, "y": 0.25, "z": 2.0}
+    ).image
     with tifffile.TiffFile(tif) as tf:
         np.testing.assert_array_equal(tf.series[0].asarray(), a)
     pix = ome_root(tif).find(f"{OME}Image/{OME}Pixels")
@@ -204,9 +205,14 @@ def test_rgba_and_16bit_rgb_become_channels(tmp_path):
 
 def test_metadata_round_trip(tmp_path):
     names = ['a<b & "c"', "d'e", "Ki-67 µ→✓"]
-    md = ImageMetadata(axes="CYX", name="tissue <1> & 'x'", channel_names=names,
-                       channel_colors=[(255, 0, 0), (0, 255, 0), None],
-                       physical_sizes={"x": 0.325, "y": 0.5}, unit="um")
+    md = ImageMetadata(
+        axes="CYX",
+        name="tissue <1> & 'x'",
+        channel_names=names,
+        channel_colors=[(255, 0, 0), (0, 255, 0), None],
+        physical_sizes={"x": 0.325, "y": 0.5},
+        unit="um",
+    )
     a = rand((3, 40, 40), "uint16")
     tif = export_pyramid(a, tmp_path / "m.ome.tif", metadata=md, tile_size=16).image
     root = ome_root(tif)
@@ -234,9 +240,15 @@ def test_metadata_round_trip(tmp_path):
 def test_keyword_arguments_override_metadata(tmp_path):
     md = ImageMetadata(axes="CYX", name="old", channel_names=["x", "y"])
     a = rand((2, 20, 20), "uint8")
-    tif = export_pyramid(a, tmp_path / "k.ome.tif", metadata=md, name="new",
-                            channel_names=["p", "q"], physical_sizes={"x": 2, "y": 2},
-                            unit="nm").image
+    tif = export_pyramid(
+        a,
+        tmp_path / "k.ome.tif",
+        metadata=md,
+        name="new",
+        channel_names=["p", "q"],
+        physical_sizes={"x": 2, "y": 2},
+        unit="nm",
+    ).image
     pix = ome_root(tif).find(f"{OME}Image/{OME}Pixels")
     assert ome_root(tif).find(f"{OME}Image").get("Name") == "new"
     assert [c.get("Name") for c in pix.findall(f"{OME}Channel")] == ["p", "q"]
@@ -246,8 +258,7 @@ def test_keyword_arguments_override_metadata(tmp_path):
 
 def test_wrong_channel_name_count(tmp_path):
     with pytest.raises(NapariVivError, match="channel names"):
-        export_pyramid(np.zeros((3, 20, 20), np.uint8), tmp_path / "x.ome.tif",
-                       channel_names=["a", "b"])
+        export_pyramid(np.zeros((3, 20, 20), np.uint8), tmp_path / "x.ome.tif", channel_names=["a", "b"])
     assert list(tmp_path.iterdir()) == []
 
 
@@ -273,7 +284,7 @@ def test_source_is_read_once_in_bands(tmp_path):
     for idx, _ in spy.reads:
         covered[idx] += 1
     assert (covered == 1).all()  # ...and no pixel twice
-    for idx, n in spy.reads:  # never more than one tile row of one plane
+    for _idx, n in spy.reads:  # never more than one tile row of one plane
         assert n <= 64 * a.shape[2] * a.itemsize
 
 
@@ -299,8 +310,7 @@ def test_progress_and_cancel(tmp_path):
 
     a = rand((2, 200, 200), "uint8")
     calls = []
-    export_pyramid(a, tmp_path / "p.ome.tif", tile_size=32,
-                   progress=lambda d, t: calls.append((d, t)))
+    export_pyramid(a, tmp_path / "p.ome.tif", tile_size=32, progress=lambda d, t: calls.append((d, t)))
     plan = plan_pyramid(a.shape, a.dtype, tile_size=32)
     # independent count: ceil-divided tiles of 200, 100, 50, 25 per plane
     expected = 2 * sum((-(-s // 32)) ** 2 for s in (200, 100, 50, 25))
@@ -340,8 +350,7 @@ def test_dask_and_zarr_sources(tmp_path):
     d = da.from_array(a, chunks=(1, 50, 50))
     tif = export_pyramid(d, tmp_path / "dask.ome.tif", tile_size=32).image
     np.testing.assert_array_equal(tifffile.imread(tif), a)
-    z = zarr.open_array(tmp_path / "z.zarr", mode="w", shape=a.shape, dtype=a.dtype,
-                        chunks=(1, 64, 64))
+    z = zarr.open_array(tmp_path / "z.zarr", mode="w", shape=a.shape, dtype=a.dtype, chunks=(1, 64, 64))
     z[:] = a
     tif = export_pyramid(z, tmp_path / "zarr.ome.tif", tile_size=32).image
     np.testing.assert_array_equal(tifffile.imread(tif), a)
@@ -349,8 +358,9 @@ def test_dask_and_zarr_sources(tmp_path):
 
 def test_spill_to_scratch_file(tmp_path):
     a = rand((2, 300, 300), "uint16")
-    tif = export_pyramid(a, tmp_path / "s.ome.tif", tile_size=32, compression="none",
-                          tuning=Tuning(spill_threshold=1000)).image  # force lower levels to disk
+    tif = export_pyramid(
+        a, tmp_path / "s.ome.tif", tile_size=32, compression="none", tuning=Tuning(spill_threshold=1000)
+    ).image  # force lower levels to disk
     pages = read_all(tif)
     for c in range(2):
         ref = a[c]
@@ -365,8 +375,9 @@ def test_codecs_and_tags(tmp_path, compression):
     a = rand((2, 100, 100), "uint16")
     f = rand((1, 100, 100), "float64")
     for arr, pred in ((a, 2), (f, 3)):
-        tif = export_pyramid(arr, tmp_path / f"{arr.dtype}.ome.tif", tile_size=32,
-                                compression=compression, overwrite=True).image
+        tif = export_pyramid(
+            arr, tmp_path / f"{arr.dtype}.ome.tif", tile_size=32, compression=compression, overwrite=True
+        ).image
         with tifffile.TiffFile(tif) as tf:
             p = tf.pages[0]
             code = {"zlib": 8, "zlib:6": 8, "lzw": 5, "none": 1}[compression]
@@ -379,11 +390,9 @@ def test_codecs_and_tags(tmp_path, compression):
 def test_refused_codecs(tmp_path):
     for bad in ("zstd", "jpeg2000", "webp"):
         with pytest.raises(NapariVivError, match="Viv"):
-            export_pyramid(np.zeros((20, 20), np.uint8), tmp_path / "x.ome.tif",
-                           compression=bad)
+            export_pyramid(np.zeros((20, 20), np.uint8), tmp_path / "x.ome.tif", compression=bad)
     with pytest.raises(NapariVivError, match="RGB"):
-        export_pyramid(np.zeros((20, 20, 3), np.uint8), tmp_path / "x.ome.tif",
-                       compression="lzw")
+        export_pyramid(np.zeros((20, 20, 3), np.uint8), tmp_path / "x.ome.tif", compression="lzw")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -393,8 +402,7 @@ def test_chunked_sources_are_decoded_once(tmp_path):
     spy = Spy(a)
     # 128-row chunks, tiles of 32: a whole chunk row is read at once, so each
     # chunk of the source is fetched exactly once (not once per tile row)
-    d = da.from_array(spy, chunks=(1, 128, 100), fancy=False, lock=False,
-                      meta=np.empty((0, 0, 0), a.dtype))
+    d = da.from_array(spy, chunks=(1, 128, 100), fancy=False, lock=False, meta=np.empty((0, 0, 0), a.dtype))
     tif = export_pyramid(d, tmp_path / "chunks.ome.tif", tile_size=32).image
     assert sum(n for _, n in spy.reads) == a.nbytes
     pages = read_all(tif)
@@ -421,8 +429,7 @@ class MultiScaleData(Sequence):
 def test_napari_multiscale_data_is_a_list_of_levels(tmp_path):
     a = rand((2, 120, 90), "uint8")
     given = a[:, ::2, ::2]  # nearest-sampled level 1, different from the mean
-    tif = export_pyramid(MultiScaleData([a, given]), tmp_path / "napari.ome.tif",
-                            tile_size=16).image
+    tif = export_pyramid(MultiScaleData([a, given]), tmp_path / "napari.ome.tif", tile_size=16).image
     pages = read_all(tif)
     np.testing.assert_array_equal(pages[0, 0], a[0])
     np.testing.assert_array_equal(pages[1, 1], given[1])

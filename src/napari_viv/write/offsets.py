@@ -15,6 +15,7 @@ from pathlib import Path
 from .. import naming
 from ..errors import NapariVivError
 
+
 def offsets_of(fh) -> list[int]:
     """Main-chain IFD offsets of an open TIFF (path or binary file)."""
     import tifffile
@@ -24,7 +25,7 @@ def offsets_of(fh) -> list[int]:
 
 
 def offsets_json(offsets: list[int]) -> bytes:
-    """The offsets.json content, byte for byte like generate-tiff-offsets."""
+    """Encode the offsets.json content, byte for byte like generate-tiff-offsets."""
     return json.dumps([int(o) for o in offsets]).encode("ascii")
 
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ..tiles import EncodedTiles
 from ..errors import NapariVivError
+from ..tiles import EncodedTiles
 from .codecs import DEFAULT_COMPRESSION, Codec, choose_codec
 from .downsample import METHODS
 from .layout import Layout, output_dtype, resolve_layout
@@ -89,7 +89,7 @@ class PyramidPlan:
 
     @property
     def compression_level(self) -> int | None:
-        """zlib (libdeflate) level or JPEG quality; None for lzw/none."""
+        """Zlib (libdeflate) level or JPEG quality; None for lzw/none."""
         return self.codec.level
 
     @property
@@ -142,7 +142,7 @@ class PyramidPlan:
         return per_plane * self.nplanes
 
     def estimated_bytes(self) -> int:
-        """A rough size of the written file (compression ratio guessed)."""
+        """Estimate the size of the written file (compression ratio guessed)."""
         raw = sum(h * w for h, w in self.level_shapes)
         raw *= self.nplanes * self.samples * np.dtype(self.dtype).itemsize
         overhead = 4096 + self.ntiles * 16 + self.nplanes * self.nlevels * 512

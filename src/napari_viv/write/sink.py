@@ -50,12 +50,13 @@ class TileSink(ABC):
         """Prepare the destination (nothing is visible at the output yet)."""
         return self
 
+    @abstractmethod
     def __exit__(self, *exc) -> None:
         """Discard everything unless :meth:`commit` has published it."""
 
     @abstractmethod
     def scratch(self) -> IO[bytes]:
-        """An unnamed scratch file near the output, for tiles waiting their turn (caller closes)."""
+        """Open an unnamed scratch file near the output, for tiles waiting their turn (caller closes)."""
 
     def put_level(self, plane: int, level: int, tiles: Iterable[bytes]) -> None:
         """Store every encoded tile of one level of one plane, given in row-major order.

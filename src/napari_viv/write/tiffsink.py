@@ -90,7 +90,7 @@ class TiffSink(TileSink):
             self._pair.__exit__(*exc)
 
     def scratch(self) -> IO[bytes]:
-        """An unnamed scratch file in the output folder (caller closes)."""
+        """Open an unnamed scratch file in the output folder (caller closes)."""
         return self._pair.temporary_file()
 
     def _level0_tags(self, plane: int) -> dict[str, Any]:
@@ -134,4 +134,8 @@ class TiffSink(TileSink):
     @property
     def paths(self) -> dict[str, Path | None]:
         """The image, its offsets.json and its view file (None until one is published)."""
-        return {"image": self.path, "offsets": self.offsets_path, "view": self.view_path if self._view_written else None}
+        return {
+            "image": self.path,
+            "offsets": self.offsets_path,
+            "view": self.view_path if self._view_written else None,
+        }

@@ -31,7 +31,7 @@ from .tiffsink import TiffSink
 
 
 def _as_levels(data, memmap_span: int) -> list:
-    """``data`` as a list of sliceable levels, level 0 first.
+    """Return ``data`` as a list of sliceable levels, level 0 first.
 
     A list or tuple, or any other sequence (not an array) whose items have
     a ``shape`` (napari's multiscale data), is a list of levels; anything
