@@ -15,6 +15,8 @@ DOCUMENTED = [
     "napari_viv.write.writer",
     "napari_viv.write.plan",
     "napari_viv.write.offsets",
+    "napari_viv.write.ngff",
+    "napari_viv.write.zarrsink",
 ]
 
 

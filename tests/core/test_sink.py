@@ -46,6 +46,10 @@ class MemorySink(TileSink):
         self.committed = True
 
     @property
+    def nbytes(self):
+        return sum(map(len, self.tiles.values()))
+
+    @property
     def paths(self):
         return {"image": None, "offsets": None, "view": None}
 

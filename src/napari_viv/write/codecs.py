@@ -200,10 +200,23 @@ def parse_spec(spec: str | None) -> tuple[str, int | None]:
     return name, level
 
 
-def choose_codec(spec, dtype, samples: int = 1) -> Codec:
-    """Choose the codec for ``spec`` applied to ``dtype`` pixels with ``samples``."""
+#: Codecs a Zarr store may use (Viv's zarrita loader decodes them in every browser).
+ZARR_CODECS = ("zlib", "none")
+
+
+def choose_codec(spec, dtype, samples: int = 1, *, container: str = "tiff") -> Codec:
+    """Choose the codec for ``spec`` applied to ``dtype`` pixels with ``samples``.
+
+    ``container`` is "tiff" or "zarr": a Zarr store takes only
+    :data:`ZARR_CODECS`, without a predictor (Zarr has no per-row one that
+    Viv decodes).
+    """
     name, level = parse_spec(spec)
     dt = np.dtype(dtype)
+    if container == "zarr":
+        if name not in ZARR_CODECS:
+            raise NapariVivError(f"compression {spec!r} is not offered for OME-Zarr; use zlib (default) or none")
+        return Codec(name, level, 1, samples)
     if name == "lzw" and samples > 1:
         raise NapariVivError("compression 'lzw' is not decoded correctly by Viv for RGB; use zlib or none")
     if name == "jpeg" and (dt != np.uint8 or samples not in (1, 3)):

@@ -129,18 +129,20 @@ class Layout:
         return tuple(kept.index(ax) for ax in ("Y", "X", "S") if ax in kept)
 
 
-def resolve_layout(shape, dtype, axes=None, *, what: str | None = None) -> Layout:
+def resolve_layout(shape, dtype, axes=None, *, what: str | None = None, interleave: bool = True) -> Layout:
     """Validate ``axes`` for ``shape`` and return the written layout.
 
-    Errors are about ``what`` (the image), when given.
+    Errors are about ``what`` (the image), when given. With ``interleave``
+    false (a format without interleaved RGB, such as OME-Zarr) an RGB ``S``
+    axis is written as three channels.
     """
     try:
-        return _resolve(shape, dtype, axes)
+        return _resolve(shape, dtype, axes, interleave)
     except NapariVivError as exc:
         raise (exc.about(what) if what and not exc.subject else exc) from None
 
 
-def _resolve(shape, dtype, axes) -> Layout:
+def _resolve(shape, dtype, axes, interleave: bool = True) -> Layout:
     shape = tuple(int(n) for n in shape)
     if axes is None:
         axes = default_axes(shape, dtype)
@@ -161,7 +163,7 @@ def _resolve(shape, dtype, axes) -> Layout:
     if "S" in axes:
         written = output_dtype(dtype)
         others = [ax for ax in axes if ax not in "YXS" and sizes[ax] > 1]
-        if sizes["S"] == 3 and written == np.uint8 and not others:
+        if interleave and sizes["S"] == 3 and written == np.uint8 and not others:
             return Layout(RGB_AXES, (sizes["Y"], sizes["X"], 3), axes, shape)
         if sizes.get("C", 1) > 1:
             raise NapariVivError(f"has both a C axis and a {sizes['S']}-sample S axis; merge them into one C axis")

@@ -23,6 +23,9 @@ from .codecs import DEFAULT_COMPRESSION, Codec, choose_codec
 from .downsample import METHODS
 from .layout import Layout, output_dtype, resolve_layout
 
+#: Output formats: a pyramidal OME-TIFF, or an OME-Zarr (NGFF 0.4) store.
+FORMATS = ("ome-tiff", "ome-zarr")
+
 #: Tile sizes Viv handles best; any power of two >= 16 is accepted.
 RECOMMENDED_TILE_SIZES = (256, 512, 1024)
 
@@ -47,6 +50,9 @@ class ExportOptions:
     compression: str | None = DEFAULT_COMPRESSION
     #: How each level is made from the one above: "mean" or "nearest".
     downsample: str = "mean"
+    #: The container the tiles go to, "ome-tiff" or "ome-zarr": it decides
+    #: which codecs are allowed and whether RGB is interleaved.
+    format: str = "ome-tiff"
 
 
 @dataclass(frozen=True)
@@ -248,12 +254,15 @@ def _plan(sources: list, options: ExportOptions, copy_level0, subject: str) -> P
     src0 = sources[0]
     if options.downsample not in METHODS:
         raise NapariVivError(f"unknown downsample {options.downsample!r}; use 'mean' or 'nearest'")
-    layout = resolve_layout(src0.shape, src0.dtype, options.axes)
+    if options.format not in FORMATS:
+        raise NapariVivError(f"unknown format {options.format!r}; use {' or '.join(FORMATS)}")
+    tiff = options.format == "ome-tiff"
+    layout = resolve_layout(src0.shape, src0.dtype, options.axes, interleave=tiff)
     written = output_dtype(src0.dtype)
     t = check_tile_size(options.tile_size)
     height, width = (layout.shape[0], layout.shape[1]) if layout.rgb else layout.shape[-2:]
     shapes = level_shapes_for(height, width, t, options.levels)
-    codec = choose_codec(options.compression, written, 3 if layout.rgb else 1)
+    codec = choose_codec(options.compression, written, 3 if layout.rgb else 1, container="tiff" if tiff else "zarr")
     plan = PyramidPlan(
         layout=layout,
         dtype=written,

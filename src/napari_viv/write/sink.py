@@ -94,5 +94,10 @@ class TileSink(ABC):
 
     @property
     @abstractmethod
+    def nbytes(self) -> int:
+        """Bytes written at the output (after :meth:`commit`)."""
+
+    @property
+    @abstractmethod
     def paths(self) -> dict[str, Path | None]:
         """The output paths by role ("image", "offsets", "view"); None where none is written."""

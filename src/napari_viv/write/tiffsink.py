@@ -132,6 +132,11 @@ class TiffSink(TileSink):
         self._view_written = view is not None
 
     @property
+    def nbytes(self) -> int:
+        """Size of the published image file."""
+        return self.path.stat().st_size
+
+    @property
     def paths(self) -> dict[str, Path | None]:
         """The image, its offsets.json and its view file (None until one is published)."""
         return {

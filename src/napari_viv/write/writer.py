@@ -19,15 +19,19 @@ from pathlib import Path
 import numpy as np
 
 from .. import naming
+from ..errors import NapariVivError
 from ..lazy import MemmapWindow, shared_mapping
 from ..metadata import ImageMetadata
 from ..system import cpu_count
 from ..viewfile import view_document, view_json
 from .codecs import DEFAULT_COMPRESSION
+from .ngff import ngff_attributes
 from .omexml import build_ome_xml
-from .plan import ExportOptions, plan_export
+from .plan import ExportOptions, PyramidPlan, plan_export
+from .sink import TileSink
 from .stream import Tuning, run_stream
 from .tiffsink import TiffSink
+from .zarrsink import ZarrSink
 
 
 def _as_levels(data, memmap_span: int) -> list:
@@ -74,25 +78,25 @@ def _merge_metadata(metadata, axes, channel_names, channel_colors, physical_size
 class ExportResult:
     """What :func:`export_pyramid` wrote."""
 
-    #: The pyramidal OME-TIFF.
+    #: The pyramidal OME-TIFF, or the OME-Zarr store (a folder).
     image: Path
-    #: Its ``offsets.json``.
-    offsets: Path
+    #: Its ``offsets.json`` (None for an OME-Zarr store, which needs none).
+    offsets: Path | None
     #: Its ``view.json`` (colours, limits, visibility), or None if none was written.
     view: Path | None
     #: (Y, X) of every level, level 0 first.
     level_shapes: tuple[tuple[int, int], ...]
     #: Planes per level (T * C * Z; 1 for RGB).
     planes: int
-    #: Size of the image file in bytes.
+    #: Size of the image file (or of every file of the store) in bytes.
     nbytes: int
     #: Wall time of the export in seconds.
     seconds: float
 
     @property
     def paths(self) -> list[Path]:
-        """Every file written: image, offsets and view (when written)."""
-        return [self.image, self.offsets] + ([self.view] if self.view else [])
+        """Every path written: image, offsets and view (when written)."""
+        return [p for p in (self.image, self.offsets, self.view) if p is not None]
 
 
 def export_pyramid(
@@ -115,6 +119,7 @@ def export_pyramid(
     progress=None,
     cancel=None,
     copy_level0=None,
+    format: str | None = None,  # noqa: A002 - the name users know from the CLI's --format
     tuning: Tuning | None = None,
 ) -> ExportResult:
     """Write ``data`` as a Viv pyramidal OME-TIFF plus its ``offsets.json``.
@@ -170,6 +175,11 @@ def export_pyramid(
         their JPEG tables instead of re-encoded; ``data`` is still read for the
         lower levels. Needs ``compression="jpeg"``, RGB data of the same shape
         and ``tile_size`` equal to the tiles' size.
+    format : {"ome-tiff", "ome-zarr"}, optional
+        The output format; by default an OME-Zarr (NGFF 0.4, Zarr v2) store
+        when ``path`` ends in ``.ome.zarr`` or ``.zarr``, else an OME-TIFF.
+        An OME-Zarr store holds RGB as three channels, takes ``zlib`` or
+        ``none`` compression and has no ``offsets.json``.
     tuning : Tuning, optional
         Internal: the streaming sizes (block columns, spill threshold,
         memory-map span). They change memory use and the order of reads,
@@ -206,18 +216,25 @@ def export_pyramid(
     ('cells.view.json', ((1024, 1024), (512, 512)))
     """
     tuning = tuning or Tuning()
-    tif_path = naming.output_path(path)
+    if format is None:
+        format = "ome-zarr" if naming.is_zarr_name(path) else "ome-tiff"
+    zarr = format == "ome-zarr"
+    out_path = naming.zarr_output_path(path) if zarr else naming.output_path(path)
     md = _merge_metadata(metadata, axes, channel_names, channel_colors, physical_sizes, unit, name)
-    what = md.name or tif_path.name
+    what = md.name or out_path.name
     options = ExportOptions(
-        axes=md.axes or None, tile_size=tile_size, levels=levels, compression=compression, downsample=downsample
+        axes=md.axes or None,
+        tile_size=tile_size,
+        levels=levels,
+        compression=compression,
+        downsample=downsample,
+        format=format,
     )
     sources = _as_levels(data, tuning.memmap_span)
     plan = plan_export(sources, options, copy_level0=copy_level0, subject=what)
-    xml = build_ome_xml(plan, md, name=naming.stem(tif_path), what=what)
     view = view_document(md, 0 if plan.rgb else plan.sizes["C"])
     started = time.perf_counter()
-    with TiffSink(plan, tif_path, xml, overwrite=overwrite) as sink:
+    with _sink(plan, out_path, md, what, zarr=zarr, overwrite=overwrite) as sink:
         run_stream(
             plan,
             sources,
@@ -228,12 +245,25 @@ def export_pyramid(
             tuning=tuning,
         )
         sink.commit(view_json(view) if view else None)
+    paths = sink.paths
     return ExportResult(
-        image=sink.path,
-        offsets=sink.offsets_path,
-        view=sink.paths["view"],
+        image=out_path,
+        offsets=paths["offsets"],
+        view=paths["view"],
         level_shapes=tuple((int(h), int(w)) for h, w in plan.level_shapes),
         planes=plan.nplanes,
-        nbytes=tif_path.stat().st_size,
+        nbytes=sink.nbytes,
         seconds=time.perf_counter() - started,
     )
+
+
+def _sink(plan: PyramidPlan, path: Path, md: ImageMetadata, what: str, *, zarr: bool, overwrite: bool) -> TileSink:
+    """Make the sink for ``path``: an OME-Zarr store or a pyramidal OME-TIFF, with its metadata."""
+    if zarr:
+        try:
+            attrs = ngff_attributes(plan, md, name=naming.stem(path))
+        except NapariVivError as exc:
+            raise (exc if exc.subject else exc.about(what)) from None
+        return ZarrSink(plan, path, attrs, overwrite=overwrite)
+    xml = build_ome_xml(plan, md, name=naming.stem(path), what=what)
+    return TiffSink(plan, path, xml, overwrite=overwrite)
