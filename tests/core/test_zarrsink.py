@@ -1,4 +1,6 @@
-"""export_pyramid to OME-Zarr (NGFF 0.4, Zarr v2): judged by ome-zarr-models and ome-zarr-py.
+"""export_pyramid to OME-Zarr (NGFF 0.4 on Zarr v2, 0.5 on Zarr v3 with shards).
+
+Judged by ome-zarr-models and ome-zarr-py's Reader.
 
 The store comes from the same plan and stream as the OME-TIFF, so every level
 must hold the TIFF's pixels; the reference reader must read level 0 equal to
@@ -40,23 +42,32 @@ def listing(folder) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
-def test_store_validates_and_holds_the_tiffs_pyramid(tmp_path):
+def group_attributes(store) -> dict:
+    """The NGFF block of a store: .zattrs (0.4) or zarr.json's attributes["ome"] (0.5)."""
+    if (store / ".zattrs").is_file():
+        return json.loads((store / ".zattrs").read_text())
+    return json.loads((store / "zarr.json").read_text())["attributes"]["ome"]
+
+
+@pytest.mark.parametrize("ngff", ["0.4", "0.5"])
+def test_store_validates_and_holds_the_tiffs_pyramid(tmp_path, ngff):
     a = rand((3, 300, 410), "uint16")
     kw = {"tile_size": 64, "channel_names": ["DAPI", "CD3", "CD8"], "physical_sizes": {"x": 0.5, "y": 0.25}}
-    store = export_pyramid(a, tmp_path / "cells.ome.zarr", channel_colors=[(0, 0, 255), (0, 255, 0), (255, 0, 0)], **kw)
+    colors = [(0, 0, 255), (0, 255, 0), (255, 0, 0)]
+    store = export_pyramid(a, tmp_path / "cells.ome.zarr", channel_colors=colors, ngff=ngff, shard_size=128, **kw)
     (tmp_path / "tif").mkdir()  # the view file beside each is named after the stem
     tif = export_pyramid(a, tmp_path / "tif" / "cells.ome.tif", **kw)
     assert store.image == tmp_path / "cells.ome.zarr" and store.offsets is None
     assert store.view == tmp_path / "cells.view.json" and store.view.is_file()
     model = ome_zarr_models.open_ome_zarr(zarr.open_group(store.image, mode="r"))
-    assert type(model).__module__.startswith("ome_zarr_models.v04")
+    assert type(model).__module__.startswith(f"ome_zarr_models.v0{ngff[-1]}")
     got = reference_levels(store.image)
     np.testing.assert_array_equal(got[0], a)
     expected = tiff_levels(tif.image)
     assert [g.shape for g in got] == [e.shape for e in expected]
     for g, e in zip(got, expected, strict=True):
         np.testing.assert_array_equal(g, e)
-    attrs = json.loads((store.image / ".zattrs").read_text())
+    attrs = group_attributes(store.image)
     multiscale = attrs["multiscales"][0]
     assert [ax["name"] for ax in multiscale["axes"]] == ["c", "y", "x"]
     assert multiscale["axes"][2]["unit"] == "micrometer"
@@ -78,6 +89,25 @@ def test_chunks_are_single_plane_tiles_with_slash_keys(tmp_path):
     got = reference_levels(store.image)
     np.testing.assert_array_equal(got[0], a)
     ome_zarr_models.open_ome_zarr(zarr.open_group(store.image, mode="r"))
+
+
+def test_shards_group_tiles_and_keep_flat_files(tmp_path):
+    a = rand((2, 300, 260), "uint8")
+    store = export_pyramid(a, tmp_path / "s.ome.zarr", tile_size=32, ngff="0.5", shard_size=128, levels=2)
+    meta = json.loads((store.image / "0" / "zarr.json").read_text())
+    assert meta["chunk_grid"]["configuration"]["chunk_shape"] == [1, 128, 128]
+    assert meta["codecs"][0]["configuration"]["chunk_shape"] == [1, 32, 32]
+    level0 = store.image / "0"
+    files = sorted(p.relative_to(level0).as_posix() for p in level0.rglob("*") if p.is_file())
+    # independent count: ceil(300 / 128) x ceil(260 / 128) shards per channel, plus zarr.json
+    assert len(files) == 2 * 3 * 3 + 1 and "c/1/2/2" in files
+    got = zarr.open_group(store.image, mode="r")
+    np.testing.assert_array_equal(got["0"][:], a)
+    with pytest.raises(NapariVivError, match="multiple of the tile size"):
+        export_pyramid(a, tmp_path / "bad.ome.zarr", tile_size=32, ngff="0.5", shard_size=100)
+    with pytest.raises(NapariVivError, match="NGFF version"):
+        export_pyramid(a, tmp_path / "bad.ome.zarr", ngff="0.3")
+    assert listing(tmp_path) == ["s.ome.zarr"]
 
 
 def test_rgb_is_written_as_three_channels(tmp_path):
@@ -118,6 +148,8 @@ def test_failures_and_cancel_leave_nothing_and_keep_the_old_store(tmp_path):
     narrow = Tuning(columns=32)
     with pytest.raises(NapariVivError, match="disk went away"):
         export_pyramid(Failing(a, 3), tmp_path / "f.ome.zarr", tile_size=32, tuning=narrow)
+    with pytest.raises(NapariVivError, match="disk went away"):  # with shards open
+        export_pyramid(Failing(a, 9), tmp_path / "f.ome.zarr", tile_size=32, tuning=narrow, ngff="0.5")
     with pytest.raises(Cancelled):
         export_pyramid(a, tmp_path / "c.ome.zarr", tile_size=32, cancel=lambda: True)
     assert listing(tmp_path) == []

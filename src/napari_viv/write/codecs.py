@@ -103,7 +103,7 @@ COMPRESSION_NAMES = {
 class Codec:
     """A chosen codec for one dtype and layout; ``encode`` is thread-safe."""
 
-    name: str  # zlib | lzw | none | jpeg
+    name: str  # zlib | lzw | none | jpeg | gzip (Zarr v3)
     level: int | None  # zlib level or JPEG quality
     predictor: int  # TIFF Predictor tag: 1 none, 2 horizontal, 3 float
     samples: int = 1
@@ -152,6 +152,8 @@ class Codec:
         # imagecodecs encodes any buffer (its type hints name only bytes)
         if self.name == "zlib":
             return imagecodecs.deflate_encode(tile, level=self.level)  # type: ignore[arg-type]
+        if self.name == "gzip":
+            return imagecodecs.gzip_encode(np.ascontiguousarray(tile), level=self.level)  # type: ignore[arg-type]
         if self.name == "lzw":
             return imagecodecs.lzw_encode(tile)  # type: ignore[arg-type]
         return np.ascontiguousarray(tile).tobytes()
@@ -207,15 +209,17 @@ ZARR_CODECS = ("zlib", "none")
 def choose_codec(spec, dtype, samples: int = 1, *, container: str = "tiff") -> Codec:
     """Choose the codec for ``spec`` applied to ``dtype`` pixels with ``samples``.
 
-    ``container`` is "tiff" or "zarr": a Zarr store takes only
-    :data:`ZARR_CODECS`, without a predictor (Zarr has no per-row one that
-    Viv decodes).
+    ``container`` is "tiff", "zarr" (Zarr v2) or "zarr3": a Zarr store
+    takes only :data:`ZARR_CODECS`, without a predictor (Zarr has no per-row
+    one that Viv decodes); Zarr v3 writes zlib's deflate as gzip.
     """
     name, level = parse_spec(spec)
     dt = np.dtype(dtype)
-    if container == "zarr":
+    if container in ("zarr", "zarr3"):
         if name not in ZARR_CODECS:
             raise NapariVivError(f"compression {spec!r} is not offered for OME-Zarr; use zlib (default) or none")
+        if container == "zarr3" and name == "zlib":  # Zarr v3 names deflate only in its gzip wrapper
+            name = "gzip"
         return Codec(name, level, 1, samples)
     if name == "lzw" and samples > 1:
         raise NapariVivError("compression 'lzw' is not decoded correctly by Viv for RGB; use zlib or none")

@@ -1,4 +1,4 @@
-"""OME-NGFF 0.4 metadata (``.zattrs``) for a planned pyramid.
+"""OME-NGFF metadata for a planned pyramid: 0.4 (``.zattrs``) or 0.5 (``zarr.json`` attributes).
 
 ``multiscales`` names the axes in the plan's canonical order (a subsequence
 of t, c, z, y, x, as NGFF requires) with their types and units, and one
@@ -103,8 +103,10 @@ def _channels(plan: PyramidPlan, md: ImageMetadata) -> list[dict]:
     return out
 
 
-def ngff_attributes(plan: PyramidPlan, metadata: ImageMetadata | None = None, *, name: str = "image") -> dict:
-    """Build the ``.zattrs`` of an NGFF 0.4 image group for ``plan``.
+def ngff_attributes(
+    plan: PyramidPlan, metadata: ImageMetadata | None = None, *, name: str = "image", version: str = NGFF_VERSION
+) -> dict:
+    """Build the attributes of an NGFF image group for ``plan``.
 
     Parameters
     ----------
@@ -114,11 +116,14 @@ def ngff_attributes(plan: PyramidPlan, metadata: ImageMetadata | None = None, *,
         Channel names, colours, contrast limits, visibility, pixel sizes and unit.
     name : str, default "image"
         The image's name when the metadata has none.
+    version : {"0.4", "0.5"}, default "0.4"
+        The NGFF version.
 
     Returns
     -------
     dict
-        ``{"multiscales": [...], "omero": {...}}``, ready for JSON.
+        For 0.4 the ``.zattrs``, ``{"multiscales": [...], "omero": {...}}``;
+        for 0.5 the ``attributes`` of ``zarr.json``, the same under ``"ome"``.
 
     Raises
     ------
@@ -151,6 +156,9 @@ def ngff_attributes(plan: PyramidPlan, metadata: ImageMetadata | None = None, *,
             }
         )
     title = md.name if md.name else name
-    multiscale = {"version": NGFF_VERSION, "name": title, "axes": axes, "datasets": datasets}
-    omero = {"name": title, "version": NGFF_VERSION, "channels": _channels(plan, md), "rdefs": {"model": "color"}}
-    return {"multiscales": [multiscale], "omero": omero}
+    multiscale = {"name": title, "axes": axes, "datasets": datasets}
+    omero = {"name": title, "channels": _channels(plan, md), "rdefs": {"model": "color"}}
+    if version == "0.5":  # the version is said once, for the whole "ome" block
+        return {"ome": {"version": version, "multiscales": [multiscale], "omero": omero}}
+    multiscale = {"version": version, **multiscale}
+    return {"multiscales": [multiscale], "omero": {"version": version, **omero}}

@@ -25,13 +25,15 @@ from .layout import Layout, output_dtype, resolve_layout
 
 #: Output formats: a pyramidal OME-TIFF, or an OME-Zarr (NGFF 0.4) store.
 FORMATS = ("ome-tiff", "ome-zarr")
+#: NGFF versions an OME-Zarr is written in: 0.4 on Zarr v2, 0.5 on Zarr v3 with sharding.
+NGFF_VERSIONS = ("0.4", "0.5")
 
 #: Tile sizes Viv handles best; any power of two >= 16 is accepted.
 RECOMMENDED_TILE_SIZES = (256, 512, 1024)
 
 
 # Rough compressed/raw ratios, for size estimates only.
-_RATIO = {"zlib": 0.6, "lzw": 0.75, "none": 1.0, "jpeg": 0.1}
+_RATIO = {"zlib": 0.6, "gzip": 0.6, "lzw": 0.75, "none": 1.0, "jpeg": 0.1}
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class ExportOptions:
     #: The container the tiles go to, "ome-tiff" or "ome-zarr": it decides
     #: which codecs are allowed and whether RGB is interleaved.
     format: str = "ome-tiff"
+    #: NGFF version of an OME-Zarr: "0.4" (Zarr v2) or "0.5" (Zarr v3, sharded).
+    ngff: str = "0.4"
 
 
 @dataclass(frozen=True)
@@ -262,7 +266,10 @@ def _plan(sources: list, options: ExportOptions, copy_level0, subject: str) -> P
     t = check_tile_size(options.tile_size)
     height, width = (layout.shape[0], layout.shape[1]) if layout.rgb else layout.shape[-2:]
     shapes = level_shapes_for(height, width, t, options.levels)
-    codec = choose_codec(options.compression, written, 3 if layout.rgb else 1, container="tiff" if tiff else "zarr")
+    if not tiff and options.ngff not in NGFF_VERSIONS:
+        raise NapariVivError(f"unknown NGFF version {options.ngff!r}; use {' or '.join(NGFF_VERSIONS)}")
+    container = "tiff" if tiff else ("zarr3" if options.ngff == "0.5" else "zarr")
+    codec = choose_codec(options.compression, written, 3 if layout.rgb else 1, container=container)
     plan = PyramidPlan(
         layout=layout,
         dtype=written,

@@ -31,7 +31,7 @@ from .plan import ExportOptions, PyramidPlan, plan_export
 from .sink import TileSink
 from .stream import Tuning, run_stream
 from .tiffsink import TiffSink
-from .zarrsink import ZarrSink
+from .zarrsink import SHARD_TILES, ZarrSink
 
 
 def _as_levels(data, memmap_span: int) -> list:
@@ -120,6 +120,8 @@ def export_pyramid(
     cancel=None,
     copy_level0=None,
     format: str | None = None,  # noqa: A002 - the name users know from the CLI's --format
+    ngff: str = "0.4",
+    shard_size: int | None = None,
     tuning: Tuning | None = None,
 ) -> ExportResult:
     """Write ``data`` as a Viv pyramidal OME-TIFF plus its ``offsets.json``.
@@ -180,6 +182,13 @@ def export_pyramid(
         when ``path`` ends in ``.ome.zarr`` or ``.zarr``, else an OME-TIFF.
         An OME-Zarr store holds RGB as three channels, takes ``zlib`` or
         ``none`` compression and has no ``offsets.json``.
+    ngff : {"0.4", "0.5"}, default "0.4"
+        The NGFF version of an OME-Zarr: 0.4 on Zarr v2, one file per tile
+        (what Avivator, vizarr, napari-ome-zarr, QuPath and Fiji read), or
+        0.5 on Zarr v3 with the tiles grouped into shards.
+    shard_size : int, optional
+        Shard edge in pixels for NGFF 0.5, a multiple of ``tile_size``
+        (default 8 tiles: 4096 px for 512-px tiles).
     tuning : Tuning, optional
         Internal: the streaming sizes (block columns, spill threshold,
         memory-map span). They change memory use and the order of reads,
@@ -229,12 +238,15 @@ def export_pyramid(
         compression=compression,
         downsample=downsample,
         format=format,
+        ngff=str(ngff),
     )
     sources = _as_levels(data, tuning.memmap_span)
     plan = plan_export(sources, options, copy_level0=copy_level0, subject=what)
     view = view_document(md, 0 if plan.rgb else plan.sizes["C"])
     started = time.perf_counter()
-    with _sink(plan, out_path, md, what, zarr=zarr, overwrite=overwrite) as sink:
+    shard_tiles = _shard_tiles(shard_size, plan.tile_size, what)
+    sink = _sink(plan, out_path, md, what, zarr=zarr, ngff=options.ngff, shard_tiles=shard_tiles, overwrite=overwrite)
+    with sink:
         run_stream(
             plan,
             sources,
@@ -257,13 +269,38 @@ def export_pyramid(
     )
 
 
-def _sink(plan: PyramidPlan, path: Path, md: ImageMetadata, what: str, *, zarr: bool, overwrite: bool) -> TileSink:
+def _shard_tiles(shard_size, tile_size: int, what: str) -> int:
+    """Tiles per shard side for ``shard_size`` pixels (default SHARD_TILES)."""
+    if shard_size is None:
+        return SHARD_TILES
+    try:
+        size = int(shard_size)
+    except (TypeError, ValueError):
+        size = 0
+    if size < tile_size or size % tile_size:
+        raise NapariVivError(
+            f"shard size {shard_size!r} must be a positive multiple of the tile size ({tile_size})", subject=what
+        )
+    return size // tile_size
+
+
+def _sink(
+    plan: PyramidPlan,
+    path: Path,
+    md: ImageMetadata,
+    what: str,
+    *,
+    zarr: bool,
+    ngff: str,
+    shard_tiles: int,
+    overwrite: bool,
+) -> TileSink:
     """Make the sink for ``path``: an OME-Zarr store or a pyramidal OME-TIFF, with its metadata."""
     if zarr:
         try:
-            attrs = ngff_attributes(plan, md, name=naming.stem(path))
+            attrs = ngff_attributes(plan, md, name=naming.stem(path), version=ngff)
         except NapariVivError as exc:
             raise (exc if exc.subject else exc.about(what)) from None
-        return ZarrSink(plan, path, attrs, overwrite=overwrite)
+        return ZarrSink(plan, path, attrs, version=ngff, shard_tiles=shard_tiles, overwrite=overwrite)
     xml = build_ome_xml(plan, md, name=naming.stem(path), what=what)
     return TiffSink(plan, path, xml, overwrite=overwrite)

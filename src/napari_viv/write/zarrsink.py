@@ -1,11 +1,17 @@
-"""The Zarr sink: encoded tiles as the chunks of an OME-Zarr (NGFF 0.4, Zarr v2) store.
+"""The Zarr sink: encoded tiles as the chunks of an OME-Zarr store.
 
 Each pyramid level is an array ``"0"``, ``"1"``, ... of the group, chunked
 in single-plane tiles ``(1, ..., 1, tile, tile)`` (Avivator reads only 2-D
-chunks) with ``"/"`` as the chunk-key separator, as NGFF 0.4 requires. A
-tile's encoded bytes are written as they are as its chunk file, in any
-order: the edge tiles the stream pads with zeros are exactly Zarr v2's
-full-size edge chunks.
+chunks). The edge tiles the stream pads with zeros are exactly Zarr's
+full-size edge chunks, so a tile's encoded bytes are stored as they are:
+
+* NGFF 0.4 (Zarr v2): each tile is its own chunk file, ``"/"`` separating
+  the key's parts, as NGFF 0.4 requires;
+* NGFF 0.5 (Zarr v3): tiles are grouped into shards of ``shard_tiles`` x
+  ``shard_tiles`` tiles (the ``sharding_indexed`` codec), so a whole-slide
+  image is thousands of objects, not millions. A shard file is written as
+  its tiles arrive and closed with its index (offset and size of every
+  tile, then the index's CRC32C) once its last tile is in.
 
 The store is built in a hidden temporary folder beside the output and
 renamed into place once complete; the view file is published after it. An
@@ -35,6 +41,10 @@ from .sink import TileSink
 
 #: Zarr v2 compressor ids for the codecs the plan may choose for a Zarr store.
 ZARR_COMPRESSORS = {"zlib": "zlib", "none": None}
+#: Tiles per shard side in a Zarr v3 store (8 x 8 tiles of 512 px: 4096-px shards).
+SHARD_TILES = 8
+#: The sharding index's "no chunk here" (offset, size).
+_EMPTY = 2**64 - 1
 
 
 def zarr_array_metadata(plan: PyramidPlan, level: int) -> dict[str, Any]:
@@ -74,6 +84,82 @@ def zarr_array_metadata(plan: PyramidPlan, level: int) -> dict[str, Any]:
     }
 
 
+def zarr3_array_metadata(plan: PyramidPlan, level: int, shard_tiles: int = SHARD_TILES) -> dict[str, Any]:
+    """Build the ``zarr.json`` of pyramid ``level`` in Zarr v3: shards of single-plane tiles.
+
+    Parameters
+    ----------
+    plan : PyramidPlan
+        The pyramid written (its codec gzip or none).
+    level : int
+        The level, 0 the full resolution.
+    shard_tiles : int, default SHARD_TILES
+        Tiles per shard side.
+
+    Returns
+    -------
+    dict
+        The Zarr v3 array metadata.
+
+    Examples
+    --------
+    >>> from napari_viv.write.plan import ExportOptions, plan_export
+    >>> import numpy as np
+    >>> options = ExportOptions(tile_size=256, format="ome-zarr", ngff="0.5")
+    >>> meta = zarr3_array_metadata(plan_export([np.zeros((3, 600, 800), np.uint16)], options), 0, 4)
+    >>> meta["chunk_grid"]["configuration"]["chunk_shape"], meta["codecs"][0]["configuration"]["chunk_shape"]
+    ([1, 1024, 1024], [1, 256, 256])
+    """
+    nplane_axes = len(plan.layout.plane_axes)
+    t = plan.tile_size
+    inner: list[dict[str, Any]] = [{"name": "bytes", "configuration": {"endian": "little"}}]
+    if plan.codec.name == "gzip":
+        inner.append({"name": "gzip", "configuration": {"level": plan.codec.level}})
+    sharding = {
+        "chunk_shape": [1] * nplane_axes + [t, t],
+        "codecs": inner,
+        "index_codecs": [{"name": "bytes", "configuration": {"endian": "little"}}, {"name": "crc32c"}],
+        "index_location": "end",
+    }
+    planes = [plan.sizes[ax] for ax in plan.layout.plane_axes]
+    return {
+        "zarr_format": 3,
+        "node_type": "array",
+        "shape": [*planes, *plan.level_shapes[level]],
+        "data_type": np.dtype(plan.dtype).name,
+        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [1] * nplane_axes + [t * shard_tiles] * 2}},
+        "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+        "fill_value": 0,
+        "codecs": [{"name": "sharding_indexed", "configuration": sharding}],
+        "dimension_names": list(plan.axes.lower()),
+    }
+
+
+class _Shard:
+    """One shard file being filled: tiles appended as they come, the index last."""
+
+    def __init__(self, path: Path, ntiles: int, expected: int) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = open(path, "wb")  # noqa: SIM115 - closed in add() once complete, or by the sink
+        self.index = np.full((ntiles, 2), _EMPTY, dtype="<u8")
+        self.expected = expected
+        self.end = 0
+
+    def add(self, inner: int, data: bytes) -> bool:
+        """Append one tile; return True when the shard is complete (and closed)."""
+        self.file.write(data)
+        self.index[inner] = (self.end, len(data))
+        self.end += len(data)
+        self.expected -= 1
+        if self.expected:
+            return False
+        from numcodecs import CRC32C
+
+        self.file.write(bytes(CRC32C().encode(self.index.tobytes())))  # the index, then its checksum
+        self.file.close()
+        return True
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -85,7 +171,7 @@ def _json(doc: dict) -> bytes:
 
 
 class ZarrSink(TileSink):
-    """Write the plan's tiles as an OME-Zarr 0.4 store at ``path``, with its view file.
+    """Write the plan's tiles as an OME-Zarr store at ``path``, with its view file.
 
     Parameters
     ----------
@@ -94,15 +180,31 @@ class ZarrSink(TileSink):
     path : pathlib.Path
         The store (a folder), e.g. ``cells.ome.zarr``; ``cells.view.json`` goes beside it.
     attributes : dict
-        The group's ``.zattrs`` (multiscales and omero).
+        The group's attributes (multiscales and omero; under "ome" for 0.5).
+    version : {"0.4", "0.5"}, default "0.4"
+        NGFF 0.4 on Zarr v2, or 0.5 on Zarr v3 with sharding.
+    shard_tiles : int, default SHARD_TILES
+        Tiles per shard side (0.5 only).
     overwrite : bool, default False
         Replace an existing store instead of refusing.
     """
 
     ordered = False
 
-    def __init__(self, plan: PyramidPlan, path: Path, attributes: dict, *, overwrite: bool = False) -> None:
+    def __init__(
+        self,
+        plan: PyramidPlan,
+        path: Path,
+        attributes: dict,
+        *,
+        version: str = "0.4",
+        shard_tiles: int = SHARD_TILES,
+        overwrite: bool = False,
+    ) -> None:
         super().__init__(plan)
+        self.version = version
+        self.shard_tiles = int(shard_tiles)
+        self._shards: dict[tuple, _Shard] = {}
         self.path = Path(path)
         self.view_path = self.path.with_name(naming.stem(self.path) + naming.VIEW_SUFFIX)
         self.overwrite = overwrite
@@ -125,21 +227,35 @@ class ZarrSink(TileSink):
         self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent))
         try:
             os.chmod(self._tmp, 0o777 & ~_umask())  # mkdtemp makes 0700 folders; honour the umask
-            (self._tmp / ".zgroup").write_bytes(_json({"zarr_format": 2}))
-            (self._tmp / ".zattrs").write_bytes(_json(self._attributes))
-            for level in range(self.plan.nlevels):
-                (self._tmp / str(level)).mkdir()
-                (self._tmp / str(level) / ".zarray").write_bytes(_json(zarr_array_metadata(self.plan, level)))
+            self._write_metadata(self._tmp)
         except OSError as exc:
             self._discard()
             raise NapariVivError(f"writing failed: {exc}", subject=self.path) from exc
         return self
+
+    def _write_metadata(self, root: Path) -> None:
+        if self.version == "0.5":
+            group = {"zarr_format": 3, "node_type": "group", "attributes": self._attributes}
+            (root / "zarr.json").write_bytes(_json(group))
+        else:
+            (root / ".zgroup").write_bytes(_json({"zarr_format": 2}))
+            (root / ".zattrs").write_bytes(_json(self._attributes))
+        for level in range(self.plan.nlevels):
+            (root / str(level)).mkdir()
+            if self.version == "0.5":
+                meta, name = zarr3_array_metadata(self.plan, level, self.shard_tiles), "zarr.json"
+            else:
+                meta, name = zarr_array_metadata(self.plan, level), ".zarray"
+            (root / str(level) / name).write_bytes(_json(meta))
 
     def __exit__(self, *exc) -> None:
         """Remove the temporary store unless it was published."""
         self._discard()
 
     def _discard(self) -> None:
+        for shard in self._shards.values():
+            shard.file.close()
+        self._shards.clear()
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
@@ -152,6 +268,9 @@ class ZarrSink(TileSink):
         """Write one tile as the chunk file ``<level>/<t>/<c>/<z>/<row>/<col>``."""
         assert self._tmp is not None, "the sink is not open"
         index = np.unravel_index(plane, self._planes) if self._planes else ()
+        if self.version == "0.5":
+            self._put_sharded(level, tuple(int(i) for i in index), row, col, data)
+            return
         folder = self._tmp.joinpath(str(level), *(str(int(i)) for i in index), str(row))
         try:
             if folder not in self._made:
@@ -161,9 +280,27 @@ class ZarrSink(TileSink):
         except OSError as exc:
             raise NapariVivError(f"writing failed: {exc}", subject=self.path) from exc
 
+    def _put_sharded(self, level: int, index: tuple[int, ...], row: int, col: int, data: bytes) -> None:
+        """Add one tile to its shard ``<level>/c/<t>/<c>/<z>/<row // n>/<col // n>``."""
+        assert self._tmp is not None
+        n = self.shard_tiles
+        key = (level, *index, row // n, col // n)
+        shard = self._shards.get(key)
+        try:
+            if shard is None:
+                rows, cols = self.plan.tiles_in(level)
+                expected = min(n, rows - key[-2] * n) * min(n, cols - key[-1] * n)
+                path = self._tmp.joinpath(str(level), "c", *(str(k) for k in key[1:]))
+                shard = self._shards[key] = _Shard(path, n * n, expected)
+            if shard.add((row % n) * n + col % n, data):
+                del self._shards[key]
+        except OSError as exc:
+            raise NapariVivError(f"writing failed: {exc}", subject=self.path) from exc
+
     def commit(self, view: bytes | None = None) -> None:
         """Rename the complete store into place, then publish the view file (or remove a stale one)."""
         assert self._tmp is not None, "the sink is not open"
+        assert not self._shards, f"{len(self._shards)} shard(s) never got all their tiles"
         old = None
         with contextlib.suppress(FileNotFoundError):
             if self.overwrite:
