@@ -22,14 +22,9 @@ _XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
 #: numpy dtype name -> OME pixel Type.
 OME_TYPES = {
-    "uint8": "uint8",
-    "uint16": "uint16",
-    "uint32": "uint32",
-    "int8": "int8",
-    "int16": "int16",
-    "int32": "int32",
-    "float32": "float",
-    "float64": "double",
+    "uint8": "uint8", "uint16": "uint16", "uint32": "uint32",
+    "int8": "int8", "int16": "int16", "int32": "int32",
+    "float32": "float", "float64": "double",
 }
 
 
@@ -46,9 +41,8 @@ def _fmt(x: float) -> str:
     return repr(float(x))
 
 
-def build_ome_xml(
-    plan: PyramidPlan, metadata: ImageMetadata | None = None, *, name: str | None = None, what: str = "image"
-) -> bytes:
+def build_ome_xml(plan: PyramidPlan, metadata: ImageMetadata | None = None,
+                  *, name: str | None = None, what: str = "image") -> bytes:
     """UTF-8 OME-XML describing ``plan``; ``metadata`` supplies names etc."""
     md = metadata or ImageMetadata()
     sizes = plan.sizes
@@ -57,43 +51,37 @@ def build_ome_xml(
 
     names = list(md.channel_names) if md.channel_names else None
     if names is not None and len(names) != nchan:
-        raise NapariVivError(f"{what}: {len(names)} channel names given for {nchan} channel(s)")
+        raise NapariVivError(
+            f"{what}: {len(names)} channel names given for {nchan} channel(s)"
+        )
     colors = list(md.channel_colors) if md.channel_colors else None
     if colors is not None and len(colors) != nchan:
-        raise NapariVivError(f"{what}: {len(colors)} channel colours given for {nchan} channel(s)")
+        raise NapariVivError(
+            f"{what}: {len(colors)} channel colours given for {nchan} channel(s)"
+        )
     try:
         unit = normalize_unit(md.unit)
     except ValueError as exc:
         raise NapariVivError(f"{what}: {exc}") from None
 
-    root = ET.Element(
-        "OME",
-        {
-            "xmlns": OME_NS,
-            "xmlns:xsi": _XSI,
-            "xsi:schemaLocation": f"{OME_NS} {OME_NS}/ome.xsd",
-            "Creator": "napari-viv",
-        },
-    )
+    root = ET.Element("OME", {
+        "xmlns": OME_NS,
+        "xmlns:xsi": _XSI,
+        "xsi:schemaLocation": f"{OME_NS} {OME_NS}/ome.xsd",
+        "Creator": "napari-viv",
+    })
     image = ET.SubElement(root, "Image", {"ID": "Image:0"})
     if image_name:
         image.set("Name", _text(image_name))
-    pixels = ET.SubElement(
-        image,
-        "Pixels",
-        {
-            "ID": "Pixels:0",
-            "DimensionOrder": "XYZCT",
-            "Type": OME_TYPES[plan.dtype.newbyteorder("=").name],
-            "SizeX": str(sizes["X"]),
-            "SizeY": str(sizes["Y"]),
-            "SizeZ": str(sizes["Z"]),
-            "SizeC": str(sizes["C"]),
-            "SizeT": str(sizes["T"]),
-            "BigEndian": "false",
-            "Interleaved": "true" if plan.rgb else "false",
-        },
-    )
+    pixels = ET.SubElement(image, "Pixels", {
+        "ID": "Pixels:0",
+        "DimensionOrder": "XYZCT",
+        "Type": OME_TYPES[plan.dtype.newbyteorder("=").name],
+        "SizeX": str(sizes["X"]), "SizeY": str(sizes["Y"]),
+        "SizeZ": str(sizes["Z"]), "SizeC": str(sizes["C"]), "SizeT": str(sizes["T"]),
+        "BigEndian": "false",
+        "Interleaved": "true" if plan.rgb else "false",
+    })
     for ax in ("x", "y", "z"):
         value = (md.physical_sizes or {}).get(ax)
         if value is None:
@@ -108,14 +96,10 @@ def build_ome_xml(
         pixels.set("TimeIncrementUnit", "s")
 
     for c in range(nchan):
-        ch = ET.SubElement(
-            pixels,
-            "Channel",
-            {
-                "ID": f"Channel:0:{c}",
-                "SamplesPerPixel": str(plan.samples),
-            },
-        )
+        ch = ET.SubElement(pixels, "Channel", {
+            "ID": f"Channel:0:{c}",
+            "SamplesPerPixel": str(plan.samples),
+        })
         if names is not None:
             ch.set("Name", _text(names[c]))
         elif plan.rgb:
