@@ -107,6 +107,9 @@ def test_shards_group_tiles_and_keep_flat_files(tmp_path):
         export_pyramid(a, tmp_path / "bad.ome.zarr", tile_size=32, ngff="0.5", shard_size=100)
     with pytest.raises(NapariVivError, match="NGFF version"):
         export_pyramid(a, tmp_path / "bad.ome.zarr", ngff="0.3")
+    with pytest.raises(NapariVivError, match="unknown format") as err:
+        export_pyramid(a, tmp_path / "bad.ome.zarr", format="n5")
+    assert err.value.subject.startswith("bad.ome.zarr")  # named by the output it would have written
     assert listing(tmp_path) == ["s.ome.zarr"]
 
 

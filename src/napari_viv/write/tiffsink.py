@@ -75,7 +75,11 @@ class TiffSink(TileSink):
         import tifffile
 
         self._pair.__enter__()
-        self._writer = tifffile.TiffWriter(self._pair.file, bigtiff=True, byteorder="<")
+        try:
+            self._writer = tifffile.TiffWriter(self._pair.file, bigtiff=True, byteorder="<")
+        except BaseException:
+            self._pair.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(self, *exc) -> None:
