@@ -16,7 +16,8 @@ full-size edge chunks, so a tile's encoded bytes are stored as they are:
 The store is built in a hidden temporary folder beside the output and
 renamed into place once complete; the view file is published after it. An
 error or a cancel removes the temporary folder, so nothing appears at the
-output path. With ``overwrite`` an old store is moved aside only when the
+output path (a SIGKILL can leave the hidden ``.<name>.*.part`` folder, which
+is never at the output path). With ``overwrite`` an old store is moved aside only when the
 new one is complete, and removed after the new one is in place.
 """
 
