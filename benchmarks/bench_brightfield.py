@@ -78,7 +78,7 @@ def make_source(path: Path, size: int) -> Path:
 
 def child(kind: str, src: str, out: str) -> None:
     from napari_viv import export_pyramid, open_image
-    from napari_viv.read.encoded import jpeg_level0
+    from napari_viv.read.jpeg import jpeg_level0
 
     source = open_image(src, streaming=True)
     kwargs = dict(metadata=source.metadata, tile_size=TILE, overwrite=True)

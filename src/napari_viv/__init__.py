@@ -16,7 +16,7 @@ Examples
 >>> import numpy as np, tempfile, pathlib
 >>> import napari_viv
 >>> folder = pathlib.Path(tempfile.mkdtemp())
->>> tif, _ = napari_viv.export_pyramid(np.ones((600, 800), np.uint8), folder / "a.tif")
+>>> tif = napari_viv.export_pyramid(np.ones((600, 800), np.uint8), folder / "a.tif").image
 >>> napari_viv.check_file(tif).ok
 True
 >>> src = napari_viv.open_image(tif)

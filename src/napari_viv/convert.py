@@ -281,7 +281,7 @@ def _jpeg_choice(src_path: Path, options: ConvertOptions, note: Note):
     its level-0 tiles are copied unchanged when they are square powers of two
     and the tile size is not forced to another value.
     """
-    from .read.encoded import jpeg_level0
+    from .read.jpeg import jpeg_level0
     from .write.codecs import parse_spec
 
     compression, tile_size = options.compression, options.tile_size

@@ -9,6 +9,7 @@ for streaming.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import numpy as np
@@ -28,9 +29,11 @@ MEMMAP_COLS = STREAM_COLUMNS
 
 
 class StripCache:
-    """A Zarr array whose chunks (TIFF strips) are much taller than a band,
-    read through a one-strip cache: consecutive bands of the same strip
-    decode it once. Requests spanning strips go straight to the array."""
+    """A Zarr array whose chunks (TIFF strips) are much taller than a band, read through a one-strip cache.
+
+    Consecutive bands of the same strip decode it once. Requests spanning
+    strips go straight to the array.
+    """
 
     def __init__(self, z, yaxis: int):
         self._z, self._yaxis = z, yaxis
@@ -41,6 +44,7 @@ class StripCache:
         self.decodes = 0  # strip rows decoded so far (for tests and curiosity)
 
     def __getitem__(self, key):
+        """Read ``key`` (slices), from the cached strip row when it lies in one."""
         key = key if isinstance(key, tuple) else (key,)
         if len(key) != self.ndim or not all(isinstance(k, slice) for k in key):
             return np.asarray(self._z[key])
@@ -50,9 +54,10 @@ class StripCache:
         if step != 1 or y1 > r1 or y1 <= y0:
             return np.asarray(self._z[key])
         # The whole strip row of these planes (all columns), cached.
-        outer = tuple(slice(None) if i == self._yaxis else (k if i < self._yaxis else slice(None))
-                      for i, k in enumerate(key))
-        cache_key = (tuple(k.indices(n) for k, n in zip(outer, self.shape)), r0)
+        outer = tuple(
+            slice(None) if i == self._yaxis else (k if i < self._yaxis else slice(None)) for i, k in enumerate(key)
+        )
+        cache_key = (tuple(k.indices(n) for k, n in zip(outer, self.shape, strict=False)), r0)
         with self._lock:
             if self._key != cache_key:
                 region = tuple(slice(r0, r1) if i == self._yaxis else k for i, k in enumerate(outer))
@@ -67,9 +72,12 @@ class StripCache:
 
 
 def shared_mapping(arr):
-    """``(mmap, offset)`` if ``arr`` is (a view of) a numpy memmap whose pages
-    may be dropped (shared, not copy-on-write), else None. ``offset`` is
-    where ``arr``'s first byte sits inside the mapping."""
+    """Find the mapping under ``arr`` whose pages may be dropped.
+
+    Returns ``(mmap, offset)`` if ``arr`` is (a view of) a numpy memmap whose
+    pages may be dropped (shared, not copy-on-write), else None. ``offset``
+    is where ``arr``'s first byte sits inside the mapping.
+    """
     import mmap
 
     owner = arr
@@ -85,10 +93,13 @@ def shared_mapping(arr):
 
 
 def _without_integers(key, shape) -> tuple[tuple, tuple]:
-    """``key`` (one integer or slice per axis) with integers made length-1
-    slices, and the index that then drops those axes again."""
-    slices, drop = [], []
-    for k, n in zip(key, shape):
+    """Turn the integers of ``key`` (one integer or slice per axis) into length-1 slices.
+
+    Returns the new key and the index that then drops those axes again.
+    """
+    slices: list[slice] = []
+    drop: list[int | slice] = []
+    for k, n in zip(key, shape, strict=False):
         if isinstance(k, slice):
             slices.append(k)
             drop.append(slice(None))
@@ -128,6 +139,7 @@ class MemmapWindow:
         self.dtype = mm.dtype.newbyteorder("=")  # big-endian files come out native
 
     def __getitem__(self, key):
+        """Copy ``key`` out of the map in pieces, dropping the pages after each."""
         key = key if isinstance(key, tuple) else (key,)
         if len(key) == self._mm.ndim and all(isinstance(k, (int, np.integer, slice)) for k in key):
             # integers as length-1 slices, so that the pages can be released
@@ -140,7 +152,7 @@ class MemmapWindow:
             self._release(key)
             return out
         axis, first, stop, step = pieces
-        shape = tuple(len(range(*k.indices(n))) for k, n in zip(key, self._mm.shape))
+        shape = tuple(len(range(*k.indices(n))) for k, n in zip(key, self._mm.shape, strict=False))
         out = np.empty(shape, self.dtype)
         for i in range(first, stop, step):
             sub = key[:axis] + (slice(i, min(i + step, stop)),) + key[axis + 1 :]
@@ -160,7 +172,7 @@ class MemmapWindow:
         mm = self._mm
         if len(key) != mm.ndim or not all(isinstance(k, slice) for k in key):
             return None
-        for axis, (k, n) in enumerate(zip(key, mm.shape)):
+        for axis, (k, n) in enumerate(zip(key, mm.shape, strict=False)):
             start, stop, step = k.indices(n)
             if step != 1:
                 return None
@@ -180,7 +192,7 @@ class MemmapWindow:
         if len(key) != arr.ndim or not all(isinstance(k, slice) for k in key):
             return
         first = last = 0
-        for k, n, stride in zip(key, arr.shape, arr.strides):
+        for k, n, stride in zip(key, arr.shape, arr.strides, strict=False):
             start, stop, step = k.indices(n)
             if step != 1 or stop <= start:
                 return
@@ -193,30 +205,27 @@ class MemmapWindow:
         begin = max(0, (origin + first - FAULT_AROUND) // page * page)
         end = min(-(-(origin + last + FAULT_AROUND) // page) * page, len(raw))
         if end > begin >= 0:
-            try:
+            with contextlib.suppress(OSError, ValueError):
                 raw.madvise(mmap.MADV_DONTNEED, begin, end - begin)
-            except (OSError, ValueError):
-                pass
 
 
 def from_memmap(mm, chunks, name):
+    """Wrap the memory map ``mm`` in a dask array of ``chunks`` read through a :class:`MemmapWindow`."""
     import dask.array as da
 
     window = MemmapWindow(mm)
     meta = np.empty((0,) * mm.ndim, window.dtype)
-    return da.from_array(window, chunks=chunks, name=name, lock=False, fancy=False,
-                         asarray=False, meta=meta)
+    return da.from_array(window, chunks=chunks, name=name, lock=False, fancy=False, asarray=False, meta=meta)
 
 
 def memmap_chunks(axes: str, shape, *, columns: int = MEMMAP_COLS) -> tuple[int, ...]:
+    """Give the dask chunks of a memory-mapped image: CHUNK_ROWS by ``columns``, one plane deep."""
     sizes = {"Y": CHUNK_ROWS, "X": columns}
-    return tuple(
-        min(n, sizes[a]) if a in "YX" else (n if a == "S" else 1) for a, n in zip(axes, shape)
-    )
+    return tuple(min(n, sizes[a]) if a in "YX" else (n if a == "S" else 1) for a, n in zip(axes, shape, strict=False))
 
 
 def grow(chunk: int, size: int, target: int) -> int:
-    """A multiple of ``chunk`` at least ``target`` long (capped at ``size``)."""
+    """Return a multiple of ``chunk`` at least ``target`` long (capped at ``size``)."""
     chunk = max(1, int(chunk))
     k = max(1, -(-target // chunk))
     return min(chunk * k, size) if size else chunk
@@ -252,12 +261,13 @@ class AxesView:
         self.chunks = None if chunks is None else tuple(chunks[a] for a in self._axes)
 
     def __getitem__(self, key):
+        """Read ``key`` (integers and slices, in view order) straight from the base array."""
         key = key if isinstance(key, tuple) else (key,)
         if len(key) > self.ndim or not all(isinstance(k, (int, np.integer, slice)) for k in key):
             raise IndexError(f"only integers and slices are supported, not {key!r}")
         key = key + (slice(None),) * (self.ndim - len(key))
         base_key = [0] * self._base.ndim  # dropped axes have length 1
-        for axis, k in zip(self._axes, key):
+        for axis, k in zip(self._axes, key, strict=False):
             base_key[axis] = k
         slices, drop = _without_integers(base_key, self._base.shape)
         out = np.asarray(self._base[slices])[drop]

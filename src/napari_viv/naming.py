@@ -220,3 +220,26 @@ def is_companion(name) -> bool:
     (True, False)
     """
     return Path(os.fspath(name)).name.lower().endswith(COMPANION_SUFFIX)
+
+
+#: Suffixes of a Zarr store (a folder); an export to such a name is an OME-Zarr.
+ZARR_SUFFIXES = (".ome.zarr", ".zarr")
+
+
+def is_zarr_name(path) -> bool:
+    """Whether ``path`` names a Zarr store (``.ome.zarr`` or ``.zarr``, in any case).
+
+    >>> is_zarr_name("cells.ome.zarr"), is_zarr_name("a.ZARR"), is_zarr_name("a.ome.tif")
+    (True, True, False)
+    """
+    return Path(os.fspath(path)).name.lower().endswith(ZARR_SUFFIXES)
+
+
+def zarr_output_path(path) -> Path:
+    """Give the store path written for an OME-Zarr export: ``.ome.zarr`` appended unless a Zarr suffix is there.
+
+    >>> zarr_output_path("a.zarr").name, zarr_output_path("a").name
+    ('a.zarr', 'a.ome.zarr')
+    """
+    p = Path(os.fspath(path))
+    return p if is_zarr_name(p) else p.with_name(p.name + ZARR_SUFFIXES[0])

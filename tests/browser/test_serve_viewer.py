@@ -34,9 +34,9 @@ def served(request, tmp_path):
     data = np.zeros((3, 768, 768), dtype)
     for c in range(3):
         data[c, :, c * 256:(c + 1) * 256] = bright
-    tif, _ = export_pyramid(data, tmp_path / "thirds", tile_size=256, compression=codec,
+    tif = export_pyramid(data, tmp_path / "thirds", tile_size=256, compression=codec,
                             channel_names=["left", "middle", "right"],
-                            channel_colors=[(255, 0, 0), (0, 255, 0), (0, 0, 255)])
+                            channel_colors=[(255, 0, 0), (0, 255, 0), (0, 0, 255)]).image
     env = dict(os.environ, NAPARI_VIV_NO_BROWSER="1")
     proc, lines = start_until_link(["serve", str(tif)], env)
     try:

@@ -16,8 +16,8 @@ import pytest
 import tifffile
 
 import napari_viv.write.atomic as atomic
-from napari_viv.write.atomic import AtomicPair
 from napari_viv.errors import Cancelled, NapariVivError
+from napari_viv.write.atomic import AtomicPair
 from napari_viv.write.writer import export_pyramid
 
 
@@ -45,10 +45,9 @@ def test_pair_commit_and_discard(tmp_path):
         out.commit(b"[8]")
     assert listing(tmp_path) == ["a.offsets.json", "a.ome.tif"]
     assert (tmp_path / "a.ome.tif").read_bytes() == b"tiff bytes"
-    with pytest.raises(RuntimeError):
-        with AtomicPair(tmp_path / "b.ome.tif", tmp_path / "b.offsets.json") as out:
-            out.file.write(b"x")
-            raise RuntimeError
+    with pytest.raises(RuntimeError), AtomicPair(tmp_path / "b.ome.tif", tmp_path / "b.offsets.json") as out:
+        out.file.write(b"x")
+        raise RuntimeError
     assert listing(tmp_path) == ["a.offsets.json", "a.ome.tif"]
 
 
@@ -65,15 +64,14 @@ def test_cancel_leaves_nothing_and_keeps_old_output(tmp_path):
     export_pyramid(a, tmp_path / "c.ome.tif")
     before = (tmp_path / "c.ome.tif").read_bytes()
     with pytest.raises(Cancelled):
-        export_pyramid(a * 2, tmp_path / "c.ome.tif", tile_size=32, overwrite=True,
-                       cancel=lambda: True)
+        export_pyramid(a * 2, tmp_path / "c.ome.tif", tile_size=32, overwrite=True, cancel=lambda: True)
     assert listing(tmp_path) == ["c.offsets.json", "c.ome.tif"]
     assert (tmp_path / "c.ome.tif").read_bytes() == before
 
 
 def test_overwrite_rules(tmp_path):
     a = np.zeros((40, 40), np.uint8)
-    tif, js = export_pyramid(a, tmp_path / "o.ome.tif")
+    tif, js = export_pyramid(a, tmp_path / "o.ome.tif").paths[:2]
     old = tif.read_bytes()
     with pytest.raises(NapariVivError, match="already exists"):
         export_pyramid(a + 1, tmp_path / "o.ome.tif")
@@ -108,10 +106,10 @@ def test_unwritable_folder(readonly_folder):
 def test_fallbacks_without_o_tmpfile_or_fd_linking(tmp_path, monkeypatch):
     a = np.arange(64 * 64, dtype=np.uint16).reshape(64, 64)
     monkeypatch.setattr(atomic, "_AT_EMPTY_PATH", 0)  # linkat("") now fails
-    tif, js = export_pyramid(a, tmp_path / "l.ome.tif", tile_size=16)
+    tif, js = export_pyramid(a, tmp_path / "l.ome.tif", tile_size=16).paths[:2]
     np.testing.assert_array_equal(tifffile.imread(tif), a)
     monkeypatch.delattr(os, "O_TMPFILE")  # named temporary files
-    tif, js = export_pyramid(a, tmp_path / "n.ome.tif", tile_size=16)
+    tif, js = export_pyramid(a, tmp_path / "n.ome.tif", tile_size=16).paths[:2]
     np.testing.assert_array_equal(tifffile.imread(tif), a)
     with pytest.raises(NapariVivError):
         export_pyramid(Failing(a, 2), tmp_path / "m.ome.tif", tile_size=16)
@@ -140,8 +138,7 @@ def test_sigkill_mid_write_leaves_nothing(tmp_path):
     out.mkdir()
     script = tmp_path / "slow_export.py"
     script.write_text(SLOW_EXPORT)
-    proc = subprocess.Popen([sys.executable, str(script), str(out / "k.ome.tif")],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, str(script), str(out / "k.ome.tif")], stdout=subprocess.PIPE, text=True)
     try:
         for _ in range(20):  # let it write a good part of the first plane
             line = proc.stdout.readline()

@@ -90,11 +90,11 @@ def test_bioformats_reads_and_validates(jar, ome_xsd, tmp_path, case):
     dtype, shape = spec["data"]
     a = rand(shape, dtype)
     names = None if case == "rgb" else [f"ch <{i}> & µ" for i in range(spec["expect"]["C"])]
-    tif, _ = export_pyramid(a, tmp_path / f"{case}.ome.tif", axes=spec["axes"], tile_size=32,
+    tif = export_pyramid(a, tmp_path / f"{case}.ome.tif", axes=spec["axes"], tile_size=32,
                             channel_names=names,
                             channel_colors=None if names is None else
                             [(255, 0, 0)] * len(names),
-                            physical_sizes={"x": 0.5, "y": 0.5, "z": 2.0}, unit="um")
+                            physical_sizes={"x": 0.5, "y": 0.5, "z": 2.0}, unit="um").image
     xml = own_xml(tif)
     assert tifffile.OmeXml.validate(xml, omexsd=ome_xsd, assert_=False) is True
     out = image_info(jar, tif)
@@ -113,8 +113,8 @@ def test_bioformats_reads_and_validates(jar, ome_xsd, tmp_path, case):
 
 def test_schema_check_catches_a_broken_unit(ome_xsd, tmp_path):
     # proves the XSD check above can fail: a "um" unit is not OME
-    tif, _ = export_pyramid(rand((40, 40), "u2"), tmp_path / "u.ome.tif",
-                            physical_sizes={"x": 1, "y": 1})
+    tif = export_pyramid(rand((40, 40), "u2"), tmp_path / "u.ome.tif",
+                            physical_sizes={"x": 1, "y": 1}).image
     xml = own_xml(tif)
     assert tifffile.OmeXml.validate(xml.replace("\u00b5m", "um"), omexsd=ome_xsd,
                                     assert_=False) is False

@@ -337,7 +337,7 @@ def test_writer_output_passes_check_and_viv(tmp_path, case):
 
     make, kw = WRITER_CASES[case]
     data = make()
-    tif_path, json_path = export_pyramid(data, tmp_path / f"{case}.ome.tif", tile_size=128, **kw)
+    tif_path, json_path = export_pyramid(data, tmp_path / f"{case}.ome.tif", tile_size=128, **kw).paths[:2]
     cf = corpus.describe(tif_path, offsets=json_path)
     with tifffile.TiffFile(tif_path) as tif:  # tifffile's reading is the truth
         level0 = tif.series[0].levels[0].asarray()

@@ -10,8 +10,9 @@ import tifffile
 
 from helpers import realfiles
 from helpers.vivjs import viv_rasters
+
 from napari_viv import NapariVivError, check_file, export_pyramid, open_image
-from napari_viv.read.encoded import jpeg_level0
+from napari_viv.read.jpeg import jpeg_level0
 from napari_viv.sample import synthetic_he
 
 REALFILES = realfiles.folder()
@@ -81,10 +82,13 @@ def test_jpeg_gray_channels(slide, tmp_path):
         assert np.abs(viv.astype(int) - lib[c]).max() <= 2
 
 
-@pytest.mark.parametrize("data, why", [
-    (np.zeros((64, 64), np.uint16), "needs 8-bit data"),
-    (np.zeros((64, 64), np.float32), "needs 8-bit data"),
-])
+@pytest.mark.parametrize(
+    "data, why",
+    [
+        (np.zeros((64, 64), np.uint16), "needs 8-bit data"),
+        (np.zeros((64, 64), np.float32), "needs 8-bit data"),
+    ],
+)
 def test_jpeg_refused_for_other_dtypes(tmp_path, data, why):
     with pytest.raises(NapariVivError, match=why):
         export_pyramid(data, tmp_path / "x", compression="jpeg")
@@ -99,8 +103,14 @@ def test_bad_jpeg_quality(tmp_path, spec):
 
 def _svs_like(path: Path, rgb: np.ndarray, tile: int) -> Path:
     """A JPEG-tiled RGB TIFF the way scanners write level 0 (YCbCr, 2x2 subsampling)."""
-    tifffile.imwrite(path, rgb, tile=(tile, tile), compression="jpeg", photometric="rgb",
-                     description="Aperio Image Library v10.0.51\r\n1024x1024 |MPP = 0.5")
+    tifffile.imwrite(
+        path,
+        rgb,
+        tile=(tile, tile),
+        compression="jpeg",
+        photometric="rgb",
+        description="Aperio Image Library v10.0.51\r\n1024x1024 |MPP = 0.5",
+    )
     return path
 
 
@@ -115,8 +125,14 @@ def test_level0_jpeg_tiles_are_copied_byte_for_byte(slide, tmp_path):
     tiles, why = jpeg_level0(src)
     assert why is None and tiles.tile == 256 and tiles.photometric == "ycbcr"
     source = open_image(src, streaming=True)
-    result = export_pyramid(source.levels[0], tmp_path / "copy", metadata=source.metadata,
-                            compression="jpeg", tile_size=256, copy_level0=tiles)
+    result = export_pyramid(
+        source.levels[0],
+        tmp_path / "copy",
+        metadata=source.metadata,
+        compression="jpeg",
+        tile_size=256,
+        copy_level0=tiles,
+    )
     assert _stored_tiles(result.image) == _stored_tiles(src)
     with tifffile.TiffFile(result.image) as tif:
         page = tif.pages[0]
@@ -137,8 +153,14 @@ def test_real_svs_with_jpeg_tables_is_copied_and_decoded_by_viv(tmp_path):
     tiles, why = jpeg_level0(src)
     assert why is None and tiles.jpegtables is not None
     source = open_image(src, streaming=True)
-    result = export_pyramid(source.levels[0], tmp_path / "svs", metadata=source.metadata,
-                            compression="jpeg", tile_size=tiles.tile, copy_level0=tiles)
+    result = export_pyramid(
+        source.levels[0],
+        tmp_path / "svs",
+        metadata=source.metadata,
+        compression="jpeg",
+        tile_size=tiles.tile,
+        copy_level0=tiles,
+    )
     assert _stored_tiles(result.image) == _stored_tiles(src)
     with tifffile.TiffFile(result.image) as out, tifffile.TiffFile(src) as ref:
         assert out.pages[0].jpegtables == ref.pages[0].jpegtables
@@ -160,11 +182,9 @@ def test_copy_refused_when_it_would_not_match(slide, tmp_path):
     src = _svs_like(tmp_path / "slide.tif", slide, 256)
     tiles, _ = jpeg_level0(src)
     with pytest.raises(NapariVivError, match="512 px"):
-        export_pyramid(slide, tmp_path / "x", compression="jpeg", tile_size=512,
-                       copy_level0=tiles)
+        export_pyramid(slide, tmp_path / "x", compression="jpeg", tile_size=512, copy_level0=tiles)
     with pytest.raises(NapariVivError, match="must be JPEG"):
-        export_pyramid(slide, tmp_path / "x", compression="zlib", tile_size=256,
-                       copy_level0=tiles)
+        export_pyramid(slide, tmp_path / "x", compression="zlib", tile_size=256, copy_level0=tiles)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["slide.tif"]
 
 
@@ -180,7 +200,6 @@ def test_convert_keeps_jpeg_input_jpeg_and_copies_its_tiles(slide, tmp_path, cap
     assert "old.tif: JPEG tiles are 240x240" in err and "re-encoded" in err
     with tifffile.TiffFile(tmp_path / "old.ome.tif") as tif:
         assert int(tif.pages[0].compression) == 7 and tif.pages[0].tilewidth == 512
-    assert main(["convert", str(src), str(tmp_path / "lossless.ome.tif"),
-                 "--compression", "zlib"]) == 0
+    assert main(["convert", str(src), str(tmp_path / "lossless.ome.tif"), "--compression", "zlib"]) == 0
     with tifffile.TiffFile(tmp_path / "lossless.ome.tif") as tif:
         assert int(tif.pages[0].compression) == 8

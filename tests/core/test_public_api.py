@@ -7,7 +7,17 @@ import pytest
 
 import napari_viv
 
-DOCUMENTED = ["napari_viv", "napari_viv.naming", "napari_viv.text", "napari_viv.write.writer"]
+DOCUMENTED = [
+    "napari_viv",
+    "napari_viv.naming",
+    "napari_viv.text",
+    "napari_viv.system",
+    "napari_viv.write.writer",
+    "napari_viv.write.plan",
+    "napari_viv.write.offsets",
+    "napari_viv.write.ngff",
+    "napari_viv.write.zarrsink",
+]
 
 
 @pytest.mark.parametrize("module", DOCUMENTED)
@@ -35,14 +45,21 @@ def test_export_pyramid_documents_every_parameter():
         assert f"\n    {param} :" in doc, f"export_pyramid's docstring misses {param}"
 
 
-def test_export_tuned_mirrors_export_pyramid():
-    """The internal entry the tests use (export_pyramid plus a Tuning) takes
-    export_pyramid's parameters with the same kinds and defaults."""
+def test_one_export_function_with_keyword_only_tuning(tmp_path):
+    """Tuning is an internal keyword-only argument of export_pyramid, not a
+    second function; the result is a record, not a tuple."""
     import inspect
 
-    from napari_viv.write.writer import export_tuned
+    import numpy as np
 
-    public = list(inspect.signature(napari_viv.export_pyramid).parameters.values())
-    internal = dict(inspect.signature(export_tuned).parameters)
-    assert internal.pop("tuning").kind is inspect.Parameter.KEYWORD_ONLY
-    assert list(internal.values()) == public
+    from napari_viv.write import writer
+
+    assert not hasattr(writer, "export_tuned")
+    params = inspect.signature(napari_viv.export_pyramid).parameters
+    assert params["tuning"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert params["tuning"].default is None
+    result = napari_viv.export_pyramid(np.zeros((20, 20), np.uint8), tmp_path / "r")
+    with pytest.raises(TypeError):
+        iter(result)
+    with pytest.raises(TypeError):
+        result[0]

@@ -84,7 +84,7 @@ def test_viv_reads_an_exported_pyramid_over_http(viv, tmp_path):
     rng = np.random.default_rng(5)
     data = rng.integers(0, 4000, (2, 600, 520), dtype=np.uint16)
     tif, offsets = export_pyramid(data, tmp_path / "exported.ome.tif", axes="CYX",
-                                  channel_names=["x", "y"], tile_size=256)
+                                  channel_names=["x", "y"], tile_size=256).paths[:2]
     with RangeServer([tif]) as srv:
         report = viv(srv.url_for(tif), offsets="auto")
     (image,) = report["images"]

@@ -113,7 +113,7 @@ def test_writer_output_round_trip(tmp_path):
     meta = ImageMetadata(axes="CYX", name="rt", channel_names=["DAPI", "CD3", "CD20"],
                          channel_colors=[(0, 0, 255), (0, 255, 0), (255, 0, 0)],
                          physical_sizes={"x": 0.5, "y": 0.5})
-    tif, _ = export_pyramid(data, tmp_path / "rt.ome.tif", metadata=meta, tile_size=256, levels=3)
+    tif = export_pyramid(data, tmp_path / "rt.ome.tif", metadata=meta, tile_size=256, levels=3).image
     src = open_image(tif)
     assert src.metadata.axes == "CYX"
     assert src.metadata.channel_names == meta.channel_names

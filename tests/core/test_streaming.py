@@ -11,14 +11,14 @@ import threading
 import numpy as np
 import pytest
 import tifffile
+from helpers.testdata import rand
 
 import napari_viv.write.stream as stream
 from napari_viv.errors import Cancelled, NapariVivError
-from napari_viv.write.layout import resolve_layout
 from napari_viv.read import open_image
+from napari_viv.write.layout import resolve_layout
 from napari_viv.write.stream import Tuning
-from napari_viv.write.writer import export_pyramid, export_tuned
-from helpers.testdata import rand
+from napari_viv.write.writer import export_pyramid
 
 #: Blocks of 64 columns: small images read, halve and encode in several blocks.
 NARROW = Tuning(columns=64)
@@ -53,7 +53,7 @@ def _tiff(**kw):
 
 
 def _tiled_pyramid(path, data):
-    kw = dict(tile=(256, 256), compression="zlib", photometric="minisblack")
+    kw = {"tile": (256, 256), "compression": "zlib", "photometric": "minisblack"}
     with tifffile.TiffWriter(path, bigtiff=True) as tw:
         tw.write(data, subifds=1, metadata={"axes": "CYX"}, **kw)
         tw.write(data[:, ::2, ::2], subfiletype=1, **kw)
@@ -72,29 +72,53 @@ CASES = {
     "npy_cyx": ("b.npy", rand((3, 120, 90), "float32"), _npy, "CYX", "MemmapWindow"),
     "npy_rgb": ("c.npy", rand((70, 90, 3), "uint8"), _npy, "YXS", "MemmapWindow"),
     "tiled_ome": ("t.ome.tif", rand((2, 600, 700), "uint16"), _tiled_pyramid, "CYX", "Array"),
-    "tall_strips": ("s.tif", rand((2, 2100, 300), "uint16"),
-                    _tiff(compression="zlib", rowsperstrip=1500, photometric="minisblack"),
-                    "TYX", "StripCache"),  # a page stack without axes is a time series
-    "contiguous": ("m.tif", rand((2, 300, 257), "int16"), _tiff(photometric="minisblack"),
-                   "TYX", "MemmapWindow"),
-    "imagej_zcyx": ("ij.tif", rand((1, 3, 2, 40, 50), "uint16"),
-                    _tiff(imagej=True, compression="zlib", metadata={"axes": "TZCYX"}),
-                    "CZYX", "Array"),
-    "zyxs_singleton": ("q.tif", rand((1, 60, 70, 2), "uint16"),
-                       _tiff(compression="zlib", photometric="minisblack", planarconfig="contig",
-                             metadata={"axes": "ZYXS"}), "CYX", "Array"),
-    "zyxs_memmap": ("r.tif", rand((1, 60, 70, 2), "uint16"),
-                    _tiff(photometric="minisblack", planarconfig="contig",
-                          metadata={"axes": "ZYXS"}), "CYX", "MemmapWindow"),
+    "tall_strips": (
+        "s.tif",
+        rand((2, 2100, 300), "uint16"),
+        _tiff(compression="zlib", rowsperstrip=1500, photometric="minisblack"),
+        "TYX",
+        "StripCache",
+    ),  # a page stack without axes is a time series
+    "contiguous": ("m.tif", rand((2, 300, 257), "int16"), _tiff(photometric="minisblack"), "TYX", "MemmapWindow"),
+    "imagej_zcyx": (
+        "ij.tif",
+        rand((1, 3, 2, 40, 50), "uint16"),
+        _tiff(imagej=True, compression="zlib", metadata={"axes": "TZCYX"}),
+        "CZYX",
+        "Array",
+    ),
+    "zyxs_singleton": (
+        "q.tif",
+        rand((1, 60, 70, 2), "uint16"),
+        _tiff(compression="zlib", photometric="minisblack", planarconfig="contig", metadata={"axes": "ZYXS"}),
+        "CYX",
+        "Array",
+    ),
+    "zyxs_memmap": (
+        "r.tif",
+        rand((1, 60, 70, 2), "uint16"),
+        _tiff(photometric="minisblack", planarconfig="contig", metadata={"axes": "ZYXS"}),
+        "CYX",
+        "MemmapWindow",
+    ),
     "zarr_czyx": ("z.zarr", rand((3, 1, 90, 130), "uint16"), _zarr, "CYX", "Array"),
 }
 # what the file holds, in canonical axis order
-CANONICAL = {"imagej_zcyx": lambda d: d[0].transpose(1, 0, 2, 3),
-             "zyxs_singleton": lambda d: d[0].transpose(2, 0, 1),
-             "zyxs_memmap": lambda d: d[0].transpose(2, 0, 1),
-             "zarr_czyx": lambda d: d[:, 0]}
-KEYS = [(-1,), (np.int64(1),), (0, slice(2, 50)), (slice(None), -2), (-1, slice(-7, None)),
-        (slice(1, None), slice(None, -3)), (slice(None, None, 2), slice(3, 40, 5))]
+CANONICAL = {
+    "imagej_zcyx": lambda d: d[0].transpose(1, 0, 2, 3),
+    "zyxs_singleton": lambda d: d[0].transpose(2, 0, 1),
+    "zyxs_memmap": lambda d: d[0].transpose(2, 0, 1),
+    "zarr_czyx": lambda d: d[:, 0],
+}
+KEYS = [
+    (-1,),
+    (np.int64(1),),
+    (0, slice(2, 50)),
+    (slice(None), -2),
+    (-1, slice(-7, None)),
+    (slice(1, None), slice(None, -3)),
+    (slice(None, None, 2), slice(3, 40, 5)),
+]
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -106,7 +130,7 @@ def test_streaming_levels_match_dask_levels(tmp_path, case):
     lazy, streamed = open_image(path), open_image(path, streaming=True)
     assert streamed.metadata.axes == lazy.metadata.axes == axes
     assert len(streamed.levels) == len(lazy.levels)
-    for i, (d, s) in enumerate(zip(lazy.levels, streamed.levels)):
+    for i, (d, s) in enumerate(zip(lazy.levels, streamed.levels, strict=True)):
         assert hasattr(d, "dask") and not hasattr(s, "dask")
         assert not type(s).__module__.startswith("dask")
         assert type(getattr(s, "_base", None)).__name__ == base  # the intended reader
@@ -135,8 +159,7 @@ def test_streaming_view_refuses_fancy_keys(tmp_path):
 
 def test_strip_cache_empty_reversed_slice(tmp_path):
     data = rand((2, 3000, 70), "uint16")
-    tifffile.imwrite(tmp_path / "s.tif", data, compression="zlib", rowsperstrip=1500,
-                     photometric="minisblack")
+    tifffile.imwrite(tmp_path / "s.tif", data, compression="zlib", rowsperstrip=1500, photometric="minisblack")
     s = open_image(tmp_path / "s.tif", streaming=True).levels[0]
     assert s[0, 1600:200].shape == data[0, 1600:200].shape == (0, 70)
 
@@ -171,8 +194,7 @@ def _check_pyramid(path, canon, rgb):
             page = level if rgb else level.reshape((-1,) + level.shape[-2:])[p]
             assert page.shape == ref.shape, (p, lvl)
             np.testing.assert_array_equal(page, ref, err_msg=f"plane {p} level {lvl}")
-            ref = (np.stack([mean2x2(ref[..., s]) for s in range(3)], -1) if rgb
-                   else mean2x2(ref))
+            ref = np.stack([mean2x2(ref[..., s]) for s in range(3)], -1) if rgb else mean2x2(ref)
     return got
 
 
@@ -190,7 +212,7 @@ EXPORTS = {  # name: (data, axes or None, chunks for the Spy)
 def test_column_block_export_is_exact(tmp_path, name):
     data, axes, chunks = EXPORTS[name]
     spy = Spy(data, chunks)
-    tif, _ = export_tuned(spy, tmp_path / "x.ome.tif", tuning=NARROW, axes=axes, tile_size=32)
+    tif = export_pyramid(spy, tmp_path / "x.ome.tif", tuning=NARROW, axes=axes, tile_size=32).image
     rgb = data.shape[-1] == 3
     got = _check_pyramid(tif, data, rgb)
     assert len(got) >= 3
@@ -209,7 +231,7 @@ def test_column_block_export_is_exact(tmp_path, name):
 def test_the_next_block_is_read_while_this_one_is_halved_and_encoded(tmp_path):
     data = rand((2, 150, 203), "uint16")
     spy = Spy(data)
-    tif, _ = export_tuned(spy, tmp_path / "p.ome.tif", tuning=NARROW, tile_size=32)
+    tif = export_pyramid(spy, tmp_path / "p.ome.tif", tuning=NARROW, tile_size=32).image
     _check_pyramid(tif, data, rgb=False)
     per_plane = len(spy.reads) // 2
     assert per_plane > 2 and len(spy.reads) == 2 * per_plane
@@ -222,7 +244,7 @@ def test_multiscale_input_reuses_level_one_in_column_blocks(tmp_path):
     a = rand((2, 150, 203), "uint16")
     given = rand((2, 75, 101), "uint16", seed=1)  # exactly floor(/2): copied, not recomputed
     spies = [Spy(a), Spy(given)]
-    tif, _ = export_tuned(spies, tmp_path / "ms.ome.tif", tuning=NARROW, tile_size=32)
+    tif = export_pyramid(spies, tmp_path / "ms.ome.tif", tuning=NARROW, tile_size=32).image
     got = written_levels(tif)
     assert [lv.shape for lv in got] == [(2, 150, 203), (2, 75, 101), (2, 37, 50), (2, 18, 25)]
     np.testing.assert_array_equal(got[0], a)
@@ -241,8 +263,7 @@ def test_multiscale_input_reuses_level_one_in_column_blocks(tmp_path):
 def _shape(src, tile, **columns):
     layout = resolve_layout(src.shape, src.dtype)
     width = src.shape[-1]
-    return stream.read_shape(src, layout, tile, width, width * np.dtype(src.dtype).itemsize,
-                             **columns)
+    return stream.read_shape(src, layout, tile, width, width * np.dtype(src.dtype).itemsize, **columns)
 
 
 def test_read_shape_numpy():
@@ -265,8 +286,9 @@ def test_read_shape_zarr():
     import zarr
 
     def z(width):
-        return zarr.create_array(zarr.storage.MemoryStore(), shape=(2, 2048, width),
-                                 chunks=(1, 512, 768), dtype="uint16")
+        return zarr.create_array(
+            zarr.storage.MemoryStore(), shape=(2, 2048, width), chunks=(1, 512, 768), dtype="uint16"
+        )
 
     rows, cols = _shape(z(10000), 512)
     assert rows == 512 and cols % math.lcm(768, 512) == 0 and cols <= 4096
@@ -296,7 +318,7 @@ class Failing:
 def test_read_error_names_rows_and_leaves_nothing(tmp_path):
     src = Failing(rand((150, 203), "uint16"), bad_row=64)
     with pytest.raises(NapariVivError, match=r"reading rows 64-96 failed: disk on fire") as err:
-        export_tuned(src, tmp_path / "e.ome.tif", tuning=NARROW, tile_size=32)
+        export_pyramid(src, tmp_path / "e.ome.tif", tuning=NARROW, tile_size=32)
     assert isinstance(err.value.__cause__, ValueError)
     assert list(tmp_path.iterdir()) == []
 
@@ -309,8 +331,7 @@ def test_cancel_in_producer_leaves_nothing(tmp_path):
         return len(calls) > 5
 
     with pytest.raises(Cancelled):
-        export_pyramid(rand((2, 300, 300), "uint8"), tmp_path / "c.ome.tif", tile_size=32,
-                       cancel=cancel)
+        export_pyramid(rand((2, 300, 300), "uint8"), tmp_path / "c.ome.tif", tile_size=32, cancel=cancel)
     assert len(calls) > 5
     assert list(tmp_path.iterdir()) == []
 
@@ -327,8 +348,7 @@ def test_error_in_a_later_plane_leaves_nothing(tmp_path):
     def wait_for_writer():  # planes 0-3 handed to tifffile before plane 4 fails
         assert caught_up.wait(30)
 
-    src = Failing(rand((planes, 96, 96), "uint8"), bad_row=0, bad_plane=4,
-                  before=wait_for_writer)
+    src = Failing(rand((planes, 96, 96), "uint8"), bad_row=0, bad_plane=4, before=wait_for_writer)
     with pytest.raises(NapariVivError, match=r"reading rows 0-32 at C=4 failed"):
         export_pyramid(src, tmp_path / "late.ome.tif", tile_size=32, progress=progress)
     assert caught_up.is_set() and reported[0] >= 4 * per_plane
@@ -353,8 +373,7 @@ def test_convert_streams_without_dask(tmp_path):
         "assert 'zarr' in sys.modules\n"  # the tiled input really went through Zarr
         "print('ok')\n"
     )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=300)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().endswith("ok")
     got = written_levels(out)
@@ -374,8 +393,13 @@ def test_memmap_window_integer_keys(tmp_path):
     data = rand((3, 70, 45), "uint16")
     np.save(tmp_path / "w.npy", data)
     window = MemmapWindow(np.load(tmp_path / "w.npy", mmap_mode="r"))
-    for key in [(1, slice(2, 9), slice(None)), (-1, 5, slice(1, 7)), (0, -1, -1),
-                (slice(0, 2), slice(None), 3), (np.int64(2), slice(60, 70), slice(40, 45))]:
+    for key in [
+        (1, slice(2, 9), slice(None)),
+        (-1, 5, slice(1, 7)),
+        (0, -1, -1),
+        (slice(0, 2), slice(None), 3),
+        (np.int64(2), slice(60, 70), slice(40, 45)),
+    ]:
         np.testing.assert_array_equal(window[key], data[key])
     for key in [(3, 0, 0), (-4, 0, 0), (0, 70, slice(None))]:
         with pytest.raises(IndexError):
@@ -388,8 +412,7 @@ def test_export_of_a_raw_memmap_is_exact(tmp_path):
     data = rand((2, 150, 97), "uint16")
     np.save(tmp_path / "m.npy", data)
     mm = np.load(tmp_path / "m.npy", mmap_mode="r")
-    tif, _ = export_tuned(mm, tmp_path / "m.ome.tif", tuning=Tuning(memmap_span=1000),
-                          tile_size=32)
+    tif = export_pyramid(mm, tmp_path / "m.ome.tif", tuning=Tuning(memmap_span=1000), tile_size=32).image
     levels = written_levels(tif)
     ref = data
     for level in levels:

@@ -4,17 +4,18 @@ checked by reading the written file back with tifffile."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
 import tifffile
+from helpers.testdata import rand
 
 from napari_viv.errors import Cancelled, NapariVivError
 from napari_viv.metadata import ImageMetadata
 from napari_viv.naming import output_path
 from napari_viv.write.stream import Tuning
-from napari_viv.write.writer import export_pyramid, export_tuned
-from helpers.testdata import rand
+from napari_viv.write.writer import export_pyramid
 
 OME = "{http://www.openmicroscopy.org/Schemas/OME/2016-06}"
 
@@ -61,7 +62,7 @@ DTYPES = ["uint8", "uint16", "uint32", "int8", "int16", "int32", "float32", "flo
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_every_level_of_every_dtype_is_exact(tmp_path, dtype):
     a = rand((2, 150, 203), dtype)
-    tif, js = export_pyramid(a, tmp_path / "d.ome.tif", tile_size=32)
+    tif, js = export_pyramid(a, tmp_path / "d.ome.tif", tile_size=32).paths[:2]
     pages = read_all(tif)
     with tifffile.TiffFile(tif) as t:
         assert t.byteorder == "<" and t.is_bigtiff
@@ -83,7 +84,7 @@ def test_every_level_of_every_dtype_is_exact(tmp_path, dtype):
 
 def test_level_shapes_floor_half_for_odd_sizes(tmp_path):
     a = rand((1001, 777), "uint16")
-    tif, _ = export_pyramid(a, tmp_path / "odd.ome.tif", tile_size=64)
+    tif = export_pyramid(a, tmp_path / "odd.ome.tif", tile_size=64).image
     pages = read_all(tif)
     h, w = a.shape
     lvl = 0
@@ -96,7 +97,7 @@ def test_level_shapes_floor_half_for_odd_sizes(tmp_path):
 
 def test_nearest_downsample(tmp_path):
     a = rand((3, 301, 257), "int16")
-    tif, _ = export_pyramid(a, tmp_path / "n.ome.tif", tile_size=64, downsample="nearest")
+    tif = export_pyramid(a, tmp_path / "n.ome.tif", tile_size=64, downsample="nearest").image
     pages = read_all(tif)
     for c in range(3):
         ref = a[c]
@@ -107,20 +108,20 @@ def test_nearest_downsample(tmp_path):
 
 def test_converted_dtypes(tmp_path):
     b = rand((70, 90), "bool")
-    tif, _ = export_pyramid(b, tmp_path / "b.ome.tif", tile_size=32, levels=1)
+    tif = export_pyramid(b, tmp_path / "b.ome.tif", tile_size=32, levels=1).image
     got = tifffile.imread(tif)
     assert got.dtype == np.uint8
     np.testing.assert_array_equal(got, np.where(b, 255, 0).astype(np.uint8))
 
     h = rand((70, 90), "float16")
-    tif, _ = export_pyramid(h, tmp_path / "h.ome.tif", tile_size=32, levels=2)
+    tif = export_pyramid(h, tmp_path / "h.ome.tif", tile_size=32, levels=2).image
     pages = read_all(tif)
     assert pages[0, 0].dtype == np.float32
     np.testing.assert_array_equal(pages[0, 0], h.astype(np.float32))
     np.testing.assert_array_equal(pages[0, 1], mean2(h.astype(np.float32)))
 
     big = rand((40, 40), "uint16").astype(">u2")
-    tif, _ = export_pyramid(big, tmp_path / "be.ome.tif", tile_size=16, levels=1)
+    tif = export_pyramid(big, tmp_path / "be.ome.tif", tile_size=16, levels=1).image
     got = tifffile.imread(tif)
     assert got.dtype == np.dtype("<u2")
     np.testing.assert_array_equal(got, big)
@@ -139,7 +140,7 @@ def test_tczyx_from_another_axes_order(tmp_path):
     t, c, z, y, x = 2, 3, 2, 70, 50
     canon = rand((t, c, z, y, x), "uint16")
     src = canon.transpose(2, 4, 0, 3, 1)
-    tif, js = export_pyramid(src, tmp_path / "tczyx.ome.tif", axes="ZXTYC", tile_size=32)
+    tif, js = export_pyramid(src, tmp_path / "tczyx.ome.tif", axes="ZXTYC", tile_size=32).paths[:2]
     pages = read_all(tif)
     assert len({k[0] for k in pages}) == t * c * z
     i = 0
@@ -160,8 +161,9 @@ def test_tczyx_from_another_axes_order(tmp_path):
 
 def test_zyx(tmp_path):
     a = rand((4, 60, 80), "uint8")
-    tif, _ = export_pyramid(a, tmp_path / "z.ome.tif", axes="ZYX", tile_size=16,
-                            physical_sizes={"x": 0.25, "y": 0.25, "z": 2.0})
+    tif = export_pyramid(
+        a, tmp_path / "z.ome.tif", axes="ZYX", tile_size=16, physical_sizes={"x": 0.25, "y": 0.25, "z": 2.0}
+    ).image
     with tifffile.TiffFile(tif) as tf:
         np.testing.assert_array_equal(tf.series[0].asarray(), a)
     pix = ome_root(tif).find(f"{OME}Image/{OME}Pixels")
@@ -171,7 +173,7 @@ def test_zyx(tmp_path):
 
 def test_rgb_interleaved(tmp_path):
     a = rand((130, 170, 3), "uint8")
-    tif, _ = export_pyramid(a, tmp_path / "rgb.ome.tif", tile_size=32)
+    tif = export_pyramid(a, tmp_path / "rgb.ome.tif", tile_size=32).image
     pages = read_all(tif)
     with tifffile.TiffFile(tif) as tf:
         p = tf.pages[0]
@@ -190,12 +192,12 @@ def test_rgb_interleaved(tmp_path):
 
 def test_rgba_and_16bit_rgb_become_channels(tmp_path):
     a = rand((40, 50, 4), "uint8")
-    tif, _ = export_pyramid(a, tmp_path / "rgba.ome.tif", axes="YXS", tile_size=16)
+    tif = export_pyramid(a, tmp_path / "rgba.ome.tif", axes="YXS", tile_size=16).image
     with tifffile.TiffFile(tif) as tf:
         assert len(tf.pages) == 4 and tf.pages[0].samplesperpixel == 1
         np.testing.assert_array_equal(tf.series[0].asarray(), a.transpose(2, 0, 1))
     b = rand((40, 50, 3), "uint16")
-    tif, _ = export_pyramid(b, tmp_path / "rgb16.ome.tif", axes="YXS", tile_size=16)
+    tif = export_pyramid(b, tmp_path / "rgb16.ome.tif", axes="YXS", tile_size=16).image
     with tifffile.TiffFile(tif) as tf:
         assert len(tf.pages) == 3
         np.testing.assert_array_equal(tf.series[0].asarray(), b.transpose(2, 0, 1))
@@ -203,11 +205,16 @@ def test_rgba_and_16bit_rgb_become_channels(tmp_path):
 
 def test_metadata_round_trip(tmp_path):
     names = ['a<b & "c"', "d'e", "Ki-67 µ→✓"]
-    md = ImageMetadata(axes="CYX", name="tissue <1> & 'x'", channel_names=names,
-                       channel_colors=[(255, 0, 0), (0, 255, 0), None],
-                       physical_sizes={"x": 0.325, "y": 0.5}, unit="um")
+    md = ImageMetadata(
+        axes="CYX",
+        name="tissue <1> & 'x'",
+        channel_names=names,
+        channel_colors=[(255, 0, 0), (0, 255, 0), None],
+        physical_sizes={"x": 0.325, "y": 0.5},
+        unit="um",
+    )
     a = rand((3, 40, 40), "uint16")
-    tif, _ = export_pyramid(a, tmp_path / "m.ome.tif", metadata=md, tile_size=16)
+    tif = export_pyramid(a, tmp_path / "m.ome.tif", metadata=md, tile_size=16).image
     root = ome_root(tif)
     assert root.tag == f"{OME}OME"  # default namespace
     image = root.find(f"{OME}Image")
@@ -233,9 +240,15 @@ def test_metadata_round_trip(tmp_path):
 def test_keyword_arguments_override_metadata(tmp_path):
     md = ImageMetadata(axes="CYX", name="old", channel_names=["x", "y"])
     a = rand((2, 20, 20), "uint8")
-    tif, _ = export_pyramid(a, tmp_path / "k.ome.tif", metadata=md, name="new",
-                            channel_names=["p", "q"], physical_sizes={"x": 2, "y": 2},
-                            unit="nm")
+    tif = export_pyramid(
+        a,
+        tmp_path / "k.ome.tif",
+        metadata=md,
+        name="new",
+        channel_names=["p", "q"],
+        physical_sizes={"x": 2, "y": 2},
+        unit="nm",
+    ).image
     pix = ome_root(tif).find(f"{OME}Image/{OME}Pixels")
     assert ome_root(tif).find(f"{OME}Image").get("Name") == "new"
     assert [c.get("Name") for c in pix.findall(f"{OME}Channel")] == ["p", "q"]
@@ -245,8 +258,7 @@ def test_keyword_arguments_override_metadata(tmp_path):
 
 def test_wrong_channel_name_count(tmp_path):
     with pytest.raises(NapariVivError, match="channel names"):
-        export_pyramid(np.zeros((3, 20, 20), np.uint8), tmp_path / "x.ome.tif",
-                       channel_names=["a", "b"])
+        export_pyramid(np.zeros((3, 20, 20), np.uint8), tmp_path / "x.ome.tif", channel_names=["a", "b"])
     assert list(tmp_path.iterdir()) == []
 
 
@@ -272,7 +284,7 @@ def test_source_is_read_once_in_bands(tmp_path):
     for idx, _ in spy.reads:
         covered[idx] += 1
     assert (covered == 1).all()  # ...and no pixel twice
-    for idx, n in spy.reads:  # never more than one tile row of one plane
+    for _idx, n in spy.reads:  # never more than one tile row of one plane
         assert n <= 64 * a.shape[2] * a.itemsize
 
 
@@ -281,7 +293,7 @@ def test_multiscale_input_reuses_matching_levels(tmp_path):
     given1 = np.full((2, 100, 150), 7, np.uint16)  # exactly floor(/2): reused as is
     wrong2 = np.full((2, 49, 75), 9, np.uint16)  # not floor(100/2): ignored
     spy0, spy1, spy2 = Spy(a), Spy(given1), Spy(wrong2)
-    tif, _ = export_pyramid([spy0, spy1, spy2], tmp_path / "ms.ome.tif", tile_size=32)
+    tif = export_pyramid([spy0, spy1, spy2], tmp_path / "ms.ome.tif", tile_size=32).image
     pages = read_all(tif)
     for c in range(2):
         np.testing.assert_array_equal(pages[c, 0], a[c])
@@ -298,8 +310,7 @@ def test_progress_and_cancel(tmp_path):
 
     a = rand((2, 200, 200), "uint8")
     calls = []
-    export_pyramid(a, tmp_path / "p.ome.tif", tile_size=32,
-                   progress=lambda d, t: calls.append((d, t)))
+    export_pyramid(a, tmp_path / "p.ome.tif", tile_size=32, progress=lambda d, t: calls.append((d, t)))
     plan = plan_pyramid(a.shape, a.dtype, tile_size=32)
     # independent count: ceil-divided tiles of 200, 100, 50, 25 per plane
     expected = 2 * sum((-(-s // 32)) ** 2 for s in (200, 100, 50, 25))
@@ -328,8 +339,8 @@ def test_output_names(tmp_path):
     assert output_path(tmp_path / "a") == tmp_path / "a.ome.tif"
     assert output_path(tmp_path / "a.b.png") == tmp_path / "a.b.png.ome.tif"
     got = export_pyramid(np.zeros((20, 20), np.uint8), tmp_path / "Mixed.OME.TIFF")
-    assert list(got) == [tmp_path / "Mixed.ome.tiff", tmp_path / "Mixed.offsets.json"]
-    assert all(p.is_file() for p in got)
+    assert [got.image, got.offsets] == [tmp_path / "Mixed.ome.tiff", tmp_path / "Mixed.offsets.json"]
+    assert all(p.is_file() for p in got.paths)
 
 
 def test_dask_and_zarr_sources(tmp_path):
@@ -337,19 +348,19 @@ def test_dask_and_zarr_sources(tmp_path):
     zarr = pytest.importorskip("zarr")
     a = rand((2, 130, 90), "uint16")
     d = da.from_array(a, chunks=(1, 50, 50))
-    tif, _ = export_pyramid(d, tmp_path / "dask.ome.tif", tile_size=32)
+    tif = export_pyramid(d, tmp_path / "dask.ome.tif", tile_size=32).image
     np.testing.assert_array_equal(tifffile.imread(tif), a)
-    z = zarr.open_array(tmp_path / "z.zarr", mode="w", shape=a.shape, dtype=a.dtype,
-                        chunks=(1, 64, 64))
+    z = zarr.open_array(tmp_path / "z.zarr", mode="w", shape=a.shape, dtype=a.dtype, chunks=(1, 64, 64))
     z[:] = a
-    tif, _ = export_pyramid(z, tmp_path / "zarr.ome.tif", tile_size=32)
+    tif = export_pyramid(z, tmp_path / "zarr.ome.tif", tile_size=32).image
     np.testing.assert_array_equal(tifffile.imread(tif), a)
 
 
 def test_spill_to_scratch_file(tmp_path):
     a = rand((2, 300, 300), "uint16")
-    tif, _ = export_tuned(a, tmp_path / "s.ome.tif", tile_size=32, compression="none",
-                          tuning=Tuning(spill_threshold=1000))  # force lower levels to disk
+    tif = export_pyramid(
+        a, tmp_path / "s.ome.tif", tile_size=32, compression="none", tuning=Tuning(spill_threshold=1000)
+    ).image  # force lower levels to disk
     pages = read_all(tif)
     for c in range(2):
         ref = a[c]
@@ -364,8 +375,9 @@ def test_codecs_and_tags(tmp_path, compression):
     a = rand((2, 100, 100), "uint16")
     f = rand((1, 100, 100), "float64")
     for arr, pred in ((a, 2), (f, 3)):
-        tif, _ = export_pyramid(arr, tmp_path / f"{arr.dtype}.ome.tif", tile_size=32,
-                                compression=compression, overwrite=True)
+        tif = export_pyramid(
+            arr, tmp_path / f"{arr.dtype}.ome.tif", tile_size=32, compression=compression, overwrite=True
+        ).image
         with tifffile.TiffFile(tif) as tf:
             p = tf.pages[0]
             code = {"zlib": 8, "zlib:6": 8, "lzw": 5, "none": 1}[compression]
@@ -378,11 +390,9 @@ def test_codecs_and_tags(tmp_path, compression):
 def test_refused_codecs(tmp_path):
     for bad in ("zstd", "jpeg2000", "webp"):
         with pytest.raises(NapariVivError, match="Viv"):
-            export_pyramid(np.zeros((20, 20), np.uint8), tmp_path / "x.ome.tif",
-                           compression=bad)
+            export_pyramid(np.zeros((20, 20), np.uint8), tmp_path / "x.ome.tif", compression=bad)
     with pytest.raises(NapariVivError, match="RGB"):
-        export_pyramid(np.zeros((20, 20, 3), np.uint8), tmp_path / "x.ome.tif",
-                       compression="lzw")
+        export_pyramid(np.zeros((20, 20, 3), np.uint8), tmp_path / "x.ome.tif", compression="lzw")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -392,9 +402,8 @@ def test_chunked_sources_are_decoded_once(tmp_path):
     spy = Spy(a)
     # 128-row chunks, tiles of 32: a whole chunk row is read at once, so each
     # chunk of the source is fetched exactly once (not once per tile row)
-    d = da.from_array(spy, chunks=(1, 128, 100), fancy=False, lock=False,
-                      meta=np.empty((0, 0, 0), a.dtype))
-    tif, _ = export_pyramid(d, tmp_path / "chunks.ome.tif", tile_size=32)
+    d = da.from_array(spy, chunks=(1, 128, 100), fancy=False, lock=False, meta=np.empty((0, 0, 0), a.dtype))
+    tif = export_pyramid(d, tmp_path / "chunks.ome.tif", tile_size=32).image
     assert sum(n for _, n in spy.reads) == a.nbytes
     pages = read_all(tif)
     for c in range(2):
@@ -402,7 +411,7 @@ def test_chunked_sources_are_decoded_once(tmp_path):
         np.testing.assert_array_equal(pages[c, 1], mean2(a[c]))
 
 
-class MultiScaleData:
+class MultiScaleData(Sequence):
     """Stand-in for napari's class of the same name: a sequence of levels
     that also has an array-like shape and dtype (those of level 0)."""
 
@@ -420,8 +429,7 @@ class MultiScaleData:
 def test_napari_multiscale_data_is_a_list_of_levels(tmp_path):
     a = rand((2, 120, 90), "uint8")
     given = a[:, ::2, ::2]  # nearest-sampled level 1, different from the mean
-    tif, _ = export_pyramid(MultiScaleData([a, given]), tmp_path / "napari.ome.tif",
-                            tile_size=16)
+    tif = export_pyramid(MultiScaleData([a, given]), tmp_path / "napari.ome.tif", tile_size=16).image
     pages = read_all(tif)
     np.testing.assert_array_equal(pages[0, 0], a[0])
     np.testing.assert_array_equal(pages[1, 1], given[1])

@@ -191,8 +191,8 @@ def test_reads_what_napari_viv_exports(make_napari_viewer, tmp_path):
         channel_colors=[(0, 0, 255), (255, 0, 255)],
         physical_sizes={"x": 0.5, "y": 0.5},
     )
-    tif, _ = export_pyramid(data, tmp_path / "exp.ome.tif", metadata=meta,
-                            tile_size=256)
+    tif = export_pyramid(data, tmp_path / "exp.ome.tif", metadata=meta,
+                            tile_size=256).image
     viewer = make_napari_viewer()
     layers = viewer.open(str(tif), plugin="napari-viv")
 
@@ -252,12 +252,12 @@ def test_opening_reads_a_small_part_of_a_big_file(make_napari_viewer, tmp_path):
     from napari_viv.write.writer import export_pyramid
 
     noise = np.random.default_rng(6).integers(0, 65535, (4096, 4096), dtype=np.uint16)
-    tif, _ = export_pyramid(noise, tmp_path / "noise.ome.tif")
+    tif = export_pyramid(noise, tmp_path / "noise.ome.tif").image
     del noise
     size = tif.stat().st_size
     viewer = make_napari_viewer()
     # first open a small file, so module imports are not counted below
-    small, _ = export_pyramid(np.ones((600, 600), np.uint8), tmp_path / "s.ome.tif")
+    small = export_pyramid(np.ones((600, 600), np.uint8), tmp_path / "s.ome.tif").image
     viewer.open(str(small), plugin="napari-viv")
     viewer.layers.clear()
     proc = psutil.Process()

@@ -228,7 +228,7 @@ def test_reader_layers_save_back_to_the_same_pyramid(make_napari_viewer, tmp_pat
         channel_colors=[(0, 0, 255), (255, 255, 0), (255, 128, 0)],
         physical_sizes={"x": 0.4, "y": 0.4},
     )
-    src, _ = export_pyramid(data, tmp_path / "src.ome.tif", metadata=meta, tile_size=256)
+    src = export_pyramid(data, tmp_path / "src.ome.tif", metadata=meta, tile_size=256).image
     viewer = make_napari_viewer()
     viewer.open(str(src), plugin="napari-viv")
     viewer.layers.select_all()

@@ -22,11 +22,12 @@ from pathlib import Path
 from .. import naming
 from ..convert import ConvertOptions, convert_one, series_outputs
 from ..errors import Cancelled, NapariVivError
+from ..system import cpu_count
 from ..text import one_line
 from .progress import Progress
 from .resume import input_stat, output_is_current
 from .rows import FileRow
-from .task import cancel_batch, convert_task, cores, topic
+from .task import cancel_batch, convert_task, topic
 
 
 def plan_batch(files, out_dir, *, overwrite: bool = False, all_series: bool = False, note=None) -> list[FileRow]:
@@ -142,7 +143,7 @@ def run_local(
     'done'
     """
     todo = [r for r in rows if r.status == "pending"]
-    threads = max(1, cores() // jobs)
+    threads = max(1, cpu_count() // jobs)
 
     def one(row: FileRow) -> None:
         if stop.is_set():
@@ -266,7 +267,7 @@ def run_distributed(
         if row is not None:
             progress.update(row, int(msg["done"]), int(msg["total"]))
 
-    threads = max(1, cores() // (jobs or 1)) if cluster is not None else None
+    threads = max(1, cpu_count() // (jobs or 1)) if cluster is not None else None
     try:
         client.subscribe_topic(topic(batch_id, "started"), on_started)
         client.subscribe_topic(topic(batch_id, "progress"), on_progress)

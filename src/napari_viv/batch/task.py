@@ -15,29 +15,11 @@ from pathlib import Path
 
 from ..convert import ConvertOptions, convert_one
 from ..errors import Cancelled, NapariVivError
+from ..system import cpu_count
 
 #: Batch ids whose tasks should stop (set on each worker by ``Client.run``).
 _CANCELLED: set[str] = set()
 _EVENT_EVERY = 0.5  # seconds between progress events from a worker
-
-
-def cores() -> int:
-    """Count the CPU cores this process may use (its affinity mask, e.g. a SLURM allocation).
-
-    Returns
-    -------
-    int
-        At least 1.
-
-    Examples
-    --------
-    >>> cores() >= 1
-    True
-    """
-    # One home is coming in write/ (the writer counts them too, as _cpu_count): use it once merged.
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
 
 
 def cancel_batch(batch_id: str) -> None:
@@ -139,7 +121,7 @@ def convert_task(
     event("started", pid=os.getpid())
     if workers is None:
         nthreads = getattr(getattr(worker, "state", None), "nthreads", None) or 1
-        workers = max(1, cores() // nthreads)
+        workers = max(1, cpu_count() // nthreads)
     notes: list[str] = []
     row: dict = {"worker": worker.address, "notes": notes}
     try:

@@ -11,12 +11,14 @@ removed in ``finally`` (a SIGKILL could then leave a ``.*.part`` file).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
 import secrets
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from ..errors import NapariVivError
 
@@ -27,16 +29,15 @@ _AT_EMPTY_PATH = 0x1000
 def check_folder(folder: Path, target=None) -> None:
     """Raise NapariVivError unless ``folder`` exists, is a folder and is writable.
 
-    ``target``, when given, is the file about to be written there; the message
-    then starts with it.
+    ``target``, when given, is the file about to be written there; the error
+    is then about it.
     """
-    prefix = f"{target}: " if target is not None else ""
     if folder.exists() and not folder.is_dir():
-        raise NapariVivError(f"{prefix}{folder} is a file, not a folder")
+        raise NapariVivError(f"{folder} is a file, not a folder", subject=target)
     if not folder.is_dir():
-        raise NapariVivError(f"{prefix}the output folder {folder} does not exist")
+        raise NapariVivError(f"the output folder {folder} does not exist", subject=target)
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise NapariVivError(f"{prefix}the output folder {folder} is not writable")
+        raise NapariVivError(f"the output folder {folder} is not writable", subject=target)
 
 
 class _TempFile:
@@ -57,13 +58,14 @@ class _TempFile:
             try:
                 fd, name = tempfile.mkstemp(prefix=f".{stem}.", suffix=".part", dir=folder)
             except OSError as exc:
-                raise NapariVivError(f"output folder {folder}: cannot write ({exc.strerror})") from None
+                raise NapariVivError(f"cannot write ({exc.strerror})", subject=f"output folder {folder}") from None
             if hasattr(os, "fchmod"):  # mkstemp makes 0600 files; honour the umask
                 os.fchmod(fd, 0o666 & ~_umask())
             self.name = Path(name)
         self.file = os.fdopen(fd, "w+b")
         # tifffile wants a str name on file objects; unnamed ones have an int
-        self.file.raw.name = str(self.name or folder / f".{stem}.unnamed")
+        raw: Any = self.file.raw
+        raw.name = str(self.name or folder / f".{stem}.unnamed")
 
     def place(self, final: Path, *, replace: bool) -> None:
         """Give the (complete, flushed) file the name ``final``."""
@@ -79,7 +81,7 @@ class _TempFile:
             try:
                 os.link(self.name, final)  # fails if final appeared meanwhile
             except FileExistsError:
-                raise NapariVivError(f"{final} already exists (use overwrite)") from None
+                raise NapariVivError("already exists (use overwrite)", subject=final) from None
             os.unlink(self.name)
         self.name = None
 
@@ -88,10 +90,8 @@ class _TempFile:
             self.file.close()
         finally:
             if self.name is not None:
-                try:
+                with contextlib.suppress(FileNotFoundError):
                     os.unlink(self.name)
-                except FileNotFoundError:
-                    pass
                 self.name = None
 
 
@@ -165,24 +165,26 @@ class AtomicPair:
         return [self.tif_path, self.json_path] + ([self.view_path] if self.view_path else [])
 
     def __enter__(self) -> AtomicPair:
+        """Check the folder and the outputs, and open the unnamed image file."""
         check_folder(self.folder)
         if not self.overwrite:
             for p in self._outputs():
                 if p.exists():
-                    raise NapariVivError(f"{p} already exists (use overwrite)")
+                    raise NapariVivError("already exists (use overwrite)", subject=p)
         for p in self._outputs():
             if p.is_dir():
-                raise NapariVivError(f"{p} is a folder")
+                raise NapariVivError("is a folder", subject=p)
         self._tif = _TempFile(self.folder, self.tif_path.name)
         return self
 
     @property
     def file(self):
+        """The image's open binary file (unnamed until :meth:`commit`)."""
         assert self._tif is not None
         return self._tif.file
 
     def temporary_file(self):
-        """An extra unnamed scratch file in the output folder (caller closes)."""
+        """Open an extra unnamed scratch file in the output folder (caller closes)."""
         return tempfile.TemporaryFile(dir=self.folder, prefix=f".{self.tif_path.name}.")
 
     def commit(self, json_bytes: bytes, view_bytes: bytes | None = None) -> None:
@@ -200,21 +202,17 @@ class AtomicPair:
             for old in (self.json_path, self.view_path):
                 if old is None:
                     continue
-                try:
+                with contextlib.suppress(FileNotFoundError):
                     os.unlink(old)
-                except FileNotFoundError:
-                    pass
         self._tif.place(self.tif_path, replace=self.overwrite)
         try:
             self._json.place(self.json_path, replace=self.overwrite)
-            if self._view is not None:
+            if self._view is not None and self.view_path is not None:
                 self._view.place(self.view_path, replace=self.overwrite)
         except BaseException:
             for p in (self.tif_path, self.json_path):  # never an image without its sidecars
-                try:
+                with contextlib.suppress(FileNotFoundError):
                     os.unlink(p)
-                except FileNotFoundError:
-                    pass
             raise
 
     def _staged(self, path: Path, data: bytes) -> _TempFile:
@@ -224,6 +222,7 @@ class AtomicPair:
         return tmp
 
     def __exit__(self, *exc) -> None:
+        """Discard every temporary file that was not published."""
         for tmp in (self._tif, self._json, self._view):
             if tmp is not None:
                 tmp.discard()

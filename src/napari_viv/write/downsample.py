@@ -14,9 +14,12 @@ METHODS = ("mean", "nearest")
 
 # Accumulator per integer dtype: wide enough for the sum of 4 values.
 _WIDER = {
-    "uint8": np.uint16, "int8": np.int16,
-    "uint16": np.uint32, "int16": np.int32,
-    "uint32": np.uint64, "int32": np.int64,
+    "uint8": np.uint16,
+    "int8": np.int16,
+    "uint16": np.uint32,
+    "int16": np.int32,
+    "uint32": np.uint64,
+    "int32": np.int64,
 }
 
 

@@ -48,10 +48,8 @@ DTYPE_RULES = {
 }
 
 
-
-
 def default_axes(shape, dtype) -> str:
-    """The axes assumed for an array of ``shape``/``dtype`` given no axes."""
+    """Guess the axes of an array of ``shape`` and ``dtype`` given none."""
     ndim = len(shape)
     if ndim == 3 and shape[-1] == 3 and np.dtype(dtype) == np.uint8:
         return "YXS"
@@ -64,7 +62,7 @@ def default_axes(shape, dtype) -> str:
 
 
 def output_dtype(dtype) -> np.dtype:
-    """The dtype written for input ``dtype`` (native little-endian)."""
+    """Return the dtype written for input ``dtype`` (little-endian)."""
     dt = np.dtype(dtype)
     name = dt.newbyteorder("=").name if dt.byteorder not in "=|" else dt.name
     if name in WRITTEN_AS_IS:
@@ -76,10 +74,7 @@ def output_dtype(dtype) -> np.dtype:
             f"{name} pixels are not supported by Viv; convert to "
             f"{name[:-2]}32 if the values fit, or to float64, before exporting"
         )
-    raise NapariVivError(
-        f"pixel type {dt} is not supported by Viv "
-        "(use uint8/16/32, int8/16/32, float32 or float64)"
-    )
+    raise NapariVivError(f"pixel type {dt} is not supported by Viv (use uint8/16/32, int8/16/32, float32 or float64)")
 
 
 def convert_band(band: np.ndarray, written: np.dtype) -> np.ndarray:
@@ -106,6 +101,7 @@ class Layout:
 
     @property
     def rgb(self) -> bool:
+        """Whether the layout is interleaved RGB (``YXS``)."""
         return self.axes == RGB_AXES
 
     @property
@@ -115,7 +111,7 @@ class Layout:
 
     def plane_index(self, plane: dict[str, int], rows: slice, cols: slice = slice(None)) -> tuple:
         """Index into the source for one plane and a block of rows and columns."""
-        idx = []
+        idx: list[int | slice] = []
         for ax in self.source_axes:
             if ax == "Y":
                 idx.append(rows)
@@ -133,43 +129,48 @@ class Layout:
         return tuple(kept.index(ax) for ax in ("Y", "X", "S") if ax in kept)
 
 
-def resolve_layout(shape, dtype, axes=None, *, what="image") -> Layout:
-    """Validate ``axes`` for ``shape`` and return the written layout."""
+def resolve_layout(shape, dtype, axes=None, *, what: str | None = None, interleave: bool = True) -> Layout:
+    """Validate ``axes`` for ``shape`` and return the written layout.
+
+    Errors are about ``what`` (the image), when given. With ``interleave``
+    false (a format without interleaved RGB, such as OME-Zarr) an RGB ``S``
+    axis is written as three channels.
+    """
+    try:
+        return _resolve(shape, dtype, axes, interleave)
+    except NapariVivError as exc:
+        raise (exc.about(what) if what and not exc.subject else exc) from None
+
+
+def _resolve(shape, dtype, axes, interleave: bool = True) -> Layout:
     shape = tuple(int(n) for n in shape)
     if axes is None:
         axes = default_axes(shape, dtype)
     axes = str(axes).upper()
     if len(axes) != len(shape):
-        raise NapariVivError(
-            f"{what}: axes {axes!r} do not match its {len(shape)}-D shape {shape}"
-        )
+        raise NapariVivError(f"axes {axes!r} do not match its {len(shape)}-D shape {shape}")
     bad = sorted(set(axes) - set("TCZYXS"))
     if bad:
-        raise NapariVivError(
-            f"{what}: unknown axis letter(s) {''.join(bad)!r} in {axes!r}; use T, C, Z, Y, X, S"
-        )
+        raise NapariVivError(f"unknown axis letter(s) {''.join(bad)!r} in {axes!r}; use T, C, Z, Y, X, S")
     if len(set(axes)) != len(axes):
-        raise NapariVivError(f"{what}: repeated axis letter in {axes!r}")
+        raise NapariVivError(f"repeated axis letter in {axes!r}")
     if "Y" not in axes or "X" not in axes:
-        raise NapariVivError(f"{what}: axes {axes!r} must include Y and X")
-    sizes = dict(zip(axes, shape))
+        raise NapariVivError(f"axes {axes!r} must include Y and X")
+    sizes = dict(zip(axes, shape, strict=True))
     if any(n == 0 for n in shape):
-        raise NapariVivError(f"{what}: empty array of shape {shape}")
+        raise NapariVivError(f"empty array of shape {shape}")
 
     if "S" in axes:
         written = output_dtype(dtype)
         others = [ax for ax in axes if ax not in "YXS" and sizes[ax] > 1]
-        if sizes["S"] == 3 and written == np.uint8 and not others:
+        if interleave and sizes["S"] == 3 and written == np.uint8 and not others:
             return Layout(RGB_AXES, (sizes["Y"], sizes["X"], 3), axes, shape)
         if sizes.get("C", 1) > 1:
-            raise NapariVivError(
-                f"{what}: has both a C axis and a {sizes['S']}-sample S axis; "
-                "merge them into one C axis"
-            )
+            raise NapariVivError(f"has both a C axis and a {sizes['S']}-sample S axis; merge them into one C axis")
         if "C" in axes:  # a size-1 C axis: index it away, S takes its role
             axes = axes.replace("C", "_")
         axes = axes.replace("S", "C")
     canon = "".join(ax for ax in CANONICAL if ax in axes)
-    sizes = dict(zip(axes, shape))
+    sizes = dict(zip(axes, shape, strict=True))
     out_shape = tuple(sizes[ax] for ax in canon)
     return Layout(canon, out_shape, axes, shape)

@@ -15,6 +15,7 @@ from pathlib import Path
 from .. import naming
 from ..errors import NapariVivError
 
+
 def offsets_of(fh) -> list[int]:
     """Main-chain IFD offsets of an open TIFF (path or binary file)."""
     import tifffile
@@ -24,7 +25,7 @@ def offsets_of(fh) -> list[int]:
 
 
 def offsets_json(offsets: list[int]) -> bytes:
-    """The offsets.json content, byte for byte like generate-tiff-offsets."""
+    """Encode the offsets.json content, byte for byte like generate-tiff-offsets."""
     return json.dumps([int(o) for o in offsets]).encode("ascii")
 
 
@@ -32,17 +33,50 @@ def read_offsets(tif_path) -> list[int]:
     """Main-chain IFD offsets of ``tif_path``, like generate-tiff-offsets."""
     p = Path(tif_path)
     if not p.is_file():
-        raise NapariVivError(f"{p}: no such file")
+        raise NapariVivError("no such file", subject=p)
     try:
         return offsets_of(str(p))
     except NapariVivError:
         raise
     except Exception as exc:  # noqa: BLE001 - tifffile raises many kinds for non-TIFFs
-        raise NapariVivError(f"{p}: not a readable TIFF ({exc})") from None
+        raise NapariVivError(f"not a readable TIFF ({exc})", subject=p) from None
 
 
 def write_offsets(tif_path, out=None) -> Path:
-    """Write the offsets.json for ``tif_path`` (atomically) and return its path."""
+    """Write the ``offsets.json`` of an existing TIFF, atomically.
+
+    For an OME-TIFF written by other software, so that Viv and Avivator can
+    jump to each plane without walking the IFD chain. The bytes are those
+    generate-tiff-offsets 0.1.9 writes.
+
+    Parameters
+    ----------
+    tif_path : str or os.PathLike
+        The TIFF (usually ``<stem>.ome.tif``).
+    out : str or os.PathLike, optional
+        Where to write; default ``<stem>.offsets.json`` beside ``tif_path``.
+
+    Returns
+    -------
+    pathlib.Path
+        The offsets file written.
+
+    Raises
+    ------
+    NapariVivError
+        If ``tif_path`` is missing or not a readable TIFF, or the folder of
+        ``out`` is missing or not writable.
+
+    Examples
+    --------
+    >>> import json, tempfile, pathlib
+    >>> import numpy as np, tifffile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> tifffile.imwrite(folder / "cells.ome.tif", np.zeros((3, 64, 64), np.uint8))
+    >>> path = write_offsets(folder / "cells.ome.tif")
+    >>> path.name, len(json.loads(path.read_text()))
+    ('cells.offsets.json', 3)
+    """
     from .atomic import check_folder, publish_bytes
 
     offsets = read_offsets(tif_path)

@@ -5,7 +5,7 @@ written. For each plane it reads the source once, one tile row at a time in
 blocks of a few thousand columns (``Tuning.columns``; sources chunked in
 full-width rows are read a whole chunk row at a time instead). Each
 block's level-0 tiles go to the encoder pool, and their futures go, in
-file order, to the thread that writes the TIFF. Each block is also halved
+file order, to the thread that feeds the sink (:meth:`Producer.feed`). Each block is also halved
 into the next level, whose tile rows are assembled in column chunks
 (:class:`_Level`); a complete chunk is encoded into the plane's
 :class:`~napari_viv.write.tilestore.TileStore` and halved in turn.
@@ -25,15 +25,17 @@ import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from ..errors import Cancelled, NapariVivError
+from ..lazy import MEMMAP_SPAN, STREAM_COLUMNS
 from .codecs import Codec
 from .downsample import halve
-from ..errors import Cancelled, NapariVivError
 from .layout import Layout, convert_band
-from ..lazy import MEMMAP_SPAN, STREAM_COLUMNS
 from .plan import PyramidPlan
+from .sink import TileSink
 from .tilestore import SPILL_THRESHOLD, Counter, TileStore
 
 #: Level-0 tiles (as raw bytes) submitted but not yet taken by the writer.
@@ -99,8 +101,10 @@ class _Level:
         return buf
 
     def put(self, piece: np.ndarray, x0: int, ends_pass: bool) -> list:
-        """Add ``piece`` at column ``x0``; return the finished chunks as
-        ``(first column, rows)`` pairs, left to right."""
+        """Add ``piece`` at column ``x0``.
+
+        Returns the finished chunks as ``(first column, rows)`` pairs, left to right.
+        """
         if self.y >= self.height:
             return []
         h, w = piece.shape[0], piece.shape[1]
@@ -133,26 +137,26 @@ class Producer:
     Errors and cancellation raised here come out of those calls.
     """
 
-    def __init__(self, plan: PyramidPlan, layout: Layout, sources: list, roots: dict,
-                 codec: Codec, method: str, pool, scratch, cancel, what: str, copied=None,
-                 tuning: Tuning = Tuning()):
+    def __init__(
+        self, plan: PyramidPlan, sources: list, sink: TileSink, *, pool, cancel=None, tuning: Tuning = Tuning()
+    ):
         self.plan = plan
         self.tuning = tuning
         #: EncodedTiles whose bytes become level 0 unchanged (the source is
         #: still read, for the levels below), or None to encode level 0.
-        self.copied = copied
+        self.copied = plan.copy_level0
         self._copy_index = 0
         #: The thread that reads the next block while :meth:`run` works on one.
-        self._prefetch = None
-        self.layout = layout
+        self._prefetch: ThreadPoolExecutor | None = None
+        self.layout = plan.layout
         self.sources = sources
-        self.roots = roots  # pyramid level -> index into sources
-        self.codec = codec
-        self.method = method
+        self.roots = plan.reused  # pyramid level -> index into sources
+        self.codec = plan.codec
+        self.method = plan.downsample
         self.pool = pool
-        self.scratch = scratch
+        self.sink = sink
         self.cancel = cancel
-        self.what = what
+        self.what = plan.subject
         self.stored = Counter()  # lower-level tiles encoded and stored
         t = plan.tile_size
         tile_bytes = t * t * plan.samples * plan.dtype.itemsize
@@ -162,20 +166,52 @@ class Producer:
         self._slots = threading.Semaphore(self._window)
         self._items: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
-        self._order = layout.band_order()  # source axes of a block -> (Y, X[, S])
+        self._order = self.layout.band_order()  # source axes of a block -> (Y, X[, S])
 
     # --- the writer's side -------------------------------------------------------
 
+    def feed(self, report) -> None:
+        """Hand the sink every tile, plane by plane, in file order (calling thread).
+
+        A plane's level 0 goes as it is produced, then its lower levels from
+        the plane's store. ``report(done_tiles)`` is called after every
+        level-0 tile row and every plane.
+        """
+        plan = self.plan
+        rows0, cols0 = plan.tiles_in(0)
+        written = 0  # level-0 tiles handed to the sink
+
+        def level0():
+            nonlocal written
+            for i in range(rows0 * cols0):
+                data = self.next_tile().result()
+                self.taken()
+                written += 1  # before yielding: the sink stops asking after the last tile
+                if (i + 1) % cols0 == 0:
+                    report(written + self.stored.value)
+                yield data
+
+        for index in range(plan.nplanes):
+            self.sink.put_level(index, 0, level0())
+            store = self.next_plane()
+            try:
+                store.collect(wait=True)
+                for level in range(1, plan.nlevels):
+                    self.sink.put_level(index, level, store.tiles(level))
+            finally:
+                store.close()
+            report(written + self.stored.value)
+
     def next_tile(self):
-        """The next level-0 tile's encode future, in file order."""
+        """Take the next level-0 tile's encode future, in file order."""
         return self._next("tile")
 
     def taken(self) -> None:
-        """The writer has taken one level-0 tile: the producer may add one."""
+        """Note that the writer has taken one level-0 tile: the producer may add one."""
         self._slots.release()
 
     def next_plane(self) -> TileStore:
-        """The finished plane's store of lower-level tiles (after its level 0)."""
+        """Take the finished plane's store of lower-level tiles (after its level 0)."""
         return self._next("plane")
 
     def _next(self, expected: str):
@@ -216,10 +252,11 @@ class Producer:
             plane_axes = self.layout.plane_axes
             ranges = [range(self.plan.sizes[ax]) for ax in plane_axes]
             for combo in itertools.product(*ranges):
-                plane = dict(zip(plane_axes, combo))
+                plane = dict(zip(plane_axes, combo, strict=True))
                 self._copy_index = 0
-                store = TileStore(self.plan.nlevels, self.scratch, self.stored,
-                                  spill_threshold=self.tuning.spill_threshold)
+                store = TileStore(
+                    self.plan.nlevels, self.sink.scratch, self.stored, spill_threshold=self.tuning.spill_threshold
+                )
                 try:
                     for level in sorted(self.roots):  # level 0 first
                         self._stream_root(level, plane, store)
@@ -236,11 +273,13 @@ class Producer:
         if self._stop.is_set():
             raise _Stopped()
         if self.cancel is not None and self.cancel():
-            raise Cancelled(f"{self.what}: export cancelled; nothing was written")
+            raise Cancelled("export cancelled; nothing was written", subject=self.what)
 
     def _stream_root(self, level: int, plane: dict, store: TileStore) -> None:
-        """Read pyramid ``level`` from its source and derive the levels below
-        it, down to the next level the source provides itself."""
+        """Read pyramid ``level`` from its source and derive the levels below it.
+
+        Down to the next level the source provides itself.
+        """
         plan = self.plan
         t = plan.tile_size
         src = self.sources[self.roots[level]]
@@ -252,8 +291,11 @@ class Producer:
         height, width = plan.level_shapes[level]
         row_bytes = width * plan.samples * plan.dtype.itemsize
         rows, cols = read_shape(src, self.layout, t, width, row_bytes, columns=columns)
-        blocks = [(r0, min(r0 + rows, height), c0, min(c0 + cols, width))
-                  for r0 in range(0, height, rows) for c0 in range(0, width, cols)]
+        blocks = [
+            (r0, min(r0 + rows, height), c0, min(c0 + cols, width))
+            for r0 in range(0, height, rows)
+            for c0 in range(0, width, cols)
+        ]
         # The next block is read (and decoded, for a compressed source) on the
         # prefetch thread while this one is halved and its tiles are submitted:
         # one block more in memory, and reading no longer waits for halving.
@@ -266,6 +308,7 @@ class Producer:
                 else:
                     band, ahead = ahead.result(), None
                 if i + 1 < len(blocks):
+                    assert self._prefetch is not None  # run() made it
                     ahead = self._prefetch.submit(self._read, src, plane, *blocks[i + 1])
                 for y0 in range(0, r1 - r0, t):
                     part = band[y0 : y0 + t]
@@ -290,13 +333,16 @@ class Producer:
                     job = self.pool.submit(_encode_tile, self.codec, rows, x, t)
                 self._items.put(("tile", job))
         else:
-            store.add(level, [self.pool.submit(_encode_tile, self.codec, rows, x, t)
-                              for x in range(0, rows.shape[1], t)])
+            store.add(
+                level, [self.pool.submit(_encode_tile, self.codec, rows, x, t) for x in range(0, rows.shape[1], t)]
+            )
             store.collect(limit=self._window)
 
     def _down(self, level: int, rows: np.ndarray, x0: int, ends_pass: bool, store, below) -> None:
-        """Halve a block of the level above into ``level``; encode and halve
-        further whatever chunks of ``level`` that completes."""
+        """Halve a block of the level above into ``level``.
+
+        Whatever chunks of ``level`` that completes are encoded and halved further.
+        """
         acc = below.get(level)
         if acc is None:
             return
@@ -312,15 +358,53 @@ class Producer:
         except Exception as exc:
             where = ", ".join(f"{k}={v}" for k, v in plane.items())
             raise NapariVivError(
-                f"{self.what}: reading rows {y0}-{y1}{' at ' + where if where else ''} "
-                f"failed: {exc}"
+                f"reading rows {y0}-{y1}{' at ' + where if where else ''} failed: {exc}",
+                subject=self.what,
             ) from exc
         if self._order != tuple(range(band.ndim)):
             band = band.transpose(self._order)
         return convert_band(band, self.plan.dtype)
 
 
-def _encode_tile(codec: Codec, band: np.ndarray, x0: int, tile: int) -> bytes:
+def run_stream(
+    plan: PyramidPlan,
+    sources: list,
+    sink: TileSink,
+    *,
+    workers: int,
+    progress=None,
+    cancel=None,
+    tuning: Tuning = Tuning(),
+) -> None:
+    """Read, halve and encode ``sources`` on ``workers`` threads into ``sink``.
+
+    The producer runs on its own thread; the calling thread feeds the sink
+    and calls ``progress(done_tiles, total_tiles)``. Errors and
+    cancellation from either side are raised here, after every thread has
+    stopped.
+    """
+    pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="napari-viv-encode")
+    reader = ThreadPoolExecutor(1, thread_name_prefix="napari-viv-read")
+
+    def report(done: int) -> None:
+        if progress is not None:
+            progress(min(done, plan.ntiles), plan.ntiles)
+
+    try:
+        producer = Producer(plan, sources, sink, pool=pool, cancel=cancel, tuning=tuning)
+        running = reader.submit(producer.run)
+        try:
+            producer.feed(report)
+        finally:
+            producer.stop()
+            running.result()  # run() hands its errors over; it never raises
+            producer.discard()
+    finally:
+        reader.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _encode_tile(codec: Codec, band: np.ndarray, x0: int, tile: int) -> bytes | bytearray:
     part = band[:, x0 : x0 + tile]  # a view; the codec reads it in place
     if part.shape[0] != tile or part.shape[1] != tile:  # edge tiles are zero-padded
         full = np.zeros((tile, tile) + part.shape[2:], dtype=part.dtype)
@@ -329,8 +413,9 @@ def _encode_tile(codec: Codec, band: np.ndarray, x0: int, tile: int) -> bytes:
     return codec.encode(part)
 
 
-def read_shape(src, layout: Layout, tile: int, width: int, row_bytes: int, *,
-               columns: int = STREAM_COLUMNS) -> tuple[int, int]:
+def read_shape(
+    src, layout: Layout, tile: int, width: int, row_bytes: int, *, columns: int = STREAM_COLUMNS
+) -> tuple[int, int]:
     """(rows, columns) to read from ``src`` at a time.
 
     One tile row by up to ``columns`` columns (a multiple of the tile and of
@@ -354,8 +439,8 @@ def read_shape(src, layout: Layout, tile: int, width: int, row_bytes: int, *,
 
 
 def _chunk(src, layout: Layout, axis: str) -> int | None:
-    """The chunk size of ``src`` along ``axis`` if it is regular, else None."""
-    chunks = getattr(src, "chunks", None)
+    """Return the chunk size of ``src`` along ``axis`` if it is regular, else None."""
+    chunks: Any = getattr(src, "chunks", None)
     try:
         size = chunks[layout.source_axes.index(axis)]
     except (TypeError, IndexError, KeyError, ValueError):
@@ -371,10 +456,12 @@ def _chunk(src, layout: Layout, axis: str) -> int | None:
 
 
 def _materialize(part) -> np.ndarray:
-    """``part`` as a numpy array. A dask selection of a single chunk is
-    computed on this thread and returned as is: ``np.asarray`` would copy
-    it once more (dask protects chunks that may live in its graph, and the
-    writer never writes into a band)."""
+    """Return ``part`` as a numpy array.
+
+    A dask selection of a single chunk is computed on this thread and
+    returned as is: ``np.asarray`` would copy it once more (dask protects
+    chunks that may live in its graph, and the writer never writes into a band).
+    """
     keys = getattr(part, "__dask_keys__", None)
     if keys is None:
         return np.asarray(part)

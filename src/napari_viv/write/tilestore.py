@@ -24,6 +24,7 @@ class Counter:
         self.value = 0
 
     def add(self, n: int = 1) -> None:
+        """Add ``n`` to the count."""
         with self._lock:
             self.value += n
 
@@ -37,10 +38,11 @@ class TileStore:
     Tiles beyond ``spill_threshold`` bytes go to the scratch file.
     """
 
-    def __init__(self, nlevels: int, scratch, counter: Counter | None = None, *,
-                 spill_threshold: int = SPILL_THRESHOLD):
-        self.pending = {lvl: deque() for lvl in range(1, nlevels)}
-        self.entries = {lvl: [] for lvl in range(1, nlevels)}
+    def __init__(
+        self, nlevels: int, scratch, counter: Counter | None = None, *, spill_threshold: int = SPILL_THRESHOLD
+    ):
+        self.pending: dict[int, deque] = {lvl: deque() for lvl in range(1, nlevels)}
+        self.entries: dict[int, list] = {lvl: [] for lvl in range(1, nlevels)}
         self.ram = 0
         self.spill_threshold = spill_threshold
         self._scratch = scratch  # callable returning a binary temp file
@@ -49,14 +51,19 @@ class TileStore:
         self._end = 0
 
     def add(self, level: int, futures) -> None:
+        """Queue the encode futures of ``level``'s next tiles, in file order."""
         self.pending[level].extend(futures)
 
     def npending(self) -> int:
+        """Count the encodings queued but not yet stored."""
         return sum(map(len, self.pending.values()))
 
     def collect(self, wait: bool = False, limit: int | None = None) -> None:
-        """Move finished encodings into storage: all of them if ``wait``;
-        with ``limit``, wait until at most that many are still pending."""
+        """Move finished encodings into storage.
+
+        All of them if ``wait``;
+        with ``limit``, wait until at most that many are still pending.
+        """
         for level, queue in self.pending.items():
             while queue and (wait or queue[0].done()):
                 self._put(level, queue.popleft().result())
@@ -79,7 +86,7 @@ class TileStore:
         self._end += len(data)
 
     def tiles(self, level: int):
-        """The encoded tiles of ``level`` in order (each handed out once)."""
+        """Yield the encoded tiles of ``level`` in order (each handed out once)."""
         for entry in self.entries[level]:
             if isinstance(entry, bytes):
                 yield entry
@@ -88,6 +95,7 @@ class TileStore:
         self.entries[level] = []
 
     def close(self) -> None:
+        """Cancel pending encodings, drop stored tiles and close the scratch file."""
         for queue in self.pending.values():
             for fut in queue:
                 fut.cancel()

@@ -1,6 +1,6 @@
 """Tiles as a source stores them, for copying into an export without re-encoding.
 
-The reader finds them (:func:`napari_viv.read.encoded.jpeg_level0`); the writer
+The reader finds them (:func:`napari_viv.read.jpeg.jpeg_level0`); the writer
 copies them (``export_pyramid(..., copy_level0=...)``). Neither knows the
 other: this small description is all they share.
 """
@@ -39,21 +39,22 @@ class EncodedTiles:
 
     @property
     def ntiles(self) -> int:
+        """Number of tiles."""
         return len(self.offsets)
 
     def read(self, index: int) -> bytes:
-        """The stored bytes of tile ``index`` (row-major), unchanged."""
+        """Read the stored bytes of tile ``index`` (row-major), unchanged."""
         import tifffile
 
         with self._lock:
             if not self._handle:
                 self._handle.append(tifffile.FileHandle(self.path, mode="rb"))
             fh = self._handle[0]
-            ((data, _),) = fh.read_segments(
-                [self.offsets[index]], [self.bytecounts[index]], lock=None, sort=False)
+            ((data, _),) = fh.read_segments([self.offsets[index]], [self.bytecounts[index]], lock=None, sort=False)
         return data
 
     def close(self) -> None:
+        """Close the file handle (a later :meth:`read` opens it again)."""
         with self._lock:
             while self._handle:
                 self._handle.pop().close()
