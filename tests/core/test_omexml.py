@@ -7,8 +7,8 @@ from lxml import etree
 
 from napari_viv.errors import NapariVivError
 from napari_viv.metadata import ImageMetadata
-from napari_viv.metadata import color_to_int, int_to_color
-from napari_viv.write.omexml import OME_NS, build_ome_xml
+from napari_viv.ome import color_to_int, int_to_color
+from napari_viv.ome import OME_NS, build_ome_xml
 from napari_viv.write.plan import plan_pyramid
 
 NS = {"o": OME_NS}

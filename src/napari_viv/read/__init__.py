@@ -47,16 +47,16 @@ def open_image(path, *, series=None, streaming=False) -> SourceImage:
     path = Path(path)
     name = path.name
     if not path.exists():
-        raise NapariVivError(f"{path}: no such file")
+        raise NapariVivError(f"no such file", subject=path)
     if path.is_dir():
         if is_zarr_dir(path):
             _single(path, series)
             return open_zarr(path, streaming)
-        raise NapariVivError(f"{path}: is a folder, not an image (only .zarr folders can be opened)")
+        raise NapariVivError(f"is a folder, not an image (only .zarr folders can be opened)", subject=path)
     if not os.access(path, os.R_OK):
-        raise NapariVivError(f"{path}: permission denied")
+        raise NapariVivError(f"permission denied", subject=path)
     if path.stat().st_size == 0:
-        raise NapariVivError(f"{path}: file is empty")
+        raise NapariVivError(f"file is empty", subject=path)
     suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
     if naming.is_companion(name):
         return open_tiff(path, series, streaming)
@@ -64,7 +64,7 @@ def open_image(path, *, series=None, streaming=False) -> SourceImage:
         _single(path, series)
         return open_npy(path, streaming)
     if not _is_tiff(path):
-        raise NapariVivError(f"{path}: not a TIFF file (and not .npy or .zarr)")
+        raise NapariVivError(f"not a TIFF file (and not .npy or .zarr)", subject=path)
     return _with_view(open_tiff(path, series, streaming), path)
 
 
@@ -105,4 +105,4 @@ def _with_view(source: SourceImage, path: Path) -> SourceImage:
 
 def _single(path: Path, series) -> None:
     if series not in (None, 0):
-        raise NapariVivError(f"{path}: holds a single image; there is no series {series}")
+        raise NapariVivError(f"holds a single image; there is no series {series}", subject=path)

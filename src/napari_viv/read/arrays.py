@@ -13,7 +13,8 @@ from ..text import one_line
 from .. import naming
 from ..metadata import MICROMETRE, ImageMetadata
 from ..axes import apply_steps, canonical_axes, guess_axes
-from .image import SourceImage, set_physical_sizes
+from ..metadata import set_physical_sizes
+from .image import SourceImage
 from ..lazy import AxesView, MemmapWindow, from_memmap, memmap_chunks
 
 
@@ -22,14 +23,14 @@ def open_npy(path: Path, streaming: bool = False) -> SourceImage:
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
     except Exception as exc:  # noqa: BLE001 - numpy raises several types for junk
-        raise NapariVivError(f"{path}: not a readable .npy file ({one_line(exc)})") from None
+        raise NapariVivError(f"not a readable .npy file ({one_line(exc)})", subject=path) from None
     if arr.dtype.kind not in "biuf":
-        raise NapariVivError(f"{path}: unsupported data type {arr.dtype}")
+        raise NapariVivError(f"unsupported data type {arr.dtype}", subject=path)
     try:
         axes = guess_axes(arr.shape, arr.dtype)
         new_axes, steps = canonical_axes(axes, arr.shape)
     except ValueError as exc:
-        raise NapariVivError(f"{path}: {exc}") from None
+        raise NapariVivError(f"{exc}", subject=path) from None
     if streaming:
         level = AxesView(MemmapWindow(arr), steps)
     else:
@@ -51,7 +52,7 @@ def open_zarr(path: Path, streaming: bool = False) -> SourceImage:
     try:
         node = zarr.open(str(path), mode="r")
     except Exception as exc:  # noqa: BLE001 - zarr raises several types for junk
-        raise NapariVivError(f"{path}: not a readable Zarr store ({one_line(exc)})") from None
+        raise NapariVivError(f"not a readable Zarr store ({one_line(exc)})", subject=path) from None
     meta = ImageMetadata(name=naming.stem(path))
     token = f"zarr-{path.resolve()}"
     if isinstance(node, zarr.Array):
@@ -64,27 +65,27 @@ def open_zarr(path: Path, streaming: bool = False) -> SourceImage:
             if "0" in node and isinstance(node["0"], zarr.Array):
                 arrays, axes = [node["0"]], None
             else:
-                raise NapariVivError(f"{path}: Zarr group without 'multiscales' metadata or a '0' array")
+                raise NapariVivError(f"Zarr group without 'multiscales' metadata or a '0' array", subject=path)
         else:
             ms = multiscales[0]
             try:
                 arrays = [node[d["path"]] for d in ms["datasets"]]
             except Exception as exc:  # noqa: BLE001 - a missing or broken member array
-                raise NapariVivError(f"{path}: multiscales lists a missing array ({one_line(exc)})") from None
+                raise NapariVivError(f"multiscales lists a missing array ({one_line(exc)})", subject=path) from None
             axes = _zarr_axes(ms, meta, len(arrays[0].shape))
             _omero(meta, ome.get("omero"))
     first = arrays[0]
     if first.dtype.kind not in "biuf":
-        raise NapariVivError(f"{path}: unsupported data type {first.dtype}")
+        raise NapariVivError(f"unsupported data type {first.dtype}", subject=path)
     try:
         axes = axes or guess_axes(first.shape, first.dtype)
         new_axes, steps = canonical_axes(axes, first.shape)
     except ValueError as exc:
-        raise NapariVivError(f"{path}: {exc}") from None
+        raise NapariVivError(f"{exc}", subject=path) from None
     levels = []
     for i, arr in enumerate(arrays):
         if arr.ndim != first.ndim:
-            raise NapariVivError(f"{path}: level {i} has {arr.ndim} dimensions, level 0 {first.ndim}")
+            raise NapariVivError(f"level {i} has {arr.ndim} dimensions, level 0 {first.ndim}", subject=path)
         if streaming:
             levels.append(AxesView(arr, steps))
             continue

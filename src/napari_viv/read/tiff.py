@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,12 +24,13 @@ import numpy as np
 
 from .. import naming, tifflog
 from ..errors import NapariVivError
-from ..metadata import binary_only_metadata_file, local_name
+from ..ome.parse import binary_only_metadata_file, uuid_file_names
 from ..text import one_line
 from ..axes import apply_steps, canonical_axes
 from .image import SourceImage
 from ..lazy import (CHUNK_COLS, CHUNK_ROWS, AxesView, MemmapWindow, StripCache,
                            from_memmap, grow, memmap_chunks)
+from .planar_jpeg import PlanarJpegLevel, is_planar_jpeg
 from .tiff_metadata import tiff_metadata
 
 #: Names of the associated images of slide scanners (not worth a note when skipped).
@@ -42,7 +42,7 @@ NDTIFF_AXES = {"position": "R", "time": "T", "channel": "C", "z": "Z"}
 #: Reading every page's JSON costs time; NDTiff stacks larger than this are a T stack.
 NDTIFF_MAX_PAGES = 20000
 
-_JPEG, _YCBCR, _PLANAR = 7, 6, 2
+_YCBCR = 6
 
 
 @dataclass
@@ -76,12 +76,16 @@ def open_tiff(path: Path, series, streaming: bool = False) -> SourceImage:
     :class:`NapariVivError` instead of a later failure mid-read.
     A ``.companion.ome`` opens the multi-file OME-TIFF it describes.
     """
+    failure = None
     with tifflog.captured() as complaints:
-        source = _open_tiff_quiet(path, series, streaming)
-    damage = tifflog.damage(complaints)
-    if damage:
-        what = "a file of the set" if naming.is_companion(path.name) else "the file"
-        raise NapariVivError(f"{path}: {what} is damaged or truncated ({one_line(damage[0])})")
+        try:
+            source = _open_tiff_quiet(path, series, streaming)
+        except NapariVivError as exc:
+            failure = exc  # damage in tifffile's log explains it better
+    if tifflog.damage(complaints):
+        raise tifflog.damaged(path)
+    if failure is not None:
+        raise failure
     return source
 
 
@@ -121,7 +125,7 @@ def _open_tifffile(path: Path, _seen=()):
     try:
         tif = tifffile.TiffFile(target, omexml=xml) if xml else tifffile.TiffFile(target)
     except Exception as exc:  # noqa: BLE001 - tifffile raises TiffFileError, ValueError, struct.error...
-        raise NapariVivError(f"{target}: not a readable TIFF ({one_line(exc)})") from None
+        raise NapariVivError(f"not a readable TIFF ({one_line(exc)})", subject=target) from None
     if xml is None and tif.is_ome:
         meta_file = binary_only_metadata_file(tif.pages.first.description or "")
         if meta_file is not None:
@@ -129,12 +133,14 @@ def _open_tifffile(path: Path, _seen=()):
             other = (path.parent / meta_file)
             if not other.is_file():
                 raise NapariVivError(
-                    f"{path}: holds only pixels of a multi-file OME-TIFF whose metadata file "
-                    f"{meta_file} is not here; put the whole set in one folder and open "
-                    f"{meta_file}")
+                    f"holds only pixels of a multi-file OME-TIFF whose metadata file "
+                    f"{meta_file} is not here; put the whole set in one folder and open {meta_file}",
+                    subject=path,
+                )
             if other.resolve() in _seen or other.resolve() == path.resolve():
-                raise NapariVivError(f"{path}: its BinaryOnly metadata file {meta_file} "
-                                     "points back to a pixel-only file")
+                raise NapariVivError(
+                    f"its BinaryOnly metadata file {meta_file} points back to a pixel-only file", subject=path
+                )
             tif, xml, target, more = _open_tifffile(other, (*_seen, path.resolve()))
             notes.append(f"{path.name} holds only pixels of a multi-file OME-TIFF; "
                          f"opened the whole set through {meta_file}")
@@ -148,15 +154,19 @@ def _companion(path: Path) -> tuple[str, Path]:
         xml = path.read_text(encoding="utf-8")
         root = ET.fromstring(xml.encode("utf-8"))
     except (OSError, UnicodeDecodeError, ET.ParseError) as exc:
-        raise NapariVivError(f"{path}: not a readable OME companion file ({one_line(exc)})") from None
-    names = [el.get("FileName") for el in root.iter() if local_name(el.tag) == "UUID" and el.get("FileName")]
+        raise NapariVivError(f"not a readable OME companion file ({one_line(exc)})", subject=path) from None
+    names = uuid_file_names(root)
     if not names:
-        raise NapariVivError(f"{path}: the companion file names no TIFF files (no TiffData "
-                             "UUID FileName); open the .ome.tif master file instead")
+        raise NapariVivError(
+            "the companion file names no TIFF files (no TiffData UUID FileName); open the .ome.tif master file instead",
+            subject=path,
+        )
     first = path.parent / names[0]
     if not first.is_file():
-        raise NapariVivError(f"{path}: names {names[0]}, which is not in {path.parent}; "
-                             "keep the companion file beside its TIFF files")
+        raise NapariVivError(
+            f"names {names[0]}, which is not in {path.parent}; keep the companion file beside its TIFF files",
+            subject=path,
+        )
     return xml, first
 
 
@@ -167,50 +177,41 @@ def _open_tiff_quiet(path: Path, series, streaming: bool) -> SourceImage:
     except NapariVivError:
         tif.close()
         raise
-    except Exception as exc:  # noqa: BLE001 - a damaged IFD deep in the file
+    except Exception:  # noqa: BLE001 - a damaged IFD deep in the file
         tif.close()
-        raise NapariVivError(f"{path}: cannot read the TIFF structure ({one_line(exc)})") from None
+        raise tifflog.damaged(path) from None
 
 
 def _open_series(tif, xml, target: Path, path: Path, series, streaming: bool, notes) -> SourceImage:
     try:
         all_series = tif.series
-    except Exception as exc:  # noqa: BLE001 - a damaged IFD deep in the file
-        raise NapariVivError(f"{path}: cannot read the TIFF structure ({one_line(exc)})") from None
+    except Exception:  # noqa: BLE001 - a damaged IFD deep in the file
+        raise tifflog.damaged(path) from None
     if not all_series:
-        raise NapariVivError(f"{path}: the TIFF contains no images")
+        raise NapariVivError("the TIFF contains no images", subject=path)
     entries = _entries(tif, path)
     index = 0 if series is None else int(series)
     if not 0 <= index < len(entries):
         raise NapariVivError(
-            f"{path}: has {len(entries)} image series; choose a series from 0 to {len(entries) - 1}")
+            f"has {len(entries)} image series; choose a series from 0 to {len(entries) - 1}", subject=path
+        )
     entry = entries[index]
     main = entry.series
-    # (series, level index) for each pyramid level, level 0 first.
-    where = [(entry, k) for k in range(len(main.levels))]
-    if tif.is_ome and len(main.levels) == 1 and series is None and entry.index is not None:
-        where = [(_Entry(all_series[s], s), k) for s, k in _legacy_levels(all_series, entry.index)]
+    where = _level_places(tif, entries, entry, series, notes)
     levels_series = [e.series.levels[k] for e, k in where]
-    shown = len(entries) - (len(where) - 1)  # legacy levels are not series of their own
-    if series is None and shown > 1:
-        others = [e for e in entries[1:] if (e.name or getattr(e.series, "name", "")) not in ASSOCIATED]
-        if others:
-            what = "positions" if entry.kind == "position" else "image series"
-            notes.append(f"holds {shown} {what}; this is series 0 (choose one with --series N, "
-                         "or convert each with --all-series)")
     try:
         _check_pages(target, levels_series)
         meta = tiff_metadata(tif, main, index, path, ome_xml=xml, notes=notes, extra=entry.extra)
         file_axes = main.axes
         new_axes, steps = canonical_axes(file_axes, main.shape, rgb=_rgb(main))
     except ValueError as exc:
-        raise NapariVivError(f"{path}: {exc}") from None
+        raise NapariVivError(str(exc), subject=path) from None
     meta.axes = new_axes
     token = f"{target.resolve()}-{target.stat().st_mtime_ns}-{index}"
     levels = []
     for (e, k), lvl in zip(where, levels_series):
         if lvl.axes != file_axes:
-            raise NapariVivError(f"{path}: pyramid level {k} has axes {lvl.axes}, level 0 {file_axes}")
+            raise NapariVivError(f"pyramid level {k} has axes {lvl.axes}, level 0 {file_axes}", subject=path)
         arr = _tiff_level(tif, target, e, k, lvl, f"{token}-{e.index}-{k}", streaming)
         levels.append(AxesView(arr, steps) if streaming else apply_steps(arr, steps))
     # Names/colours are per channel; for RGB(A) there is one (interleaved) channel.
@@ -224,6 +225,24 @@ def _open_series(tif, xml, target: Path, path: Path, series, streaming: bool, no
     if meta.channel_colors is not None and len(meta.channel_colors) != nc:
         meta.channel_colors = None
     return SourceImage(path=path, levels=levels, metadata=meta, notes=notes)
+
+
+def _level_places(tif, entries: list[_Entry], entry: _Entry, series, notes: list) -> list[tuple[_Entry, int]]:
+    """(series, level index) for each pyramid level of ``entry``, level 0 first; notes other series."""
+    main = entry.series
+    where = [(entry, k) for k in range(len(main.levels))]
+    if tif.is_ome and len(main.levels) == 1 and series is None and entry.index is not None:
+        all_series = tif.series
+        where = [(_Entry(all_series[s], s), k) for s, k in _legacy_levels(all_series, entry.index)]
+    shown = len(entries) - (len(where) - 1)  # legacy levels are not series of their own
+    if series is None and shown > 1:
+        others = [e for e in entries[1:] if (e.name or getattr(e.series, "name", "")) not in ASSOCIATED]
+        if others:
+            what = "positions" if entry.kind == "position" else "image series"
+            notes.append(
+                f"holds {shown} {what}; this is series 0 (choose one with --series N, or convert each with --all-series)"
+            )
+    return where
 
 
 def _rgb(series) -> bool | None:
@@ -388,7 +407,7 @@ def _check_pages(path: Path, levels) -> None:
         if lvl.dataoffset is not None:
             end = lvl.dataoffset + lvl.size * lvl.dtype.itemsize
             if end > size:
-                raise ValueError(f"file is truncated ({size} bytes, image data needs {end})")
+                raise tifflog.damaged(path, size=size, needed=end)
             continue
         check = pages if len(pages) <= 4096 else pages[:64] + pages[-64:]
         for page in check:
@@ -398,8 +417,7 @@ def _check_pages(path: Path, levels) -> None:
             end = max(o + c for o, c in zip(offsets, counts))
             fh = page.parent.filehandle  # planes may live in other files
             if end > fh.size:
-                where = "" if Path(fh.path).resolve() == path.resolve() else f" {fh.name}"
-                raise ValueError(f"file{where} is truncated ({fh.size} bytes, image data needs {end})")
+                raise tifflog.damaged(fh.path, size=fh.size, needed=end)
 
 
 def _tiff_level(tif, path, entry, k, lvl, name, streaming=False):
@@ -430,7 +448,7 @@ def _tiff_level(tif, path, entry, k, lvl, name, streaming=False):
         level=k, maxworkers=workers)
     z = zarr.open(store, mode="r")
     if tuple(z.shape) != tuple(lvl.shape):
-        raise NapariVivError(f"{path}: level {k} shape {z.shape} does not match {lvl.shape}")
+        raise NapariVivError(f"level {k} shape {z.shape} does not match {lvl.shape}", subject=path)
     yaxis = lvl.axes.index("Y")
     tall = z.chunks[yaxis] > 2 * CHUNK_ROWS
     if streaming:
@@ -450,108 +468,3 @@ def _tiff_level(tif, path, entry, k, lvl, name, streaming=False):
         return da.from_array(StripCache(z, yaxis), chunks=chunks, name=name, lock=False,
                              fancy=False, asarray=False, meta=meta)
     return da.from_array(z, chunks=chunks, name=name, lock=False, fancy=False, inline_array=True)
-
-
-def is_planar_jpeg(page) -> bool:
-    """JPEG tiles or strips, one sample per segment, under a YCbCr tag.
-
-    Bio-Formats' ``bfconvert -compression JPEG`` writes RGB this way: each
-    segment is a one-component JPEG of one colour plane, and the planes are
-    R, G and B (not Y, Cb, Cr), at full resolution. tifffile refuses it (it
-    assumes chroma subsampling, the TIFF default for YCbCr), so
-    :class:`PlanarJpegLevel` decodes the segments with imagecodecs.
-    """
-    return (int(page.compression) == _JPEG and int(page.planarconfig) == _PLANAR
-            and int(page.photometric) == _YCBCR and int(page.samplesperpixel) > 1)
-
-
-class PlanarJpegLevel:
-    """A level of planar one-component JPEG segments, decoded per segment.
-
-    Located through tifffile's structures (each page's segment offsets,
-    byte counts, tile or strip geometry, JPEG tables); decoded with
-    ``imagecodecs.jpeg8_decode``. Shape and axes are the tifffile level's
-    (``...SYX``). The most recently decoded segments are cached, so bands
-    that share a tile row decode it once.
-    """
-
-    def __init__(self, lvl):
-        self._pages = list(lvl.pages)
-        key = lvl.keyframe
-        self.shape = tuple(int(n) for n in lvl.shape)
-        self.ndim = len(self.shape)
-        self.dtype = np.dtype(lvl.dtype)
-        self.size = int(np.prod(self.shape, dtype=np.int64))
-        self.nbytes = self.size * self.dtype.itemsize
-        self._h, self._w, self._s = int(key.imagelength), int(key.imagewidth), int(key.samplesperpixel)
-        if key.is_tiled:
-            self._th, self._tw = int(key.tilelength), int(key.tilewidth)
-        else:
-            self._th, self._tw = int(key.rowsperstrip or self._h), self._w
-        self._ny = -(-self._h // self._th)
-        self._nx = -(-self._w // self._tw)
-        self.chunks = (1,) * (self.ndim - 3) + (1, self._th, self._tw)
-        self._lock = threading.Lock()
-        self._cache: dict = {}
-
-    def dask_chunks(self):
-        rows = grow(self._th, self._h, CHUNK_ROWS)
-        cols = grow(self._tw, self._w, CHUNK_COLS)
-        return (1,) * (self.ndim - 3) + (self._s, rows, cols)
-
-    def __getitem__(self, key):
-        key = key if isinstance(key, tuple) else (key,)
-        key = key + (slice(None),) * (self.ndim - len(key))
-        drop = tuple(i for i, k in enumerate(key) if isinstance(k, (int, np.integer)))
-        spans = [range(*(slice(int(k), int(k) + 1) if isinstance(k, (int, np.integer)) else k)
-                       .indices(n)) for k, n in zip(key, self.shape)]
-        if any(r.step != 1 for r in spans[-3:]):
-            raise IndexError("PlanarJpegLevel reads contiguous samples, rows and columns only")
-        outer, (ss, ys, xs) = spans[:-3], spans[-3:]
-        out = np.empty(tuple(len(r) for r in spans), self.dtype)
-        nouter = self.shape[:-3]
-        for oi, idx in enumerate(itertools.product(*outer)):
-            page = self._pages[int(np.ravel_multi_index(idx, nouter)) if nouter else 0]
-            dest = out[np.unravel_index(oi, tuple(len(r) for r in outer))] if outer else out
-            self._plane(page, ss, ys, xs, dest)
-        return out.squeeze(axis=drop) if drop else out
-
-    def _plane(self, page, ss, ys, xs, dest) -> None:
-        if not len(ss) or not len(ys) or not len(xs):
-            return
-        for s in ss:
-            for ty in range(ys.start // self._th, (ys.stop - 1) // self._th + 1):
-                for tx in range(xs.start // self._tw, (xs.stop - 1) // self._tw + 1):
-                    tile = self._segment(page, (s * self._ny + ty) * self._nx + tx)
-                    y0, x0 = ty * self._th, tx * self._tw
-                    a0, a1 = max(ys.start, y0), min(ys.stop, y0 + self._th)
-                    b0, b1 = max(xs.start, x0), min(xs.stop, x0 + self._tw)
-                    dest[s - ss.start, a0 - ys.start:a1 - ys.start, b0 - xs.start:b1 - xs.start] = \
-                        tile[a0 - y0:a1 - y0, b0 - x0:b1 - x0]
-
-    def _segment(self, page, index: int) -> np.ndarray:
-        import imagecodecs
-
-        cache_key = (id(page), index)
-        with self._lock:
-            hit = self._cache.get(cache_key)
-        if hit is not None:
-            return hit
-        fh = page.parent.filehandle
-        offset, count = int(page.dataoffsets[index]), int(page.databytecounts[index])
-        with fh.lock:
-            fh.seek(offset)
-            data = fh.read(count)
-        tile = imagecodecs.jpeg8_decode(data, tables=page.jpegtables)
-        rows = min(self._th, self._h - (index % (self._ny * self._nx)) // self._nx * self._th)
-        if tile.ndim != 2 or tile.shape[1] < min(self._tw, self._w) or tile.shape[0] < (
-                rows if not page.is_tiled else self._th):
-            raise ValueError(f"a JPEG segment decodes to {tile.shape}, expected one "
-                             f"{self._th}x{self._tw} plane (chroma-subsampled YCbCr is not supported)")
-        if tile.shape[0] < self._th:  # the last strip is shorter
-            tile = np.pad(tile, ((0, self._th - tile.shape[0]), (0, 0)))
-        with self._lock:
-            if len(self._cache) >= 4 * self._nx * self._s:
-                self._cache.clear()
-            self._cache[cache_key] = tile
-        return tile

@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import naming
-from ..metadata import MICROMETRE, ImageMetadata, int_to_color, local_name, normalize_unit
-from .image import set_physical_sizes
+from ..metadata import MICROMETRE, ImageMetadata, normalize_unit, set_physical_sizes
+from ..ome.parse import ome_image_metadata
+from ..ome.schema import local_name
 
 #: Dots per inch that image libraries and editors write by default (screen
 #: and print settings), never a measurement of a specimen.
@@ -43,7 +44,7 @@ def tiff_metadata(tif, main, index, path: Path, *, ome_xml=None, notes=None,
     xml = ome_xml or (tif.ome_metadata if tif.is_ome else None)
     ome = bool(xml and "Image" in xml and not extra.get("ignore_ome"))
     if ome:
-        _ome_metadata(meta, xml, index, main)
+        ome_image_metadata(meta, xml, index, getattr(main, "name", None))
     elif tif.is_imagej:
         _imagej_metadata(meta, tif, notes)
     elif main.kind == "qpi" or tif.pages.first.is_qpi:
@@ -68,60 +69,6 @@ def tiff_metadata(tif, main, index, path: Path, *, ome_xml=None, notes=None,
     if "x" not in meta.physical_sizes:
         notes.append(f"no physical pixel size ({why}); give one with --pixel-size")
     return meta
-
-
-def _ome_metadata(meta: ImageMetadata, xml: str, index: int, main) -> None:
-    meta.ome_xml = xml
-    try:
-        root = ET.fromstring(xml.encode("utf-8") if isinstance(xml, str) else xml)
-    except ET.ParseError:
-        return
-    images = [el for el in root if local_name(el.tag) == "Image"]
-    if not images:
-        return
-    image = images[index] if index < len(images) else images[0]
-    if getattr(main, "name", None):
-        for el in images:  # tifffile may skip Images without data; prefer a name match
-            if el.get("Name") == main.name:
-                image = el
-                break
-    if image.get("Name"):
-        meta.name = image.get("Name")
-    pixels = next((el for el in image if local_name(el.tag) == "Pixels"), None)
-    if pixels is None:
-        return
-    sizes = {}
-    for axis in "XYZ":
-        value = pixels.get(f"PhysicalSize{axis}")
-        if value is None:
-            continue
-        try:
-            sizes[axis.lower()] = (float(value), pixels.get(f"PhysicalSize{axis}Unit") or MICROMETRE)
-        except ValueError:
-            continue
-    set_physical_sizes(meta, sizes)
-    if pixels.get("TimeIncrement"):
-        try:
-            meta.time_increment = float(pixels.get("TimeIncrement"))
-        except ValueError:
-            pass
-    channels = [el for el in pixels if local_name(el.tag) == "Channel"]
-    if channels:
-        given = [el.get("Name") or el.get("Fluor") for el in channels]
-        colors = [_ome_color(el.get("Color")) for el in channels]
-        if any(given):
-            meta.channel_names = [g or f"Channel {i}" for i, g in enumerate(given)]
-        meta.channel_colors = colors if any(c is not None for c in colors) else None
-
-
-def _ome_color(value) -> tuple[int, int, int] | None:
-    """OME Channel Color (signed 32-bit RGBA) -> (r, g, b)."""
-    if value is None:
-        return None
-    try:
-        return int_to_color(int(value))
-    except ValueError:
-        return None
 
 
 def _imagej_metadata(meta: ImageMetadata, tif, notes: list) -> None:

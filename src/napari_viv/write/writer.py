@@ -36,7 +36,7 @@ from ..errors import NapariVivError
 from .layout import Layout, resolve_layout
 from ..metadata import ImageMetadata
 from .offsets import offsets_json, offsets_of
-from .omexml import build_ome_xml
+from ..ome.build import build_ome_xml
 from .plan import PyramidPlan, plan_pyramid
 from ..lazy import MemmapWindow, shared_mapping
 from .stream import Producer, Tuning
