@@ -410,3 +410,74 @@ def test_repeated_image_description_is_read_as_viv_reads_it(tmp_path):
     assert len(tifffile.TiffFile(path).pages[0].tags.getall(270)) == 2
     found = [f for f in check_file(path).errors if "ImageDescription tags" in f.message]
     assert len(found) == 1 and "has 2 ImageDescription tags" in found[0].message
+
+
+# -- rough edges a new user met (issue 17) ---------------------------------------------
+
+
+def test_folder_is_called_a_folder(tmp_path):
+    plain = tmp_path / "images"
+    plain.mkdir()
+    with pytest.raises(NapariVivError) as info:
+        check_file(plain)
+    assert "folder" in info.value.problem and "no such file" not in str(info.value)
+    assert info.value.subject == str(plain)
+    store = tmp_path / "cells.zarr"
+    store.mkdir()
+    with pytest.raises(NapariVivError) as info:
+        check_file(store)
+    assert "Zarr folder" in info.value.problem and "napari-viv convert cells.zarr cells.ome.tif" in str(info.value)
+
+
+def _exported(tmp_path) -> Path:
+    from napari_viv.write.writer import export_pyramid
+
+    rng = np.random.default_rng(1)
+    return export_pyramid(rng.integers(0, 60000, (2, 600, 700), dtype=np.uint16),
+                          tmp_path / "whole.ome.tif", tile_size=128).image
+
+
+@pytest.mark.parametrize("keep", [0.01, 0.1, 0.5, 0.9, 0.999])
+def test_truncated_file_has_one_message_in_check_and_open(tmp_path, keep):
+    """convert (open_image) and check say the same, naming the file, without tifffile's internals."""
+    from napari_viv.read import open_image
+
+    data = _exported(tmp_path).read_bytes()
+    cut = tmp_path / "cut.ome.tif"
+    cut.write_bytes(data[: int(len(data) * keep)])
+    problems = []
+    for opener in (check_file, open_image):
+        with pytest.raises(NapariVivError) as info:
+            opener(cut)
+        assert info.value.subject == str(cut)
+        problems.append(info.value.problem)
+    for problem in problems:
+        assert problem.startswith("file is truncated or damaged"), problem
+        assert not any(bit in problem for bit in ("range(", "@", "<", "index")), problem
+
+
+def test_stripped_pyramid_is_not_called_tiled(tmp_path):
+    path = tmp_path / "overview.tif"
+    image = np.zeros((256, 256), np.uint8)
+    with tifffile.TiffWriter(path) as tw:
+        tw.write(image, subifds=1, rowsperstrip=16, metadata=None)
+        tw.write(image[::2, ::2], subfiletype=1, rowsperstrip=16, metadata=None)
+    with tifffile.TiffFile(path) as tif:
+        assert not tif.pages.first.is_tiled and len(tif.series[0].levels) == 2
+    message = check_file(path).errors[0].message
+    assert "stripped" in message and "tiled" not in message
+
+
+def test_rgb16_is_not_called_ok(tmp_path):
+    """Viv loads 16-bit interleaved RGB (ok), but Avivator shows wrong colours: the verdict says so."""
+    from napari_viv.cli.check import format_report
+
+    path = tmp_path / "rgb16.ome.tif"
+    corpus.rgb(path, dtype="uint16", compression="zlib")
+    report = check_file(path)
+    assert report.ok and not report.avivator_ok
+    assert report.to_dict()["avivator_ok"] is False
+    text = format_report(report)
+    assert "correct pixels" not in text and "NOT OK for Avivator" in text.splitlines()[0]
+    good = check_file(corpus.rgb(tmp_path / "rgb8.ome.tif").path)
+    assert good.avivator_ok and "OK - Viv and Avivator" in format_report(good)

@@ -7,7 +7,8 @@ import pytest
 import tifffile
 
 from napari_viv.errors import NapariVivError
-from napari_viv.read import CHUNK_ROWS, MEMMAP_COLS, guess_axes, open_image
+from napari_viv.lazy import CHUNK_ROWS, MEMMAP_COLS
+from napari_viv.read import guess_axes, open_image
 from helpers.source_files import OME_NS, halves, ome_xml, ramp, write_qptiff, write_subifd_pyramid
 
 
@@ -568,3 +569,11 @@ def test_unknown_compression_is_refused_at_open(tmp_path):
         fh.write((50123).to_bytes(2, "little"))  # a code no codec claims
     with pytest.raises(NapariVivError, match=r"odd\.tif: .*compression.*cannot be decoded"):
         open_image(path)
+
+
+def test_read_exports_no_chunk_constants():
+    """Chunk sizes live in lazy.py; read/ exports openers, not their tuning."""
+    import napari_viv.read
+
+    assert not {"CHUNK_COLS", "CHUNK_ROWS", "MEMMAP_COLS"} & set(napari_viv.read.__all__)
+    assert not hasattr(napari_viv.read, "CHUNK_ROWS")

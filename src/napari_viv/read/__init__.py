@@ -20,43 +20,70 @@ import os
 from pathlib import Path
 
 from .. import naming
+from ..axes import guess_axes
 from ..errors import NapariVivError
 from ..viewfile import apply_view, read_view
 from .arrays import is_zarr_dir, open_npy, open_zarr
-from ..axes import guess_axes
 from .image import SourceImage
-from ..lazy import CHUNK_COLS, CHUNK_ROWS, MEMMAP_COLS
 from .tiff import SeriesInfo, open_tiff, tiff_series
 
-__all__ = ["CHUNK_COLS", "CHUNK_ROWS", "MEMMAP_COLS", "SeriesInfo", "SourceImage", "guess_axes",
-           "list_series", "open_image"]
+__all__ = ["SeriesInfo", "SourceImage", "guess_axes", "list_series", "open_image"]
 
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
 
-def open_image(path, *, series=None, streaming=False) -> SourceImage:
-    """Open ``path`` lazily; raise :class:`NapariVivError` naming the file if it can't be.
+def open_image(path: str | os.PathLike, *, series: int | None = None, streaming: bool = False) -> SourceImage:
+    """Open an image file lazily: pyramid levels plus metadata, no pixels read.
 
-    Levels are dask arrays; tiled TIFF levels come in chunks of 512 rows
-    by 2048 columns (good for viewing). ``streaming=True`` (what
-    ``napari-viv convert`` uses) returns the sliceable arrays underneath
-    instead (tifffile's Zarr store, a memory map, a strip cache), seen in
-    the same axis order, for a reader that visits every block once: the
-    export's reads then skip dask, and dask is not even imported.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An OME-TIFF (or its ``.companion.ome``), QPTIFF, SVS, ImageJ or
+        Micro-Manager TIFF, plain TIFF, ``.npy`` file or ``.zarr`` folder.
+    series : int, optional
+        Which image series (see :func:`list_series`); the first by default,
+        with a legacy OME-TIFF pyramid's levels.
+    streaming : bool
+        False: levels are dask arrays, tiled TIFF levels in chunks of 512 rows
+        by 2048 columns (good for viewing). True (what ``napari-viv convert``
+        uses): the sliceable arrays underneath (tifffile's Zarr store, a memory
+        map, a strip cache), in the same axis order, for a reader that visits
+        every block once; dask is then not even imported.
+
+    Returns
+    -------
+    SourceImage
+        ``levels`` (level 0 first) in ``metadata.axes`` order, a subsequence of
+        ``TCZYX`` or ``YXS`` for RGB(A); the view file beside an OME-TIFF applied.
+
+    Raises
+    ------
+    NapariVivError
+        Naming the file: missing, a folder, unreadable, empty, truncated or
+        damaged, of an unknown format, or without that series.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "stack.npy"
+    >>> np.save(path, np.zeros((3, 40, 50), np.uint16))
+    >>> src = open_image(path)
+    >>> src.metadata.axes, src.shape, str(src.dtype)
+    ('CYX', (3, 40, 50), 'uint16')
     """
     path = Path(path)
     name = path.name
     if not path.exists():
-        raise NapariVivError(f"no such file", subject=path)
+        raise NapariVivError("no such file", subject=path)
     if path.is_dir():
         if is_zarr_dir(path):
             _single(path, series)
             return open_zarr(path, streaming)
-        raise NapariVivError(f"is a folder, not an image (only .zarr folders can be opened)", subject=path)
+        raise NapariVivError("is a folder, not an image (only .zarr folders can be opened)", subject=path)
     if not os.access(path, os.R_OK):
-        raise NapariVivError(f"permission denied", subject=path)
+        raise NapariVivError("permission denied", subject=path)
     if path.stat().st_size == 0:
-        raise NapariVivError(f"file is empty", subject=path)
+        raise NapariVivError("file is empty", subject=path)
     suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
     if naming.is_companion(name):
         return open_tiff(path, series, streaming)
@@ -64,7 +91,7 @@ def open_image(path, *, series=None, streaming=False) -> SourceImage:
         _single(path, series)
         return open_npy(path, streaming)
     if not _is_tiff(path):
-        raise NapariVivError(f"not a TIFF file (and not .npy or .zarr)", subject=path)
+        raise NapariVivError("not a TIFF file (and not .npy or .zarr)", subject=path)
     return _with_view(open_tiff(path, series, streaming), path)
 
 
