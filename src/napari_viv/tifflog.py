@@ -42,7 +42,7 @@ def captured():
 
 
 def damage(messages: list[str]) -> list[str]:
-    """The captured warnings that say the file is damaged."""
+    """Return the captured warnings that say the file is damaged."""
     return [m for m in messages if DAMAGE.search(m)]
 
 
@@ -68,8 +68,9 @@ def damaged(path: str | os.PathLike, *, size: int | None = None, needed: int | N
 
     Examples
     --------
-    >>> str(damaged("cut.ome.tif", size=100, needed=4096))
-    'cut.ome.tif: file is truncated or damaged (100 bytes, but its TIFF image data needs 4096); copy it or export it again'
+    >>> err = damaged("cut.ome.tif", size=100, needed=4096)
+    >>> err.subject, err.problem.split(";")[0]
+    ('cut.ome.tif', 'file is truncated or damaged (100 bytes, but its TIFF image data needs 4096)')
     >>> damaged("cut.ome.tif").problem
     'file is truncated or damaged (its TIFF structure is broken); copy it or export it again'
     """

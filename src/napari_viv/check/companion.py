@@ -56,7 +56,9 @@ class _Members:
             try:
                 self.facts[fname] = TiffFacts.of(tifffile.TiffFile(file), file) if file.is_file() else None
             except Exception as exc:  # noqa: BLE001 - tifffile raises several types for junk
-                raise NapariVivError(f"{fname} is not a readable TIFF ({one_line(exc)})", subject=self.companion) from None
+                raise NapariVivError(
+                    f"{fname} is not a readable TIFF ({one_line(exc)})", subject=self.companion
+                ) from None
         return self.facts[fname]
 
     def close(self) -> None:

@@ -170,5 +170,3 @@ def check_samples(img: OmeImage, what: str, page: Any, report: CheckReport) -> b
             CONVERT_FIX + " (stores 16-bit RGB as 3 channels)",
         )
     return False
-
-

@@ -160,8 +160,7 @@ def image_caveats(img: OmeImage, where: str, start: int, report: CheckReport) ->
         )
     if not img.interleaved and C == 3 and img.type == "uint8":
         report.warn(
-            f"{where}: 3 uint8 channels; Avivator displays any 3-channel 8-bit "
-            "image as RGB with fixed 0-255 contrast",
+            f"{where}: 3 uint8 channels; Avivator displays any 3-channel 8-bit image as RGB with fixed 0-255 contrast",
             "fine for colour images; for fluorescence export as uint16 or with another channel count",
         )
     if len(img.physical) == 1:
@@ -193,7 +192,8 @@ def plane_levels(facts: TiffFacts, where: str, idx: int, page: Any, report: Chec
     if nsub > facts.levels - 1:
         report.warn_once(
             "extra levels",
-            f"{where}: IFD {idx} has {nsub} SubIFDs but IFD 0 has {facts.levels - 1}; Viv shows only {facts.levels} levels",
+            f"{where}: IFD {idx} has {nsub} SubIFDs but IFD 0 has {facts.levels - 1}; "
+            f"Viv shows only {facts.levels} levels",
             CONVERT_FIX,
         )
     return [page] + [page.pages[j] for j in range(facts.levels - 1)]

@@ -48,9 +48,7 @@ class CheckReport:
     def verdict(self) -> str:
         """Return the one-line verdict for people (the first line of ``napari-viv check``)."""
         if not self.ok:
-            return (
-                f"{self.path}: NOT OK - Viv/Avivator will fail or show wrong pixels ({len(self.errors)} problem(s)):"
-            )
+            return f"{self.path}: NOT OK - Viv/Avivator will fail or show wrong pixels ({len(self.errors)} problem(s)):"
         tail = f" ({len(self.warnings)} warning(s))" if self.warnings else ""
         if not self.avivator_ok:
             return f"{self.path}: NOT OK for Avivator - Viv opens it, but Avivator shows wrong colours{tail}"

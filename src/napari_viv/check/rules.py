@@ -1,4 +1,4 @@
-"""Will Viv 0.21 and Avivator open this OME-TIFF with correct pixels?
+"""Checking a file: will Viv 0.21 and Avivator open this OME-TIFF with correct pixels.
 
 :func:`check_file` reads only the TIFF structure and the OME-XML (never the
 pixel data), so it is fast on multi-gigabyte files. Each rule mirrors what
@@ -121,7 +121,7 @@ def check_tiff(facts: TiffFacts, report: CheckReport) -> None:
 
 
 def rule_foreign(facts: TiffFacts, report: CheckReport) -> bool:
-    """A TIFF of another format (SVS, QPTIFF, ImageJ, ...): say so, and how to convert."""
+    """Refuse a TIFF of another format (SVS, QPTIFF, ImageJ, ...), saying what it is and how to convert it."""
     what = foreign_format(facts.tif)
     if what is None:
         return False
@@ -133,7 +133,7 @@ def rule_foreign(facts: TiffFacts, report: CheckReport) -> bool:
 
 
 def rule_binary_only(facts: TiffFacts, first: Any, report: CheckReport) -> bool:
-    """A multi-file OME-TIFF member that holds pixels only (BinaryOnly)."""
+    """Refuse a multi-file OME-TIFF member that holds pixels only (BinaryOnly), naming its metadata file."""
     meta_file = binary_only_metadata_file(first.description or "")
     if meta_file is None:
         return False
@@ -213,7 +213,7 @@ def foreign_format(tif: Any) -> str | None:
 
 
 def rule_offsets(facts: TiffFacts, report: CheckReport) -> None:
-    """The ``offsets.json`` beside the file lists the main chain's IFD offsets (Avivator's fast path)."""
+    """Check that the ``offsets.json`` beside the file lists the main chain's IFD offsets (Avivator's fast path)."""
     path = facts.path
     sidecar = path.with_name(naming.avivator_offsets_name(path.name))
     if sidecar == path:

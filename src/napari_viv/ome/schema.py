@@ -34,10 +34,41 @@ DIMENSION_ORDERS = ("XYZCT", "XYZTC", "XYCTZ", "XYCZT", "XYTCZ", "XYTZC")
 WRITTEN_ORDER = "XYZCT"
 
 #: OME length-unit symbols as Viv's schema lists them (micrometre is U+00B5).
-OME_UNITS = (
-    "Ym Zm Em Pm Tm Gm Mm km hm dam m dm cm mm \u00b5m nm pm fm am zm ym "
-    "\u00c5 thou li in ft yd mi ua ly pc pt pixel".split() + ["reference frame"]
-)
+OME_UNITS = [
+    "Ym",
+    "Zm",
+    "Em",
+    "Pm",
+    "Tm",
+    "Gm",
+    "Mm",
+    "km",
+    "hm",
+    "dam",
+    "m",
+    "dm",
+    "cm",
+    "mm",
+    "µm",
+    "nm",
+    "pm",
+    "fm",
+    "am",
+    "zm",
+    "ym",
+    "Å",
+    "thou",
+    "li",
+    "in",
+    "ft",
+    "yd",
+    "mi",
+    "ua",
+    "ly",
+    "pc",
+    "pt",
+    "pixel",
+] + ["reference frame"]
 
 
 def color_to_int(rgb) -> int:

@@ -45,7 +45,7 @@ def _is_number(text: str) -> bool:
 
 
 def js_int(text: str | None) -> int | None:
-    """The non-negative integer ``text`` means to JavaScript, else None."""
+    """Return the non-negative integer ``text`` means to JavaScript, else None."""
     value = _js_number(text) if text is not None else float("nan")
     if math.isfinite(value) and value >= 0 and value == int(value):
         return int(value)
@@ -53,8 +53,11 @@ def js_int(text: str | None) -> int | None:
 
 
 def _viv_json(node):
-    """Mirror Viv's ``xmlToJson``: keys are nodeNames, attributes under "attr",
-    and elements with neither attributes nor children are dropped."""
+    """Mirror Viv's ``xmlToJson``.
+
+    Keys are nodeNames, attributes go under "attr", and elements with
+    neither attributes nor children are dropped.
+    """
     if node.nodeType == node.TEXT_NODE:
         return (node.nodeValue or "").strip()
     attrs = node.attributes
@@ -135,6 +138,7 @@ def read_description(page: Any) -> str | None:
     text = raw.decode("utf-8", errors="replace")
     return text[:-1] if text.endswith("\x00") else text
 
+
 def check_omexml(first: Any, report: Report, *, file_name: str) -> list[OmeImage] | None:
     """Apply Viv's rules to the OME-XML of a TIFF's first IFD.
 
@@ -155,21 +159,26 @@ def check_omexml(first: Any, report: Report, *, file_name: str) -> list[OmeImage
     xml = read_description(first)
     fix_xml = CONVERT_FIX + " (writes Viv-valid OME-XML)"
     if xml is None:
-        report.error("the first IFD has no ImageDescription, so no OME-XML; "
-                   "this is not an OME-TIFF", fix_xml)
+        report.error("the first IFD has no ImageDescription, so no OME-XML; this is not an OME-TIFF", fix_xml)
         return None
     if not xml.lstrip().startswith("<"):
         start = xml.strip().splitlines()[0][:40] if xml.strip() else ""
         count = len(first.tags.getall(270) or [])
         if count > 1:
-            report.error(f"the first IFD has {count} ImageDescription tags "
-                       f"and Viv reads the last one, which is not OME-XML (it starts "
-                       f"{start!r}); Viv fails with 'missing root element'", fix_xml)
+            report.error(
+                f"the first IFD has {count} ImageDescription tags "
+                f"and Viv reads the last one, which is not OME-XML (it starts "
+                f"{start!r}); Viv fails with 'missing root element'",
+                fix_xml,
+            )
             return None
-        report.error(f"the ImageDescription of the first IFD is not OME-XML "
-                   f"(it starts {start!r}); this is not an OME-TIFF", fix_xml)
+        report.error(
+            f"the ImageDescription of the first IFD is not OME-XML (it starts {start!r}); this is not an OME-TIFF",
+            fix_xml,
+        )
         return None
     return check_xml(xml, "the first IFD", report, file_name=file_name)
+
 
 def check_xml(
     xml: str, where: str, report: Report, *, file_name: str, companion: bool = False
@@ -217,6 +226,8 @@ def check_xml(
         report.error(f"the OME-XML in {where} is not well-formed XML ({exc})", fix_xml)
         return None
     root = doc.documentElement
+    if root is None:  # minidom raises on an empty document; this keeps type checkers sure
+        return None
     if root.prefix:
         report.error(
             f"the OME-XML uses a namespace prefix (<{root.nodeName}>); Viv needs "
@@ -227,8 +238,11 @@ def check_xml(
     tree = _viv_json(root)
     if not isinstance(tree, dict) or "Image" not in tree:
         what = "an OME-XML document" if root.localName == "OME" else f"OME-XML (root <{root.nodeName}>)"
-        report.error(f"the {'ImageDescription' if 'IFD' in where else 'XML of ' + where} "
-                   f"is not {what} with an <Image>; Viv fails with a ZodError", fix_xml)
+        report.error(
+            f"the {'ImageDescription' if 'IFD' in where else 'XML of ' + where} "
+            f"is not {what} with an <Image>; Viv fails with a ZodError",
+            fix_xml,
+        )
         return None
     images = []
     for i, img in enumerate(_as_list(tree["Image"])):
@@ -238,6 +252,7 @@ def check_xml(
     if len(images) != len(_as_list(tree["Image"])):
         return None
     return images
+
 
 _FIX_XML = CONVERT_FIX + " (writes Viv-valid OME-XML)"
 
@@ -259,7 +274,9 @@ def _pixel_type_rules(where: str, attr: dict, report: Report) -> None:
         )
     elif ptype not in OME_TYPES:
         hint = " (types must be lowercase)" if ptype and ptype.lower() in OME_TYPES else ""
-        report.error(f"{where}: pixel Type {ptype!r} is not a valid OME type{hint}; Viv fails with a ZodError", _FIX_XML)
+        report.error(
+            f"{where}: pixel Type {ptype!r} is not a valid OME type{hint}; Viv fails with a ZodError", _FIX_XML
+        )
 
 
 def _size_rules(where: str, attr: dict, report: Report) -> dict:
@@ -389,13 +406,17 @@ def check_tiffdata(where: str, pixels: dict, report: Report, *, file_name: str, 
             continue
         for key, value in td.get("attr", {}).items():
             if key in ("IFD", "PlaneCount", "FirstT", "FirstC", "FirstZ") and not _is_number(value):
-                report.error(f"{where}: TiffData {key}={value!r} is not a number; Viv fails with a ZodError", CONVERT_FIX)
+                report.error(
+                    f"{where}: TiffData {key}={value!r} is not a number; Viv fails with a ZodError", CONVERT_FIX
+                )
         if "UUID" not in td:
             continue
         uuid = td["UUID"]
         fname = uuid.get("attr", {}).get("FileName") if isinstance(uuid, dict) else None
         if fname is None:
-            report.error(f"{where}: a <TiffData><UUID> has no FileName attribute; Viv fails with a ZodError", CONVERT_FIX)
+            report.error(
+                f"{where}: a <TiffData><UUID> has no FileName attribute; Viv fails with a ZodError", CONVERT_FIX
+            )
         else:
             names.add(os.path.basename(fname))
     if companion:

@@ -96,7 +96,7 @@ def open_image(path: str | os.PathLike, *, series: int | None = None, streaming:
 
 
 def list_series(path) -> list[SeriesInfo]:
-    """The image series of ``path``, numbered as :func:`open_image`'s ``series``.
+    """List the image series of ``path``, numbered as :func:`open_image`'s ``series``.
 
     A Micro-Manager multi-position file lists one series per stage position
     (``kind="position"``); a slide lists its thumbnail, label and macro
@@ -107,8 +107,7 @@ def list_series(path) -> list[SeriesInfo]:
     if path.is_file() and (naming.is_companion(path.name) or _is_tiff(path)):
         return tiff_series(path)
     src = open_image(path)
-    return [SeriesInfo(0, src.metadata.name or naming.stem(path), tuple(src.shape),
-                       str(src.dtype), "image")]
+    return [SeriesInfo(0, src.metadata.name or naming.stem(path), tuple(src.shape), str(src.dtype), "image")]
 
 
 def _is_tiff(path: Path) -> bool:
@@ -124,8 +123,7 @@ def _with_view(source: SourceImage, path: Path) -> SourceImage:
     view = read_view(naming.view_path(path)) if naming.is_viv_name(path.name) else None
     if view:
         md = source.metadata
-        nc = 0 if md.axes.endswith("S") else (
-            int(source.levels[0].shape[md.axes.index("C")]) if "C" in md.axes else 1)
+        nc = 0 if md.axes.endswith("S") else (int(source.levels[0].shape[md.axes.index("C")]) if "C" in md.axes else 1)
         source.metadata = apply_view(md, view, nc)
     return source
 

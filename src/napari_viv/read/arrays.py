@@ -1,25 +1,28 @@
-"""Open ``.npy`` files (memory-mapped) and ``.zarr`` stores, plain arrays or
-OME-Zarr multiscale groups with their axes, scales and omero channels."""
+"""Open ``.npy`` files (memory-mapped) and ``.zarr`` stores.
+
+Zarr stores may be plain arrays or OME-Zarr multiscale groups with their
+axes, scales and omero channels.
+"""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from ..errors import NapariVivError
-from ..text import one_line
 from .. import naming
-from ..metadata import MICROMETRE, ImageMetadata
 from ..axes import apply_steps, canonical_axes, guess_axes
-from ..metadata import set_physical_sizes
-from .image import SourceImage
+from ..errors import NapariVivError
 from ..lazy import AxesView, MemmapWindow, from_memmap, memmap_chunks
+from ..metadata import MICROMETRE, ImageMetadata, set_physical_sizes
+from ..text import one_line
+from .image import SourceImage
 
 
 def open_npy(path: Path, streaming: bool = False) -> SourceImage:
-    """A memory-mapped ``.npy`` as one level; axes guessed from the shape."""
+    """Open a memory-mapped ``.npy`` as one level; axes guessed from the shape."""
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
     except Exception as exc:  # noqa: BLE001 - numpy raises several types for junk
@@ -41,12 +44,12 @@ def open_npy(path: Path, streaming: bool = False) -> SourceImage:
 
 
 def is_zarr_dir(path: Path) -> bool:
-    """Does this folder hold Zarr (v2 or v3) metadata at its top?"""
+    """Say whether this folder holds Zarr (v2 or v3) metadata at its top."""
     return any((path / f).exists() for f in ("zarr.json", ".zarray", ".zgroup", ".zattrs"))
 
 
 def open_zarr(path: Path, streaming: bool = False) -> SourceImage:
-    """A Zarr array, a group with a '0' array, or an OME-Zarr multiscale group."""
+    """Open a Zarr array, a group with a '0' array, or an OME-Zarr multiscale group."""
     import zarr
 
     try:
@@ -55,17 +58,18 @@ def open_zarr(path: Path, streaming: bool = False) -> SourceImage:
         raise NapariVivError(f"not a readable Zarr store ({one_line(exc)})", subject=path) from None
     meta = ImageMetadata(name=naming.stem(path))
     token = f"zarr-{path.resolve()}"
+    arrays: list[Any]
     if isinstance(node, zarr.Array):
         arrays, axes = [node], None
     else:
-        attrs = dict(node.attrs)
-        ome = attrs.get("ome", attrs)
+        attrs: dict[str, Any] = dict(node.attrs)
+        ome: Any = attrs.get("ome", attrs)
         multiscales = ome.get("multiscales")
         if not multiscales:
             if "0" in node and isinstance(node["0"], zarr.Array):
                 arrays, axes = [node["0"]], None
             else:
-                raise NapariVivError(f"Zarr group without 'multiscales' metadata or a '0' array", subject=path)
+                raise NapariVivError("Zarr group without 'multiscales' metadata or a '0' array", subject=path)
         else:
             ms = multiscales[0]
             try:
@@ -91,8 +95,7 @@ def open_zarr(path: Path, streaming: bool = False) -> SourceImage:
             continue
         import dask.array as da
 
-        lazy = da.from_array(arr, chunks=arr.chunks, name=f"{token}-{i}", lock=False, fancy=False,
-                             inline_array=True)
+        lazy = da.from_array(arr, chunks=arr.chunks, name=f"{token}-{i}", lock=False, fancy=False, inline_array=True)
         levels.append(apply_steps(lazy, steps))
     meta.axes = new_axes
     if meta.channel_names is not None:
@@ -114,7 +117,7 @@ def _zarr_axes(ms: dict, meta: ImageMetadata, ndim: int) -> str | None:
             scale = t.get("scale")
     if scale and len(scale) == ndim:
         sizes = {}
-        for a, s, n in zip(raw, scale, names):
+        for a, s, n in zip(raw, scale, names, strict=False):
             if n.lower() in ("x", "y", "z"):
                 unit = a.get("unit") if isinstance(a, dict) else None
                 sizes[n.lower()] = (float(s), unit or MICROMETRE)
@@ -127,14 +130,11 @@ def _omero(meta: ImageMetadata, omero) -> None:
         return
     chans = omero["channels"]
     meta.channel_names = [str(c.get("label") or f"Channel {i}") for i, c in enumerate(chans)]
-    colors = []
+    colors: list[tuple[int, int, int] | None] = []
     for c in chans:
         hexcol = str(c.get("color") or "")
-        colors.append(
-            tuple(int(hexcol[i : i + 2], 16) for i in (0, 2, 4))
-            if re.fullmatch(r"[0-9A-Fa-f]{6}", hexcol)
-            else None
-        )
+        rgb = bytes.fromhex(hexcol) if re.fullmatch(r"[0-9A-Fa-f]{6}", hexcol) else None
+        colors.append((rgb[0], rgb[1], rgb[2]) if rgb else None)
     meta.channel_colors = colors if any(colors) else None
     windows = [c.get("window") or {} for c in chans]
     if all("start" in w and "end" in w for w in windows):

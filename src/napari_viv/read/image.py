@@ -12,6 +12,7 @@ import numpy as np
 
 from ..metadata import ImageMetadata
 
+
 @dataclass
 class SourceImage:
     """An opened image: lazy levels (level 0 first) that share ``metadata.axes``.
@@ -27,8 +28,10 @@ class SourceImage:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """Shape of level 0."""
         return tuple(self.levels[0].shape)
 
     @property
     def dtype(self) -> np.dtype:
+        """Pixel type of level 0."""
         return np.dtype(self.levels[0].dtype)

@@ -21,8 +21,12 @@ def is_planar_jpeg(page) -> bool:
     assumes chroma subsampling, the TIFF default for YCbCr), so
     :class:`PlanarJpegLevel` decodes the segments with imagecodecs.
     """
-    return (int(page.compression) == _JPEG and int(page.planarconfig) == _PLANAR
-            and int(page.photometric) == _YCBCR and int(page.samplesperpixel) > 1)
+    return (
+        int(page.compression) == _JPEG
+        and int(page.planarconfig) == _PLANAR
+        and int(page.photometric) == _YCBCR
+        and int(page.samplesperpixel) > 1
+    )
 
 
 class PlanarJpegLevel:
@@ -55,16 +59,20 @@ class PlanarJpegLevel:
         self._cache: dict = {}
 
     def dask_chunks(self):
+        """Return dask chunks of whole segments, grown towards 512 rows by 2048 columns."""
         rows = grow(self._th, self._h, CHUNK_ROWS)
         cols = grow(self._tw, self._w, CHUNK_COLS)
         return (1,) * (self.ndim - 3) + (self._s, rows, cols)
 
     def __getitem__(self, key):
+        """Decode the segments under ``key`` (integers and contiguous slices)."""
         key = key if isinstance(key, tuple) else (key,)
         key = key + (slice(None),) * (self.ndim - len(key))
         drop = tuple(i for i, k in enumerate(key) if isinstance(k, (int, np.integer)))
-        spans = [range(*(slice(int(k), int(k) + 1) if isinstance(k, (int, np.integer)) else k)
-                       .indices(n)) for k, n in zip(key, self.shape)]
+        spans = [
+            range(*(slice(int(k), int(k) + 1) if isinstance(k, (int, np.integer)) else k).indices(n))
+            for k, n in zip(key, self.shape, strict=False)
+        ]
         if any(r.step != 1 for r in spans[-3:]):
             raise IndexError("PlanarJpegLevel reads contiguous samples, rows and columns only")
         outer, (ss, ys, xs) = spans[:-3], spans[-3:]
@@ -86,8 +94,9 @@ class PlanarJpegLevel:
                     y0, x0 = ty * self._th, tx * self._tw
                     a0, a1 = max(ys.start, y0), min(ys.stop, y0 + self._th)
                     b0, b1 = max(xs.start, x0), min(xs.stop, x0 + self._tw)
-                    dest[s - ss.start, a0 - ys.start:a1 - ys.start, b0 - xs.start:b1 - xs.start] = \
-                        tile[a0 - y0:a1 - y0, b0 - x0:b1 - x0]
+                    dest[s - ss.start, a0 - ys.start : a1 - ys.start, b0 - xs.start : b1 - xs.start] = tile[
+                        a0 - y0 : a1 - y0, b0 - x0 : b1 - x0
+                    ]
 
     def _segment(self, page, index: int) -> np.ndarray:
         import imagecodecs
@@ -104,10 +113,15 @@ class PlanarJpegLevel:
             data = fh.read(count)
         tile = imagecodecs.jpeg8_decode(data, tables=page.jpegtables)
         rows = min(self._th, self._h - (index % (self._ny * self._nx)) // self._nx * self._th)
-        if tile.ndim != 2 or tile.shape[1] < min(self._tw, self._w) or tile.shape[0] < (
-                rows if not page.is_tiled else self._th):
-            raise ValueError(f"a JPEG segment decodes to {tile.shape}, expected one "
-                             f"{self._th}x{self._tw} plane (chroma-subsampled YCbCr is not supported)")
+        if (
+            tile.ndim != 2
+            or tile.shape[1] < min(self._tw, self._w)
+            or tile.shape[0] < (rows if not page.is_tiled else self._th)
+        ):
+            raise ValueError(
+                f"a JPEG segment decodes to {tile.shape}, expected one "
+                f"{self._th}x{self._tw} plane (chroma-subsampled YCbCr is not supported)"
+            )
         if tile.shape[0] < self._th:  # the last strip is shorter
             tile = np.pad(tile, ((0, self._th - tile.shape[0]), (0, 0)))
         with self._lock:

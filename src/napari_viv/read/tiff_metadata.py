@@ -1,5 +1,7 @@
-"""TIFF metadata -> :class:`ImageMetadata`: OME-XML, ImageJ, FEI, Micro-Manager,
-PerkinElmer QPI, Aperio SVS, and the resolution tags as a last resort.
+"""TIFF metadata -> :class:`ImageMetadata`.
+
+From OME-XML, ImageJ, FEI, Micro-Manager, PerkinElmer QPI, Aperio SVS, and
+the resolution tags as a last resort.
 
 Physical sizes, honestly: what the instrument or its software recorded (OME,
 ImageJ calibration, FEI's scan pixel size, Micro-Manager's PixelSize_um,
@@ -28,8 +30,7 @@ from ..ome.schema import local_name
 DEFAULT_DPI = (72, 96, 120, 144, 150, 192, 200, 240, 300, 600)
 
 
-def tiff_metadata(tif, main, index, path: Path, *, ome_xml=None, notes=None,
-                  extra=None) -> ImageMetadata:
+def tiff_metadata(tif, main, index, path: Path, *, ome_xml=None, notes=None, extra=None) -> ImageMetadata:
     """Metadata of image series ``index`` (``main``) from the richest source the file has.
 
     ``ome_xml`` overrides the file's own OME-XML (a companion file's);
@@ -43,7 +44,7 @@ def tiff_metadata(tif, main, index, path: Path, *, ome_xml=None, notes=None,
     qpi_pixel = None
     xml = ome_xml or (tif.ome_metadata if tif.is_ome else None)
     ome = bool(xml and "Image" in xml and not extra.get("ignore_ome"))
-    if ome:
+    if ome and xml:
         ome_image_metadata(meta, xml, index, getattr(main, "name", None))
     elif tif.is_imagej:
         _imagej_metadata(meta, tif, notes)
@@ -82,8 +83,7 @@ def _imagej_metadata(meta: ImageMetadata, tif, notes: list) -> None:
         try:
             normalize_unit(unit)
         except ValueError:
-            notes.append(f"the ImageJ calibration unit {unit!r} is not a length unit; "
-                         "its pixel size is not used")
+            notes.append(f"the ImageJ calibration unit {unit!r} is not a length unit; its pixel size is not used")
         else:
             sizes["x"] = (1.0 / xres, unit)
             sizes["y"] = (1.0 / (yres or xres), unit)
@@ -101,10 +101,13 @@ def _imagej_metadata(meta: ImageMetadata, tif, notes: list) -> None:
             meta.channel_names = names
     luts = ij.get("LUTs")
     if isinstance(luts, list) and len(luts) == nc and nc > 1:
-        colors = []
+        colors: list[tuple[int, int, int] | None] = []
         for lut in luts:
             lut = np.asarray(lut)
-            colors.append(tuple(int(v) for v in lut[:, -1]) if lut.shape[:1] == (3,) else None)
+            if lut.shape[:1] == (3,):
+                colors.append((int(lut[0, -1]), int(lut[1, -1]), int(lut[2, -1])))
+            else:
+                colors.append(None)
         meta.channel_colors = colors
     ranges = ij.get("Ranges", ij.get("ranges"))
     if ranges is not None and len(ranges) == 2 * nc:
@@ -112,8 +115,9 @@ def _imagej_metadata(meta: ImageMetadata, tif, notes: list) -> None:
 
 
 def imagej_unit(unit) -> str | None:
-    r"""ImageJ's calibration unit as text, with ``\u00B5m``-style escapes decoded
-    (ImageJ writes non-ASCII units so); None for an uncalibrated image.
+    r"""Return ImageJ's calibration unit as text; None for an uncalibrated image.
+
+    ``\u00B5m``-style escapes are decoded (ImageJ writes non-ASCII units so).
 
     >>> imagej_unit("\\u00B5m") == "\u00b5m", imagej_unit("pixel")
     (True, None)
@@ -127,8 +131,9 @@ def imagej_unit(unit) -> str | None:
 
 
 def _qpi_metadata(meta: ImageMetadata, main) -> float | None:
-    """Channel names/colours from each channel page's QPI XML; returns the
-    ``PixelSizeMicrons`` of the scan profile, if any.
+    """Set channel names/colours from each channel page's QPI XML.
+
+    Returns the ``PixelSizeMicrons`` of the scan profile, if any.
 
     ``<Biomarker>`` (PhenoCycler Fusion) names the marker, ``<Name>`` the
     filter or unmixed component (Vectra); only direct children of the root
@@ -199,9 +204,9 @@ def _svs_metadata(meta: ImageMetadata, tif) -> None:
 
 
 def svs_mpp(description: str) -> float | None:
-    """Microns per pixel from an Aperio ImageDescription.
+    r"""Return microns per pixel from an Aperio ImageDescription.
 
-    >>> svs_mpp("Aperio Image Library v11\\r\\n2220x2967 JPEG/RGB Q=30|AppMag = 20|MPP = 0.4990|")
+    >>> svs_mpp("Aperio Image Library v11\r\n2220x2967 JPEG/RGB Q=30|AppMag = 20|MPP = 0.4990|")
     0.499
     """
     for part in (description or "").split("|"):
@@ -232,17 +237,15 @@ def _resolution_metadata(meta: ImageMetadata, page) -> str:
     per_metre = {2: 1 / 0.0254, 3: 100.0}.get(unit)
     xres = _rational(page.tags.valueof(282))
     yres = _rational(page.tags.valueof(283)) or xres
-    if not xres or xres == 1 and yres == 1:  # 1 pixel per unit: tifffile's default
+    if not xres or not yres or xres == 1 and yres == 1:  # 1 pixel per unit: tifffile's default
         return "none is recorded"
     if per_metre is None:
         return "the TIFF resolution tags have no unit"
     dpi = xres * 0.0254 * per_metre
     if any(abs(dpi - d) <= 0.01 * d for d in DEFAULT_DPI):
-        return (f"the TIFF resolution tags say {dpi:.0f} dpi, a screen or print default, "
-                "not a measurement")
+        return f"the TIFF resolution tags say {dpi:.0f} dpi, a screen or print default, not a measurement"
     # pixels per inch (or cm) -> micrometres per pixel
-    set_physical_sizes(meta, {"x": (1e6 / (xres * per_metre), MICROMETRE),
-                              "y": (1e6 / (yres * per_metre), MICROMETRE)})
+    set_physical_sizes(meta, {"x": (1e6 / (xres * per_metre), MICROMETRE), "y": (1e6 / (yres * per_metre), MICROMETRE)})
     return ""
 
 
