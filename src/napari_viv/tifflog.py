@@ -28,7 +28,21 @@ class _Collect(logging.Handler):
 
 @contextmanager
 def captured():
-    """Silence tifffile's logger for the block; yield the list of its warnings."""
+    """Silence tifffile's logger for the block; yield the list of its warnings.
+
+    Yields
+    ------
+    list of str
+        Filled with tifffile's warning messages while the block runs.
+
+    Examples
+    --------
+    >>> import logging
+    >>> with captured() as warned:
+    ...     logging.getLogger("tifffile").warning("invalid page offset 12")
+    >>> damage(warned)
+    ['invalid page offset 12']
+    """
     logger = logging.getLogger("tifffile")
     handler = _Collect()
     saved = logger.propagate
@@ -42,7 +56,23 @@ def captured():
 
 
 def damage(messages: list[str]) -> list[str]:
-    """Return the captured warnings that say the file is damaged."""
+    """Return the captured warnings that say the file is damaged.
+
+    Parameters
+    ----------
+    messages : list of str
+        What :func:`captured` collected.
+
+    Returns
+    -------
+    list of str
+        Those matching :data:`DAMAGE` (corrupt, invalid offsets or tags, truncated).
+
+    Examples
+    --------
+    >>> damage(["unknown tag 65000", "corrupted tag list @ 8"])
+    ['corrupted tag list @ 8']
+    """
     return [m for m in messages if DAMAGE.search(m)]
 
 

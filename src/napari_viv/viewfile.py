@@ -29,7 +29,27 @@ def _number(x: float):
 
 
 def view_document(md: ImageMetadata, nchannels: int) -> dict | None:
-    """Return the view file's content for ``md``, or None when there is nothing to say."""
+    """Return the view file's content for ``md``, or None when there is nothing to say.
+
+    Parameters
+    ----------
+    md : ImageMetadata
+        Channel names, colours, contrast limits, visibility, gamma and camera.
+    nchannels : int
+        How many channels the image has (entries are matched by position).
+
+    Returns
+    -------
+    dict or None
+        The version-1 document, or None when ``md`` holds nothing to show.
+
+    Examples
+    --------
+    >>> view_document(ImageMetadata(channel_colors=[(0, 0, 255)]), 1)
+    {'version': 1, 'channels': [{'color': [0, 0, 255]}]}
+    >>> view_document(ImageMetadata(channel_names=["DAPI"]), 1) is None
+    True
+    """
     channels = []
     for c in range(nchannels):
         entry: dict[str, object] = {}
@@ -61,7 +81,26 @@ def view_document(md: ImageMetadata, nchannels: int) -> dict | None:
 
 
 def view_json(doc: dict) -> bytes:
-    """Return the bytes written: one channel per line, so the file reads and diffs well."""
+    """Return the bytes written: one channel per line, so the file reads and diffs well.
+
+    Parameters
+    ----------
+    doc : dict
+        A document from :func:`view_document`.
+
+    Returns
+    -------
+    bytes
+        UTF-8 JSON.
+
+    Examples
+    --------
+    >>> print(view_json({"version": 1, "channels": [{"name": "DAPI"}]}).decode(), end="")
+    {"version": 1,
+    "channels": [
+      {"name": "DAPI"}
+    ]}
+    """
     parts = [f'"version": {doc["version"]}']
     if "channels" in doc:
         rows = ",\n".join("  " + json.dumps(c, ensure_ascii=False) for c in doc["channels"])
@@ -72,7 +111,23 @@ def view_json(doc: dict) -> bytes:
 
 
 def read_view(path) -> dict | None:
-    """Read a view file's content, or None if absent or not a version-1 view file."""
+    """Read a view file's content, or None if absent or not a version-1 view file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``<stem>.view.json`` file.
+
+    Returns
+    -------
+    dict or None
+        The document, or None when the file is missing, not JSON or not version 1.
+
+    Examples
+    --------
+    >>> read_view("/nonexistent/cells.view.json") is None
+    True
+    """
     try:
         with open(path, encoding="utf-8") as fh:
             doc = json.load(fh)
@@ -84,9 +139,30 @@ def read_view(path) -> dict | None:
 
 
 def apply_view(md: ImageMetadata, doc: dict | None, nchannels: int) -> ImageMetadata:
-    """``md`` with the look a view file records (invalid fields are skipped).
+    """Return ``md`` with the look a view file records (invalid fields are skipped).
 
     Names from the image itself win; the view's names only fill gaps.
+
+    Parameters
+    ----------
+    md : ImageMetadata
+        The image's own metadata (left unchanged).
+    doc : dict or None
+        A document from :func:`read_view`.
+    nchannels : int
+        How many channels the image has.
+
+    Returns
+    -------
+    ImageMetadata
+        A copy with colours, limits, visibility, gamma, camera (and missing names) applied.
+
+    Examples
+    --------
+    >>> doc = {"version": 1, "channels": [{"color": [255, 0, 0], "name": "CD3"}]}
+    >>> md = apply_view(ImageMetadata(channel_names=["DAPI"]), doc, 1)
+    >>> md.channel_colors, md.channel_names
+    ([(255, 0, 0)], ['DAPI'])
     """
     from dataclasses import replace
 

@@ -19,7 +19,20 @@ from .report import CheckReport, TiffFacts
 
 
 def check_companion(path: Path, report: CheckReport) -> None:
-    """Check a ``.companion.ome`` and the planes of every file it names."""
+    """Check a ``.companion.ome`` and the planes of every file it names.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The companion file.
+    report : CheckReport
+        Filled with the broken rules.
+
+    Raises
+    ------
+    NapariVivError
+        When the companion or a file it names cannot be read at all.
+    """
     try:
         xml = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -28,6 +28,35 @@ def check_page(
 
     Pages stored like one already checked (same codec, predictor, samples,
     bits, sample format and planar configuration) are not checked again.
+
+    Parameters
+    ----------
+    facts : TiffFacts
+        The file being checked.
+    img : OmeImage
+        The image the page belongs to.
+    where : str
+        The image, for messages.
+    idx : int
+        The plane's IFD index in the main chain.
+    level : int
+        The pyramid level (0: the IFD itself, else its SubIFD).
+    page : tifffile.TiffPage
+        The IFD.
+    report : CheckReport
+        Filled with the broken rules.
+    seen : set
+        Storage keys of the pages already checked (updated).
+
+    Returns
+    -------
+    bool
+        False when Viv fails on this page.
+
+    Raises
+    ------
+    NapariVivError
+        When the page's data runs past the end of the file.
     """
     what = f"{where}, IFD {idx}" + (f" level {level}" if level else "")
     if level == 0 and (page.imagewidth, page.imagelength) != (img.sizes["X"], img.sizes["Y"]):
@@ -37,7 +66,7 @@ def check_page(
             CONVERT_FIX,
         )
         return False
-    check_truncation(facts, page)
+    _check_truncation(facts, page)
     key = (
         int(page.compression),
         int(page.predictor),
@@ -49,13 +78,13 @@ def check_page(
     if key in seen:
         return True
     seen.add(key)
-    bad = codec_rules(what, page, facts.tif.byteorder, report)
-    bad |= type_rule(img, what, page, report)
+    bad = _codec_rules(what, page, facts.tif.byteorder, report)
+    bad |= _type_rule(img, what, page, report)
     bad |= check_samples(img, what, page, report)
     return not bad
 
 
-def check_truncation(facts: TiffFacts, page: Any) -> None:
+def _check_truncation(facts: TiffFacts, page: Any) -> None:
     """Refuse a page whose data runs past the end of the file (raises NapariVivError)."""
     ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts, strict=False) if n]
     if ends and max(ends) > facts.size:
@@ -79,7 +108,7 @@ def _jpeg_chroma_rule(what: str, page: Any, report: CheckReport) -> None:
         )
 
 
-def codec_rules(what: str, page: Any, byteorder: str, report: CheckReport) -> bool:
+def _codec_rules(what: str, page: Any, byteorder: str, report: CheckReport) -> bool:
     """Check the page's codec and predictor; True when Viv fails or decodes wrongly."""
     bad = False
     comp, pred, spp, bits = int(page.compression), int(page.predictor), page.samplesperpixel, page.bitspersample
@@ -123,7 +152,7 @@ def codec_rules(what: str, page: Any, byteorder: str, report: CheckReport) -> bo
     return bad
 
 
-def type_rule(img: OmeImage, what: str, page: Any, report: CheckReport) -> bool:
+def _type_rule(img: OmeImage, what: str, page: Any, report: CheckReport) -> bool:
     """Check the TIFF sample format against the OME pixel Type; True when they disagree."""
     sf, tb = int(page.sampleformat), page.bitspersample
     expect = OME_TYPES.get(img.type)
@@ -138,7 +167,24 @@ def type_rule(img: OmeImage, what: str, page: Any, report: CheckReport) -> bool:
 
 
 def check_samples(img: OmeImage, what: str, page: Any, report: CheckReport) -> bool:
-    """Check samples per pixel against the OME-XML; True when Viv fails on them."""
+    """Check samples per pixel against the OME-XML; True when Viv fails on them.
+
+    Parameters
+    ----------
+    img : OmeImage
+        The image the page belongs to.
+    what : str
+        The page, for messages.
+    page : tifffile.TiffPage
+        The IFD.
+    report : CheckReport
+        Filled with the broken rules.
+
+    Returns
+    -------
+    bool
+        True when Viv fails on the samples (16-bit RGB is only wrong in Avivator: False).
+    """
     spp = page.samplesperpixel
     if spp == 1:
         if img.interleaved:

@@ -21,7 +21,17 @@ _TILE_FIX = CONVERT_FIX + " (512x512 tiles)"
 
 
 def check_layout(facts: TiffFacts, images: list[OmeImage], report: CheckReport) -> None:
-    """Check that every image's planes and levels are where Viv looks for them."""
+    """Check that every image's planes and levels are where Viv looks for them.
+
+    Parameters
+    ----------
+    facts : TiffFacts
+        The file being checked.
+    images : list of OmeImage
+        The images the OME-XML describes.
+    report : CheckReport
+        Filled with the broken rules.
+    """
     first = facts.tif.pages.first
     nsub = len(first.subifds or ())
     facts.levels = nsub + 1
@@ -42,7 +52,7 @@ def check_layout(facts: TiffFacts, images: list[OmeImage], report: CheckReport) 
         return
     start = 0
     for img in images:
-        check_image_layout(facts, img, start, report)
+        _check_image_layout(facts, img, start, report)
         start += img.sizes["Z"] * img.sizes["C"] * img.sizes["T"]
     if start < facts.npages:
         report.warn(
@@ -57,7 +67,7 @@ def _looks_legacy(images: list[OmeImage]) -> bool:
     return all(b in (a // 2, (a + 1) // 2) for a, b in zip(sx, sx[1:], strict=False))
 
 
-def plane_indices(img: OmeImage, start: int, compact: bool = False) -> list[int]:
+def _plane_indices(img: OmeImage, start: int, compact: bool = False) -> list[int]:
     """Return the main-chain IFD index Viv reads for each (t, c, z) of ``img``.
 
     Viv strides over SizeC even for interleaved RGB; ``compact`` gives the
@@ -80,12 +90,12 @@ def plane_indices(img: OmeImage, start: int, compact: bool = False) -> list[int]
     return out
 
 
-def check_image_layout(facts: TiffFacts, img: OmeImage, start: int, report: CheckReport) -> None:
+def _check_image_layout(facts: TiffFacts, img: OmeImage, start: int, report: CheckReport) -> None:
     """Check one image's planes, from main-chain IFD ``start`` on."""
     where = f"Image {img.index}"
-    image_caveats(img, where, start, report)
-    indices = plane_indices(img, start)
-    if indices != plane_indices(img, start, compact=True):
+    _image_caveats(img, where, start, report)
+    indices = _plane_indices(img, start)
+    if indices != _plane_indices(img, start, compact=True):
         report.error(
             f"{where}: interleaved RGB with several Z/T planes in DimensionOrder "
             f"{img.order}; Viv counts 3 planes per RGB plane and reads the wrong IFDs",
@@ -111,16 +121,41 @@ def check_image_layout(facts: TiffFacts, img: OmeImage, start: int, report: Chec
 def check_plane(
     facts: TiffFacts, img: OmeImage, where: str, idx: int, page: Any, report: CheckReport, seen: set, *, first: bool
 ) -> bool:
-    """Check one plane (IFD ``idx``) and its levels; False when Viv stops there."""
-    levels = plane_levels(facts, where, idx, page, report)
+    """Check one plane (IFD ``idx``) and its levels; False when Viv stops there.
+
+    Parameters
+    ----------
+    facts : TiffFacts
+        The file being checked.
+    img : OmeImage
+        The image the plane belongs to.
+    where : str
+        The image, for messages.
+    idx : int
+        The plane's IFD index.
+    page : tifffile.TiffPage
+        The plane's IFD.
+    report : CheckReport
+        Filled with the broken rules.
+    seen : set
+        Storage keys of the pages already checked (updated).
+    first : bool
+        True for the image's first plane (described and checked for tiles).
+
+    Returns
+    -------
+    bool
+        False when Viv fails on this plane.
+    """
+    levels = _plane_levels(facts, where, idx, page, report)
     if levels is None:
         return False
     if first:
-        check_plane0(img, where, levels, report)
+        _check_plane0(img, where, levels, report)
     for level, lp in enumerate(levels):
         if not check_page(facts, img, where, idx, level, lp, report, seen):
             return False
-    return check_level_sizes(where, idx, levels, report)
+    return _check_level_sizes(where, idx, levels, report)
 
 
 def _tiffdata_caveat(img: OmeImage, where: str, start: int, report: CheckReport) -> None:
@@ -137,7 +172,7 @@ def _tiffdata_caveat(img: OmeImage, where: str, start: int, report: CheckReport)
         if not (t < T and c < C_planes and z < Z):
             continue
         flat = OmeImage(img.index, img.order, img.type, {"Z": Z, "C": C_planes, "T": T}, False, [])
-        n = plane_indices(flat, start)[(t * C_planes + c) * Z + z]
+        n = _plane_indices(flat, start)[(t * C_planes + c) * Z + z]
         if n != ifd:
             report.warn(
                 f"{where}: TiffData puts plane (t={t}, c={c}, z={z}) in IFD "
@@ -148,7 +183,7 @@ def _tiffdata_caveat(img: OmeImage, where: str, start: int, report: CheckReport)
             return
 
 
-def image_caveats(img: OmeImage, where: str, start: int, report: CheckReport) -> None:
+def _image_caveats(img: OmeImage, where: str, start: int, report: CheckReport) -> None:
     """Warn about what Viv loads fine but surprises people in Avivator."""
     C = img.sizes["C"]
     samples = sum(js_int(ch.get("SamplesPerPixel", "1")) or 1 for ch in img.channels)
@@ -171,7 +206,7 @@ def image_caveats(img: OmeImage, where: str, start: int, report: CheckReport) ->
     _tiffdata_caveat(img, where, start, report)
 
 
-def plane_levels(facts: TiffFacts, where: str, idx: int, page: Any, report: CheckReport) -> list | None:
+def _plane_levels(facts: TiffFacts, where: str, idx: int, page: Any, report: CheckReport) -> list | None:
     """Return the pages of plane ``idx``'s levels as Viv reads them, or None when it cannot."""
     nsub = len(page.subifds or ())
     if facts.levels > 1 and nsub == 0:
@@ -199,7 +234,7 @@ def plane_levels(facts: TiffFacts, where: str, idx: int, page: Any, report: Chec
     return [page] + [page.pages[j] for j in range(facts.levels - 1)]
 
 
-def describe(img: OmeImage, where: str, levels: list) -> str:
+def _describe(img: OmeImage, where: str, levels: list) -> str:
     """Return the one line saying what Viv will show of an image (the report's ``images``)."""
     base = levels[0]
     sz = img.sizes
@@ -213,9 +248,9 @@ def describe(img: OmeImage, where: str, levels: list) -> str:
     return f"{where}: {what}{extra}, {len(levels)} level{'s' * (len(levels) > 1)} ({sizes}), {tiles}, {codec}"
 
 
-def check_plane0(img: OmeImage, where: str, levels: list, report: CheckReport) -> None:
+def _check_plane0(img: OmeImage, where: str, levels: list, report: CheckReport) -> None:
     """Describe the image, and check its tiles and smallest level (first plane only)."""
-    report.images.append(describe(img, where, levels))
+    report.images.append(_describe(img, where, levels))
     base = levels[0]
     if not base.is_tiled:
         report.warn(
@@ -244,7 +279,7 @@ def check_plane0(img: OmeImage, where: str, levels: list, report: CheckReport) -
             report.warn(text + ", which is slow and may fail on some GPUs", fix)
 
 
-def check_level_sizes(where: str, idx: int, levels: list, report: CheckReport) -> bool:
+def _check_level_sizes(where: str, idx: int, levels: list, report: CheckReport) -> bool:
     """Check that each level halves the one before (floor); False when Viv shows wrong geometry."""
     for level in range(1, len(levels)):
         prev, cur = levels[level - 1], levels[level]

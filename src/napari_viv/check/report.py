@@ -112,5 +112,18 @@ class TiffFacts:
 
     @classmethod
     def of(cls, tif: Any, path: Path) -> TiffFacts:
-        """Return the facts of an open ``tif`` at ``path``."""
+        """Return the facts of an open ``tif`` at ``path``.
+
+        Parameters
+        ----------
+        tif : tifffile.TiffFile
+            The open file.
+        path : pathlib.Path
+            Where it is.
+
+        Returns
+        -------
+        TiffFacts
+            With the file's size and the length of its main IFD chain.
+        """
         return cls(tif, path, os.path.getsize(path), len(tif.pages))

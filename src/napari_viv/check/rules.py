@@ -93,7 +93,7 @@ def check_file(path: str | Path) -> CheckReport:
             raise NapariVivError(f"not a readable TIFF file ({one_line(exc)})", subject=path) from None
         try:
             with tif:
-                check_tiff(TiffFacts.of(tif, path), report)
+                _check_tiff(TiffFacts.of(tif, path), report)
         except NapariVivError:
             raise
         except Exception:  # noqa: BLE001 - a damaged IFD deep in the file
@@ -103,26 +103,26 @@ def check_file(path: str | Path) -> CheckReport:
     return report
 
 
-def check_tiff(facts: TiffFacts, report: CheckReport) -> None:
+def _check_tiff(facts: TiffFacts, report: CheckReport) -> None:
     """Apply every rule to an open TIFF, in the order Viv meets them."""
     first = facts.tif.pages.first
-    if rule_foreign(facts, report) or rule_binary_only(facts, first, report):
+    if _rule_foreign(facts, report) or _rule_binary_only(facts, first, report):
         return  # one finding says it all; renaming or byte order cannot help
-    rule_name(facts.path.name, report)
-    rule_byte_order(facts.tif.byteorder, report)
+    _rule_name(facts.path.name, report)
+    _rule_byte_order(facts.tif.byteorder, report)
     images = check_omexml(first, report, file_name=facts.path.name)
     if images is None:
         return
     check_layout(facts, images, report)
-    rule_offsets(facts, report)
+    _rule_offsets(facts, report)
 
 
 # -- what the file is ------------------------------------------------------------
 
 
-def rule_foreign(facts: TiffFacts, report: CheckReport) -> bool:
+def _rule_foreign(facts: TiffFacts, report: CheckReport) -> bool:
     """Refuse a TIFF of another format (SVS, QPTIFF, ImageJ, ...), saying what it is and how to convert it."""
-    what = foreign_format(facts.tif)
+    what = _foreign_format(facts.tif)
     if what is None:
         return False
     report.error(
@@ -132,7 +132,7 @@ def rule_foreign(facts: TiffFacts, report: CheckReport) -> bool:
     return True
 
 
-def rule_binary_only(facts: TiffFacts, first: Any, report: CheckReport) -> bool:
+def _rule_binary_only(facts: TiffFacts, first: Any, report: CheckReport) -> bool:
     """Refuse a multi-file OME-TIFF member that holds pixels only (BinaryOnly), naming its metadata file."""
     meta_file = binary_only_metadata_file(first.description or "")
     if meta_file is None:
@@ -151,7 +151,7 @@ def rule_binary_only(facts: TiffFacts, first: Any, report: CheckReport) -> bool:
     return True
 
 
-def rule_name(name: str, report: CheckReport) -> None:
+def _rule_name(name: str, report: CheckReport) -> None:
     """Avivator opens a file as OME-TIFF only when its name includes ``ome.tif`` (case-sensitive)."""
     if "ome.tif" in name:
         return
@@ -168,7 +168,7 @@ def rule_name(name: str, report: CheckReport) -> None:
         )
 
 
-def rule_byte_order(byteorder: str, report: CheckReport) -> None:
+def _rule_byte_order(byteorder: str, report: CheckReport) -> None:
     """Big-endian files work only without a predictor; little-endian is the tested path."""
     if byteorder == ">":
         report.warn(
@@ -183,7 +183,7 @@ def _describe_tiled_or_stripped(tif: Any) -> str:
     return f"a {stored} TIFF with overview images (a pyramid) but without OME-XML"
 
 
-def foreign_format(tif: Any) -> str | None:
+def _foreign_format(tif: Any) -> str | None:
     """Say what a TIFF without OME-XML is, in words ("an Aperio SVS slide"), else None.
 
     A file whose ImageDescription is OME-XML (even broken) is an OME-TIFF for
@@ -212,7 +212,7 @@ def foreign_format(tif: Any) -> str | None:
 # -- offsets.json -------------------------------------------------------------------
 
 
-def rule_offsets(facts: TiffFacts, report: CheckReport) -> None:
+def _rule_offsets(facts: TiffFacts, report: CheckReport) -> None:
     """Check that the ``offsets.json`` beside the file lists the main chain's IFD offsets (Avivator's fast path)."""
     path = facts.path
     sidecar = path.with_name(naming.avivator_offsets_name(path.name))

@@ -102,6 +102,29 @@ def list_series(path) -> list[SeriesInfo]:
     (``kind="position"``); a slide lists its thumbnail, label and macro
     images (``kind="associated"``); a legacy OME-TIFF pyramid is one series.
     Files with a single image (``.npy``, ``.zarr``) list one series.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any file :func:`open_image` opens.
+
+    Returns
+    -------
+    list of SeriesInfo
+        Index, name, shape, dtype and kind of each series.
+
+    Raises
+    ------
+    NapariVivError
+        When the file cannot be opened.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "plane.npy"
+    >>> np.save(path, np.zeros((40, 50), np.uint8))
+    >>> [(s.index, s.shape, s.kind) for s in list_series(path)]
+    [(0, (40, 50), 'image')]
     """
     path = Path(path)
     if path.is_file() and (naming.is_companion(path.name) or _is_tiff(path)):

@@ -33,7 +33,7 @@ def open_npy(path: Path, streaming: bool = False) -> SourceImage:
         axes = guess_axes(arr.shape, arr.dtype)
         new_axes, steps = canonical_axes(axes, arr.shape)
     except ValueError as exc:
-        raise NapariVivError(f"{exc}", subject=path) from None
+        raise NapariVivError(str(exc), subject=path) from None
     if streaming:
         level = AxesView(MemmapWindow(arr), steps)
     else:
@@ -85,7 +85,7 @@ def open_zarr(path: Path, streaming: bool = False) -> SourceImage:
         axes = axes or guess_axes(first.shape, first.dtype)
         new_axes, steps = canonical_axes(axes, first.shape)
     except ValueError as exc:
-        raise NapariVivError(f"{exc}", subject=path) from None
+        raise NapariVivError(str(exc), subject=path) from None
     levels = []
     for i, arr in enumerate(arrays):
         if arr.ndim != first.ndim:
