@@ -81,7 +81,9 @@ DAMAGED = "file is truncated or damaged"
 _AGAIN = "copy it or export it again"
 
 
-def damaged(path: str | os.PathLike, *, size: int | None = None, needed: int | None = None) -> NapariVivError:
+def damaged(
+    path: str | os.PathLike, *, size: int | None = None, needed: int | None = None, in_set: bool = False
+) -> NapariVivError:
     """Return the error for a truncated or damaged TIFF, the same from ``convert``, ``check`` and ``serve``.
 
     Parameters
@@ -90,6 +92,8 @@ def damaged(path: str | os.PathLike, *, size: int | None = None, needed: int | N
         The damaged file (a member of a multi-file set names itself).
     size, needed : int, optional
         The file's size and the bytes its image data needs, when known.
+    in_set : bool
+        ``path`` is a ``.companion.ome`` and the damage is in one of its files.
 
     Returns
     -------
@@ -108,4 +112,5 @@ def damaged(path: str | os.PathLike, *, size: int | None = None, needed: int | N
         detail = f"{size} bytes, but its TIFF image data needs {needed}"
     else:
         detail = "its TIFF structure is broken"
-    return NapariVivError(f"{DAMAGED} ({detail}); {_AGAIN}", subject=path)
+    what = "a file of the set is truncated or damaged" if in_set else DAMAGED
+    return NapariVivError(f"{what} ({detail}); {_AGAIN}", subject=path)

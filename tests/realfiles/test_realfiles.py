@@ -359,3 +359,29 @@ def test_series_out_of_range_names_the_count(tmp_path):
         rc = main(["convert", str(ROOT / rel), str(tmp_path / "x.ome.tif"), "--series", "2"])
     assert rc == 1 and "has 2 image series" in err.getvalue()
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("keep", [100, 300, 1000, 1500])
+def test_damaged_member_of_a_set_is_one_message(tmp_path, keep):
+    """A cut file of a multi-file set: check and open_image say the same about the companion."""
+    import shutil
+
+    from napari_viv.check.rules import check_file
+    from napari_viv.errors import NapariVivError
+    from napari_viv.read import open_image
+
+    src = ROOT / "multifile_companion"
+    if not src.is_dir():
+        pytest.skip(f"multifile_companion is not in {ROOT} (set NAPARI_VIV_REALFILES)")
+    for f in src.iterdir():
+        shutil.copyfile(f, tmp_path / f.name)
+    member = tmp_path / "multifile-Z3.ome.tiff"
+    member.write_bytes(member.read_bytes()[:keep])
+    companion = tmp_path / "multifile.companion.ome"
+    problems = set()
+    for opener in (check_file, open_image):
+        with pytest.raises(NapariVivError) as info:
+            opener(companion)
+        assert info.value.subject == str(companion)
+        problems.add(info.value.problem)
+    assert len(problems) == 1 and problems.pop().startswith("a file of the set is truncated or damaged")

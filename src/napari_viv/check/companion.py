@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from .. import tifflog
 from ..errors import NapariVivError
 from ..ome.parse import children
 from ..ome.viv import CONVERT_FIX, OmeImage, check_xml, js_int
@@ -68,10 +69,8 @@ class _Members:
             file = self.companion.parent / fname
             try:
                 self.facts[fname] = TiffFacts.of(tifffile.TiffFile(file), file) if file.is_file() else None
-            except Exception as exc:  # noqa: BLE001 - tifffile raises several types for junk
-                raise NapariVivError(
-                    f"{fname} is not a readable TIFF ({one_line(exc)})", subject=self.companion
-                ) from None
+            except Exception:  # noqa: BLE001 - tifffile raises several types for a cut or corrupt file
+                raise tifflog.damaged(self.companion, in_set=True) from None
         return self.facts[fname]
 
     def close(self) -> None:

@@ -83,8 +83,10 @@ def check_file(path: str | Path) -> CheckReport:
     if naming.is_companion(path.name):
         from .companion import check_companion
 
-        with tifflog.captured():
+        with tifflog.captured() as warned:
             check_companion(path, report)
+        if tifflog.damage(warned):
+            raise tifflog.damaged(path, in_set=True)
         return report
     with tifflog.captured() as warned:
         try:

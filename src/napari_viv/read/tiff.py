@@ -60,7 +60,7 @@ def open_tiff(path: Path, series, streaming: bool = False) -> SourceImage:
         except NapariVivError as exc:
             failure = exc  # damage in tifffile's log explains it better
     if tifflog.damage(complaints):
-        raise tifflog.damaged(path)
+        raise tifflog.damaged(path, in_set=naming.is_companion(path.name))
     if failure is not None:
         raise failure
     return source
