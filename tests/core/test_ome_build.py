@@ -1,4 +1,4 @@
-"""omexml: the XML Viv's strict parser needs, checked with lxml."""
+"""ome.build: the OME-XML Viv's strict parser needs, checked with lxml (and ome.schema's colour ints)."""
 
 from __future__ import annotations
 
