@@ -45,7 +45,23 @@ def _is_number(text: str) -> bool:
 
 
 def js_int(text: str | None) -> int | None:
-    """Return the non-negative integer ``text`` means to JavaScript, else None."""
+    """Return the non-negative integer ``text`` means to JavaScript, else None.
+
+    Parameters
+    ----------
+    text : str or None
+        An attribute's value.
+
+    Returns
+    -------
+    int or None
+        As Zod's coerced number would be, when it is a whole non-negative number.
+
+    Examples
+    --------
+    >>> js_int("0x10"), js_int(" 7 "), js_int(""), js_int("1.5"), js_int("-1")
+    (16, 7, 0, None, None)
+    """
     value = _js_number(text) if text is not None else float("nan")
     if math.isfinite(value) and value >= 0 and value == int(value):
         return int(value)

@@ -22,7 +22,28 @@ from .image import SourceImage
 
 
 def open_npy(path: Path, streaming: bool = False) -> SourceImage:
-    """Open a memory-mapped ``.npy`` as one level; axes guessed from the shape."""
+    """Open a memory-mapped ``.npy`` as one level; axes guessed from the shape.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The ``.npy`` file.
+    streaming : bool
+        True: the memory map itself (in a window), not a dask array.
+
+    Returns
+    -------
+    SourceImage
+        One level, axes by :func:`napari_viv.axes.guess_axes`.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "rgb.npy"
+    >>> np.save(path, np.zeros((20, 30, 3), np.uint16))
+    >>> open_npy(path).metadata.axes
+    'YXS'
+    """
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
     except Exception as exc:  # noqa: BLE001 - numpy raises several types for junk

@@ -29,14 +29,17 @@ def jpeg_level0(path, series: int | None = None) -> tuple[EncodedTiles | None, s
         if page.samplesperpixel != 3 or page.dtype is None or page.dtype.itemsize != 1:
             return None, None
         if int(page.photometric) not in _PHOTOMETRIC or int(page.planarconfig) != 1:
-            return None, (f"{path.name}: level 0 is JPEG with photometric "
-                          f"{page.photometric.name}; its tiles are re-encoded")
+            return None, (
+                f"{path.name}: level 0 is JPEG with photometric {page.photometric.name}; its tiles are re-encoded"
+            )
         if not page.is_tiled:
             return None, f"{path.name}: level 0 is JPEG in strips, not tiles; it is re-encoded"
         t = page.tilewidth
         if page.tilelength != t or t < 16 or t & (t - 1):
-            return None, (f"{path.name}: JPEG tiles are {page.tilewidth}x{page.tilelength}, "
-                          "not a square power of two as Viv needs; they are re-encoded")
+            return None, (
+                f"{path.name}: JPEG tiles are {page.tilewidth}x{page.tilelength}, "
+                "not a square power of two as Viv needs; they are re-encoded"
+            )
         sub = page.tags.get("YCbCrSubSampling")
         return EncodedTiles(
             path=path,

@@ -52,6 +52,25 @@ def open_tiff(path: Path, series, streaming: bool = False) -> SourceImage:
     tifffile's warnings are captured; any that signal damage become a
     :class:`NapariVivError` instead of a later failure mid-read.
     A ``.companion.ome`` opens the multi-file OME-TIFF it describes.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The TIFF or ``.companion.ome``.
+    series : int or None
+        The series, numbered as :func:`tiff_series` lists them.
+    streaming : bool
+        As :func:`napari_viv.read.open_image`'s.
+
+    Returns
+    -------
+    SourceImage
+        Its levels in canonical axes, with metadata and notes.
+
+    Raises
+    ------
+    NapariVivError
+        Naming the file; :func:`napari_viv.tifflog.damaged` for a cut or corrupt one.
     """
     failure = None
     with tifflog.captured() as complaints:
@@ -67,7 +86,18 @@ def open_tiff(path: Path, series, streaming: bool = False) -> SourceImage:
 
 
 def tiff_series(path: Path) -> list[SeriesInfo]:
-    """List the image series of a TIFF or companion file, as ``open_image`` numbers them."""
+    """List the image series of a TIFF or companion file, as ``open_image`` numbers them.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The TIFF or ``.companion.ome``.
+
+    Returns
+    -------
+    list of SeriesInfo
+        Legacy pyramid levels are not listed as series of their own.
+    """
     with tifflog.captured():
         tif, xml, target, notes = _open_tifffile(path)
         try:

@@ -31,12 +31,30 @@ DEFAULT_DPI = (72, 96, 120, 144, 150, 192, 200, 240, 300, 600)
 
 
 def tiff_metadata(tif, main, index, path: Path, *, ome_xml=None, notes=None, extra=None) -> ImageMetadata:
-    """Metadata of image series ``index`` (``main``) from the richest source the file has.
+    """Return the metadata of image series ``index`` from the richest source the file has.
 
-    ``ome_xml`` overrides the file's own OME-XML (a companion file's);
-    ``notes`` (a list) collects one-line remarks for the user; ``extra`` is
-    what the opener learnt from per-page metadata (NDTiff channel names,
-    Micro-Manager pixel size).
+    Parameters
+    ----------
+    tif : tifffile.TiffFile
+        The open file.
+    main : tifffile.TiffPageSeries
+        The series.
+    index : int
+        Its number (the OME ``<Image>`` it is).
+    path : pathlib.Path
+        The file (its stem is the default name).
+    ome_xml : str, optional
+        Overrides the file's own OME-XML (a companion file's).
+    notes : list, optional
+        Collects one-line remarks for the user.
+    extra : dict, optional
+        What the opener learnt from per-page metadata (NDTiff channel names,
+        Micro-Manager pixel size).
+
+    Returns
+    -------
+    ImageMetadata
+        Name, physical sizes, channel names and colours, limits (axes are set by the opener).
     """
     meta = ImageMetadata(name=naming.stem(path))
     notes = notes if notes is not None else []

@@ -37,7 +37,20 @@ class Entry:
 
 
 def image_entries(tif, path: Path) -> list[Entry]:
-    """Return the image series of the file: tifffile's, split by position."""
+    """Return the image series of the file: tifffile's, split by position.
+
+    Parameters
+    ----------
+    tif : tifffile.TiffFile
+        The open file.
+    path : pathlib.Path
+        Where it is.
+
+    Returns
+    -------
+    list of Entry
+        One per series, or per position of a series with a position axis.
+    """
     out: list[Entry] = []
     for s, ser in enumerate(tif.series):
         split = _ndtiff(tif, ser) or _positions(ser)
@@ -148,7 +161,20 @@ def _ndtiff(tif, ser) -> list[Entry] | None:
 
 
 def legacy_levels(all_series, index):
-    """Levels of a legacy pyramid: the following series, each half the size."""
+    """Return the levels of a legacy pyramid: the series that follow, each half the size.
+
+    Parameters
+    ----------
+    all_series : list of tifffile.TiffPageSeries
+        The file's series.
+    index : int
+        The series of level 0.
+
+    Returns
+    -------
+    list of tuple
+        ``(series index, 0)`` per level, level 0 first.
+    """
     where = [(index, 0)]
     prev = all_series[index]
     for j in range(index + 1, len(all_series)):
