@@ -28,7 +28,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .check.rules import CheckReport, check_file
+from .check import CheckReport, check_file
 from .errors import Cancelled, NapariVivError
 from .metadata import ImageMetadata
 from .read import open_image

@@ -3,10 +3,13 @@
 One small dataclass is shared by every stage: a source file or a napari
 layer is turned into an array plus an :class:`ImageMetadata`, the writer
 turns both into OME-XML, and the reader turns OME-XML back into one.
+Length units are OME's symbols (:func:`normalize_unit`); physical sizes
+are kept in one unit (:func:`set_physical_sizes`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 #: The OME symbol for micrometre uses U+00B5 MICRO SIGN; Viv rejects others.
@@ -38,19 +41,47 @@ _UNIT_ALIASES = {
 }
 
 
+# Length units in metres, to bring Y and Z to the unit of X.
+_UNIT_METRES = {
+    "\u00c5": 1e-10,
+    "pm": 1e-12,
+    "nm": 1e-9,
+    MICROMETRE: 1e-6,
+    "mm": 1e-3,
+    "cm": 1e-2,
+    "m": 1.0,
+}
+
+
 def normalize_unit(unit: str | None) -> str:
     """Return the OME length-unit symbol for ``unit`` (default micrometre).
 
-    Raises ValueError for a unit OME has no symbol for.
+    Parameters
+    ----------
+    unit : str or None
+        A spelling users type ("um", "micron", "nm", ...); None or "" for micrometre.
+
+    Returns
+    -------
+    str
+        The exact OME symbol (micrometre is U+00B5 MICRO SIGN + "m").
+
+    Raises
+    ------
+    ValueError
+        For a unit OME has no symbol for.
+
+    Examples
+    --------
+    >>> normalize_unit("um") == "\u00b5m", normalize_unit("nanometre")
+    (True, 'nm')
     """
     if unit is None or unit == "":
         return MICROMETRE
     key = str(unit).strip()
     found = _UNIT_ALIASES.get(key) or _UNIT_ALIASES.get(key.lower())
     if found is None:
-        raise ValueError(
-            f"unknown length unit {unit!r}; use one of um, nm, mm, cm, m"
-        )
+        raise ValueError(f"unknown length unit {unit!r}; use one of um, nm, mm, cm, m")
     return found
 
 
@@ -86,41 +117,39 @@ class ImageMetadata:
     ome_xml: str | None = None
 
 
-def color_to_int(rgb) -> int:
-    """``(r, g, b)`` (0-255) -> OME signed 32-bit RGBA integer, alpha 255."""
-    r, g, b = (int(v) for v in rgb)
-    for v in (r, g, b):
-        if not 0 <= v <= 255:
-            raise ValueError(f"colour component {v} outside 0..255")
-    value = (r << 24) | (g << 16) | (b << 8) | 255
-    return value - (1 << 32) if value >= 1 << 31 else value
+def set_physical_sizes(meta: ImageMetadata, sizes: dict) -> None:
+    """Store ``{axis: (value, unit)}`` in ``meta``, all in the unit of X (or the first known).
 
+    Sizes in units OME has no symbol for, or that are not positive finite
+    numbers, are left out.
 
-def int_to_color(value: int) -> tuple[int, int, int]:
-    """The inverse of :func:`color_to_int` (alpha dropped)."""
-    value &= 0xFFFFFFFF
-    return (value >> 24) & 255, (value >> 16) & 255, (value >> 8) & 255
+    Parameters
+    ----------
+    meta : ImageMetadata
+        Updated in place: ``physical_sizes`` and ``unit``.
+    sizes : dict
+        ``{"x" | "y" | "z": (value, unit)}``.
 
-
-# -- reading OME-XML: the rules read and check share -----------------------------------
-
-
-def local_name(tag: str) -> str:
-    """An XML element's tag without its namespace: ``{ns}Image`` -> ``Image``."""
-    return tag.rsplit("}", 1)[-1]
-
-
-def binary_only_metadata_file(description: str) -> str | None:
-    """The ``MetadataFile`` a BinaryOnly OME-XML (a multi-file set's member) names, else None."""
-    import xml.etree.ElementTree as ET
-
-    if "BinaryOnly" not in description:
-        return None
-    try:
-        root = ET.fromstring(description.encode("utf-8"))
-    except ET.ParseError:
-        return None
-    for el in root.iter():
-        if local_name(el.tag) == "BinaryOnly" and el.get("MetadataFile"):
-            return el.get("MetadataFile")
-    return None
+    Examples
+    --------
+    >>> md = ImageMetadata()
+    >>> set_physical_sizes(md, {"x": (0.5, "um"), "z": (2.0, "nm")})
+    >>> md.physical_sizes
+    {'x': 0.5, 'z': 0.002}
+    """
+    parsed = {}
+    for axis, (value, unit) in sizes.items():
+        try:
+            unit = normalize_unit(unit)
+        except ValueError:
+            continue
+        if value > 0 and math.isfinite(value):
+            parsed[axis] = (float(value), unit)
+    if not parsed:
+        return
+    target = parsed.get("x", next(iter(parsed.values())))[1]
+    meta.unit = target
+    for axis, (value, unit) in parsed.items():
+        if unit != target:
+            value = value * _UNIT_METRES[unit] / _UNIT_METRES[target]
+        meta.physical_sizes[axis] = value

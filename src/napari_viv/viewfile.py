@@ -29,14 +29,35 @@ def _number(x: float):
 
 
 def view_document(md: ImageMetadata, nchannels: int) -> dict | None:
-    """The view file's content for ``md``, or None when there is nothing to say."""
+    """Return the view file's content for ``md``, or None when there is nothing to say.
+
+    Parameters
+    ----------
+    md : ImageMetadata
+        Channel names, colours, contrast limits, visibility, gamma and camera.
+    nchannels : int
+        How many channels the image has (entries are matched by position).
+
+    Returns
+    -------
+    dict or None
+        The version-1 document, or None when ``md`` holds nothing to show.
+
+    Examples
+    --------
+    >>> view_document(ImageMetadata(channel_colors=[(0, 0, 255)]), 1)
+    {'version': 1, 'channels': [{'color': [0, 0, 255]}]}
+    >>> view_document(ImageMetadata(channel_names=["DAPI"]), 1) is None
+    True
+    """
     channels = []
     for c in range(nchannels):
-        entry = {}
+        entry: dict[str, object] = {}
         if md.channel_names and c < len(md.channel_names) and md.channel_names[c]:
             entry["name"] = str(md.channel_names[c])
-        if md.channel_colors and c < len(md.channel_colors) and md.channel_colors[c] is not None:
-            entry["color"] = [int(v) for v in md.channel_colors[c]]
+        color = md.channel_colors[c] if md.channel_colors and c < len(md.channel_colors) else None
+        if color is not None:
+            entry["color"] = [int(v) for v in color]
         if md.contrast_limits and c < len(md.contrast_limits) and md.contrast_limits[c] is not None:
             lo, hi = md.contrast_limits[c]
             if math.isfinite(lo) and math.isfinite(hi) and lo <= hi:
@@ -60,7 +81,26 @@ def view_document(md: ImageMetadata, nchannels: int) -> dict | None:
 
 
 def view_json(doc: dict) -> bytes:
-    """The bytes written: one channel per line, so the file reads and diffs well."""
+    """Return the bytes written: one channel per line, so the file reads and diffs well.
+
+    Parameters
+    ----------
+    doc : dict
+        A document from :func:`view_document`.
+
+    Returns
+    -------
+    bytes
+        UTF-8 JSON.
+
+    Examples
+    --------
+    >>> print(view_json({"version": 1, "channels": [{"name": "DAPI"}]}).decode(), end="")
+    {"version": 1,
+    "channels": [
+      {"name": "DAPI"}
+    ]}
+    """
     parts = [f'"version": {doc["version"]}']
     if "channels" in doc:
         rows = ",\n".join("  " + json.dumps(c, ensure_ascii=False) for c in doc["channels"])
@@ -71,7 +111,23 @@ def view_json(doc: dict) -> bytes:
 
 
 def read_view(path) -> dict | None:
-    """A view file's content, or None if absent or not a version-1 view file."""
+    """Read a view file's content, or None if absent or not a version-1 view file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``<stem>.view.json`` file.
+
+    Returns
+    -------
+    dict or None
+        The document, or None when the file is missing, not JSON or not version 1.
+
+    Examples
+    --------
+    >>> read_view("/nonexistent/cells.view.json") is None
+    True
+    """
     try:
         with open(path, encoding="utf-8") as fh:
             doc = json.load(fh)
@@ -83,17 +139,38 @@ def read_view(path) -> dict | None:
 
 
 def apply_view(md: ImageMetadata, doc: dict | None, nchannels: int) -> ImageMetadata:
-    """``md`` with the look a view file records (invalid fields are skipped).
+    """Return ``md`` with the look a view file records (invalid fields are skipped).
 
     Names from the image itself win; the view's names only fill gaps.
+
+    Parameters
+    ----------
+    md : ImageMetadata
+        The image's own metadata (left unchanged).
+    doc : dict or None
+        A document from :func:`read_view`.
+    nchannels : int
+        How many channels the image has.
+
+    Returns
+    -------
+    ImageMetadata
+        A copy with colours, limits, visibility, gamma, camera (and missing names) applied.
+
+    Examples
+    --------
+    >>> doc = {"version": 1, "channels": [{"color": [255, 0, 0], "name": "CD3"}]}
+    >>> md = apply_view(ImageMetadata(channel_names=["DAPI"]), doc, 1)
+    >>> md.channel_colors, md.channel_names
+    ([(255, 0, 0)], ['DAPI'])
     """
     from dataclasses import replace
 
     if not doc:
         return md
     out = replace(md)
-    entries = doc.get("channels") if isinstance(doc.get("channels"), list) else []
-    entries = [e if isinstance(e, dict) else {} for e in entries[:nchannels]]
+    given = doc.get("channels")
+    entries = [e if isinstance(e, dict) else {} for e in (given if isinstance(given, list) else [])[:nchannels]]
     entries += [{}] * (nchannels - len(entries))
 
     def column(key, check, old):
@@ -103,27 +180,28 @@ def apply_view(md: ImageMetadata, doc: dict | None, nchannels: int) -> ImageMeta
         return values if any(v is not None for v in values) else None
 
     def is_color(v):
-        return (isinstance(v, list) and len(v) == 3
-                and all(isinstance(x, int) and 0 <= x <= 255 for x in v))
+        return isinstance(v, list) and len(v) == 3 and all(isinstance(x, int) and 0 <= x <= 255 for x in v)
 
     def is_limits(v):
-        return (isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v)
-                and v[0] <= v[1])
+        return isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v) and v[0] <= v[1]
 
     colors = column("color", is_color, md.channel_colors)
     out.channel_colors = [tuple(c) if c is not None else None for c in colors] if colors else md.channel_colors
     limits = column("contrast_limits", is_limits, md.contrast_limits)
     if limits and all(v is not None for v in limits):
-        out.contrast_limits = [tuple(float(x) for x in v) for v in limits]
+        out.contrast_limits = [(float(v[0]), float(v[1])) for v in limits]
     out.channel_visible = column("visible", lambda v: isinstance(v, bool), md.channel_visible)
-    out.channel_gamma = column("gamma", lambda v: isinstance(v, (int, float)) and v > 0,
-                               md.channel_gamma)
+    out.channel_gamma = column("gamma", lambda v: isinstance(v, (int, float)) and v > 0, md.channel_gamma)
     names = column("name", lambda v: isinstance(v, str) and v, None)
     if names:
         mine = list(md.channel_names or []) + [None] * nchannels
         out.channel_names = [mine[i] or names[i] or f"Channel {i}" for i in range(nchannels)]
     cam = doc.get("camera")
-    if (isinstance(cam, dict) and isinstance(cam.get("center"), list) and len(cam["center"]) == 2
-            and isinstance(cam.get("zoom"), (int, float))):
+    if (
+        isinstance(cam, dict)
+        and isinstance(cam.get("center"), list)
+        and len(cam["center"]) == 2
+        and isinstance(cam.get("zoom"), (int, float))
+    ):
         out.camera = {"center": tuple(float(v) for v in cam["center"]), "zoom": float(cam["zoom"])}
     return out

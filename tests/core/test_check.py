@@ -16,8 +16,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-
-
 from helpers import corpus  # noqa: E402
 from helpers.vivjs import VivLoadError, plane_digest, viv_load  # noqa: E402
 
@@ -46,8 +44,16 @@ LOSSY_TOLERANCE = 2
 #: corpus images; 4:4:4 tiles: mean 0.14, max 3); check warns about that.
 YCBCR_LUMA = 3
 
-VIV_DTYPE = {"uint8": "Uint8", "uint16": "Uint16", "uint32": "Uint32", "int8": "Int8",
-             "int16": "Int16", "int32": "Int32", "float32": "Float32", "float64": "Float64"}
+VIV_DTYPE = {
+    "uint8": "Uint8",
+    "uint16": "Uint16",
+    "uint32": "Uint32",
+    "int8": "Int8",
+    "int16": "Int16",
+    "int32": "Int32",
+    "float32": "Float32",
+    "float64": "Float64",
+}
 
 
 def viv_raster(cf, image, level, key, like: np.ndarray) -> np.ndarray:
@@ -57,8 +63,14 @@ def viv_raster(cf, image, level, key, like: np.ndarray) -> np.ndarray:
 
     t, c, z = key
     args = [str(cf.path), str(cf.offsets or ""), image, level, t, c, z]
-    proc = subprocess.run(["node", "--input-type=module", "-e", RASTER_JS, "--", *map(str, args)],
-                          capture_output=True, text=True, cwd=HARNESS, timeout=120, check=True)
+    proc = subprocess.run(
+        ["node", "--input-type=module", "-e", RASTER_JS, "--", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=HARNESS,
+        timeout=120,
+        check=True,
+    )
     raw = base64.b64decode(proc.stdout)
     return np.frombuffer(raw, like.dtype.newbyteorder("<")).reshape(like.shape)
 
@@ -81,14 +93,14 @@ def viv_verdict(cf: corpus.CorpusFile) -> tuple[bool, str]:
     if len(report["images"]) != len(cf.where):
         return False, f"Viv shows {len(report['images'])} of {len(cf.where)} images"
     with tifffile.TiffFile(cf.path) as tif:
-        for i, (image, where, sizes) in enumerate(zip(report["images"], cf.where, cf.sizes)):
+        for i, (image, where, sizes) in enumerate(zip(report["images"], cf.where, cf.sizes, strict=False)):
             labels = image["labels"]
             if len(image["levels"]) > len(where):
                 return False, f"image {i}: Viv shows {len(image['levels'])} levels, file has {len(where)}"
             base = true_plane(tif, *where[0][(0, 0, 0)])
             h0, w0 = base.shape[-2:] if base.ndim == 2 else base.shape[:2]
             for level, lev in enumerate(image["levels"]):
-                shape = dict(zip(labels, lev["shape"]))
+                shape = dict(zip(labels, lev["shape"], strict=False))
                 if (shape["t"], shape["c"] if "_c" not in labels else 1, shape["z"]) != sizes:
                     return False, f"image {i}: Viv's T/C/Z {shape} differ from {sizes}"
                 planes = lev["planes"]
@@ -119,7 +131,6 @@ def viv_verdict(cf: corpus.CorpusFile) -> tuple[bool, str]:
 def ycbcr(tif, ifd, sub) -> bool:
     page = tif.pages[ifd] if sub is None else tif.pages[ifd].pages[sub]
     return int(page.photometric) == 6
-
 
 
 def lossy(tif, ifd, sub) -> bool:
@@ -156,7 +167,7 @@ def built(tmp_path_factory):
     folder = tmp_path_factory.mktemp("corpus")
     files = corpus.build(folder)
     with ThreadPoolExecutor(2) as pool:
-        verdicts = dict(zip(files, pool.map(viv_verdict, files.values())))
+        verdicts = dict(zip(files, pool.map(viv_verdict, files.values()), strict=False))
     return files, verdicts
 
 
@@ -167,8 +178,7 @@ def test_check_agrees_with_viv(built, name):
     cf = files[name]
     viv_ok, why = verdicts[name]
     report = check_file(cf.path)
-    assert report.ok == viv_ok, (
-        f"Viv: {why}; check: {[f.message for f in report.findings]}")
+    assert report.ok == viv_ok, f"Viv: {why}; check: {[f.message for f in report.findings]}"
 
 
 def test_findings_are_well_formed(built):
@@ -182,35 +192,67 @@ def test_findings_are_well_formed(built):
 
 #: The reason each bad file must be reported with (a word of its message).
 REASONS = {
-    "codec_zstd": "zstd", "codec_jpeg2000": "JPEG 2000", "dtype_bool": "'bit'",
-    "dtype_mismatch": "SampleFormat", "dtype_float64_pred2": "predictor",
-    "rgb_lzw": "LZW", "rgb_planar_tifffile": "stored planar", "rgba": "4 samples",
-    "rgb_not_interleaved": "Interleaved", "rgb_interleaved_z2_xyczt": "XYCZT", "rgb_interleaved_zt_xyzct": "XYZCT",
-    "unit_um": "'um'", "unit_greek_mu": "\u03bcm", "xml_channel_no_id": "Channel 0 has no ID",
-    "xml_no_channel": "no <Channel>", "xml_image_no_id": "<Image> 0 has no ID",
-    "xml_type_upper": "lowercase", "xml_color_hex": "#FF0000", "xml_multifile": "other.ome.tif",
-    "xml_prefix": "prefix", "xml_tiffdata_nan": "'first'", "xml_uuid_without_filename": "FileName",
+    "codec_zstd": "zstd",
+    "codec_jpeg2000": "JPEG 2000",
+    "dtype_bool": "'bit'",
+    "dtype_mismatch": "SampleFormat",
+    "dtype_float64_pred2": "predictor",
+    "rgb_lzw": "LZW",
+    "rgb_planar_tifffile": "stored planar",
+    "rgba": "4 samples",
+    "rgb_not_interleaved": "Interleaved",
+    "rgb_interleaved_z2_xyczt": "XYCZT",
+    "rgb_interleaved_zt_xyzct": "XYZCT",
+    "unit_um": "'um'",
+    "unit_greek_mu": "\u03bcm",
+    "xml_channel_no_id": "Channel 0 has no ID",
+    "xml_no_channel": "no <Channel>",
+    "xml_image_no_id": "<Image> 0 has no ID",
+    "xml_type_upper": "lowercase",
+    "xml_color_hex": "#FF0000",
+    "xml_multifile": "other.ome.tif",
+    "xml_prefix": "prefix",
+    "xml_tiffdata_nan": "'first'",
+    "xml_uuid_without_filename": "FileName",
     "xml_not_ome": "'ImageJ=1.54f'",
-    "xml_size_mismatch": "340x200", "xml_missing_planes": "only 2 IFDs",
-    "layout_legacy": "legacy", "layout_multi_nosubifds": "without SubIFD",
-    "layout_multi_fewer_levels": "1 SubIFDs", "layout_plane_without_subifds": "no SubIFDs",
+    "xml_size_mismatch": "340x200",
+    "xml_missing_planes": "only 2 IFDs",
+    "layout_legacy": "legacy",
+    "layout_multi_nosubifds": "without SubIFD",
+    "layout_multi_fewer_levels": "1 SubIFDs",
+    "layout_plane_without_subifds": "no SubIFDs",
     "endian_big_lzw_pred": "big-endian with a predictor",
     "endian_big_zlib_pred": "big-endian with a predictor",
     "endian_big_float_pred3": "big-endian with a predictor",
-    "levels_x4": "4x", "offsets_wrong": "does not match", "offsets_garbage": "not valid JSON",
+    "levels_x4": "4x",
+    "offsets_wrong": "does not match",
+    "offsets_garbage": "not valid JSON",
 }
 #: Warnings good files must carry.
 CAVEATS = {
-    "rgb_uint16": "16-bit", "layout_strips": "strips", "layout_tile_rect": "64x128",
-    "endian_big_raw": "big-endian", "levels_ceil": "rounded up", "offsets_missing": "no ",
-    "offsets_short": "1 entries", "xml_channel_count": "describe 1",
-    "xml_tiffdata_disagrees": "TiffData", "xml_uuid_renamed": "renamed",
-    "xml_size_fraction": "truncates", "unit_only_x": "scale bar", "dtype_uint8_3ch": "as RGB",
-    "layout_thumbnail": "3 IFDs", "layout_multi_more_levels": "3 SubIFDs",
+    "rgb_uint16": "16-bit",
+    "layout_strips": "strips",
+    "layout_tile_rect": "64x128",
+    "endian_big_raw": "big-endian",
+    "levels_ceil": "rounded up",
+    "offsets_missing": "no ",
+    "offsets_short": "1 entries",
+    "xml_channel_count": "describe 1",
+    "xml_tiffdata_disagrees": "TiffData",
+    "xml_uuid_renamed": "renamed",
+    "xml_size_fraction": "truncates",
+    "unit_only_x": "scale bar",
+    "dtype_uint8_3ch": "as RGB",
+    "layout_thumbnail": "3 IFDs",
+    "layout_multi_more_levels": "3 SubIFDs",
     # issue 10's layouts
-    "rgb_jpeg_ycbcr": "chroma subsampling", "rgb_jpeg_ycbcr_tables": "chroma subsampling",
-    "layout_tile_240_rgb_jpeg": "chroma subsampling", "layout_tile_240": "240x240",
-    "rgb_uint16_zlib": "16-bit", "rgb_uint16_raw": "16-bit", "rgb_float32": "32-bit",
+    "rgb_jpeg_ycbcr": "chroma subsampling",
+    "rgb_jpeg_ycbcr_tables": "chroma subsampling",
+    "layout_tile_240_rgb_jpeg": "chroma subsampling",
+    "layout_tile_240": "240x240",
+    "rgb_uint16_zlib": "16-bit",
+    "rgb_uint16_raw": "16-bit",
+    "rgb_float32": "32-bit",
 }
 
 
@@ -234,8 +276,10 @@ def avivator_routes_as_ome_tiff(name: str) -> bool:
     return "ome.tiff" in name or "ome.tif" in name
 
 
-@pytest.mark.parametrize("name", ["a.ome.tif", "a.ome.tiff", "A.OME.TIF", "a.Ome.Tiff",
-                                  "a.OME.tif", "a.tif", "a.tiff", "ome.tif.copy", "a.ometif"])
+@pytest.mark.parametrize(
+    "name",
+    ["a.ome.tif", "a.ome.tiff", "A.OME.TIF", "a.Ome.Tiff", "a.OME.tif", "a.tif", "a.tiff", "ome.tif.copy", "a.ometif"],
+)
 def test_name_rule_agrees_with_avivator_routing(built, tmp_path, name):
     files, verdicts = built
     assert verdicts["codec_zlib_pred"][0]  # the content is fine for Viv
@@ -252,11 +296,11 @@ def test_reads_no_pixel_data(built, tmp_path):
     with tifffile.TiffFile(src) as tif:
         pages = [p for top in tif.pages for p in [top, *top.pages]]
         for page in pages:
-            for off, n in zip(page.dataoffsets, page.databytecounts):
+            for off, n in zip(page.dataoffsets, page.databytecounts, strict=False):
                 blob[off : off + n] = b"\xa5" * n
     dst.write_bytes(bytes(blob))
     dst.with_name("garbage.offsets.json").write_bytes(built[0]["codec_zlib_pred"].offsets.read_bytes())
-    with tifffile.TiffFile(dst) as tif, pytest.raises(Exception):
+    with tifffile.TiffFile(dst) as tif, pytest.raises(Exception):  # noqa: B017 - any decoder error: the pixels are broken
         tif.pages[0].asarray()  # really broken pixels
     assert check_file(src).findings == []
     assert check_file(dst).findings == []
@@ -266,8 +310,15 @@ def test_reads_no_pixel_data(built, tmp_path):
 def test_smallest_level_must_fit_a_texture(tmp_path, height, severity):
     """Viv uploads the whole lowest level as one texture (GPU limit, not the loader)."""
     path = tmp_path / "tall.ome.tif"
-    corpus.simple(path, "uint8", C=1, nlevels=1, size=(height, 32),
-                  data=lambda n: np.zeros((height, 32), np.uint8), offsets="good")
+    corpus.simple(
+        path,
+        "uint8",
+        C=1,
+        nlevels=1,
+        size=(height, 32),
+        data=lambda n: np.zeros((height, 32), np.uint8),
+        offsets="good",
+    )
     found = [f for f in check_file(path).findings if "smallest pyramid level" in f.message]
     assert [f.severity for f in found] == ([severity] if severity else [])
 
@@ -307,11 +358,14 @@ def test_offsets_sidecar_of_ome_tiff_name(built, tmp_path):
     assert any("no x.offsets.json" in f.message for f in check_file(path).warnings)
 
 
-@pytest.mark.parametrize("make,words", [
-    (lambda p: None, "no such file"),
-    (lambda p: p.write_bytes(b"GIF89a" + bytes(100)), "not a readable TIFF"),
-    (lambda p: p.write_bytes(b"II*\x00" + (10**6).to_bytes(4, "little")), "TIFF"),
-])
+@pytest.mark.parametrize(
+    "make,words",
+    [
+        (lambda p: None, "no such file"),
+        (lambda p: p.write_bytes(b"GIF89a" + bytes(100)), "not a readable TIFF"),
+        (lambda p: p.write_bytes(b"II*\x00" + (10**6).to_bytes(4, "little")), "TIFF"),
+    ],
+)
 def test_unreadable_input_raises_one_line(tmp_path, make, words):
     path = tmp_path / "bad.ome.tif"
     make(path)
@@ -322,10 +376,10 @@ def test_unreadable_input_raises_one_line(tmp_path, make, words):
 
 
 WRITER_CASES = {
-    "cyx_uint16": (lambda: corpus.pixels("uint16", (2, 500, 700)), dict(axes="CYX")),
-    "rgb_uint8": (lambda: corpus.smooth((500, 700, 3)), dict(axes="YXS")),
-    "tczyx_float32": (lambda: corpus.pixels("float32", (2, 2, 2, 260, 300)), dict(axes="TCZYX")),
-    "lzw_int16": (lambda: corpus.pixels("int16", (3, 300, 500)), dict(axes="CYX", compression="lzw")),
+    "cyx_uint16": (lambda: corpus.pixels("uint16", (2, 500, 700)), {"axes": "CYX"}),
+    "rgb_uint8": (lambda: corpus.smooth((500, 700, 3)), {"axes": "YXS"}),
+    "tczyx_float32": (lambda: corpus.pixels("float32", (2, 2, 2, 260, 300)), {"axes": "TCZYX"}),
+    "lzw_int16": (lambda: corpus.pixels("int16", (3, 300, 500)), {"axes": "CYX", "compression": "lzw"}),
 }
 
 
@@ -349,14 +403,42 @@ def test_writer_output_passes_check_and_viv(tmp_path, case):
 
 
 BFCONVERT = {  # name -> ImageConverter options (Bio-Formats, the peer tool)
-    "bf_pyramid_zlib": ["-pyramid-resolutions", "3", "-pyramid-scale", "2",
-                        "-tilex", "128", "-tiley", "128", "-compression", "zlib"],
-    "bf_pyramid_bigtiff": ["-pyramid-resolutions", "3", "-pyramid-scale", "2",
-                           "-tilex", "128", "-tiley", "128", "-bigtiff"],
-    "bf_pyramid_scale4": ["-pyramid-resolutions", "2", "-pyramid-scale", "4",
-                          "-tilex", "128", "-tiley", "128"],
-    "bf_jpeg2000": ["-pyramid-resolutions", "2", "-pyramid-scale", "2",
-                    "-tilex", "128", "-tiley", "128", "-compression", "JPEG-2000"],
+    "bf_pyramid_zlib": [
+        "-pyramid-resolutions",
+        "3",
+        "-pyramid-scale",
+        "2",
+        "-tilex",
+        "128",
+        "-tiley",
+        "128",
+        "-compression",
+        "zlib",
+    ],
+    "bf_pyramid_bigtiff": [
+        "-pyramid-resolutions",
+        "3",
+        "-pyramid-scale",
+        "2",
+        "-tilex",
+        "128",
+        "-tiley",
+        "128",
+        "-bigtiff",
+    ],
+    "bf_pyramid_scale4": ["-pyramid-resolutions", "2", "-pyramid-scale", "4", "-tilex", "128", "-tiley", "128"],
+    "bf_jpeg2000": [
+        "-pyramid-resolutions",
+        "2",
+        "-pyramid-scale",
+        "2",
+        "-tilex",
+        "128",
+        "-tiley",
+        "128",
+        "-compression",
+        "JPEG-2000",
+    ],
     "bf_flat_strips": [],
 }
 
@@ -385,9 +467,21 @@ def test_bfconvert_files_agree_with_viv(tmp_path, case):
     src = tmp_path / "in.ome.tif"
     tifffile.imwrite(src, corpus.pixels("uint16", (2, 500, 700)), metadata={"axes": "CYX"})
     out = tmp_path / f"{case}.ome.tif"
-    subprocess.run(["java", "-cp", str(jar), "loci.formats.tools.ImageConverter", "-no-upgrade",
-                    *BFCONVERT[case], str(src), str(out)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            "java",
+            "-cp",
+            str(jar),
+            "loci.formats.tools.ImageConverter",
+            "-no-upgrade",
+            *BFCONVERT[case],
+            str(src),
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     cf = corpus.describe(out)
     ok, why = viv_verdict(cf)
     report = check_file(out)
@@ -400,13 +494,90 @@ def test_repeated_image_description_is_read_as_viv_reads_it(tmp_path):
     tifffile.imwrite(ome, np.zeros((64, 64), np.uint8), ome=True)
     xml = tifffile.TiffFile(ome).pages[0].description
     path = tmp_path / "two.ome.tif"
-    tifffile.imwrite(path, np.zeros((64, 64), np.uint8), description=xml, metadata=None,
-                     extratags=[(271, "s", 0, "ImageJ=1.54f", True)])
+    tifffile.imwrite(
+        path,
+        np.zeros((64, 64), np.uint8),
+        description=xml,
+        metadata=None,
+        extratags=[(271, "s", 0, "ImageJ=1.54f", True)],
+    )
     with tifffile.TiffFile(path) as tif:  # tifffile writes one 270 tag: retag Make (271)
         at = tif.pages[0].tags[271].offset
     raw = bytearray(path.read_bytes())
-    raw[at:at + 2] = (270).to_bytes(2, "little")
+    raw[at : at + 2] = (270).to_bytes(2, "little")
     path.write_bytes(bytes(raw))
     assert len(tifffile.TiffFile(path).pages[0].tags.getall(270)) == 2
     found = [f for f in check_file(path).errors if "ImageDescription tags" in f.message]
     assert len(found) == 1 and "has 2 ImageDescription tags" in found[0].message
+
+
+# -- rough edges a new user met (issue 17) ---------------------------------------------
+
+
+def test_folder_is_called_a_folder(tmp_path):
+    plain = tmp_path / "images"
+    plain.mkdir()
+    with pytest.raises(NapariVivError) as info:
+        check_file(plain)
+    assert "folder" in info.value.problem and "no such file" not in str(info.value)
+    assert info.value.subject == str(plain)
+    store = tmp_path / "cells.zarr"
+    store.mkdir()
+    with pytest.raises(NapariVivError) as info:
+        check_file(store)
+    assert "Zarr folder" in info.value.problem and "napari-viv convert cells.zarr cells.ome.tif" in str(info.value)
+
+
+def _exported(tmp_path) -> Path:
+    from napari_viv.write.writer import export_pyramid
+
+    rng = np.random.default_rng(1)
+    return export_pyramid(
+        rng.integers(0, 60000, (2, 600, 700), dtype=np.uint16), tmp_path / "whole.ome.tif", tile_size=128
+    ).image
+
+
+@pytest.mark.parametrize("keep", [0.01, 0.1, 0.5, 0.9, 0.999])
+def test_truncated_file_has_one_message_in_check_and_open(tmp_path, keep):
+    """convert (open_image) and check say the same, naming the file, without tifffile's internals."""
+    from napari_viv.read import open_image
+
+    data = _exported(tmp_path).read_bytes()
+    cut = tmp_path / "cut.ome.tif"
+    cut.write_bytes(data[: int(len(data) * keep)])
+    problems = []
+    for opener in (check_file, open_image):
+        with pytest.raises(NapariVivError) as info:
+            opener(cut)
+        assert info.value.subject == str(cut)
+        problems.append(info.value.problem)
+    for problem in problems:
+        assert problem.startswith("file is truncated or damaged"), problem
+        assert not any(bit in problem for bit in ("range(", "@", "<", "index")), problem
+
+
+def test_stripped_pyramid_is_not_called_tiled(tmp_path):
+    path = tmp_path / "overview.tif"
+    image = np.zeros((256, 256), np.uint8)
+    with tifffile.TiffWriter(path) as tw:
+        tw.write(image, subifds=1, rowsperstrip=16, metadata=None)
+        tw.write(image[::2, ::2], subfiletype=1, rowsperstrip=16, metadata=None)
+    with tifffile.TiffFile(path) as tif:
+        assert not tif.pages.first.is_tiled and len(tif.series[0].levels) == 2
+    message = check_file(path).errors[0].message
+    assert "stripped" in message and "tiled" not in message
+
+
+def test_rgb16_is_not_called_ok(tmp_path):
+    """Viv loads 16-bit interleaved RGB (ok), but Avivator shows wrong colours: the verdict says so."""
+    from napari_viv.cli.check import format_report
+
+    path = tmp_path / "rgb16.ome.tif"
+    corpus.rgb(path, dtype="uint16", compression="zlib")
+    report = check_file(path)
+    assert report.ok and not report.avivator_ok
+    assert report.to_dict()["avivator_ok"] is False
+    text = format_report(report)
+    assert "correct pixels" not in text and "NOT OK for Avivator" in text.splitlines()[0]
+    good = check_file(corpus.rgb(tmp_path / "rgb8.ome.tif").path)
+    assert good.avivator_ok and "OK - Viv and Avivator" in format_report(good)

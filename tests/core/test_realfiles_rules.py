@@ -24,20 +24,22 @@ def ramp(shape, dtype="uint16"):
 
 def test_imagej_escaped_micro_sign_keeps_the_pixel_size(tmp_path):
     path = tmp_path / "fiji.tif"
-    tifffile.imwrite(path, ramp((40, 50)), imagej=True, resolution=(4.0, 4.0),
-                     metadata={"unit": "\\u00B5m"})
+    tifffile.imwrite(path, ramp((40, 50)), imagej=True, resolution=(4.0, 4.0), metadata={"unit": "\\u00B5m"})
     src = open_image(path)
     assert src.metadata.unit == "\u00b5m"
     assert src.metadata.physical_sizes == pytest.approx({"x": 0.25, "y": 0.25})
 
 
-@pytest.mark.parametrize("res,unit,expect", [
-    ((72.0, 72.0), "INCH", None),
-    ((96.0, 96.0), "INCH", None),
-    ((72 / 2.54, 72 / 2.54), "CENTIMETER", None),  # 72 dpi written in pixels per cm
-    ((25400.0, 25400.0), "INCH", 1.0),
-    ((20000.0, 20000.0), "CENTIMETER", 0.5),
-])
+@pytest.mark.parametrize(
+    "res,unit,expect",
+    [
+        ((72.0, 72.0), "INCH", None),
+        ((96.0, 96.0), "INCH", None),
+        ((72 / 2.54, 72 / 2.54), "CENTIMETER", None),  # 72 dpi written in pixels per cm
+        ((25400.0, 25400.0), "INCH", 1.0),
+        ((20000.0, 20000.0), "CENTIMETER", 0.5),
+    ],
+)
 def test_resolution_tags_give_a_size_only_when_they_can_be_a_measurement(tmp_path, res, unit, expect):
     path = tmp_path / "plain.tif"
     tifffile.imwrite(path, ramp((30, 40)), resolution=res, resolutionunit=unit, metadata=None)
@@ -75,8 +77,10 @@ def test_four_samples_of_uint16_are_four_channels(tmp_path):
 
 
 def _binary_only(path, metadata_file):
-    xml = (f'<?xml version="1.0"?><OME xmlns="{OME_NS}" UUID="urn:uuid:1">'
-           f'<BinaryOnly MetadataFile="{metadata_file}" UUID="urn:uuid:0"/></OME>')
+    xml = (
+        f'<?xml version="1.0"?><OME xmlns="{OME_NS}" UUID="urn:uuid:1">'
+        f'<BinaryOnly MetadataFile="{metadata_file}" UUID="urn:uuid:0"/></OME>'
+    )
     tifffile.imwrite(path, ramp((20, 30), "uint8"), description=xml.encode(), metadata=None)
 
 

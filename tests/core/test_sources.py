@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tifffile
-
-from napari_viv.errors import NapariVivError
-from napari_viv.read import CHUNK_ROWS, MEMMAP_COLS, guess_axes, open_image
 from helpers.source_files import OME_NS, halves, ome_xml, ramp, write_qptiff, write_subifd_pyramid
 
+from napari_viv.errors import NapariVivError
+from napari_viv.lazy import CHUNK_ROWS, MEMMAP_COLS
+from napari_viv.read import guess_axes, open_image
 
 # --- OME-TIFF ------------------------------------------------------------------
 
@@ -17,12 +17,31 @@ from helpers.source_files import OME_NS, halves, ome_xml, ramp, write_qptiff, wr
 def test_ome_subifd_pyramid_bioformats_style(tmp_path):
     data = ramp((3, 700, 900))
     colors = [-16776961, 16711935, 65535]  # red, green, blue as signed RGBA
-    xml = ome_xml([
-        ("scan", dict(DimensionOrder="XYZCT", Type="uint16", SizeX=900, SizeY=700, SizeZ=1, SizeC=3,
-                      SizeT=1, PhysicalSizeX=325, PhysicalSizeXUnit="nm",
-                      PhysicalSizeY=0.325, PhysicalSizeYUnit="\u00b5m"),
-         [dict(Name="DAPI", Color=colors[0]), dict(Name="CD8", Color=colors[1]), dict(Name="PanCK", Color=colors[2])]),
-    ])
+    xml = ome_xml(
+        [
+            (
+                "scan",
+                {
+                    "DimensionOrder": "XYZCT",
+                    "Type": "uint16",
+                    "SizeX": 900,
+                    "SizeY": 700,
+                    "SizeZ": 1,
+                    "SizeC": 3,
+                    "SizeT": 1,
+                    "PhysicalSizeX": 325,
+                    "PhysicalSizeXUnit": "nm",
+                    "PhysicalSizeY": 0.325,
+                    "PhysicalSizeYUnit": "\u00b5m",
+                },
+                [
+                    {"Name": "DAPI", "Color": colors[0]},
+                    {"Name": "CD8", "Color": colors[1]},
+                    {"Name": "PanCK", "Color": colors[2]},
+                ],
+            ),
+        ]
+    )
     path = tmp_path / "bf.ome.tif"
     write_subifd_pyramid(path, data, 3, xml=xml)
 
@@ -51,8 +70,14 @@ def test_ome_subifd_pyramid_bioformats_style(tmp_path):
 def test_ome_from_tifffile_metadata_tczyx(tmp_path):
     data = ramp((2, 3, 4, 64, 80))
     path = tmp_path / "stack.ome.tiff"
-    md = {"axes": "TCZYX", "PhysicalSizeX": 0.2, "PhysicalSizeY": 0.3, "PhysicalSizeZ": 1.5,
-          "TimeIncrement": 2.0, "Channel": {"Name": ["a", "b", "c"]}}
+    md = {
+        "axes": "TCZYX",
+        "PhysicalSizeX": 0.2,
+        "PhysicalSizeY": 0.3,
+        "PhysicalSizeZ": 1.5,
+        "TimeIncrement": 2.0,
+        "Channel": {"Name": ["a", "b", "c"]},
+    }
     write_subifd_pyramid(path, data, 2, tile=32, metadata=md)
     src = open_image(path)
     assert src.metadata.axes == "TCZYX"
@@ -85,18 +110,36 @@ def test_ome_multi_series_and_series_choice(tmp_path):
 def test_ome_legacy_pyramid_levels_as_images(tmp_path):
     data = ramp((2, 512, 384))
     levels = [data, halves(data), halves(halves(data))]
-    xml = ome_xml([
-        (f"img #{i + 1}", dict(DimensionOrder="XYCZT", Type="uint16", SizeX=lv.shape[2], SizeY=lv.shape[1],
-                              SizeZ=1, SizeC=2, SizeT=1), [dict(Name="c0"), dict(Name="c1")])
-        for i, lv in enumerate(levels)
-    ])
+    xml = ome_xml(
+        [
+            (
+                f"img #{i + 1}",
+                {
+                    "DimensionOrder": "XYCZT",
+                    "Type": "uint16",
+                    "SizeX": lv.shape[2],
+                    "SizeY": lv.shape[1],
+                    "SizeZ": 1,
+                    "SizeC": 2,
+                    "SizeT": 1,
+                },
+                [{"Name": "c0"}, {"Name": "c1"}],
+            )
+            for i, lv in enumerate(levels)
+        ]
+    )
     path = tmp_path / "legacy.ome.tif"
     with tifffile.TiffWriter(path) as tw:
         for i, lv in enumerate(levels):
             for c, plane in enumerate(lv):
                 first = i == 0 and c == 0
-                tw.write(plane, tile=(128, 128), description=xml.encode() if first else None,
-                         metadata=None, photometric="minisblack")
+                tw.write(
+                    plane,
+                    tile=(128, 128),
+                    description=xml.encode() if first else None,
+                    metadata=None,
+                    photometric="minisblack",
+                )
     src = open_image(path)
     assert [lv.shape for lv in src.levels] == [lv.shape for lv in levels]
     assert src.metadata.channel_names == ["c0", "c1"]
@@ -110,9 +153,13 @@ def test_writer_output_round_trip(tmp_path):
     from napari_viv.write.writer import export_pyramid
 
     data = ramp((3, 600, 520))
-    meta = ImageMetadata(axes="CYX", name="rt", channel_names=["DAPI", "CD3", "CD20"],
-                         channel_colors=[(0, 0, 255), (0, 255, 0), (255, 0, 0)],
-                         physical_sizes={"x": 0.5, "y": 0.5})
+    meta = ImageMetadata(
+        axes="CYX",
+        name="rt",
+        channel_names=["DAPI", "CD3", "CD20"],
+        channel_colors=[(0, 0, 255), (0, 255, 0), (255, 0, 0)],
+        physical_sizes={"x": 0.5, "y": 0.5},
+    )
     tif = export_pyramid(data, tmp_path / "rt.ome.tif", metadata=meta, tile_size=256, levels=3).image
     src = open_image(tif)
     assert src.metadata.axes == "CYX"
@@ -133,9 +180,20 @@ def test_writer_output_round_trip(tmp_path):
 def test_imagej_hyperstack(tmp_path):
     data = ramp((2, 3, 2, 40, 50), dtype="uint16")  # TZCYX
     path = tmp_path / "ij.tif"
-    tifffile.imwrite(path, data, imagej=True, resolution=(4.0, 4.0),
-                     metadata={"axes": "TZCYX", "unit": "um", "spacing": 2.5, "finterval": 10.0,
-                               "Labels": ["GFP", "RFP"] * 6, "ranges": (0.0, 100.0, 5.0, 500.0)})
+    tifffile.imwrite(
+        path,
+        data,
+        imagej=True,
+        resolution=(4.0, 4.0),
+        metadata={
+            "axes": "TZCYX",
+            "unit": "um",
+            "spacing": 2.5,
+            "finterval": 10.0,
+            "Labels": ["GFP", "RFP"] * 6,
+            "ranges": (0.0, 100.0, 5.0, 500.0),
+        },
+    )
     src = open_image(path)
     m = src.metadata
     assert m.axes == "TCZYX"
@@ -182,11 +240,21 @@ def test_qptiff_fusion_style_biomarkers_and_scan_profile_pixel_size(tmp_path):
     path = tmp_path / "fusion.qptiff"
     with tifffile.TiffWriter(path) as tw:
         for c in range(3):
-            tw.write(data[c], tile=(128, 128), software="PerkinElmer-QPI", metadata=None,
-                     photometric="minisblack",
-                     description=FUSION_XML.format(kind="FullResolution", filter=filters[c], marker=markers[c]))
-        tw.write(np.zeros((16, 16, 3), np.uint8), software="PerkinElmer-QPI", metadata=None,
-                 photometric="rgb", description=FUSION_XML.format(kind="Thumbnail", filter="", marker=""))
+            tw.write(
+                data[c],
+                tile=(128, 128),
+                software="PerkinElmer-QPI",
+                metadata=None,
+                photometric="minisblack",
+                description=FUSION_XML.format(kind="FullResolution", filter=filters[c], marker=markers[c]),
+            )
+        tw.write(
+            np.zeros((16, 16, 3), np.uint8),
+            software="PerkinElmer-QPI",
+            metadata=None,
+            photometric="rgb",
+            description=FUSION_XML.format(kind="Thumbnail", filter="", marker=""),
+        )
     src = open_image(path)
     assert src.metadata.channel_names == markers
     assert src.metadata.channel_colors is None
@@ -201,8 +269,7 @@ def test_svs_like(tmp_path):
     with tifffile.TiffWriter(path) as tw:
         tw.write(rgb, tile=(256, 256), description=desc, metadata=None, photometric="rgb", compression="zlib")
         tw.write(rgb[::8, ::8], description="Aperio thumbnail", metadata=None, photometric="rgb")
-        tw.write(rgb[::4, ::4], tile=(256, 256), description=desc, metadata=None, photometric="rgb",
-                 compression="zlib")
+        tw.write(rgb[::4, ::4], tile=(256, 256), description=desc, metadata=None, photometric="rgb", compression="zlib")
     src = open_image(path)
     assert src.metadata.axes == "YXS"
     assert [lv.shape for lv in src.levels] == [(512, 768, 3), (128, 192, 3)]
@@ -216,8 +283,7 @@ def test_plain_multipage_tiff_with_resolution(tmp_path):
     path = tmp_path / "pages.tif"
     with tifffile.TiffWriter(path) as tw:
         for p in pages:  # three separate writes: tifffile sees 3 pages of one shape
-            tw.write(p, resolution=(25400.0, 25400.0), resolutionunit="INCH", metadata=None,
-                     photometric="minisblack")
+            tw.write(p, resolution=(25400.0, 25400.0), resolutionunit="INCH", metadata=None, photometric="minisblack")
     src = open_image(path)
     assert src.metadata.axes == "TYX"  # a page stack without metadata is a time series (issue 13)
     assert src.shape == (3, 100, 120)
@@ -257,7 +323,7 @@ def test_open_reads_no_pixels(tmp_path):
     path = tmp_path / "lazy.ome.tif"
     write_subifd_pyramid(path, data, 2, tile=256, metadata={"axes": "CYX"})
     with tifffile.TiffFile(path) as t:
-        spans = [(o, n) for page in t.pages for o, n in zip(page.dataoffsets, page.databytecounts)]
+        spans = [(o, n) for page in t.pages for o, n in zip(page.dataoffsets, page.databytecounts, strict=False)]
     with open(path, "r+b") as fh:
         for offset, count in spans:
             fh.seek(offset)
@@ -265,7 +331,7 @@ def test_open_reads_no_pixels(tmp_path):
     src = open_image(path)  # no tile touched
     assert src.shape == (2, 1024, 1024)
     assert src.levels[0].chunksize == (1, 512, 1024)  # 2 x 4 tiles of 256
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - any decoder error: the tile is broken
         src.levels[0][0, :256, :256].compute()
 
 
@@ -276,8 +342,15 @@ def test_open_large_file_is_lazy(tmp_path):
     # Uncompressed tiles of zeros written from a tiny repeated tile iterator.
     tile = np.zeros((512, 512), np.uint16)
     ntiles = shape[0] * (shape[1] // 512) * (shape[2] // 512)
-    tifffile.imwrite(path, (tile for _ in range(ntiles)), shape=shape, dtype="uint16", tile=(512, 512),
-                     metadata={"axes": "CYX"}, photometric="minisblack")
+    tifffile.imwrite(
+        path,
+        (tile for _ in range(ntiles)),
+        shape=shape,
+        dtype="uint16",
+        tile=(512, 512),
+        metadata={"axes": "CYX"},
+        photometric="minisblack",
+    )
     assert path.stat().st_size > 350e6
     src = open_image(path)
     lv = src.levels[0]
@@ -314,8 +387,7 @@ def test_zarr_plain_array(tmp_path, fmt):
 
     data = ramp((2, 3, 64, 96))
     path = tmp_path / "arr.zarr"
-    z = zarr.create_array(str(path), shape=data.shape, chunks=(1, 1, 32, 32), dtype=data.dtype,
-                          zarr_format=fmt)
+    z = zarr.create_array(str(path), shape=data.shape, chunks=(1, 1, 32, 32), dtype=data.dtype, zarr_format=fmt)
     z[:] = data
     src = open_image(path)
     assert src.metadata.axes == "CZYX"
@@ -336,18 +408,29 @@ def test_ome_zarr_multiscales(tmp_path, version):
         a = root.create_array(str(i), shape=lv.shape, chunks=(1, 64, 64), dtype=lv.dtype)
         a[:] = lv
     attrs = {}
-    attrs["multiscales"] = [{
-        "version": "0.4",
-        "axes": [{"name": "c", "type": "channel"},
-                 {"name": "y", "type": "space", "unit": "micrometer"},
-                 {"name": "x", "type": "space", "unit": "micrometer"}],
-        "datasets": [{"path": str(i), "coordinateTransformations": [
-            {"type": "scale", "scale": [1.0, 0.4 * 2**i, 0.4 * 2**i]}]} for i in range(2)],
-    }]
-    attrs["omero"] = {"channels": [
-        {"label": "DAPI", "color": "0000FF", "window": {"start": 0, "end": 3000}},
-        {"label": "CD45", "color": "FF0000", "window": {"start": 10, "end": 900}},
-    ]}
+    attrs["multiscales"] = [
+        {
+            "version": "0.4",
+            "axes": [
+                {"name": "c", "type": "channel"},
+                {"name": "y", "type": "space", "unit": "micrometer"},
+                {"name": "x", "type": "space", "unit": "micrometer"},
+            ],
+            "datasets": [
+                {
+                    "path": str(i),
+                    "coordinateTransformations": [{"type": "scale", "scale": [1.0, 0.4 * 2**i, 0.4 * 2**i]}],
+                }
+                for i in range(2)
+            ],
+        }
+    ]
+    attrs["omero"] = {
+        "channels": [
+            {"label": "DAPI", "color": "0000FF", "window": {"start": 0, "end": 3000}},
+            {"label": "CD45", "color": "FF0000", "window": {"start": 10, "end": 900}},
+        ]
+    }
     if version == "0.4":
         root.attrs.update(attrs)
     else:
@@ -451,13 +534,35 @@ def test_bioformats_written_pyramid(tmp_path):
         pytest.skip("Bio-Formats jar or java not available (run .ci/run)")
     data = ramp((2, 600, 800))
     src_tif = tmp_path / "in.ome.tif"
-    tifffile.imwrite(src_tif, data, metadata={"axes": "CYX", "Channel": {"Name": ["one", "two"]},
-                                              "PhysicalSizeX": 0.65, "PhysicalSizeY": 0.65})
+    tifffile.imwrite(
+        src_tif,
+        data,
+        metadata={"axes": "CYX", "Channel": {"Name": ["one", "two"]}, "PhysicalSizeX": 0.65, "PhysicalSizeY": 0.65},
+    )
     out = tmp_path / "bf.ome.tif"
     subprocess.run(
-        ["java", "-cp", jar, "loci.formats.tools.ImageConverter", "-noflat", "-pyramid-resolutions", "3",
-         "-pyramid-scale", "2", "-tilex", "256", "-tiley", "256", "-compression", "LZW", str(src_tif), str(out)],
-        check=True, capture_output=True, timeout=240,
+        [
+            "java",
+            "-cp",
+            jar,
+            "loci.formats.tools.ImageConverter",
+            "-noflat",
+            "-pyramid-resolutions",
+            "3",
+            "-pyramid-scale",
+            "2",
+            "-tilex",
+            "256",
+            "-tiley",
+            "256",
+            "-compression",
+            "LZW",
+            str(src_tif),
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=240,
     )
     src = open_image(out)
     assert src.metadata.axes == "CYX"
@@ -487,19 +592,22 @@ def test_memory_maps_open_lazily_in_bands(tmp_path):
 def test_multi_file_ome_and_missing_part(tmp_path):
     """Planes split over two files (TiffData UUID FileName); one file gone is refused."""
     u0, u1 = "urn:uuid:00000000-0000-0000-0000-000000000001", "urn:uuid:00000000-0000-0000-0000-000000000002"
-    xml = (f'<?xml version="1.0" encoding="UTF-8"?><OME xmlns="{OME_NS}" UUID="{u0}">'
-           '<Image ID="Image:0" Name="mf"><Pixels ID="Pixels:0" DimensionOrder="XYCZT" Type="uint8" '
-           'SizeX="40" SizeY="30" SizeC="2" SizeZ="1" SizeT="1">'
-           '<Channel ID="Channel:0:0" SamplesPerPixel="1" Name="A"/>'
-           '<Channel ID="Channel:0:1" SamplesPerPixel="1" Name="B"/>'
-           f'<TiffData FirstC="0" IFD="0" PlaneCount="1"><UUID FileName="mf0.ome.tif">{u0}</UUID></TiffData>'
-           f'<TiffData FirstC="1" IFD="0" PlaneCount="1"><UUID FileName="mf1.ome.tif">{u1}</UUID></TiffData>'
-           '</Pixels></Image></OME>')
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8"?><OME xmlns="{OME_NS}" UUID="{u0}">'
+        '<Image ID="Image:0" Name="mf"><Pixels ID="Pixels:0" DimensionOrder="XYCZT" Type="uint8" '
+        'SizeX="40" SizeY="30" SizeC="2" SizeZ="1" SizeT="1">'
+        '<Channel ID="Channel:0:0" SamplesPerPixel="1" Name="A"/>'
+        '<Channel ID="Channel:0:1" SamplesPerPixel="1" Name="B"/>'
+        f'<TiffData FirstC="0" IFD="0" PlaneCount="1"><UUID FileName="mf0.ome.tif">{u0}</UUID></TiffData>'
+        f'<TiffData FirstC="1" IFD="0" PlaneCount="1"><UUID FileName="mf1.ome.tif">{u1}</UUID></TiffData>'
+        "</Pixels></Image></OME>"
+    )
     a, b = ramp((30, 40), "uint8", seed=3), ramp((30, 40), "uint8", seed=4)
     tifffile.imwrite(tmp_path / "mf0.ome.tif", a, description=xml.encode(), metadata=None)
     # the second file is larger than the first: offsets are checked against their own file
-    tifffile.imwrite(tmp_path / "mf1.ome.tif", b, description=(xml.replace(u0, u1) + " " * 5000).encode(),
-                     metadata=None)
+    tifffile.imwrite(
+        tmp_path / "mf1.ome.tif", b, description=(xml.replace(u0, u1) + " " * 5000).encode(), metadata=None
+    )
     src = open_image(tmp_path / "mf0.ome.tif")
     assert src.metadata.channel_names == ["A", "B"]
     np.testing.assert_array_equal(src.levels[0].compute(), np.stack([a, b]))
@@ -519,7 +627,7 @@ def test_series_on_single_image_inputs(tmp_path):
 def test_big_endian_tiff_reads_native(tmp_path, compressed):
     data = ramp((2, 90, 110))
     path = tmp_path / "be.tif"
-    kw = dict(compression="zlib", tile=(64, 64)) if compressed else {}
+    kw = {"compression": "zlib", "tile": (64, 64)} if compressed else {}
     tifffile.imwrite(path, data, byteorder=">", photometric="minisblack", **kw)
     lv = open_image(path).levels[0]
     assert lv.dtype == np.dtype("uint16") and lv.dtype.isnative
@@ -549,8 +657,9 @@ def test_one_tall_strip_per_plane_is_read_in_bands(tmp_path, monkeypatch):
     assert lv.chunks[1] == (512, 512, 476)
     for plane in range(2):  # band by band, as the writer reads
         for y0 in range(0, 1500, 512):
-            np.testing.assert_array_equal(lv[plane, y0:y0 + 512].compute(scheduler="sync"),
-                                          data[plane, y0:y0 + 512])
+            np.testing.assert_array_equal(
+                lv[plane, y0 : y0 + 512].compute(scheduler="sync"), data[plane, y0 : y0 + 512]
+            )
     assert [c.decodes for c in caches] == [2]  # one decode per plane, not per band
     np.testing.assert_array_equal(lv.compute(), data)
     np.testing.assert_array_equal(lv[1, 1000:1100, 5:9].compute(), data[1, 1000:1100, 5:9])
@@ -568,3 +677,11 @@ def test_unknown_compression_is_refused_at_open(tmp_path):
         fh.write((50123).to_bytes(2, "little"))  # a code no codec claims
     with pytest.raises(NapariVivError, match=r"odd\.tif: .*compression.*cannot be decoded"):
         open_image(path)
+
+
+def test_read_exports_no_chunk_constants():
+    """Chunk sizes live in lazy.py; read/ exports openers, not their tuning."""
+    import napari_viv.read
+
+    assert not {"CHUNK_COLS", "CHUNK_ROWS", "MEMMAP_COLS"} & set(napari_viv.read.__all__)
+    assert not hasattr(napari_viv.read, "CHUNK_ROWS")

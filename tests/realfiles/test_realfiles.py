@@ -28,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from helpers import bioformats, realfiles
 from helpers.vivjs import node_missing_reason
 
@@ -42,8 +41,7 @@ if _REASON:
 ROOT = realfiles.folder()
 FILES = realfiles.inputs()
 #: The files the napari reader claims by name (npe2's filename_patterns).
-READER_FILES = [f for f in FILES if Path(f).name.lower().endswith((".ome.tif", ".ome.tiff",
-                                                                   ".qptiff"))]
+READER_FILES = [f for f in FILES if Path(f).name.lower().endswith((".ome.tif", ".ome.tiff", ".qptiff"))]
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "troubleshooting.md"
 
 #: Lossy level 0 (JPEG input compared with its lossless twin, or JPEG output at
@@ -52,11 +50,11 @@ JPEG_MEAN, JPEG_MAX = 3.0, 64
 #: Known bugs of other areas this suite found, each failing until fixed (strict xfail).
 KNOWN_BUGS: dict = {}
 
-_IJ = ("ImageJ's calibration (unit and XResolution) is the instrument's pixel size; "
-       "Bio-Formats 7.3's TIFF reader drops it")
+_IJ = (
+    "ImageJ's calibration (unit and XResolution) is the instrument's pixel size; Bio-Formats 7.3's TIFF reader drops it"
+)
 _SVS = "Aperio's ImageDescription says MPP = 0.499; Bio-Formats 7.3 reports no size for this file"
-_ND = ("NDTiff's per-image Axes arrange the pages as T, C, Z; Bio-Formats' TIFF reader sees "
-       "a plain page stack (all T)")
+_ND = "NDTiff's per-image Axes arrange the pages as T, C, Z; Bio-Formats' TIFF reader sees a plain page stack (all T)"
 _ND_NAMES = "the channel names come from NDTiff's per-image Axes; Bio-Formats has none"
 _ND_SIZE = "Micro-Manager recorded PixelSize_um = 1; Bio-Formats' TIFF reader drops it"
 #: {file: {"sizes" | "names" | "physical": why we deliberately differ from Bio-Formats}}
@@ -64,28 +62,32 @@ DIFFERS = {
     "aics_BBBC034_AICS_12_134_C0.tif": {"physical": _IJ},
     "qupath_cells-gray16.tif": {"physical": _IJ + " (unit written as \\u00B5m)"},
     "qupath_cells-gray32.tif": {"physical": _IJ + " (unit written as \\u00B5m)"},
-    "ij_mini-t1-head.tif": {"physical": "ImageJ says unit=mm, spacing=1.5: 1.5 mm voxels; "
-                                        "Bio-Formats keeps only Z and calls it 1.5 µm"},
-    "fei_sem-rbc.tif": {"physical": "FEI's [Scan] PixelWidth is 7.7 nm; Bio-Formats' FEI "
-                                    "reader reports no size (the 96-dpi tag is no measurement)"},
-    "metaxpress_BBBC022_IXMtest_A02_s9.tif": {"names": "ImageJ's slice labels name the 3 "
-                                                       "channels; Bio-Formats drops them"},
-    "ndtiff_NDTiff3.2_multichannel_NDTiffStack.tif": {"sizes": _ND, "names": _ND_NAMES,
-                                                      "physical": _ND_SIZE},
-    "ndtiff_12_bit_pycromanager_mda_NDTiffStack.tif": {"sizes": _ND, "names": _ND_NAMES,
-                                                       "physical": _ND_SIZE},
+    "ij_mini-t1-head.tif": {
+        "physical": "ImageJ says unit=mm, spacing=1.5: 1.5 mm voxels; Bio-Formats keeps only Z and calls it 1.5 µm"
+    },
+    "fei_sem-rbc.tif": {
+        "physical": "FEI's [Scan] PixelWidth is 7.7 nm; Bio-Formats' FEI "
+        "reader reports no size (the 96-dpi tag is no measurement)"
+    },
+    "metaxpress_BBBC022_IXMtest_A02_s9.tif": {
+        "names": "ImageJ's slice labels name the 3 channels; Bio-Formats drops them"
+    },
+    "ndtiff_NDTiff3.2_multichannel_NDTiffStack.tif": {"sizes": _ND, "names": _ND_NAMES, "physical": _ND_SIZE},
+    "ndtiff_12_bit_pycromanager_mda_NDTiffStack.tif": {"sizes": _ND, "names": _ND_NAMES, "physical": _ND_SIZE},
     "slide_CMU-1-Small-Region.svs": {"physical": _SVS},
     "slide_openslide_small.svs": {"physical": _SVS},
-    "hubmap_output_ome.ome.tiff": {"names": "one OME Channel with SamplesPerPixel=4 names 4 "
-                                            "samples; Viv needs a <Channel> per channel, so "
-                                            "they get default names"},
+    "hubmap_output_ome.ome.tiff": {
+        "names": "one OME Channel with SamplesPerPixel=4 names 4 "
+        "samples; Viv needs a <Channel> per channel, so "
+        "they get default names"
+    },
 }
 #: Files Bio-Formats itself cannot read: there is nothing to compare with.
-BIOFORMATS_FAILS = {"pillow_10ct_32bit_128.tiff": "Bio-Formats 7.3 throws a NullPointerException "
-                                                  "(no PhotometricInterpretation tag)"}
+BIOFORMATS_FAILS = {
+    "pillow_10ct_32bit_128.tiff": "Bio-Formats 7.3 throws a NullPointerException (no PhotometricInterpretation tag)"
+}
 #: Lossy input without a lossless twin to compare with: (twin file, why).
-LOSSY_TWIN = {"bfderived/bf_CMU-1_jpeg-pyramid.ome.tif":
-              "bfderived/bf_CMU-1-Small-Region_subifd-pyramid.ome.tif"}
+LOSSY_TWIN = {"bfderived/bf_CMU-1_jpeg-pyramid.ome.tif": "bfderived/bf_CMU-1-Small-Region_subifd-pyramid.ome.tif"}
 
 
 def _need_tools():
@@ -132,11 +134,10 @@ def viv_reports(converted):
     lossy = [path for kind, _, path in jobs if kind == "out" and realfiles.is_jpeg(path)]
     half = len(jobs) // 2  # two loader processes, one per core
     with ThreadPoolExecutor(2) as pool:
-        parts = pool.map(lambda js: realfiles.viv_many([p for _, _, p in js], lossy),
-                         [jobs[:half], jobs[half:]])
+        parts = pool.map(lambda js: realfiles.viv_many([p for _, _, p in js], lossy), [jobs[:half], jobs[half:]])
         reports = [r for part in parts for r in part]
     run = {"in": realfiles.viv_verdict, "out": realfiles.output_conforms}
-    return {(kind, rel): run[kind](path, rep) for (kind, rel, path), rep in zip(jobs, reports)}
+    return {(kind, rel): run[kind](path, rep) for (kind, rel, path), rep in zip(jobs, reports, strict=False)}
 
 
 def _refused(rel, converted) -> str | None:
@@ -183,7 +184,8 @@ def test_convert_is_conformant_or_refused(rel, converted, viv_reports):
         lines = [ln for ln in refusal.splitlines() if ln.startswith("napari-viv convert: error:")]
         assert len(lines) == 1, refusal
         assert Path(rel).name in DOCS.read_text(encoding="utf-8"), (
-            f"{rel} is refused but docs/troubleshooting.md does not list it: {lines[0]}")
+            f"{rel} is refused but docs/troubleshooting.md does not list it: {lines[0]}"
+        )
         return
     why = viv_reports[("out", rel)]
     assert why is None, f"{rel}: {why}"
@@ -229,8 +231,9 @@ def _compare(rel, info, ref, differs):
     assert (mine["X"], mine["Y"]) == (ref.sizes["X"], ref.sizes["Y"])
     if "sizes" in differs:
         assert mine["T"] * mine["C"] * mine["Z"] == ref.sizes["T"] * ref.sizes["C"] * ref.sizes["Z"]
-        assert (mine["T"], mine["C"], mine["Z"]) != (ref.sizes["T"], ref.sizes["C"], ref.sizes["Z"]), \
+        assert (mine["T"], mine["C"], mine["Z"]) != (ref.sizes["T"], ref.sizes["C"], ref.sizes["Z"]), (
             f"{rel}: now agrees with Bio-Formats; drop the DIFFERS entry"
+        )
     else:
         assert {a: mine[a] for a in "TCZ"} == {a: ref.sizes[a] for a in "TCZ"}
     named = [n for n in ref.names if n]
@@ -268,7 +271,7 @@ def test_reader_core_opens_what_the_reader_claims(rel, converted):
     assert lazy.metadata.axes == streamed.metadata.axes
     assert [lv.shape for lv in lazy.levels] == [tuple(lv.shape) for lv in streamed.levels]
     info = realfiles.output_ome(converted[rel][2])
-    sizes = dict(zip(lazy.metadata.axes, lazy.shape))
+    sizes = dict(zip(lazy.metadata.axes, lazy.shape, strict=False))
     if "S" in sizes:
         assert info["interleaved"] and sizes["S"] == info["sizes"]["C"]
     for a in "TCZ":
@@ -280,8 +283,13 @@ def test_reader_core_opens_what_the_reader_claims(rel, converted):
 # -- series and positions ----------------------------------------------------
 
 
-@pytest.mark.parametrize("rel", ["mm_181003_multi_pos_time_course_1_MMStack.ome.tif",
-                                 "multifile_prairie/TSeries-camp-005_Cycle00001_Ch1_000001.ome.tif"])
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "mm_181003_multi_pos_time_course_1_MMStack.ome.tif",
+        "multifile_prairie/TSeries-camp-005_Cycle00001_Ch1_000001.ome.tif",
+    ],
+)
 def test_all_series_writes_each_series_as_bioformats_counts_them(rel, bf, tmp_path):
     from napari_viv.cli import main
     from napari_viv.naming import series_output_path
@@ -295,7 +303,7 @@ def test_all_series_writes_each_series_as_bioformats_counts_them(rel, bf, tmp_pa
     with contextlib.redirect_stdout(io.StringIO()):
         assert main(["convert", str(ROOT / rel), str(out), "--all-series", "--no-progress"]) == 0
     outputs = [series_output_path(out, i) for i in range(len(report.series))]
-    for one, rep, ref, i in zip(outputs, realfiles.viv_many(outputs), report.series, range(99)):
+    for one, rep, ref, i in zip(outputs, realfiles.viv_many(outputs), report.series, range(99), strict=False):
         assert realfiles.output_conforms(one, rep) is None
         info = realfiles.output_ome(one)
         _compare(rel, info, ref, {})
@@ -330,11 +338,14 @@ def test_all_series_leaves_out_a_slides_label_and_macro(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"napari-viv batch: note: {ROOT / rel}: left out the slide's associated images" in err
     assert sorted(p.name for p in (tmp_path / "b").glob("*.ome.tif")) == [
-        series_output_path(Path("slide_CMU-1-Small-Region.ome.tif"), 0).name]
+        series_output_path(Path("slide_CMU-1-Small-Region.ome.tif"), 0).name
+    ]
     # one of them can still be converted on purpose
     label = next(s.index for s in left if s.name == "Label")
-    assert main(["convert", str(ROOT / rel), str(tmp_path / "label.ome.tif"),
-                 "--series", str(label), "--no-progress"]) == 0
+    assert (
+        main(["convert", str(ROOT / rel), str(tmp_path / "label.ome.tif"), "--series", str(label), "--no-progress"])
+        == 0
+    )
 
 
 def test_series_out_of_range_names_the_count(tmp_path):
@@ -348,3 +359,29 @@ def test_series_out_of_range_names_the_count(tmp_path):
         rc = main(["convert", str(ROOT / rel), str(tmp_path / "x.ome.tif"), "--series", "2"])
     assert rc == 1 and "has 2 image series" in err.getvalue()
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("keep", [100, 300, 1000, 1500])
+def test_damaged_member_of_a_set_is_one_message(tmp_path, keep):
+    """A cut file of a multi-file set: check and open_image say the same about the companion."""
+    import shutil
+
+    from napari_viv.check.rules import check_file
+    from napari_viv.errors import NapariVivError
+    from napari_viv.read import open_image
+
+    src = ROOT / "multifile_companion"
+    if not src.is_dir():
+        pytest.skip(f"multifile_companion is not in {ROOT} (set NAPARI_VIV_REALFILES)")
+    for f in src.iterdir():
+        shutil.copyfile(f, tmp_path / f.name)
+    member = tmp_path / "multifile-Z3.ome.tiff"
+    member.write_bytes(member.read_bytes()[:keep])
+    companion = tmp_path / "multifile.companion.ome"
+    problems = set()
+    for opener in (check_file, open_image):
+        with pytest.raises(NapariVivError) as info:
+            opener(companion)
+        assert info.value.subject == str(companion)
+        problems.add(info.value.problem)
+    assert len(problems) == 1 and problems.pop().startswith("a file of the set is truncated or damaged")

@@ -26,10 +26,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..axes import CANONICAL, canonical_order, napari_axes
 from ..errors import NapariVivError
 from ..metadata import ImageMetadata, normalize_unit
-
-CANONICAL = "TCZYX"
 
 @dataclass
 class ExportInput:
@@ -231,12 +230,12 @@ def _axes_from_labels(labels, ndim: int, name: str) -> str:
             )
         return "".join(letters)
     # napari's default labels ('-3', '-2', '-1') or anything else: position
-    if ndim > 5:
+    if ndim > len(CANONICAL):
         raise NapariVivError(
             f"layer {name!r} has {ndim} dimensions; OME-TIFF has at most 5 "
             "(t, c, z, y, x) — set axis labels or reduce the data"
         )
-    return {2: "YX", 3: "ZYX", 4: "TZYX", 5: "TCZYX"}[ndim]
+    return napari_axes(ndim)
 
 
 def _ureg():
@@ -481,7 +480,7 @@ def _assumed(layers) -> list[str]:
 
 def _canonical(levels: list, axes: str) -> tuple[list, str]:
     """``levels`` transposed (lazily) to TCZYX order, and that order."""
-    order = "".join(a for a in CANONICAL if a in axes)
+    order = canonical_order(axes)
     if order == axes:
         return list(levels), axes
     import dask.array as da

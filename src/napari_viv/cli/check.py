@@ -37,14 +37,8 @@ def add_parser(subparsers) -> None:
 def format_report(report, *, quiet: bool = False) -> str:
     """Write the human-readable text for one :class:`~napari_viv.check.rules.CheckReport`."""
     lines = []
-    if report.ok:
-        if not quiet:
-            tail = f" ({len(report.warnings)} warning(s))" if report.warnings else ""
-            lines.append(f"{report.path}: OK - Viv and Avivator will open it with correct pixels{tail}")
-    else:
-        lines.append(
-            f"{report.path}: NOT OK - Viv/Avivator will fail or show wrong pixels ({len(report.errors)} problem(s)):"
-        )
+    if not report.ok or not quiet:
+        lines.append(report.verdict)
     if not quiet:
         lines.extend(f"  {line}" for line in report.images)
     for f in report.findings:

@@ -20,43 +20,70 @@ import os
 from pathlib import Path
 
 from .. import naming
+from ..axes import guess_axes
 from ..errors import NapariVivError
 from ..viewfile import apply_view, read_view
 from .arrays import is_zarr_dir, open_npy, open_zarr
-from ..axes import guess_axes
 from .image import SourceImage
-from ..lazy import CHUNK_COLS, CHUNK_ROWS, MEMMAP_COLS
 from .tiff import SeriesInfo, open_tiff, tiff_series
 
-__all__ = ["CHUNK_COLS", "CHUNK_ROWS", "MEMMAP_COLS", "SeriesInfo", "SourceImage", "guess_axes",
-           "list_series", "open_image"]
+__all__ = ["SeriesInfo", "SourceImage", "guess_axes", "list_series", "open_image"]
 
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
 
-def open_image(path, *, series=None, streaming=False) -> SourceImage:
-    """Open ``path`` lazily; raise :class:`NapariVivError` naming the file if it can't be.
+def open_image(path: str | os.PathLike, *, series: int | None = None, streaming: bool = False) -> SourceImage:
+    """Open an image file lazily: pyramid levels plus metadata, no pixels read.
 
-    Levels are dask arrays; tiled TIFF levels come in chunks of 512 rows
-    by 2048 columns (good for viewing). ``streaming=True`` (what
-    ``napari-viv convert`` uses) returns the sliceable arrays underneath
-    instead (tifffile's Zarr store, a memory map, a strip cache), seen in
-    the same axis order, for a reader that visits every block once: the
-    export's reads then skip dask, and dask is not even imported.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An OME-TIFF (or its ``.companion.ome``), QPTIFF, SVS, ImageJ or
+        Micro-Manager TIFF, plain TIFF, ``.npy`` file or ``.zarr`` folder.
+    series : int, optional
+        Which image series (see :func:`list_series`); the first by default,
+        with a legacy OME-TIFF pyramid's levels.
+    streaming : bool
+        False: levels are dask arrays, tiled TIFF levels in chunks of 512 rows
+        by 2048 columns (good for viewing). True (what ``napari-viv convert``
+        uses): the sliceable arrays underneath (tifffile's Zarr store, a memory
+        map, a strip cache), in the same axis order, for a reader that visits
+        every block once; dask is then not even imported.
+
+    Returns
+    -------
+    SourceImage
+        ``levels`` (level 0 first) in ``metadata.axes`` order, a subsequence of
+        ``TCZYX`` or ``YXS`` for RGB(A); the view file beside an OME-TIFF applied.
+
+    Raises
+    ------
+    NapariVivError
+        Naming the file: missing, a folder, unreadable, empty, truncated or
+        damaged, of an unknown format, or without that series.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "stack.npy"
+    >>> np.save(path, np.zeros((3, 40, 50), np.uint16))
+    >>> src = open_image(path)
+    >>> src.metadata.axes, src.shape, str(src.dtype)
+    ('CYX', (3, 40, 50), 'uint16')
     """
     path = Path(path)
     name = path.name
     if not path.exists():
-        raise NapariVivError(f"{path}: no such file")
+        raise NapariVivError("no such file", subject=path)
     if path.is_dir():
         if is_zarr_dir(path):
             _single(path, series)
             return open_zarr(path, streaming)
-        raise NapariVivError(f"{path}: is a folder, not an image (only .zarr folders can be opened)")
+        raise NapariVivError("is a folder, not an image (only .zarr folders can be opened)", subject=path)
     if not os.access(path, os.R_OK):
-        raise NapariVivError(f"{path}: permission denied")
+        raise NapariVivError("permission denied", subject=path)
     if path.stat().st_size == 0:
-        raise NapariVivError(f"{path}: file is empty")
+        raise NapariVivError("file is empty", subject=path)
     suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
     if naming.is_companion(name):
         return open_tiff(path, series, streaming)
@@ -64,24 +91,46 @@ def open_image(path, *, series=None, streaming=False) -> SourceImage:
         _single(path, series)
         return open_npy(path, streaming)
     if not _is_tiff(path):
-        raise NapariVivError(f"{path}: not a TIFF file (and not .npy or .zarr)")
+        raise NapariVivError("not a TIFF file (and not .npy or .zarr)", subject=path)
     return _with_view(open_tiff(path, series, streaming), path)
 
 
 def list_series(path) -> list[SeriesInfo]:
-    """The image series of ``path``, numbered as :func:`open_image`'s ``series``.
+    """List the image series of ``path``, numbered as :func:`open_image`'s ``series``.
 
     A Micro-Manager multi-position file lists one series per stage position
     (``kind="position"``); a slide lists its thumbnail, label and macro
     images (``kind="associated"``); a legacy OME-TIFF pyramid is one series.
     Files with a single image (``.npy``, ``.zarr``) list one series.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any file :func:`open_image` opens.
+
+    Returns
+    -------
+    list of SeriesInfo
+        Index, name, shape, dtype and kind of each series.
+
+    Raises
+    ------
+    NapariVivError
+        When the file cannot be opened.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "plane.npy"
+    >>> np.save(path, np.zeros((40, 50), np.uint8))
+    >>> [(s.index, s.shape, s.kind) for s in list_series(path)]
+    [(0, (40, 50), 'image')]
     """
     path = Path(path)
     if path.is_file() and (naming.is_companion(path.name) or _is_tiff(path)):
         return tiff_series(path)
     src = open_image(path)
-    return [SeriesInfo(0, src.metadata.name or naming.stem(path), tuple(src.shape),
-                       str(src.dtype), "image")]
+    return [SeriesInfo(0, src.metadata.name or naming.stem(path), tuple(src.shape), str(src.dtype), "image")]
 
 
 def _is_tiff(path: Path) -> bool:
@@ -97,12 +146,11 @@ def _with_view(source: SourceImage, path: Path) -> SourceImage:
     view = read_view(naming.view_path(path)) if naming.is_viv_name(path.name) else None
     if view:
         md = source.metadata
-        nc = 0 if md.axes.endswith("S") else (
-            int(source.levels[0].shape[md.axes.index("C")]) if "C" in md.axes else 1)
+        nc = 0 if md.axes.endswith("S") else (int(source.levels[0].shape[md.axes.index("C")]) if "C" in md.axes else 1)
         source.metadata = apply_view(md, view, nc)
     return source
 
 
 def _single(path: Path, series) -> None:
     if series not in (None, 0):
-        raise NapariVivError(f"{path}: holds a single image; there is no series {series}")
+        raise NapariVivError(f"holds a single image; there is no series {series}", subject=path)

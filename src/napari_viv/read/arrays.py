@@ -1,35 +1,60 @@
-"""Open ``.npy`` files (memory-mapped) and ``.zarr`` stores, plain arrays or
-OME-Zarr multiscale groups with their axes, scales and omero channels."""
+"""Open ``.npy`` files (memory-mapped) and ``.zarr`` stores.
+
+Zarr stores may be plain arrays or OME-Zarr multiscale groups with their
+axes, scales and omero channels.
+"""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from ..errors import NapariVivError
-from ..text import one_line
 from .. import naming
-from ..metadata import MICROMETRE, ImageMetadata
 from ..axes import apply_steps, canonical_axes, guess_axes
-from .image import SourceImage, set_physical_sizes
+from ..errors import NapariVivError
 from ..lazy import AxesView, MemmapWindow, from_memmap, memmap_chunks
+from ..metadata import MICROMETRE, ImageMetadata, set_physical_sizes
+from ..text import one_line
+from .image import SourceImage
 
 
 def open_npy(path: Path, streaming: bool = False) -> SourceImage:
-    """A memory-mapped ``.npy`` as one level; axes guessed from the shape."""
+    """Open a memory-mapped ``.npy`` as one level; axes guessed from the shape.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The ``.npy`` file.
+    streaming : bool
+        True: the memory map itself (in a window), not a dask array.
+
+    Returns
+    -------
+    SourceImage
+        One level, axes by :func:`napari_viv.axes.guess_axes`.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "rgb.npy"
+    >>> np.save(path, np.zeros((20, 30, 3), np.uint16))
+    >>> open_npy(path).metadata.axes
+    'YXS'
+    """
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
     except Exception as exc:  # noqa: BLE001 - numpy raises several types for junk
-        raise NapariVivError(f"{path}: not a readable .npy file ({one_line(exc)})") from None
+        raise NapariVivError(f"not a readable .npy file ({one_line(exc)})", subject=path) from None
     if arr.dtype.kind not in "biuf":
-        raise NapariVivError(f"{path}: unsupported data type {arr.dtype}")
+        raise NapariVivError(f"unsupported data type {arr.dtype}", subject=path)
     try:
         axes = guess_axes(arr.shape, arr.dtype)
         new_axes, steps = canonical_axes(axes, arr.shape)
     except ValueError as exc:
-        raise NapariVivError(f"{path}: {exc}") from None
+        raise NapariVivError(str(exc), subject=path) from None
     if streaming:
         level = AxesView(MemmapWindow(arr), steps)
     else:
@@ -40,58 +65,58 @@ def open_npy(path: Path, streaming: bool = False) -> SourceImage:
 
 
 def is_zarr_dir(path: Path) -> bool:
-    """Does this folder hold Zarr (v2 or v3) metadata at its top?"""
+    """Say whether this folder holds Zarr (v2 or v3) metadata at its top."""
     return any((path / f).exists() for f in ("zarr.json", ".zarray", ".zgroup", ".zattrs"))
 
 
 def open_zarr(path: Path, streaming: bool = False) -> SourceImage:
-    """A Zarr array, a group with a '0' array, or an OME-Zarr multiscale group."""
+    """Open a Zarr array, a group with a '0' array, or an OME-Zarr multiscale group."""
     import zarr
 
     try:
         node = zarr.open(str(path), mode="r")
     except Exception as exc:  # noqa: BLE001 - zarr raises several types for junk
-        raise NapariVivError(f"{path}: not a readable Zarr store ({one_line(exc)})") from None
+        raise NapariVivError(f"not a readable Zarr store ({one_line(exc)})", subject=path) from None
     meta = ImageMetadata(name=naming.stem(path))
     token = f"zarr-{path.resolve()}"
+    arrays: list[Any]
     if isinstance(node, zarr.Array):
         arrays, axes = [node], None
     else:
-        attrs = dict(node.attrs)
-        ome = attrs.get("ome", attrs)
+        attrs: dict[str, Any] = dict(node.attrs)
+        ome: Any = attrs.get("ome", attrs)
         multiscales = ome.get("multiscales")
         if not multiscales:
             if "0" in node and isinstance(node["0"], zarr.Array):
                 arrays, axes = [node["0"]], None
             else:
-                raise NapariVivError(f"{path}: Zarr group without 'multiscales' metadata or a '0' array")
+                raise NapariVivError("Zarr group without 'multiscales' metadata or a '0' array", subject=path)
         else:
             ms = multiscales[0]
             try:
                 arrays = [node[d["path"]] for d in ms["datasets"]]
             except Exception as exc:  # noqa: BLE001 - a missing or broken member array
-                raise NapariVivError(f"{path}: multiscales lists a missing array ({one_line(exc)})") from None
+                raise NapariVivError(f"multiscales lists a missing array ({one_line(exc)})", subject=path) from None
             axes = _zarr_axes(ms, meta, len(arrays[0].shape))
             _omero(meta, ome.get("omero"))
     first = arrays[0]
     if first.dtype.kind not in "biuf":
-        raise NapariVivError(f"{path}: unsupported data type {first.dtype}")
+        raise NapariVivError(f"unsupported data type {first.dtype}", subject=path)
     try:
         axes = axes or guess_axes(first.shape, first.dtype)
         new_axes, steps = canonical_axes(axes, first.shape)
     except ValueError as exc:
-        raise NapariVivError(f"{path}: {exc}") from None
+        raise NapariVivError(str(exc), subject=path) from None
     levels = []
     for i, arr in enumerate(arrays):
         if arr.ndim != first.ndim:
-            raise NapariVivError(f"{path}: level {i} has {arr.ndim} dimensions, level 0 {first.ndim}")
+            raise NapariVivError(f"level {i} has {arr.ndim} dimensions, level 0 {first.ndim}", subject=path)
         if streaming:
             levels.append(AxesView(arr, steps))
             continue
         import dask.array as da
 
-        lazy = da.from_array(arr, chunks=arr.chunks, name=f"{token}-{i}", lock=False, fancy=False,
-                             inline_array=True)
+        lazy = da.from_array(arr, chunks=arr.chunks, name=f"{token}-{i}", lock=False, fancy=False, inline_array=True)
         levels.append(apply_steps(lazy, steps))
     meta.axes = new_axes
     if meta.channel_names is not None:
@@ -113,7 +138,7 @@ def _zarr_axes(ms: dict, meta: ImageMetadata, ndim: int) -> str | None:
             scale = t.get("scale")
     if scale and len(scale) == ndim:
         sizes = {}
-        for a, s, n in zip(raw, scale, names):
+        for a, s, n in zip(raw, scale, names, strict=False):
             if n.lower() in ("x", "y", "z"):
                 unit = a.get("unit") if isinstance(a, dict) else None
                 sizes[n.lower()] = (float(s), unit or MICROMETRE)
@@ -126,14 +151,11 @@ def _omero(meta: ImageMetadata, omero) -> None:
         return
     chans = omero["channels"]
     meta.channel_names = [str(c.get("label") or f"Channel {i}") for i, c in enumerate(chans)]
-    colors = []
+    colors: list[tuple[int, int, int] | None] = []
     for c in chans:
         hexcol = str(c.get("color") or "")
-        colors.append(
-            tuple(int(hexcol[i : i + 2], 16) for i in (0, 2, 4))
-            if re.fullmatch(r"[0-9A-Fa-f]{6}", hexcol)
-            else None
-        )
+        rgb = bytes.fromhex(hexcol) if re.fullmatch(r"[0-9A-Fa-f]{6}", hexcol) else None
+        colors.append((rgb[0], rgb[1], rgb[2]) if rgb else None)
     meta.channel_colors = colors if any(colors) else None
     windows = [c.get("window") or {} for c in chans]
     if all("start" in w and "end" in w for w in windows):

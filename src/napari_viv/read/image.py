@@ -1,5 +1,7 @@
-"""What every opener returns and shares: :class:`SourceImage`, the image's
-display name, one-line error text and physical sizes in a single unit."""
+"""What every opener returns: :class:`SourceImage`.
+
+Physical sizes in one unit are :func:`napari_viv.metadata.set_physical_sizes`.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..metadata import MICROMETRE, ImageMetadata, normalize_unit
-
-# Length units in metres, to bring Y and Z to the unit of X.
-_UNIT_METRES = {
-    "\u00c5": 1e-10,
-    "pm": 1e-12,
-    "nm": 1e-9,
-    MICROMETRE: 1e-6,
-    "mm": 1e-3,
-    "cm": 1e-2,
-    "m": 1.0,
-}
+from ..metadata import ImageMetadata
 
 
 @dataclass
@@ -37,30 +28,10 @@ class SourceImage:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """Shape of level 0."""
         return tuple(self.levels[0].shape)
 
     @property
     def dtype(self) -> np.dtype:
+        """Pixel type of level 0."""
         return np.dtype(self.levels[0].dtype)
-
-
-def set_physical_sizes(meta: ImageMetadata, sizes: dict) -> None:
-    """Store ``{axis: (value, unit)}`` in the unit of X (or the first known)."""
-    parsed = {}
-    for axis, (value, unit) in sizes.items():
-        try:
-            unit = normalize_unit(unit)
-        except ValueError:
-            continue
-        if value > 0 and np.isfinite(value):
-            parsed[axis] = (float(value), unit)
-    if not parsed:
-        return
-    target = parsed.get("x", next(iter(parsed.values())))[1]
-    meta.unit = target
-    for axis, (value, unit) in parsed.items():
-        if unit != target:
-            value = value * _UNIT_METRES[unit] / _UNIT_METRES[target]
-        meta.physical_sizes[axis] = value
-
-

@@ -5,44 +5,32 @@ series; each level is a dask array over tifffile's Zarr store in chunks of
 whole tiles or strips, or over a memory map when the data is uncompressed.
 Damaged, truncated or undecodable files are refused before anything is read.
 
-Image series: every tifffile series is one, and a series with a position
-axis (Micro-Manager MMStack ``R``, NDTiff ``position``) is one per position,
-as Bio-Formats counts them. Multi-file OME-TIFF: a master file or a
+Image series are counted in :mod:`.tiff_series`. Multi-file OME-TIFF: a master file or a
 ``.companion.ome`` opens the whole set; a BinaryOnly member opens the set
 through the metadata file it names.
 """
 
 from __future__ import annotations
 
-import itertools
-import os
-import threading
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .. import naming, tifflog
-from ..errors import NapariVivError
-from ..metadata import binary_only_metadata_file, local_name
-from ..text import one_line
 from ..axes import apply_steps, canonical_axes
+from ..errors import NapariVivError
+from ..lazy import CHUNK_COLS, CHUNK_ROWS, AxesView, MemmapWindow, StripCache, from_memmap, grow, memmap_chunks
+from ..ome.parse import binary_only_metadata_file, uuid_file_names
+from ..system import cpu_count
+from ..text import one_line
 from .image import SourceImage
-from ..lazy import (CHUNK_COLS, CHUNK_ROWS, AxesView, MemmapWindow, StripCache,
-                           from_memmap, grow, memmap_chunks)
+from .planar_jpeg import PlanarJpegLevel, is_planar_jpeg
 from .tiff_metadata import tiff_metadata
+from .tiff_series import ASSOCIATED, Entry, image_entries, legacy_levels
 
-#: Names of the associated images of slide scanners (not worth a note when skipped).
-ASSOCIATED = ("Thumbnail", "Label", "Macro", "Overview")
-
-#: NDTiff per-image ``Axes`` keys -> our letters (R: position, a series of its own).
-NDTIFF_AXES = {"position": "R", "time": "T", "channel": "C", "z": "Z"}
-
-#: Reading every page's JSON costs time; NDTiff stacks larger than this are a T stack.
-NDTIFF_MAX_PAGES = 20000
-
-_JPEG, _YCBCR, _PLANAR = 7, 6, 2
+_YCBCR = 6
 
 
 @dataclass
@@ -58,48 +46,78 @@ class SeriesInfo:
     kind: str = "image"
 
 
-@dataclass
-class _Entry:
-    """An image series: a tifffile series, or one position of one."""
-
-    series: object  # tifffile.TiffPageSeries
-    index: int | None  # its index in tif.series when it is exactly that series
-    kind: str = "image"
-    name: str = ""
-    extra: dict = field(default_factory=dict)
-
-
 def open_tiff(path: Path, series, streaming: bool = False) -> SourceImage:
     """Open one series of a TIFF (``None``: the first, with legacy pyramid levels).
 
     tifffile's warnings are captured; any that signal damage become a
     :class:`NapariVivError` instead of a later failure mid-read.
     A ``.companion.ome`` opens the multi-file OME-TIFF it describes.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The TIFF or ``.companion.ome``.
+    series : int or None
+        The series, numbered as :func:`tiff_series` lists them.
+    streaming : bool
+        As :func:`napari_viv.read.open_image`'s.
+
+    Returns
+    -------
+    SourceImage
+        Its levels in canonical axes, with metadata and notes.
+
+    Raises
+    ------
+    NapariVivError
+        Naming the file; :func:`napari_viv.tifflog.damaged` for a cut or corrupt one.
     """
+    failure = None
     with tifflog.captured() as complaints:
-        source = _open_tiff_quiet(path, series, streaming)
-    damage = tifflog.damage(complaints)
-    if damage:
-        what = "a file of the set" if naming.is_companion(path.name) else "the file"
-        raise NapariVivError(f"{path}: {what} is damaged or truncated ({one_line(damage[0])})")
+        try:
+            source = _open_tiff_quiet(path, series, streaming)
+        except NapariVivError as exc:
+            failure = exc  # damage in tifffile's log explains it better
+    if tifflog.damage(complaints):
+        raise tifflog.damaged(path, in_set=naming.is_companion(path.name))
+    if failure is not None:
+        raise failure
     return source
 
 
 def tiff_series(path: Path) -> list[SeriesInfo]:
-    """The image series of a TIFF or companion file, as ``open_image`` numbers them."""
+    """List the image series of a TIFF or companion file, as ``open_image`` numbers them.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The TIFF or ``.companion.ome``.
+
+    Returns
+    -------
+    list of SeriesInfo
+        Legacy pyramid levels are not listed as series of their own.
+    """
     with tifflog.captured():
         tif, xml, target, notes = _open_tifffile(path)
         try:
-            entries = _entries(tif, path)
+            entries = image_entries(tif, path)
             skip = set()
             if tif.is_ome and entries and entries[0].index == 0:
-                skip = {s for s, _ in _legacy_levels(tif.series, 0)[1:]}
+                skip = {s for s, _ in legacy_levels(tif.series, 0)[1:]}
             out = []
             for i, e in enumerate(entries):
                 if e.index is not None and e.index in skip:
                     continue
-                out.append(SeriesInfo(i, e.name or getattr(e.series, "name", "") or f"Series {i}",
-                                      tuple(e.series.shape), str(e.series.dtype), e.kind))
+                out.append(
+                    SeriesInfo(
+                        i,
+                        e.name or getattr(e.series, "name", "") or f"Series {i}",
+                        tuple(e.series.shape),
+                        str(e.series.dtype),
+                        e.kind,
+                    )
+                )
             return out
         finally:
             tif.close()
@@ -121,42 +139,49 @@ def _open_tifffile(path: Path, _seen=()):
     try:
         tif = tifffile.TiffFile(target, omexml=xml) if xml else tifffile.TiffFile(target)
     except Exception as exc:  # noqa: BLE001 - tifffile raises TiffFileError, ValueError, struct.error...
-        raise NapariVivError(f"{target}: not a readable TIFF ({one_line(exc)})") from None
+        raise NapariVivError(f"not a readable TIFF ({one_line(exc)})", subject=target) from None
     if xml is None and tif.is_ome:
         meta_file = binary_only_metadata_file(tif.pages.first.description or "")
         if meta_file is not None:
             tif.close()
-            other = (path.parent / meta_file)
+            other = path.parent / meta_file
             if not other.is_file():
                 raise NapariVivError(
-                    f"{path}: holds only pixels of a multi-file OME-TIFF whose metadata file "
-                    f"{meta_file} is not here; put the whole set in one folder and open "
-                    f"{meta_file}")
+                    f"holds only pixels of a multi-file OME-TIFF whose metadata file "
+                    f"{meta_file} is not here; put the whole set in one folder and open {meta_file}",
+                    subject=path,
+                )
             if other.resolve() in _seen or other.resolve() == path.resolve():
-                raise NapariVivError(f"{path}: its BinaryOnly metadata file {meta_file} "
-                                     "points back to a pixel-only file")
+                raise NapariVivError(
+                    f"its BinaryOnly metadata file {meta_file} points back to a pixel-only file", subject=path
+                )
             tif, xml, target, more = _open_tifffile(other, (*_seen, path.resolve()))
-            notes.append(f"{path.name} holds only pixels of a multi-file OME-TIFF; "
-                         f"opened the whole set through {meta_file}")
+            notes.append(
+                f"{path.name} holds only pixels of a multi-file OME-TIFF; opened the whole set through {meta_file}"
+            )
             notes.extend(more)
     return tif, xml, target, notes
 
 
 def _companion(path: Path) -> tuple[str, Path]:
-    """The companion's XML and the first TIFF file it names."""
+    """Return the companion's XML and the first TIFF file it names."""
     try:
         xml = path.read_text(encoding="utf-8")
         root = ET.fromstring(xml.encode("utf-8"))
     except (OSError, UnicodeDecodeError, ET.ParseError) as exc:
-        raise NapariVivError(f"{path}: not a readable OME companion file ({one_line(exc)})") from None
-    names = [el.get("FileName") for el in root.iter() if local_name(el.tag) == "UUID" and el.get("FileName")]
+        raise NapariVivError(f"not a readable OME companion file ({one_line(exc)})", subject=path) from None
+    names = uuid_file_names(root)
     if not names:
-        raise NapariVivError(f"{path}: the companion file names no TIFF files (no TiffData "
-                             "UUID FileName); open the .ome.tif master file instead")
+        raise NapariVivError(
+            "the companion file names no TIFF files (no TiffData UUID FileName); open the .ome.tif master file instead",
+            subject=path,
+        )
     first = path.parent / names[0]
     if not first.is_file():
-        raise NapariVivError(f"{path}: names {names[0]}, which is not in {path.parent}; "
-                             "keep the companion file beside its TIFF files")
+        raise NapariVivError(
+            f"names {names[0]}, which is not in {path.parent}; keep the companion file beside its TIFF files",
+            subject=path,
+        )
     return xml, first
 
 
@@ -167,63 +192,75 @@ def _open_tiff_quiet(path: Path, series, streaming: bool) -> SourceImage:
     except NapariVivError:
         tif.close()
         raise
-    except Exception as exc:  # noqa: BLE001 - a damaged IFD deep in the file
+    except Exception:  # noqa: BLE001 - a damaged IFD deep in the file
         tif.close()
-        raise NapariVivError(f"{path}: cannot read the TIFF structure ({one_line(exc)})") from None
+        raise tifflog.damaged(path) from None
 
 
 def _open_series(tif, xml, target: Path, path: Path, series, streaming: bool, notes) -> SourceImage:
     try:
         all_series = tif.series
-    except Exception as exc:  # noqa: BLE001 - a damaged IFD deep in the file
-        raise NapariVivError(f"{path}: cannot read the TIFF structure ({one_line(exc)})") from None
+    except Exception:  # noqa: BLE001 - a damaged IFD deep in the file
+        raise tifflog.damaged(path) from None
     if not all_series:
-        raise NapariVivError(f"{path}: the TIFF contains no images")
-    entries = _entries(tif, path)
+        raise NapariVivError("the TIFF contains no images", subject=path)
+    entries = image_entries(tif, path)
     index = 0 if series is None else int(series)
     if not 0 <= index < len(entries):
         raise NapariVivError(
-            f"{path}: has {len(entries)} image series; choose a series from 0 to {len(entries) - 1}")
+            f"has {len(entries)} image series; choose a series from 0 to {len(entries) - 1}", subject=path
+        )
     entry = entries[index]
     main = entry.series
-    # (series, level index) for each pyramid level, level 0 first.
-    where = [(entry, k) for k in range(len(main.levels))]
-    if tif.is_ome and len(main.levels) == 1 and series is None and entry.index is not None:
-        where = [(_Entry(all_series[s], s), k) for s, k in _legacy_levels(all_series, entry.index)]
+    where = _level_places(tif, entries, entry, series, notes)
     levels_series = [e.series.levels[k] for e, k in where]
-    shown = len(entries) - (len(where) - 1)  # legacy levels are not series of their own
-    if series is None and shown > 1:
-        others = [e for e in entries[1:] if (e.name or getattr(e.series, "name", "")) not in ASSOCIATED]
-        if others:
-            what = "positions" if entry.kind == "position" else "image series"
-            notes.append(f"holds {shown} {what}; this is series 0 (choose one with --series N, "
-                         "or convert each with --all-series)")
     try:
         _check_pages(target, levels_series)
         meta = tiff_metadata(tif, main, index, path, ome_xml=xml, notes=notes, extra=entry.extra)
         file_axes = main.axes
         new_axes, steps = canonical_axes(file_axes, main.shape, rgb=_rgb(main))
     except ValueError as exc:
-        raise NapariVivError(f"{path}: {exc}") from None
+        raise NapariVivError(str(exc), subject=path) from None
     meta.axes = new_axes
     token = f"{target.resolve()}-{target.stat().st_mtime_ns}-{index}"
     levels = []
-    for (e, k), lvl in zip(where, levels_series):
+    for (e, k), lvl in zip(where, levels_series, strict=False):
         if lvl.axes != file_axes:
-            raise NapariVivError(f"{path}: pyramid level {k} has axes {lvl.axes}, level 0 {file_axes}")
+            raise NapariVivError(f"pyramid level {k} has axes {lvl.axes}, level 0 {file_axes}", subject=path)
         arr = _tiff_level(tif, target, e, k, lvl, f"{token}-{e.index}-{k}", streaming)
         levels.append(AxesView(arr, steps) if streaming else apply_steps(arr, steps))
     # Names/colours are per channel; for RGB(A) there is one (interleaved) channel.
     nc = levels[0].shape[new_axes.index("C")] if "C" in new_axes else 1
     if meta.channel_names is not None and len(meta.channel_names) != nc:
         if "S" in file_axes and "S" not in new_axes:
-            notes.append(f"the metadata names {len(meta.channel_names)} channel(s) for "
-                         f"{nc} samples per pixel; the samples become {nc} channels with "
-                         "default names")
+            notes.append(
+                f"the metadata names {len(meta.channel_names)} channel(s) for "
+                f"{nc} samples per pixel; the samples become {nc} channels with "
+                "default names"
+            )
         meta.channel_names = None
     if meta.channel_colors is not None and len(meta.channel_colors) != nc:
         meta.channel_colors = None
     return SourceImage(path=path, levels=levels, metadata=meta, notes=notes)
+
+
+def _level_places(tif, entries: list[Entry], entry: Entry, series, notes: list) -> list[tuple[Entry, int]]:
+    """(series, level index) for each pyramid level of ``entry``, level 0 first; notes other series."""
+    main = entry.series
+    where = [(entry, k) for k in range(len(main.levels))]
+    if tif.is_ome and len(main.levels) == 1 and series is None and entry.index is not None:
+        all_series = tif.series
+        where = [(Entry(all_series[s], s), k) for s, k in legacy_levels(all_series, entry.index)]
+    shown = len(entries) - (len(where) - 1)  # legacy levels are not series of their own
+    if series is None and shown > 1:
+        others = [e for e in entries[1:] if (e.name or getattr(e.series, "name", "")) not in ASSOCIATED]
+        if others:
+            what = "positions" if entry.kind == "position" else "image series"
+            notes.append(
+                f"holds {shown} {what}; this is series 0 "
+                "(choose one with --series N, or convert each with --all-series)"
+            )
+    return where
 
 
 def _rgb(series) -> bool | None:
@@ -237,130 +274,6 @@ def _rgb(series) -> bool | None:
     if spp == 4 and np.dtype(series.dtype) == np.uint8 and photometric == 2:
         return None  # RGBA, when stored interleaved
     return False
-
-
-# -- image series -------------------------------------------------------------
-
-
-def _entries(tif, path: Path) -> list[_Entry]:
-    """The image series of the file: tifffile's, split by position."""
-    out: list[_Entry] = []
-    for s, ser in enumerate(tif.series):
-        split = _ndtiff(tif, ser) or _positions(ser)
-        if split:
-            out.extend(split)
-        else:
-            out.append(_Entry(ser, s, "associated" if ser.name in ASSOCIATED else "image",
-                              ser.name or ""))
-    return out
-
-
-def _positions(ser) -> list[_Entry] | None:
-    """One series per position of an ``R`` (Micro-Manager stage position) axis."""
-    if "R" not in ser.axes or len(ser.levels) != 1:
-        return None
-    import tifffile
-
-    ir = ser.axes.index("R")
-    nplanes_axes = len(ser.shape) - (3 if ser.axes.endswith("S") else 2)
-    outer = ser.shape[:nplanes_axes]
-    if ir >= nplanes_axes:
-        return None
-    pages = list(ser.pages)
-    if len(pages) != int(np.prod(outer)):
-        return None
-    shape = tuple(n for i, n in enumerate(ser.shape) if i != ir)
-    axes = ser.axes.replace("R", "")
-    out = []
-    for r in range(ser.shape[ir]):
-        mine = [p for p, idx in zip(pages, np.ndindex(*outer)) if idx[ir] == r]
-        one = tifffile.TiffPageSeries(mine, shape, ser.dtype, axes, parent=ser.parent,
-                                      kind=ser.kind, name=f"Pos{r}")
-        out.append(_Entry(one, None, "position", f"Pos{r}"))
-    return out
-
-
-def _ndtiff(tif, ser) -> list[_Entry] | None:
-    """NDTiff (Micro-Manager 2 / pycro-manager): pages as the per-image ``Axes`` say.
-
-    Each page's MicroManagerMetadata holds e.g. ``{"channel": "DAPI", "z": 3,
-    "time": 0}``; when the pages form a complete grid they are arranged as
-    T, C, Z (one series per position), with the channel values as names.
-    """
-    if not tif.is_micromanager or ser.kind != "uniform" or len(ser.pages) < 2:
-        return None
-    if len(ser.pages) > NDTIFF_MAX_PAGES:
-        return None
-    import tifffile
-
-    pages, coords = [], []
-    for p in ser.pages:
-        page = p.aspage() if isinstance(p, tifffile.TiffFrame) else p
-        if page is None:
-            return None
-        md = page.tags.valueof(51123)
-        ax = md.get("Axes") if isinstance(md, dict) else None
-        if not isinstance(ax, dict) or not ax or any(k not in NDTIFF_AXES for k in ax):
-            return None
-        pages.append(page)
-        coords.append({NDTIFF_AXES[k]: v for k, v in ax.items()})
-    letters = [a for a in "RTCZ" if any(a in c for c in coords)]
-    values = {}
-    for a in letters:
-        seen = list(dict.fromkeys(c.get(a) for c in coords))
-        if a != "C" and all(isinstance(v, (int, np.integer)) for v in seen):
-            seen = sorted(seen)
-        values[a] = seen
-    sizes = [len(values[a]) for a in letters]
-    keys = [tuple(values[a].index(c.get(a)) for a in letters) for c in coords]
-    if int(np.prod(sizes)) != len(pages) or len(set(keys)) != len(pages):
-        return None  # an incomplete grid: leave it a plain stack
-    by_key = dict(zip(keys, pages))
-    plane_axes = [a for a in letters if a != "R"]
-    npos = len(values["R"]) if "R" in letters else 1
-    first = pages[0]
-    extra = {}
-    if "C" in letters:
-        extra["channel_names"] = [str(v) for v in values["C"]]
-    md0 = first.tags.valueof(51123)
-    um = md0.get("PixelSizeUm") or md0.get("PixelSize_um")
-    if isinstance(um, (int, float)) and um > 0:
-        extra["pixel_um"] = float(um)
-    shape = tuple(len(values[a]) for a in plane_axes) + tuple(ser.shape[-2:])
-    out = []
-    for r in range(npos):
-        mine = []
-        for idx in itertools.product(*(range(len(values[a])) for a in plane_axes)):
-            full = dict(zip(plane_axes, idx))
-            full["R"] = r
-            mine.append(by_key[tuple(full[a] for a in letters)])
-        one = tifffile.TiffPageSeries(mine, shape, ser.dtype, "".join(plane_axes) + "YX",
-                                      parent=tif, kind="ndtiff", name=f"Pos{r}" if npos > 1 else "")
-        out.append(_Entry(one, None, "position" if npos > 1 else "image",
-                          f"Pos{r}" if npos > 1 else "", dict(extra, ignore_ome=True)))
-    return out
-
-
-def _legacy_levels(all_series, index):
-    """Levels of a legacy pyramid: the following series, each half the size."""
-    where = [(index, 0)]
-    prev = all_series[index]
-    for j in range(index + 1, len(all_series)):
-        s = all_series[j]
-        if s.axes != prev.axes or s.dtype != prev.dtype or len(s.levels) != 1:
-            break
-        yi, xi = s.axes.index("Y"), s.axes.index("X")
-        ok = all(
-            (s.shape[i] in (prev.shape[i] // 2, (prev.shape[i] + 1) // 2))
-            if i in (yi, xi)
-            else s.shape[i] == prev.shape[i]
-            for i in range(len(s.shape))
-        )
-        if not ok or s.shape[yi] < 1 or s.shape[xi] < 1:
-            break
-        where.append((j, 0))
-        prev = s
-    return where
 
 
 # -- pixels -------------------------------------------------------------------
@@ -388,18 +301,17 @@ def _check_pages(path: Path, levels) -> None:
         if lvl.dataoffset is not None:
             end = lvl.dataoffset + lvl.size * lvl.dtype.itemsize
             if end > size:
-                raise ValueError(f"file is truncated ({size} bytes, image data needs {end})")
+                raise tifflog.damaged(path, size=size, needed=end)
             continue
         check = pages if len(pages) <= 4096 else pages[:64] + pages[-64:]
         for page in check:
             offsets, counts = page.dataoffsets, page.databytecounts
             if not len(offsets):
                 continue
-            end = max(o + c for o, c in zip(offsets, counts))
+            end = max(o + c for o, c in zip(offsets, counts, strict=False))
             fh = page.parent.filehandle  # planes may live in other files
             if end > fh.size:
-                where = "" if Path(fh.path).resolve() == path.resolve() else f" {fh.name}"
-                raise ValueError(f"file{where} is truncated ({fh.size} bytes, image data needs {end})")
+                raise tifflog.damaged(fh.path, size=fh.size, needed=end)
 
 
 def _tiff_level(tif, path, entry, k, lvl, name, streaming=False):
@@ -411,8 +323,15 @@ def _tiff_level(tif, path, entry, k, lvl, name, streaming=False):
             return arr
         import dask.array as da
 
-        return da.from_array(arr, chunks=arr.dask_chunks(), name=name, lock=False, fancy=False,
-                             asarray=False, meta=np.empty((0,) * arr.ndim, arr.dtype))
+        return da.from_array(
+            arr,
+            chunks=arr.dask_chunks(),
+            name=name,
+            lock=False,
+            fancy=False,
+            asarray=False,
+            meta=np.empty((0,) * arr.ndim, arr.dtype),
+        )
     if entry.index is not None and lvl.dataoffset is not None and key.is_memmappable:
         import tifffile
 
@@ -425,12 +344,11 @@ def _tiff_level(tif, path, entry, k, lvl, name, streaming=False):
 
     # Decoding threads pay off for compressed tiles only; uncompressed ones
     # are just copied, and a thread pool per read would cost more than it saves.
-    workers = 1 if key.compression == 1 else max(2, os.cpu_count() or 2)
-    store = (entry.series if entry.index is None else tif.series[entry.index]).aszarr(
-        level=k, maxworkers=workers)
+    workers = 1 if key.compression == 1 else max(2, cpu_count())
+    store = (entry.series if entry.index is None else tif.series[entry.index]).aszarr(level=k, maxworkers=workers)
     z = zarr.open(store, mode="r")
     if tuple(z.shape) != tuple(lvl.shape):
-        raise NapariVivError(f"{path}: level {k} shape {z.shape} does not match {lvl.shape}")
+        raise NapariVivError(f"level {k} shape {z.shape} does not match {lvl.shape}", subject=path)
     yaxis = lvl.axes.index("Y")
     tall = z.chunks[yaxis] > 2 * CHUNK_ROWS
     if streaming:
@@ -439,119 +357,17 @@ def _tiff_level(tif, path, entry, k, lvl, name, streaming=False):
 
     chunks = tuple(
         grow(c, n, CHUNK_ROWS if a == "Y" else CHUNK_COLS) if a in "YX" else (n if a == "S" else c)
-        for a, c, n in zip(lvl.axes, z.chunks, z.shape)
+        for a, c, n in zip(lvl.axes, z.chunks, z.shape, strict=False)
     )
     if tall:
         # Tall strips (often one strip per plane): decode each strip once and
         # hand it out in 512-row bands, instead of decoding it once per band.
-        chunks = tuple(CHUNK_ROWS if i == yaxis else (n if a == "X" else c)
-                       for i, (a, c, n) in enumerate(zip(lvl.axes, chunks, z.shape)))
+        chunks = tuple(
+            CHUNK_ROWS if i == yaxis else (n if a == "X" else c)
+            for i, (a, c, n) in enumerate(zip(lvl.axes, chunks, z.shape, strict=False))
+        )
         meta = np.empty((0,) * z.ndim, z.dtype)
-        return da.from_array(StripCache(z, yaxis), chunks=chunks, name=name, lock=False,
-                             fancy=False, asarray=False, meta=meta)
+        return da.from_array(
+            StripCache(z, yaxis), chunks=chunks, name=name, lock=False, fancy=False, asarray=False, meta=meta
+        )
     return da.from_array(z, chunks=chunks, name=name, lock=False, fancy=False, inline_array=True)
-
-
-def is_planar_jpeg(page) -> bool:
-    """JPEG tiles or strips, one sample per segment, under a YCbCr tag.
-
-    Bio-Formats' ``bfconvert -compression JPEG`` writes RGB this way: each
-    segment is a one-component JPEG of one colour plane, and the planes are
-    R, G and B (not Y, Cb, Cr), at full resolution. tifffile refuses it (it
-    assumes chroma subsampling, the TIFF default for YCbCr), so
-    :class:`PlanarJpegLevel` decodes the segments with imagecodecs.
-    """
-    return (int(page.compression) == _JPEG and int(page.planarconfig) == _PLANAR
-            and int(page.photometric) == _YCBCR and int(page.samplesperpixel) > 1)
-
-
-class PlanarJpegLevel:
-    """A level of planar one-component JPEG segments, decoded per segment.
-
-    Located through tifffile's structures (each page's segment offsets,
-    byte counts, tile or strip geometry, JPEG tables); decoded with
-    ``imagecodecs.jpeg8_decode``. Shape and axes are the tifffile level's
-    (``...SYX``). The most recently decoded segments are cached, so bands
-    that share a tile row decode it once.
-    """
-
-    def __init__(self, lvl):
-        self._pages = list(lvl.pages)
-        key = lvl.keyframe
-        self.shape = tuple(int(n) for n in lvl.shape)
-        self.ndim = len(self.shape)
-        self.dtype = np.dtype(lvl.dtype)
-        self.size = int(np.prod(self.shape, dtype=np.int64))
-        self.nbytes = self.size * self.dtype.itemsize
-        self._h, self._w, self._s = int(key.imagelength), int(key.imagewidth), int(key.samplesperpixel)
-        if key.is_tiled:
-            self._th, self._tw = int(key.tilelength), int(key.tilewidth)
-        else:
-            self._th, self._tw = int(key.rowsperstrip or self._h), self._w
-        self._ny = -(-self._h // self._th)
-        self._nx = -(-self._w // self._tw)
-        self.chunks = (1,) * (self.ndim - 3) + (1, self._th, self._tw)
-        self._lock = threading.Lock()
-        self._cache: dict = {}
-
-    def dask_chunks(self):
-        rows = grow(self._th, self._h, CHUNK_ROWS)
-        cols = grow(self._tw, self._w, CHUNK_COLS)
-        return (1,) * (self.ndim - 3) + (self._s, rows, cols)
-
-    def __getitem__(self, key):
-        key = key if isinstance(key, tuple) else (key,)
-        key = key + (slice(None),) * (self.ndim - len(key))
-        drop = tuple(i for i, k in enumerate(key) if isinstance(k, (int, np.integer)))
-        spans = [range(*(slice(int(k), int(k) + 1) if isinstance(k, (int, np.integer)) else k)
-                       .indices(n)) for k, n in zip(key, self.shape)]
-        if any(r.step != 1 for r in spans[-3:]):
-            raise IndexError("PlanarJpegLevel reads contiguous samples, rows and columns only")
-        outer, (ss, ys, xs) = spans[:-3], spans[-3:]
-        out = np.empty(tuple(len(r) for r in spans), self.dtype)
-        nouter = self.shape[:-3]
-        for oi, idx in enumerate(itertools.product(*outer)):
-            page = self._pages[int(np.ravel_multi_index(idx, nouter)) if nouter else 0]
-            dest = out[np.unravel_index(oi, tuple(len(r) for r in outer))] if outer else out
-            self._plane(page, ss, ys, xs, dest)
-        return out.squeeze(axis=drop) if drop else out
-
-    def _plane(self, page, ss, ys, xs, dest) -> None:
-        if not len(ss) or not len(ys) or not len(xs):
-            return
-        for s in ss:
-            for ty in range(ys.start // self._th, (ys.stop - 1) // self._th + 1):
-                for tx in range(xs.start // self._tw, (xs.stop - 1) // self._tw + 1):
-                    tile = self._segment(page, (s * self._ny + ty) * self._nx + tx)
-                    y0, x0 = ty * self._th, tx * self._tw
-                    a0, a1 = max(ys.start, y0), min(ys.stop, y0 + self._th)
-                    b0, b1 = max(xs.start, x0), min(xs.stop, x0 + self._tw)
-                    dest[s - ss.start, a0 - ys.start:a1 - ys.start, b0 - xs.start:b1 - xs.start] = \
-                        tile[a0 - y0:a1 - y0, b0 - x0:b1 - x0]
-
-    def _segment(self, page, index: int) -> np.ndarray:
-        import imagecodecs
-
-        cache_key = (id(page), index)
-        with self._lock:
-            hit = self._cache.get(cache_key)
-        if hit is not None:
-            return hit
-        fh = page.parent.filehandle
-        offset, count = int(page.dataoffsets[index]), int(page.databytecounts[index])
-        with fh.lock:
-            fh.seek(offset)
-            data = fh.read(count)
-        tile = imagecodecs.jpeg8_decode(data, tables=page.jpegtables)
-        rows = min(self._th, self._h - (index % (self._ny * self._nx)) // self._nx * self._th)
-        if tile.ndim != 2 or tile.shape[1] < min(self._tw, self._w) or tile.shape[0] < (
-                rows if not page.is_tiled else self._th):
-            raise ValueError(f"a JPEG segment decodes to {tile.shape}, expected one "
-                             f"{self._th}x{self._tw} plane (chroma-subsampled YCbCr is not supported)")
-        if tile.shape[0] < self._th:  # the last strip is shorter
-            tile = np.pad(tile, ((0, self._th - tile.shape[0]), (0, 0)))
-        with self._lock:
-            if len(self._cache) >= 4 * self._nx * self._s:
-                self._cache.clear()
-            self._cache[cache_key] = tile
-        return tile

@@ -1,5 +1,7 @@
-"""TIFF metadata -> :class:`ImageMetadata`: OME-XML, ImageJ, FEI, Micro-Manager,
-PerkinElmer QPI, Aperio SVS, and the resolution tags as a last resort.
+"""TIFF metadata -> :class:`ImageMetadata`.
+
+From OME-XML, ImageJ, FEI, Micro-Manager, PerkinElmer QPI, Aperio SVS, and
+the resolution tags as a last resort.
 
 Physical sizes, honestly: what the instrument or its software recorded (OME,
 ImageJ calibration, FEI's scan pixel size, Micro-Manager's PixelSize_um,
@@ -19,22 +21,40 @@ from pathlib import Path
 import numpy as np
 
 from .. import naming
-from ..metadata import MICROMETRE, ImageMetadata, int_to_color, local_name, normalize_unit
-from .image import set_physical_sizes
+from ..metadata import MICROMETRE, ImageMetadata, normalize_unit, set_physical_sizes
+from ..ome.parse import ome_image_metadata
+from ..ome.schema import local_name
 
 #: Dots per inch that image libraries and editors write by default (screen
 #: and print settings), never a measurement of a specimen.
 DEFAULT_DPI = (72, 96, 120, 144, 150, 192, 200, 240, 300, 600)
 
 
-def tiff_metadata(tif, main, index, path: Path, *, ome_xml=None, notes=None,
-                  extra=None) -> ImageMetadata:
-    """Metadata of image series ``index`` (``main``) from the richest source the file has.
+def tiff_metadata(tif, main, index, path: Path, *, ome_xml=None, notes=None, extra=None) -> ImageMetadata:
+    """Return the metadata of image series ``index`` from the richest source the file has.
 
-    ``ome_xml`` overrides the file's own OME-XML (a companion file's);
-    ``notes`` (a list) collects one-line remarks for the user; ``extra`` is
-    what the opener learnt from per-page metadata (NDTiff channel names,
-    Micro-Manager pixel size).
+    Parameters
+    ----------
+    tif : tifffile.TiffFile
+        The open file.
+    main : tifffile.TiffPageSeries
+        The series.
+    index : int
+        Its number (the OME ``<Image>`` it is).
+    path : pathlib.Path
+        The file (its stem is the default name).
+    ome_xml : str, optional
+        Overrides the file's own OME-XML (a companion file's).
+    notes : list, optional
+        Collects one-line remarks for the user.
+    extra : dict, optional
+        What the opener learnt from per-page metadata (NDTiff channel names,
+        Micro-Manager pixel size).
+
+    Returns
+    -------
+    ImageMetadata
+        Name, physical sizes, channel names and colours, limits (axes are set by the opener).
     """
     meta = ImageMetadata(name=naming.stem(path))
     notes = notes if notes is not None else []
@@ -42,8 +62,8 @@ def tiff_metadata(tif, main, index, path: Path, *, ome_xml=None, notes=None,
     qpi_pixel = None
     xml = ome_xml or (tif.ome_metadata if tif.is_ome else None)
     ome = bool(xml and "Image" in xml and not extra.get("ignore_ome"))
-    if ome:
-        _ome_metadata(meta, xml, index, main)
+    if ome and xml:
+        ome_image_metadata(meta, xml, index, getattr(main, "name", None))
     elif tif.is_imagej:
         _imagej_metadata(meta, tif, notes)
     elif main.kind == "qpi" or tif.pages.first.is_qpi:
@@ -70,60 +90,6 @@ def tiff_metadata(tif, main, index, path: Path, *, ome_xml=None, notes=None,
     return meta
 
 
-def _ome_metadata(meta: ImageMetadata, xml: str, index: int, main) -> None:
-    meta.ome_xml = xml
-    try:
-        root = ET.fromstring(xml.encode("utf-8") if isinstance(xml, str) else xml)
-    except ET.ParseError:
-        return
-    images = [el for el in root if local_name(el.tag) == "Image"]
-    if not images:
-        return
-    image = images[index] if index < len(images) else images[0]
-    if getattr(main, "name", None):
-        for el in images:  # tifffile may skip Images without data; prefer a name match
-            if el.get("Name") == main.name:
-                image = el
-                break
-    if image.get("Name"):
-        meta.name = image.get("Name")
-    pixels = next((el for el in image if local_name(el.tag) == "Pixels"), None)
-    if pixels is None:
-        return
-    sizes = {}
-    for axis in "XYZ":
-        value = pixels.get(f"PhysicalSize{axis}")
-        if value is None:
-            continue
-        try:
-            sizes[axis.lower()] = (float(value), pixels.get(f"PhysicalSize{axis}Unit") or MICROMETRE)
-        except ValueError:
-            continue
-    set_physical_sizes(meta, sizes)
-    if pixels.get("TimeIncrement"):
-        try:
-            meta.time_increment = float(pixels.get("TimeIncrement"))
-        except ValueError:
-            pass
-    channels = [el for el in pixels if local_name(el.tag) == "Channel"]
-    if channels:
-        given = [el.get("Name") or el.get("Fluor") for el in channels]
-        colors = [_ome_color(el.get("Color")) for el in channels]
-        if any(given):
-            meta.channel_names = [g or f"Channel {i}" for i, g in enumerate(given)]
-        meta.channel_colors = colors if any(c is not None for c in colors) else None
-
-
-def _ome_color(value) -> tuple[int, int, int] | None:
-    """OME Channel Color (signed 32-bit RGBA) -> (r, g, b)."""
-    if value is None:
-        return None
-    try:
-        return int_to_color(int(value))
-    except ValueError:
-        return None
-
-
 def _imagej_metadata(meta: ImageMetadata, tif, notes: list) -> None:
     ij = tif.imagej_metadata or {}
     unit = imagej_unit(ij.get("unit"))
@@ -135,8 +101,7 @@ def _imagej_metadata(meta: ImageMetadata, tif, notes: list) -> None:
         try:
             normalize_unit(unit)
         except ValueError:
-            notes.append(f"the ImageJ calibration unit {unit!r} is not a length unit; "
-                         "its pixel size is not used")
+            notes.append(f"the ImageJ calibration unit {unit!r} is not a length unit; its pixel size is not used")
         else:
             sizes["x"] = (1.0 / xres, unit)
             sizes["y"] = (1.0 / (yres or xres), unit)
@@ -154,10 +119,13 @@ def _imagej_metadata(meta: ImageMetadata, tif, notes: list) -> None:
             meta.channel_names = names
     luts = ij.get("LUTs")
     if isinstance(luts, list) and len(luts) == nc and nc > 1:
-        colors = []
+        colors: list[tuple[int, int, int] | None] = []
         for lut in luts:
             lut = np.asarray(lut)
-            colors.append(tuple(int(v) for v in lut[:, -1]) if lut.shape[:1] == (3,) else None)
+            if lut.shape[:1] == (3,):
+                colors.append((int(lut[0, -1]), int(lut[1, -1]), int(lut[2, -1])))
+            else:
+                colors.append(None)
         meta.channel_colors = colors
     ranges = ij.get("Ranges", ij.get("ranges"))
     if ranges is not None and len(ranges) == 2 * nc:
@@ -165,8 +133,9 @@ def _imagej_metadata(meta: ImageMetadata, tif, notes: list) -> None:
 
 
 def imagej_unit(unit) -> str | None:
-    r"""ImageJ's calibration unit as text, with ``\u00B5m``-style escapes decoded
-    (ImageJ writes non-ASCII units so); None for an uncalibrated image.
+    r"""Return ImageJ's calibration unit as text; None for an uncalibrated image.
+
+    ``\u00B5m``-style escapes are decoded (ImageJ writes non-ASCII units so).
 
     >>> imagej_unit("\\u00B5m") == "\u00b5m", imagej_unit("pixel")
     (True, None)
@@ -180,8 +149,9 @@ def imagej_unit(unit) -> str | None:
 
 
 def _qpi_metadata(meta: ImageMetadata, main) -> float | None:
-    """Channel names/colours from each channel page's QPI XML; returns the
-    ``PixelSizeMicrons`` of the scan profile, if any.
+    """Set channel names/colours from each channel page's QPI XML.
+
+    Returns the ``PixelSizeMicrons`` of the scan profile, if any.
 
     ``<Biomarker>`` (PhenoCycler Fusion) names the marker, ``<Name>`` the
     filter or unmixed component (Vectra); only direct children of the root
@@ -252,9 +222,9 @@ def _svs_metadata(meta: ImageMetadata, tif) -> None:
 
 
 def svs_mpp(description: str) -> float | None:
-    """Microns per pixel from an Aperio ImageDescription.
+    r"""Return microns per pixel from an Aperio ImageDescription.
 
-    >>> svs_mpp("Aperio Image Library v11\\r\\n2220x2967 JPEG/RGB Q=30|AppMag = 20|MPP = 0.4990|")
+    >>> svs_mpp("Aperio Image Library v11\r\n2220x2967 JPEG/RGB Q=30|AppMag = 20|MPP = 0.4990|")
     0.499
     """
     for part in (description or "").split("|"):
@@ -285,17 +255,15 @@ def _resolution_metadata(meta: ImageMetadata, page) -> str:
     per_metre = {2: 1 / 0.0254, 3: 100.0}.get(unit)
     xres = _rational(page.tags.valueof(282))
     yres = _rational(page.tags.valueof(283)) or xres
-    if not xres or xres == 1 and yres == 1:  # 1 pixel per unit: tifffile's default
+    if not xres or not yres or xres == 1 and yres == 1:  # 1 pixel per unit: tifffile's default
         return "none is recorded"
     if per_metre is None:
         return "the TIFF resolution tags have no unit"
     dpi = xres * 0.0254 * per_metre
     if any(abs(dpi - d) <= 0.01 * d for d in DEFAULT_DPI):
-        return (f"the TIFF resolution tags say {dpi:.0f} dpi, a screen or print default, "
-                "not a measurement")
+        return f"the TIFF resolution tags say {dpi:.0f} dpi, a screen or print default, not a measurement"
     # pixels per inch (or cm) -> micrometres per pixel
-    set_physical_sizes(meta, {"x": (1e6 / (xres * per_metre), MICROMETRE),
-                              "y": (1e6 / (yres * per_metre), MICROMETRE)})
+    set_physical_sizes(meta, {"x": (1e6 / (xres * per_metre), MICROMETRE), "y": (1e6 / (yres * per_metre), MICROMETRE)})
     return ""
 
 

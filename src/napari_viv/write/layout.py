@@ -4,16 +4,9 @@ Axes use the letters T, C, Z, Y, X and S (RGB samples), outermost first.
 The written layout is either a subsequence of ``TCZYX`` (planes in OME
 ``DimensionOrder="XYZCT"``) or ``YXS`` for interleaved uint8 RGB.
 
-Defaults when ``axes`` is None:
-
-====  ==========================================================
-ndim  axes
-====  ==========================================================
-2     ``YX``
-3     ``YXS`` if the last dimension is 3 and the dtype is uint8, else ``CYX``
-4     ``CZYX``
-5     ``TCZYX``
-====  ==========================================================
+Defaults when ``axes`` is None: :data:`napari_viv.axes.ARRAY_AXES_BY_NDIM`
+(``YX``, ``CYX``, ``CZYX``, ``TCZYX``), and ``YXS`` by
+:func:`napari_viv.axes.array_is_rgb` (3 samples last, uint8).
 
 RGB rule: an ``S`` axis is written as interleaved RGB only when it has 3
 samples, the dtype (after conversion) is uint8 and every other axis apart
@@ -32,11 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..axes import AXES_BY_NDIM
+from ..axes import CANONICAL, RGB_AXES, array_axes, canonical_order
 from ..errors import NapariVivError
-
-CANONICAL = "TCZYX"
-RGB_AXES = "YXS"
 
 #: dtypes written as they are (native little-endian).
 WRITTEN_AS_IS = ("uint8", "uint16", "uint32", "int8", "int16", "int32", "float32", "float64")
@@ -49,16 +39,14 @@ DTYPE_RULES = {
 
 
 def default_axes(shape, dtype) -> str:
-    """Guess the axes of an array of ``shape`` and ``dtype`` given none."""
-    ndim = len(shape)
-    if ndim == 3 and shape[-1] == 3 and np.dtype(dtype) == np.uint8:
-        return "YXS"
-    if ndim in AXES_BY_NDIM:
-        return AXES_BY_NDIM[ndim]
-    raise NapariVivError(
-        f"cannot guess axes for a {ndim}-D array of shape {tuple(shape)}; "
-        "pass axes (letters from TCZYX, or YXS for RGB)"
-    )
+    """The axes assumed for an array of ``shape``/``dtype`` given no axes (see :mod:`napari_viv.axes`)."""
+    try:
+        return array_axes(tuple(shape), dtype)
+    except ValueError:
+        raise NapariVivError(
+            f"cannot guess axes for a {len(shape)}-D array of shape {tuple(shape)}; "
+            f"pass axes (letters from {CANONICAL}, or {RGB_AXES} for RGB)"
+        ) from None
 
 
 def output_dtype(dtype) -> np.dtype:
@@ -170,7 +158,7 @@ def _resolve(shape, dtype, axes, interleave: bool = True) -> Layout:
         if "C" in axes:  # a size-1 C axis: index it away, S takes its role
             axes = axes.replace("C", "_")
         axes = axes.replace("S", "C")
-    canon = "".join(ax for ax in CANONICAL if ax in axes)
+    canon = canonical_order(axes)
     sizes = dict(zip(axes, shape, strict=True))
     out_shape = tuple(sizes[ax] for ax in canon)
     return Layout(canon, out_shape, axes, shape)

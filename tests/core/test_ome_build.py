@@ -1,4 +1,4 @@
-"""omexml: the XML Viv's strict parser needs, checked with lxml."""
+"""ome.build: the OME-XML Viv's strict parser needs, checked with lxml (and ome.schema's colour ints)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from lxml import etree
 
 from napari_viv.errors import NapariVivError
 from napari_viv.metadata import ImageMetadata
-from napari_viv.metadata import color_to_int, int_to_color
-from napari_viv.write.omexml import OME_NS, build_ome_xml
+from napari_viv.ome import OME_NS, build_ome_xml, color_to_int, int_to_color
 from napari_viv.write.plan import plan_pyramid
 
 NS = {"o": OME_NS}
@@ -21,16 +20,27 @@ def parse(xml: bytes):
 
 
 def test_structure_and_types():
-    for dtype, ome in (("uint8", "uint8"), ("int32", "int32"), ("float32", "float"),
-                       ("float64", "double"), (bool, "uint8"), ("float16", "float")):
+    for dtype, ome in (
+        ("uint8", "uint8"),
+        ("int32", "int32"),
+        ("float32", "float"),
+        ("float64", "double"),
+        (bool, "uint8"),
+        ("float16", "float"),
+    ):
         plan = plan_pyramid((2, 3, 4, 50, 60), dtype, tile_size=16)
         root = parse(build_ome_xml(plan, ImageMetadata(), name="x"))
         assert root.tag == f"{{{OME_NS}}}OME" and root.prefix is None
         px = root.find("o:Image/o:Pixels", NS)
         assert px.get("Type") == ome
         assert px.get("DimensionOrder") == "XYZCT"
-        assert (px.get("SizeX"), px.get("SizeY"), px.get("SizeZ"), px.get("SizeC"),
-                px.get("SizeT")) == ("60", "50", "4", "3", "2")
+        assert (px.get("SizeX"), px.get("SizeY"), px.get("SizeZ"), px.get("SizeC"), px.get("SizeT")) == (
+            "60",
+            "50",
+            "4",
+            "3",
+            "2",
+        )
         chans = px.findall("o:Channel", NS)
         assert [c.get("ID") for c in chans] == [f"Channel:0:{i}" for i in range(3)]
         assert all(c.get("SamplesPerPixel") == "1" for c in chans)
@@ -45,11 +55,12 @@ def test_escaping_and_unicode():
     root = parse(xml)
     assert root.find("o:Image", NS).get("Name") == "<&>\"'"
     assert [c.get("Name") for c in root.findall("o:Image/o:Pixels/o:Channel", NS)] == names
-    assert "µ".encode("utf-8") in xml
+    assert "µ".encode() in xml
 
 
-@pytest.mark.parametrize("unit,symbol", [("um", "\u00b5m"), ("\u03bcm", "\u00b5m"),
-                                         ("micron", "\u00b5m"), ("nm", "nm"), (None, "\u00b5m")])
+@pytest.mark.parametrize(
+    "unit,symbol", [("um", "\u00b5m"), ("\u03bcm", "\u00b5m"), ("micron", "\u00b5m"), ("nm", "nm"), (None, "\u00b5m")]
+)
 def test_units(unit, symbol):
     md = ImageMetadata(physical_sizes={"x": 0.5, "y": 0.25, "z": 3}, unit=unit)
     plan = plan_pyramid((2, 20, 20), "uint16", axes="ZYX", tile_size=16)
@@ -82,8 +93,7 @@ def test_colour_integers():
 
 def test_rgb_channel():
     plan = plan_pyramid((40, 30, 3), "uint8", tile_size=16)
-    px = parse(build_ome_xml(plan, ImageMetadata(channel_names=["HE"]))).find(
-        "o:Image/o:Pixels", NS)
+    px = parse(build_ome_xml(plan, ImageMetadata(channel_names=["HE"]))).find("o:Image/o:Pixels", NS)
     assert px.get("Interleaved") == "true" and px.get("SizeC") == "3"
     (ch,) = px.findall("o:Channel", NS)
     assert ch.get("SamplesPerPixel") == "3" and ch.get("Name") == "HE"
