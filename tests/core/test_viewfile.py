@@ -44,7 +44,7 @@ def test_no_look_no_view_file_and_overwrite_removes_a_stale_one(tmp_path):
 
 def test_a_stale_view_file_blocks_an_export_without_overwrite(tmp_path):
     (tmp_path / "x.view.json").write_text("{}")
-    with pytest.raises(Exception, match="x.view.json already exists"):
+    with pytest.raises(Exception, match="x.view.json: already exists"):
         export_pyramid(np.zeros((64, 64), np.uint8), tmp_path / "x")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.view.json"]
 
