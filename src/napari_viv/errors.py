@@ -42,15 +42,28 @@ class NapariVivError(Exception):
         super().__init__(self.problem)
 
     def __str__(self) -> str:
+        """Join the subject and the problem: ``"subject: problem"``."""
         return f"{self.subject}: {self.problem}" if self.subject else self.problem
 
     def about(self, subject: str | os.PathLike | None) -> NapariVivError:
-        """The same problem, about ``subject`` (a new error of the same class)."""
+        """Return the same problem about ``subject``, as a new error of the same class.
+
+        Parameters
+        ----------
+        subject : str or os.PathLike or None
+            What the user calls the thing the problem is about (a file, a layer, ``file [series 2]``).
+
+        Returns
+        -------
+        NapariVivError
+            An error of this error's class, with this problem and the new subject.
+        """
         new = NapariVivError.__new__(type(self))
         NapariVivError.__init__(new, self.problem, subject=subject)
         return new
 
     def __reduce__(self):
+        """Pickle with the subject (dask.distributed sends errors back from workers)."""
         # keep the subject across pickling (dask.distributed sends errors back)
         return (_rebuild, (type(self), self.problem, self.subject))
 
@@ -64,6 +77,7 @@ def _rebuild(cls: type[NapariVivError], problem: str, subject: str | None) -> Na
 class Cancelled(NapariVivError):
     """The user cancelled; nothing was left at the output path."""
 
-    def __init__(self, problem: str = "cancelled; nothing was written", *,
-                 subject: str | os.PathLike | None = None) -> None:
+    def __init__(
+        self, problem: str = "cancelled; nothing was written", *, subject: str | os.PathLike | None = None
+    ) -> None:
         super().__init__(problem, subject=subject)

@@ -89,7 +89,8 @@ def _channel_color(c: int) -> tuple[int, int, int]:
     if c < len(PANEL):
         return PANEL[c][1]
     rng = np.random.default_rng(c)
-    return tuple(int(v) for v in rng.integers(64, 256, 3))
+    r, g, b = (int(v) for v in rng.integers(64, 256, 3))
+    return r, g, b
 
 
 def _lazy(size, channels, seed, dtype):
@@ -263,7 +264,7 @@ _NOISE = 256  # noise is drawn per fixed 256-px cell, whatever the block layout
 
 
 def _noise(seed, c, y0, y1, x0, x1) -> np.ndarray:
-    """Standard normal noise for [y0:y1, x0:x1] of channel c, independent of blocking."""
+    """Make standard normal noise for [y0:y1, x0:x1] of channel c, independent of blocking."""
     out = np.empty((y1 - y0, x1 - x0), np.float32)
     for cy in range(y0 // _NOISE, (y1 - 1) // _NOISE + 1):
         for cx in range(x0 // _NOISE, (x1 - 1) // _NOISE + 1):
@@ -295,7 +296,7 @@ _BLUR_MARGIN = 2  # pixels rendered around a block for the optical blur
 
 
 def render_he_block(seed, y0, y1, x0, x1) -> np.ndarray:
-    """An H&E-like brightfield rendering of the same tissue, uint8 RGB (Y, X, 3).
+    """Render the same tissue as H&E-like brightfield, uint8 RGB (Y, X, 3).
 
     Stain amounts follow the cell geometry (dense haematoxylin in nuclei, eosin
     in cytoplasm and in fibrous stroma, bright glass outside the tissue); light
@@ -326,7 +327,7 @@ def render_he_block(seed, y0, y1, x0, x1) -> np.ndarray:
 
 
 def synthetic_he(size=2048, *, seed=0) -> np.ndarray:
-    """A ``size`` x ``size`` H&E-like RGB slide (uint8, (Y, X, 3)), in memory."""
+    """Make a ``size`` x ``size`` H&E-like RGB slide (uint8, (Y, X, 3)), in memory."""
     out = np.empty((size, size, 3), np.uint8)
     for y in range(0, size, _BLOCK):
         for x in range(0, size, _BLOCK):
