@@ -512,3 +512,26 @@ def test_option_examples_run():
     result = doctest.testmod(export_options, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_output_field_shows_the_folder(make_napari_viewer, qtbot, tmp_path):
+    """The field shows the name's end; the line under it shows the folder,
+    elided in the middle when the dock is narrow, with the full path as tooltip."""
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(np.zeros((64, 80), np.uint16), name="cells")
+    panel = make_panel(viewer)
+    deep = tmp_path / ("a-rather-long-folder-name-" * 3) / "exports"
+    deep.mkdir(parents=True)
+    panel.output.value = deep / "cells.ome.tif"
+    label = panel.output_section.folder_label.native
+
+    def fits():
+        return 0 < label.fontMetrics().horizontalAdvance(label.text()) <= label.width()
+
+    qtbot.waitUntil(fits, timeout=5000)
+    shown = label.text()
+    assert label.toolTip() == str(deep / "cells.ome.tif")
+    assert label.fontMetrics().horizontalAdvance("in " + str(deep)) > label.width()  # too long to show whole
+    assert "…" in shown
+    assert shown.startswith("in " + str(deep)[:5])  # where the folder starts
+    assert shown.endswith("exports")  # and its own name

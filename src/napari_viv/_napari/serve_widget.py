@@ -27,7 +27,7 @@ from magicgui.widgets import Container, FileEdit, Label, PushButton
 from ..errors import NapariVivError
 from ..text import human_bytes
 from . import settings
-from .widgets import OME_TIFF_FILTER, notify_error, notify_info, row, selectable, wrapping
+from .widgets import OME_TIFF_FILTER, FolderLabel, heading, notify_error, notify_info, row, selectable, wrapping
 
 log = logging.getLogger(__name__)
 
@@ -232,14 +232,10 @@ class ServeFile(Container):
         self.file = FileEdit(mode="r", filter=OME_TIFF_FILTER, label="File", name="file")
         if last is not None:
             self.file.value = last
+        self.folder_label = FolderLabel(name="file_folder")
         self.viewing = ViewingSection(name="viewing")
         super().__init__(
-            widgets=[
-                Label(value="<b>Exported OME-TIFF</b>"),
-                self.file,
-                Label(value="<b>Viewing</b>"),
-                self.viewing,
-            ],
+            widgets=[heading("Exported OME-TIFF"), self.file, self.folder_label, heading("Viewing"), self.viewing],
             labels=False,
         )
         self.file.changed.connect(self._on_file)
@@ -252,4 +248,6 @@ class ServeFile(Container):
     def _on_file(self, *_args) -> None:
         value = self.file.value
         text = str(value) if value is not None else ""
-        self.viewing.set_file(Path(value) if text not in ("", ".") else None)
+        path = Path(value) if text not in ("", ".") else None
+        self.folder_label.set_path(path)
+        self.viewing.set_file(path)
