@@ -248,12 +248,10 @@ def image_to_layer_data(levels: list, metadata: ImageMetadata, *, name: str | No
     level. The OME-XML and the axes are kept in the layer ``metadata``.
     """
     axes = metadata.axes
-    if len(axes) != len(levels[0].shape):
-        raise NapariVivError(
-            f"{name or metadata.name or 'image'}: axes {axes!r} don't match "
-            f"the data's {len(levels[0].shape)} dimensions"
-        )
     title = name or metadata.name or "image"
+    if len(axes) != len(levels[0].shape):
+        problem = f"axes {axes!r} don't match the data's {len(levels[0].shape)} dimensions"
+        raise NapariVivError(problem, subject=title)
     rgb = axes.endswith("S")
     dims = [a for a in axes if a not in "CS"]
     unit = metadata.unit or "µm"
