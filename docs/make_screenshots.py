@@ -47,6 +47,7 @@ def wait_until(app, condition, timeout=120.0):
 
 
 def settle(app, seconds=0.5):
+    """Process Qt events for ``seconds``."""
     import time
 
     end = time.monotonic() + seconds
@@ -56,6 +57,7 @@ def settle(app, seconds=0.5):
 
 
 def save(pixmap, name):
+    """Save ``pixmap`` as docs/screenshots/``name``."""
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / name
     if not pixmap.save(str(path)):
@@ -75,9 +77,7 @@ def grab_menu(app, window):
     pos = menubar.mapToGlobal(menubar.actionGeometry(file_action).bottomLeft())
     file_menu.popup(pos)
     settle(app, 0.5)
-    io_action = next(
-        a for a in file_menu.actions() if a.text().replace("&", "") == "IO Utilities"
-    )
+    io_action = next(a for a in file_menu.actions() if a.text().replace("&", "") == "IO Utilities")
     file_menu.setActiveAction(io_action)
     submenu: QMenu = io_action.menu()
     submenu.popup(file_menu.mapToGlobal(file_menu.actionGeometry(io_action).topRight()))
@@ -102,6 +102,7 @@ def read_some(url):
 
 
 def main() -> int:
+    """Open the demo, export, serve, and grab the four screenshots."""
     import webbrowser
 
     from qtpy.QtWidgets import QApplication

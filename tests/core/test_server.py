@@ -67,6 +67,7 @@ def assert_cors(headers, origin=AVIVATOR):
 
 # -- statuses and headers ------------------------------------------------
 
+
 def test_full_get_is_the_whole_file_with_cors(server, folder):
     status, headers, body = request(server, "/x.ome.tif", headers={"Origin": AVIVATOR})
     assert status == 200
@@ -81,8 +82,10 @@ def test_viv_style_range_gives_206_and_content_range(server, folder):
     data = (folder / "x.ome.tif").read_bytes()
     # Viv/geotiff ask for 64 KiB blocks with an inclusive end one too far.
     status, headers, body = request(
-        server, "/x.ome.tif", headers={"Range": "bytes=65536-131072", "Origin": AVIVATOR,
-                                       "Accept-Encoding": "gzip, deflate, br"})
+        server,
+        "/x.ome.tif",
+        headers={"Range": "bytes=65536-131072", "Origin": AVIVATOR, "Accept-Encoding": "gzip, deflate, br"},
+    )
     assert status == 206
     assert body == data[65536:131073]
     assert headers["Content-Range"] == f"bytes 65536-131072/{len(data)}"
@@ -101,8 +104,7 @@ def test_suffix_range(server, folder):
 def test_range_past_the_end_is_clipped(server, folder):
     data = (folder / "x.ome.tif").read_bytes()
     start = len(data) - 1000
-    status, headers, body = request(
-        server, "/x.ome.tif", headers={"Range": f"bytes={start}-{len(data) + 65536}"})
+    status, headers, body = request(server, "/x.ome.tif", headers={"Range": f"bytes={start}-{len(data) + 65536}"})
     assert status == 206
     assert body == data[start:]
     assert headers["Content-Range"] == f"bytes {start}-{len(data) - 1}/{len(data)}"
@@ -110,8 +112,7 @@ def test_range_past_the_end_is_clipped(server, folder):
 
 def test_unsatisfiable_range_is_416_with_cors(server, folder):
     size = (folder / "x.ome.tif").stat().st_size
-    status, headers, _ = request(
-        server, "/x.ome.tif", headers={"Range": f"bytes={size + 10}-", "Origin": AVIVATOR})
+    status, headers, _ = request(server, "/x.ome.tif", headers={"Range": f"bytes={size + 10}-", "Origin": AVIVATOR})
     assert status == 416
     assert headers["Content-Range"] == f"bytes */{size}"
     assert_cors(headers)
@@ -127,12 +128,17 @@ def test_head_has_length_and_no_body(server, folder):
 
 
 def test_preflight_allows_range_and_private_network(server):
-    status, headers, body = request(server, "/x.ome.tif", method="OPTIONS", headers={
-        "Origin": AVIVATOR,
-        "Access-Control-Request-Method": "GET",
-        "Access-Control-Request-Headers": "range",
-        "Access-Control-Request-Private-Network": "true",
-    })
+    status, headers, body = request(
+        server,
+        "/x.ome.tif",
+        method="OPTIONS",
+        headers={
+            "Origin": AVIVATOR,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "range",
+            "Access-Control-Request-Private-Network": "true",
+        },
+    )
     assert status in (200, 204)
     assert headers["Access-Control-Allow-Origin"] == AVIVATOR
     allowed = {h.strip().lower() for h in headers["Access-Control-Allow-Headers"].split(",")}
@@ -173,10 +179,10 @@ def test_offsets_sidecar_appearing_later_is_picked_up(tmp_path):
 
 # -- origins -------------------------------------------------------------
 
+
 def test_other_origins_are_refused_by_default(server, caplog):
     with caplog.at_level(logging.WARNING, logger="napari_viv.serve.server"):
-        status, headers, body = request(server, "/x.ome.tif",
-                                        headers={"Origin": "https://evil.example"})
+        status, headers, body = request(server, "/x.ome.tif", headers={"Origin": "https://evil.example"})
     assert status == 403
     assert "Access-Control-Allow-Origin" not in headers
     assert b"II*" not in body and len(body) < 200
@@ -187,8 +193,7 @@ def test_configured_origins_are_reflected(folder):
     mine = "http://localhost:8080"
     with RangeServer([folder / "x.ome.tif"], allow_origins=[mine, AVIVATOR]) as srv:
         for origin in (mine, AVIVATOR):
-            status, headers, _ = request(srv, "/x.ome.tif", headers={
-                "Origin": origin, "Range": "bytes=0-9"})
+            status, headers, _ = request(srv, "/x.ome.tif", headers={"Origin": origin, "Range": "bytes=0-9"})
             assert status == 206
             assert headers["Access-Control-Allow-Origin"] == origin
             assert "Origin" in headers["Vary"]
@@ -207,8 +212,7 @@ def test_default_allows_self_hosted_avivator_from_env(folder, monkeypatch):
     monkeypatch.setenv("NAPARI_VIV_AVIVATOR_URL", "https://viv.example.org:8443/avivator/")
     with RangeServer([folder / "x.ome.tif"]) as srv:
         for origin in (AVIVATOR, "https://viv.example.org:8443"):
-            status, headers, _ = request(srv, "/x.ome.tif", method="HEAD",
-                                         headers={"Origin": origin})
+            status, headers, _ = request(srv, "/x.ome.tif", method="HEAD", headers={"Origin": origin})
             assert status == 200
             assert headers["Access-Control-Allow-Origin"] == origin
     assert AVIVATOR_ORIGIN == AVIVATOR
@@ -216,23 +220,27 @@ def test_default_allows_self_hosted_avivator_from_env(folder, monkeypatch):
 
 # -- routing: exactly the given files ------------------------------------
 
-@pytest.mark.parametrize("path", [
-    "/secret.txt",
-    "/../secret.txt",
-    "/%2e%2e/secret.txt",
-    "/%2E%2E%2Fsecret.txt",
-    "/x.ome.tif/../secret.txt",
-    "/x.ome.tif%2F..%2Fsecret.txt",
-    "//etc/passwd",
-    "/../../../../etc/passwd",
-    "/%2e%2e%2f%2e%2e%2f%2e%2e%2fetc%2fpasswd",
-    "/x.ome.tif.gz",
-    "/x.ome.tif.br",
-    "/X.OME.TIF",
-    "/x.ome.tif%00",
-    "/./secret.txt",
-    "/sub/x.ome.tif",
-])
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/secret.txt",
+        "/../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/%2E%2E%2Fsecret.txt",
+        "/x.ome.tif/../secret.txt",
+        "/x.ome.tif%2F..%2Fsecret.txt",
+        "//etc/passwd",
+        "/../../../../etc/passwd",
+        "/%2e%2e%2f%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        "/x.ome.tif.gz",
+        "/x.ome.tif.br",
+        "/X.OME.TIF",
+        "/x.ome.tif%00",
+        "/./secret.txt",
+        "/sub/x.ome.tif",
+    ],
+)
 def test_nothing_but_the_served_files(server, path):
     status, headers, body = request(server, path, headers={"Origin": AVIVATOR})
     assert status in (400, 404)
@@ -243,8 +251,7 @@ def test_nothing_but_the_served_files(server, path):
 
 def test_precompressed_sibling_is_never_substituted(server, folder):
     for enc in ("gzip", "br", "gzip, deflate, br"):
-        status, headers, body = request(server, "/x.ome.tif",
-                                        headers={"Accept-Encoding": enc, "Range": "bytes=0-99"})
+        status, headers, body = request(server, "/x.ome.tif", headers={"Accept-Encoding": enc, "Range": "bytes=0-99"})
         assert status == 206
         assert body == (folder / "x.ome.tif").read_bytes()[:100]
         assert "Content-Encoding" not in headers
@@ -288,28 +295,37 @@ def test_host_header_must_be_loopback(server):
 
 # -- listening socket ----------------------------------------------------
 
+
 def listeners(port):
-    return [c for c in psutil.Process().net_connections(kind="inet")
-            if c.status == psutil.CONN_LISTEN and c.laddr.port == port]
+    return [
+        c
+        for c in psutil.Process().net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN and c.laddr.port == port
+    ]
 
 
 def test_listens_on_loopback_only(server):
     socks = listeners(server.port)
     assert socks and all(c.laddr.ip == "127.0.0.1" for c in socks)
-    others = [a.address for addrs in psutil.net_if_addrs().values() for a in addrs
-              if a.family == socket.AF_INET and not a.address.startswith("127.")]
+    others = [
+        a.address
+        for addrs in psutil.net_if_addrs().values()
+        for a in addrs
+        if a.family == socket.AF_INET and not a.address.startswith("127.")
+    ]
     for address in others:
         with pytest.raises(OSError):
             socket.create_connection((address, server.port), timeout=2).close()
 
 
 def test_other_host_is_bound_with_a_warning(folder, caplog):
-    with caplog.at_level(logging.WARNING, logger="napari_viv.serve.server"):
-        with RangeServer([folder / "x.ome.tif"], host="0.0.0.0") as srv:
-            assert {c.laddr.ip for c in listeners(srv.port)} == {"0.0.0.0"}
-            status, _, _ = request(srv, "/x.ome.tif", method="HEAD",
-                                   headers={"Host": "example.org"})
-            assert status == 200  # no loopback Host guard when exposed on purpose
+    with (
+        caplog.at_level(logging.WARNING, logger="napari_viv.serve.server"),
+        RangeServer([folder / "x.ome.tif"], host="0.0.0.0") as srv,
+    ):
+        assert {c.laddr.ip for c in listeners(srv.port)} == {"0.0.0.0"}
+        status, _, _ = request(srv, "/x.ome.tif", method="HEAD", headers={"Host": "example.org"})
+        assert status == 200  # no loopback Host guard when exposed on purpose
     assert "anyone" in caplog.text
 
 
@@ -322,6 +338,7 @@ def test_port_in_use_is_a_clear_error(folder):
 
 
 # -- robustness ----------------------------------------------------------
+
 
 def test_400_concurrent_64k_ranges_are_byte_exact(server, folder):
     data = (folder / "x.ome.tif").read_bytes()
@@ -342,7 +359,7 @@ def test_400_concurrent_64k_ranges_are_byte_exact(server, folder):
         results = list(pool.map(fetch, starts))
     for start, status, body in results:
         assert status == 206
-        assert body == data[start:start + 65536]
+        assert body == data[start : start + 65536]
     requests, nbytes = settled_stats(server, req0 + 400)
     assert requests - req0 == 400
     assert nbytes - bytes0 == 400 * 65536
@@ -431,8 +448,10 @@ def test_reexport_while_serving_never_tears_a_response(tmp_path):
         writer = threading.Thread(target=reexport)
         writer.start()
         try:
+
             def fetch(_):
                 return request(srv, "/r.ome.tif")
+
             with ThreadPoolExecutor(max_workers=8) as pool:
                 results = list(pool.map(fetch, range(120)))
         finally:
@@ -450,8 +469,7 @@ def test_reexport_while_serving_never_tears_a_response(tmp_path):
 def test_conditional_get_is_304_with_cors(server):
     status, headers, _ = request(server, "/x.ome.tif", method="HEAD")
     etag = headers["ETag"]
-    status, headers, body = request(server, "/x.ome.tif",
-                                    headers={"If-None-Match": etag, "Origin": AVIVATOR})
+    status, headers, body = request(server, "/x.ome.tif", headers={"If-None-Match": etag, "Origin": AVIVATOR})
     assert (status, body) == (304, b"")
     assert_cors(headers)
     status, _, _ = request(server, "/x.ome.tif", headers={"If-Match": '"nope"'})
@@ -476,8 +494,7 @@ def test_validators_follow_the_file_version(server, folder):
     the new bytes, never a 304 or a range of the old version."""
     path = folder / "x.ome.tif"
     old = request(server, "/x.ome.tif", method="HEAD")[1]
-    status, headers, body = request(server, "/x.ome.tif", headers={
-        "If-None-Match": old["ETag"], "Origin": AVIVATOR})
+    status, headers, body = request(server, "/x.ome.tif", headers={"If-None-Match": old["ETag"], "Origin": AVIVATOR})
     assert (status, body) == (304, b"")
     assert headers["ETag"] == old["ETag"]
     assert_cors(headers)
@@ -486,21 +503,17 @@ def test_validators_follow_the_file_version(server, folder):
     tmp.write_bytes(new_bytes)
     os.utime(tmp, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns))
     os.replace(tmp, path)
-    status, headers, body = request(server, "/x.ome.tif", headers={
-        "If-None-Match": old["ETag"], "Range": "bytes=0-9"})
+    status, headers, body = request(server, "/x.ome.tif", headers={"If-None-Match": old["ETag"], "Range": "bytes=0-9"})
     assert (status, body) == (206, new_bytes[:10])
     assert headers["ETag"] != old["ETag"]
     # If-Range with the old ETag: the range is of a version that is gone, so
     # the whole new file comes back (200), as RFC 9110 section 13.1.5 says.
-    status, _, body = request(server, "/x.ome.tif", headers={
-        "If-Range": old["ETag"], "Range": "bytes=0-9"})
+    status, _, body = request(server, "/x.ome.tif", headers={"If-Range": old["ETag"], "Range": "bytes=0-9"})
     assert (status, body) == (200, new_bytes)
     current = headers["ETag"]
-    status, _, body = request(server, "/x.ome.tif", headers={
-        "If-Range": current, "Range": "bytes=0-9"})
+    status, _, body = request(server, "/x.ome.tif", headers={"If-Range": current, "Range": "bytes=0-9"})
     assert (status, body) == (206, new_bytes[:10])
-    status, _, body = request(server, "/x.ome.tif", headers={
-        "If-Range": "W/" + current, "Range": "bytes=0-9"})
+    status, _, body = request(server, "/x.ome.tif", headers={"If-Range": "W/" + current, "Range": "bytes=0-9"})
     assert status == 200  # a weak validator never validates a range
 
 
@@ -508,30 +521,24 @@ def test_date_conditions(server, folder):
     headers = request(server, "/x.ome.tif", method="HEAD")[1]
     last_modified = headers["Last-Modified"]
     long_ago = "Mon, 01 Jan 2001 00:00:00 GMT"
-    status, headers, _ = request(server, "/x.ome.tif", headers={
-        "If-Modified-Since": last_modified, "Origin": AVIVATOR})
+    status, headers, _ = request(server, "/x.ome.tif", headers={"If-Modified-Since": last_modified, "Origin": AVIVATOR})
     assert status == 304
     assert_cors(headers)
-    assert request(server, "/x.ome.tif", method="HEAD",
-                   headers={"If-Modified-Since": long_ago})[0] == 200
-    status, headers, _ = request(server, "/x.ome.tif", headers={
-        "If-Unmodified-Since": long_ago, "Origin": AVIVATOR})
+    assert request(server, "/x.ome.tif", method="HEAD", headers={"If-Modified-Since": long_ago})[0] == 200
+    status, headers, _ = request(server, "/x.ome.tif", headers={"If-Unmodified-Since": long_ago, "Origin": AVIVATOR})
     assert status == 412
     assert_cors(headers)
     size = (folder / "x.ome.tif").stat().st_size
-    status, _, body = request(server, "/x.ome.tif", headers={
-        "If-Range": last_modified, "Range": "bytes=5-9"})
+    status, _, body = request(server, "/x.ome.tif", headers={"If-Range": last_modified, "Range": "bytes=5-9"})
     assert (status, len(body)) == (206, 5)
-    status, _, body = request(server, "/x.ome.tif", headers={
-        "If-Range": long_ago, "Range": "bytes=5-9"})
+    status, _, body = request(server, "/x.ome.tif", headers={"If-Range": long_ago, "Range": "bytes=5-9"})
     assert (status, len(body)) == (200, size)
 
 
 @pytest.mark.parametrize("spec", ["bytes=0-1,4-5", "bytes=abc", "bytes=9-3", "items=0-5"])
 def test_ranges_that_are_not_one_byte_range_are_416(server, folder, spec):
     size = (folder / "x.ome.tif").stat().st_size
-    status, headers, body = request(server, "/x.ome.tif",
-                                    headers={"Range": spec, "Origin": AVIVATOR})
+    status, headers, body = request(server, "/x.ome.tif", headers={"Range": spec, "Origin": AVIVATOR})
     assert (status, body) == (416, b"")
     assert headers["Content-Range"] == f"bytes */{size}"
     assert_cors(headers)
@@ -546,8 +553,7 @@ def test_head_with_range_and_empty_file(tmp_path):
         assert request(srv, "/e.ome.tif", headers={"Range": "bytes=0-9"})[0] == 416
         assert request(srv, "/e.ome.tif", headers={"Range": "bytes=-9"})[0] == 416
         path.write_bytes(b"0123456789")
-        status, headers, body = request(srv, "/e.ome.tif", method="HEAD",
-                                        headers={"Range": "bytes=2-4"})
+        status, headers, body = request(srv, "/e.ome.tif", method="HEAD", headers={"Range": "bytes=2-4"})
         assert (status, body) == (206, b"")
         assert headers["Content-Range"] == "bytes 2-4/10"
         assert headers["Content-Length"] == "3"
@@ -560,8 +566,9 @@ def test_long_ranges_are_streamed_byte_exact_and_counted(tmp_path):
     path.write_bytes(data)
     threads, fds = threading.active_count(), open_fds()
     with RangeServer([path]) as srv:
-        status, _, body = request(srv, "/long.ome.tif", headers={
-            "Range": "bytes=12345-4012344", "Accept-Encoding": "gzip, br"})
+        status, _, body = request(
+            srv, "/long.ome.tif", headers={"Range": "bytes=12345-4012344", "Accept-Encoding": "gzip, br"}
+        )
         assert (status, body) == (206, data[12345:4012345])
         status, _, body = request(srv, "/long.ome.tif")
         assert (status, body) == (200, data)
@@ -594,8 +601,7 @@ def test_file_that_shrinks_mid_download_closes_the_connection(tmp_path, caplog):
     out: the client sees a short, closed response, never a hang or other bytes."""
     path = tmp_path / "s.ome.tif"
     path.write_bytes(bytes(64 * 1024 * 1024))
-    with RangeServer([path]) as srv, \
-            caplog.at_level(logging.WARNING, logger="napari_viv.serve.server"):
+    with RangeServer([path]) as srv, caplog.at_level(logging.WARNING, logger="napari_viv.serve.server"):
         s = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
         s.sendall(b"GET /s.ome.tif HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert s.recv(4096).startswith(b"HTTP/1.1 200")
@@ -617,8 +623,10 @@ def test_port_comes_from_the_bound_socket(folder):
         assert srv.origin == f"http://127.0.0.1:{srv.port}"
 
 
-@pytest.mark.parametrize("origin", ["http://[::1", "http://a:99999", "null", "", "file://",
-                                    "https://avivator.gehlenborglab.org.evil.example"])
+@pytest.mark.parametrize(
+    "origin",
+    ["http://[::1", "http://a:99999", "null", "", "file://", "https://avivator.gehlenborglab.org.evil.example"],
+)
 def test_malformed_or_lookalike_origins_are_refused(server, origin):
     status, headers, _ = request(server, "/x.ome.tif", headers={"Origin": origin})
     assert status == 403
@@ -628,6 +636,7 @@ def test_malformed_or_lookalike_origins_are_refused(server, origin):
 
 
 # -- our viewer on the same origin ----------------------------------------
+
 
 def test_viewer_page_and_bundle_are_served_at_the_root(server, folder):
     from napari_viv.serve import viewer
@@ -647,8 +656,9 @@ def test_viewer_page_and_bundle_are_served_at_the_root(server, folder):
     assert "Content-Security-Policy" not in request(server, "/x.ome.tif", method="HEAD")[1]
 
 
-@pytest.mark.parametrize("path", ["/index.html", "/viewer_dist/viewer.js", "/viewer.js.map",
-                                  "/x.view.json", "/%2e%2e/viewer.js"])
+@pytest.mark.parametrize(
+    "path", ["/index.html", "/viewer_dist/viewer.js", "/viewer.js.map", "/x.view.json", "/%2e%2e/viewer.js"]
+)
 def test_viewer_routes_are_exact(server, path):
     assert request(server, path)[0] == 404
 
@@ -666,3 +676,13 @@ def test_a_served_file_cannot_shadow_the_viewer(tmp_path):
     (tmp_path / "viewer.js").write_text("alert(1)")
     with pytest.raises(NapariVivError, match="viewer.js"):
         RangeServer([tmp_path / "viewer.js"])
+
+
+@pytest.mark.parametrize("module", ["napari_viv.serve.server", "napari_viv.serve.origins"])
+def test_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0, f"{module} has no examples"
+    assert result.failed == 0

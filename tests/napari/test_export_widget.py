@@ -15,10 +15,9 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 import tifffile
-from qtpy.QtCore import Qt
-
 from helpers.napari_files import write_tifffile_pyramid
 from helpers.vivjs import plane_digest
+from qtpy.QtCore import Qt
 
 pytestmark = pytest.mark.napari
 
@@ -151,9 +150,7 @@ def test_output_defaults_to_the_folder_the_layers_came_from(make_napari_viewer, 
     src_dir = tmp_path / "scans"
     src_dir.mkdir()
     data = np.arange(2 * 300 * 400, dtype=np.uint16).reshape(2, 300, 400)
-    src = write_tifffile_pyramid(
-        src_dir / "slide.ome.tif", [data, data[:, ::2, ::2]], "CYX", names=["A", "B"]
-    )
+    src = write_tifffile_pyramid(src_dir / "slide.ome.tif", [data, data[:, ::2, ::2]], "CYX", names=["A", "B"])
     viewer = make_napari_viewer()
     viewer.open(src, plugin="napari-viv")
     panel = make_panel(viewer)
@@ -216,7 +213,10 @@ def test_first_export_of_the_sample_has_every_channel_and_can_be_viewed(
 
     assert ome_channel_names(out) == names  # every channel, in layer order
     assert sorted(p.name for p in tmp_path.iterdir() if "tissue" in p.name) == [
-        "tissue.offsets.json", "tissue.ome.tif", "tissue.view.json"]
+        "tissue.offsets.json",
+        "tissue.ome.tif",
+        "tissue.view.json",
+    ]
     assert values and values == sorted(values) and values[-1] == panel.progress.max
     assert "Saved tissue.ome.tif" in panel.status.value
     assert any("Saved tissue.ome.tif" in m for _s, m in notifications)
@@ -329,9 +329,7 @@ def test_closing_the_panel_mid_export_cancels_it(make_napari_viewer, qtbot, tmp_
 # -- the unit rule ---------------------------------------------------------------
 
 
-def test_scale_without_units_is_written_as_micrometres(
-    make_napari_viewer, qtbot, tmp_path, notifications
-):
+def test_scale_without_units_is_written_as_micrometres(make_napari_viewer, qtbot, tmp_path, notifications):
     viewer = make_napari_viewer()
     viewer.add_image(np.zeros((300, 400), np.uint16), name="cells", scale=(0.65, 0.65))
     assert [str(u) for u in viewer.layers["cells"].units] == ["pixel", "pixel"]
@@ -348,9 +346,7 @@ def test_scale_without_units_is_written_as_micrometres(
     assert ASSUMED.split(";")[0] in panel.status.value
 
 
-def test_scale_with_units_is_kept_and_scale_one_means_none(
-    make_napari_viewer, qtbot, tmp_path, notifications
-):
+def test_scale_with_units_is_kept_and_scale_one_means_none(make_napari_viewer, qtbot, tmp_path, notifications):
     viewer = make_napari_viewer()
     viewer.add_image(np.zeros((300, 400), np.uint16), name="em", scale=(4, 4), units="nm")
     panel = make_panel(viewer)
@@ -390,9 +386,7 @@ def test_the_reader_sets_scale_and_units(make_napari_viewer, tmp_path):
 # -- problems -----------------------------------------------------------------------
 
 
-def test_mismatched_shapes_notify_and_write_nothing(
-    make_napari_viewer, qtbot, tmp_path, notifications
-):
+def test_mismatched_shapes_notify_and_write_nothing(make_napari_viewer, qtbot, tmp_path, notifications):
     viewer = make_napari_viewer()
     viewer.add_image(np.zeros((300, 400), np.uint16), name="small")
     viewer.add_image(np.zeros((320, 400), np.uint16), name="taller")
@@ -424,9 +418,7 @@ def test_existing_file_needs_replace_ticked(make_napari_viewer, qtbot, tmp_path,
     np.testing.assert_array_equal(tifffile.imread(out), data)
 
 
-def test_unwritable_folder_notifies_and_reenables(
-    make_napari_viewer, qtbot, tmp_path, notifications
-):
+def test_unwritable_folder_notifies_and_reenables(make_napari_viewer, qtbot, tmp_path, notifications):
     viewer = make_napari_viewer()
     viewer.add_image(np.zeros((300, 400), np.uint16), name="img")
     panel = make_panel(viewer)
@@ -456,9 +448,7 @@ def test_damaged_settings_file_gives_defaults(make_napari_viewer):
 
 
 @pytest.mark.node
-def test_export_two_layers_opens_in_viv_with_exact_pixels(
-    make_napari_viewer, qtbot, tmp_path, viv
-):
+def test_export_two_layers_opens_in_viv_with_exact_pixels(make_napari_viewer, qtbot, tmp_path, viv):
     rng = np.random.default_rng(7)
     dapi = rng.integers(0, 60000, (700, 900), dtype=np.uint16)
     cd3 = rng.integers(0, 60000, (700, 900), dtype=np.uint16)
@@ -512,3 +502,36 @@ def test_own_pyramid_levels_are_copied_or_recomputed(make_napari_viewer, qtbot, 
     assert "copied" not in panel.plan_text.value
     recomputed = run("recomputed")
     assert recomputed[:2] == [plane_digest(level0), plane_digest(level0[::2, ::2])]
+
+
+def test_option_examples_run():
+    import doctest
+
+    from napari_viv._napari import export_options
+
+    result = doctest.testmod(export_options, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0
+    assert result.failed == 0
+
+
+def test_output_field_shows_the_folder(make_napari_viewer, qtbot, tmp_path):
+    """The field shows the name's end; the line under it shows the folder,
+    elided in the middle when the dock is narrow, with the full path as tooltip."""
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(np.zeros((64, 80), np.uint16), name="cells")
+    panel = make_panel(viewer)
+    deep = tmp_path / ("a-rather-long-folder-name-" * 3) / "exports"
+    deep.mkdir(parents=True)
+    panel.output.value = deep / "cells.ome.tif"
+    label = panel.output_section.folder_label.native
+
+    def fits():
+        return 0 < label.fontMetrics().horizontalAdvance(label.text()) <= label.width()
+
+    qtbot.waitUntil(fits, timeout=5000)
+    shown = label.text()
+    assert label.toolTip() == str(deep / "cells.ome.tif")
+    assert label.fontMetrics().horizontalAdvance("in " + str(deep)) > label.width()  # too long to show whole
+    assert "…" in shown
+    assert shown.startswith("in " + str(deep)[:5])  # where the folder starts
+    assert shown.endswith("exports")  # and its own name

@@ -39,7 +39,7 @@ def test_demo_viewer_has_the_sample_fitted_and_the_panel(qtbot):
         canvas = viewer.window._qt_viewer.canvas.native
         layer = viewer.layers[0]
         extent = layer.extent.world[1] - layer.extent.world[0]  # (Y, X) in world units
-        shown = extent[-2:] * viewer.camera.zoom
+        shown = extent[-2:] * viewer.scene.camera.zoom
         assert shown[0] <= canvas.height() + 1 and shown[1] <= canvas.width() + 1
         assert max(shown[0] / canvas.height(), shown[1] / canvas.width()) > 0.8
     finally:
@@ -47,9 +47,7 @@ def test_demo_viewer_has_the_sample_fitted_and_the_panel(qtbot):
 
 
 @pytest.mark.parametrize("size", WINDOW_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_canvas_keeps_half_the_window_with_the_panel_docked(
-    make_napari_viewer, qtbot, tmp_path, size
-):
+def test_canvas_keeps_half_the_window_with_the_panel_docked(make_napari_viewer, qtbot, tmp_path, size):
     from qtpy.QtWidgets import QPushButton
 
     from napari_viv._napari.manifest import PLUGIN, export_title
@@ -94,9 +92,11 @@ def _start_demo(tmp_path):
     env.pop("QT_QPA_PLATFORM", None)  # a real X display (pytest-xvfb's)
     assert env.get("DISPLAY"), "pytest-xvfb gives the tests an X display"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "napari_viv", "demo", "--napari", "--size", "256",
-         "--channels", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        [sys.executable, "-m", "napari_viv", "demo", "--napari", "--size", "256", "--channels", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     lines = []
     deadline = time.monotonic() + 120

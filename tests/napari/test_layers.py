@@ -70,8 +70,13 @@ def test_one_scaled_side_gives_both_sides_a_size():
 
 
 def test_z_step_without_units_and_time_in_minutes():
-    stack = image("stack", shape=(3, 2, 32, 32), scale=[2.0, 1.5, 0.5, 0.5],
-                  units=["minute", "pixel", "pixel", "pixel"], axis_labels=["t", "z", "y", "x"])
+    stack = image(
+        "stack",
+        shape=(3, 2, 32, 32),
+        scale=[2.0, 1.5, 0.5, 0.5],
+        units=["minute", "pixel", "pixel", "pixel"],
+        axis_labels=["t", "z", "y", "x"],
+    )
     found = layers_to_export([stack])
     md = found.metadata
     assert md.axes == "TZYX"
@@ -92,20 +97,23 @@ def test_several_layers_become_channels_in_order_with_one_note():
 
 def test_channel_colour_from_the_colormap_dict():
     red_cmap = {"name": "r", "colors": [[0, 0, 0, 1], [1, 0, 0, 1]]}
-    found = layers_to_export([
-        image("a", colormap=red_cmap, contrast_limits=[0, 100]),
-        image("b", colormap={"name": "g", "colors": [[0, 0, 0, 1], [0, 1, 0, 1]]},
-              contrast_limits=[5, 50]),
-    ])
+    found = layers_to_export(
+        [
+            image("a", colormap=red_cmap, contrast_limits=[0, 100]),
+            image("b", colormap={"name": "g", "colors": [[0, 0, 0, 1], [0, 1, 0, 1]]}, contrast_limits=[5, 50]),
+        ]
+    )
     assert found.metadata.channel_colors == [(255, 0, 0), (0, 255, 0)]
     assert found.metadata.contrast_limits == [(0.0, 100.0), (5.0, 50.0)]
 
 
 def test_mixed_units_and_assumed_micrometres_agree():
-    found = layers_to_export([
-        image("given", scale=[0.5, 0.5], units=["um", "um"]),
-        image("assumed", scale=[0.5, 0.5]),
-    ])
+    found = layers_to_export(
+        [
+            image("given", scale=[0.5, 0.5], units=["um", "um"]),
+            image("assumed", scale=[0.5, 0.5]),
+        ]
+    )
     assert found.metadata.unit == "µm"
     assert found.assumed_um == ["assumed"]
 
@@ -126,3 +134,13 @@ def test_refusals_name_the_layers(layers, words):
     assert "\n" not in message
     for word in words:
         assert word in message
+
+
+@pytest.mark.parametrize("module", ["napari_viv._napari.units", "napari_viv._napari.channels"])
+def test_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0, f"{module} has no examples"
+    assert result.failed == 0

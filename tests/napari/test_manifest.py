@@ -14,7 +14,9 @@ pytestmark = pytest.mark.napari
 def test_npe2_validate_with_imports():
     proc = subprocess.run(
         [sys.executable, "-m", "npe2", "validate", "napari-viv", "--imports"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "valid" in proc.stdout.lower()
@@ -51,8 +53,7 @@ def test_writer_offered_for_image_layers_only():
     pm = PluginManager.instance()
 
     def ours(types):
-        return [w for w in pm.iter_compatible_writers(types)
-                if w.plugin_name == "napari-viv"]
+        return [w for w in pm.iter_compatible_writers(types) if w.plugin_name == "napari-viv"]
 
     assert ours(["image"]) and ours(["image", "image", "image"])
     assert not ours(["points"])
@@ -70,7 +71,9 @@ def test_layers_save_routes_to_our_writer(make_napari_viewer, tmp_path):
 
     for written, stem in [(by_name, "named"), (by_ext, "auto")]:
         assert [p.rsplit("/", 1)[-1] for p in written] == [
-            f"{stem}.ome.tif", f"{stem}.offsets.json", f"{stem}.view.json"
+            f"{stem}.ome.tif",
+            f"{stem}.offsets.json",
+            f"{stem}.view.json",
         ]
 
 
@@ -88,8 +91,7 @@ def test_widget_titles_have_one_home():
     """napari, the demo and the tests all get the titles from napari.yaml."""
     from npe2 import PluginManager
 
-    from napari_viv._napari.manifest import (
-        EXPORT_COMMAND, SERVE_COMMAND, export_title, serve_title)
+    from napari_viv._napari.manifest import EXPORT_COMMAND, SERVE_COMMAND, export_title, serve_title
 
     manifest = PluginManager.instance().get_manifest("napari-viv")
     widgets = {w.command: w.display_name for w in manifest.contributions.widgets}

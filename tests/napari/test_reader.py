@@ -49,9 +49,7 @@ def test_get_reader_claims_only_its_patterns(tmp_path):
     assert get_reader(both + [str(tmp_path / "c.png")]) is None
 
 
-def test_channels_become_named_coloured_lazy_multiscale_layers(
-    make_napari_viewer, cyx_file
-):
+def test_channels_become_named_coloured_lazy_multiscale_layers(make_napari_viewer, cyx_file):
     path, levels = cyx_file
     viewer = make_napari_viewer()
     layers = viewer.open(str(path), plugin="napari-viv")
@@ -77,9 +75,7 @@ def test_channels_become_named_coloured_lazy_multiscale_layers(
         assert "<OME" in layer.metadata["ome_xml"]
 
 
-def test_contrast_limits_come_from_the_smallest_level(
-    make_napari_viewer, cyx_file
-):
+def test_contrast_limits_come_from_the_smallest_level(make_napari_viewer, cyx_file):
     path, levels = cyx_file
     viewer = make_napari_viewer()
     layers = viewer.open(str(path), plugin="napari-viv")
@@ -113,9 +109,7 @@ def test_z_and_t_become_sliders_with_z_scale(make_napari_viewer, tmp_path):
         assert layer.data[0].shape == (2, 3, 256, 192)
         np.testing.assert_allclose(layer.scale, [2.5, 2.0, 0.5, 0.5])
         assert format(layer.units[0], "~") == "s"
-        np.testing.assert_array_equal(
-            np.asarray(layer.data[0][1, 2]), level0[1, c, 2]
-        )
+        np.testing.assert_array_equal(np.asarray(layer.data[0][1, 2]), level0[1, c, 2])
     assert viewer.dims.ndim == 4
 
 
@@ -123,9 +117,7 @@ def test_rgb_file_opens_as_one_rgb_layer(make_napari_viewer, tmp_path):
     rng = np.random.default_rng(3)
     level0 = rng.integers(0, 255, size=(300, 400, 3), dtype=np.uint8)
     level1 = np.moveaxis(halve(np.moveaxis(level0, -1, 0)), 0, -1)
-    path = write_tifffile_pyramid(
-        tmp_path / "he.ome.tif", [level0, level1], "YXS", pixel_size=0.25
-    )
+    path = write_tifffile_pyramid(tmp_path / "he.ome.tif", [level0, level1], "YXS", pixel_size=0.25)
     viewer = make_napari_viewer()
     layers = viewer.open(str(path), plugin="napari-viv")
 
@@ -150,9 +142,7 @@ def test_single_level_single_channel_file(make_napari_viewer, tmp_path):
     assert layer.contrast_limits == [float(data.min()), float(data.max())]
 
 
-def test_bad_file_is_a_notification_not_a_layer(
-    make_napari_viewer, tmp_path, notifications
-):
+def test_bad_file_is_a_notification_not_a_layer(make_napari_viewer, tmp_path, notifications):
     bad = tmp_path / "broken.ome.tif"
     bad.write_bytes(b"this is not a TIFF file at all")
     viewer = make_napari_viewer()
@@ -165,9 +155,7 @@ def test_bad_file_is_a_notification_not_a_layer(
     assert any("broken.ome.tif" in text for text in errors), notifications
 
 
-def test_good_file_still_opens_next_to_a_bad_one(
-    make_napari_viewer, tmp_path, cyx_file, notifications
-):
+def test_good_file_still_opens_next_to_a_bad_one(make_napari_viewer, tmp_path, cyx_file, notifications):
     path, _ = cyx_file
     bad = tmp_path / "truncated.ome.tif"
     bad.write_bytes(path.read_bytes()[:600])
@@ -191,8 +179,7 @@ def test_reads_what_napari_viv_exports(make_napari_viewer, tmp_path):
         channel_colors=[(0, 0, 255), (255, 0, 255)],
         physical_sizes={"x": 0.5, "y": 0.5},
     )
-    tif = export_pyramid(data, tmp_path / "exp.ome.tif", metadata=meta,
-                            tile_size=256).image
+    tif = export_pyramid(data, tmp_path / "exp.ome.tif", metadata=meta, tile_size=256).image
     viewer = make_napari_viewer()
     layers = viewer.open(str(tif), plugin="napari-viv")
 
@@ -210,15 +197,13 @@ def test_many_channels_open_with_the_first_eight_visible(make_napari_viewer, tmp
     from napari_viv._napari.reader import MAX_VISIBLE
 
     data = np.stack([np.full((64, 48), c, np.uint8) for c in range(12)])
-    path = write_tifffile_pyramid(tmp_path / "codex.ome.tif", [data], "CYX",
-                                  names=[f"m{c}" for c in range(12)])
+    path = write_tifffile_pyramid(tmp_path / "codex.ome.tif", [data], "CYX", names=[f"m{c}" for c in range(12)])
     viewer = make_napari_viewer()
     layers = viewer.open(str(path), plugin="napari-viv")
     assert [layer.name for layer in layers] == [f"m{c}" for c in range(12)]
     assert [layer.visible for layer in layers] == [c < MAX_VISIBLE for c in range(12)]
     # channels without a colour get distinct palette colours
-    ends = {tuple(np.round(np.asarray(layer.colormap.colors)[-1, :3] * 255))
-            for layer in layers[:6]}
+    ends = {tuple(np.round(np.asarray(layer.colormap.colors)[-1, :3] * 255)) for layer in layers[:6]}
     assert len(ends) == 6
 
 
@@ -233,8 +218,7 @@ def test_qptiff_opens_with_names_colours_and_pixel_size(make_napari_viewer, tmp_
     layers = viewer.open(str(path), plugin="napari-viv")
 
     assert [layer.name for layer in layers] == names
-    ends = [tuple(int(v) for v in np.round(np.asarray(layer.colormap.colors)[-1, :3] * 255))
-            for layer in layers]
+    ends = [tuple(int(v) for v in np.round(np.asarray(layer.colormap.colors)[-1, :3] * 255)) for layer in layers]
     assert ends[:2] == colors[:2]
     assert ends[2] != (0, 0, 0)  # a black channel would be invisible: palette colour
     assert len(set(ends)) == 3
@@ -283,8 +267,7 @@ def test_each_series_becomes_its_own_set_of_layers(make_napari_viewer, tmp_path)
         tw.write(b, metadata={"axes": "CYX", "Name": "Pos1", "Channel": {"Name": ["DAPI", "GFP"]}})
     viewer = make_napari_viewer()
     viewer.open(str(path), plugin="napari-viv")
-    assert [layer.name for layer in viewer.layers] == [
-        "Pos0: DAPI", "Pos0: GFP", "Pos1: DAPI", "Pos1: GFP"]
+    assert [layer.name for layer in viewer.layers] == ["Pos0: DAPI", "Pos0: GFP", "Pos1: DAPI", "Pos1: GFP"]
     assert [layer.data.shape for layer in viewer.layers] == [(64, 64)] * 2 + [(48, 80)] * 2
     assert [layer.metadata["series"] for layer in viewer.layers] == [0, 0, 1, 1]
     assert int(viewer.layers["Pos1: GFP"].data[0, 0]) == 900

@@ -95,8 +95,7 @@ def test_open_in_viewer_serves_ranges_with_cors_and_counts(serve_widget, small_f
     assert "Content-Range" in headers["Access-Control-Expose-Headers"]
     assert body == small_file.read_bytes()[:100]
     # the offsets.json beside the file is served too
-    status, headers, body = _get(url.replace("cells.ome.tif", "cells.offsets.json"),
-                                 {"Origin": AVIVATOR})
+    status, headers, body = _get(url.replace("cells.ome.tif", "cells.offsets.json"), {"Origin": AVIVATOR})
     assert status == 200 and body == b"[8]"
     # the live state counts what we did (2 requests, 103 body bytes)
     qtbot.waitUntil(lambda: "2 requests" in v.state.value, timeout=3000)

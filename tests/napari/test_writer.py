@@ -28,16 +28,12 @@ def _tissue(seed, shape=(700, 900), dtype=np.uint16):
 
 
 @pytest.mark.node
-def test_save_selected_layers_round_trip_through_viv(
-    make_napari_viewer, tmp_path, viv
-):
+def test_save_selected_layers_round_trip_through_viv(make_napari_viewer, tmp_path, viv):
     viewer = make_napari_viewer()
     dapi, cd3 = _tissue(1), _tissue(2)
-    viewer.add_image(dapi, name="DAPI", colormap="blue", scale=(0.65, 0.65),
-                     units=("um", "um"))
+    viewer.add_image(dapi, name="DAPI", colormap="blue", scale=(0.65, 0.65), units=("um", "um"))
     viewer.add_image(_tissue(3), name="not selected")
-    viewer.add_image(cd3, name="CD3", colormap="green", scale=(0.65, 0.65),
-                     units=("um", "um"))
+    viewer.add_image(cd3, name="CD3", colormap="green", scale=(0.65, 0.65), units=("um", "um"))
     viewer.layers.selection = {viewer.layers["DAPI"], viewer.layers["CD3"]}
 
     # the user typed no extension in the Save dialog
@@ -59,9 +55,7 @@ def test_save_selected_layers_round_trip_through_viv(
 
 
 @pytest.mark.node
-def test_multiscale_layer_levels_are_written_as_given(
-    make_napari_viewer, tmp_path, viv
-):
+def test_multiscale_layer_levels_are_written_as_given(make_napari_viewer, tmp_path, viv):
     level0 = da.from_array(_tissue(4, (1024, 1024)), chunks=256)
     # deliberately NOT the mean of level 0: if it shows up in the file, the
     # writer used the layer's own level instead of recomputing it
@@ -69,8 +63,7 @@ def test_multiscale_layer_levels_are_written_as_given(
     viewer = make_napari_viewer()
     viewer.add_image([level0, level1], multiscale=True, name="pyr")
 
-    written = viewer.layers.save(str(tmp_path / "pyr.ome.tif"),
-                                 plugin="napari-viv")
+    written = viewer.layers.save(str(tmp_path / "pyr.ome.tif"), plugin="napari-viv")
 
     assert written and written[0].endswith("pyr.ome.tif")
     with tifffile.TiffFile(written[0]) as tif:
@@ -78,9 +71,7 @@ def test_multiscale_layer_levels_are_written_as_given(
         np.testing.assert_array_equal(levels[0].asarray(), level0.compute())
         np.testing.assert_array_equal(levels[1].asarray(), np.full((512, 512), 1234))
     image = viv(written[0], offsets=written[1])["images"][0]
-    assert image["levels"][1]["planes"][0]["sha256"] == plane_digest(
-        np.full((512, 512), 1234, np.uint16)
-    )
+    assert image["levels"][1]["planes"][0]["sha256"] == plane_digest(np.full((512, 512), 1234, np.uint16))
 
 
 def test_writer_command_with_mixed_units_and_z(tmp_path):
@@ -117,9 +108,7 @@ def test_rgb_layer_saves_as_interleaved_rgb(make_napari_viewer, tmp_path, viv):
     assert image["levels"][0]["planes"][0]["sha256"] == plane_digest(rgb)
 
 
-def test_points_layer_with_an_image_is_refused(
-    make_napari_viewer, tmp_path, notifications
-):
+def test_points_layer_with_an_image_is_refused(make_napari_viewer, tmp_path, notifications):
     viewer = make_napari_viewer()
     img = viewer.add_image(_tissue(8), name="cells")
     pts = viewer.add_points(np.array([[10, 10], [20, 30]]), name="seeds")
@@ -134,9 +123,7 @@ def test_points_layer_with_an_image_is_refused(
     assert any("'seeds'" in text and "points" in text for text in _errors(notifications))
 
 
-def test_mismatched_shapes_are_refused_with_both_names(
-    make_napari_viewer, tmp_path, notifications
-):
+def test_mismatched_shapes_are_refused_with_both_names(make_napari_viewer, tmp_path, notifications):
     viewer = make_napari_viewer()
     viewer.add_image(_tissue(9, (200, 300)), name="small")
     viewer.add_image(_tissue(10, (210, 300)), name="tall")
@@ -165,9 +152,7 @@ def test_different_dtypes_are_promoted_when_lossless(tmp_path):
     np.testing.assert_array_equal(back[1], b)
 
 
-def test_missing_folder_is_reported_and_nothing_written(
-    make_napari_viewer, tmp_path, notifications
-):
+def test_missing_folder_is_reported_and_nothing_written(make_napari_viewer, tmp_path, notifications):
     viewer = make_napari_viewer()
     viewer.add_image(_tissue(13, (64, 64)), name="x")
     target = tmp_path / "no such folder" / "x.ome.tif"
@@ -182,9 +167,7 @@ def test_missing_folder_is_reported_and_nothing_written(
 def test_folder_that_is_a_file_is_reported(tmp_path, notifications):
     blocker = tmp_path / "blocker"
     blocker.write_text("I am a file")
-    written = write_layers(
-        str(blocker / "x.ome.tif"), [(_tissue(14, (32, 32)), {"name": "x"}, "image")]
-    )
+    written = write_layers(str(blocker / "x.ome.tif"), [(_tissue(14, (32, 32)), {"name": "x"}, "image")])
     assert written == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]
     assert any(str(blocker) in text for text in _errors(notifications))
@@ -202,8 +185,7 @@ def test_save_shows_progress_in_the_activity_dock(make_napari_viewer, tmp_path):
     viewer.add_image(_tissue(15, (1300, 1100)), name="big")
     progress._all_instances.events.changed.connect(on_change)
     try:
-        written = viewer.layers.save(str(tmp_path / "big.ome.tif"),
-                                     plugin="napari-viv")
+        written = viewer.layers.save(str(tmp_path / "big.ome.tif"), plugin="napari-viv")
     finally:
         progress._all_instances.events.changed.disconnect(on_change)
 
@@ -240,7 +222,7 @@ def test_reader_layers_save_back_to_the_same_pyramid(make_napari_viewer, tmp_pat
         # the source has 256-pixel tiles (4 levels), the save the default 512
         # (3 levels): each written level equals the source's level
         assert len(b.series[0].levels) == 3
-        for la, lb in zip(a.series[0].levels, b.series[0].levels):
+        for la, lb in zip(a.series[0].levels, b.series[0].levels, strict=False):
             np.testing.assert_array_equal(lb.asarray(), la.asarray())
         xml = b.ome_metadata
     import xml.etree.ElementTree as ET
@@ -258,19 +240,21 @@ def test_layers_at_different_positions_are_refused(tmp_path, notifications):
     a, b = _tissue(17, (64, 64)), _tissue(18, (64, 64))
     written = write_layers(
         str(tmp_path / "shifted.ome.tif"),
-        [(a, {"name": "left"}, "image"),
-         (b, {"name": "right", "translate": [0.0, 10.0]}, "image")],
+        [(a, {"name": "left"}, "image"), (b, {"name": "right", "translate": [0.0, 10.0]}, "image")],
     )
     assert written == []
     assert list(tmp_path.iterdir()) == []
-    assert any("'left'" in t and "'right'" in t and "translate" in t
-               for t in _errors(notifications))
+    assert any("'left'" in t and "'right'" in t and "translate" in t for t in _errors(notifications))
 
 
 def test_time_axis_scale_becomes_time_increment(tmp_path):
     movie = np.stack([_tissue(19 + t, (48, 64)) for t in range(3)])
-    meta = {"name": "movie", "axis_labels": ["t", "y", "x"],
-            "scale": [0.5, 1.0, 1.0], "units": ["minute", "pixel", "pixel"]}
+    meta = {
+        "name": "movie",
+        "axis_labels": ["t", "y", "x"],
+        "scale": [0.5, 1.0, 1.0],
+        "units": ["minute", "pixel", "pixel"],
+    }
     written = write_layers(str(tmp_path / "movie"), [(movie, meta, "image")])
     with tifffile.TiffFile(written[0]) as tif:
         np.testing.assert_array_equal(tif.series[0].asarray(), movie)
@@ -300,8 +284,7 @@ def test_translation_keeps_levels_only_when_all_layers_share_them():
 
     l0 = np.zeros((64, 64), np.uint16)
     pyr = [l0, np.zeros((32, 32), np.uint16)]
-    both = [(pyr, {"name": "a", "multiscale": True}, "image"),
-            (pyr, {"name": "b", "multiscale": True}, "image")]
+    both = [(pyr, {"name": "a", "multiscale": True}, "image"), (pyr, {"name": "b", "multiscale": True}, "image")]
     assert [lv.shape for lv in layers_to_export(both).levels] == [(2, 64, 64), (2, 32, 32)]
     assert len(layers_to_export(both, keep_levels=False).levels) == 1
     mixed = [both[0], (l0, {"name": "flat"}, "image")]
@@ -314,8 +297,7 @@ def test_translation_colour_from_a_custom_colormap():
     from napari_viv._napari.layers import layers_to_export
 
     orange = Colormap([[0, 0, 0, 1], [1.0, 0.5, 0.0, 1]], name="my orange")
-    out = layers_to_export([(np.zeros((8, 8), np.uint8),
-                             {"name": "o", "colormap": orange}, "image")])
+    out = layers_to_export([(np.zeros((8, 8), np.uint8), {"name": "o", "colormap": orange}, "image")])
     assert out.metadata.channel_colors == [(255, 128, 0)]
 
 
@@ -323,10 +305,8 @@ def test_translation_colour_from_a_custom_colormap():
     "layer, words",
     [
         ((np.zeros((2,) * 6, np.uint8), {"name": "six"}), ["'six'", "6 dimensions"]),
-        ((np.zeros((4, 4), np.uint8), {"name": "s", "units": ["second", "um"]}),
-         ["'s'", "not a length"]),
-        ((np.zeros((4, 4), np.uint8), {"name": "r", "axis_labels": ["x", "x"]}),
-         ["'r'", "repeated"]),
+        ((np.zeros((4, 4), np.uint8), {"name": "s", "units": ["second", "um"]}), ["'s'", "not a length"]),
+        ((np.zeros((4, 4), np.uint8), {"name": "r", "axis_labels": ["x", "x"]}), ["'r'", "repeated"]),
     ],
 )
 def test_translation_refusals_name_the_layer(layer, words):
@@ -346,10 +326,8 @@ def test_look_survives_napari_file_napari(make_napari_viewer, tmp_path):
     from napari_viv._napari.reader import read_one
 
     viewer = make_napari_viewer()
-    viewer.add_image(_tissue(1), name="DAPI", colormap="blue", contrast_limits=(100, 3000),
-                     gamma=0.7)
-    viewer.add_image(_tissue(2), name="CD3", colormap="magenta", contrast_limits=(50, 9000),
-                     visible=False)
+    viewer.add_image(_tissue(1), name="DAPI", colormap="blue", contrast_limits=(100, 3000), gamma=0.7)
+    viewer.add_image(_tissue(2), name="CD3", colormap="magenta", contrast_limits=(50, 9000), visible=False)
     viewer.layers.selection = set(viewer.layers)
     save_like_dialog(viewer, tmp_path / "look")
     doc = json.loads((tmp_path / "look.view.json").read_text())
@@ -366,6 +344,23 @@ def test_look_survives_napari_file_napari(make_napari_viewer, tmp_path):
     assert meta["gamma"] == pytest.approx([0.7, 1.0])
     from napari.utils.colormaps import ensure_colormap
 
-    colours = [tuple(round(v * 255) for v in ensure_colormap(cm).colors[-1][:3])
-               for cm in meta["colormap"]]
+    colours = [tuple(round(v * 255) for v in ensure_colormap(cm).colors[-1][:3]) for cm in meta["colormap"]]
     assert colours == [(0, 0, 255), (255, 0, 255)]
+
+
+def test_multiscale_layer_reaches_the_writer_as_a_plain_list(make_napari_viewer):
+    """napari wraps multiscale data in its own sequence class; the glue hands
+    the writer a plain list of the layer's levels instead."""
+    from napari_viv._napari.layers import layer_objects_to_export
+
+    level0 = np.arange(128 * 96, dtype=np.uint16).reshape(128, 96)
+    level1 = level0[::2, ::2].copy()
+    viewer = make_napari_viewer()
+    layer = viewer.add_image([level0, level1], multiscale=True, name="pyr")
+    assert not isinstance(layer.data, list)  # napari's own class, not what the writer gets
+
+    found = layer_objects_to_export([layer])
+
+    assert type(found.data) is list
+    assert [type(level) for level in found.data] == [np.ndarray, np.ndarray]
+    np.testing.assert_array_equal(found.data[1], level1)

@@ -22,7 +22,7 @@ SIGNAL_POLL_MS = 200
 
 
 def make_demo_viewer(size: int | None = None, channels: int | None = None, *, show=True):
-    """A viewer with the synthetic tissue loaded and the export panel docked.
+    """Open a viewer with the synthetic tissue loaded and the export panel docked.
 
     Returns ``(viewer, panel)``.
     """

@@ -21,14 +21,17 @@ come from several layers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..axes import CANONICAL, canonical_order, napari_axes
 from ..errors import NapariVivError
-from ..metadata import ImageMetadata, normalize_unit
+from ..metadata import ImageMetadata
+from .channels import as_dask, colormap_color, common_dtype
+from .units import assumed_um_note, physical_sizes
 
 @dataclass
 class ExportInput:
@@ -50,16 +53,24 @@ class ExportInput:
         """The sentence telling the user about :attr:`assumed_um`, or None."""
         return assumed_um_note(self.assumed_um)
 
+    def __post_init__(self) -> None:
+        # a plain list whatever napari handed over (its MultiScaleData is not
+        # one): the writer takes a list of levels as a multiscale image
+        self.levels = list(self.levels)
+
     @property
     def data(self):
-        return self.levels if len(self.levels) > 1 else self.levels[0]
+        """What to export: the plain list of levels (level 0 first), or level 0 alone."""
+        return list(self.levels) if len(self.levels) > 1 else self.levels[0]
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """Level 0's shape."""
         return tuple(int(n) for n in self.levels[0].shape)
 
     @property
     def dtype(self) -> np.dtype:
+        """Level 0's pixel type."""
         return np.dtype(self.levels[0].dtype)
 
     def export_kwargs(self) -> dict:
@@ -92,9 +103,7 @@ class _Layer:
         return tuple(int(n) for n in self.levels[0].shape)
 
 
-def layers_to_export(
-    layer_data: Sequence[tuple], *, keep_levels: bool = True
-) -> ExportInput:
+def layers_to_export(layer_data: Sequence[tuple], *, keep_levels: bool = True) -> ExportInput:
     """Turn writer ``LayerData`` tuples into one export.
 
     Raises :class:`NapariVivError` naming the offending layers when the
@@ -116,17 +125,14 @@ def layers_to_export(
         parsed.append(_parse_layer(data, meta, name))
     if not_images:
         raise NapariVivError(
-            "only image layers can be saved as OME-TIFF channels; "
-            f"not an image: {', '.join(not_images)}"
+            f"only image layers can be saved as OME-TIFF channels; not an image: {', '.join(not_images)}"
         )
     return _combine(parsed, keep_levels=keep_levels)
 
 
 def layer_objects_to_export(layers: Sequence[Any], **kwargs) -> ExportInput:
     """Like :func:`layers_to_export` for napari ``Layer`` objects."""
-    return layers_to_export(
-        [layer.as_layer_data_tuple() for layer in layers], **kwargs
-    )
+    return layers_to_export([layer.as_layer_data_tuple() for layer in layers], **kwargs)
 
 
 def _unpack(item) -> tuple[Any, dict, str]:
@@ -154,8 +160,7 @@ def _parse_layer(data, meta: dict, name: str) -> _Layer:
     spatial_ndim = ndim - 1 if rgb else ndim
     if spatial_ndim < 2:
         raise NapariVivError(
-            f"layer {name!r} has {spatial_ndim} dimension(s); an image needs "
-            "at least Y and X"
+            f"has {spatial_ndim} dimension(s); an image needs at least Y and X", subject=f"layer {name!r}"
         )
     axes = _axes_from_labels(meta.get("axis_labels"), spatial_ndim, name)
     if rgb:
@@ -166,7 +171,7 @@ def _parse_layer(data, meta: dict, name: str) -> _Layer:
     if len(scale) != spatial_ndim or len(units) != spatial_ndim:
         scale = (scale + [1.0] * spatial_ndim)[-spatial_ndim:]
         units = (units + ["pixel"] * spatial_ndim)[-spatial_ndim:]
-    sizes, unit, dt, assumed = _physical(axes[:spatial_ndim], scale, units, name)
+    physical = physical_sizes(axes[:spatial_ndim], scale, units, name)
 
     translate = list(meta.get("translate") or [0.0] * spatial_ndim)
     grid = (
@@ -181,30 +186,36 @@ def _parse_layer(data, meta: dict, name: str) -> _Layer:
         axes=axes,
         rgb=rgb,
         color=None if rgb else colormap_color(meta.get("colormap")),
-        sizes=sizes,
-        unit=unit,
-        time_increment=dt,
+        sizes=physical.sizes,
+        unit=physical.unit,
+        time_increment=physical.time_increment,
         contrast_limits=tuple(float(v) for v in clim) if clim else None,
         visible=bool(meta.get("visible", True)),
         gamma=float(meta.get("gamma", 1.0) or 1.0),
         ome_xml=md.get("ome_xml") if isinstance(md, dict) else None,
-        channel_names=(
-            list(md["channel_names"])
-            if isinstance(md, dict) and md.get("channel_names")
-            else None
-        ),
+        channel_names=(list(md["channel_names"]) if isinstance(md, dict) and md.get("channel_names") else None),
         grid=grid,
-        assumed_um=assumed,
+        assumed_um=physical.assumed_um,
     )
 
 
 #: Axis labels understood (lowercased) and the OME axis each names.
 _LABELS = {
-    "t": "T", "time": "T",
-    "c": "C", "channel": "C", "channels": "C",
-    "z": "Z", "depth": "Z", "plane": "Z",
-    "y": "Y", "row": "Y", "rows": "Y",
-    "x": "X", "col": "X", "column": "X", "columns": "X",
+    "t": "T",
+    "time": "T",
+    "c": "C",
+    "channel": "C",
+    "channels": "C",
+    "z": "Z",
+    "depth": "Z",
+    "plane": "Z",
+    "y": "Y",
+    "row": "Y",
+    "rows": "Y",
+    "x": "X",
+    "col": "X",
+    "column": "X",
+    "columns": "X",
 }
 
 
@@ -220,14 +231,9 @@ def _axes_from_labels(labels, ndim: int, name: str) -> str:
             letters.append(letter)
     if letters:
         if len(set(letters)) != ndim:
-            raise NapariVivError(
-                f"layer {name!r} has repeated axis labels {tuple(labels)}"
-            )
+            raise NapariVivError(f"layer {name!r} has repeated axis labels {tuple(labels)}")
         if "Y" not in letters or "X" not in letters:
-            raise NapariVivError(
-                f"layer {name!r}: axis labels {tuple(labels)} name no y and "
-                "x axes"
-            )
+            raise NapariVivError(f"layer {name!r}: axis labels {tuple(labels)} name no y and x axes")
         return "".join(letters)
     # napari's default labels ('-3', '-2', '-1') or anything else: position
     if ndim > len(CANONICAL):
@@ -236,121 +242,6 @@ def _axes_from_labels(labels, ndim: int, name: str) -> str:
             "(t, c, z, y, x) — set axis labels or reduce the data"
         )
     return napari_axes(ndim)
-
-
-def _ureg():
-    import pint
-
-    return pint.get_application_registry()
-
-
-def _as_unit(u):
-    if u is None:
-        return None
-    if isinstance(u, str):
-        if u.strip().lower() in ("", "pixel", "pixels", "px", "none"):
-            return None
-        try:
-            return _ureg().Unit(u.strip())
-        except Exception:  # noqa: BLE001 - pint raises many types for a unit it does not know
-            return _ureg().Unit(normalize_unit(u))
-    if str(u) == "pixel":
-        return None
-    return u
-
-
-#: The unit assumed for a scale given without units.
-ASSUMED_UNIT = "µm"
-
-
-def assumed_um_note(names) -> str | None:
-    """What to tell the user when layers' scales had no units, or None."""
-    names = list(names)
-    if not names:
-        return None
-    which = ", ".join(map(repr, names)) if len(names) <= 2 else f"{len(names)} layers"
-    return (
-        f"the scale of {which} has no units: assumed {ASSUMED_UNIT}; "
-        "set the layer's units to choose another"
-    )
-
-
-def _physical(axes: str, scale, units, name: str):
-    """Physical sizes {x,y,z}, their OME unit, the time step (s), and whether
-    µm was assumed.
-
-    napari's default unit is "pixel". A spatial axis with that unit and a
-    scale other than 1 is taken to be in µm (most readers and users set the
-    scale in µm without setting units); Y and X are taken together, so a
-    scale on one of them gives both a size. Scale 1 in pixels means no
-    physical size.
-    """
-    sizes: dict[str, float] = {}
-    qty = {}
-    dt = None
-    parsed = []
-    for ax, s, u in zip(axes, scale, units):
-        try:
-            unit = _as_unit(u)
-        except Exception:  # noqa: BLE001 - any failure to parse is this layer's unknown unit
-            raise NapariVivError(
-                f"layer {name!r}: unknown unit {u!r} on axis {ax.lower()}"
-            ) from None
-        parsed.append((ax, float(s), unit))
-    unitless = {ax for ax, s, unit in parsed if unit is None and ax in "ZYX" and s != 1.0}
-    if unitless & {"Y", "X"}:
-        unitless |= {ax for ax, _s, unit in parsed if unit is None and ax in "YX"}
-    assumed = bool(unitless)
-    for ax, s, unit in parsed:
-        if unit is None and ax in unitless:
-            unit = _ureg().Unit("micrometer")
-        if unit is None or ax == "C":
-            continue
-        q = s * unit
-        if ax == "T":
-            if q.check("[time]"):
-                dt = float(q.to("second").magnitude)
-            continue
-        if not q.check("[length]"):
-            raise NapariVivError(
-                f"layer {name!r}: axis {ax.lower()} has unit {unit} which is "
-                "not a length"
-            )
-        qty[ax] = q
-    if not qty:
-        return sizes, None, dt, assumed
-    # One unit for all axes: that of x (else y, z), converted when they differ.
-    ref = next(qty[a] for a in "XYZ" if a in qty)
-    try:
-        symbol = normalize_unit(format(ref.units, "~"))
-        target = ref.units
-    except ValueError:
-        symbol, target = normalize_unit("um"), _ureg().Unit("micrometer")
-    for ax, q in qty.items():
-        sizes[ax.lower()] = float(q.to(target).magnitude)
-    return sizes, symbol, dt, assumed
-
-
-def colormap_color(cmap) -> tuple[int, int, int] | None:
-    """The (r, g, b) a napari colormap ends at, or None if unknown."""
-    if cmap is None:
-        return None
-    if isinstance(cmap, str):
-        try:
-            from napari.utils.colormaps import ensure_colormap
-
-            cmap = ensure_colormap(cmap)
-        except Exception:  # noqa: BLE001 - not a colormap napari knows: no colour
-            return None
-    colors = cmap.get("colors") if isinstance(cmap, dict) else getattr(
-        cmap, "colors", None
-    )
-    if colors is None:
-        return None
-    arr = np.asarray(colors, dtype=float)
-    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] < 3:
-        return None
-    return tuple(int(round(float(v) * 255)) for v in np.clip(arr[-1, :3], 0, 1))
 
 
 def _combine(layers: list[_Layer], *, keep_levels: bool) -> ExportInput:
@@ -368,8 +259,8 @@ def _combine(layers: list[_Layer], *, keep_levels: bool) -> ExportInput:
     for lay in layers:
         if "C" in lay.axes:
             raise NapariVivError(
-                f"layer {lay.name!r} already has a channel axis; save it on "
-                "its own or split it into one layer per channel"
+                "already has a channel axis; save it on its own or split it into one layer per channel",
+                subject=f"layer {lay.name!r}",
             )
     _check_same(layers, lambda lay: lay.axes, "axes (axis labels)")
     _check_same(layers, lambda lay: lay.shape0, "shapes")
@@ -380,16 +271,14 @@ def _combine(layers: list[_Layer], *, keep_levels: bool) -> ExportInput:
     )
     _check_same(layers, lambda lay: lay.unit, "units")
     _check_same(layers, lambda lay: lay.grid, "scale and translate")
-    dtype = common_dtype([lay for lay in layers])
+    dtype = common_dtype(layers)
 
     import dask.array as da
 
     nlev = 1
     if keep_levels:
         counts = {len(lay.levels) for lay in layers}
-        shapes = {
-            tuple(tuple(lv.shape) for lv in lay.levels) for lay in layers
-        }
+        shapes = {tuple(tuple(lv.shape) for lv in lay.levels) for lay in layers}
         if len(counts) == 1 and len(shapes) == 1:
             nlev = counts.pop()
     levels = []
@@ -451,14 +340,14 @@ def _single_rgb(lay: _Layer, keep_levels: bool) -> ExportInput:
     level0 = lay.levels[0]
     if np.dtype(level0.dtype) != np.uint8 or level0.shape[-1] != 3:
         raise NapariVivError(
-            f"RGB layer {lay.name!r} is {np.dtype(level0.dtype)} with "
-            f"{level0.shape[-1]} samples; Viv shows only 8-bit RGB (3 "
-            "samples) — turn off 'rgb' to save its samples as channels"
+            f"is {np.dtype(level0.dtype)} with {level0.shape[-1]} samples; Viv shows only 8-bit RGB "
+            "(3 samples) — turn off 'rgb' to save its samples as channels",
+            subject=f"RGB layer {lay.name!r}",
         )
     if lay.axes != "YXS":
         raise NapariVivError(
-            f"RGB layer {lay.name!r} has extra dimensions "
-            f"({len(level0.shape)}D); Viv RGB images are 2D only"
+            f"has extra dimensions ({len(level0.shape)}D); Viv RGB images are 2D only",
+            subject=f"RGB layer {lay.name!r}",
         )
     md = ImageMetadata(
         axes="YXS",
@@ -494,69 +383,10 @@ def _check_same(layers, key, what: str) -> None:
     if all(v == values[0] for v in values):
         return
     groups: dict = {}
-    for lay, v in zip(layers, values):
+    for lay, v in zip(layers, values, strict=True):
         groups.setdefault(repr(v), []).append(lay.name)
-    desc = "; ".join(
-        f"{', '.join(map(repr, ns))}: {v}" for v, ns in groups.items()
-    )
-    raise NapariVivError(
-        f"layers to save as channels of one image must have the same {what}: "
-        f"{desc}"
-    )
-
-
-def common_dtype(layers) -> np.dtype:
-    """The dtype all channels share; raises if that would lose values."""
-    dtypes = [np.dtype(lay.levels[0].dtype) for lay in layers]
-    common = np.result_type(*dtypes)
-    lossy = [
-        lay.name for lay, dt in zip(layers, dtypes) if not _lossless(dt, common)
-    ]
-    if lossy:
-        listing = ", ".join(
-            f"{lay.name!r} ({dt})" for lay, dt in zip(layers, dtypes)
-        )
-        raise NapariVivError(
-            f"layers have pixel types that can't share one type without "
-            f"losing values: {listing}; convert them to one type first"
-        )
-    return common
-
-
-def _lossless(src: np.dtype, dst: np.dtype) -> bool:
-    if src == dst:
-        return True
-    if not np.can_cast(src, dst, "safe"):
-        return False
-    if src.kind in "iu" and dst.kind == "f":
-        # a float holds every integer only up to its mantissa width
-        return src.itemsize * 8 <= np.finfo(dst).nmant + 1
-    return True
-
-
-def as_dask(arr, dtype=None):
-    """``arr`` as a dask array.
-
-    A numpy array becomes one chunk per plane (the writer cuts its bands out
-    of memory directly; smaller chunks only add scheduling work); other
-    array-likes get planes of at most 1024 x 1024 so a read stays bounded.
-    """
-    import dask.array as da
-
-    if not isinstance(arr, da.Array):
-        shape = [int(n) for n in arr.shape]
-        nd = len(shape)
-        samples = nd >= 3 and shape[-1] <= 4  # RGB(A): (..., Y, X, S)
-        yx = (nd - 3, nd - 2) if samples else (nd - 2, nd - 1)
-        in_memory = isinstance(arr, np.ndarray)
-        chunks = tuple(
-            (n if in_memory else min(n, 1024)) if i in yx else n if i > yx[1] else 1
-            for i, n in enumerate(shape)
-        )
-        arr = da.from_array(arr, chunks=chunks)
-    if dtype is not None and arr.dtype != dtype:
-        arr = arr.astype(dtype)
-    return arr
+    desc = "; ".join(f"{', '.join(map(repr, ns))}: {v}" for v, ns in groups.items())
+    raise NapariVivError(f"layers to save as channels of one image must have the same {what}: {desc}")
 
 
 def _clims(layers) -> list[tuple[float, float]] | None:

@@ -7,7 +7,7 @@ instead of spelling the title again.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 PLUGIN = "napari-viv"
@@ -16,7 +16,7 @@ SERVE_COMMAND = f"{PLUGIN}.serve_widget"
 SAMPLE_KEY = "tissue"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _manifest():
     from npe2 import PluginManifest
 
@@ -24,7 +24,7 @@ def _manifest():
 
 
 def widget_title(command: str) -> str:
-    """The dock-widget title napari shows for the widget ``command``."""
+    """Return the dock-widget title napari shows for the widget ``command``."""
     for widget in _manifest().contributions.widgets or ():
         if widget.command == command:
             return widget.display_name
@@ -32,10 +32,10 @@ def widget_title(command: str) -> str:
 
 
 def export_title() -> str:
-    """ "Export to Viv" (as written in the manifest)."""
+    """Return the export panel's title, "Export to Viv" (as written in the manifest)."""
     return widget_title(EXPORT_COMMAND)
 
 
 def serve_title() -> str:
-    """The title of the small serve-a-file widget."""
+    """Return the title of the small serve-a-file widget."""
     return widget_title(SERVE_COMMAND)

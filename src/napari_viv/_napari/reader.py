@@ -11,16 +11,16 @@ notification, and no layer is added for it.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from .. import naming
 from ..errors import NapariVivError
 from ..metadata import ImageMetadata
-from .layers import as_dask
-
+from .channels import as_dask
 
 #: Files with more channels open with only the first ones visible, so
 #: napari does not fetch tiles for dozens of layers at once.
@@ -53,7 +53,7 @@ _NAMED = {
 
 
 def claims(path) -> bool:
-    """True if ``path`` looks like a file this reader opens."""
+    """Tell whether ``path`` looks like a file this reader opens."""
     try:
         name = os.fspath(path)
     except TypeError:
@@ -65,10 +65,7 @@ def claims(path) -> bool:
 
 def get_reader(path) -> Callable | None:
     """npe2 ``get_reader``: a reader function for ``path``, or None."""
-    if isinstance(path, (list, tuple)):
-        paths = list(path)
-    else:
-        paths = [path]
+    paths = list(path) if isinstance(path, (list, tuple)) else [path]
     if not paths or not all(claims(p) for p in paths):
         return None
     return read_paths
@@ -116,11 +113,13 @@ def read_one(path) -> list[tuple]:
             if several:
                 meta["metadata"]["series"] = info.index
                 names = meta["name"]
-                meta["name"] = ([f"{name}: {n}" for n in names] if isinstance(names, list)
-                                else (names if names.startswith(name) else f"{name}: {names}"))
+                meta["name"] = (
+                    [f"{name}: {n}" for n in names]
+                    if isinstance(names, list)
+                    else (names if names.startswith(name) else f"{name}: {names}")
+                )
         out.extend(layers)
     return out
-
 
 
 def _message(path, exc: Exception) -> str:
@@ -149,7 +148,7 @@ def _notify_error(message: str) -> None:
 
 
 def channel_colormap(color, name: str | None = None):
-    """A napari colormap from black to ``color`` (r, g, b 0-255)."""
+    """Make a napari colormap from black to ``color`` (r, g, b 0-255)."""
     color = tuple(int(c) for c in color[:3])
     if color in _NAMED:
         return _NAMED[color]
@@ -167,7 +166,7 @@ _NUCLEAR = ("dapi", "hoechst", "draq", "nucle", "dna", "pi ")
 
 
 def channel_colors(names: Sequence[str], given=None) -> list[tuple[int, int, int]]:
-    """A colour per channel: the file's, else a fluorescence palette colour.
+    """Choose a colour per channel: the file's, else a fluorescence palette colour.
 
     Missing and black colours (black would hide the channel) are filled
     from :data:`PALETTE`, skipping colours other channels already use;
@@ -176,9 +175,7 @@ def channel_colors(names: Sequence[str], given=None) -> list[tuple[int, int, int
     n = len(names)
     given = list(given or [])
     out = [
-        tuple(int(v) for v in given[i][:3])
-        if i < len(given) and given[i] is not None and any(given[i][:3])
-        else None
+        tuple(int(v) for v in given[i][:3]) if i < len(given) and given[i] is not None and any(given[i][:3]) else None
         for i in range(n)
     ]
     if n == 1 and out[0] is None:
@@ -203,7 +200,7 @@ _CLIM_WINDOW = 2048
 
 
 def _central_window(arr, edge: int, axes: str):
-    """The central ``edge`` x ``edge`` window of the Y and X dims (lazy)."""
+    """Cut the central ``edge`` x ``edge`` window of the Y and X dims (lazy)."""
     index = [slice(None)] * arr.ndim
     for d in (axes.index("Y"), axes.index("X")):
         n = int(arr.shape[d])
@@ -232,7 +229,7 @@ def contrast_limits_from(level, axes: str) -> list[tuple[float, float]]:
     lo, hi = da.compute(lo_fn(arr, axis=reduce_axes), hi_fn(arr, axis=reduce_axes))
     lo, hi = np.atleast_1d(lo), np.atleast_1d(hi)
     out = []
-    for a, b in zip(lo.tolist(), hi.tolist()):
+    for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
         a, b = float(a), float(b)
         if not np.isfinite(a) or not np.isfinite(b):
             a, b = 0.0, 1.0
@@ -242,10 +239,8 @@ def contrast_limits_from(level, axes: str) -> list[tuple[float, float]]:
     return out
 
 
-def image_to_layer_data(
-    levels: list, metadata: ImageMetadata, *, name: str | None = None
-) -> list[tuple]:
-    """napari ``LayerData`` for lazy ``levels`` described by ``metadata``.
+def image_to_layer_data(levels: list, metadata: ImageMetadata, *, name: str | None = None) -> list[tuple]:
+    """Napari ``LayerData`` for lazy ``levels`` described by ``metadata``.
 
     Channels become separate layers (``channel_axis``) named and coloured
     from the metadata, blended additively; Z and T stay as slider dims.
@@ -253,12 +248,10 @@ def image_to_layer_data(
     level. The OME-XML and the axes are kept in the layer ``metadata``.
     """
     axes = metadata.axes
-    if len(axes) != len(levels[0].shape):
-        raise NapariVivError(
-            f"{name or metadata.name or 'image'}: axes {axes!r} don't match "
-            f"the data's {len(levels[0].shape)} dimensions"
-        )
     title = name or metadata.name or "image"
+    if len(axes) != len(levels[0].shape):
+        problem = f"axes {axes!r} don't match the data's {len(levels[0].shape)} dimensions"
+        raise NapariVivError(problem, subject=title)
     rgb = axes.endswith("S")
     dims = [a for a in axes if a not in "CS"]
     unit = metadata.unit or "µm"
@@ -307,16 +300,10 @@ def image_to_layer_data(
 
     nc = int(levels[0].shape[axes.index("C")])
     names = list(metadata.channel_names or [])
-    names = [
-        names[i] if i < len(names) and names[i] else f"{title} {i}"
-        for i in range(nc)
-    ]
+    names = [names[i] if i < len(names) and names[i] else f"{title} {i}" for i in range(nc)]
     names = _unique(names)
     colors = channel_colors(names, metadata.channel_colors)
-    if clims and len(clims) == nc:
-        cls = [tuple(c) for c in clims]
-    else:
-        cls = contrast_limits_from(levels[-1], axes)
+    cls = [tuple(c) for c in clims] if clims and len(clims) == nc else contrast_limits_from(levels[-1], axes)
     kwargs["metadata"]["channel_names"] = names
     if nc > MAX_VISIBLE:
         kwargs["visible"] = [i < MAX_VISIBLE for i in range(nc)]
@@ -324,7 +311,7 @@ def image_to_layer_data(
     kwargs.update(
         channel_axis=axes.index("C"),
         name=names,
-        colormap=[channel_colormap(c, n) for c, n in zip(colors, names)],
+        colormap=[channel_colormap(c, n) for c, n in zip(colors, names, strict=True)],
         contrast_limits=[list(c) for c in cls],
         blending="additive" if nc > 1 else "translucent",
     )

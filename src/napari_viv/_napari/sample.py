@@ -21,17 +21,10 @@ def lazy_pyramid(level0, *, smallest: int = SMALLEST) -> list:
         prev = levels[-1]
         even = prev[..., : prev.shape[-2] // 2 * 2, : prev.shape[-1] // 2 * 2]
         # chunk edges must be even to coarsen block-wise
-        chunks = tuple(
-            c if i < prev.ndim - 2 else tuple(_even_chunks(c))
-            for i, c in enumerate(even.chunks)
-        )
+        chunks = tuple(c if i < prev.ndim - 2 else tuple(_even_chunks(c)) for i, c in enumerate(even.chunks))
         even = even.rechunk(chunks)
-        out_chunks = even.chunks[:-2] + tuple(
-            tuple(c // 2 for c in cs) for cs in even.chunks[-2:]
-        )
-        levels.append(
-            even.map_blocks(_halve, chunks=out_chunks, dtype=level0.dtype)
-        )
+        out_chunks = even.chunks[:-2] + tuple(tuple(c // 2 for c in cs) for cs in even.chunks[-2:])
+        levels.append(even.map_blocks(_halve, chunks=out_chunks, dtype=level0.dtype))
     return levels
 
 

@@ -27,34 +27,13 @@ from magicgui.widgets import Container, FileEdit, Label, PushButton
 from ..errors import NapariVivError
 from ..text import human_bytes
 from . import settings
+from .widgets import OME_TIFF_FILTER, FolderLabel, heading, notify_error, notify_info, row, selectable, wrapping
 
 log = logging.getLogger(__name__)
 
 #: How often the request/byte counters are refreshed, in milliseconds.
 STATUS_INTERVAL_MS = 500
 NOT_SERVING = "Not serving."
-
-
-def _notify_error(message: str) -> None:
-    from napari.utils.notifications import show_error
-
-    show_error(message)
-
-
-def _row(*widgets) -> Container:
-    row = Container(widgets=list(widgets), layout="horizontal", labels=False)
-    row.margins = (0, 0, 0, 0)
-    return row
-
-
-def _wrapping(label: Label) -> Label:
-    """Let a label wrap instead of widening the dock."""
-    from qtpy.QtWidgets import QSizePolicy
-
-    label.native.setWordWrap(True)
-    # magicgui labels are Fixed (their one-line width): let them narrow
-    label.native.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
-    return label
 
 
 class _ServerGuard:
@@ -80,20 +59,19 @@ class ViewingSection(Container):
     """Serve one file and open it in our viewer or in Avivator."""
 
     def __init__(self, **kwargs) -> None:
-        self.state = _wrapping(Label(value=NOT_SERVING, name="state"))
+        self.state = wrapping(Label(value=NOT_SERVING, name="state"))
         self.open_viewer_button = PushButton(text="Open in viewer", name="open_viewer")
         self.avivator_button = PushButton(text="Open in Avivator", name="open_avivator")
         self.copy_button = PushButton(text="Copy link", name="copy_link")
         self.stop_button = PushButton(text="Stop serving", name="stop_serving")
-        self.ssh = _wrapping(Label(value="", name="ssh"))
-        self.ssh.native.setTextInteractionFlags(_selectable())
+        self.ssh = selectable(wrapping(Label(value="", name="ssh")))
         self.ssh.visible = False
         super().__init__(
             widgets=[
                 self.state,
                 self.open_viewer_button,
                 self.avivator_button,
-                _row(self.copy_button, self.stop_button),
+                row(self.copy_button, self.stop_button),
                 self.ssh,
             ],
             labels=False,
@@ -161,15 +139,15 @@ class ViewingSection(Container):
             return True
         path = self._path
         if path is None:
-            _notify_error("View in a browser: choose an exported .ome.tif first")
+            notify_error("View in a browser: choose an exported .ome.tif first")
             return False
         try:
             if not path.is_file():
-                raise NapariVivError(f"{path}: no such file")
+                raise NapariVivError("no such file", subject=path)
             server = RangeServer([path])
             server.start()
         except NapariVivError as exc:
-            _notify_error(str(exc))
+            notify_error(str(exc))
             return False
         self._guard.server = server
         from ..serve.links import ssh_hint
@@ -198,8 +176,7 @@ class ViewingSection(Container):
             return
         requests, sent = server.stats
         self.state.value = (
-            f"Serving {self._path.name} on 127.0.0.1:{server.port}\n"
-            f"{requests} requests · {human_bytes(sent)} sent"
+            f"Serving {self._path.name} on 127.0.0.1:{server.port}\n{requests} requests · {human_bytes(sent)} sent"
         )
 
     def open_viewer(self, *_args) -> None:
@@ -229,19 +206,8 @@ class ViewingSection(Container):
 
 
 def _ssh_text(hint) -> str:
-    """The forwarding command and the viewer link to open on the laptop."""
-    return (
-        "napari runs over SSH. On your laptop, run:\n"
-        f"  {hint.command}\n"
-        "then open:\n"
-        f"  {hint.viewer}"
-    )
-
-
-def _selectable():
-    from qtpy.QtCore import Qt
-
-    return Qt.TextInteractionFlag.TextSelectableByMouse
+    """Tell the forwarding command and the viewer link to open on the laptop."""
+    return f"napari runs over SSH. On your laptop, run:\n  {hint.command}\nthen open:\n  {hint.viewer}"
 
 
 def _avivator_tooltip() -> str:
@@ -254,9 +220,7 @@ def _open_browser(link: str) -> None:
     from ..serve.links import open_browser
 
     if not open_browser(link):
-        from napari.utils.notifications import show_info
-
-        show_info(f"Could not open a browser; open this link in one: {link}")
+        notify_info(f"Could not open a browser; open this link in one: {link}")
 
 
 class ServeFile(Container):
@@ -265,19 +229,13 @@ class ServeFile(Container):
     def __init__(self, napari_viewer=None) -> None:
         self.viewer = napari_viewer
         last = settings.last_export()
-        self.file = FileEdit(
-            mode="r", filter="OME-TIFF (*.ome.tif *.ome.tiff)", label="File", name="file"
-        )
+        self.file = FileEdit(mode="r", filter=OME_TIFF_FILTER, label="File", name="file")
         if last is not None:
             self.file.value = last
+        self.folder_label = FolderLabel(name="file_folder")
         self.viewing = ViewingSection(name="viewing")
         super().__init__(
-            widgets=[
-                Label(value="<b>Exported OME-TIFF</b>"),
-                self.file,
-                Label(value="<b>Viewing</b>"),
-                self.viewing,
-            ],
+            widgets=[heading("Exported OME-TIFF"), self.file, self.folder_label, heading("Viewing"), self.viewing],
             labels=False,
         )
         self.file.changed.connect(self._on_file)
@@ -290,4 +248,6 @@ class ServeFile(Container):
     def _on_file(self, *_args) -> None:
         value = self.file.value
         text = str(value) if value is not None else ""
-        self.viewing.set_file(Path(value) if text not in ("", ".") else None)
+        path = Path(value) if text not in ("", ".") else None
+        self.folder_label.set_path(path)
+        self.viewing.set_file(path)

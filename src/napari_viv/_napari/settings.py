@@ -61,7 +61,7 @@ def settings_path() -> Path | None:
 
 
 def load_settings() -> ExportSettings:
-    """The remembered settings, with defaults for anything missing or bad."""
+    """Load the remembered settings, with defaults for anything missing or bad."""
     path = settings_path()
     defaults = ExportSettings()
     if path is None or not path.is_file():
@@ -76,9 +76,7 @@ def load_settings() -> ExportSettings:
     values = {}
     for f in fields(ExportSettings):
         value = raw.get(f.name)
-        if isinstance(value, type(getattr(defaults, f.name))) and not isinstance(
-            value, bool
-        ):
+        if isinstance(value, type(getattr(defaults, f.name))) and not isinstance(value, bool):
             values[f.name] = value
     result = ExportSettings(**values)
     if result.tile_size not in TILE_SIZES:
@@ -115,5 +113,5 @@ def remember_last_export(path: str | os.PathLike | None) -> None:
 
 
 def last_export() -> Path | None:
-    """The file exported most recently in this session, if any."""
+    """Return the file exported most recently in this session, if any."""
     return _last_export

@@ -19,21 +19,18 @@ import os
 import threading
 from pathlib import Path
 
+from .. import naming
 from ..errors import Cancelled, NapariVivError
-
-EXTENSIONS = (".ome.tif", ".ome.tiff")
 
 
 def viv_path(path) -> Path:
-    """The ``.ome.tif`` path napari-viv writes for what the user typed.
+    """Return the ``.ome.tif`` path napari-viv writes for what the user typed.
 
     Same rule as the core writer: a lowercase ``.ome.tif``/``.ome.tiff``
     (Avivator matches it case-sensitively); ``x.tif`` becomes ``x.ome.tif``
     and a name without extension gets ``.ome.tif``.
     """
-    from ..naming import output_path
-
-    return output_path(Path(os.fspath(path)).expanduser())
+    return naming.output_path(Path(os.fspath(path)).expanduser())
 
 
 def write_layers(path: str, layer_data: list[tuple]) -> list[str]:
@@ -71,16 +68,11 @@ def save_layer_data(target: Path, layer_data, notes: list[str] | None = None) ->
     check_folder(target.parent)
     md = inp.metadata
     if not md.name:
-        md.name = target.name[: -len(_ext(target))]
+        md.name = naming.stem(target)
     written = _export_with_progress(inp, target)
     if notes is not None and inp.unit_note:
         notes.append(inp.unit_note)
     return written
-
-
-def _ext(target: Path) -> str:
-    return next(e for e in EXTENSIONS if target.name.endswith(e))
-
 
 
 def _export_with_progress(inp, target: Path) -> list[Path]:

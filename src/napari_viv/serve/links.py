@@ -30,7 +30,7 @@ BROWSER_CAVEATS = (SAFARI_CAVEAT, CHROME_CAVEAT)
 
 
 def avivator_base(base: str | None = None) -> str:
-    """The Avivator to link to: ``base``, else $NAPARI_VIV_AVIVATOR_URL, else the public one."""
+    """Choose the Avivator to link to: ``base``, else $NAPARI_VIV_AVIVATOR_URL, else the public one."""
     source = "Avivator URL"
     if not base and os.environ.get(AVIVATOR_ENV, "").strip():
         source = AVIVATOR_ENV
@@ -50,7 +50,7 @@ def avivator_origin(base: str | None = None) -> str:
 
 
 def avivator_link(file_url: str, base: str | None = None) -> str:
-    """The Avivator URL that opens ``file_url`` (``…/?image_url=<encoded URL>``)."""
+    """Build the Avivator URL that opens ``file_url`` (``…/?image_url=<encoded URL>``)."""
     base = avivator_base(base)
     parts = urlsplit(base)
     path = parts.path or "/"
@@ -60,7 +60,7 @@ def avivator_link(file_url: str, base: str | None = None) -> str:
 
 
 def ssh_server_address(environ=None) -> str | None:
-    """This machine's address as the SSH client sees it, or None outside SSH.
+    """Find this machine's address as the SSH client sees it, or None outside SSH.
 
     Read from $SSH_CONNECTION ("client_ip client_port server_ip server_port");
     $SSH_CLIENT (no server address) still marks a session.
@@ -75,7 +75,7 @@ def ssh_server_address(environ=None) -> str | None:
 
 
 def in_ssh_session(environ=None) -> bool:
-    """True when running in an SSH login ($SSH_CONNECTION or $SSH_CLIENT set)."""
+    """Tell whether this runs in an SSH login ($SSH_CONNECTION or $SSH_CLIENT set)."""
     return ssh_server_address(environ) is not None
 
 
@@ -83,12 +83,13 @@ def in_ssh_session(environ=None) -> bool:
 class SshHint:
     """What to run and open on the laptop to view a file served on this machine."""
 
-    command: str     # ssh -L <local>:localhost:<port> user@host
-    link: str        # Avivator link using the forwarded port
+    command: str  # ssh -L <local>:localhost:<port> user@host
+    link: str  # Avivator link using the forwarded port
     local_port: int
-    viewer: str      # our viewer's link using the forwarded port
+    viewer: str  # our viewer's link using the forwarded port
 
     def text(self) -> str:
+        """Say what to run on the laptop and which link to open."""
         return (
             "This looks like an SSH session. On your laptop, run:\n"
             f"  {self.command}\n"
@@ -99,10 +100,17 @@ class SshHint:
         )
 
 
-def ssh_hint(port: int, path: str, *, local_port: int | None = None,
-             base: str | None = None, user: str | None = None,
-             host: str | None = None, environ=None) -> SshHint | None:
-    """The port-forwarding command and laptop link, or None when not under SSH.
+def ssh_hint(
+    port: int,
+    path: str,
+    *,
+    local_port: int | None = None,
+    base: str | None = None,
+    user: str | None = None,
+    host: str | None = None,
+    environ=None,
+) -> SshHint | None:
+    """Give the port-forwarding command and laptop link, or None when not under SSH.
 
     ``path`` is the served URL path (e.g. ``/x.ome.tif``); the laptop uses
     ``local_port`` (default: the same port number).
@@ -121,8 +129,9 @@ def ssh_hint(port: int, path: str, *, local_port: int | None = None,
 
     origin = f"http://localhost:{local}"
     url = f"{origin}/{path.lstrip('/')}"
-    return SshHint(command=command, link=avivator_link(url, base), local_port=local,
-                   viewer=viewer_link(origin, path.lstrip("/")))
+    return SshHint(
+        command=command, link=avivator_link(url, base), local_port=local, viewer=viewer_link(origin, path.lstrip("/"))
+    )
 
 
 def _user() -> str:

@@ -35,13 +35,13 @@ CONTENT_SECURITY_POLICY = (
 
 
 def asset_path(url_name: str) -> Path | None:
-    """The viewer file behind ``/<url_name>``, or None if it is not a viewer route."""
+    """Find the viewer file behind ``/<url_name>``, or None if it is not a viewer route."""
     name = ASSETS.get(url_name)
     return None if name is None else VIEWER_DIR / name
 
 
 def viewer_link(origin: str, image_name: str) -> str:
-    """The link that opens ``image_name`` (served beside the page) in our viewer.
+    """Build the link that opens ``image_name`` (served beside the page) in our viewer.
 
     >>> viewer_link("http://127.0.0.1:8000", "LuCa 7.ome.tif")
     'http://127.0.0.1:8000/?image=/LuCa%207.ome.tif'
