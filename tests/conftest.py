@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from helpers.vivjs import node_missing_reason  # noqa: E402
 
 
@@ -15,9 +14,8 @@ def pytest_collection_modifyitems(config, items):
     # failure, not a skip.
     in_ci = os.environ.get("CI") == "true"
     for item in items:
-        if "node" in item.keywords and reason:
-            if not in_ci:  # in CI the test runs and fails loudly
-                item.add_marker(pytest.mark.skip(reason=reason))
+        if "node" in item.keywords and reason and not in_ci:  # in CI the test runs and fails loudly
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture
@@ -44,9 +42,7 @@ def readonly_folder(tmp_path):
         yield folder
         folder.chmod(0o755)
         return
-    mounted = subprocess.run(
-        ["mount", "-o", "bind,ro", str(folder), str(folder)], capture_output=True, text=True
-    )
+    mounted = subprocess.run(["mount", "-o", "bind,ro", str(folder), str(folder)], capture_output=True, text=True)
     if mounted.returncode != 0:
         pytest.skip(f"root cannot make a read-only folder here: {mounted.stderr.strip()}")
     try:

@@ -1,3 +1,5 @@
+"""``python -m napari_viv``: the command line, as ``napari-viv``."""
+
 import sys
 
 from .cli import main

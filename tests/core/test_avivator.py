@@ -6,9 +6,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from napari_viv.errors import NapariVivError
 from napari_viv.serve import links as avivator
 from napari_viv.serve.links import avivator_link, avivator_origin, ssh_hint
-from napari_viv.errors import NapariVivError
 
 
 def image_url_of(link):
@@ -69,8 +69,7 @@ def test_ssh_hint_from_ssh_connection():
 def test_ssh_hint_local_port_and_fqdn_fallback(monkeypatch):
     monkeypatch.setattr(avivator.socket, "getfqdn", lambda: "node7.cluster.example")
     monkeypatch.setattr(avivator.getpass, "getuser", lambda: "grace")
-    hint = ssh_hint(5000, "x.ome.tif", local_port=8000,
-                    environ={"SSH_CLIENT": "10.0.0.5 52144 22"})
+    hint = ssh_hint(5000, "x.ome.tif", local_port=8000, environ={"SSH_CLIENT": "10.0.0.5 52144 22"})
     assert hint.command == "ssh -L 8000:localhost:5000 grace@node7.cluster.example"
     assert image_url_of(hint.link) == ["http://localhost:8000/x.ome.tif"]
     assert hint.local_port == 8000

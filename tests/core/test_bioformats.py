@@ -58,9 +58,20 @@ def ome_xsd(jar):
 
 def image_info(jar, path) -> str:
     proc = subprocess.run(
-        ["java", "-cp", str(jar), "loci.formats.tools.ImageInfo", "-nopix", "-omexml",
-         "-noflat", "-no-upgrade", str(path)],
-        capture_output=True, text=True, timeout=240,
+        [
+            "java",
+            "-cp",
+            str(jar),
+            "loci.formats.tools.ImageInfo",
+            "-nopix",
+            "-omexml",
+            "-noflat",
+            "-no-upgrade",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     return proc.stdout
@@ -78,8 +89,7 @@ def rand(shape, dtype):
 
 CASES = {
     "cyx": dict(data=("u2", (3, 300, 250)), axes="CYX", expect=dict(C=3, Z=1, T=1, type="uint16")),
-    "tczyx": dict(data=("f8", (2, 2, 3, 80, 90)), axes="TCZYX",
-                  expect=dict(C=2, Z=3, T=2, type="double")),
+    "tczyx": dict(data=("f8", (2, 2, 3, 80, 90)), axes="TCZYX", expect=dict(C=2, Z=3, T=2, type="double")),
     "rgb": dict(data=("u1", (200, 150, 3)), axes="YXS", expect=dict(C=3, Z=1, T=1, type="uint8")),
 }
 
@@ -90,11 +100,16 @@ def test_bioformats_reads_and_validates(jar, ome_xsd, tmp_path, case):
     dtype, shape = spec["data"]
     a = rand(shape, dtype)
     names = None if case == "rgb" else [f"ch <{i}> & µ" for i in range(spec["expect"]["C"])]
-    tif = export_pyramid(a, tmp_path / f"{case}.ome.tif", axes=spec["axes"], tile_size=32,
-                            channel_names=names,
-                            channel_colors=None if names is None else
-                            [(255, 0, 0)] * len(names),
-                            physical_sizes={"x": 0.5, "y": 0.5, "z": 2.0}, unit="um").image
+    tif = export_pyramid(
+        a,
+        tmp_path / f"{case}.ome.tif",
+        axes=spec["axes"],
+        tile_size=32,
+        channel_names=names,
+        channel_colors=None if names is None else [(255, 0, 0)] * len(names),
+        physical_sizes={"x": 0.5, "y": 0.5, "z": 2.0},
+        unit="um",
+    ).image
     xml = own_xml(tif)
     assert tifffile.OmeXml.validate(xml, omexsd=ome_xsd, assert_=False) is True
     out = image_info(jar, tif)
@@ -113,8 +128,6 @@ def test_bioformats_reads_and_validates(jar, ome_xsd, tmp_path, case):
 
 def test_schema_check_catches_a_broken_unit(ome_xsd, tmp_path):
     # proves the XSD check above can fail: a "um" unit is not OME
-    tif = export_pyramid(rand((40, 40), "u2"), tmp_path / "u.ome.tif",
-                            physical_sizes={"x": 1, "y": 1}).image
+    tif = export_pyramid(rand((40, 40), "u2"), tmp_path / "u.ome.tif", physical_sizes={"x": 1, "y": 1}).image
     xml = own_xml(tif)
-    assert tifffile.OmeXml.validate(xml.replace("\u00b5m", "um"), omexsd=ome_xsd,
-                                    assert_=False) is False
+    assert tifffile.OmeXml.validate(xml.replace("\u00b5m", "um"), omexsd=ome_xsd, assert_=False) is False

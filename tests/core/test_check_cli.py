@@ -8,8 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
-
 from helpers import corpus  # noqa: E402
 
 from napari_viv.check.rules import check_file  # noqa: E402
@@ -19,14 +17,14 @@ from napari_viv.cli import main  # noqa: E402
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli")
-    return corpus.build(folder, ["codec_zlib_pred", "codec_zstd", "offsets_missing",
-                                 "layout_legacy", "unit_um"])
+    return corpus.build(folder, ["codec_zlib_pred", "codec_zstd", "offsets_missing", "layout_legacy", "unit_um"])
 
 
 def run_cli(*args):
     """Run the real console entry point in a fresh interpreter."""
-    return subprocess.run([sys.executable, "-m", "napari_viv", "check", *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "napari_viv", "check", *map(str, args)], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_good_file_exits_0_and_says_ok(files, capsys):
@@ -74,7 +72,7 @@ def test_json_matches_check_file(files, capsys):
     assert main(["check", "--json", *map(str, paths)]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
-    for line, path in zip(lines, paths):
+    for line, path in zip(lines, paths, strict=True):
         data = json.loads(line)
         report = check_file(path)
         assert data["path"] == str(path)

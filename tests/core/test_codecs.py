@@ -6,8 +6,8 @@ import imagecodecs
 import numpy as np
 import pytest
 
-from napari_viv.write.codecs import DEFAULT_ZLIB_LEVEL, choose_codec, parse_spec
 from napari_viv.errors import NapariVivError
+from napari_viv.write.codecs import DEFAULT_ZLIB_LEVEL, choose_codec, parse_spec
 
 
 def test_parse_spec():
@@ -19,12 +19,22 @@ def test_parse_spec():
     assert parse_spec(None)[0] == "zlib"
 
 
-@pytest.mark.parametrize("bad,match", [
-    ("zstd", "Viv"), ("jpeg2000", "Viv"), ("webp", "Viv"), ("jpeg:0", "1..100"),
-    ("jpeg:101", "1..100"), ("jpg:x", "quality must be an integer"),
-    ("brotli", "unknown"), ("zlib:0", "1..12"), ("zlib:13", "1..12"),
-    ("zlib:x", "integer"), ("lzw:3", "no level"),
-])
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        ("zstd", "Viv"),
+        ("jpeg2000", "Viv"),
+        ("webp", "Viv"),
+        ("jpeg:0", "1..100"),
+        ("jpeg:101", "1..100"),
+        ("jpg:x", "quality must be an integer"),
+        ("brotli", "unknown"),
+        ("zlib:0", "1..12"),
+        ("zlib:13", "1..12"),
+        ("zlib:x", "integer"),
+        ("lzw:3", "no level"),
+    ],
+)
 def test_refusals(bad, match):
     with pytest.raises(NapariVivError, match=match):
         parse_spec(bad)
@@ -74,8 +84,9 @@ def test_encoded_tiles_decode_to_the_input(dtype, spec):
     if codec.predictor == 2:
         got = imagecodecs.delta_decode(np.frombuffer(raw, dtype).reshape(32, 32), axis=-1)
     elif codec.predictor == 3:
-        got = imagecodecs.floatpred_decode(np.frombuffer(raw, dtype=np.uint8).copy().view(dtype)
-                                           .reshape(32, 32), axis=-1)
+        got = imagecodecs.floatpred_decode(
+            np.frombuffer(raw, dtype=np.uint8).copy().view(dtype).reshape(32, 32), axis=-1
+        )
     else:
         got = np.frombuffer(raw, dtype).reshape(32, 32)
     np.testing.assert_array_equal(got, tile)

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-
 from helpers import realfiles
 from helpers.vivjs import viv_rasters
 
@@ -146,8 +145,10 @@ def test_level0_jpeg_tiles_are_copied_byte_for_byte(slide, tmp_path):
     assert psnr(ycbcr_to_rgb(rasters[1, 0, 0, 0]), halve(lib)) >= 33
 
 
-@pytest.mark.skipif(bool(realfiles.file_missing_reason("slide_openslide_small.svs")),
-                    reason=realfiles.file_missing_reason("slide_openslide_small.svs") or "")
+@pytest.mark.skipif(
+    bool(realfiles.file_missing_reason("slide_openslide_small.svs")),
+    reason=realfiles.file_missing_reason("slide_openslide_small.svs") or "",
+)
 def test_real_svs_with_jpeg_tables_is_copied_and_decoded_by_viv(tmp_path):
     src = REALFILES / "slide_openslide_small.svs"
     tiles, why = jpeg_level0(src)

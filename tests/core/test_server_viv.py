@@ -25,8 +25,9 @@ def pyramid(tmp_path_factory):
         levels.append(prev[:, : prev.shape[1] // 2 * 2 : 2, : prev.shape[2] // 2 * 2 : 2].copy())
     kw = dict(tile=(256, 256), compression="zlib", predictor=True, photometric="minisblack")
     with tifffile.TiffWriter(path, bigtiff=True) as tif:
-        tif.write(levels[0], subifds=len(levels) - 1,
-                  metadata={"axes": "CYX", "Channel": {"Name": ["A", "B", "C"]}}, **kw)
+        tif.write(
+            levels[0], subifds=len(levels) - 1, metadata={"axes": "CYX", "Channel": {"Name": ["A", "B", "C"]}}, **kw
+        )
         for lvl in levels[1:]:
             tif.write(lvl, subfiletype=1, **kw)
     with tifffile.TiffFile(path) as tif:
@@ -40,7 +41,7 @@ def check_report(report, levels):
     assert [ch["name"] for ch in image["channels"]] == ["A", "B", "C"]
     assert len(image["levels"]) == len(levels)
     assert image["tileSize"] == 256
-    for got, want in zip(image["levels"], levels):
+    for got, want in zip(image["levels"], levels, strict=True):
         assert got["shape"][-2:] == list(want.shape[1:])
         digests = {p["c"]: p["sha256"] for p in got["planes"]}
         for c in range(want.shape[0]):
@@ -56,7 +57,7 @@ def test_viv_reads_every_level_over_http(pyramid, viv):
         requests, nbytes = srv.stats
     assert report["offsetsUsed"] == 0
     check_report(report, levels)
-    assert requests > 0 and 0 < nbytes
+    assert requests > 0 and nbytes > 0
 
 
 def test_viv_fetches_offsets_like_avivator(pyramid, viv):
@@ -83,8 +84,9 @@ def test_viv_reads_an_exported_pyramid_over_http(viv, tmp_path):
 
     rng = np.random.default_rng(5)
     data = rng.integers(0, 4000, (2, 600, 520), dtype=np.uint16)
-    tif, offsets = export_pyramid(data, tmp_path / "exported.ome.tif", axes="CYX",
-                                  channel_names=["x", "y"], tile_size=256).paths[:2]
+    tif, offsets = export_pyramid(
+        data, tmp_path / "exported.ome.tif", axes="CYX", channel_names=["x", "y"], tile_size=256
+    ).paths[:2]
     with RangeServer([tif]) as srv:
         report = viv(srv.url_for(tif), offsets="auto")
     (image,) = report["images"]

@@ -9,17 +9,22 @@ with and without offsets.json.
 from __future__ import annotations
 
 import pytest
-
-from napari_viv.write.writer import export_pyramid
+from helpers import testdata
 from helpers.vivjs import assert_viv_matches_tifffile, plane_digest
 
-from helpers import testdata
+from napari_viv.write.writer import export_pyramid
 
 pytestmark = pytest.mark.node
 
 VIV_DTYPES = {
-    "uint8": "Uint8", "uint16": "Uint16", "uint32": "Uint32", "int8": "Int8",
-    "int16": "Int16", "int32": "Int32", "float32": "Float32", "float64": "Float64",
+    "uint8": "Uint8",
+    "uint16": "Uint16",
+    "uint32": "Uint32",
+    "int8": "Int8",
+    "int16": "Int16",
+    "int32": "Int32",
+    "float32": "Float32",
+    "float64": "Float64",
 }
 
 
@@ -45,38 +50,41 @@ def check(viv, path, offsets, *, names, dtype, physical=None, rgb=False):
     return reports[0]
 
 
-@pytest.mark.parametrize("dtype", ["uint8", "int8", "int16", "uint32", "int32",
-                                   "float32", "float64"])
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int16", "uint32", "int32", "float32", "float64"])
 def test_dtypes(viv, tmp_path, dtype):
     a = rand((2, 150, 133), dtype)
-    tif, js = export_pyramid(a, tmp_path / f"{dtype}.ome.tif", tile_size=64,
-                             channel_names=["one", "two"]).paths[:2]
+    tif, js = export_pyramid(a, tmp_path / f"{dtype}.ome.tif", tile_size=64, channel_names=["one", "two"]).paths[:2]
     check(viv, tif, js, names=["one", "two"], dtype=dtype)
 
 
 def test_uint16_odd_sizes_names_units(viv, tmp_path):
     a = rand((3, 1001, 777), "uint16")
     names = ['a<&"', "b'", "Ki-67 µ"]
-    tif, js = export_pyramid(a, tmp_path / "odd.ome.tif", tile_size=256, channel_names=names,
-                             physical_sizes={"x": 0.325, "y": 0.65}, unit="um").paths[:2]
-    rep = check(viv, tif, js, names=names, dtype="uint16",
-                physical={"x": 0.325, "y": 0.65})
+    tif, js = export_pyramid(
+        a,
+        tmp_path / "odd.ome.tif",
+        tile_size=256,
+        channel_names=names,
+        physical_sizes={"x": 0.325, "y": 0.65},
+        unit="um",
+    ).paths[:2]
+    rep = check(viv, tif, js, names=names, dtype="uint16", physical={"x": 0.325, "y": 0.65})
     assert len(rep["images"][0]["levels"]) == 3  # 1001x777 -> 500 -> 250 (<= 256)
 
 
 @pytest.mark.parametrize("tile,levels", [(128, "auto"), (512, 2), (1024, 1)])
 def test_tile_sizes_and_level_counts(viv, tmp_path, tile, levels):
     a = rand((1, 700, 1100), "uint16")
-    tif, js = export_pyramid(a, tmp_path / f"t{tile}.ome.tif", axes="CYX", tile_size=tile,
-                             levels=levels).paths[:2]
+    tif, js = export_pyramid(a, tmp_path / f"t{tile}.ome.tif", axes="CYX", tile_size=tile, levels=levels).paths[:2]
     check(viv, tif, js, names=["Channel 0"], dtype="uint16")
 
 
 def test_tczyx_non_default_order(viv, tmp_path):
     canon = rand((2, 2, 3, 90, 110), "uint16")
     src = canon.transpose(3, 2, 0, 4, 1)  # Y Z T X C
-    tif, js = export_pyramid(src, tmp_path / "tczyx.ome.tif", axes="YZTXC", tile_size=32,
-                             channel_names=["c0", "c1"]).paths[:2]
+    tif, js = export_pyramid(
+        src, tmp_path / "tczyx.ome.tif", axes="YZTXC", tile_size=32, channel_names=["c0", "c1"]
+    ).paths[:2]
     rep = check(viv, tif, js, names=["c0", "c1"], dtype="uint16")
     img = rep["images"][0]
     assert img["sizes"] == {"x": 110, "y": 90, "z": 3, "c": 2, "t": 2}
@@ -88,8 +96,9 @@ def test_tczyx_non_default_order(viv, tmp_path):
 @pytest.mark.parametrize("compression", ["zlib", "none"])
 def test_rgb(viv, tmp_path, compression):
     a = rand((300, 257, 3), "uint8")
-    tif, js = export_pyramid(a, tmp_path / f"rgb_{compression}.ome.tif", tile_size=64,
-                             compression=compression).paths[:2]
+    tif, js = export_pyramid(a, tmp_path / f"rgb_{compression}.ome.tif", tile_size=64, compression=compression).paths[
+        :2
+    ]
     rep = check(viv, tif, js, names=["RGB"], dtype="uint8", rgb=True)
     assert rep["images"][0]["channels"][0]["samplesPerPixel"] == 3
 

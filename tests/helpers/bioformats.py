@@ -73,10 +73,9 @@ def parse(text: str) -> Report:
     """ImageInfo's output for one file -> :class:`Report`."""
     start, end = text.find("<?xml"), text.rfind("</OME>")
     if start < 0 or end < 0:
-        err = next((ln for ln in text.splitlines() if "Exception" in ln or "BATCH-ERROR" in ln),
-                   text.strip()[-300:])
+        err = next((ln for ln in text.splitlines() if "Exception" in ln or "BATCH-ERROR" in ln), text.strip()[-300:])
         return Report([], error=err, text=text)
-    root = ET.fromstring(text[start:end + len("</OME>")].encode("utf-8"))
+    root = ET.fromstring(text[start : end + len("</OME>")].encode("utf-8"))
     out = []
     for image in (el for el in root if el.tag.rsplit("}", 1)[-1] == "Image"):
         pixels = next(el for el in image if el.tag.rsplit("}", 1)[-1] == "Pixels")
@@ -88,8 +87,15 @@ def parse(text: str) -> Report:
                 unit = a.get(f"PhysicalSize{axis}Unit", "\u00b5m")
                 phys[axis.lower()] = float(a[f"PhysicalSize{axis}"]) * _TO_UM[unit]
         channels = [el for el in pixels if el.tag.rsplit("}", 1)[-1] == "Channel"]
-        out.append(Series(sizes, a["Type"], [c.get("Name") for c in channels],
-                          [int(c.get("SamplesPerPixel", "1")) for c in channels], phys))
+        out.append(
+            Series(
+                sizes,
+                a["Type"],
+                [c.get("Name") for c in channels],
+                [int(c.get("SamplesPerPixel", "1")) for c in channels],
+                phys,
+            )
+        )
     return Report(out, text=text)
 
 
@@ -103,13 +109,16 @@ def reports(jar: Path, paths) -> dict:
             pass  # fall back to one JVM per file
     with ThreadPoolExecutor(2) as pool:
         texts = list(pool.map(lambda p: _one(jar, p), paths))
-    return {Path(p): parse(t) for p, t in zip(paths, texts)}
+    return {Path(p): parse(t) for p, t in zip(paths, texts, strict=True)}
 
 
 def _one(jar: Path, path: str) -> str:
-    proc = subprocess.run(["java", "-XX:TieredStopAtLevel=1", "-cp", str(jar),
-                           "loci.formats.tools.ImageInfo", *ARGS, path],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        ["java", "-XX:TieredStopAtLevel=1", "-cp", str(jar), "loci.formats.tools.ImageInfo", *ARGS, path],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return proc.stdout + proc.stderr
 
 
@@ -117,16 +126,16 @@ def _batch(jar: Path, paths: list) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "BatchInfo.java"
         src.write_text(_BATCH_JAVA % (MARK, ", ".join(f'"{a}"' for a in ARGS)))
-        subprocess.run(["javac", "-cp", str(jar), "-d", tmp, str(src)], check=True,
-                       capture_output=True, timeout=120)
-        proc = subprocess.run(["java", "-cp", f"{jar}{os.pathsep}{tmp}", "BatchInfo", *paths],
-                              capture_output=True, text=True, timeout=600)
+        subprocess.run(["javac", "-cp", str(jar), "-d", tmp, str(src)], check=True, capture_output=True, timeout=120)
+        proc = subprocess.run(
+            ["java", "-cp", f"{jar}{os.pathsep}{tmp}", "BatchInfo", *paths], capture_output=True, text=True, timeout=600
+        )
     out, current, chunk = {}, None, []
     for line in proc.stdout.splitlines():
         if line.startswith(MARK):
             if current is not None:
                 out[Path(current)] = parse("\n".join(chunk))
-            current, chunk = line[len(MARK):], []
+            current, chunk = line[len(MARK) :], []
         else:
             chunk.append(line)
     if current is not None:

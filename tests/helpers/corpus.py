@@ -10,9 +10,9 @@ Viv loader returns. ``build(folder)`` writes them all; ``CASES`` names them.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import tifffile
@@ -22,8 +22,14 @@ TILE = (128, 128)
 MICRO = "\u00b5m"
 OME_NS = "http://www.openmicroscopy.org/Schemas/OME/2016-06"
 OME_TYPE = {
-    "uint8": "uint8", "uint16": "uint16", "uint32": "uint32", "int8": "int8",
-    "int16": "int16", "int32": "int32", "float32": "float", "float64": "double",
+    "uint8": "uint8",
+    "uint16": "uint16",
+    "uint32": "uint32",
+    "int8": "int8",
+    "int16": "int16",
+    "int32": "int32",
+    "float32": "float",
+    "float64": "double",
     "bool": "bit",
 }
 
@@ -90,17 +96,28 @@ def pyramid(a, nlevels=3, mode="floor") -> list:
 
 
 def image_xml(
-    i, *, sx, sy, sc=1, sz=1, st=1, type_="uint16", order="XYZCT", channels=None,
-    image_id=True, pixels_extra="", channel_extra="", nplanes=None, spp=1, tiffdata="",
+    i,
+    *,
+    sx,
+    sy,
+    sc=1,
+    sz=1,
+    st=1,
+    type_="uint16",
+    order="XYZCT",
+    channels=None,
+    image_id=True,
+    pixels_extra="",
+    channel_extra="",
+    nplanes=None,
+    spp=1,
+    tiffdata="",
     interleaved=None,
 ) -> str:
     """One <Image>; ``channels`` is a list of attribute strings (or [] for none)."""
     if channels is None:
         nch = 1 if interleaved else sc
-        channels = [
-            f'ID="Channel:{i}:{c}" Name="ch{c}" SamplesPerPixel="{spp}"{channel_extra}'
-            for c in range(nch)
-        ]
+        channels = [f'ID="Channel:{i}:{c}" Name="ch{c}" SamplesPerPixel="{spp}"{channel_extra}' for c in range(nch)]
     chan = "".join(f"<Channel {attrs}/>" for attrs in channels)
     inter = f' Interleaved="{str(interleaved).lower()}"' if interleaved is not None else ""
     iid = f' ID="Image:{i}"' if image_id else ""
@@ -116,8 +133,7 @@ def ome(*images: str, prefix: str | None = None) -> str:
     body = "".join(images)
     if prefix:
         body = body.replace("<", f"<{prefix}:").replace(f"<{prefix}:/", f"</{prefix}:")
-        return (f'<?xml version="1.0" encoding="UTF-8"?><{prefix}:OME xmlns:{prefix}="{OME_NS}">'
-                f"{body}</{prefix}:OME>")
+        return f'<?xml version="1.0" encoding="UTF-8"?><{prefix}:OME xmlns:{prefix}="{OME_NS}">{body}</{prefix}:OME>'
     return f'<?xml version="1.0" encoding="UTF-8"?><OME xmlns="{OME_NS}">{body}</OME>'
 
 
@@ -135,9 +151,7 @@ def plane_index(order: str, t: int, c: int, z: int, T: int, C: int, Z: int) -> i
     return idx
 
 
-def write_subifd_file(
-    path, images, xml, *, sub_counts=None, offsets="good", trailer=(), **kw
-) -> CorpusFile:
+def write_subifd_file(path, images, xml, *, sub_counts=None, offsets="good", trailer=(), **kw) -> CorpusFile:
     """Write ``images`` (each a dict: planes={(t,c,z): [levels]}, T, C, Z, order)
     with pyramid levels as SubIFDs, then the ``trailer`` arrays as extra IFDs.
     ``kw`` goes to every ``TiffWriter.write``."""
@@ -151,10 +165,11 @@ def write_subifd_file(
     with tifffile.TiffWriter(path, byteorder=byteorder, bigtiff=bigtiff) as tw:
         for img in images:
             T, C, Z, order = img["T"], img["C"], img["Z"], img["order"]
-            by_ifd = {plane_index(order, t, c, z, T, C, Z): (t, c, z)
-                      for t in range(T) for c in range(C) for z in range(Z)}
+            by_ifd = {
+                plane_index(order, t, c, z, T, C, Z): (t, c, z) for t in range(T) for c in range(C) for z in range(Z)
+            }
             nlev = max(len(v) for v in img["planes"].values())
-            where = [dict() for _ in range(nlev)]
+            where = [{} for _ in range(nlev)]
             for rel in sorted(by_ifd):
                 key = by_ifd[rel]
                 levels = img["planes"][key]
@@ -208,8 +223,23 @@ def finish_offsets(cf: CorpusFile, mode: str) -> None:
     cf.offsets = out
 
 
-def simple(path, dtype="uint16", *, C=2, Z=1, T=1, order="XYZCT", nlevels=3, mode="floor",
-           size=(H, W), xml_kw=None, type_=None, data=None, offsets="good", **kw) -> CorpusFile:
+def simple(
+    path,
+    dtype="uint16",
+    *,
+    C=2,
+    Z=1,
+    T=1,
+    order="XYZCT",
+    nlevels=3,
+    mode="floor",
+    size=(H, W),
+    xml_kw=None,
+    type_=None,
+    data=None,
+    offsets="good",
+    **kw,
+) -> CorpusFile:
     """The common case: one image, ``C*Z*T`` planes, SubIFD pyramid."""
     planes = {}
     n = 0
@@ -220,14 +250,24 @@ def simple(path, dtype="uint16", *, C=2, Z=1, T=1, order="XYZCT", nlevels=3, mod
                 planes[(t, c, z)] = pyramid(base, nlevels, mode)
                 n += 1
     sy, sx = size
-    xml = ome(image_xml(0, sx=sx, sy=sy, sc=C, sz=Z, st=T, order=order,
-                        type_=type_ or OME_TYPE[np.dtype(dtype).name], **(xml_kw or {})))
+    xml = ome(
+        image_xml(
+            0,
+            sx=sx,
+            sy=sy,
+            sc=C,
+            sz=Z,
+            st=T,
+            order=order,
+            type_=type_ or OME_TYPE[np.dtype(dtype).name],
+            **(xml_kw or {}),
+        )
+    )
     img = dict(planes=planes, T=T, C=C, Z=Z, order=order)
     return write_subifd_file(path, [img], xml, offsets=offsets, **kw)
 
 
-def rgb(path, *, dtype="uint8", samples=3, interleaved=True, Z=1, T=1, data=None,
-        order="XYZCT", **kw) -> CorpusFile:
+def rgb(path, *, dtype="uint8", samples=3, interleaved=True, Z=1, T=1, data=None, order="XYZCT", **kw) -> CorpusFile:
     """One RGB(A) image stored with SamplesPerPixel > 1 (one IFD per Z/T plane)."""
     planar = kw.get("planarconfig") == "separate"
     levs = {}
@@ -238,9 +278,21 @@ def rgb(path, *, dtype="uint8", samples=3, interleaved=True, Z=1, T=1, data=None
             if planar:
                 lv = [np.ascontiguousarray(np.moveaxis(a, -1, 0)) for a in lv]
             levs[(t, 0, z)] = lv
-    xml = ome(image_xml(0, sx=W, sy=H, sc=samples, sz=Z, st=T,
-                        type_=OME_TYPE[np.dtype(dtype).name], spp=samples,
-                        interleaved=interleaved, nplanes=Z * T, order=order))
+    xml = ome(
+        image_xml(
+            0,
+            sx=W,
+            sy=H,
+            sc=samples,
+            sz=Z,
+            st=T,
+            type_=OME_TYPE[np.dtype(dtype).name],
+            spp=samples,
+            interleaved=interleaved,
+            nplanes=Z * T,
+            order=order,
+        )
+    )
     img = dict(planes=levs, T=T, C=1, Z=Z, order=order)
     kw.setdefault("photometric", "rgb")
     return write_subifd_file(path, [img], xml, **kw)
@@ -274,8 +326,7 @@ def _multi_nosub(path):
 def _multi(path, levels2=3):
     imgs, xmls = [], []
     for i, nlev in enumerate((3, levels2)):
-        imgs.append(dict(planes={(0, 0, 0): pyramid(pixels("uint16", seed=i), nlev)},
-                         T=1, C=1, Z=1, order="XYZCT"))
+        imgs.append(dict(planes={(0, 0, 0): pyramid(pixels("uint16", seed=i), nlev)}, T=1, C=1, Z=1, order="XYZCT"))
         xmls.append(image_xml(i, sx=W, sy=H))
     return write_subifd_file(path, imgs, ome(*xmls))
 
@@ -285,9 +336,11 @@ def _plane_without_subifds(path):
 
 
 def _multifile(path):
-    tiffdata = ('<TiffData FirstC="0" IFD="0" PlaneCount="1"><UUID FileName="{0}">urn:uuid:1'
-                '</UUID></TiffData><TiffData FirstC="1" IFD="0" PlaneCount="1"><UUID '
-                'FileName="other.ome.tif">urn:uuid:2</UUID></TiffData>').format(Path(path).name)
+    tiffdata = (
+        f'<TiffData FirstC="0" IFD="0" PlaneCount="1"><UUID FileName="{Path(path).name}">urn:uuid:1'
+        '</UUID></TiffData><TiffData FirstC="1" IFD="0" PlaneCount="1"><UUID '
+        'FileName="other.ome.tif">urn:uuid:2</UUID></TiffData>'
+    )
     xml = ome(image_xml(0, sx=W, sy=H, sc=2, tiffdata=tiffdata))
     img = dict(planes={(0, 0, 0): pyramid(pixels("uint16"), 3)}, T=1, C=1, Z=1, order="XYZCT")
     cf = write_subifd_file(path, [img], xml)
@@ -300,9 +353,9 @@ def _split_tables(stream: bytes) -> tuple[bytes, bytes]:
     import struct
 
     out, tables, i = bytearray(stream[:2]), bytearray(), 2
-    while stream[i:i + 2] != b"\xff\xda":  # markers up to the start of scan
-        size = struct.unpack(">H", stream[i + 2:i + 4])[0]
-        (tables if stream[i + 1] == 0xDB else out).extend(stream[i:i + 2 + size])
+    while stream[i : i + 2] != b"\xff\xda":  # markers up to the start of scan
+        size = struct.unpack(">H", stream[i + 2 : i + 4])[0]
+        (tables if stream[i + 1] == 0xDB else out).extend(stream[i : i + 2 + size])
         i += 2 + size
     return bytes(out) + stream[i:], b"\xff\xd8" + bytes(tables) + b"\xff\xd9"
 
@@ -314,13 +367,21 @@ def _jpeg_tables(path, *, rgb_: bool, ycbcr: bool = False) -> CorpusFile:
 
     C = 1 if rgb_ else 2
     bases = [smooth((H, W, 3)) if rgb_ else smooth(seed=c) for c in range(C)]
-    kind = dict(colorspace="rgb", outcolorspace="ycbcr" if ycbcr else "rgb",
-                subsampling=(2, 2)) if rgb_ else {}
-    xml = ome(image_xml(0, sx=W, sy=H, sc=3 if rgb_ else C, type_="uint8",
-                        spp=3 if rgb_ else 1, interleaved=True if rgb_ else None,
-                        nplanes=1 if rgb_ else C))
+    kind = dict(colorspace="rgb", outcolorspace="ycbcr" if ycbcr else "rgb", subsampling=(2, 2)) if rgb_ else {}
+    xml = ome(
+        image_xml(
+            0,
+            sx=W,
+            sy=H,
+            sc=3 if rgb_ else C,
+            type_="uint8",
+            spp=3 if rgb_ else 1,
+            interleaved=True if rgb_ else None,
+            nplanes=1 if rgb_ else C,
+        )
+    )
     cf = CorpusFile(Path(path).name, Path(path))
-    where = [dict() for _ in range(3)]
+    where = [{} for _ in range(3)]
     with tifffile.TiffWriter(path) as tw:
         for c, base in enumerate(bases):
             for lev, a in enumerate(pyramid(base, 3)):
@@ -329,19 +390,28 @@ def _jpeg_tables(path, *, rgb_: bool, ycbcr: bool = False) -> CorpusFile:
                 for y in range(0, a.shape[0], th):
                     for x in range(0, a.shape[1], tw_):
                         full = np.zeros((th, tw_) + a.shape[2:], np.uint8)
-                        part = a[y:y + th, x:x + tw_]
+                        part = a[y : y + th, x : x + tw_]
                         full[: part.shape[0], : part.shape[1]] = part
                         tiles.append(imagecodecs.jpeg8_encode(full, level=90, **kind))
                 parts = [_split_tables(s) for s in tiles]
                 shared = {tb for _, tb in parts}
                 assert len(shared) == 1, "tiles of one level share their quantisation tables"
                 extra = {"description": xml.encode()} if lev == 0 and c == 0 else {}
-                tw.write(iter([s for s, _ in parts]), shape=a.shape, dtype=np.uint8, tile=TILE,
-                         compression=7, jpegtables=shared.pop(), metadata=None,
-                         photometric=("ycbcr" if ycbcr else "rgb") if rgb_ else "minisblack",
-                         subsampling=(2, 2) if rgb_ and ycbcr else None,
-                         compressionargs={"outcolorspace": "rgb"} if rgb_ and not ycbcr else None,
-                         subifds=2 if lev == 0 else None, subfiletype=1 if lev else 0, **extra)
+                tw.write(
+                    iter([s for s, _ in parts]),
+                    shape=a.shape,
+                    dtype=np.uint8,
+                    tile=TILE,
+                    compression=7,
+                    jpegtables=shared.pop(),
+                    metadata=None,
+                    photometric=("ycbcr" if ycbcr else "rgb") if rgb_ else "minisblack",
+                    subsampling=(2, 2) if rgb_ and ycbcr else None,
+                    compressionargs={"outcolorspace": "rgb"} if rgb_ and not ycbcr else None,
+                    subifds=2 if lev == 0 else None,
+                    subfiletype=1 if lev else 0,
+                    **extra,
+                )
                 where[lev][(0, c, 0)] = (c, None if lev == 0 else lev - 1)
     cf.where.append(where)
     cf.sizes.append((1, C, 1))
@@ -359,8 +429,14 @@ def patch_tag(path, code, value) -> None:
 
 def _pred2_64bit(path):
     """float64 with the horizontal predictor (forged from int64: tifffile refuses)."""
-    cf = simple(path, "int64", type_="double", compression="zlib", predictor=2,
-                data=lambda n: pixels("int32", seed=n).astype("int64"))
+    cf = simple(
+        path,
+        "int64",
+        type_="double",
+        compression="zlib",
+        predictor=2,
+        data=lambda n: pixels("int32", seed=n).astype("int64"),
+    )
     patch_tag(path, 339, 3)  # SampleFormat -> IEEE float
     return cf
 
@@ -425,8 +501,10 @@ CASES: dict[str, Callable[[Path], CorpusFile]] = {
     "codec_lerc": lambda p: simple(p, "float32", compression="lerc"),
     "codec_jpeg_gray": lambda p: simple(p, "uint8", compression="jpeg", data=lambda n: smooth(seed=n)),
     # dtypes
-    **{f"dtype_{d}": (lambda d: lambda p: simple(p, d, compression="zlib"))(d)
-       for d in ("uint8", "int8", "uint16", "int16", "uint32", "int32", "float32")},
+    **{
+        f"dtype_{d}": lambda p, d=d: simple(p, d, compression="zlib")
+        for d in ("uint8", "int8", "uint16", "int16", "uint32", "int32", "float32")
+    },
     "dtype_float64_pred3": lambda p: simple(p, "float64", compression="zlib", predictor=True),
     "dtype_uint8_3ch": lambda p: simple(p, "uint8", C=3, compression="zlib"),
     "dtype_bool": lambda p: simple(p, "bool"),
@@ -446,11 +524,9 @@ CASES: dict[str, Callable[[Path], CorpusFile]] = {
     "rgb_interleaved_z2_xyczt": lambda p: rgb(p, Z=2, compression="zlib", order="XYCZT"),
     "rgb_interleaved_zt_xyzct": lambda p: rgb(p, Z=2, T=2, compression="zlib"),
     "rgb_interleaved_zt_xyztc": lambda p: rgb(p, Z=2, T=2, compression="zlib", order="XYZTC"),
-    "rgb_jpeg": lambda p: rgb(p, compression="jpeg", data=smooth((H, W, 3)),
-                              compressionargs={"outcolorspace": "rgb"}),
+    "rgb_jpeg": lambda p: rgb(p, compression="jpeg", data=smooth((H, W, 3)), compressionargs={"outcolorspace": "rgb"}),
     "rgb_jpeg_ycbcr": lambda p: rgb(p, compression="jpeg", data=smooth((H, W, 3))),
-    "rgb_jpeg_ycbcr_444": lambda p: rgb(p, compression="jpeg", data=smooth((H, W, 3)),
-                                        subsampling=(1, 1)),
+    "rgb_jpeg_ycbcr_444": lambda p: rgb(p, compression="jpeg", data=smooth((H, W, 3)), subsampling=(1, 1)),
     "rgb_jpeg_tables": lambda p: _jpeg_tables(p, rgb_=True),
     "rgb_jpeg_ycbcr_tables": lambda p: _jpeg_tables(p, rgb_=True, ycbcr=True),
     "codec_jpeg_gray_tables": lambda p: _jpeg_tables(p, rgb_=False),
@@ -476,25 +552,34 @@ CASES: dict[str, Callable[[Path], CorpusFile]] = {
     "xml_uuid_with_filename": _uuid,
     "xml_uuid_without_filename": lambda p: _uuid(p, filename=False),
     "xml_uuid_renamed": lambda p: _uuid(p, name="before_renaming.ome.tif"),
-    "xml_extras": lambda p: _with_xml(p, raw=(
-        f'<!-- made by hand --><OME xmlns="{OME_NS}"><Image ID="Image:0" Name="x">'
-        "<AcquisitionDate>2024-01-01T00:00:00</AcquisitionDate><Description>d</Description>"
-        f'<Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint16" SizeX="{W}" SizeY="{H}" '
-        'SizeC="2" SizeZ="1" SizeT="1"><Channel ID="Channel:0:0"/><Channel ID="Channel:0:1"/>'
-        '<Plane TheZ="0" TheC="0" TheT="0"/></Pixels></Image><StructuredAnnotations>'
-        "<XMLAnnotation ID=\"Annotation:0\"><Value><k>v</k></Value></XMLAnnotation>"
-        "</StructuredAnnotations></OME>")),
+    "xml_extras": lambda p: _with_xml(
+        p,
+        raw=(
+            f'<!-- made by hand --><OME xmlns="{OME_NS}"><Image ID="Image:0" Name="x">'
+            "<AcquisitionDate>2024-01-01T00:00:00</AcquisitionDate><Description>d</Description>"
+            f'<Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint16" SizeX="{W}" SizeY="{H}" '
+            'SizeC="2" SizeZ="1" SizeT="1"><Channel ID="Channel:0:0"/><Channel ID="Channel:0:1"/>'
+            '<Plane TheZ="0" TheC="0" TheT="0"/></Pixels></Image><StructuredAnnotations>'
+            '<XMLAnnotation ID="Annotation:0"><Value><k>v</k></Value></XMLAnnotation>'
+            "</StructuredAnnotations></OME>"
+        ),
+    ),
     "xml_not_ome": lambda p: _with_xml(p, raw="ImageJ=1.54f\nimages=2\nchannels=2\n"),
     "xml_size_mismatch": _size_mismatch,
     "xml_missing_planes": _missing_planes,
     "xml_channel_count": lambda p: simple(p, xml_kw={"channels": ['ID="Channel:0:0"']}),
-    "xml_tiffdata_disagrees": lambda p: simple(p, xml_kw={
-        "tiffdata": '<TiffData IFD="1" FirstC="0" PlaneCount="1"/>'
-                    '<TiffData IFD="0" FirstC="1" PlaneCount="1"/>'}),
-    "xml_size_hex": lambda p: _with_xml(p, raw=ome(image_xml(0, sx=W, sy=H, sc=2)).replace(
-        f'SizeX="{W}"', f'SizeX="{hex(W)}"')),
-    "xml_size_fraction": lambda p: _with_xml(p, raw=ome(image_xml(0, sx=W, sy=H, sc=2)).replace(
-        f'SizeX="{W}"', f'SizeX="{W}.5"')),
+    "xml_tiffdata_disagrees": lambda p: simple(
+        p,
+        xml_kw={
+            "tiffdata": '<TiffData IFD="1" FirstC="0" PlaneCount="1"/><TiffData IFD="0" FirstC="1" PlaneCount="1"/>'
+        },
+    ),
+    "xml_size_hex": lambda p: _with_xml(
+        p, raw=ome(image_xml(0, sx=W, sy=H, sc=2)).replace(f'SizeX="{W}"', f'SizeX="{hex(W)}"')
+    ),
+    "xml_size_fraction": lambda p: _with_xml(
+        p, raw=ome(image_xml(0, sx=W, sy=H, sc=2)).replace(f'SizeX="{W}"', f'SizeX="{W}.5"')
+    ),
     "xml_tiffdata_nan": lambda p: simple(p, xml_kw={"tiffdata": '<TiffData IFD="first"/>'}),
     "xml_order_xyczt": lambda p: simple(p, C=2, Z=2, T=2, order="XYCZT"),
     "xml_order_xytzc": lambda p: simple(p, C=2, Z=2, T=2, order="XYTZC"),
@@ -508,8 +593,7 @@ CASES: dict[str, Callable[[Path], CorpusFile]] = {
     "layout_strips": lambda p: simple(p, tile=None, rowsperstrip=16),
     "layout_tile_rect": lambda p: simple(p, tile=(128, 64)),
     "layout_tile_240": lambda p: simple(p, tile=(240, 240), size=(500, 700)),
-    "layout_tile_240_rgb_jpeg": lambda p: rgb(p, compression="jpeg", tile=(240, 240),
-                                              data=smooth((H, W, 3))),
+    "layout_tile_240_rgb_jpeg": lambda p: rgb(p, compression="jpeg", tile=(240, 240), data=smooth((H, W, 3))),
     "layout_thumbnail": _thumbnail,
     "layout_small_image": lambda p: simple(p, size=(100, 80), nlevels=1),
     "layout_multi_more_levels": lambda p: _multi(p, levels2=4),
@@ -519,8 +603,7 @@ CASES: dict[str, Callable[[Path], CorpusFile]] = {
     "endian_big_zlib": lambda p: simple(p, byteorder=">", compression="zlib"),
     "endian_big_lzw_pred": lambda p: simple(p, byteorder=">", compression="lzw", predictor=True),
     "endian_big_zlib_pred": lambda p: simple(p, byteorder=">", compression="zlib", predictor=True),
-    "endian_big_float_pred3": lambda p: simple(p, "float32", byteorder=">", compression="zlib",
-                                               predictor=True),
+    "endian_big_float_pred3": lambda p: simple(p, "float32", byteorder=">", compression="zlib", predictor=True),
     # level sizes
     "levels_floor_odd": lambda p: simple(p, size=(201, 301)),
     "levels_ceil": lambda p: simple(p, size=(201, 301), mode="ceil"),
@@ -555,12 +638,12 @@ def describe(path, offsets=None) -> CorpusFile:
             where = []
             for level in series.levels:
                 planes = {}
-                for page, idx in zip(level.pages, np.ndindex(*shape)):
-                    pos = dict(zip(outer.lower(), idx))
+                for page, idx in zip(level.pages, np.ndindex(*shape), strict=False):
+                    pos = dict(zip(outer.lower(), idx, strict=True))
                     planes[(pos.get("t", 0), pos.get("c", 0), pos.get("z", 0))] = loc[page.offset]
                 where.append(planes)
             cf.where.append(where)
-            dims = dict(zip(outer, shape))
+            dims = dict(zip(outer, shape, strict=True))
             cf.sizes.append((dims.get("T", 1), dims.get("C", 1), dims.get("Z", 1)))
     return cf
 

@@ -1,6 +1,7 @@
 """Files and dialogs that the napari tests share (no fixtures here)."""
 
 from __future__ import annotations
+
 import numpy as np
 
 
@@ -62,8 +63,7 @@ def halve(a: np.ndarray) -> np.ndarray:
     """2 x 2 mean of the last two dims (floor sizes), in the input dtype."""
     h, w = a.shape[-2] // 2 * 2, a.shape[-1] // 2 * 2
     f = a[..., :h, :w].astype(np.float64)
-    out = (f[..., 0::2, 0::2] + f[..., 1::2, 0::2] + f[..., 0::2, 1::2]
-           + f[..., 1::2, 1::2]) / 4
+    out = (f[..., 0::2, 0::2] + f[..., 1::2, 0::2] + f[..., 0::2, 1::2] + f[..., 1::2, 1::2]) / 4
     return out.astype(a.dtype)
 
 
@@ -103,14 +103,24 @@ def write_qptiff_like(path, levels, names, colors, *, um_per_px=0.5):
         for i, level in enumerate(levels):
             kind = "FullResolution" if i == 0 else "ReducedResolution"
             for c, plane in enumerate(level):
-                desc = _QPI.format(kind=kind, name=names[c],
-                                   color=",".join(map(str, colors[c])))
-                tw.write(plane, tile=(128, 128), compression="zlib",
-                         software="PerkinElmer-QPI", description=desc,
-                         metadata=None, photometric="minisblack",
-                         resolution=(per_cm, per_cm), resolutionunit="CENTIMETER")
+                desc = _QPI.format(kind=kind, name=names[c], color=",".join(map(str, colors[c])))
+                tw.write(
+                    plane,
+                    tile=(128, 128),
+                    compression="zlib",
+                    software="PerkinElmer-QPI",
+                    description=desc,
+                    metadata=None,
+                    photometric="minisblack",
+                    resolution=(per_cm, per_cm),
+                    resolutionunit="CENTIMETER",
+                )
             if i == 0:
-                tw.write(np.zeros((32, 32, 3), np.uint8), software="PerkinElmer-QPI",
-                         description=_QPI.format(kind="Thumbnail", name="", color=""),
-                         metadata=None, photometric="rgb")
+                tw.write(
+                    np.zeros((32, 32, 3), np.uint8),
+                    software="PerkinElmer-QPI",
+                    description=_QPI.format(kind="Thumbnail", name="", color=""),
+                    metadata=None,
+                    photometric="rgb",
+                )
     return path

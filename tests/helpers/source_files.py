@@ -1,6 +1,7 @@
 """Source files the reader and convert tests share, written with tifffile directly."""
 
 from __future__ import annotations
+
 import numpy as np
 import tifffile
 
@@ -62,19 +63,39 @@ def write_qptiff(path, data, names, colors, nlevels=3, tile=128, cm_res=20000.0)
     sw = "PerkinElmer-QPI"
     res = dict(resolution=(cm_res, cm_res), resolutionunit="CENTIMETER")
     with tifffile.TiffWriter(path, bigtiff=True) as tw:
+
         def channel_pages(level, kind):
             for c, plane in enumerate(level):
                 xml = QPI_XML.format(kind=kind, name=names[c], color=",".join(map(str, colors[c])))
-                tw.write(plane, tile=(tile, tile), compression="lzw", software=sw, description=xml,
-                         metadata=None, photometric="minisblack", **res)
+                tw.write(
+                    plane,
+                    tile=(tile, tile),
+                    compression="lzw",
+                    software=sw,
+                    description=xml,
+                    metadata=None,
+                    photometric="minisblack",
+                    **res,
+                )
+
         channel_pages(data, "FullResolution")
         thumb = np.zeros((32, 32, 3), np.uint8)
-        tw.write(thumb, software=sw, description=QPI_XML.format(kind="Thumbnail", name="", color=""),
-                 metadata=None, photometric="rgb")
+        tw.write(
+            thumb,
+            software=sw,
+            description=QPI_XML.format(kind="Thumbnail", name="", color=""),
+            metadata=None,
+            photometric="rgb",
+        )
         level = data
         for _ in range(nlevels - 1):
             level = halves(level)
             channel_pages(level, "ReducedResolution")
         for kind in ("Overview", "Label"):
-            tw.write(np.zeros((24, 40, 3), np.uint8), software=sw, metadata=None, photometric="rgb",
-                     description=QPI_XML.format(kind=kind, name="", color=""))
+            tw.write(
+                np.zeros((24, 40, 3), np.uint8),
+                software=sw,
+                metadata=None,
+                photometric="rgb",
+                description=QPI_XML.format(kind=kind, name="", color=""),
+            )

@@ -33,6 +33,7 @@ from ..metadata import ImageMetadata
 from .channels import as_dask, colormap_color, common_dtype
 from .units import assumed_um_note, physical_sizes
 
+
 @dataclass
 class ExportInput:
     """What :func:`napari_viv.write.writer.export_pyramid` needs for some layers.

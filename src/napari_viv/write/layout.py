@@ -39,7 +39,7 @@ DTYPE_RULES = {
 
 
 def default_axes(shape, dtype) -> str:
-    """The axes assumed for an array of ``shape``/``dtype`` given no axes (see :mod:`napari_viv.axes`)."""
+    """Return the axes assumed for an array of ``shape``/``dtype`` given none (see :mod:`napari_viv.axes`)."""
     try:
         return array_axes(tuple(shape), dtype)
     except ValueError:
