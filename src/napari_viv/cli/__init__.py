@@ -15,7 +15,7 @@ import sys
 from .. import __version__
 from ..errors import NapariVivError
 
-SUBCOMMANDS = ("convert", "batch", "offsets", "check", "serve", "demo")
+SUBCOMMANDS = ("convert", "batch", "offsets", "check", "serve", "demo", "publish")
 
 
 def build_parser() -> argparse.ArgumentParser:
