@@ -92,6 +92,11 @@ def print_publication(pub) -> None:
             print(f"Avivator: {links.avivator}")
         if links.image:
             print(f"Image: {links.image}")
+    from ..text import human_bytes
+
+    t = pub.transfer
+    print(f"note: sent {len(t.uploaded)} files ({human_bytes(t.bytes_sent)}); {len(t.skipped)} already there "
+          "and identical", file=sys.stderr)
     for f in pub.findings:
         if f.level != "ok":
             print(f"{f.level}: {f.what}: {f.message}", file=sys.stderr)

@@ -89,6 +89,7 @@ class LocalFolder:
                     out.write(block)
                     if callback is not None:
                         callback(len(block))
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a web server must read it
             os.replace(tmp, target)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -141,15 +142,18 @@ class ObjectStore:
                 "read_timeout": 60,
                 "retries": {"max_attempts": 2, "mode": "standard"},
             }
-            kwargs = {"config_kwargs": config, "retries": 2, "skip_instance_cache": True}
+            kwargs = {"config_kwargs": config, "skip_instance_cache": True}
             if self.options.endpoint_url:
                 kwargs["endpoint_url"] = self.options.endpoint_url
             if self.options.profile:
                 kwargs["profile"] = self.options.profile
         try:
-            return fsspec.filesystem(self.scheme, **kwargs)
-        except (ImportError, ValueError) as exc:
+            fs = fsspec.filesystem(self.scheme, **kwargs)
+        except (ImportError, ValueError, TypeError) as exc:
             raise NapariVivError(f"cannot open this store: {one_line(str(exc))}", subject=self.label) from exc
+        if self.is_s3:
+            fs.retries = 2  # s3fs's own retry loop (5 by default), on top of botocore's attempts
+        return fs
 
     @property
     def is_s3(self) -> bool:
@@ -173,7 +177,17 @@ class ObjectStore:
     def check(self) -> None:
         """Fail early, in one line, when the bucket is missing or unreachable, or the credentials are wrong."""
         with self.errors("cannot use this bucket"):
-            if not self.fs.exists(self.bucket):
+            if self.is_s3:
+                try:
+                    self.fs.call_s3("head_bucket", Bucket=self.bucket)
+                except FileNotFoundError as exc:
+                    raise FileNotFoundError("the bucket does not exist") from exc
+                except PermissionError as exc:
+                    raise NapariVivError(
+                        f"access denied: wrong credentials, or no permission to use this bucket ({one_line(str(exc))})",
+                        subject=self.label,
+                    ) from exc
+            elif not self.fs.exists(self.bucket):
                 raise FileNotFoundError("the bucket does not exist")
 
     def stat(self, name: str) -> StoredFile | None:
@@ -233,6 +247,13 @@ class ObjectStore:
         """A URL that reads ``name`` without credentials for ``seconds``."""
         with self.errors(f"cannot presign {name}"):
             return self.fs.url(self.path(name), expires=int(seconds))
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it, then putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def explain(exc: BaseException) -> str:

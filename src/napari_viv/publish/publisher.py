@@ -245,15 +245,10 @@ def _verify(pub: Publication, target, options: PublishOptions) -> None:
 
 def _ensure_cors(dest) -> bool:
     """Set our CORS rule on the bucket unless it is there; True when it was set now."""
-    with dest.errors("cannot read the bucket's CORS rule"):
-        try:
-            current = dest.fs.call_s3("get_bucket_cors", Bucket=dest.bucket).get("CORSRules")
-        except FileNotFoundError:
-            current = None
-        except OSError as exc:
-            if "NoSuchCORSConfiguration" not in str(exc) and "CORS" not in str(exc):
-                raise
-            current = None
+    try:
+        current = dest.fs.call_s3("get_bucket_cors", Bucket=dest.bucket).get("CORSRules")
+    except OSError:
+        current = None  # none set yet, or not allowed to read it: try to set it
     if current == checks.CORS_RULE["CORSRules"]:
         return False
     with dest.errors("cannot set the bucket's CORS rule (--set-cors); set it by hand (docs/publishing.md)"):
