@@ -18,7 +18,7 @@ import html
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from .. import naming
 from ..serve.viewer import VIEWER_DIR
@@ -117,11 +117,6 @@ def _sha(data: bytes) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode() + "'"
 
 
-def _origin(url: str) -> str | None:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
-
-
 def viewer_page(config: dict, *, assets: str = "", inline: bool = False, title: str = "napari-viv viewer") -> bytes:
     """The viewer page for one image, named in its embedded ``config``.
 
@@ -129,7 +124,7 @@ def viewer_page(config: dict, *, assets: str = "", inline: bool = False, title: 
     ----------
     config : dict
         ``image`` (required), ``offsets`` and ``viewfile``: URLs relative to the
-        page, or absolute (then their origin is allowed by the page's policy).
+        page, or absolute (presigned ones, for example).
     assets : str
         The relative folder of ``viewer.js`` and ``viewer.css`` ("" or "../").
     inline : bool
@@ -148,8 +143,9 @@ def viewer_page(config: dict, *, assets: str = "", inline: bool = False, title: 
     >>> '<script src="../viewer.js"></script>' in page and '"image": "a.ome.tif"' in page
     True
     """
-    origins = sorted({o for v in config.values() if isinstance(v, str) and (o := _origin(v))})
-    connect = " ".join(["'self'", *origins])
+    # Data may come from any origin: the config's, or one named in the link's fragment
+    # (#image=URL), as with Avivator. Scripts and styles stay the page's own.
+    connect = "*"
     data = json.dumps(config, indent=1).replace("<", "\\u003c")
     block = f'<script type="application/json" id="{CONFIG_ID}">\n{data}\n</script>'
     if inline:
