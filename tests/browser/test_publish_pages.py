@@ -140,3 +140,40 @@ def test_page_with_data_from_another_origin(chromium, stripes, s3, www, tmp_path
     assert state["image"]["usedOffsets"] is True
     assert any(u.startswith(s3.endpoint + "/web-data/d/stripes.ome.tif") for u in requests)
     assert not any(u.startswith(server.origin + "/viewer-only/stripes.ome.tif") for u in requests)
+
+
+def test_view_in_fragment_and_copy_link_round_trip(chromium, stripes, www, tmp_path):
+    root, server = www
+    publish(stripes, root / "shared-view")
+    page = f"{server.origin}/shared-view/index.html"
+    view = {"channels": [{"visible": False}, {"color": [255, 0, 255]}, {}], "camera": {"center": [170, 512], "zoom": 0}}
+
+    async def first(page_):
+        assert await page_.wait_status() == "ready", await page_.evaluate("window.__vivViewer.error")
+        colours = await stripe_colours(page_)
+        state = await page_.evaluate("window.__vivViewer.state()")
+        # Change the view, then "Copy link to this view" (a real click on the button).
+        await page_.change("window.__vivViewer.setChannelVisible(0, true)")
+        await page_.evaluate("document.getElementById('copy-link').click()")
+        link = await page_.wait_for("window.__vivViewer.lastLink")
+        shown = await page_.wait_for("document.getElementById('copy-link-result') &&"
+                                     " document.getElementById('copy-link-result').textContent")
+        return colours, state, link, shown, await page_.evaluate("location.href")
+
+    url = page + "#view=" + quote(json.dumps(view), safe="")
+    colours, state, link, shown, href = vh.run_page(chromium, tmp_path / "p1", url, first)
+    assert state["image"]["usedLinkView"] is True and state["camera"] == view["camera"]
+    assert [c["visible"] for c in state["channels"]] == [False, True, True]
+    assert all(near(m, (0, 0, 0)) for m in colours[0]), colours[0]
+    assert all(near(m, (255, 0, 255)) for m in colours[1]), colours[1]
+    assert link == href and link.startswith(page + "#") and "view=" in link and shown
+
+    async def second(page_):
+        assert await page_.wait_status() == "ready"
+        return await stripe_colours(page_), await page_.evaluate("window.__vivViewer.state()")
+
+    colours2, state2 = vh.run_page(chromium, tmp_path / "p2", link, second)
+    # The copied link opens what the first browser showed: channel 0 back on, magenta kept, same camera.
+    assert [c["visible"] for c in state2["channels"]] == [True, True, True]
+    assert state2["channels"][1]["color"] == [255, 0, 255] and state2["camera"] == state["camera"]
+    assert all(near(m, (255, 0, 0)) for m in colours2[0]) and all(near(m, (255, 0, 255)) for m in colours2[1])

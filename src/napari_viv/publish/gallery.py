@@ -50,6 +50,8 @@ def thumbnail(image: Path) -> tuple[np.ndarray, dict]:
                       else (float(plane.min()), float(plane.max())))
             color = (md.channel_colors[i] if md.channel_colors and i < len(md.channel_colors)
                      and md.channel_colors[i] else (255, 255, 255))
+            if hi <= lo:  # a flat channel: show it by its value, not as black
+                lo, hi = min(0.0, lo), max(hi, 1.0)
             scaled = np.clip((plane.astype(np.float32) - lo) / max(hi - lo, 1e-9), 0, 1)
             rgb += scaled[..., None] * np.asarray(color, np.float32)
     step = max(1, int(np.ceil(max(rgb.shape[:2]) / THUMBNAIL_SIZE)))

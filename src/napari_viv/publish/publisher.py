@@ -191,7 +191,7 @@ def publish(
     >>> image = export_pyramid(np.zeros((64, 64), np.uint8), tmp / "a.ome.tif").image
     >>> pub = publish([image], str(tmp / "site"))
     >>> sorted(p.name for p in (tmp / "site").iterdir())
-    ['a.ome.tif', 'a.offsets.json', 'index.html', 'viewer.css', 'viewer.js']
+    ['a.offsets.json', 'a.ome.tif', 'index.html', 'viewer.css', 'viewer.js']
     """
     options = options or PublishOptions()
     if not images:

@@ -54,9 +54,10 @@ class _Progress:
         self.total, self.done = total, 0
         self._progress, self._cancel = progress, cancel
         self._lock = threading.Lock()
+        self.stopped = False  # set when the caller is interrupted (Ctrl-C): the other transfers stop too
 
     def check(self) -> None:
-        if self._cancel is not None and self._cancel():
+        if self.stopped or (self._cancel is not None and self._cancel()):
             raise Cancelled("cancelled; the page was not published, so no link points at this publication yet")
 
     def add(self, n: int) -> None:
@@ -117,8 +118,12 @@ def upload(
 
     first = [f for f in todo if f.role != "page"]
     with ThreadPoolExecutor(max(1, jobs)) as pool:
-        for future in [pool.submit(send, f) for f in first]:
-            future.result()
+        try:
+            for future in [pool.submit(send, f) for f in first]:
+                future.result()
+        except BaseException:
+            meter.stopped = True  # the running transfers end at their next progress report
+            raise
     if public:
         for f in files:
             if f.role != "page":
