@@ -18,7 +18,6 @@ from urllib.parse import quote
 
 import numpy as np
 import pytest
-
 from helpers import viewer_pages as vh
 from helpers.publish_servers import CREDENTIALS, Nginx, S3Server
 
@@ -55,8 +54,13 @@ def www(tmp_path_factory):
 
 def publish(*args) -> dict[str, str]:
     env = {**os.environ, **CREDENTIALS, "PYTHONPATH": SRC}
-    done = subprocess.run([sys.executable, "-m", "napari_viv", "publish", *map(str, args)],
-                          capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "napari_viv", "publish", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("View in your browser: ")
     return dict(line.split(": ", 1) for line in done.stdout.splitlines())
@@ -134,7 +138,9 @@ def test_page_with_data_from_another_origin(chromium, stripes, s3, www, tmp_path
     found = publish(stripes, "s3://web-data/d", "--endpoint-url", s3.endpoint)
     publish(stripes, root / "viewer-only")
     image = found["Image"]
-    fragment = "image=" + quote(image, safe="") + "&offsets=" + quote(image.replace(".ome.tif", ".offsets.json"), safe="")
+    fragment = (
+        "image=" + quote(image, safe="") + "&offsets=" + quote(image.replace(".ome.tif", ".offsets.json"), safe="")
+    )
     colours, state, requests = open_and_read(chromium, tmp_path, f"{server.origin}/viewer-only/index.html#{fragment}")
     assert_stripes(colours)
     assert state["image"]["usedOffsets"] is True
@@ -156,8 +162,9 @@ def test_view_in_fragment_and_copy_link_round_trip(chromium, stripes, www, tmp_p
         await page_.change("window.__vivViewer.setChannelVisible(0, true)")
         await page_.evaluate("document.getElementById('copy-link').click()")
         link = await page_.wait_for("window.__vivViewer.lastLink")
-        shown = await page_.wait_for("document.getElementById('copy-link-result') &&"
-                                     " document.getElementById('copy-link-result').textContent")
+        shown = await page_.wait_for(
+            "document.getElementById('copy-link-result') && document.getElementById('copy-link-result').textContent"
+        )
         return colours, state, link, shown, await page_.evaluate("location.href")
 
     url = page + "#view=" + quote(json.dumps(view), safe="")

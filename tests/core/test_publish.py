@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from helpers.publish_servers import CREDENTIALS, Nginx, S3Server, free_port
+
 from napari_viv import export_pyramid
 from napari_viv.metadata import ImageMetadata
 
@@ -44,9 +44,13 @@ def image(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("export")
     rng = np.random.default_rng(0)
     data = rng.integers(0, 4000, (3, 700, 900), dtype=np.uint16)
-    md = ImageMetadata(axes="CYX", channel_names=["DAPI", "CD3", "CD8"],
-                       channel_colors=[(0, 0, 255), (0, 255, 0), (255, 0, 0)],
-                       contrast_limits=[(0, 3000), (100, 3500), (0, 4000)], channel_visible=[True, True, False])
+    md = ImageMetadata(
+        axes="CYX",
+        channel_names=["DAPI", "CD3", "CD8"],
+        channel_colors=[(0, 0, 255), (0, 255, 0), (255, 0, 0)],
+        contrast_limits=[(0, 3000), (100, 3500), (0, 4000)],
+        channel_visible=[True, True, False],
+    )
     result = export_pyramid(data, folder / "tissue.ome.tif", metadata=md, tile_size=256)
     assert result.view is not None
     return result.image
@@ -54,8 +58,13 @@ def image(tmp_path_factory) -> Path:
 
 def run_cli(*args, env_extra=None, timeout=120):
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", ""), **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "napari_viv", "publish", *map(str, args)],
-                          capture_output=True, text=True, env=env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "napari_viv", "publish", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
 
 
 def fetch(url, headers=None):
@@ -98,8 +107,12 @@ def test_publish_to_s3_prints_public_links_that_answer_range(s3, image):
     page, image_url = found["View in your browser"], found["Image"]
     assert page == f"{s3.endpoint}/{bucket}/shared/tissue/index.html"
     assert found["Avivator"].endswith("?image_url=" + image_url)
-    assert keys(s3, bucket) == [f"shared/tissue/{n}" for n in sorted(
-        ["index.html", "tissue.ome.tif", "tissue.offsets.json", "tissue.view.json", "viewer.css", "viewer.js"])]
+    assert keys(s3, bucket) == [
+        f"shared/tissue/{n}"
+        for n in sorted(
+            ["index.html", "tissue.ome.tif", "tissue.offsets.json", "tissue.view.json", "viewer.css", "viewer.js"]
+        )
+    ]
     # Anonymous reads, as a browser: the image streams, the page and script have their types.
     status, headers, body = fetch(image_url, {"Range": "bytes=0-9"})
     assert status == 206 and headers["Content-Range"].startswith("bytes 0-9/") and body[:2] in (b"II", b"MM")
@@ -225,13 +238,28 @@ def test_existing_folder_publication_without_overwrite(image, tmp_path):
 
 def test_killed_upload_then_rerun_finishes(s3, tmp_path):
     rng = np.random.default_rng(1)
-    big = export_pyramid(rng.integers(0, 65535, (4, 2048, 2048), dtype=np.uint16), tmp_path / "big.ome.tif",
-                         compression="none").image
+    big = export_pyramid(
+        rng.integers(0, 65535, (4, 2048, 2048), dtype=np.uint16), tmp_path / "big.ome.tif", compression="none"
+    ).image
     bucket = new_bucket(s3, "lab-killed")
     env = {**os.environ, "PYTHONPATH": SRC}
-    proc = subprocess.Popen([sys.executable, "-m", "napari_viv", "publish", str(big), f"s3://{bucket}/k",
-                             "--endpoint-url", s3.endpoint, "--jobs", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "napari_viv",
+            "publish",
+            str(big),
+            f"s3://{bucket}/k",
+            "--endpoint-url",
+            s3.endpoint,
+            "--jobs",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     deadline = time.monotonic() + 60
     while not keys(s3, bucket) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)
@@ -256,9 +284,13 @@ def iam_store(s3):
     iam.create_user(UserName="uploader")
     # moto applies this Deny (PutObjectAcl), but not one of PutBucketCORS, nor an allow-list
     # without "s3:*" (it then refuses HEAD of objects too): the CORS refusal is not testable here.
-    policy = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
-        {"Effect": "Deny", "Action": "s3:PutObjectAcl", "Resource": "*"}]}
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "s3:PutObjectAcl", "Resource": "*"},
+        ],
+    }
     iam.put_user_policy(UserName="uploader", PolicyName="no-acl", PolicyDocument=json.dumps(policy))
     key = iam.create_access_key(UserName="uploader")["AccessKey"]
     s3.require_auth(0)
@@ -270,8 +302,13 @@ def iam_store(s3):
 
 def test_wrong_credentials_and_acl_refusal(s3, image, iam_store):
     bucket, creds = iam_store
-    wrong = run_cli(image, f"s3://{bucket}/w", "--endpoint-url", s3.endpoint,
-                    env_extra={"AWS_ACCESS_KEY_ID": "AKIANOBODY", "AWS_SECRET_ACCESS_KEY": "nope"})
+    wrong = run_cli(
+        image,
+        f"s3://{bucket}/w",
+        "--endpoint-url",
+        s3.endpoint,
+        env_extra={"AWS_ACCESS_KEY_ID": "AKIANOBODY", "AWS_SECRET_ACCESS_KEY": "nope"},
+    )
     assert_one_line_failure(wrong)
     assert "access denied" in wrong.stderr or "credentials" in wrong.stderr
     acl = run_cli(image, f"s3://{bucket}/a", "--endpoint-url", s3.endpoint, env_extra=creds)
@@ -279,8 +316,9 @@ def test_wrong_credentials_and_acl_refusal(s3, image, iam_store):
     assert "refused to make objects public" in acl.stderr and "--presign" in acl.stderr
     # A presigned publication works for this user: no ACL or CORS needed. (moto cannot
     # check a presigned GET while it checks credentials: the browser-view check is off.)
-    ok = run_cli(image, f"s3://{bucket}/ok", "--endpoint-url", s3.endpoint, "--presign", "60", "--no-check",
-                 env_extra=creds)
+    ok = run_cli(
+        image, f"s3://{bucket}/ok", "--endpoint-url", s3.endpoint, "--presign", "60", "--no-check", env_extra=creds
+    )
     assert ok.returncode == 0, ok.stderr
     s3.require_auth("inf")
     assert "ok/index.html" in keys(s3, bucket)
@@ -313,4 +351,5 @@ def test_folder_site_on_nginx_passes_the_checks(image, nginx_site):
     status, headers, body = fetch(found["Image"], {"Range": "bytes=0-9"})
     assert status == 206 and body == image.read_bytes()[:10]
     assert sorted(p.name for p in (root / "lab" / "tissue").iterdir()) == sorted(
-        ["index.html", "tissue.ome.tif", "tissue.offsets.json", "tissue.view.json", "viewer.css", "viewer.js"])
+        ["index.html", "tissue.ome.tif", "tissue.offsets.json", "tissue.view.json", "viewer.css", "viewer.js"]
+    )

@@ -19,8 +19,9 @@ from napari_viv.publish.site import viewer_page
 from napari_viv.serve.viewer import VIEWER_DIR
 
 
-@pytest.mark.parametrize("module", ["napari_viv.publish.site", "napari_viv.publish.upload",
-                                    "napari_viv.publish.publisher"])
+@pytest.mark.parametrize(
+    "module", ["napari_viv.publish.site", "napari_viv.publish.upload", "napari_viv.publish.publisher"]
+)
 def test_examples_run(module, tmp_path, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)

@@ -49,8 +49,12 @@ class S3Server:
 
     def require_auth(self, after: int = 0) -> None:
         """From now on (after ``after`` more requests) check credentials against moto's IAM."""
-        req = urllib.request.Request(f"{self.endpoint}/moto-api/reset-auth", data=str(after).encode(), method="POST",
-                                     headers={"Content-Type": "text/plain"})
+        req = urllib.request.Request(
+            f"{self.endpoint}/moto-api/reset-auth",
+            data=str(after).encode(),
+            method="POST",
+            headers={"Content-Type": "text/plain"},
+        )
         urllib.request.urlopen(req, timeout=10).read()
 
     def stop(self) -> None:
@@ -92,19 +96,22 @@ class Nginx:
         conf = work / "nginx.conf"
         # As root (CI), workers would run as nobody, who cannot enter pytest's 0700 temporary folders.
         user = "user root; " if os.geteuid() == 0 else ""
-        conf.write_text(NGINX_CONF.format(user=user, work=work, port=self.port, root=root,
-                                          cors=CORS_LINES if cors else ""))
-        self.proc = subprocess.Popen([binary, "-c", str(conf), "-p", str(work)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+        conf.write_text(
+            NGINX_CONF.format(user=user, work=work, port=self.port, root=root, cors=CORS_LINES if cors else "")
+        )
+        self.proc = subprocess.Popen(
+            [binary, "-c", str(conf), "-p", str(work)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         self.origin = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 20
         while True:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1):
                     break
-            except OSError:
+            except OSError as exc:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"nginx did not start: {(work / 'error.log').read_text(errors='replace')}")
+                    log = (work / "error.log").read_text(errors="replace")
+                    raise RuntimeError(f"nginx did not start: {log}") from exc
                 time.sleep(0.05)
 
     def stop(self) -> None:

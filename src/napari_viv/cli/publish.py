@@ -21,8 +21,12 @@ def add_parser(subparsers) -> None:
         "their offsets and view files and our viewer, to a folder (a static site) or s3://BUCKET/PREFIX "
         "(gs://, az:// through fsspec), then print the links. See docs/publishing.md.",
     )
-    p.add_argument("sources", nargs="+", metavar="SRC",
-                   help="an exported .ome.tif, a folder of exports (a batch's output), or an input to convert")
+    p.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SRC",
+        help="an exported .ome.tif, a folder of exports (a batch's output), or an input to convert",
+    )
     p.add_argument("dest", metavar="DEST", help="a folder, or s3://BUCKET/PREFIX")
     add_publish_options(p)
     p.set_defaults(run=run)
@@ -31,17 +35,29 @@ def add_parser(subparsers) -> None:
 def add_publish_options(p) -> None:
     """Options shared by `publish` and `batch --publish`."""
     p.add_argument("--overwrite", action="store_true", help="replace an existing publication at DEST")
-    p.add_argument("--presign", type=int, default=None, metavar="SECONDS",
-                   help="keep the objects private; print a link of presigned URLs valid this long")
-    p.add_argument("--public-url", default=None, metavar="URL",
-                   help="the public address of DEST when it differs from the store's (a CDN, a domain)")
-    p.add_argument("--endpoint-url", default=None, metavar="URL",
-                   help="an S3-compatible endpoint (MinIO, Ceph, …); default AWS")
+    p.add_argument(
+        "--presign",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="keep the objects private; print a link of presigned URLs valid this long",
+    )
+    p.add_argument(
+        "--public-url",
+        default=None,
+        metavar="URL",
+        help="the public address of DEST when it differs from the store's (a CDN, a domain)",
+    )
+    p.add_argument(
+        "--endpoint-url", default=None, metavar="URL", help="an S3-compatible endpoint (MinIO, Ceph, …); default AWS"
+    )
     p.add_argument("--profile", default=None, metavar="NAME", help="a profile from the AWS config files")
-    p.add_argument("--set-cors", action="store_true",
-                   help="set a CORS rule on the bucket so pages on other sites (Avivator) can read the image")
-    p.add_argument("--no-check", dest="check", action="store_false",
-                   help="do not fetch the published URLs afterwards")
+    p.add_argument(
+        "--set-cors",
+        action="store_true",
+        help="set a CORS rule on the bucket so pages on other sites (Avivator) can read the image",
+    )
+    p.add_argument("--no-check", dest="check", action="store_false", help="do not fetch the published URLs afterwards")
     p.add_argument("--jobs", type=int, default=4, metavar="N", help="files sent at the same time (default 4)")
 
 
@@ -53,8 +69,13 @@ def options_from(args):
     if args.jobs < 1:
         raise NapariVivError("--jobs must be at least 1")
     return PublishOptions(
-        overwrite=args.overwrite, presign=args.presign, public_url=args.public_url, set_cors=args.set_cors,
-        check=args.check, jobs=args.jobs, store=StoreOptions(endpoint_url=args.endpoint_url, profile=args.profile),
+        overwrite=args.overwrite,
+        presign=args.presign,
+        public_url=args.public_url,
+        set_cors=args.set_cors,
+        check=args.check,
+        jobs=args.jobs,
+        store=StoreOptions(endpoint_url=args.endpoint_url, profile=args.profile),
     )
 
 
@@ -82,7 +103,7 @@ class _Bar:
 
 
 def print_publication(pub) -> None:
-    """The links, the link to the page first; then notes and warnings."""
+    """Print the links (the page first), then notes and warnings on stderr."""
     first = pub.images[0]
     print(f"View in your browser: {pub.page or first.page}")
     for links in pub.images if len(pub.images) > 1 else [first]:
@@ -95,8 +116,11 @@ def print_publication(pub) -> None:
     from ..text import human_bytes
 
     t = pub.transfer
-    print(f"note: sent {len(t.uploaded)} files ({human_bytes(t.bytes_sent)}); {len(t.skipped)} already there "
-          "and identical", file=sys.stderr)
+    print(
+        f"note: sent {len(t.uploaded)} files ({human_bytes(t.bytes_sent)}); {len(t.skipped)} already there "
+        "and identical",
+        file=sys.stderr,
+    )
     for f in pub.findings:
         if f.level != "ok":
             print(f"{f.level}: {f.what}: {f.message}", file=sys.stderr)

@@ -110,7 +110,7 @@ def check_types(urls: dict[str, str], *, timeout: float = 20.0) -> list[Finding]
 
 
 def cors_advice(found: list[Finding]) -> str | None:
-    """The rule to set when a CORS check failed, as one line; None when CORS is fine."""
+    """Give the rule to set when a CORS check failed, as one line; None when CORS is fine."""
     if not any(f.what == "cors" and f.level != "ok" for f in found):
         return None
     return (

@@ -105,7 +105,7 @@ class LocalFolder:
             (self.root / name).unlink()
 
     def public_url(self, name: str, base: str | None) -> str | None:
-        """The URL of ``name`` under ``base`` (``--public-url``), else a file: path."""
+        """Give the URL of ``name`` under ``base`` (``--public-url``), else a file: path."""
         if base:
             return base.rstrip("/") + "/" + quote(name)
         return (self.root / name).as_uri()
@@ -161,7 +161,7 @@ class ObjectStore:
         return self.scheme in ("s3", "s3a")
 
     def path(self, name: str) -> str:
-        """The store path (bucket/prefix/name) of ``name``."""
+        """Give the store path (bucket/prefix/name) of ``name``."""
         return "/".join(p for p in (self.bucket, self.prefix, name) if p)
 
     @contextlib.contextmanager
@@ -233,7 +233,7 @@ class ObjectStore:
             self.fs.rm_file(self.path(name))
 
     def public_url(self, name: str, base: str | None) -> str | None:
-        """The URL a browser uses for ``name``: under ``base``, else the store's own address."""
+        """Give the URL a browser uses for ``name``: under ``base``, else the store's own address."""
         key = "/".join(p for p in (self.prefix, name) if p)
         if base:
             return base.rstrip("/") + "/" + quote(name)
@@ -244,13 +244,13 @@ class ObjectStore:
         return f"https://{self.bucket}.s3.amazonaws.com/{quote(key)}"
 
     def presign(self, name: str, seconds: int) -> str:
-        """A URL that reads ``name`` without credentials for ``seconds``."""
+        """Make a URL that reads ``name`` without credentials for ``seconds``."""
         with self.errors(f"cannot presign {name}"):
             return self.fs.url(self.path(name), expires=int(seconds))
 
 
 def _umask() -> int:
-    """The process's umask (read by setting it, then putting it back)."""
+    """Read the process's umask (by setting it, then putting it back)."""
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
@@ -281,7 +281,7 @@ def _chain(exc: BaseException | None):
 
 
 def _fsspec_callback(report):
-    """An fsspec progress callback that passes each increment of bytes sent to ``report``."""
+    """Make an fsspec progress callback that passes each increment of bytes sent to ``report``."""
     from fsspec.callbacks import Callback
 
     class Forward(Callback):
@@ -295,7 +295,7 @@ def _fsspec_callback(report):
 
 
 def make_destination(dest: str, options: StoreOptions | None = None) -> LocalFolder | ObjectStore:
-    """A folder path or an object-store URL (``s3://bucket/prefix``, ``gs://…``, ``az://…``)."""
+    """Open a folder path or an object-store URL (``s3://bucket/prefix``, ``gs://…``, ``az://…``)."""
     scheme = urlsplit(str(dest)).scheme
     if len(scheme) > 1 and scheme != "file":
         return ObjectStore(str(dest), options)

@@ -1,5 +1,7 @@
-"""The gallery: one page listing several published images, each with a thumbnail, its name,
-size and channels, linking to its viewer page."""
+"""The gallery: one page listing several published images.
+
+Each entry has a thumbnail, its name, size and channels, and links to its viewer page.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ _STYLE = (
 
 
 def thumbnail(image: Path) -> tuple[np.ndarray, dict]:
-    """An RGB uint8 picture of the image's smallest level, in its channels' colours and limits.
+    """Draw the image's smallest level as RGB uint8, in its channels' colours and limits.
 
     Returns the picture and a summary: ``width``, ``height``, ``channels`` (names).
     """
@@ -34,7 +36,7 @@ def thumbnail(image: Path) -> tuple[np.ndarray, dict]:
     md = src.metadata
     level = np.asarray(src.levels[-1])
     axes = md.axes
-    summary = {"width": int(src.shape[axes.index("X")]), "height": int(src.shape[axes.index("Y")])}
+    summary: dict = {"width": int(src.shape[axes.index("X")]), "height": int(src.shape[axes.index("Y")])}
     if axes.endswith("S"):
         rgb = level.reshape(level.shape[-3:])[..., :3].astype(np.float32)
         summary["channels"] = ["RGB"]
@@ -46,10 +48,16 @@ def thumbnail(image: Path) -> tuple[np.ndarray, dict]:
         for i, plane in enumerate(planes):
             if md.channel_visible and i < len(md.channel_visible) and not md.channel_visible[i]:
                 continue
-            lo, hi = (md.contrast_limits[i] if md.contrast_limits and i < len(md.contrast_limits)
-                      else (float(plane.min()), float(plane.max())))
-            color = (md.channel_colors[i] if md.channel_colors and i < len(md.channel_colors)
-                     and md.channel_colors[i] else (255, 255, 255))
+            lo, hi = (
+                md.contrast_limits[i]
+                if md.contrast_limits and i < len(md.contrast_limits)
+                else (float(plane.min()), float(plane.max()))
+            )
+            color = (
+                md.channel_colors[i]
+                if md.channel_colors and i < len(md.channel_colors) and md.channel_colors[i]
+                else (255, 255, 255)
+            )
             if hi <= lo:  # a flat channel: show it by its value, not as black
                 lo, hi = min(0.0, lo), max(hi, 1.0)
             scaled = np.clip((plane.astype(np.float32) - lo) / max(hi - lo, 1e-9), 0, 1)
@@ -59,7 +67,7 @@ def thumbnail(image: Path) -> tuple[np.ndarray, dict]:
 
 
 def _channels(level: np.ndarray, axes: str) -> np.ndarray:
-    """The (C, Y, X) planes at the first T and the middle Z."""
+    """Take the (C, Y, X) planes at the first T and the middle Z."""
     index = []
     for ax, n in zip(axes, level.shape, strict=True):
         index.append(slice(None) if ax in "CYX" else (n // 2 if ax == "Z" else 0))
@@ -89,10 +97,10 @@ def gallery_files(entries: list[ImageEntry], staging: Path) -> tuple[list[SiteFi
         )
     page = staging / PAGE
     page.write_text(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'self'; style-src 'unsafe-inline'\">"
         f"<title>Published images</title><style>{_STYLE}</style></head><body>"
-        f"<h1>Published images ({len(entries)})</h1><ul id=\"gallery\">{''.join(items)}</ul></body></html>\n",
+        f'<h1>Published images ({len(entries)})</h1><ul id="gallery">{"".join(items)}</ul></body></html>\n',
         encoding="utf-8",
     )
     return thumbs, SiteFile(PAGE, page, "page")

@@ -103,7 +103,7 @@ def _probe(dest, public: bool, staging: Path) -> None:
 
 
 def _site_files(entries: list[ImageEntry], dest, options: PublishOptions, staging: Path) -> list[SiteFile]:
-    """Data and assets first, then each image's page, then the gallery (several images)."""
+    """List the site: data and assets first, then each image's page, then the gallery (several images)."""
     files: list[SiteFile] = [f for e in entries for f in e.data_files()]
     several = len(entries) > 1
     if options.presign is None:
@@ -114,8 +114,9 @@ def _site_files(entries: list[ImageEntry], dest, options: PublishOptions, stagin
             continue  # a presigned page is made after the data is up (it holds signed URLs)
         page = staging / (entry.folder or ".") / PAGE
         page.parent.mkdir(parents=True, exist_ok=True)
-        page.write_bytes(viewer_page(relative_config(entry), assets="../" if several else "",
-                                     title=naming.stem(entry.image)))
+        page.write_bytes(
+            viewer_page(relative_config(entry), assets="../" if several else "", title=naming.stem(entry.image))
+        )
         pages.append(SiteFile(entry.name(PAGE), page, "page"))
     if several and options.presign is None:
         from .gallery import gallery_files
@@ -205,8 +206,14 @@ def publish(
         _probe(target, public, staging)
         cors_set = options.set_cors and isinstance(target, ObjectStore) and target.is_s3 and _ensure_cors(target)
         files = _site_files(entries, target, options, staging)
-        transfer = upload(target, files, public=public and isinstance(target, ObjectStore),
-                          jobs=options.jobs, progress=progress, cancel=cancel)
+        transfer = upload(
+            target,
+            files,
+            public=public and isinstance(target, ObjectStore),
+            jobs=options.jobs,
+            progress=progress,
+            cancel=cancel,
+        )
         if options.presign is not None:
             assert isinstance(target, ObjectStore)
             pages = _presigned_pages(entries, target, options.presign, staging)

@@ -44,7 +44,7 @@ _CSP = (
 
 
 def content_type(name: str) -> str:
-    """The Content-Type for a published file name.
+    """Give the Content-Type of a published file name.
 
     Examples
     --------
@@ -86,7 +86,7 @@ class ImageEntry:
         return {"offsets": offsets if offsets.is_file() else None, "viewfile": view if view.is_file() else None}
 
     def data_files(self) -> list[SiteFile]:
-        """The image and its sidecars, as site files."""
+        """List the image and its sidecars as site files."""
         files = [SiteFile(self.name(self.image.name), self.image, "data")]
         files += [SiteFile(self.name(p.name), p, "data") for p in self.sidecars.values() if p is not None]
         return files
@@ -109,7 +109,7 @@ def entries_for(images: list[Path]) -> list[ImageEntry]:
 
 
 def asset_files(folder: str = "") -> list[SiteFile]:
-    """The viewer's script and style (shared by every page of the site)."""
+    """List the viewer's script and style (shared by every page of the site)."""
     return [SiteFile(f"{folder}/{a}" if folder else a, VIEWER_DIR / a, "asset") for a in ASSETS]
 
 
@@ -118,7 +118,7 @@ def _sha(data: bytes) -> str:
 
 
 def viewer_page(config: dict, *, assets: str = "", inline: bool = False, title: str = "napari-viv viewer") -> bytes:
-    """The viewer page for one image, named in its embedded ``config``.
+    """Make the viewer page for one image, named in its embedded ``config``.
 
     Parameters
     ----------
@@ -158,30 +158,32 @@ def viewer_page(config: dict, *, assets: str = "", inline: bool = False, title: 
         csp = _CSP.format(connect=connect, script="'self'", style="'self'")
         head = f'<link rel="stylesheet" href="{assets}viewer.css">'
         body = f'<script src="{assets}viewer.js"></script>'
-    return "\n".join([
-        "<!doctype html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f'<meta http-equiv="Content-Security-Policy" content="{csp}">',
-        f"<title>{html.escape(title)}</title>",
-        '<link rel="icon" href="data:,">',
-        head,
-        "</head>",
-        '<body data-status="loading">',
-        '<div id="app"></div>',
-        '<noscript><p id="error">This viewer needs JavaScript.</p></noscript>',
-        block,
-        body,
-        "</body>",
-        "</html>",
-        "",
-    ]).encode()
+    return "\n".join(
+        [
+            "<!doctype html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f'<meta http-equiv="Content-Security-Policy" content="{csp}">',
+            f"<title>{html.escape(title)}</title>",
+            '<link rel="icon" href="data:,">',
+            head,
+            "</head>",
+            '<body data-status="loading">',
+            '<div id="app"></div>',
+            '<noscript><p id="error">This viewer needs JavaScript.</p></noscript>',
+            block,
+            body,
+            "</body>",
+            "</html>",
+            "",
+        ]
+    ).encode()
 
 
 def relative_config(entry: ImageEntry) -> dict:
-    """The page config naming the image and its sidecars relative to the page beside them."""
+    """Make the page config naming the image and its sidecars relative to the page beside them."""
     side = entry.sidecars
     return {
         "image": quote(entry.image.name),

@@ -14,7 +14,7 @@ def is_export(path: Path) -> bool:
 
 
 def exports_for(sources: list[Path], workdir: Path, *, progress=None, cancel=None) -> list[Path]:
-    """The exports to publish for ``sources``, converting what is not one yet into ``workdir``.
+    """Find the exports to publish for ``sources``, converting what is not one yet into ``workdir``.
 
     Parameters
     ----------
@@ -48,8 +48,9 @@ def exports_for(sources: list[Path], workdir: Path, *, progress=None, cancel=Non
             image = open_image(src, streaming=True)
             target = workdir / f"{naming.file_stem_for(naming.stem(src))}.ome.tif"
             try:
-                result = export_pyramid(image.levels[0], target, metadata=image.metadata,
-                                        progress=progress, cancel=cancel)
+                result = export_pyramid(
+                    image.levels[0], target, metadata=image.metadata, progress=progress, cancel=cancel
+                )
             except NapariVivError as err:
                 raise err.about(src) from err
             out.append(result.image)

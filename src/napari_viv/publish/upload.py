@@ -21,7 +21,7 @@ from .site import SiteFile
 
 
 def file_checksum(path: Path) -> str:
-    """The SHA-256 of a file, hex.
+    """Compute the SHA-256 of a file, in hex.
 
     Examples
     --------
