@@ -353,3 +353,41 @@ def test_folder_site_on_nginx_passes_the_checks(image, nginx_site):
     assert sorted(p.name for p in (root / "lab" / "tissue").iterdir()) == sorted(
         ["index.html", "tissue.ome.tif", "tissue.offsets.json", "tissue.view.json", "viewer.css", "viewer.js"]
     )
+
+
+def test_batch_publish_makes_a_gallery(s3, tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for i, name in enumerate(("left", "right")):
+        np.save(inputs / f"{name}.npy", np.full((2, 200, 300), 100 * (i + 1), np.uint16))
+    bucket = new_bucket(s3, "lab-batch")
+    env = {**os.environ, "PYTHONPATH": SRC}
+    args = [
+        sys.executable,
+        "-m",
+        "napari_viv",
+        "batch",
+        str(inputs),
+        "--out-dir",
+        str(tmp_path / "out"),
+        "--publish",
+        f"s3://{bucket}/study",
+        "--endpoint-url",
+        s3.endpoint,
+    ]
+    done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    found = links(done.stdout)
+    assert found["View in your browser"] == f"{s3.endpoint}/{bucket}/study/index.html"
+    assert found["left"] == f"{s3.endpoint}/{bucket}/study/left/index.html"
+    stored = keys(s3, bucket)
+    for name in ("left", "right"):
+        assert {f"study/{name}/{name}.ome.tif", f"study/{name}/index.html", f"study/{name}/thumbnail.png"} <= set(
+            stored
+        )
+    status, _, gallery = fetch(found["View in your browser"])
+    assert status == 200 and b'href="left/index.html"' in gallery and b'href="right/index.html"' in gallery
+    # A rerun converts nothing and sends nothing new.
+    again = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "sent 0 files" in again.stderr

@@ -52,6 +52,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--report", default=None, metavar="FILE.json",
                    help="also write the final table, and totals, as JSON")
     add_progress_options(p)
+    from .publish import add_batch_options
+
+    add_batch_options(p)
     p.set_defaults(run=run)
     p.error = lambda message: _usage_error(p, message)
 
@@ -147,7 +150,13 @@ def run(args) -> int:
         print("napari-viv batch: interrupted; finished files are kept, unfinished ones left "
               "nothing behind (run the same command again to go on)", file=sys.stderr)
         return stop.exit_status
-    return 0 if totals["failed"] == 0 and totals["interrupted"] == 0 else 1
+    status = 0 if totals["failed"] == 0 and totals["interrupted"] == 0 else 1
+    if args.publish:
+        from .publish import publish_outputs
+
+        published = publish_outputs([r.output for r in rows if r.status in ("done", "skipped")], args)
+        status = status or published
+    return status
 
 
 def _announce_names(rows) -> None:

@@ -142,3 +142,48 @@ def run(args) -> int:
             bar.end()
     print_publication(pub)
     return 1 if any(f.level == "error" for f in pub.findings) else 0
+
+
+def add_batch_options(p) -> None:
+    """The ``batch --publish DEST`` options (batch's own --overwrite and --jobs stay batch's)."""
+    p.add_argument(
+        "--publish",
+        default=None,
+        metavar="DEST",
+        help="afterwards, publish every output (a gallery and one page each) to a folder or "
+        "s3://BUCKET/PREFIX; files already there and identical are skipped (docs/publishing.md)",
+    )
+    p.add_argument(
+        "--presign",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="with --publish: keep the objects private; presigned links valid this long",
+    )
+    p.add_argument("--public-url", default=None, metavar="URL", help="with --publish: the public address of DEST")
+    p.add_argument("--endpoint-url", default=None, metavar="URL", help="with --publish: an S3-compatible endpoint")
+    p.add_argument("--profile", default=None, metavar="NAME", help="with --publish: an AWS profile")
+    p.add_argument("--set-cors", action="store_true", help="with --publish: set the bucket's CORS rule")
+
+
+def publish_outputs(outputs: list[Path], args) -> int:
+    """Publish a batch's outputs to ``args.publish`` (replacing an earlier publication); print the links."""
+    from ..publish import PublishOptions, StoreOptions, publish
+
+    if not outputs:
+        print("napari-viv batch: nothing to publish", file=sys.stderr)
+        return 1
+    options = PublishOptions(
+        overwrite=True,
+        presign=args.presign,
+        public_url=args.public_url,
+        set_cors=args.set_cors,
+        store=StoreOptions(endpoint_url=args.endpoint_url, profile=args.profile),
+    )
+    bar = _Bar()
+    try:
+        pub = publish(outputs, args.publish, options, progress=bar)
+    finally:
+        bar.end()
+    print_publication(pub)
+    return 1 if any(f.level == "error" for f in pub.findings) else 0
