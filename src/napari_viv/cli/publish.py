@@ -145,7 +145,7 @@ def run(args) -> int:
 
 
 def add_batch_options(p) -> None:
-    """The ``batch --publish DEST`` options (batch's own --overwrite and --jobs stay batch's)."""
+    """Add the ``batch --publish DEST`` options (batch's own --overwrite and --jobs stay batch's)."""
     p.add_argument(
         "--publish",
         default=None,
