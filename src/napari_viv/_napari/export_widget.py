@@ -248,7 +248,10 @@ class ExportToViv(Container):
         # -- Viewing ---------------------------------------------------------
         self.viewing_heading = _heading("Viewing")
         self.viewing = ViewingSection(name="viewing")
-        for widget in (self.viewing_heading, self.viewing):
+        from .publish_widget import PublishSection
+
+        self.publishing = PublishSection(name="publishing")
+        for widget in (self.viewing_heading, self.viewing, self.publishing):
             widget.visible = False
 
         super().__init__(
@@ -267,6 +270,7 @@ class ExportToViv(Container):
                 self.status,
                 self.viewing_heading,
                 self.viewing,
+                self.publishing,
             ],
             labels=False,
             scrollable=True,
@@ -658,6 +662,7 @@ class ExportToViv(Container):
                 message += f"; {self.note}"
                 self.status.value += f"\n{self.note[0].upper()}{self.note[1:]}"
             self.viewing.set_file(image)
+            self.publishing.set_file(image)
             self._show_viewing(True)
             show_info(message)
         elif status == "cancelled":
@@ -670,8 +675,10 @@ class ExportToViv(Container):
     def _show_viewing(self, shown: bool) -> None:
         self.viewing_heading.visible = shown
         self.viewing.visible = shown
+        self.publishing.visible = shown
         if not shown:
             self.viewing.set_file(None)
+            self.publishing.set_file(None)
 
     def _on_finished(self) -> None:
         self.worker = None
