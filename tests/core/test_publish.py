@@ -391,3 +391,9 @@ def test_batch_publish_makes_a_gallery(s3, tmp_path):
     again = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
     assert again.returncode == 0, again.stderr
     assert "sent 0 files" in again.stderr
+
+
+def test_presign_needs_an_s3_destination(image, tmp_path):
+    done = run_cli(image, tmp_path / "site", "--presign", "60")
+    assert_one_line_failure(done)
+    assert "--presign needs an S3" in done.stderr and not (tmp_path / "site").exists()
