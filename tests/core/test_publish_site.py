@@ -49,7 +49,14 @@ def test_several_images_give_a_gallery(tmp_path):
         images.append(export_pyramid(data, tmp_path / f"{name}.ome.tif", metadata=md).image)
     pub = publish(images, str(tmp_path / "site"))
     site = tmp_path / "site"
-    assert sorted(p.name for p in site.iterdir()) == ["alpha", "beta", "index.html", "viewer.css", "viewer.js"]
+    assert sorted(p.name for p in site.iterdir()) == [
+        ".napari-viv-manifest.json",
+        "alpha",
+        "beta",
+        "index.html",
+        "viewer.css",
+        "viewer.js",
+    ]
     gallery = (site / "index.html").read_text()
     for name in ("alpha", "beta"):
         assert f'href="{name}/index.html"' in gallery and f"{name}-1, {name}-2" in gallery

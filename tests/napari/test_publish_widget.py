@@ -40,7 +40,15 @@ def test_publish_to_a_folder_then_copy_the_link(make_napari_viewer, qtbot, tmp_p
     qtbot.waitUntil(lambda: section.worker is None, timeout=60_000)
     assert section.link.value == (site / "index.html").as_uri()
     assert sorted(p.name for p in site.iterdir()) == sorted(
-        ["index.html", "tissue.ome.tif", "tissue.offsets.json", "tissue.view.json", "viewer.css", "viewer.js"]
+        [
+            ".napari-viv-manifest.json",
+            "index.html",
+            "tissue.ome.tif",
+            "tissue.offsets.json",
+            "tissue.view.json",
+            "viewer.css",
+            "viewer.js",
+        ]
     )
     assert section.progress.value == 1000 and any("Published" in m for _s, m in notifications)
     click(qtbot, section.copy_button)

@@ -18,8 +18,9 @@ from urllib.parse import quote, urlsplit
 from ..errors import NapariVivError
 from ..text import one_line
 
-#: The object metadata key holding our SHA-256 of a file (x-amz-meta-sha256 on S3).
-CHECKSUM_KEY = "sha256"
+#: The publication's manifest: name -> size and SHA-256 of every file sent, so a
+#: rerun skips what is already there and identical (rewritten as files complete).
+MANIFEST_NAME = ".napari-viv-manifest.json"
 #: The small object written and removed to learn, before any upload, whether
 #: the store lets us write and make objects public.
 PROBE_NAME = ".napari-viv-probe"
@@ -27,10 +28,9 @@ PROBE_NAME = ".napari-viv-probe"
 
 @dataclass(frozen=True)
 class StoredFile:
-    """What the destination holds under one name: its size and our checksum, if recorded."""
+    """What the destination holds under one name: its size."""
 
     size: int
-    checksum: str | None
 
 
 @dataclass(frozen=True)
@@ -70,15 +70,22 @@ class LocalFolder:
             raise NapariVivError("its parent folder does not exist", subject=self.label)
 
     def stat(self, name: str) -> StoredFile | None:
-        """Size and checksum of ``name`` at the destination, or None."""
+        """Size of ``name`` at the destination, or None."""
         path = self.root / name
-        if not path.is_file():
-            return None
-        from .upload import file_checksum
+        return StoredFile(path.stat().st_size) if path.is_file() else None
 
-        return StoredFile(path.stat().st_size, file_checksum(path))
+    def listing(self) -> dict[str, int]:
+        """Every file under the destination: relative name -> size."""
+        if not self.root.is_dir():
+            return {}
+        return {p.relative_to(self.root).as_posix(): p.stat().st_size for p in self.root.rglob("*") if p.is_file()}
 
-    def put(self, local: Path, name: str, *, content_type: str, checksum: str | None, callback=None) -> None:
+    def read_bytes(self, name: str) -> bytes | None:
+        """Read the bytes of ``name``; None when it is not there."""
+        path = self.root / name
+        return path.read_bytes() if path.is_file() else None
+
+    def put(self, local: Path, name: str, *, content_type: str, public: bool = False, callback=None) -> None:
         """Copy ``local`` to ``name`` through a hidden temporary file, then rename it into place."""
         target = self.root / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -191,24 +198,41 @@ class ObjectStore:
                 raise FileNotFoundError("the bucket does not exist")
 
     def stat(self, name: str) -> StoredFile | None:
-        """Size and recorded checksum of ``name``, or None when there is no such object."""
+        """Size of ``name``, or None when there is no such object."""
         with self.errors(f"cannot look at {name}"):
             try:
                 info = self.fs.info(self.path(name), refresh=True)
             except FileNotFoundError:
                 return None
-            if info.get("type") == "directory":
-                return None
-            checksum = None
-            if self.is_s3:
-                checksum = (self.fs.metadata(self.path(name), refresh=True) or {}).get(CHECKSUM_KEY)
-            return StoredFile(int(info["size"]), checksum)
+            return None if info.get("type") == "directory" else StoredFile(int(info["size"]))
 
-    def put(self, local: Path, name: str, *, content_type: str, checksum: str | None, callback=None) -> None:
-        """Upload ``local`` (multipart with parallel parts when large); it appears once complete."""
+    def listing(self) -> dict[str, int]:
+        """Every object under the prefix: name relative to it -> size (one listing)."""
+        root = self.path("")
+        with self.errors("cannot list the destination"):
+            try:
+                found = self.fs.find(root, detail=True, withdirs=False)
+            except FileNotFoundError:
+                return {}
+        start = len(root.rstrip("/")) + 1
+        return {path[start:]: int(info.get("size", 0)) for path, info in found.items()}
+
+    def read_bytes(self, name: str) -> bytes | None:
+        """Read a small object's bytes; None when it is not there."""
+        with self.errors(f"cannot read {name}"):
+            try:
+                return self.fs.cat_file(self.path(name))
+            except FileNotFoundError:
+                return None
+
+    def put(self, local: Path, name: str, *, content_type: str, public: bool = False, callback=None) -> None:
+        """Upload ``local`` (multipart with parallel parts when large); it appears once complete.
+
+        ``public`` sends the object's ACL with it (the probe has shown that the store allows it).
+        """
         extra: dict = {"ContentType": content_type} if self.is_s3 else {}
-        if self.is_s3 and checksum:
-            extra["Metadata"] = {CHECKSUM_KEY: checksum}
+        if self.is_s3 and public:
+            extra["ACL"] = "public-read"
         if callback is not None:
             extra["callback"] = _fsspec_callback(callback)
         with self.errors(f"cannot upload {name}"):

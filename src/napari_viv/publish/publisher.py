@@ -94,7 +94,7 @@ def _probe(dest, public: bool, staging: Path) -> None:
         return
     probe = staging / PROBE_NAME
     probe.write_bytes(b"napari-viv publish probe\n")
-    dest.put(probe, PROBE_NAME, content_type="text/plain", checksum=None)
+    dest.put(probe, PROBE_NAME, content_type="text/plain")
     try:
         if public:
             dest.make_public(PROBE_NAME)
@@ -192,7 +192,7 @@ def publish(
     >>> image = export_pyramid(np.zeros((64, 64), np.uint8), tmp / "a.ome.tif").image
     >>> pub = publish([image], str(tmp / "site"))
     >>> sorted(p.name for p in (tmp / "site").iterdir())
-    ['a.offsets.json', 'a.ome.tif', 'index.html', 'viewer.css', 'viewer.js']
+    ['.napari-viv-manifest.json', 'a.offsets.json', 'a.ome.tif', 'index.html', 'viewer.css', 'viewer.js']
     """
     options = options or PublishOptions()
     if not images:

@@ -69,6 +69,37 @@ class _Progress:
         self.check()
 
 
+class _Manifest:
+    """The destination's manifest (name -> size, SHA-256), rewritten as each file completes."""
+
+    def __init__(self, dest, staging: Path) -> None:
+        import json
+
+        from .destination import MANIFEST_NAME
+
+        self.dest, self.name, self.path = dest, MANIFEST_NAME, staging / MANIFEST_NAME
+        raw = dest.read_bytes(MANIFEST_NAME)
+        try:
+            self.entries: dict = json.loads(raw) if raw else {}
+        except ValueError:
+            self.entries = {}
+        if not isinstance(self.entries, dict):
+            self.entries = {}
+        self._lock = threading.Lock()
+
+    def same(self, name: str, size: int, checksum: str) -> bool:
+        entry = self.entries.get(name)
+        return isinstance(entry, dict) and entry.get("size") == size and entry.get("sha256") == checksum
+
+    def record(self, name: str, size: int, checksum: str) -> None:
+        import json
+
+        with self._lock:
+            self.entries[name] = {"size": size, "sha256": checksum}
+            self.path.write_text(json.dumps(self.entries, indent=1, sort_keys=True))
+            self.dest.put(self.path, self.name, content_type="application/json")
+
+
 def upload(
     dest,
     files: list[SiteFile],
@@ -101,38 +132,44 @@ def upload(
     Transfer
         The names uploaded and skipped.
     """
-    sums = {f.name: file_checksum(f.source) for f in files}
-    todo, result = [], Transfer()
-    for f in files:
-        there = dest.stat(f.name)
-        if there is not None and there.size == f.source.stat().st_size and there.checksum == sums[f.name]:
-            result.skipped.append(f.name)
-        else:
-            todo.append(f)
-    meter = _Progress(sum(f.source.stat().st_size for f in todo), progress, cancel)
-    meter.check()
+    import tempfile
 
-    def send(f: SiteFile) -> None:
-        meter.check()
-        dest.put(f.source, f.name, content_type=f.content_type, checksum=sums[f.name], callback=meter.add)
-
-    first = [f for f in todo if f.role != "page"]
-    with ThreadPoolExecutor(max(1, jobs)) as pool:
-        try:
-            for future in [pool.submit(send, f) for f in first]:
-                future.result()
-        except BaseException:
-            meter.stopped = True  # the running transfers end at their next progress report
-            raise
-    if public:
+    there = dest.listing()
+    with tempfile.TemporaryDirectory(prefix="napari-viv-manifest-") as tmp, ThreadPoolExecutor(2) as hashing:
+        manifest = _Manifest(dest, Path(tmp))
+        # Checksums are computed beside the uploads (hashlib releases the GIL).
+        sums = {f.name: hashing.submit(file_checksum, f.source) for f in files}
+        sizes = {f.name: f.source.stat().st_size for f in files}
+        result = Transfer()
+        todo = []
         for f in files:
-            if f.role != "page":
-                dest.make_public(f.name)
-    for f in todo:
-        if f.role == "page":
-            send(f)
-            if public:
-                dest.make_public(f.name)
+            if there.get(f.name) == sizes[f.name] and manifest.same(f.name, sizes[f.name], sums[f.name].result()):
+                result.skipped.append(f.name)
+            else:
+                todo.append(f)
+        meter = _Progress(sum(sizes[f.name] for f in todo), progress, cancel)
+        meter.check()
+
+        def send(f: SiteFile) -> None:
+            meter.check()
+            dest.put(f.source, f.name, content_type=f.content_type, public=public, callback=meter.add)
+            manifest.record(f.name, sizes[f.name], sums[f.name].result())
+
+        with ThreadPoolExecutor(max(1, jobs)) as pool:
+            try:
+                for future in [pool.submit(send, f) for f in todo if f.role != "page"]:
+                    future.result()
+            except BaseException:
+                meter.stopped = True  # the running transfers end at their next progress report
+                for future in sums.values():
+                    future.cancel()
+                raise
+        if public:  # files skipped now may have been sent privately before
+            for name in result.skipped:
+                dest.make_public(name)
+        for f in todo:
+            if f.role == "page":
+                send(f)
     result.uploaded = [f.name for f in todo]
     result.bytes_sent = meter.done
     return result
