@@ -41,7 +41,11 @@ def start_moto(port: int) -> subprocess.Popen:
         f"s = ThreadedMotoServer(ip_address='127.0.0.1', port={port}, verbose=False); s.start(); "
         "time.sleep(10**6)"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=open(os.environ.get("MOTO_LOG", os.devnull), "w"))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.DEVNULL,
+        stderr=open(os.environ.get("MOTO_LOG", os.devnull), "w"),  # noqa: SIM115 - the child keeps it open
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:

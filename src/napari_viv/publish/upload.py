@@ -161,8 +161,8 @@ def upload(
                     future.result()
             except BaseException:
                 meter.stopped = True  # the running transfers end at their next progress report
-                for future in sums.values():
-                    future.cancel()
+                for pending in sums.values():
+                    pending.cancel()
                 raise
         if public:  # files skipped now may have been sent privately before
             for name in result.skipped:
