@@ -75,10 +75,12 @@ class PublishSection(Container):
         self.status = _wrapping(Label(value="", name="publish_status"))
         self.link = LineEdit(value="", name="publish_link")
         self.copy_button = PushButton(text="Copy link", name="publish_copy")
+        presign_label = _wrapping(Label(value="Private link valid for (seconds; 0: anyone with the link)"))
         self.form = Container(
             widgets=[
                 self.dest,
                 self.endpoint,
+                presign_label,
                 self.presign,
                 self.overwrite,
                 _row(self.start_button, self.cancel_button),
