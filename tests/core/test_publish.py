@@ -414,3 +414,23 @@ def test_presign_needs_an_s3_destination(image, tmp_path):
     done = run_cli(image, tmp_path / "site", "--presign", "60")
     assert_one_line_failure(done)
     assert "--presign needs an S3" in done.stderr and not (tmp_path / "site").exists()
+
+
+def test_cancel_sends_no_page_and_a_rerun_finishes(s3, image):
+    from napari_viv.errors import Cancelled
+    from napari_viv.publish import PublishOptions, StoreOptions, publish
+
+    bucket = new_bucket(s3, "lab-cancel")
+    options = PublishOptions(store=StoreOptions(endpoint_url=s3.endpoint), jobs=1)
+    progressed = []
+    with pytest.raises(Cancelled):
+        publish(
+            [image],
+            f"s3://{bucket}/c",
+            options,
+            progress=lambda d, t: progressed.append(d),
+            cancel=lambda: bool(progressed),
+        )
+    assert progressed and "c/index.html" not in keys(s3, bucket)
+    pub = publish([image], f"s3://{bucket}/c", options)
+    assert "index.html" in pub.transfer.uploaded and "c/index.html" in keys(s3, bucket)
