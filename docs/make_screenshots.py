@@ -13,6 +13,7 @@ panel to a temporary folder, starts serving it from the Viewing section
 * ``export-widget.png``   the whole panel, options open, after the export
 * ``serve-widget.png``    *View a file in a browser* while serving the file
 * ``file-menu.png``       File ▸ IO Utilities with the two entries
+* ``publish-widget.png``  the panel's *Publish…* section after publishing to a folder
 
 Nothing is written to your napari settings: napari and napari-viv both use
 throw-away settings files in the temporary folder.
@@ -134,6 +135,15 @@ def main() -> int:
     settle(app, 0.5)
     save(panel.native.widget().grab(), "export-widget.png")  # the whole panel, unscrolled
     panel.viewing.stop()
+
+    section = panel.publishing
+    section.toggle.native.click()
+    section.dest.value = str(TMP / "shared-site")
+    section.start_button.native.click()
+    wait_until(app, lambda: section.worker is None, timeout=300)
+    settle(app, 0.5)
+    save(section.native.grab(), "publish-widget.png")
+    section.toggle.native.click()
 
     _dock, serve = viewer.window.add_plugin_dock_widget(PLUGIN, serve_title())
     serve.file.value = panel.exported[0]

@@ -1,5 +1,6 @@
 """Save docs/screenshots/viewer.png: the bundled viewer page showing a synthetic
-3-channel fluorescence-like image, as a user sees it in Chromium.
+3-channel fluorescence-like image, as a user sees it in Chromium; and beside it
+viewer-copy-link.png, the same page after a click on "Copy link to this view".
 
     python3 viewer/screenshot.py [output.png]
 
@@ -17,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "browser"))
-import viewer_helpers as vh  # noqa: E402
+sys.path.insert(0, str(REPO / "tests"))
+from helpers import viewer_pages as vh  # noqa: E402
 
 
 def synthetic_cells(size=(1536, 2048), cells=70, seed=3) -> np.ndarray:
@@ -67,6 +68,9 @@ def main(out: Path) -> None:
             if status != "ready":
                 raise SystemExit(f"viewer error: {await page.evaluate('window.__vivViewer.error')}")
             out.write_bytes(await page.screenshot_png())
+            await page.evaluate("document.getElementById('copy-link').click()")
+            await page.wait_for("!!document.getElementById('copy-link-result')")
+            out.with_name(out.stem + "-copy-link.png").write_bytes(await page.screenshot_png())
             return took
 
         try:

@@ -2,9 +2,10 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import DeckGL from '@deck.gl/react';
 import { OrthographicView } from '@deck.gl/core';
 import { MultiscaleImageLayer, ImageLayer } from '@hms-dbmi/viv';
-import {
-  UserError, imageUrlFromPage, sidecarUrls, displayName, probeImage, fetchOptionalJson,
-} from './sources.js';
+import { UserError, displayName, probeImage, fetchOptionalJson } from './sources.js';
+import { pageSources } from './site.js';
+import { viewFromFragment, mergeViews } from './share.js';
+import { CopyLinkButton } from './CopyLink.jsx';
 import { parseViewFile } from './viewfile.js';
 import {
   MAX_CHANNELS, openImage, describe, channelStats, defaultColor, widenDomain,
@@ -46,12 +47,12 @@ async function prepare(warn) {
         'or the graphics driver is blocked).',
     );
   }
-  const url = imageUrlFromPage();
-  const side = sidecarUrls(url);
+  const side = pageSources();
+  const url = side.image;
   const [, offsetsJson, viewJson] = await Promise.all([
     probeImage(url.href),
-    fetchOptionalJson(side.offsets, 'offsets file', warn),
-    fetchOptionalJson(side.view, 'view file', warn),
+    side.offsets ? fetchOptionalJson(side.offsets, 'offsets file', warn) : null,
+    side.view ? fetchOptionalJson(side.view, 'view file', warn) : null,
   ]);
   let offsets = null;
   if (offsetsJson !== null) {
@@ -64,11 +65,15 @@ async function prepare(warn) {
     view = parsed.view;
     for (const p of parsed.problems) warn(`View file: ${p}.`);
   }
+  const usedViewFile = Boolean(view);
+  const linked = viewFromFragment(window.location, warn);
+  view = mergeViews(view, linked);
   const loaded = await openImage(url.href, offsets);
   const info = describe(loaded);
   info.fileName = displayName(url);
   info.usedOffsets = Boolean(offsets);
-  info.usedView = Boolean(view);
+  info.usedView = usedViewFile;
+  info.usedLinkView = Boolean(linked);
   const z = Math.floor(info.sizeZ / 2);
   const count = info.names.length;
   const all = [...Array(count).keys()];
@@ -276,7 +281,7 @@ export default function App() {
         name: info.name, fileName: info.fileName, width: info.width, height: info.height,
         sizeZ: info.sizeZ, sizeT: info.sizeT, levels: info.levels, tileSize: info.tileSize,
         dtype: info.dtype, rgb: info.rgb, physicalSizeX: info.physicalSizeX,
-        usedOffsets: info.usedOffsets, usedViewFile: info.usedView,
+        usedOffsets: info.usedOffsets, usedViewFile: info.usedView, usedLinkView: info.usedLinkView,
       },
       maxChannels: MAX_CHANNELS,
       channels: s.channels.map((c, i) => ({
@@ -388,6 +393,7 @@ export default function App() {
             </ul>
           </>
         )}
+        {info && <CopyLinkButton channels={channels} viewState={viewState} />}
         {info && <p className="help">Drag to pan, scroll to zoom.</p>}
       </aside>
       <main className="viewport" style={{ left: `${PANEL_WIDTH}px` }}>

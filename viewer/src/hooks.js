@@ -6,6 +6,7 @@ export const hooks = {
   loaded: false, // every tile of the current view is loaded (as of the last frame)
   frames: 0, // frames drawn so far
   firstFrameMs: null, // performance.now() when the first complete frame was drawn
+  lastLink: null, // the last link made by "Copy link to this view"
   setChannelVisible: () => false,
   state: () => ({ status: document.body.dataset.status }),
 };

@@ -94,6 +94,9 @@ class ExportToViv(Container):
         self.status = wrapping(Label(value="", name="status"))
         self.viewing_heading = heading("Viewing")
         self.viewing = ViewingSection(name="viewing")
+        from .publish_widget import PublishSection
+
+        self.publishing = PublishSection(name="publishing")
         super().__init__(widgets=self._parts(), labels=False, scrollable=True, name="export_to_viv")
         self._show_viewing(False)
         scroll = self.root_native_widget
@@ -117,6 +120,7 @@ class ExportToViv(Container):
             self.status,
             self.viewing_heading,
             self.viewing,
+            self.publishing,
         ]
 
     def _connect(self) -> None:
@@ -310,14 +314,17 @@ class ExportToViv(Container):
             message += f"; {self.note}"
             self.status.value += f"\n{self.note[0].upper()}{self.note[1:]}"
         self.viewing.set_file(image)
+        self.publishing.set_file(image)
         self._show_viewing(True)
         notify_info(message)
 
     def _show_viewing(self, shown: bool) -> None:
         self.viewing_heading.visible = shown
         self.viewing.visible = shown
+        self.publishing.visible = shown
         if not shown:
             self.viewing.set_file(None)
+            self.publishing.set_file(None)
 
     def _on_finished(self) -> None:
         if self._alive[0]:

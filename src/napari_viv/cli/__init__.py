@@ -19,7 +19,7 @@ from .. import __version__
 from ..errors import NapariVivError
 from .common import UsageError, usage_error
 
-SUBCOMMANDS = ("convert", "batch", "offsets", "check", "serve", "demo")
+SUBCOMMANDS = ("convert", "batch", "offsets", "check", "serve", "demo", "publish")
 
 
 def build_parser() -> argparse.ArgumentParser:

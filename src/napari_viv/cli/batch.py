@@ -72,6 +72,9 @@ def add_parser(subparsers) -> None:
         "--report", default=None, metavar="FILE.json", help="also write the final table, and totals, as JSON"
     )
     add_progress_options(p)
+    from .publish import add_batch_options
+
+    add_batch_options(p)
     p.set_defaults(run=run)
 
 
@@ -110,7 +113,13 @@ def run(args) -> int:
             file=sys.stderr,
         )
         return stop.exit_status
-    return 0 if totals["failed"] == 0 and totals["interrupted"] == 0 else 1
+    status = 0 if totals["failed"] == 0 and totals["interrupted"] == 0 else 1
+    if args.publish:
+        from .publish import publish_outputs
+
+        published = publish_outputs([r.output for r in rows if r.status in ("done", "skipped")], args)
+        status = status or published
+    return status
 
 
 def _checked_paths(args) -> tuple[Path, Path | None]:

@@ -1,0 +1,189 @@
+"""`napari-viv publish SRC... DEST`: put images, their views and our viewer on a static host or an object store.
+
+Prints ``View in your browser: URL`` first, then the Avivator link and the
+image URL (one block per image when there are several, after the gallery).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+
+def add_parser(subparsers) -> None:
+    """Register ``publish`` and its options."""
+    p = subparsers.add_parser(
+        "publish",
+        help="publish images with our viewer to a folder or an object store (s3://…), and print the links",
+        description="Publish exported images (or any input `convert` reads, converted on the way) with "
+        "their offsets and view files and our viewer, to a folder (a static site) or s3://BUCKET/PREFIX "
+        "(gs://, az:// through fsspec), then print the links. See docs/publishing.md.",
+    )
+    p.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SRC",
+        help="an exported .ome.tif, a folder of exports (a batch's output), or an input to convert",
+    )
+    p.add_argument("dest", metavar="DEST", help="a folder, or s3://BUCKET/PREFIX")
+    add_publish_options(p)
+    p.set_defaults(run=run)
+
+
+def add_publish_options(p) -> None:
+    """Options shared by `publish` and `batch --publish`."""
+    p.add_argument("--overwrite", action="store_true", help="replace an existing publication at DEST")
+    p.add_argument(
+        "--presign",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="keep the objects private; print a link of presigned URLs valid this long",
+    )
+    p.add_argument(
+        "--public-url",
+        default=None,
+        metavar="URL",
+        help="the public address of DEST when it differs from the store's (a CDN, a domain)",
+    )
+    p.add_argument(
+        "--endpoint-url", default=None, metavar="URL", help="an S3-compatible endpoint (MinIO, Ceph, …); default AWS"
+    )
+    p.add_argument("--profile", default=None, metavar="NAME", help="a profile from the AWS config files")
+    p.add_argument(
+        "--set-cors",
+        action="store_true",
+        help="set a CORS rule on the bucket so pages on other sites (Avivator) can read the image",
+    )
+    p.add_argument("--no-check", dest="check", action="store_false", help="do not fetch the published URLs afterwards")
+    p.add_argument("--jobs", type=int, default=4, metavar="N", help="files sent at the same time (default 4)")
+
+
+def options_from(args):
+    """PublishOptions from parsed arguments."""
+    from ..errors import NapariVivError
+    from ..publish import PublishOptions, StoreOptions
+
+    if args.jobs < 1:
+        raise NapariVivError("--jobs must be at least 1")
+    return PublishOptions(
+        overwrite=args.overwrite,
+        presign=args.presign,
+        public_url=args.public_url,
+        set_cors=args.set_cors,
+        check=args.check,
+        jobs=args.jobs,
+        store=StoreOptions(endpoint_url=args.endpoint_url, profile=args.profile),
+    )
+
+
+class _Bar:
+    """A one-line progress bar on stderr (only when it is a terminal)."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.lock = threading.Lock()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.tty or total <= 0:
+            return
+        from ..text import human_bytes
+
+        with self.lock:
+            width = 30
+            filled = int(width * done / total)
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {human_bytes(done)} of {human_bytes(total)}")
+            sys.stderr.flush()
+
+    def end(self) -> None:
+        if self.tty:
+            sys.stderr.write("\n")
+
+
+def print_publication(pub) -> None:
+    """Print the links (the page first), then notes and warnings on stderr."""
+    first = pub.images[0]
+    print(f"View in your browser: {pub.page or first.page}")
+    for links in pub.images if len(pub.images) > 1 else [first]:
+        if len(pub.images) > 1:
+            print(f"{links.name}: {links.page}")
+        if links.avivator:
+            print(f"Avivator: {links.avivator}")
+        if links.image:
+            print(f"Image: {links.image}")
+    from ..text import human_bytes
+
+    t = pub.transfer
+    print(
+        f"note: sent {len(t.uploaded)} files ({human_bytes(t.bytes_sent)}); {len(t.skipped)} already there "
+        "and identical",
+        file=sys.stderr,
+    )
+    for f in pub.findings:
+        if f.level != "ok":
+            print(f"{f.level}: {f.what}: {f.message}", file=sys.stderr)
+    for note in pub.notes:
+        print(f"note: {note}", file=sys.stderr)
+
+
+def run(args) -> int:
+    """Publish and print the links; exit 1 when a check found an error."""
+    from ..publish import exports_for, publish
+
+    options = options_from(args)
+    bar = _Bar()
+    with tempfile.TemporaryDirectory(prefix="napari-viv-convert-") as tmp:
+        images = exports_for([Path(s) for s in args.sources], Path(tmp))
+        try:
+            pub = publish(images, args.dest, options, progress=bar)
+        finally:
+            bar.end()
+    print_publication(pub)
+    return 1 if any(f.level == "error" for f in pub.findings) else 0
+
+
+def add_batch_options(p) -> None:
+    """Add the ``batch --publish DEST`` options (batch's own --overwrite and --jobs stay batch's)."""
+    p.add_argument(
+        "--publish",
+        default=None,
+        metavar="DEST",
+        help="afterwards, publish every output (a gallery and one page each) to a folder or "
+        "s3://BUCKET/PREFIX; files already there and identical are skipped (docs/publishing.md)",
+    )
+    p.add_argument(
+        "--presign",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="with --publish: keep the objects private; presigned links valid this long",
+    )
+    p.add_argument("--public-url", default=None, metavar="URL", help="with --publish: the public address of DEST")
+    p.add_argument("--endpoint-url", default=None, metavar="URL", help="with --publish: an S3-compatible endpoint")
+    p.add_argument("--profile", default=None, metavar="NAME", help="with --publish: an AWS profile")
+    p.add_argument("--set-cors", action="store_true", help="with --publish: set the bucket's CORS rule")
+
+
+def publish_outputs(outputs: list[Path], args) -> int:
+    """Publish a batch's outputs to ``args.publish`` (replacing an earlier publication); print the links."""
+    from ..publish import PublishOptions, StoreOptions, publish
+
+    if not outputs:
+        print("napari-viv batch: nothing to publish", file=sys.stderr)
+        return 1
+    options = PublishOptions(
+        overwrite=True,
+        presign=args.presign,
+        public_url=args.public_url,
+        set_cors=args.set_cors,
+        store=StoreOptions(endpoint_url=args.endpoint_url, profile=args.profile),
+    )
+    bar = _Bar()
+    try:
+        pub = publish(outputs, args.publish, options, progress=bar)
+    finally:
+        bar.end()
+    print_publication(pub)
+    return 1 if any(f.level == "error" for f in pub.findings) else 0
