@@ -16,7 +16,7 @@ from magicgui.widgets import CheckBox, Container, LineEdit, ProgressBar, PushBut
 
 from ..errors import Cancelled, NapariVivError
 from ..text import one_line
-from .serve_widget import _row, _wrapping
+from .widgets import row, wrapping
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +72,10 @@ class PublishSection(Container):
         self.start_button = PushButton(text="Publish", name="publish_start")
         self.cancel_button = PushButton(text="Cancel", name="publish_cancel")
         self.progress = ProgressBar(min=0, max=1000, value=0, name="publish_progress")
-        self.status = _wrapping(Label(value="", name="publish_status"))
+        self.status = wrapping(Label(value="", name="publish_status"))
         self.link = LineEdit(value="", name="publish_link")
         self.copy_button = PushButton(text="Copy link", name="publish_copy")
-        presign_label = _wrapping(Label(value="Private link valid for (seconds; 0: anyone with the link)"))
+        presign_label = wrapping(Label(value="Private link valid for (seconds; 0: anyone with the link)"))
         self.form = Container(
             widgets=[
                 self.dest,
@@ -83,10 +83,10 @@ class PublishSection(Container):
                 presign_label,
                 self.presign,
                 self.overwrite,
-                _row(self.start_button, self.cancel_button),
+                row(self.start_button, self.cancel_button),
                 self.progress,
                 self.status,
-                _row(self.link, self.copy_button),
+                row(self.link, self.copy_button),
             ],
             labels=False,
         )
