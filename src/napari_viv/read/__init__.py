@@ -22,9 +22,10 @@ from pathlib import Path
 from .. import naming
 from ..errors import NapariVivError
 from ..viewfile import apply_view, read_view
-from .arrays import is_zarr_dir, open_npy, open_zarr
+from .arrays import open_npy
 from ..axes import guess_axes
 from .image import SourceImage
+from .omezarr import is_zarr_store, open_omezarr
 from ..lazy import CHUNK_COLS, CHUNK_ROWS, MEMMAP_COLS
 from .tiff import SeriesInfo, open_tiff, tiff_series
 
@@ -49,9 +50,9 @@ def open_image(path, *, series=None, streaming=False) -> SourceImage:
     if not path.exists():
         raise NapariVivError(f"{path}: no such file")
     if path.is_dir():
-        if is_zarr_dir(path):
+        if is_zarr_store(path):
             _single(path, series)
-            return open_zarr(path, streaming)
+            return open_omezarr(path, streaming)
         raise NapariVivError(f"{path}: is a folder, not an image (only .zarr folders can be opened)")
     if not os.access(path, os.R_OK):
         raise NapariVivError(f"{path}: permission denied")
