@@ -7,7 +7,8 @@ import pytest
 
 import napari_viv
 
-DOCUMENTED = ["napari_viv", "napari_viv.naming", "napari_viv.text", "napari_viv.write.writer"]
+DOCUMENTED = ["napari_viv", "napari_viv.naming", "napari_viv.text", "napari_viv.write.writer", "napari_viv.read.omezarr",
+              "napari_viv.check.zarr"]
 
 
 @pytest.mark.parametrize("module", DOCUMENTED)

@@ -76,10 +76,15 @@ def check_file(path) -> CheckReport:
     """Check ``path`` against the Viv/Avivator rules (metadata reads only).
 
     Raises NapariVivError when the file is missing, not a TIFF or truncated.
+    A folder is checked as an OME-Zarr store (:mod:`napari_viv.check.zarr`).
     """
     import tifffile
 
     path = Path(path)
+    if path.is_dir():
+        from .zarr import check_store
+
+        return check_store(path)
     if not path.is_file():
         raise NapariVivError(f"{path}: no such file")
     report = CheckReport(path)
