@@ -59,11 +59,13 @@ def write_reference_store(
     scale=None,
     units=None,
     levels: int = 3,
+    compressor=None,
 ) -> Path:
     """Write ``data`` as an OME-Zarr with ome-zarr-py's ``write_image``.
 
     ``version`` "0.4" is Zarr v2, "0.5" Zarr v3 (``shards`` (per-axis) makes it
-    sharded). ``scale`` maps axis letters to level-0 pixel sizes, ``units`` to
+    sharded). ``compressor`` (a numcodecs codec for 0.4, a zarr v3 codec for
+    0.5) replaces ome-zarr-py's default (zstd). ``scale`` maps axis letters to level-0 pixel sizes, ``units`` to
     unit names (e.g. ``{"y": "micrometer", "x": "micrometer"}``). Chunks default
     to one 128 x 128 plane tile. Returns the store's path.
     """
@@ -79,6 +81,8 @@ def write_reference_store(
     options = {"chunks": chunks}
     if shards is not None:
         options["shards"] = shards
+    if compressor is not None:
+        options["compressor"] = compressor
     kwargs = {}
     if channels is not None:
         kwargs["omero"] = {"channels": [dict(c, active=True) for c in channels[: _nchannels(data, axes)]]}

@@ -6,6 +6,7 @@ import {
   UserError, imageUrlFromPage, sidecarUrls, displayName, probeImage, fetchOptionalJson,
 } from './sources.js';
 import { parseViewFile } from './viewfile.js';
+import { isZarrUrl, openZarrPage } from './zarr.js';
 import {
   MAX_CHANNELS, openImage, describe, channelStats, defaultColor, widenDomain,
 } from './image.js';
@@ -38,15 +39,8 @@ function canvasSize() {
   };
 }
 
-/** Everything that has to be fetched and computed before the first frame. */
-async function prepare(warn) {
-  if (!hasWebGL2()) {
-    throw new UserError(
-      'This browser cannot show the image: WebGL2 is not available (it may be switched off, ' +
-        'or the graphics driver is blocked).',
-    );
-  }
-  const url = imageUrlFromPage();
+/** The OME-TIFF, its offsets and its view file: { loaded, view, usedOffsets }. */
+async function openTiffPage(url, warn) {
   const side = sidecarUrls(url);
   const [, offsetsJson, viewJson] = await Promise.all([
     probeImage(url.href),
@@ -65,9 +59,23 @@ async function prepare(warn) {
     for (const p of parsed.problems) warn(`View file: ${p}.`);
   }
   const loaded = await openImage(url.href, offsets);
+  return { loaded, view, usedOffsets: Boolean(offsets) };
+}
+
+/** Everything that has to be fetched and computed before the first frame. */
+async function prepare(warn) {
+  if (!hasWebGL2()) {
+    throw new UserError(
+      'This browser cannot show the image: WebGL2 is not available (it may be switched off, ' +
+        'or the graphics driver is blocked).',
+    );
+  }
+  const url = imageUrlFromPage();
+  const opened = isZarrUrl(url) ? await openZarrPage(url, warn) : await openTiffPage(url, warn);
+  const { loaded, view } = opened;
   const info = describe(loaded);
   info.fileName = displayName(url);
-  info.usedOffsets = Boolean(offsets);
+  info.usedOffsets = opened.usedOffsets;
   info.usedView = Boolean(view);
   const z = Math.floor(info.sizeZ / 2);
   const count = info.names.length;
@@ -78,13 +86,13 @@ async function prepare(warn) {
   const fromView = (!info.rgb && view && view.channels) || [];
   const channels = all.map((i) => {
     const v = fromView[i] || {};
-    const limits = v.contrastLimits || stats[i].limits;
+    const limits = v.contrastLimits || info.omeLimits[i] || stats[i].limits;
     return {
       name: v.name || info.names[i],
       color: v.color || info.omeColors[i] || defaultColor(i, count),
       limits,
       domain: widenDomain(stats[i].domain, limits),
-      visible: v.visible !== undefined ? v.visible : true,
+      visible: [v.visible, info.omeVisible[i], true].find((b) => b !== undefined),
       gamma: v.gamma !== undefined ? v.gamma : 1,
     };
   });

@@ -49,8 +49,10 @@ from urllib.parse import quote, urlsplit
 
 from .. import naming
 from ..errors import NapariVivError
+from ..read.omezarr import is_zarr_store
 from . import viewer
 from .links import AVIVATOR_URL, avivator_origin
+from .store import store_file, store_sidecars
 
 log = logging.getLogger(__name__)
 
@@ -149,11 +151,13 @@ class RangeServer:
         self._sidecars: dict[str, Path] = {}  # URL name -> path, offsets/view sidecars
         for f in files:
             path = Path(f).expanduser().absolute()
-            if not path.is_file():
-                raise NapariVivError(f"{path}: no such file to serve")
+            if not path.is_file() and not is_zarr_store(path):
+                raise NapariVivError(f"{path}: no such file (or Zarr store) to serve")
             self._add(self._routes, path)
+        #: URL name -> folder, the Zarr stores among the routes (served file by file: :mod:`.store`)
+        self._stores = {name: p for name, p in self._routes.items() if p.is_dir()}
         for path in list(self._routes.values()):
-            for side in naming.sidecar_paths(path):
+            for side in store_sidecars(path) if path.is_dir() else naming.sidecar_paths(path):
                 if side.name not in self._routes:
                     self._add(self._sidecars, side)
         self.host = "127.0.0.1" if host in ("localhost", "") else str(host)
@@ -423,10 +427,13 @@ class RangeServer:
             return web.Response(status=500, text="internal error\n", headers=cors or {})
 
     def _lookup(self, url_path: str) -> Path | None:
-        """Exact-name routing: ``/name`` -> path, anything else -> None."""
-        if not url_path.startswith("/") or "/" in url_path[1:]:
+        """Exact-name routing: ``/name`` -> path, ``/store/key`` -> a file in a store, else None."""
+        if not url_path.startswith("/"):
             return None
-        name = url_path[1:]
+        name, slash, key = url_path[1:].partition("/")
+        if slash or name in self._stores:
+            store = self._stores.get(name)
+            return store_file(store, key) if store is not None else None
         path = self._routes.get(name)
         if path is None:
             path = self._sidecars.get(name)
