@@ -31,6 +31,9 @@ from .rules import CheckReport, Finding
 
 #: Codecs zarrita 0.5 (Viv 0.21's Zarr reader) decodes (v3 names; v2 compressor/filter ids).
 VIV_CODECS = frozenset({"blosc", "lz4", "zstd", "gzip", "zlib", "transpose", "bytes", "crc32c", "bitround"})
+#: Codecs Viv decodes but napari-viv's own viewer cannot: numcodecs.js builds them with
+#: embind, which evaluates strings, and the viewer's Content-Security-Policy forbids that.
+VIEWER_BLOCKED_CODECS = frozenset({"blosc", "lz4", "zstd"})
 #: Data types Viv's shaders draw (zarr v3 names; v2 dtypes are mapped to these).
 VIV_DTYPES = ("uint8", "uint16", "uint32", "int8", "int16", "int32", "float32", "float64")
 _V2_DTYPES = {"u1": "uint8", "u2": "uint16", "u4": "uint32", "u8": "uint64", "i1": "int8", "i2": "int16",
@@ -209,7 +212,12 @@ class _StoreCheck:
         unknown = sorted(c for c in codecs if c not in VIV_CODECS)
         if unknown:
             self.error(f"codec {', '.join(unknown)}: Viv's Zarr reader (zarrita) cannot decode it "
-                       f"(it decodes {', '.join(sorted(VIV_CODECS))})", CONVERT_FIX + " (zstd or zlib)")
+                       f"(it decodes {', '.join(sorted(VIV_CODECS))})", CONVERT_FIX + " (gzip)")
+        blocked = sorted(codecs & VIEWER_BLOCKED_CODECS)
+        if blocked:
+            self.warn(f"codec {', '.join(blocked)}: Viv and Avivator decode it, but napari-viv's own viewer does not "
+                      "(the decoder evaluates strings, which the viewer's security policy forbids)",
+                      "open it in Avivator, or for our viewer " + CONVERT_FIX + " (gzip)")
 
     def check_chunks(self, i: int, lvl: dict, names: list[str]) -> set[str]:
         """Check one level's chunks; return the codec names it uses."""
@@ -253,7 +261,7 @@ class _StoreCheck:
         zarr_format = 3 if "zarr_format" in lvl0 and lvl0["zarr_format"] == 3 else 2
         line = (f"Image: {' x '.join(f'{n}={s}' for n, s in zip(names, lvl0['shape'], strict=True))} "
                 f"{array_dtype(lvl0)}, {len(levels)} level(s), NGFF {version or '?'} (Zarr v{zarr_format}), "
-                f"chunks {_dims(chunks)}, codec {'+'.join(sorted(codecs)) or 'none'}")
+                f"chunks {_dims(chunks)}, codec {'+'.join(sorted(codecs - {'bytes'})) or 'none'}")
         if shard is not None:
             line += f", sharded {_dims(lvl0['shape_chunks'])} (the server must answer Range requests)"
         if labels:
