@@ -232,3 +232,36 @@ def test_check_reads_no_chunk(tmp_path, pixels):
         chunk.unlink()
     after = check_file(store).to_dict()
     assert after == before
+
+
+def _codec_cases():
+    """(Zarr format, codec) pairs Viv's zarrita decodes, each written by zarr-python."""
+    import numcodecs
+    from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
+
+    return {
+        "v2-zlib": (2, numcodecs.Zlib(level=1)),
+        "v2-gzip": (2, numcodecs.GZip(level=1)),
+        "v2-zstd": (2, numcodecs.Zstd(level=1)),
+        "v2-lz4": (2, numcodecs.LZ4()),
+        "v2-blosc-zstd": (2, numcodecs.Blosc(cname="zstd", clevel=1, shuffle=numcodecs.Blosc.SHUFFLE)),
+        "v2-blosc-lz4": (2, numcodecs.Blosc(cname="lz4", clevel=5, shuffle=numcodecs.Blosc.BITSHUFFLE)),
+        "v3-gzip": (3, GzipCodec(level=1)),
+        "v3-zstd": (3, ZstdCodec(level=1)),
+        "v3-blosc-zstd": (3, BloscCodec(cname="zstd", clevel=1, shuffle="shuffle")),
+    }
+
+
+@pytest.mark.parametrize("case", list(_codec_cases()))
+def test_codecs_viv_decodes(tmp_path, pixels, case):
+    """The finding in docs/viv-rules.md: every codec here reads back exactly in the real loader."""
+    import zarr
+
+    zarr_format, codec = _codec_cases()[case]
+    store = write_reference_store(tmp_path / "codec.ome.zarr", pixels, version="0.4" if zarr_format == 2 else "0.5",
+                                  levels=1)
+    group = zarr.open_group(str(store), mode="a")
+    group.create_array("s0", shape=pixels.shape, dtype=pixels.dtype, chunks=(1, 128, 128), overwrite=True,
+                       compressors=codec)[...] = pixels
+    assert check_file(store).ok
+    judge_viv(store)
