@@ -26,7 +26,7 @@ from helpers.zarr_judges import write_reference_store  # noqa: E402
 
 
 def write_store(folder: Path) -> Path:
-    """The synthetic tissue's first four channels as ``tissue.ome.zarr`` (NGFF 0.5, gzip)."""
+    """Write the synthetic tissue's first four channels as ``tissue.ome.zarr`` (NGFF 0.5, gzip)."""
     from zarr.codecs import GzipCodec
 
     from napari_viv.sample import synthetic_tissue
@@ -36,17 +36,29 @@ def write_store(folder: Path) -> Path:
     channels = []
     for c, (name, rgb) in enumerate(zip(meta.channel_names, meta.channel_colors, strict=True)):
         hi = float(np.percentile(data[c, ::8, ::8], 99.5))
-        channels.append({"label": name, "color": "".join(f"{v:02X}" for v in rgb),
-                         "window": {"start": 0, "end": hi, "min": 0, "max": 65535}})
+        channels.append(
+            {
+                "label": name,
+                "color": "".join(f"{v:02X}" for v in rgb),
+                "window": {"start": 0, "end": hi, "min": 0, "max": 65535},
+            }
+        )
     size = meta.physical_sizes["x"]
     return write_reference_store(
-        folder / "tissue.ome.zarr", data, version="0.5", channels=channels, chunks=(1, 256, 256),
-        compressor=GzipCodec(level=1), levels=4, scale={"y": size, "x": size},
+        folder / "tissue.ome.zarr",
+        data,
+        version="0.5",
+        channels=channels,
+        chunks=(1, 256, 256),
+        compressor=GzipCodec(level=1),
+        levels=4,
+        scale={"y": size, "x": size},
         units={"y": "micrometer", "x": "micrometer"},
     )
 
 
 def main(out: Path) -> None:
+    """Write the store, serve it, open our viewer on it and save the screenshot to ``out``."""
     from napari_viv.serve.server import RangeServer
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")

@@ -9,7 +9,6 @@ from urllib.parse import quote
 
 import numpy as np
 import pytest
-
 from helpers import viewer_pages as vh
 from helpers.cliproc import start_until_link
 from helpers.zarr_judges import write_reference_store
@@ -29,8 +28,12 @@ def _codec(name):
     import numcodecs
     from zarr.codecs import GzipCodec, ZstdCodec
 
-    return {"zlib": numcodecs.Zlib(level=1), "gzip": GzipCodec(level=1), "zstd-v2": numcodecs.Zstd(level=1),
-            "zstd": ZstdCodec(level=1)}[name]
+    return {
+        "zlib": numcodecs.Zlib(level=1),
+        "gzip": GzipCodec(level=1),
+        "zstd-v2": numcodecs.Zstd(level=1),
+        "zstd": ZstdCodec(level=1),
+    }[name]
 
 
 @pytest.fixture(

@@ -13,9 +13,9 @@ import json
 import shutil
 
 import pytest
-
 from helpers.vivjs import VivLoadError
 from helpers.zarr_judges import judge_viv, reference_pixels, static_server, viv_zarr, write_reference_store
+
 from napari_viv import NapariVivError, check_file
 
 pytestmark = pytest.mark.node
@@ -41,9 +41,8 @@ def _multiscale(doc):
 
 
 def _viv_fails(store):
-    with static_server(store.parent) as base:
-        with pytest.raises(VivLoadError) as err:
-            viv_zarr(f"{base}/{store.name}")
+    with static_server(store.parent) as base, pytest.raises(VivLoadError) as err:
+        viv_zarr(f"{base}/{store.name}")
     return str(err.value)
 
 
@@ -52,7 +51,8 @@ def _messages(report):
 
 
 @pytest.mark.parametrize(
-    "kind", [{"version": "0.4"}, {"version": "0.5"}, {"version": "0.5", "shards": (1, 256, 256)}],
+    "kind",
+    [{"version": "0.4"}, {"version": "0.5"}, {"version": "0.5", "shards": (1, 256, 256)}],
     ids=["0.4", "0.5", "0.5-sharded"],
 )
 def test_reference_stores_pass_and_viv_agrees(tmp_path, pixels, kind):
@@ -178,8 +178,15 @@ def test_codec_viv_cannot_decode(tmp_path, pixels):
 
     store = write_reference_store(tmp_path / "delta.ome.zarr", pixels, levels=1)
     group = zarr.open_group(str(store), mode="a")
-    arr = group.create_array("s0", shape=pixels.shape, dtype=pixels.dtype, chunks=(1, 128, 128), overwrite=True,
-                             filters=[numcodecs.Delta(dtype="<u2")], compressors=numcodecs.Zlib(level=1))
+    arr = group.create_array(
+        "s0",
+        shape=pixels.shape,
+        dtype=pixels.dtype,
+        chunks=(1, 128, 128),
+        overwrite=True,
+        filters=[numcodecs.Delta(dtype="<u2")],
+        compressors=numcodecs.Zlib(level=1),
+    )
     arr[...] = pixels
     assert "codec delta: Viv's Zarr reader (zarrita) cannot decode it" in _messages(check_file(store))
     assert "Unknown codec: delta" in _viv_fails(store)
@@ -192,10 +199,21 @@ def test_shard_index_viv_cannot_read(tmp_path, pixels):
     from zarr.codecs import BytesCodec, Crc32cCodec, ShardingCodec, ZstdCodec
 
     group = zarr.open_group(str(store), mode="a")
-    sharding = ShardingCodec(chunk_shape=(1, 128, 128), codecs=[BytesCodec(), ZstdCodec()],
-                             index_codecs=[BytesCodec(), Crc32cCodec()], index_location="start")
-    arr = group.create_array("s0", shape=pixels.shape, dtype=pixels.dtype, chunks=(1, 256, 256),
-                             serializer=sharding, compressors=None, overwrite=True)
+    sharding = ShardingCodec(
+        chunk_shape=(1, 128, 128),
+        codecs=[BytesCodec(), ZstdCodec()],
+        index_codecs=[BytesCodec(), Crc32cCodec()],
+        index_location="start",
+    )
+    arr = group.create_array(
+        "s0",
+        shape=pixels.shape,
+        dtype=pixels.dtype,
+        chunks=(1, 256, 256),
+        serializer=sharding,
+        compressors=None,
+        overwrite=True,
+    )
     arr[...] = pixels
     assert "shard index is not at the end" in _messages(check_file(store))
     with pytest.raises((VivLoadError, AssertionError)):
@@ -258,10 +276,12 @@ def test_codecs_viv_decodes(tmp_path, pixels, case):
     import zarr
 
     zarr_format, codec = _codec_cases()[case]
-    store = write_reference_store(tmp_path / "codec.ome.zarr", pixels, version="0.4" if zarr_format == 2 else "0.5",
-                                  levels=1)
+    store = write_reference_store(
+        tmp_path / "codec.ome.zarr", pixels, version="0.4" if zarr_format == 2 else "0.5", levels=1
+    )
     group = zarr.open_group(str(store), mode="a")
-    group.create_array("s0", shape=pixels.shape, dtype=pixels.dtype, chunks=(1, 128, 128), overwrite=True,
-                       compressors=codec)[...] = pixels
+    group.create_array(
+        "s0", shape=pixels.shape, dtype=pixels.dtype, chunks=(1, 128, 128), overwrite=True, compressors=codec
+    )[...] = pixels
     assert check_file(store).ok
     judge_viv(store)

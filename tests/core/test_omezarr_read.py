@@ -7,8 +7,8 @@ import json
 
 import numpy as np
 import pytest
-
 from helpers.zarr_judges import CHANNELS, reference_pixels, write_reference_store
+
 from napari_viv import NapariVivError, open_image
 
 VERSIONS = [
@@ -90,8 +90,11 @@ def test_inactive_channels_and_view_file(tmp_path, pixels):
     attrs_file.write_text(json.dumps(attrs))
     assert open_image(store).metadata.channel_visible == [True, False, True]
     # our view file beside the store adds the camera, as for an OME-TIFF
-    view = {"version": 1, "channels": [{"name": "DAPI"}, {"name": "CD3"}, {"name": "PanCK"}],
-            "camera": {"center": [10, 20], "zoom": -1}}
+    view = {
+        "version": 1,
+        "channels": [{"name": "DAPI"}, {"name": "CD3"}, {"name": "PanCK"}],
+        "camera": {"center": [10, 20], "zoom": -1},
+    }
     (tmp_path / "look.view.json").write_text(json.dumps(view))
     assert open_image(store).metadata.camera == {"center": (10.0, 20.0), "zoom": -1.0}
 

@@ -8,8 +8,8 @@ import http.client
 import os
 
 import pytest
-
 from helpers.zarr_judges import judge_viv, reference_pixels, write_reference_store
+
 from napari_viv.errors import NapariVivError
 from napari_viv.serve.server import AVIVATOR_ORIGIN, RangeServer
 
@@ -84,8 +84,9 @@ def test_a_folder_that_is_not_a_store_is_refused(tmp_path):
 @pytest.mark.parametrize("shards", [None, (1, 128, 128)], ids=["0.5", "0.5-sharded"])
 def test_viv_reads_the_served_store(tmp_path, shards):
     pixels = reference_pixels((2, 200, 200))
-    path = write_reference_store(tmp_path / "served.ome.zarr", pixels, version="0.5", shards=shards,
-                                 chunks=(1, 64, 64), levels=2)
+    path = write_reference_store(
+        tmp_path / "served.ome.zarr", pixels, version="0.5", shards=shards, chunks=(1, 64, 64), levels=2
+    )
     with RangeServer([path]) as srv:
         report = judge_viv(path, url=srv.url_for(path))
     assert len(report["images"][0]["levels"]) == 2

@@ -6,8 +6,8 @@ from __future__ import annotations
 import dask.array as da
 import numpy as np
 import pytest
-
 from helpers.zarr_judges import CHANNELS, reference_pixels, write_reference_store
+
 from napari_viv._napari.reader import get_zarr_reader
 
 pytestmark = pytest.mark.napari
@@ -19,8 +19,13 @@ pytestmark = pytest.mark.napari
 )
 def store(request, tmp_path):
     pixels = reference_pixels((3, 300, 400))
-    path = write_reference_store(tmp_path / "panel.ome.zarr", pixels, scale={"y": 0.5, "x": 0.5},
-                                 units={"y": "micrometer", "x": "micrometer"}, **request.param)
+    path = write_reference_store(
+        tmp_path / "panel.ome.zarr",
+        pixels,
+        scale={"y": 0.5, "x": 0.5},
+        units={"y": "micrometer", "x": "micrometer"},
+        **request.param,
+    )
     return path, pixels
 
 

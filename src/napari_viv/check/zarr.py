@@ -1,4 +1,4 @@
-"""Will Viv 0.21 (``loadOmeZarr``) and Avivator open this OME-Zarr store with correct pixels?
+"""Say whether Viv 0.21 (``loadOmeZarr``) and Avivator open an OME-Zarr store with correct pixels.
 
 :func:`check_store` reads only the store's JSON metadata (``zarr.json``, or
 ``.zgroup``/``.zattrs``/``.zarray`` for Zarr v2), never a chunk, and fills
@@ -36,8 +36,20 @@ VIV_CODECS = frozenset({"blosc", "lz4", "zstd", "gzip", "zlib", "transpose", "by
 VIEWER_BLOCKED_CODECS = frozenset({"blosc", "lz4", "zstd"})
 #: Data types Viv's shaders draw (zarr v3 names; v2 dtypes are mapped to these).
 VIV_DTYPES = ("uint8", "uint16", "uint32", "int8", "int16", "int32", "float32", "float64")
-_V2_DTYPES = {"u1": "uint8", "u2": "uint16", "u4": "uint32", "u8": "uint64", "i1": "int8", "i2": "int16",
-              "i4": "int32", "i8": "int64", "f2": "float16", "f4": "float32", "f8": "float64", "b1": "bool"}
+_V2_DTYPES = {
+    "u1": "uint8",
+    "u2": "uint16",
+    "u4": "uint32",
+    "u8": "uint64",
+    "i1": "int8",
+    "i2": "int16",
+    "i4": "int32",
+    "i8": "int64",
+    "f2": "float16",
+    "f4": "float32",
+    "f8": "float64",
+    "b1": "bool",
+}
 #: The lowest level Viv loads whole as one texture (as for OME-TIFF).
 SMALLEST_LEVEL_WARN = 4096
 CONVERT_FIX = "convert it: `napari-viv convert STORE OUT.ome.zarr` (or OUT.ome.tif)"
@@ -96,22 +108,30 @@ class _StoreCheck:
     def run(self) -> None:
         root = read_node(self.path)
         if root is None or root.get("node_type") == "array":
-            self.error("a plain Zarr array, not an OME-Zarr image; Viv's loadOmeZarr opens only a group "
-                       "with 'multiscales' metadata", CONVERT_FIX)
+            self.error(
+                "a plain Zarr array, not an OME-Zarr image; Viv's loadOmeZarr opens only a group "
+                "with 'multiscales' metadata",
+                CONVERT_FIX,
+            )
             return
         self.check_name()
         ome, version = ome_attributes(root.get("attributes", {}))
         multiscales = ome.get("multiscales")
         if not multiscales:
-            self.error("a Zarr group without OME metadata ('multiscales'); Viv then assumes one 5-D array '0' "
-                       "in t, c, z, y, x and Avivator fails", CONVERT_FIX)
+            self.error(
+                "a Zarr group without OME metadata ('multiscales'); Viv then assumes one 5-D array '0' "
+                "in t, c, z, y, x and Avivator fails",
+                CONVERT_FIX,
+            )
             return
         if not isinstance(multiscales, list) or not isinstance(multiscales[0], dict):
             self.error("'multiscales' is not a list of objects", CONVERT_FIX)
             return
         if len(multiscales) > 1:
-            self.warn(f"{len(multiscales)} multiscales; Viv and Avivator show only the first",
-                      "write each image to its own store")
+            self.warn(
+                f"{len(multiscales)} multiscales; Viv and Avivator show only the first",
+                "write each image to its own store",
+            )
         levels = self.check_datasets(multiscales[0])
         if not levels:
             return
@@ -127,8 +147,10 @@ class _StoreCheck:
         # Avivator routes a URL containing "ome.tif"/".tif" to its TIFF loaders
         low = self.path.name.lower()
         if ".tif" in low:
-            self.error(f"the store's name {self.path.name!r} contains '.tif'; Avivator opens it as a TIFF",
-                       "rename it to end in .ome.zarr")
+            self.error(
+                f"the store's name {self.path.name!r} contains '.tif'; Avivator opens it as a TIFF",
+                "rename it to end in .ome.zarr",
+            )
 
     def check_datasets(self, ms: dict) -> list[dict] | None:
         """Each dataset's array metadata (with its ``path``), or None after an error."""
@@ -141,23 +163,31 @@ class _StoreCheck:
             where = ds.get("path") if isinstance(ds, dict) else None
             node = read_node(self.path / str(where)) if isinstance(where, str) and where else None
             if node is None or node.get("node_type") != "array":
-                self.error(f"level {i} ({where!r}) is listed in 'multiscales' but there is no array there; "
-                           "Viv fails to open the store", "copy the whole store again, or convert it again")
+                self.error(
+                    f"level {i} ({where!r}) is listed in 'multiscales' but there is no array there; "
+                    "Viv fails to open the store",
+                    "copy the whole store again, or convert it again",
+                )
                 return None
             levels.append(dict(node, path=where, scale=level_scale(ds)))
         return levels
 
     def check_axes(self, ms: dict, level0: dict) -> list[str] | None:
-        """The axis names Viv will use as labels, or None after an error."""
+        """Check the axes; return the names Viv will use as labels, or None after an error."""
         ndim = len(level0["shape"])
         names = multiscale_axis_names(ms)
         if names is None:
             if ndim == 5:
-                self.warn("the multiscale has no 'axes' (NGFF before 0.4); Viv assumes t, c, z, y, x",
-                          CONVERT_FIX + " (writes NGFF 0.4 axes)")
+                self.warn(
+                    "the multiscale has no 'axes' (NGFF before 0.4); Viv assumes t, c, z, y, x",
+                    CONVERT_FIX + " (writes NGFF 0.4 axes)",
+                )
                 return ["t", "c", "z", "y", "x"]
-            self.error(f"the multiscale has no 'axes' and level 0 has {ndim} dimensions; Viv then assumes "
-                       "5 (t, c, z, y, x) and fails", CONVERT_FIX)
+            self.error(
+                f"the multiscale has no 'axes' and level 0 has {ndim} dimensions; Viv then assumes "
+                "5 (t, c, z, y, x) and fails",
+                CONVERT_FIX,
+            )
             return None
         if len(names) != ndim:
             self.error(f"'axes' names {len(names)} dimensions but level 0 has {ndim}", CONVERT_FIX)
@@ -166,16 +196,25 @@ class _StoreCheck:
             self.error(f"axis names repeat ({', '.join(names)}); Viv fails with 'Labels must be unique'", CONVERT_FIX)
             return None
         if names[-2:] != ["y", "x"]:
-            self.error(f"axes are {', '.join(names)}; Viv reads the last two dimensions as y and x, so they must "
-                       "be named 'y' and 'x' (lowercase), in that order", CONVERT_FIX)
+            self.error(
+                f"axes are {', '.join(names)}; Viv reads the last two dimensions as y and x, so they must "
+                "be named 'y' and 'x' (lowercase), in that order",
+                CONVERT_FIX,
+            )
             return None
         other = [n for n in names[:-2] if n not in ("t", "c", "z")]
         if other:
-            self.warn(f"axis {other[0]!r} is not t, c or z; Avivator shows it as the channel axis and our viewer "
-                      "shows only its first plane", CONVERT_FIX)
+            self.warn(
+                f"axis {other[0]!r} is not t, c or z; Avivator shows it as the channel axis and our viewer "
+                "shows only its first plane",
+                CONVERT_FIX,
+            )
         if level0["shape"][-1] in (3, 4):
-            self.error(f"the image is {level0['shape'][-1]} pixels wide; Viv takes a last dimension of 3 or 4 "
-                       "for interleaved RGB and shows wrong pixels", "nothing to fix for so small an image")
+            self.error(
+                f"the image is {level0['shape'][-1]} pixels wide; Viv takes a last dimension of 3 or 4 "
+                "for interleaved RGB and shows wrong pixels",
+                "nothing to fix for so small an image",
+            )
         return names
 
     def check_levels(self, ms: dict, levels: list[dict], names: list[str]) -> None:
@@ -183,57 +222,83 @@ class _StoreCheck:
         for i, (prev, lvl) in enumerate(zip(levels, levels[1:], strict=False), start=1):
             shape = lvl["shape"]
             if len(shape) != len(base) or shape[:-2] != base[:-2]:
-                self.error(f"level {i} has shape {_dims(shape)} but level 0 {_dims(base)}; every level must "
-                           "have the same dimensions except y and x", CONVERT_FIX)
+                self.error(
+                    f"level {i} has shape {_dims(shape)} but level 0 {_dims(base)}; every level must "
+                    "have the same dimensions except y and x",
+                    CONVERT_FIX,
+                )
                 return
             halves = all(n in (p // 2, (p + 1) // 2) for p, n in zip(prev["shape"][-2:], shape[-2:], strict=True))
             if not halves:
-                self.error(f"level {i} ({_dims(shape[-2:])}) is not level {i - 1} ({_dims(prev['shape'][-2:])}) "
-                           "halved in y and x; Viv draws every level as half the one before, so it shows "
-                           "at the wrong size", CONVERT_FIX + " (halves every level)")
+                self.error(
+                    f"level {i} ({_dims(shape[-2:])}) is not level {i - 1} ({_dims(prev['shape'][-2:])}) "
+                    "halved in y and x; Viv draws every level as half the one before, so it shows "
+                    "at the wrong size",
+                    CONVERT_FIX + " (halves every level)",
+                )
                 return
         scales = [lvl["scale"] for lvl in levels]
         if any(s is None or len(s) != len(names) for s in scales):
-            self.warn("a level has no 'scale' transformation with one value per axis; Viv ignores it, but "
-                      "ome-zarr-models, napari and other NGFF readers reject the store", CONVERT_FIX)
+            self.warn(
+                "a level has no 'scale' transformation with one value per axis; Viv ignores it, but "
+                "ome-zarr-models, napari and other NGFF readers reject the store",
+                CONVERT_FIX,
+            )
         smallest = max(levels[-1]["shape"][-2:])
         if smallest > SMALLEST_LEVEL_WARN:
-            self.warn(f"the smallest level is {_dims(levels[-1]['shape'][-2:])}; Viv loads it whole as one texture",
-                      CONVERT_FIX + " (adds levels down to one tile)")
+            self.warn(
+                f"the smallest level is {_dims(levels[-1]['shape'][-2:])}; Viv loads it whole as one texture",
+                CONVERT_FIX + " (adds levels down to one tile)",
+            )
 
     def check_arrays(self, levels: list[dict], names: list[str]) -> None:
         dtype = array_dtype(levels[0])
         if dtype not in VIV_DTYPES:
-            self.error(f"the data type is {dtype}; Viv draws only {', '.join(VIV_DTYPES)}",
-                       CONVERT_FIX + " (float16 becomes float32; bool, 64-bit integers need a cast first)")
+            self.error(
+                f"the data type is {dtype}; Viv draws only {', '.join(VIV_DTYPES)}",
+                CONVERT_FIX + " (float16 becomes float32; bool, 64-bit integers need a cast first)",
+            )
         codecs = set()
         for i, lvl in enumerate(levels):
             codecs |= self.check_chunks(i, lvl, names)
         unknown = sorted(c for c in codecs if c not in VIV_CODECS)
         if unknown:
-            self.error(f"codec {', '.join(unknown)}: Viv's Zarr reader (zarrita) cannot decode it "
-                       f"(it decodes {', '.join(sorted(VIV_CODECS))})", CONVERT_FIX + " (gzip)")
+            self.error(
+                f"codec {', '.join(unknown)}: Viv's Zarr reader (zarrita) cannot decode it "
+                f"(it decodes {', '.join(sorted(VIV_CODECS))})",
+                CONVERT_FIX + " (gzip)",
+            )
         blocked = sorted(codecs & VIEWER_BLOCKED_CODECS)
         if blocked:
-            self.warn(f"codec {', '.join(blocked)}: Viv and Avivator decode it, but napari-viv's own viewer does not "
-                      "(the decoder evaluates strings, which the viewer's security policy forbids)",
-                      "open it in Avivator, or for our viewer " + CONVERT_FIX + " (gzip)")
+            self.warn(
+                f"codec {', '.join(blocked)}: Viv and Avivator decode it, but napari-viv's own viewer does not "
+                "(the decoder evaluates strings, which the viewer's security policy forbids)",
+                "open it in Avivator, or for our viewer " + CONVERT_FIX + " (gzip)",
+            )
 
     def check_chunks(self, i: int, lvl: dict, names: list[str]) -> set[str]:
         """Check one level's chunks; return the codec names it uses."""
         chunks, codecs, shard = array_chunks(lvl)
         if shard is not None and not _shard_index_ok(shard):
-            self.error(f"level {i}'s shard index is not at the end with a crc32c checksum; Viv's zarrita reads "
-                       "it only there and shows wrong pixels or fails", CONVERT_FIX)
+            self.error(
+                f"level {i}'s shard index is not at the end with a crc32c checksum; Viv's zarrita reads "
+                "it only there and shows wrong pixels or fails",
+                CONVERT_FIX,
+            )
         plane = chunks[:-2]
         if any(c != 1 for c in plane) and not self.said("plane"):
-            self.error(f"chunks are {_dims(chunks)} ({', '.join(names)}), not single planes in y and x; Avivator "
-                       "reads only chunks of one plane (viv #876) and Viv fetches every plane of a chunk for one",
-                       CONVERT_FIX + " (one plane per chunk)")
+            self.error(
+                f"chunks are {_dims(chunks)} ({', '.join(names)}), not single planes in y and x; Avivator "
+                "reads only chunks of one plane (viv #876) and Viv fetches every plane of a chunk for one",
+                CONVERT_FIX + " (one plane per chunk)",
+            )
         cy, cx = chunks[-2:]
         if i == 0 and (cy != cx or cy & (cy - 1)):
-            self.warn(f"level 0's chunks are {cy} x {cx} in y and x; Viv tiles by the largest power of two that "
-                      "fits both, so it reads more than it shows", CONVERT_FIX + " (square power-of-two chunks)")
+            self.warn(
+                f"level 0's chunks are {cy} x {cx} in y and x; Viv tiles by the largest power of two that "
+                "fits both, so it reads more than it shows",
+                CONVERT_FIX + " (square power-of-two chunks)",
+            )
         return codecs
 
     def said(self, key: str) -> bool:
@@ -245,23 +310,34 @@ class _StoreCheck:
 
     def check_omero(self, omero: Any, level0: dict, names: list[str]) -> None:
         if not isinstance(omero, dict) or not isinstance(omero.get("channels"), list):
-            self.error("no 'omero' channel metadata; Viv opens the store but Avivator fails (it reads the channel "
-                       "names from omero.channels)", "add omero channels (label, color, window), or convert it again")
+            self.error(
+                "no 'omero' channel metadata; Viv opens the store but Avivator fails (it reads the channel "
+                "names from omero.channels)",
+                "add omero channels (label, color, window), or convert it again",
+            )
             return
         nc = level0["shape"][names.index("c")] if "c" in names else 1
         if len(omero["channels"]) != nc:
-            self.warn(f"omero lists {len(omero['channels'])} channels for {nc} in the image; viewers label and "
-                      "colour them wrongly", "list one omero channel per channel")
+            self.warn(
+                f"omero lists {len(omero['channels'])} channels for {nc} in the image; viewers label and "
+                "colour them wrongly",
+                "list one omero channel per channel",
+            )
 
     def describe(self, version: str | None, levels: list[dict], names: list[str], omero: Any) -> None:
         lvl0 = levels[0]
         chunks, codecs, shard = array_chunks(lvl0)
-        labels = [str(c.get("label", "")) for c in omero["channels"]] if isinstance(omero, dict) and isinstance(
-            omero.get("channels"), list) else []
+        labels = (
+            [str(c.get("label", "")) for c in omero["channels"]]
+            if isinstance(omero, dict) and isinstance(omero.get("channels"), list)
+            else []
+        )
         zarr_format = 3 if "zarr_format" in lvl0 and lvl0["zarr_format"] == 3 else 2
-        line = (f"Image: {' x '.join(f'{n}={s}' for n, s in zip(names, lvl0['shape'], strict=True))} "
-                f"{array_dtype(lvl0)}, {len(levels)} level(s), NGFF {version or '?'} (Zarr v{zarr_format}), "
-                f"chunks {_dims(chunks)}, codec {'+'.join(sorted(codecs - {'bytes'})) or 'none'}")
+        line = (
+            f"Image: {' x '.join(f'{n}={s}' for n, s in zip(names, lvl0['shape'], strict=True))} "
+            f"{array_dtype(lvl0)}, {len(levels)} level(s), NGFF {version or '?'} (Zarr v{zarr_format}), "
+            f"chunks {_dims(chunks)}, codec {'+'.join(sorted(codecs - {'bytes'})) or 'none'}"
+        )
         if shard is not None:
             line += f", sharded {_dims(lvl0['shape_chunks'])} (the server must answer Range requests)"
         if labels:
@@ -270,7 +346,7 @@ class _StoreCheck:
 
 
 def read_node(folder: Path) -> dict | None:
-    """A Zarr node's metadata, as Zarr v3 spells it, read from JSON (no chunk is read).
+    """Read a Zarr node's metadata from JSON, as Zarr v3 spells it (no chunk is read).
 
     Zarr v2 metadata (``.zarray`` or ``.zgroup`` plus ``.zattrs``) comes back
     with ``node_type``, ``attributes`` and ``zarr_format`` 2 added. Missing or
@@ -297,7 +373,7 @@ def _json(path: Path) -> dict | None:
 
 
 def array_dtype(meta: dict) -> str:
-    """The array's data type as a Zarr v3 name (``uint16``; v2's ``<u2`` is mapped)."""
+    """Return the array's data type as a Zarr v3 name (``uint16``; v2's ``<u2`` is mapped)."""
     if meta.get("zarr_format") == 3:
         return str(meta.get("data_type"))
     raw = str(meta.get("dtype", ""))
@@ -305,7 +381,7 @@ def array_dtype(meta: dict) -> str:
 
 
 def array_chunks(meta: dict) -> tuple[list[int], set[str], dict | None]:
-    """The chunk shape a reader decodes, the codec names, and the sharding configuration (or None).
+    """Return the chunk shape a reader decodes, the codec names, and the sharding configuration (or None).
 
     For a sharded array the chunks are the inner chunks, and the shard shape
     is stored as ``meta["shape_chunks"]``.

@@ -65,7 +65,7 @@ def is_zarr_store(path) -> bool:
 
 
 def ome_attributes(attrs: dict) -> tuple[dict, str | None]:
-    """The OME-NGFF block of a group's attributes and its version.
+    """Return the OME-NGFF block of a group's attributes and its version.
 
     Parameters
     ----------
@@ -97,7 +97,7 @@ def ome_attributes(attrs: dict) -> tuple[dict, str | None]:
 
 
 def multiscale_axis_names(ms: dict) -> list[str] | None:
-    """The axis names of one ``multiscales`` entry (0.3 lists names, 0.4+ dicts), or None.
+    """Return the axis names of one ``multiscales`` entry (0.3 lists names, 0.4+ dicts), or None.
 
     Examples
     --------
@@ -113,7 +113,7 @@ def multiscale_axis_names(ms: dict) -> list[str] | None:
 
 
 def level_scale(dataset: dict) -> list[float] | None:
-    """The ``scale`` of a dataset's coordinateTransformations, or None.
+    """Return the ``scale`` of a dataset's coordinateTransformations, or None.
 
     Examples
     --------
@@ -182,7 +182,7 @@ def open_omezarr(path, streaming: bool = False) -> SourceImage:
 
 
 def _image_arrays(node: Any, path: Path, meta: ImageMetadata) -> tuple[list, str | None]:
-    """The level arrays and their axis letters (None: guess from the shape)."""
+    """Return the level arrays and their axis letters (None: guess from the shape)."""
     import zarr
 
     if isinstance(node, zarr.Array):
@@ -240,11 +240,13 @@ def _axes_and_sizes(ms: dict, meta: ImageMetadata, ndim: int) -> str | None:
     scale = level_scale(ms["datasets"][0]) if ms.get("datasets") else None
     if scale and len(scale) == ndim:
         raw = ms["axes"]
-        units = [(a.get("unit") if isinstance(a, dict) else None) for a in raw]
+        units = [str(a.get("unit") or "") if isinstance(a, dict) else "" for a in raw]
         sizes = {n: (s, u or MICROMETRE) for n, s, u in zip(lower, scale, units, strict=True) if n in _SPACE}
         set_physical_sizes(meta, sizes)
-        if "t" in lower and units[lower.index("t")] in _SECONDS and scale[lower.index("t")] > 0:
-            meta.time_increment = scale[lower.index("t")] * _SECONDS[units[lower.index("t")]]
+        if "t" in lower:
+            t = lower.index("t")
+            if units[t] in _SECONDS and scale[t] > 0:
+                meta.time_increment = scale[t] * _SECONDS[units[t]]
     return letters
 
 
@@ -256,7 +258,7 @@ def _omero(meta: ImageMetadata, omero: Any) -> None:
     meta.channel_names = [str(c.get("label") or f"Channel {i}") for i, c in enumerate(chans)]
     colors = [_hex_color(c.get("color")) for c in chans]
     meta.channel_colors = colors if any(colors) else None
-    windows = [c.get("window") if isinstance(c.get("window"), dict) else {} for c in chans]
+    windows: list[dict] = [c["window"] if isinstance(c.get("window"), dict) else {} for c in chans]
     if all("start" in w and "end" in w for w in windows):
         meta.contrast_limits = [(float(w["start"]), float(w["end"])) for w in windows]
     if all(isinstance(c.get("active"), bool) for c in chans):

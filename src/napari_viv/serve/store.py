@@ -28,7 +28,7 @@ from .. import naming
 
 
 def store_sidecars(store) -> list[Path]:
-    """The sidecar files that may sit beside a store: ``<stem>.view.json``.
+    """Return the sidecar files that may sit beside a store: ``<stem>.view.json``.
 
     Examples
     --------
@@ -40,7 +40,7 @@ def store_sidecars(store) -> list[Path]:
 
 
 def store_file(store: Path, key: str) -> Path | None:
-    """The file under ``store`` that the URL key names, or None if it names none (or too much).
+    """Return the file under ``store`` that the URL key names, or None if it names none (or too much).
 
     Parameters
     ----------
