@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from helpers import viewer_pages as vh
 from helpers.cliproc import start_until_link
-from helpers.zarr_judges import write_reference_store
+from helpers.zarr_judges import judge_viewer, write_reference_store
 
 pytestmark = pytest.mark.browser
 
@@ -106,3 +106,24 @@ def test_a_codec_the_page_cannot_decode_is_explained(chromium, served, tmp_path)
     status, text = vh.run_page(chromium, tmp_path / "profile", link, body)
     assert status == "error"
     assert "zstd, blosc or lz4" in text and "Avivator" in text and "napari-viv convert" in text
+
+
+def test_judge_viewer_on_a_served_store(chromium, tmp_path):
+    """The reusable judge (RangeServer + our viewer) on a gzip NGFF 0.5 store."""
+    from zarr.codecs import GzipCodec
+
+    data = np.zeros((3, 768, 768), np.uint16)
+    for c in range(3):
+        data[c, :, c * 256 : (c + 1) * 256] = BRIGHT
+    store = write_reference_store(
+        tmp_path / "judged.ome.zarr",
+        data,
+        version="0.5",
+        channels=THIRDS,
+        chunks=(1, 256, 256),
+        compressor=GzipCodec(level=1),
+    )
+    state, shot, requests = judge_viewer(chromium, store, tmp_path / "profile")
+    assert [c["name"] for c in state["channels"]] == ["left", "middle", "right"]
+    assert shot.ndim == 3 and shot.reshape(-1, 3).max() > 200  # something bright was drawn
+    assert any("/judged.ome.zarr/" in u for u in requests)

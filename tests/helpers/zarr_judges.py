@@ -13,7 +13,11 @@ Judges (each raises AssertionError with a reason):
   equal to the expected pixels;
 - :func:`judge_viv` - the real Viv loader (``loadOmeZarr`` in Node, over
   loopback HTTP) returns the same pixels on every level and plane;
-- :func:`judge_all` - all three.
+- :func:`judge_all` - all three;
+- :func:`judge_napari` - napari opens the store through our reader, one lazy
+  multiscale layer per channel with the store's levels and pixels;
+- :func:`judge_viewer` - our viewer (served by ``RangeServer``) renders the
+  store in real Chromium; returns the page's state and a screenshot.
 
 The writer's tests call them on our own stores; the reader, check, napari
 and browser tests call them on ome-zarr-py's.
@@ -236,3 +240,47 @@ def judge_all(path, expected: np.ndarray) -> dict:
     judge_models(path)
     judge_reference_reader(path, expected)
     return judge_viv(path)
+
+
+def judge_napari(viewer, path, expected: np.ndarray, axes: str = "CYX") -> list:
+    """napari (``viewer``, a real one) opens ``path`` with napari-viv: one layer per channel.
+
+    ``expected`` is level 0 in ``axes`` (canonical order, e.g. "CYX"). Each
+    layer must be multiscale with the store's level count, lazy (dask), and
+    equal to ``expected``'s channel. Returns the layers.
+    """
+    import dask.array as da
+
+    levels, _names = store_levels(path)
+    layers = viewer.open(str(path), plugin="napari-viv")
+    nc = expected.shape[axes.index("C")] if "C" in axes else 1
+    assert len(layers) == nc, [layer.name for layer in layers]
+    for c, layer in enumerate(layers):
+        assert layer.multiscale and len(layer.data) == len(levels)
+        assert all(isinstance(level, da.Array) for level in layer.data)
+        plane = np.take(expected, c, axis=axes.index("C")) if "C" in axes else expected
+        np.testing.assert_array_equal(np.asarray(layer.data[0]), plane)
+    return layers
+
+
+def judge_viewer(chromium: str, path, profile) -> tuple[dict, np.ndarray, list[str]]:
+    """Our viewer renders the store served by napari-viv's own server, in real Chromium.
+
+    Returns the page's ``state()``, a screenshot (H x W x 3) and the URLs the
+    page requested; raises AssertionError (with the console's last lines) if
+    the page did not get ready, or if it fetched anything from another origin.
+    """
+    from helpers import viewer_pages as vh
+    from napari_viv.serve.server import RangeServer
+
+    async def body(page):
+        status = await page.wait_status()
+        assert status == "ready", page.console[-3:]
+        state = await page.evaluate("window.__vivViewer.state()")
+        return state, await page.screenshot(), list(page.requests)
+
+    with RangeServer([path]) as server:
+        state, shot, requests = vh.run_page(chromium, Path(profile), server.viewer_url_for(path), body)
+        origin = server.origin
+    assert all(u.startswith(origin + "/") or u.startswith(("data:", "blob:")) for u in requests), requests
+    return state, shot, requests

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dask.array as da
 import numpy as np
 import pytest
-from helpers.zarr_judges import CHANNELS, reference_pixels, write_reference_store
+from helpers.zarr_judges import CHANNELS, judge_napari, reference_pixels, write_reference_store
 
 from napari_viv._napari.reader import get_zarr_reader
 
@@ -32,7 +32,7 @@ def store(request, tmp_path):
 def test_store_opens_as_named_coloured_lazy_multiscale_layers(make_napari_viewer, store):
     path, pixels = store
     viewer = make_napari_viewer()
-    layers = viewer.open(str(path), plugin="napari-viv")
+    layers = judge_napari(viewer, path, pixels)
 
     assert [layer.name for layer in layers] == [c["label"] for c in CHANNELS]
     colours = [(0, 0, 255), (0, 255, 0), (255, 0, 255)]
