@@ -25,6 +25,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .. import naming
 from ..errors import NapariVivError
 from ..read.omezarr import is_zarr_store, level_scale, multiscale_axis_names, ome_attributes
 from .rules import CheckReport, Finding
@@ -52,7 +53,6 @@ _V2_DTYPES = {
 }
 #: The lowest level Viv loads whole as one texture (as for OME-TIFF).
 SMALLEST_LEVEL_WARN = 4096
-CONVERT_FIX = "convert it: `napari-viv convert STORE OUT.ome.zarr` (or OUT.ome.tif)"
 
 
 def check_store(path) -> CheckReport:
@@ -99,6 +99,11 @@ class _StoreCheck:
         self.report = report
         self.reported: set[str] = set()
 
+    def fix(self, what: str = "") -> str:
+        """Return the usual fix, converting this store (``what``: what the conversion changes)."""
+        out = f"{naming.stem(self.path)}-viv.ome.zarr"
+        return f"convert it: `napari-viv convert {self.path.name} {out}`" + (f" ({what})" if what else "")
+
     def error(self, message: str, fix: str) -> None:
         self.report.findings.append(Finding("error", message, fix))
 
@@ -111,7 +116,7 @@ class _StoreCheck:
             self.error(
                 "a plain Zarr array, not an OME-Zarr image; Viv's loadOmeZarr opens only a group "
                 "with 'multiscales' metadata",
-                CONVERT_FIX,
+                self.fix(),
             )
             return
         self.check_name()
@@ -121,11 +126,11 @@ class _StoreCheck:
             self.error(
                 "a Zarr group without OME metadata ('multiscales'); Viv then assumes one 5-D array '0' "
                 "in t, c, z, y, x and Avivator fails",
-                CONVERT_FIX,
+                self.fix(),
             )
             return
         if not isinstance(multiscales, list) or not isinstance(multiscales[0], dict):
-            self.error("'multiscales' is not a list of objects", CONVERT_FIX)
+            self.error("'multiscales' is not a list of objects", self.fix())
             return
         if len(multiscales) > 1:
             self.warn(
@@ -156,7 +161,7 @@ class _StoreCheck:
         """Each dataset's array metadata (with its ``path``), or None after an error."""
         datasets = ms.get("datasets")
         if not isinstance(datasets, list) or not datasets:
-            self.error("the multiscale lists no datasets (levels)", CONVERT_FIX)
+            self.error("the multiscale lists no datasets (levels)", self.fix())
             return None
         levels = []
         for i, ds in enumerate(datasets):
@@ -180,26 +185,26 @@ class _StoreCheck:
             if ndim == 5:
                 self.warn(
                     "the multiscale has no 'axes' (NGFF before 0.4); Viv assumes t, c, z, y, x",
-                    CONVERT_FIX + " (writes NGFF 0.4 axes)",
+                    self.fix("writes NGFF 0.4 axes"),
                 )
                 return ["t", "c", "z", "y", "x"]
             self.error(
                 f"the multiscale has no 'axes' and level 0 has {ndim} dimensions; Viv then assumes "
                 "5 (t, c, z, y, x) and fails",
-                CONVERT_FIX,
+                self.fix(),
             )
             return None
         if len(names) != ndim:
-            self.error(f"'axes' names {len(names)} dimensions but level 0 has {ndim}", CONVERT_FIX)
+            self.error(f"'axes' names {len(names)} dimensions but level 0 has {ndim}", self.fix())
             return None
         if len(set(names)) != len(names):
-            self.error(f"axis names repeat ({', '.join(names)}); Viv fails with 'Labels must be unique'", CONVERT_FIX)
+            self.error(f"axis names repeat ({', '.join(names)}); Viv fails with 'Labels must be unique'", self.fix())
             return None
         if names[-2:] != ["y", "x"]:
             self.error(
                 f"axes are {', '.join(names)}; Viv reads the last two dimensions as y and x, so they must "
                 "be named 'y' and 'x' (lowercase), in that order",
-                CONVERT_FIX,
+                self.fix(),
             )
             return None
         other = [n for n in names[:-2] if n not in ("t", "c", "z")]
@@ -207,7 +212,7 @@ class _StoreCheck:
             self.warn(
                 f"axis {other[0]!r} is not t, c or z; Avivator shows it as the channel axis and our viewer "
                 "shows only its first plane",
-                CONVERT_FIX,
+                self.fix(),
             )
         if level0["shape"][-1] in (3, 4):
             self.error(
@@ -225,7 +230,7 @@ class _StoreCheck:
                 self.error(
                     f"level {i} has shape {_dims(shape)} but level 0 {_dims(base)}; every level must "
                     "have the same dimensions except y and x",
-                    CONVERT_FIX,
+                    self.fix(),
                 )
                 return
             halves = all(n in (p // 2, (p + 1) // 2) for p, n in zip(prev["shape"][-2:], shape[-2:], strict=True))
@@ -234,7 +239,7 @@ class _StoreCheck:
                     f"level {i} ({_dims(shape[-2:])}) is not level {i - 1} ({_dims(prev['shape'][-2:])}) "
                     "halved in y and x; Viv draws every level as half the one before, so it shows "
                     "at the wrong size",
-                    CONVERT_FIX + " (halves every level)",
+                    self.fix("halves every level exactly"),
                 )
                 return
         scales = [lvl["scale"] for lvl in levels]
@@ -242,13 +247,13 @@ class _StoreCheck:
             self.warn(
                 "a level has no 'scale' transformation with one value per axis; Viv ignores it, but "
                 "ome-zarr-models, napari and other NGFF readers reject the store",
-                CONVERT_FIX,
+                self.fix(),
             )
         smallest = max(levels[-1]["shape"][-2:])
         if smallest > SMALLEST_LEVEL_WARN:
             self.warn(
                 f"the smallest level is {_dims(levels[-1]['shape'][-2:])}; Viv loads it whole as one texture",
-                CONVERT_FIX + " (adds levels down to one tile)",
+                self.fix("adds levels down to one tile"),
             )
 
     def check_arrays(self, levels: list[dict], names: list[str]) -> None:
@@ -256,7 +261,7 @@ class _StoreCheck:
         if dtype not in VIV_DTYPES:
             self.error(
                 f"the data type is {dtype}; Viv draws only {', '.join(VIV_DTYPES)}",
-                CONVERT_FIX + " (float16 becomes float32; bool, 64-bit integers need a cast first)",
+                self.fix("float16 becomes float32; bool, 64-bit integers need a cast first"),
             )
         codecs = set()
         for i, lvl in enumerate(levels):
@@ -266,14 +271,14 @@ class _StoreCheck:
             self.error(
                 f"codec {', '.join(unknown)}: Viv's Zarr reader (zarrita) cannot decode it "
                 f"(it decodes {', '.join(sorted(VIV_CODECS))})",
-                CONVERT_FIX + " (gzip)",
+                self.fix("writes gzip"),
             )
         blocked = sorted(codecs & VIEWER_BLOCKED_CODECS)
         if blocked:
             self.warn(
                 f"codec {', '.join(blocked)}: Viv and Avivator decode it, but napari-viv's own viewer does not "
                 "(the decoder evaluates strings, which the viewer's security policy forbids)",
-                "open it in Avivator, or for our viewer " + CONVERT_FIX + " (gzip)",
+                "open it in Avivator; for our viewer, " + self.fix("writes gzip"),
             )
 
     def check_chunks(self, i: int, lvl: dict, names: list[str]) -> set[str]:
@@ -283,21 +288,21 @@ class _StoreCheck:
             self.error(
                 f"level {i}'s shard index is not at the end with a crc32c checksum; Viv's zarrita reads "
                 "it only there and shows wrong pixels or fails",
-                CONVERT_FIX,
+                self.fix(),
             )
         plane = chunks[:-2]
         if any(c != 1 for c in plane) and not self.said("plane"):
             self.error(
                 f"chunks are {_dims(chunks)} ({', '.join(names)}), not single planes in y and x; Avivator "
                 "reads only chunks of one plane (viv #876) and Viv fetches every plane of a chunk for one",
-                CONVERT_FIX + " (one plane per chunk)",
+                self.fix("writes one plane per chunk"),
             )
         cy, cx = chunks[-2:]
         if i == 0 and (cy != cx or cy & (cy - 1)):
             self.warn(
                 f"level 0's chunks are {cy} x {cx} in y and x; Viv tiles by the largest power of two that "
                 "fits both, so it reads more than it shows",
-                CONVERT_FIX + " (square power-of-two chunks)",
+                self.fix("square power-of-two chunks"),
             )
         return codecs
 
