@@ -43,13 +43,17 @@ def viv_load(
     pixels: bool = True,
     dump=None,
     timeout: float = 300,
+    zarr: bool = False,
 ) -> dict:
     """Load ``source`` (a path or an http URL) with @vivjs/loaders.
 
     ``offsets`` is a path to an offsets.json, or ``"auto"`` to fetch it the
-    way Avivator does for URLs.
+    way Avivator does for URLs. ``zarr=True`` opens ``source`` (an http URL
+    of an OME-Zarr store) with ``loadOmeZarr`` instead of ``loadOmeTiff``.
     """
     cmd = ["node", str(SCRIPT), str(source)]
+    if zarr:
+        cmd.append("--zarr")
     if offsets is not None:
         cmd += ["--offsets", str(offsets)]
     if not pixels:

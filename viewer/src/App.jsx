@@ -6,6 +6,7 @@ import { UserError, displayName, probeImage, fetchOptionalJson } from './sources
 import { pageSources } from './site.js';
 import { viewFromFragment, mergeViews } from './share.js';
 import { CopyLinkButton } from './CopyLink.jsx';
+import { isZarrUrl, openZarrPage } from './zarr.js';
 import { parseViewFile } from './viewfile.js';
 import {
   MAX_CHANNELS, openImage, describe, channelStats, defaultColor, widenDomain,
@@ -39,15 +40,8 @@ function canvasSize() {
   };
 }
 
-/** Everything that has to be fetched and computed before the first frame. */
-async function prepare(warn) {
-  if (!hasWebGL2()) {
-    throw new UserError(
-      'This browser cannot show the image: WebGL2 is not available (it may be switched off, ' +
-        'or the graphics driver is blocked).',
-    );
-  }
-  const side = pageSources();
+/** The OME-TIFF named by the page, its offsets and its view file: { loaded, view, usedOffsets }. */
+async function openTiffPage(side, warn) {
   const url = side.image;
   const [, offsetsJson, viewJson] = await Promise.all([
     probeImage(url.href),
@@ -65,13 +59,28 @@ async function prepare(warn) {
     view = parsed.view;
     for (const p of parsed.problems) warn(`View file: ${p}.`);
   }
-  const usedViewFile = Boolean(view);
-  const linked = viewFromFragment(window.location, warn);
-  view = mergeViews(view, linked);
   const loaded = await openImage(url.href, offsets);
+  return { loaded, view, usedOffsets: Boolean(offsets) };
+}
+
+/** Everything that has to be fetched and computed before the first frame. */
+async function prepare(warn) {
+  if (!hasWebGL2()) {
+    throw new UserError(
+      'This browser cannot show the image: WebGL2 is not available (it may be switched off, ' +
+        'or the graphics driver is blocked).',
+    );
+  }
+  const side = pageSources();
+  const url = side.image;
+  const opened = isZarrUrl(url) ? await openZarrPage(url, warn) : await openTiffPage(side, warn);
+  const { loaded } = opened;
+  const usedViewFile = Boolean(opened.view);
+  const linked = viewFromFragment(window.location, warn);
+  const view = mergeViews(opened.view, linked);
   const info = describe(loaded);
   info.fileName = displayName(url);
-  info.usedOffsets = Boolean(offsets);
+  info.usedOffsets = opened.usedOffsets;
   info.usedView = usedViewFile;
   info.usedLinkView = Boolean(linked);
   const z = Math.floor(info.sizeZ / 2);
@@ -83,13 +92,13 @@ async function prepare(warn) {
   const fromView = (!info.rgb && view && view.channels) || [];
   const channels = all.map((i) => {
     const v = fromView[i] || {};
-    const limits = v.contrastLimits || stats[i].limits;
+    const limits = v.contrastLimits || info.omeLimits[i] || stats[i].limits;
     return {
       name: v.name || info.names[i],
       color: v.color || info.omeColors[i] || defaultColor(i, count),
       limits,
       domain: widenDomain(stats[i].domain, limits),
-      visible: v.visible !== undefined ? v.visible : true,
+      visible: [v.visible, info.omeVisible[i], true].find((b) => b !== undefined),
       gamma: v.gamma !== undefined ? v.gamma : 1,
     };
   });

@@ -66,6 +66,9 @@ export function describe(loaded) {
     // Colour 0 (black, also what "no colour" often becomes) would hide the channel.
     omeColors.push(Array.isArray(c) && (c[0] || c[1] || c[2]) ? c.slice(0, 3) : null);
   }
+  // An OME-Zarr's omero block gives display windows and active channels too (zarr.js).
+  const omeLimits = names.map((_, i) => omeChannels[i] && omeChannels[i].Window);
+  const omeVisible = names.map((_, i) => omeChannels[i] && omeChannels[i].Active);
   const physical = base.meta && base.meta.physicalSizes && base.meta.physicalSizes.x;
   return {
     name: metadata.Name || '',
@@ -79,6 +82,8 @@ export function describe(loaded) {
     tileSize: base.tileSize,
     names,
     omeColors,
+    omeLimits,
+    omeVisible,
     physicalSizeX: physical ? { size: physical.size, unit: physical.unit } : null,
   };
 }

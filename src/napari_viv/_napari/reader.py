@@ -71,6 +71,22 @@ def get_reader(path) -> Callable | None:
     return read_paths
 
 
+def get_zarr_reader(path) -> Callable | None:
+    """npe2 ``get_reader`` for OME-Zarr stores (folders): a reader function, or None.
+
+    napari offers this reader for every folder (npe2 does not match folder
+    names against patterns); anything but a Zarr store is declined.
+    """
+    from ..read.omezarr import is_zarr_store
+
+    paths = list(path) if isinstance(path, (list, tuple)) else [path]
+    try:
+        ok = bool(paths) and all(is_zarr_store(os.fspath(p)) for p in paths)
+    except TypeError:
+        return None
+    return read_paths if ok else None
+
+
 def read_paths(path) -> list[tuple]:
     """Read one path or a list of paths into napari ``LayerData``.
 

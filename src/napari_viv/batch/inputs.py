@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import naming
-from ..read.arrays import is_zarr_dir as _is_zarr_dir
+from ..read.omezarr import is_zarr_store as _is_zarr_dir
 
 
 @dataclass

@@ -22,6 +22,7 @@ from .. import naming, tifflog
 from ..errors import NapariVivError
 from ..ome.parse import binary_only_metadata_file
 from ..ome.viv import CONVERT_FIX, check_omexml
+from ..read.omezarr import is_zarr_store
 from ..text import one_line
 from .planes import check_layout
 from .report import CheckReport, TiffFacts
@@ -32,14 +33,7 @@ def _check_path(path: Path) -> None:
     if path.is_file():
         return
     if path.is_dir():
-        if path.suffix.lower() == ".zarr":
-            raise NapariVivError(
-                "is a Zarr folder; check reads OME-TIFF only (OME-Zarr checking is not there yet); "
-                "to view it with Viv, convert it: `napari-viv convert "
-                f"{path.name} {naming.stem(path)}.ome.tif`",
-                subject=path,
-            )
-        raise NapariVivError("is a folder, not a file; check the .ome.tif files in it", subject=path)
+        raise NapariVivError("is a folder, not a file or an OME-Zarr store; check the .ome.tif files in it", subject=path)
     raise NapariVivError("no such file", subject=path)
 
 
@@ -78,6 +72,10 @@ def check_file(path: str | Path) -> CheckReport:
     import tifffile
 
     path = Path(path)
+    if path.is_dir() and (path.suffix.lower() == ".zarr" or is_zarr_store(path)):
+        from .zarr import check_store
+
+        return check_store(path)
     _check_path(path)
     report = CheckReport(path)
     if naming.is_companion(path.name):

@@ -23,7 +23,7 @@ def add_parser(subparsers) -> None:
         description="Serve FILE and its offsets.json over HTTP with Range and CORS, "
         "print the link to our viewer (no internet needed) and the Avivator link, and stop on Ctrl-C.",
     )
-    p.add_argument("file", metavar="FILE.ome.tif", help="the pyramidal OME-TIFF to serve")
+    p.add_argument("file", metavar="FILE.ome.tif", help="the pyramidal OME-TIFF (or OME-Zarr store) to serve")
     add_server_options(p)
     p.add_argument("--open", action="store_true", help="open our viewer in a web browser")
     p.set_defaults(run=run)
@@ -60,6 +60,10 @@ def check_servable(path: Path) -> list[str]:
 
     if not path.exists():
         raise NapariVivError("no such file", subject=path)
+    from ..read.omezarr import is_zarr_store
+
+    if is_zarr_store(path):
+        return []  # an OME-Zarr store: viv_problems says what check finds
     if not path.is_file():
         raise NapariVivError("not a regular file", subject=path)
     if not naming.is_viv_name(path.name):

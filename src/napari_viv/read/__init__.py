@@ -23,8 +23,9 @@ from .. import naming
 from ..axes import guess_axes
 from ..errors import NapariVivError
 from ..viewfile import apply_view, read_view
-from .arrays import is_zarr_dir, open_npy, open_zarr
+from .arrays import open_npy
 from .image import SourceImage
+from .omezarr import is_zarr_store, open_omezarr
 from .tiff import SeriesInfo, open_tiff, tiff_series
 
 __all__ = ["SeriesInfo", "SourceImage", "guess_axes", "list_series", "open_image"]
@@ -76,9 +77,9 @@ def open_image(path: str | os.PathLike, *, series: int | None = None, streaming:
     if not path.exists():
         raise NapariVivError("no such file", subject=path)
     if path.is_dir():
-        if is_zarr_dir(path):
+        if is_zarr_store(path):
             _single(path, series)
-            return open_zarr(path, streaming)
+            return open_omezarr(path, streaming)
         raise NapariVivError("is a folder, not an image (only .zarr folders can be opened)", subject=path)
     if not os.access(path, os.R_OK):
         raise NapariVivError("permission denied", subject=path)

@@ -6,7 +6,9 @@ A route is ``/<name>`` for exactly these files:
 * the sidecars beside each (``<stem>.offsets.json``, ``<stem>.view.json``,
   named by :mod:`napari_viv.naming`), served when they exist at request
   time;
-* our viewer at ``/``, ``/viewer.js`` and ``/viewer.css`` (:mod:`.viewer`).
+* our viewer at ``/``, ``/viewer.js`` and ``/viewer.css`` (:mod:`.viewer`);
+* for an OME-Zarr store given to the server, ``/<store>/<key>``: a file
+  inside that store and nowhere else (:mod:`.store`).
 
 Anything else (``..``, encoded dots, double slashes, neighbouring files,
 another case) has no route.
@@ -20,7 +22,9 @@ from urllib.parse import quote
 
 from .. import naming
 from ..errors import NapariVivError
+from ..read.omezarr import is_zarr_store
 from . import viewer
+from .store import store_file, store_sidecars
 
 
 class Routes:
@@ -29,7 +33,8 @@ class Routes:
     Parameters
     ----------
     files : path or list of paths
-        The files to serve; each must exist, and no two may share a name.
+        The files (or OME-Zarr store folders) to serve; each must exist, and
+        no two may share a name.
 
     Raises
     ------
@@ -44,11 +49,13 @@ class Routes:
         self._sidecars: dict[str, Path] = {}  # URL name -> path, offsets/view sidecars
         for f in files:
             path = Path(f).expanduser().absolute()
-            if not path.is_file():
-                raise NapariVivError("no such file to serve", subject=path)
+            if not path.is_file() and not is_zarr_store(path):
+                raise NapariVivError("no such file (or Zarr store) to serve", subject=path)
             self._add(self._main, path)
+        #: URL name -> folder: the Zarr stores among the files, served key by key
+        self._stores = {name: p for name, p in self._main.items() if p.is_dir()}
         for path in list(self._main.values()):
-            for side in naming.sidecar_paths(path):
+            for side in store_sidecars(path) if path.is_dir() else naming.sidecar_paths(path):
                 if side.name not in self._main:
                     self._add(self._sidecars, side)
 
@@ -65,7 +72,7 @@ class Routes:
         return list(self._main.values())
 
     def lookup(self, url_path: str) -> Path | None:
-        """Find the file behind a request's path: ``/name`` -> path, anything else -> None.
+        """Find the file behind a request's path: ``/name`` or ``/store/key`` -> path, else None.
 
         Parameters
         ----------
@@ -76,9 +83,12 @@ class Routes:
         -------
         Path or None
         """
-        if not url_path.startswith("/") or "/" in url_path[1:]:
+        if not url_path.startswith("/"):
             return None
-        name = url_path[1:]
+        name, slash, key = url_path[1:].partition("/")
+        if slash or name in self._stores:
+            store = self._stores.get(name)
+            return store_file(store, key) if store is not None else None
         return self._main.get(name) or self._sidecars.get(name) or viewer.asset_path(name)
 
     def url_path(self, path) -> str:

@@ -1,0 +1,150 @@
+// Opening an OME-Zarr store (NGFF 0.4 or 0.5) with Viv's loadOmeZarr, shaped like
+// what the OME-TIFF path gives (data + OME-like metadata), so the rest of the viewer
+// does not care which format it shows. The store is a folder on this server:
+// ?image=/name.ome.zarr. Its view file is <stem>.view.json beside it.
+import { loadOmeZarr } from '@hms-dbmi/viv';
+import { UserError, fetchOptionalJson } from './sources.js';
+import { parseViewFile } from './viewfile.js';
+
+const ZARR_SUFFIX = /\.zarr\/?$/i;
+const STEM_SUFFIX = /(\.ome)?\.zarr\/?$/i;
+
+// NGFF unit names -> the symbols the scale bar knows.
+const UNITS = {
+  picometer: 'pm', angstrom: 'Å', nanometer: 'nm', micrometer: 'µm', millimeter: 'mm',
+  centimeter: 'cm', meter: 'm',
+};
+
+/** Whether `?image=` names a Zarr store (a folder ending in .zarr). */
+export function isZarrUrl(url) {
+  return ZARR_SUFFIX.test(url.pathname);
+}
+
+function storeUrl(url) {
+  const u = new URL(url.href);
+  u.search = '';
+  u.hash = '';
+  u.pathname = u.pathname.replace(/\/$/, '');
+  return u;
+}
+
+/** `<stem>.view.json` beside the store. */
+export function zarrViewUrl(url) {
+  const u = storeUrl(url);
+  u.pathname = u.pathname.replace(STEM_SUFFIX, '.view.json');
+  return u.href;
+}
+
+// Viv's Zarr sources refuse selection keys that are not axes of the store
+// (a c, y, x image has no z or t); the viewer always selects c, z and t.
+// This wrapper drops the keys the store does not have.
+class AxesSelection {
+  constructor(source, meta) {
+    this.source = source;
+    this.meta = meta;
+  }
+
+  get shape() { return this.source.shape; }
+
+  get dtype() { return this.source.dtype; }
+
+  get labels() { return this.source.labels; }
+
+  get tileSize() { return this.source.tileSize; }
+
+  keep(selection) {
+    const out = {};
+    for (const [key, value] of Object.entries(selection || {})) {
+      if (this.source.labels.includes(key)) out[key] = value;
+    }
+    return out;
+  }
+
+  getRaster(props) { return this.source.getRaster({ ...props, selection: this.keep(props.selection) }); }
+
+  getTile(props) { return this.source.getTile({ ...props, selection: this.keep(props.selection) }); }
+
+  onTileError(err) { return this.source.onTileError(err); }
+}
+
+function hexColor(hex) {
+  const m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(String(hex || ''));
+  return m ? [1, 2, 3].map((i) => parseInt(m[i], 16)).concat(255) : undefined;
+}
+
+function physicalSizes(multiscale, labels) {
+  const scale = (multiscale.datasets[0].coordinateTransformations || []).find((t) => t.type === 'scale');
+  const axes = multiscale.axes || [];
+  const sizes = {};
+  for (const name of ['x', 'y', 'z']) {
+    const i = labels.indexOf(name);
+    if (i < 0 || !scale || !(scale.scale[i] > 0)) continue;
+    const unit = (axes[i] && axes[i].unit) || 'micrometer';
+    sizes[name] = { size: scale.scale[i], unit: UNITS[unit] || unit };
+  }
+  return sizes;
+}
+
+/** The OME-like metadata describe() reads, from the store's omero block. */
+function omeLike(attrs, name) {
+  const channels = ((attrs.omero && attrs.omero.channels) || []).map((c) => ({
+    Name: c.label,
+    Color: hexColor(c.color),
+    Window: c.window && Number.isFinite(c.window.start) && Number.isFinite(c.window.end)
+      ? [c.window.start, c.window.end] : undefined,
+    Active: typeof c.active === 'boolean' ? c.active : undefined,
+  }));
+  return { Name: name, Pixels: { Channels: channels } };
+}
+
+// numcodecs.js builds its zstd, blosc and lz4 decoders with Emscripten's embind,
+// which evaluates strings: this page's Content-Security-Policy forbids that.
+const BLOCKED_CODECS = 'zstd, blosc or lz4';
+
+function explainZarrError(err) {
+  if (err instanceof UserError) return err;
+  let detail = err && err.message ? err.message : String(err);
+  if ((err && err.name === 'EvalError') || /unsafe-eval/.test(detail)) {
+    return new UserError(
+      `This store is compressed with ${BLOCKED_CODECS}, whose decoders this viewer's security policy ` +
+        'does not run. Open it in Avivator, or convert it: `napari-viv convert STORE OUT.ome.zarr` ' +
+        '(writes gzip, which this viewer reads).',
+    );
+  }
+  if (detail.length > 400) detail = `${detail.slice(0, 400)}…`;
+  return new UserError(
+    `This store could not be opened as an OME-Zarr image: ${detail}. ` +
+      '`napari-viv check` on the store says what Viv needs.',
+  );
+}
+
+/** Open the store and its view file: { loaded, view, usedOffsets: false }, as openTiffPage gives. */
+export async function openZarrPage(url, warn) {
+  const store = storeUrl(url);
+  const name = decodeURIComponent(store.pathname.split('/').pop()).replace(STEM_SUFFIX, '');
+  const viewJson = await fetchOptionalJson(zarrViewUrl(url), 'view file', warn);
+  let result;
+  try {
+    result = await loadOmeZarr(store.href, { type: 'multiscales' });
+  } catch (err) {
+    throw explainZarrError(err);
+  }
+  const { data, metadata: attrs } = result;
+  const multiscale = attrs.multiscales && attrs.multiscales[0];
+  const meta = { physicalSizes: multiscale ? physicalSizes(multiscale, data[0].labels) : {} };
+  const sources = data.map((source) => new AxesSelection(source, meta));
+  try {
+    // Decode one plane of the smallest level now (it is read next anyway), so a
+    // codec this page cannot decode is explained here, not as an unexpected error.
+    await sources[sources.length - 1].getRaster({ selection: {} });
+  } catch (err) {
+    throw explainZarrError(err);
+  }
+  let view = null;
+  if (viewJson !== null) {
+    const parsed = parseViewFile(viewJson);
+    view = parsed.view;
+    for (const p of parsed.problems) warn(`View file: ${p}.`);
+  }
+  return { loaded: { data: sources, metadata: omeLike(attrs, name) }, view, usedOffsets: false };
+}
