@@ -55,13 +55,31 @@ def machine() -> dict:
     import dask
     import distributed
 
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text()
-                .splitlines() if ln.startswith("model name")), "unknown")
-    mem = next((int(ln.split()[1]) / 1024 / 1024 for ln in Path("/proc/meminfo").read_text()
-                .splitlines() if ln.startswith("MemTotal")), 0)
-    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": round(mem, 1),
-            "loadavg_start": os.getloadavg(), "python": platform.python_version(),
-            "dask": dask.__version__, "distributed": distributed.__version__}
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        "unknown",
+    )
+    mem = next(
+        (
+            int(ln.split()[1]) / 1024 / 1024
+            for ln in Path("/proc/meminfo").read_text().splitlines()
+            if ln.startswith("MemTotal")
+        ),
+        0,
+    )
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gb": round(mem, 1),
+        "loadavg_start": os.getloadavg(),
+        "python": platform.python_version(),
+        "dask": dask.__version__,
+        "distributed": distributed.__version__,
+    }
 
 
 def make_inputs(folder: Path, size: int, files: int) -> list[Path]:
@@ -92,18 +110,49 @@ class Cluster:
         sched = self.folder / "scheduler.json"
         sched.unlink(missing_ok=True)
         log = open(self.folder / "cluster.log", "a")
-        self.procs.append(subprocess.Popen(
-            [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-             "--scheduler-file", str(sched)], stdout=log, stderr=log, start_new_session=True))
+        self.procs.append(
+            subprocess.Popen(
+                [
+                    DASK,
+                    "scheduler",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "0",
+                    "--no-dashboard",
+                    "--scheduler-file",
+                    str(sched),
+                ],
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+        )
         while not sched.exists():
             time.sleep(0.1)
         time.sleep(0.2)
         self.address = json.loads(sched.read_text())["address"]
         for i in range(self.n):
-            self.procs.append(subprocess.Popen(
-                [DASK, "worker", "--scheduler-file", str(sched), "--nthreads", str(self.nthreads),
-                 "--no-dashboard", "--host", "127.0.0.1", "--name", f"w{i}"],
-                stdout=log, stderr=log, start_new_session=True))
+            self.procs.append(
+                subprocess.Popen(
+                    [
+                        DASK,
+                        "worker",
+                        "--scheduler-file",
+                        str(sched),
+                        "--nthreads",
+                        str(self.nthreads),
+                        "--no-dashboard",
+                        "--host",
+                        "127.0.0.1",
+                        "--name",
+                        f"w{i}",
+                    ],
+                    stdout=log,
+                    stderr=log,
+                    start_new_session=True,
+                )
+            )
         from distributed import Client
 
         with Client(self.address) as c:
@@ -130,11 +179,9 @@ def run(args) -> dict:
     inputs = make_inputs(data, args.size, args.files)
     gb = sum(p.stat().st_size for p in inputs) / 1e9
     work = Path(tempfile.mkdtemp(prefix="bench-batch-", dir=args.scratch))
-    info = {"machine": machine(), "size": args.size, "files": args.files,
-            "input_gb": round(gb, 3), "runs": {}}
+    info = {"machine": machine(), "size": args.size, "files": args.files, "input_gb": round(gb, 3), "runs": {}}
     out = work / "out"
-    loop = ("for f in \"$0\"/*.npy; do b=$(basename \"$f\" .npy); "
-            f"{NAPARI_VIV} convert \"$f\" \"$1/$b.ome.tif\" || exit 1; done")
+    loop = f'for f in "$0"/*.npy; do b=$(basename "$f" .npy); {NAPARI_VIV} convert "$f" "$1/$b.ome.tif" || exit 1; done'
     runs = {
         "loop": ["bash", "-c", loop, str(data), str(out)],
         "batch": [NAPARI_VIV, "batch", str(data), "-o", str(out)],
@@ -165,13 +212,18 @@ def run(args) -> dict:
 
     def overhead(extra) -> dict:
         report = work / "tiny.json"
-        timed([NAPARI_VIV, "batch", str(tiny), "-o", str(work / "tiny_out"), "--report",
-               str(report), *extra], work / "tiny_out")
+        timed(
+            [NAPARI_VIV, "batch", str(tiny), "-o", str(work / "tiny_out"), "--report", str(report), *extra],
+            work / "tiny_out",
+        )
         doc = json.loads(report.read_text())
         total = doc["totals"]["seconds"]
         inside = sum(f["seconds"] for f in doc["files"])
-        return {"batch_seconds": total, "task_seconds": round(inside, 3),
-                "overhead_per_file": round((total - inside) / args.tiny, 4)}
+        return {
+            "batch_seconds": total,
+            "task_seconds": round(inside, 3),
+            "overhead_per_file": round((total - inside) / args.tiny, 4),
+        }
 
     info["overhead_local"] = overhead([])
     with Cluster(work / "c1x1", 1, 1) as c:
@@ -206,9 +258,11 @@ def markdown(info: dict) -> str:
         "cluster-1x2": "`batch --scheduler`, one 2-thread worker",
     }
     for name, row in r.items():
-        lines.append(f"| {name} | {what[name]} | {row['seconds']:.1f} | "
-                     f"{row['files_per_min']:.1f} | {row['gb_per_min']:.2f} | "
-                     f"{loop / row['seconds']:.2f} |")
+        lines.append(
+            f"| {name} | {what[name]} | {row['seconds']:.1f} | "
+            f"{row['files_per_min']:.1f} | {row['gb_per_min']:.2f} | "
+            f"{loop / row['seconds']:.2f} |"
+        )
     lo, cl = info["overhead_local"], info["overhead_cluster"]
     lines += [
         "",

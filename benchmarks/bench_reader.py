@@ -51,16 +51,28 @@ def make_export(size: int) -> Path:
         make(npy, size)
     _, meta = synthetic_tissue(16, 7)
     subprocess.run(
-        [sys.executable, "-m", "napari_viv", "convert", "--no-progress",
-         "--channel-names", ",".join(meta.channel_names), "--pixel-size", "0.5",
-         "--unit", "um", str(npy), str(tif)],
+        [
+            sys.executable,
+            "-m",
+            "napari_viv",
+            "convert",
+            "--no-progress",
+            "--channel-names",
+            ",".join(meta.channel_names),
+            "--pixel-size",
+            "0.5",
+            "--unit",
+            "um",
+            str(npy),
+            str(tif),
+        ],
         check=True,
     )
     return tif
 
 
 def floor_open(viewer, path: Path, names, limits) -> None:
-    """tifffile + zarr + dask, one multiscale add_image with limits given."""
+    """Tifffile + zarr + dask, one multiscale add_image with limits given."""
     import dask.array as da
     import tifffile
     import zarr
@@ -69,8 +81,12 @@ def floor_open(viewer, path: Path, names, limits) -> None:
     group = zarr.open_group(store, mode="r")
     levels = [da.from_zarr(group[str(i)]) for i in range(len(group))]
     viewer.add_image(
-        levels, multiscale=True, channel_axis=0, name=names,
-        contrast_limits=limits, blending="additive",
+        levels,
+        multiscale=True,
+        channel_axis=0,
+        name=names,
+        contrast_limits=limits,
+        blending="additive",
     )
 
 
@@ -83,8 +99,7 @@ def main(argv=None) -> int:
     ap.add_argument("--size", type=int, default=8192)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--json", type=Path, default=None, help="append results here")
-    ap.add_argument("--profile", type=Path, default=None,
-                    help="write a cProfile of one reader run to this file")
+    ap.add_argument("--profile", type=Path, default=None, help="write a cProfile of one reader run to this file")
     args = ap.parse_args(argv)
 
     path = make_export(args.size)
@@ -121,17 +136,19 @@ def main(argv=None) -> int:
 
         viewer.layers.clear()
         settle(app)
-        cProfile.runctx("viewer.open(path, plugin='napari-viv'); settle(app)",
-                        globals(), {"viewer": viewer, "path": path, "settle": settle, "app": app},
-                        str(args.profile))
+        cProfile.runctx(
+            "viewer.open(path, plugin='napari-viv'); settle(app)",
+            globals(),
+            {"viewer": viewer, "path": path, "settle": settle, "app": app},
+            str(args.profile),
+        )
 
     times = {"reader": [], "floor": []}
     cpu_times = {"reader": [], "floor": []}  # CPU seconds of this process (all threads)
     for i in range(args.repeat):
-        for which in (("reader", "floor") if i % 2 == 0 else ("floor", "reader")):
+        for which in ("reader", "floor") if i % 2 == 0 else ("floor", "reader"):
             times[which].append(run(which))
-        print(f"run {i + 1}: reader {times['reader'][-1]:.3f} s, floor {times['floor'][-1]:.3f} s",
-              flush=True)
+        print(f"run {i + 1}: reader {times['reader'][-1]:.3f} s, floor {times['floor'][-1]:.3f} s", flush=True)
     reader = statistics.median(times["reader"])
     floor = statistics.median(times["floor"])
     best_r, best_f = min(times["reader"]), min(times["floor"])
@@ -143,13 +160,20 @@ def main(argv=None) -> int:
     print(f"load average (1 min) at the end: {load:.2f}")
     if args.json:
         record = {
-            "file": path.name, "size": args.size, "repeat": args.repeat,
-            "reader_s": times["reader"], "floor_s": times["floor"],
-            "median_ratio": reader / floor, "best_ratio": best_r / best_f,
-            "reader_cpu_s": cpu_times["reader"], "floor_cpu_s": cpu_times["floor"],
+            "file": path.name,
+            "size": args.size,
+            "repeat": args.repeat,
+            "reader_s": times["reader"],
+            "floor_s": times["floor"],
+            "median_ratio": reader / floor,
+            "best_ratio": best_r / best_f,
+            "reader_cpu_s": cpu_times["reader"],
+            "floor_cpu_s": cpu_times["floor"],
             "cpu_ratio": cpu_r / cpu_f,
-            "load_average": load, "cpus": os.cpu_count(),
-            "machine": platform.platform(), "python": platform.python_version(),
+            "load_average": load,
+            "cpus": os.cpu_count(),
+            "machine": platform.platform(),
+            "python": platform.python_version(),
             "napari": napari.__version__,
         }
         with open(args.json, "a", encoding="utf-8") as f:

@@ -59,8 +59,11 @@ def make(path, size=8192, *, channels=CHANNELS, seed=0, scale=1.0, workers=None)
 
 
 def _sync(path):
-    """Wait until the file is on disk: freshly written (dirty) pages would
-    otherwise stay mapped in the next reader and inflate its measured RSS."""
+    """Wait until the file is on disk.
+
+    Freshly written (dirty) pages would otherwise stay mapped in the next
+    reader and inflate its measured RSS.
+    """
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -69,16 +72,24 @@ def _sync(path):
 
 
 def write_ome_tiff(npy_path, tif_path):
-    """An uncompressed, tiled OME-TIFF copy with channel names (bfconvert's input)."""
+    """Write an uncompressed, tiled OME-TIFF copy with channel names (bfconvert's input)."""
     import tifffile
 
     data = np.load(npy_path, mmap_mode="r")
     _, meta = synthetic_tissue(16, data.shape[0])
     tmp = Path(str(tif_path) + ".part")
     tifffile.imwrite(
-        tmp, data, bigtiff=True, tile=(512, 512), photometric="minisblack",
-        metadata={"axes": "CYX", "Channel": {"Name": meta.channel_names},
-                  "PhysicalSizeX": meta.physical_sizes["x"], "PhysicalSizeY": meta.physical_sizes["y"]},
+        tmp,
+        data,
+        bigtiff=True,
+        tile=(512, 512),
+        photometric="minisblack",
+        metadata={
+            "axes": "CYX",
+            "Channel": {"Name": meta.channel_names},
+            "PhysicalSizeX": meta.physical_sizes["x"],
+            "PhysicalSizeY": meta.physical_sizes["y"],
+        },
     )
     _sync(tmp)
     os.replace(tmp, tif_path)

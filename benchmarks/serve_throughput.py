@@ -44,7 +44,7 @@ def free_port() -> int:
 
 
 def make_file(folder: Path, channels: int) -> Path:
-    """An uncompressed tiled OME-TIFF of random uint16 (~67 MB per channel)."""
+    """Write an uncompressed tiled OME-TIFF of random uint16 (~67 MB per channel)."""
     path = folder / "bench.ome.tif"
     rng = np.random.default_rng(0)
     data = rng.integers(0, 65535, (channels, 8192, 4096), dtype=np.uint16)
@@ -72,8 +72,7 @@ def wait_ready(port: int, name: str, proc, timeout=30.0) -> None:
 def server_command(kind: str, path: Path, port: int) -> list[str]:
     if kind == "napari-viv":
         return [sys.executable, "-m", "napari_viv", "serve", str(path), "--port", str(port)]
-    return ["node", str(HTTP_SERVER), str(path.parent), "-a", "127.0.0.1", "-p", str(port),
-            "--cors", "-s", "-c-1"]
+    return ["node", str(HTTP_SERVER), str(path.parent), "-a", "127.0.0.1", "-p", str(port), "--cors", "-s", "-c-1"]
 
 
 def pinned(cpu: int | None):
@@ -85,9 +84,22 @@ def pinned(cpu: int | None):
 
 def load(port: int, name: str, size: int, args, seconds: float) -> dict:
     out = subprocess.run(
-        ["node", str(NODE / "load.mjs"), f"http://127.0.0.1:{port}/{name}", str(size),
-         "--clients", str(args.clients), "--seconds", str(seconds), "--seed", "1"],
-        capture_output=True, text=True, timeout=seconds + 120, check=True,
+        [
+            "node",
+            str(NODE / "load.mjs"),
+            f"http://127.0.0.1:{port}/{name}",
+            str(size),
+            "--clients",
+            str(args.clients),
+            "--seconds",
+            str(seconds),
+            "--seed",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 120,
+        check=True,
         preexec_fn=pinned(args.load_cpu),
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -95,19 +107,21 @@ def load(port: int, name: str, size: int, args, seconds: float) -> dict:
 
 def run_one(kind: str, path: Path, args) -> dict:
     port = free_port()
-    proc = subprocess.Popen(server_command(kind, path, port), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True,
-                            preexec_fn=pinned(args.server_cpu))
+    proc = subprocess.Popen(
+        server_command(kind, path, port),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=pinned(args.server_cpu),
+    )
     try:
         wait_ready(port, path.name, proc)
         size = path.stat().st_size
         load(port, path.name, size, args, 2.0)  # warm-up, discarded
         ps = psutil.Process(proc.pid)
-        cpu0 = sum(p.cpu_times().user + p.cpu_times().system
-                   for p in [ps, *ps.children(recursive=True)])
+        cpu0 = sum(p.cpu_times().user + p.cpu_times().system for p in [ps, *ps.children(recursive=True)])
         result = load(port, path.name, size, args, args.seconds)
-        cpu1 = sum(p.cpu_times().user + p.cpu_times().system
-                   for p in [ps, *ps.children(recursive=True)])
+        cpu1 = sum(p.cpu_times().user + p.cpu_times().system for p in [ps, *ps.children(recursive=True)])
         result["server_cpu_s"] = cpu1 - cpu0
         result["server"] = kind
         return result
@@ -128,10 +142,14 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu": model, "cores": os.cpu_count(), "loadavg": os.getloadavg(),
-            "python": platform.python_version(), "aiohttp": metadata.version("aiohttp"),
-            "node": subprocess.run(["node", "--version"], capture_output=True,
-                                   text=True).stdout.strip()}
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "loadavg": os.getloadavg(),
+        "python": platform.python_version(),
+        "aiohttp": metadata.version("aiohttp"),
+        "node": subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip(),
+    }
 
 
 def main() -> int:
@@ -141,9 +159,11 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--channels", type=int, default=4, help="file size: ~67 MB per channel")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "serve_throughput.json")
-    ap.add_argument("--pin", action="store_true",
-                    help="pin the server to one CPU and the load generator to another "
-                    "(fair only on an otherwise idle machine)")
+    ap.add_argument(
+        "--pin",
+        action="store_true",
+        help="pin the server to one CPU and the load generator to another (fair only on an otherwise idle machine)",
+    )
     args = ap.parse_args()
     can_pin = hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2
     if not args.pin or not can_pin:
@@ -152,8 +172,7 @@ def main() -> int:
         cpus = sorted(os.sched_getaffinity(0))
         args.server_cpu, args.load_cpu = cpus[0], cpus[1]
     if not HTTP_SERVER.exists():
-        subprocess.run(["npm", "ci", "--prefix", str(NODE), "--no-audit", "--no-fund"],
-                       check=True)
+        subprocess.run(["npm", "ci", "--prefix", str(NODE), "--no-audit", "--no-fund"], check=True)
     before = machine()
     results = []
     with tempfile.TemporaryDirectory(prefix="napari-viv-bench-") as folder:
@@ -176,33 +195,46 @@ def main() -> int:
             for key in ("mb_per_s", "req_per_s", "p50_ms", "p99_ms", "server_cpu_s")
         }
         summary[kind]["errors"] = sum(x["errors"] for x in rows)
-        summary[kind]["req_per_s_range"] = (min(x["req_per_s"] for x in rows),
-                                            max(x["req_per_s"] for x in rows))
-        summary[kind]["cpu_ms_per_request"] = float(np.median(
-            [1000 * x["server_cpu_s"] / max(1, x["requests"]) for x in rows]))
-        summary[kind]["cpu_share"] = float(np.median(
-            [x["server_cpu_s"] / x["seconds"] for x in rows]))
-    report = {"file_mb": file_mb, "clients": args.clients, "seconds": args.seconds,
-              "pinned": args.server_cpu is not None,
-              "rounds": args.rounds, "machine_before": before, "machine_after": after,
-              "summary": summary, "runs": results}
+        summary[kind]["req_per_s_range"] = (min(x["req_per_s"] for x in rows), max(x["req_per_s"] for x in rows))
+        summary[kind]["cpu_ms_per_request"] = float(
+            np.median([1000 * x["server_cpu_s"] / max(1, x["requests"]) for x in rows])
+        )
+        summary[kind]["cpu_share"] = float(np.median([x["server_cpu_s"] / x["seconds"] for x in rows]))
+    report = {
+        "file_mb": file_mb,
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "pinned": args.server_cpu is not None,
+        "rounds": args.rounds,
+        "machine_before": before,
+        "machine_after": after,
+        "summary": summary,
+        "runs": results,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1))
-    print(f"file {file_mb:.0f} MB, {args.clients} clients, 64 KiB random ranges, "
-          f"{args.rounds} x {args.seconds:g} s per server (median)")
-    print(f"machine: {before['cpu']}, {before['cores']} cores, load average "
-          f"{before['loadavg'][0]:.2f} before / {after['loadavg'][0]:.2f} after; "
-          f"Python {before['python']}, aiohttp {before['aiohttp']}, Node {before['node']}")
-    print("server pinned to one CPU, load generator to another" if report["pinned"]
-          else "not pinned")
-    print("| server | MB/s | requests/s (min-max) | p50 ms | p99 ms "
-          "| server CPU ms/request | server CPU s per s | errors |")
+    print(
+        f"file {file_mb:.0f} MB, {args.clients} clients, 64 KiB random ranges, "
+        f"{args.rounds} x {args.seconds:g} s per server (median)"
+    )
+    print(
+        f"machine: {before['cpu']}, {before['cores']} cores, load average "
+        f"{before['loadavg'][0]:.2f} before / {after['loadavg'][0]:.2f} after; "
+        f"Python {before['python']}, aiohttp {before['aiohttp']}, Node {before['node']}"
+    )
+    print("server pinned to one CPU, load generator to another" if report["pinned"] else "not pinned")
+    print(
+        "| server | MB/s | requests/s (min-max) | p50 ms | p99 ms "
+        "| server CPU ms/request | server CPU s per s | errors |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for kind, s in summary.items():
         lo, hi = s["req_per_s_range"]
-        print(f"| {kind} | {s['mb_per_s']:.0f} | {s['req_per_s']:.0f} ({lo:.0f}-{hi:.0f}) | "
-              f"{s['p50_ms']:.1f} | {s['p99_ms']:.1f} | {s['cpu_ms_per_request']:.2f} | "
-              f"{s['cpu_share']:.2f} | {s['errors']} |")
+        print(
+            f"| {kind} | {s['mb_per_s']:.0f} | {s['req_per_s']:.0f} ({lo:.0f}-{hi:.0f}) | "
+            f"{s['p50_ms']:.1f} | {s['p99_ms']:.1f} | {s['cpu_ms_per_request']:.2f} | "
+            f"{s['cpu_share']:.2f} | {s['errors']} |"
+        )
     ratio = summary["napari-viv"]["req_per_s"] / summary["http-server"]["req_per_s"]
     print(f"napari-viv / http-server, requests/s (medians): {ratio:.2f}")
     for r in range(args.rounds):

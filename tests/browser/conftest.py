@@ -19,7 +19,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
 from helpers.viewer_pages import devtools_browser
 
 HERE = Path(__file__).parent
@@ -29,9 +28,17 @@ PAGE_FILES = {
 }
 # This machine (and CI) has no internet: Chromium must not try to reach Google.
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-default-apps", "--disable-extensions", "--mute-audio",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--mute-audio",
     "--remote-debugging-port=0",
 ]
 PAGE_TIMEOUT = 30.0
@@ -117,10 +124,26 @@ def https_page_site(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(cert, key)
@@ -129,19 +152,16 @@ def https_page_site(tmp_path_factory):
     site.close()
 
 
-async def _probe(chromium: str, profile: Path, flags, url: str,
-                 grant: dict[str, list[str]]) -> str | None:
+async def _probe(chromium: str, profile: Path, flags, url: str, grant: dict[str, list[str]]) -> str | None:
     """In a fresh Chromium: grant permissions, open ``url``, poll the result."""
-    async with devtools_browser(chromium, profile, [*CHROMIUM_FLAGS, *flags],
-                                timeout=PAGE_TIMEOUT) as page:
+    async with devtools_browser(chromium, profile, [*CHROMIUM_FLAGS, *flags], timeout=PAGE_TIMEOUT) as page:
         deadline = time.monotonic() + PAGE_TIMEOUT
         for origin, permissions in grant.items():
-            await page.call("Browser.grantPermissions",
-                            {"origin": origin, "permissions": permissions}, browser=True)
+            await page.call("Browser.grantPermissions", {"origin": origin, "permissions": permissions}, browser=True)
         target = (await page.call("Target.createTarget", {"url": url}, browser=True))["targetId"]
-        page.session = (await page.call("Target.attachToTarget",
-                                         {"targetId": target, "flatten": True},
-                                         browser=True))["sessionId"]
+        page.session = (await page.call("Target.attachToTarget", {"targetId": target, "flatten": True}, browser=True))[
+            "sessionId"
+        ]
         text = None
         while time.monotonic() < deadline:
             text = await page.evaluate(RESULT_JS)

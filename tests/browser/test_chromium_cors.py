@@ -50,8 +50,7 @@ def run_probe(open_page, site, server, tif: Path, ranges, **browser) -> dict:
         "preflightHeaders": {"Range": f"bytes=0-{BLOCK - 1}", **PREFLIGHT_HEADER},
         "forbiddenHeaders": {"Range": f"bytes=0-{BLOCK - 1}", **FORBIDDEN_HEADER},
     }
-    result = json.loads(open_page(f"{site.origin}/cors_probe.html#{quote(json.dumps(plan))}",
-                                  **browser))
+    result = json.loads(open_page(f"{site.origin}/cors_probe.html#{quote(json.dumps(plan))}", **browser))
     assert "crashed" not in result, result
     assert result["origin"] == site.origin
     return result
@@ -73,7 +72,7 @@ def assert_reads_like_avivator(result, tif: Path, offsets: Path, ranges) -> None
 
     # Ranges: 206, and Content-Range readable only because it is exposed.
     assert len(result["ranges"]) == len(ranges)
-    for (start, end), seen in zip(ranges, result["ranges"]):
+    for (start, end), seen in zip(ranges, result["ranges"], strict=True):
         assert "error" not in seen, seen
         content_range, digest = expected_range(tif, start, end)
         assert seen["status"] == 206
@@ -131,18 +130,18 @@ def test_public_https_page_like_avivator(open_page, https_page_site, exported):
     tif, offsets = exported
     site = https_page_site
     ranges = [[0, BLOCK - 1]]
-    public = ["--ignore-certificate-errors",
-              f"--ip-address-space-overrides=127.0.0.1:{site.port}=public"]
+    public = ["--ignore-certificate-errors", f"--ip-address-space-overrides=127.0.0.1:{site.port}=public"]
     with RangeServer([tif], allow_origins=[site.origin]) as server:
-        result = run_probe(open_page, site, server, tif, ranges, flags=public,
-                           grant={site.origin: ["loopbackNetwork"]})
+        result = run_probe(open_page, site, server, tif, ranges, flags=public, grant={site.origin: ["loopbackNetwork"]})
         # Control: without the permission the browser blocks the page, so the
         # override did make it a public page (else the test above proves less).
         denied = run_probe(open_page, site, server, tif, ranges, flags=public)
     assert result["origin"].startswith("https://")
     assert_reads_like_avivator(result, tif, offsets, ranges)
     assert denied["offsets"].get("error", "").startswith("TypeError"), (
-        "Chromium let a public page read loopback without permission", denied["offsets"])
+        "Chromium let a public page read loopback without permission",
+        denied["offsets"],
+    )
 
 
 def test_missing_offsets_gives_a_readable_404(open_page, page_site, exported, tmp_path):
@@ -158,5 +157,4 @@ def test_missing_offsets_gives_a_readable_404(open_page, page_site, exported, tm
     assert result["offsets"]["status"] == 404
     content_range, digest = expected_range(alone, 0, BLOCK - 1)
     (seen,) = result["ranges"]
-    assert (seen.get("status"), seen.get("contentRange"), seen.get("sha256")) == (
-        206, content_range, digest), seen
+    assert (seen.get("status"), seen.get("contentRange"), seen.get("sha256")) == (206, content_range, digest), seen

@@ -12,10 +12,8 @@ import signal
 
 import numpy as np
 import pytest
-
-from helpers.cliproc import start_until_link
-
 from helpers import viewer_pages as vh
+from helpers.cliproc import start_until_link
 
 pytestmark = pytest.mark.browser
 
@@ -33,10 +31,15 @@ def served(request, tmp_path):
     dtype, bright = (np.uint8, 200) if codec == "jpeg" else (np.uint16, BRIGHT)
     data = np.zeros((3, 768, 768), dtype)
     for c in range(3):
-        data[c, :, c * 256:(c + 1) * 256] = bright
-    tif = export_pyramid(data, tmp_path / "thirds", tile_size=256, compression=codec,
-                            channel_names=["left", "middle", "right"],
-                            channel_colors=[(255, 0, 0), (0, 255, 0), (0, 0, 255)]).image
+        data[c, :, c * 256 : (c + 1) * 256] = bright
+    tif = export_pyramid(
+        data,
+        tmp_path / "thirds",
+        tile_size=256,
+        compression=codec,
+        channel_names=["left", "middle", "right"],
+        channel_colors=[(255, 0, 0), (0, 255, 0), (0, 0, 255)],
+    ).image
     env = dict(os.environ, NAPARI_VIV_NO_BROWSER="1")
     proc, lines = start_until_link(["serve", str(tif)], env)
     try:
@@ -48,7 +51,7 @@ def served(request, tmp_path):
 
 def test_serve_link_opens_our_viewer_with_the_export_colours(chromium, served, tmp_path):
     tif, lines = served
-    link = next(ln[len(PREFIX):] for ln in lines if ln.startswith(PREFIX))
+    link = next(ln[len(PREFIX) :] for ln in lines if ln.startswith(PREFIX))
     origin = link.split("/?", 1)[0]
 
     async def body(page):
@@ -65,17 +68,16 @@ def test_serve_link_opens_our_viewer_with_the_export_colours(chromium, served, t
     assert [c["name"] for c in state["channels"]] == ["left", "middle", "right"]
     assert [c["color"] for c in state["channels"]] == [[255, 0, 0], [0, 255, 0], [0, 0, 255]]
     assert state["image"]["usedOffsets"] is True  # served beside the file by the CLI
-    for mean, expected in zip(colours, [(255, 0, 0), (0, 255, 0), (0, 0, 255)]):
+    for mean, expected in zip(colours, [(255, 0, 0), (0, 255, 0), (0, 0, 255)], strict=True):
         assert np.all(np.abs(mean - np.asarray(expected, float)) <= 60), (mean, expected)
     assert np.all(off <= 60), off  # the red third went dark
-    assert requests and all(u.startswith(origin + "/") or u.startswith(("data:", "blob:"))
-                            for u in requests), requests
+    assert requests and all(u.startswith(origin + "/") or u.startswith(("data:", "blob:")) for u in requests), requests
 
 
 @pytest.mark.parametrize("served", ["zlib"], indirect=True)
 def test_missing_file_shows_the_error_text(chromium, served, tmp_path):
     tif, lines = served
-    link = next(ln[len(PREFIX):] for ln in lines if ln.startswith(PREFIX))
+    link = next(ln[len(PREFIX) :] for ln in lines if ln.startswith(PREFIX))
     missing = link.replace("thirds.ome.tif", "gone.ome.tif")
 
     async def body(page):

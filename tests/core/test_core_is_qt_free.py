@@ -21,8 +21,13 @@ def core_modules() -> list[str]:
 
 def test_core_modules_are_found():
     names = core_modules()
-    for expected in ("napari_viv.write.writer", "napari_viv.serve.server", "napari_viv.cli",
-                     "napari_viv.cli.convert", "napari_viv.read"):
+    for expected in (
+        "napari_viv.write.writer",
+        "napari_viv.serve.server",
+        "napari_viv.cli",
+        "napari_viv.cli.convert",
+        "napari_viv.read",
+    ):
         assert expected in names
 
 

@@ -25,9 +25,20 @@ SIZE, CHANNELS = 300, 3
 
 
 def demo_env(tmp_path, **extra):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("SSH_CONNECTION", "SSH_CLIENT", "DISPLAY", "WAYLAND_DISPLAY",
-                        "NAPARI_VIV_NO_BROWSER", "NAPARI_VIV_AVIVATOR_URL", "BROWSER")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "SSH_CONNECTION",
+            "SSH_CLIENT",
+            "DISPLAY",
+            "WAYLAND_DISPLAY",
+            "NAPARI_VIV_NO_BROWSER",
+            "NAPARI_VIV_AVIVATOR_URL",
+            "BROWSER",
+        )
+    }
     env.update(extra)
     return env
 
@@ -48,8 +59,7 @@ def fetch(url, headers=None):
 
 
 def test_demo_writes_serves_and_cleans_up(tmp_path):
-    proc, lines = start_demo(["--size", str(SIZE), "--channels", str(CHANNELS), "--no-browser"],
-                             demo_env(tmp_path))
+    proc, lines = start_demo(["--size", str(SIZE), "--channels", str(CHANNELS), "--no-browser"], demo_env(tmp_path))
     try:
         served = Path(re.search(r"^Serving (.+)$", "\n".join(lines), re.M).group(1))
         assert served.name.endswith(".ome.tif") and served.exists()
@@ -82,7 +92,7 @@ def test_demo_opens_the_browser_when_there_is_a_display(tmp_path):
     proc, lines = start_demo(["--size", "64", "--channels", "1"], env)
     try:
         prefix = "View in your browser: "
-        link = next(ln[len(prefix):] for ln in lines if ln.startswith(prefix))
+        link = next(ln[len(prefix) :] for ln in lines if ln.startswith(prefix))
         assert link.startswith("http://127.0.0.1:") and "/?image=/" in link
         deadline = time.monotonic() + 30
         while not record.exists() and time.monotonic() < deadline:
@@ -107,23 +117,27 @@ def test_demo_without_display_does_not_launch_a_browser(tmp_path):
     assert "not opening a browser" in err
 
 
-@pytest.mark.parametrize("env,platform,expected", [
-    ({"DISPLAY": ":0"}, "linux", True),
-    ({"WAYLAND_DISPLAY": "wayland-0"}, "linux", True),
-    ({}, "linux", False),
-    ({}, "darwin", True),
-    ({}, "win32", True),
-    ({"DISPLAY": ":0", "SSH_CONNECTION": "1 2 3 4"}, "linux", False),
-    ({"DISPLAY": ":0", "NAPARI_VIV_NO_BROWSER": "1"}, "linux", False),
-    ({"DISPLAY": ":0", "NAPARI_VIV_NO_BROWSER": "0"}, "linux", True),
-])
+@pytest.mark.parametrize(
+    "env,platform,expected",
+    [
+        ({"DISPLAY": ":0"}, "linux", True),
+        ({"WAYLAND_DISPLAY": "wayland-0"}, "linux", True),
+        ({}, "linux", False),
+        ({}, "darwin", True),
+        ({}, "win32", True),
+        ({"DISPLAY": ":0", "SSH_CONNECTION": "1 2 3 4"}, "linux", False),
+        ({"DISPLAY": ":0", "NAPARI_VIV_NO_BROWSER": "1"}, "linux", False),
+        ({"DISPLAY": ":0", "NAPARI_VIV_NO_BROWSER": "0"}, "linux", True),
+    ],
+)
 def test_browser_available(env, platform, expected):
     assert browser_available(env, platform) is expected
 
 
 def test_demo_rejects_bad_size():
-    proc = subprocess.run([sys.executable, "-m", "napari_viv", "demo", "--size", "0"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "napari_viv", "demo", "--size", "0"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 2
     assert "--size" in proc.stderr
 
@@ -131,7 +145,11 @@ def test_demo_rejects_bad_size():
 def test_signal_while_writing_cancels_and_removes_the_folder(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "napari_viv", "demo", "--size", "6144", "--no-browser"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=demo_env(tmp_path))
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=demo_env(tmp_path),
+    )
     first = proc.stderr.readline()
     match = re.search(r"to (\S+\.ome\.tif) \.\.\.", first)
     assert match, first

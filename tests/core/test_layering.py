@@ -32,8 +32,7 @@ def _imports(path: Path) -> set[str]:
 def test_stage_does_not_import_the_other(stage, other):
     files = sorted((ROOT / stage).glob("*.py"))
     assert files, f"no modules in {stage}/"
-    bad = {f.name: sorted(i for i in _imports(f) if i.startswith(f"napari_viv.{other}"))
-           for f in files}
+    bad = {f.name: sorted(i for i in _imports(f) if i.startswith(f"napari_viv.{other}")) for f in files}
     assert not {k: v for k, v in bad.items() if v}
 
 
@@ -41,5 +40,4 @@ def test_core_stages_do_not_import_napari_glue():
     for f in ROOT.rglob("*.py"):
         if "_napari" in f.parts:
             continue
-        assert not any(i.startswith("napari_viv._napari") for i in _imports(f)
-                       if f.name != "demo.py"), f
+        assert not any(i.startswith("napari_viv._napari") for i in _imports(f) if f.name != "demo.py"), f

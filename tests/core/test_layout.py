@@ -30,14 +30,17 @@ def test_canonical_order_and_band_transpose():
     np.testing.assert_array_equal(band, canon[1, 2, 4, 3:7])
 
 
-@pytest.mark.parametrize("shape,axes,match", [
-    ((10, 20), "YXC", "do not match"),
-    ((10, 20), "YQ", "unknown axis"),
-    ((3, 10, 20), "YYX", "repeated"),
-    ((3, 10, 20), "CZY", "Y and X"),
-    ((0, 10), "YX", "empty"),
-    ((2, 10, 20, 3), "CYXS", "both a C axis"),
-])
+@pytest.mark.parametrize(
+    "shape,axes,match",
+    [
+        ((10, 20), "YXC", "do not match"),
+        ((10, 20), "YQ", "unknown axis"),
+        ((3, 10, 20), "YYX", "repeated"),
+        ((3, 10, 20), "CZY", "Y and X"),
+        ((0, 10), "YX", "empty"),
+        ((2, 10, 20, 3), "CYXS", "both a C axis"),
+    ],
+)
 def test_bad_axes(shape, axes, match):
     with pytest.raises(NapariVivError, match=match):
         resolve_layout(shape, "uint16", axes, what="layer 'x'")
@@ -46,9 +49,11 @@ def test_bad_axes(shape, axes, match):
 def test_rgb_rule():
     assert resolve_layout((10, 20, 3), "uint8", "YXS").rgb
     assert resolve_layout((1, 10, 20, 3), "uint8", "TYXS").rgb  # size-1 T is dropped
-    for shape, dtype, axes in (((10, 20, 4), "uint8", "YXS"),
-                               ((10, 20, 3), "uint16", "YXS"),
-                               ((2, 10, 20, 3), "uint8", "TYXS")):
+    for shape, dtype, axes in (
+        ((10, 20, 4), "uint8", "YXS"),
+        ((10, 20, 3), "uint16", "YXS"),
+        ((2, 10, 20, 3), "uint8", "TYXS"),
+    ):
         lay = resolve_layout(shape, dtype, axes)
         assert not lay.rgb and "C" in lay.axes
         assert lay.shape[lay.axes.index("C")] == shape[-1]

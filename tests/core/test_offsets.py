@@ -29,8 +29,7 @@ def reference_bytes(tif, tmp_path):
     return out.read_bytes()
 
 
-@pytest.mark.parametrize("shape,axes", [((50, 60), "YX"), ((3, 2, 4, 40, 40), "TCZYX"),
-                                        ((40, 40, 3), "YXS")])
+@pytest.mark.parametrize("shape,axes", [((50, 60), "YX"), ((3, 2, 4, 40, 40), "TCZYX"), ((40, 40, 3), "YXS")])
 def test_export_offsets_identical_to_generate_tiff_offsets(tmp_path, shape, axes):
     a = np.random.default_rng(0).integers(0, 255, shape, dtype=np.uint8)
     tif, js = export_pyramid(a, tmp_path / "img.ome.tif", axes=axes, tile_size=16).paths[:2]
@@ -60,7 +59,10 @@ def test_write_offsets_for_a_foreign_file(tmp_path):
     custom = write_offsets(tif, tmp_path / "x.json")
     assert custom.read_bytes() == out.read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [
-        "other.offsets.json", "other.ome.tiff", "x.json"]
+        "other.offsets.json",
+        "other.ome.tiff",
+        "x.json",
+    ]
 
 
 def test_cli(tmp_path, capsys):
@@ -85,11 +87,9 @@ def test_cli(tmp_path, capsys):
 def test_cli_entry_point(tmp_path):
     tif = tmp_path / "e.ome.tif"
     tifffile.imwrite(tif, np.zeros((20, 20), np.uint8))
-    proc = subprocess.run([sys.executable, "-m", "napari_viv", "offsets", str(tif)],
-                          capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "napari_viv", "offsets", str(tif)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "e.offsets.json").read_text() == "[" + str(
-        read_offsets(tif)[0]) + "]"
+    assert (tmp_path / "e.offsets.json").read_text() == "[" + str(read_offsets(tif)[0]) + "]"
 
 
 def test_read_offsets_errors(tmp_path):

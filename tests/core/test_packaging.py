@@ -30,8 +30,9 @@ def test_viewer_bundle_ships_in_the_wheel(tmp_path):
     import zipfile
 
     root = PACKAGE.parents[1]
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
-                    "-q", "-w", str(tmp_path), str(root)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(root)], check=True
+    )
     (wheel,) = tmp_path.glob("napari_viv-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for asset in ("index.html", "viewer.js", "viewer.css"):

@@ -10,9 +10,14 @@ from napari_viv.viewfile import apply_view, view_document
 
 
 def test_export_with_a_look_writes_a_view_file_that_open_image_reads_back(tmp_path):
-    md = ImageMetadata(channel_names=["DAPI", "CD8"], channel_colors=[(0, 0, 255), (0, 255, 0)],
-                       contrast_limits=[(10, 900), (5, 2000.5)], channel_visible=[True, False],
-                       channel_gamma=[1.0, 0.8], camera={"center": (300, 200), "zoom": -1})
+    md = ImageMetadata(
+        channel_names=["DAPI", "CD8"],
+        channel_colors=[(0, 0, 255), (0, 255, 0)],
+        contrast_limits=[(10, 900), (5, 2000.5)],
+        channel_visible=[True, False],
+        channel_gamma=[1.0, 0.8],
+        camera={"center": (300, 200), "zoom": -1},
+    )
     result = export_pyramid(np.zeros((2, 600, 600), np.uint16), tmp_path / "x", metadata=md)
     assert result.view == tmp_path / "x.view.json" and result.paths[-1] == result.view
     doc = json.loads(result.view.read_text())
@@ -20,8 +25,7 @@ def test_export_with_a_look_writes_a_view_file_that_open_image_reads_back(tmp_pa
         "version": 1,
         "channels": [
             {"name": "DAPI", "color": [0, 0, 255], "contrast_limits": [10, 900], "visible": True},
-            {"name": "CD8", "color": [0, 255, 0], "contrast_limits": [5, 2000.5],
-             "visible": False, "gamma": 0.8},
+            {"name": "CD8", "color": [0, 255, 0], "contrast_limits": [5, 2000.5], "visible": False, "gamma": 0.8},
         ],
         "camera": {"center": [300, 200], "zoom": -1.0},
     }
@@ -56,10 +60,14 @@ def test_rgb_exports_write_no_channel_look(tmp_path):
 
 def test_bad_fields_are_dropped_one_by_one():
     md = ImageMetadata(axes="CYX", channel_names=["a", "b"])
-    doc = {"version": 1, "channels": [
-        {"color": [255, 0], "contrast_limits": [5, 1], "visible": "yes", "gamma": -1},
-        {"color": [0, 255, 0], "contrast_limits": [0, 10], "visible": False, "name": "other"},
-    ], "camera": {"center": [1], "zoom": 2}}
+    doc = {
+        "version": 1,
+        "channels": [
+            {"color": [255, 0], "contrast_limits": [5, 1], "visible": "yes", "gamma": -1},
+            {"color": [0, 255, 0], "contrast_limits": [0, 10], "visible": False, "name": "other"},
+        ],
+        "camera": {"center": [1], "zoom": 2},
+    }
     out = apply_view(md, doc, 2)
     assert out.channel_colors == [None, (0, 255, 0)]
     assert out.contrast_limits is None  # only one channel had valid limits: keep computing them

@@ -11,7 +11,10 @@ def start_until_link(args, env, timeout=120):
     """Start ``python -m napari_viv ARGS``; return (process, stdout lines up to 'Press Ctrl-C')."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "napari_viv", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     lines = []
     deadline = time.monotonic() + timeout

@@ -17,8 +17,7 @@ DASK = str(Path(sys.executable).with_name("dask"))
 class Cluster:
     """``with Cluster(tmp, workers=2, env={...}) as c:`` -> c.address, c.workers (Popen)."""
 
-    def __init__(self, folder: Path, workers: int = 2, env: dict | None = None,
-                 scheduler_env: dict | None = None):
+    def __init__(self, folder: Path, workers: int = 2, env: dict | None = None, scheduler_env: dict | None = None):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.nworkers = workers
@@ -30,14 +29,15 @@ class Cluster:
         self.address = ""
 
     def _start(self, args, env, log):
-        return subprocess.Popen([DASK, *args], env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen([DASK, *args], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def __enter__(self) -> Cluster:
         log = open(self.folder / "scheduler.log", "w")
         self.scheduler = self._start(
-            ["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-             "--scheduler-file", str(self.file)], self.scheduler_env, log)
+            ["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file", str(self.file)],
+            self.scheduler_env,
+            log,
+        )
         deadline = time.monotonic() + 60
         while not self.file.exists():
             if self.scheduler.poll() is not None or time.monotonic() > deadline:
@@ -47,9 +47,25 @@ class Cluster:
         self.address = json.loads(self.file.read_text())["address"]
         for i in range(self.nworkers):
             wlog = open(self.folder / f"worker{i}.log", "w")
-            self.workers.append(self._start(
-                ["worker", "--scheduler-file", str(self.file), "--nthreads", "1", "--no-nanny",
-                 "--no-dashboard", "--host", "127.0.0.1", "--name", f"w{i}"], self.env, wlog))
+            self.workers.append(
+                self._start(
+                    [
+                        "worker",
+                        "--scheduler-file",
+                        str(self.file),
+                        "--nthreads",
+                        "1",
+                        "--no-nanny",
+                        "--no-dashboard",
+                        "--host",
+                        "127.0.0.1",
+                        "--name",
+                        f"w{i}",
+                    ],
+                    self.env,
+                    wlog,
+                )
+            )
         self.wait_for_workers(self.nworkers)
         return self
 

@@ -60,9 +60,7 @@ def viv_load(
         cmd.append("--no-pixels")
     if dump is not None:
         cmd += ["--dump", str(dump)]
-    proc = subprocess.run(
-        cmd, capture_output=True, text=True, timeout=timeout, cwd=HARNESS
-    )
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=HARNESS)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if not lines:
         raise VivLoadError(f"no report from the Viv loader: {proc.stderr.strip()}")
@@ -89,8 +87,16 @@ def viv_rasters(source, folder, *, offsets=None) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     report = viv_load(source, offsets=offsets, dump=folder)
     image = report["images"][0]
-    dtypes = {"Uint8": np.uint8, "Uint16": np.uint16, "Uint32": np.uint32, "Int8": np.int8,
-              "Int16": np.int16, "Int32": np.int32, "Float32": np.float32, "Float64": np.float64}
+    dtypes = {
+        "Uint8": np.uint8,
+        "Uint16": np.uint16,
+        "Uint32": np.uint32,
+        "Int8": np.int8,
+        "Int16": np.int16,
+        "Int32": np.int32,
+        "Float32": np.float32,
+        "Float64": np.float64,
+    }
     out = {}
     for li, level in enumerate(image["levels"]):
         dtype = dtypes[level["dtype"]]
@@ -99,7 +105,8 @@ def viv_rasters(source, folder, *, offsets=None) -> dict:
             arr = np.frombuffer(raw, dtype)
             shape = (plane["height"], plane["width"])
             out[li, plane["z"], plane["c"], plane["t"]] = arr.reshape(
-                shape + ((3,) if arr.size == 3 * shape[0] * shape[1] else ()))
+                shape + ((3,) if arr.size == 3 * shape[0] * shape[1] else ())
+            )
     return out
 
 
@@ -136,13 +143,13 @@ def assert_viv_matches_tifffile(viv, path, offsets) -> list[dict]:
         (img,) = rep["images"]
         assert img["tileSize"] == tile
         assert len(img["levels"]) == len(levels)
-        for lvl, (vlev, planes) in enumerate(zip(img["levels"], levels)):
+        for lvl, (vlev, planes) in enumerate(zip(img["levels"], levels, strict=True)):
             yx = vlev["shape"][-3:-1] if img["interleaved"] else vlev["shape"][-2:]
             assert yx == [h >> lvl, w >> lvl]
             assert yx == list(planes[0].shape[:2])  # floor-halved on disk too
             assert len(vlev["planes"]) == len(planes)
             # Viv's plane order is t, c, z with z fastest: the main-chain order
-            for vp, arr in zip(vlev["planes"], planes):
+            for vp, arr in zip(vlev["planes"], planes, strict=True):
                 assert (vp["height"], vp["width"]) == arr.shape[:2]
                 assert vp["sha256"] == plane_digest(arr)
     return reports

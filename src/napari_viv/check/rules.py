@@ -33,7 +33,9 @@ def _check_path(path: Path) -> None:
     if path.is_file():
         return
     if path.is_dir():
-        raise NapariVivError("is a folder, not a file or an OME-Zarr store; check the .ome.tif files in it", subject=path)
+        raise NapariVivError(
+            "is a folder, not a file or an OME-Zarr store; check the .ome.tif files in it", subject=path
+        )
     raise NapariVivError("no such file", subject=path)
 
 
