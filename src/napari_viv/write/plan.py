@@ -18,13 +18,12 @@ from typing import Any
 import numpy as np
 
 from ..errors import NapariVivError
+from ..naming import FORMATS
 from ..tiles import EncodedTiles
 from .codecs import DEFAULT_COMPRESSION, Codec, choose_codec
 from .downsample import METHODS
 from .layout import Layout, output_dtype, resolve_layout
 
-#: Output formats: a pyramidal OME-TIFF, or an OME-Zarr (NGFF 0.4) store.
-FORMATS = ("ome-tiff", "ome-zarr")
 #: NGFF versions an OME-Zarr is written in: 0.4 on Zarr v2, 0.5 on Zarr v3 with sharding.
 NGFF_VERSIONS = ("0.4", "0.5")
 

@@ -112,7 +112,7 @@ def export_pyramid(
     name=None,
     tile_size=512,
     levels="auto",
-    compression=DEFAULT_COMPRESSION,
+    compression=None,
     downsample="mean",
     workers=None,
     overwrite=False,
@@ -225,10 +225,9 @@ def export_pyramid(
     ('cells.view.json', ((1024, 1024), (512, 512)))
     """
     tuning = tuning or Tuning()
-    if format is None:
-        format = "ome-zarr" if naming.is_zarr_name(path) else "ome-tiff"
+    format = naming.output_format(path, format)
     zarr = format == "ome-zarr"
-    out_path = naming.zarr_output_path(path) if zarr else naming.output_path(path)
+    out_path = naming.export_path(path, format)
     md = _merge_metadata(metadata, axes, channel_names, channel_colors, physical_sizes, unit, name)
     what = md.name or out_path.name
     options = ExportOptions(
