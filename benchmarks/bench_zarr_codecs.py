@@ -17,12 +17,10 @@ from __future__ import annotations
 import argparse
 import functools
 import hashlib
-import http.server
 import json
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -30,6 +28,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 from napari_viv.sample import render_block  # noqa: E402
 
@@ -136,27 +135,18 @@ def _store(folder: Path, name: str, img: np.ndarray, compressor, version: int) -
     return path
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:  # noqa: D102 - no request log
-        pass
-
-
 def viv_decodes(stores: dict[str, Path], img: np.ndarray) -> dict[str, bool | str]:
     """Open each store with the real Viv loader over loopback HTTP; True when every plane matches."""
+    from helpers.range_http import serve_folder
+
     folder = next(iter(stores.values())).parent
-    handler = functools.partial(_Quiet, directory=str(folder))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    with serve_folder(folder) as base:
         urls = {key: f"{base}/{p.name}" for key, p in stores.items()}
         run = subprocess.run(
             ["node", str(ROOT / "tests/viv/zarr_codecs.mjs"), *urls.values()],
             capture_output=True, text=True, timeout=600, check=True,
         )
         seen = json.loads(run.stdout)
-    finally:
-        httpd.shutdown()
     want = [hashlib.sha256(np.ascontiguousarray(img[c]).tobytes()).hexdigest() for c in range(img.shape[0])]
     return {
         key: (seen[url]["planes"] == want) if seen[url]["ok"] else seen[url]["error"] for key, url in urls.items()

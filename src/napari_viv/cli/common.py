@@ -258,8 +258,9 @@ def compression_arg(text: str) -> str:
     except NapariVivError as tiff_error:
         try:
             parse_zarr_spec(text)  # a Zarr codec: whether the output is a store is checked later
-        except NapariVivError:
-            raise argparse.ArgumentTypeError(tiff_error.problem) from None
+        except NapariVivError as zarr_error:
+            zarr_name = "OME-Zarr codec" in tiff_error.problem  # then the Zarr complaint is the one that helps
+            raise argparse.ArgumentTypeError((zarr_error if zarr_name else tiff_error).problem) from None
     return text
 
 
