@@ -34,6 +34,7 @@ from napari_viv.sample import render_block  # noqa: E402
 
 TILE = 512
 
+
 # name -> (encode, decode, zarr v2 compressor, zarr v3 codec)
 def _candidates():
     import imagecodecs
@@ -144,13 +145,14 @@ def viv_decodes(stores: dict[str, Path], img: np.ndarray) -> dict[str, bool | st
         urls = {key: f"{base}/{p.name}" for key, p in stores.items()}
         run = subprocess.run(
             ["node", str(ROOT / "tests/viv/zarr_codecs.mjs"), *urls.values()],
-            capture_output=True, text=True, timeout=600, check=True,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
         )
         seen = json.loads(run.stdout)
     want = [hashlib.sha256(np.ascontiguousarray(img[c]).tobytes()).hexdigest() for c in range(img.shape[0])]
-    return {
-        key: (seen[url]["planes"] == want) if seen[url]["ok"] else seen[url]["error"] for key, url in urls.items()
-    }
+    return {key: (seen[url]["planes"] == want) if seen[url]["ok"] else seen[url]["error"] for key, url in urls.items()}
 
 
 def main() -> None:

@@ -31,15 +31,25 @@ VIEW_SUFFIX = ".view.json"
 SIDECAR_SUFFIXES = (OFFSETS_SUFFIX, VIEW_SUFFIX)
 
 #: Extensions stripped to name an image (longest first, matched in any case).
-IMAGE_EXTENSIONS = (".ome.tiff", ".ome.tif", ".ome.zarr", ".companion.ome", ".qptiff",
-                    ".tiff", ".tif", ".svs", ".npy", ".zarr")
+IMAGE_EXTENSIONS = (
+    ".ome.tiff",
+    ".ome.tif",
+    ".ome.zarr",
+    ".companion.ome",
+    ".qptiff",
+    ".tiff",
+    ".tif",
+    ".svs",
+    ".npy",
+    ".zarr",
+)
 
 #: Files the napari reader claims (npe2's filename_patterns say the same).
 READER_SUFFIXES = (".ome.tif", ".ome.tiff", ".qptiff")
 
 
 def stem(path) -> str:
-    """The name of an image file without its image extension.
+    """Return the name of an image file without its image extension.
 
     >>> stem("/data/slide.ome.tif"), stem("a.b.TIFF"), stem("x.npy")
     ('slide', 'a.b', 'x')
@@ -53,7 +63,7 @@ def stem(path) -> str:
 
 
 def output_path(path) -> Path:
-    """The ``.ome.tif`` path written for what the user asked for.
+    """Return the ``.ome.tif`` path written for what the user asked for.
 
     ``x.ome.tif``/``x.ome.tiff`` are kept (a suffix in the wrong case, such as
     ``x.OME.TIF``, is lowercased, because Avivator matches it case-sensitively);
@@ -105,7 +115,7 @@ def is_viv_name(name: str) -> bool:
 
 
 def avivator_offsets_name(name: str) -> str:
-    """The offsets.json name Avivator requests for a served file name.
+    """Return the offsets.json name Avivator requests for a served file name.
 
     Avivator replaces the first ``ome.tif(f)`` anywhere in the name, in any
     case; that differs from :func:`offsets_path` for odd names, which the
@@ -132,8 +142,7 @@ def series_output_path(out: Path, index: int) -> Path:
 
 #: Files a folder given to ``napari-viv batch`` is searched for: what ``convert``
 #: reads (``.zarr`` folders too; see :func:`is_batch_input_name`).
-BATCH_INPUT_SUFFIXES = (".ome.tif", ".ome.tiff", ".qptiff", ".tif", ".tiff", ".svs", ".npy",
-                        ".zarr", ".ome.zarr")
+BATCH_INPUT_SUFFIXES = (".ome.tif", ".ome.tiff", ".qptiff", ".tif", ".tiff", ".svs", ".npy", ".zarr", ".ome.zarr")
 
 
 def is_batch_input_name(name: str) -> bool:
@@ -175,13 +184,12 @@ def batch_output_paths(inputs, out_dir, suffix: str = DEFAULT_SUFFIX) -> list[Pa
         k = 0
         if len(parents) > 1:
             depth = max(len(p.parts) for p in parents)
-            k = next((k for k in range(1, depth + 1)
-                      if len({p.parts[-k:] for p in parents}) == len(parents)), depth)
+            k = next((k for k in range(1, depth + 1) if len({p.parts[-k:] for p in parents}) == len(parents)), depth)
         for i in members:
             prefix = "_".join(paths[i].parent.parts[-k:]).strip("/") if k else ""
             name = f"{prefix}_{stems[i]}" if prefix else stems[i]
             if sum(paths[j].parent == paths[i].parent for j in members) > 1:
-                ext = paths[i].name[len(stems[i]):].lstrip(".").lower().replace(".", "-")
+                ext = paths[i].name[len(stems[i]) :].lstrip(".").lower().replace(".", "-")
                 name = f"{name}_{ext}" if ext else name
             names[i] = name
     taken: set[str] = set()
@@ -197,7 +205,7 @@ def batch_output_paths(inputs, out_dir, suffix: str = DEFAULT_SUFFIX) -> list[Pa
 
 
 def file_stem_for(name: str, default: str = "image") -> str:
-    """A layer or image name made safe as a file stem (letters, digits, ``-_.``).
+    """Make a layer or image name safe as a file stem (letters, digits, ``-_.``).
 
     >>> file_stem_for("CD8 / FoxP3"), file_stem_for("  "), file_stem_for("synthetic tissue")
     ('CD8___FoxP3', 'image', 'synthetic_tissue')
@@ -207,8 +215,11 @@ def file_stem_for(name: str, default: str = "image") -> str:
 
 
 def free_output_path(folder, name: str) -> Path:
-    """``folder/<name>.ome.tif``, or ``<name>-2.ome.tif``, ... if that image or
-    one of its sidecars already exists (a proposal never replaces a file)."""
+    """Propose ``folder/<name>.ome.tif``, or ``<name>-2.ome.tif``, ... when taken.
+
+    A name is taken when the image or one of its sidecars already exists (a
+    proposal never replaces a file).
+    """
     folder = Path(os.fspath(folder))
     base = file_stem_for(name)
     n = 1

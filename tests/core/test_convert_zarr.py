@@ -33,9 +33,7 @@ HARNESS = Path(__file__).resolve().parents[1] / "viv" / "zarr_codecs.mjs"
 
 
 def cli(command, *args, cwd=None, timeout=240):
-    proc = subprocess.run(
-        [EXE, command, *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=cwd
-    )
+    proc = subprocess.run([EXE, command, *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=cwd)
     return proc.returncode, proc.stdout, proc.stderr
 
 

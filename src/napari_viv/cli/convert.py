@@ -94,9 +94,8 @@ def _convert(src_path: Path, out: Path, options, args) -> int:
 
 
 def _check_output(src: Path, out: Path, overwrite: bool) -> None:
-    from ..write.atomic import check_folder
-
     from ..naming import is_zarr_name
+    from ..write.atomic import check_folder
 
     check_folder(out.parent if str(out.parent) else Path("."), target=out)
     if is_zarr_name(out):

@@ -41,14 +41,16 @@ class ExportOptions:
 
     ``tile_size`` and ``levels`` may be given as text ("512", "3", "auto"),
     ``compression`` as ``"zlib"``, ``"zlib:N"`` (N = 1..12), ``"lzw"``,
-    ``"none"``, ``"jpeg"`` or ``"jpeg:Q"`` (8-bit only).
+    ``"none"``, ``"jpeg"`` or ``"jpeg:Q"`` (8-bit only); for OME-Zarr one of
+    the Zarr codecs (see :mod:`napari_viv.write.codecs`).
     """
 
     #: Axis letters of the source from ``TCZYXS``, or None to guess them.
     axes: str | None = None
     tile_size: int | str = 512
     levels: int | str | None = "auto"
-    compression: str | None = DEFAULT_COMPRESSION
+    #: None: the format's default (zlib for OME-TIFF, blosc for OME-Zarr).
+    compression: str | None = None
     #: How each level is made from the one above: "mean" or "nearest".
     downsample: str = "mean"
     #: The container the tiles go to, "ome-tiff" or "ome-zarr": it decides

@@ -24,7 +24,6 @@ from ..lazy import MemmapWindow, shared_mapping
 from ..metadata import ImageMetadata
 from ..system import cpu_count
 from ..viewfile import view_document, view_json
-from .codecs import DEFAULT_COMPRESSION
 from .ngff import ngff_attributes
 from .omexml import build_ome_xml
 from .plan import ExportOptions, PyramidPlan, plan_export

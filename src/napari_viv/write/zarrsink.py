@@ -42,7 +42,6 @@ from .plan import PyramidPlan
 from .sink import TileSink
 
 
-
 def zarr2_compressor(plan: PyramidPlan) -> dict[str, Any] | None:
     """Give the Zarr v2 ``compressor`` (numcodecs' JSON) of the plan's codec; None: uncompressed.
 
@@ -91,6 +90,7 @@ def zarr3_codec(plan: PyramidPlan) -> dict[str, Any] | None:
     if codec.name == "gzip":
         return {"name": "gzip", "configuration": {"level": codec.level}}
     return None
+
 
 #: Tiles per shard side in a Zarr v3 store (8 x 8 tiles of 512 px: 4096-px shards).
 SHARD_TILES = 8
