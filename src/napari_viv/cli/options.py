@@ -211,7 +211,7 @@ def _format_choice(args: argparse.Namespace, output: str | None) -> tuple[str, s
             try:
                 parse_spec(args.compression)
             except NapariVivError as exc:
-                raise UsageError(f"--compression {args.compression}: {exc.problem}") from None
+                raise UsageError(f"argument --compression: {exc.problem}") from None
         return fmt, "0.4"
     ngff = args.ngff or "0.4"
     if args.shard_size is not None:
@@ -223,5 +223,5 @@ def _format_choice(args: argparse.Namespace, output: str | None) -> tuple[str, s
         try:
             choose_codec(args.compression, "uint16", container="zarr")
         except NapariVivError as exc:
-            raise UsageError(f"--compression {args.compression}: {exc.problem}") from None
+            raise UsageError(f"argument --compression: {exc.problem}") from None
     return fmt, ngff
