@@ -187,6 +187,25 @@ def child_main(kind, src, out, arg):
     print(json.dumps({"seconds": seconds, "cpu_s": cpu, "peak_rss_mb": hwm_mb("self")}))
 
 
+def seed_luca():
+    """Time napari-viv at the seed's LuCa size (bioformats2raw published 50 s for 0.4, 122-150 s for 0.5)."""
+    from make_luca_like import make
+
+    src = HERE / "data" / "luca_seed_12480x17280.npy"
+    if not src.exists():
+        print(f"generating {src} ...", flush=True)
+        make(src, 12480, width=17280)
+    work = HERE / "data" / "zarr_out"
+    work.mkdir(parents=True, exist_ok=True)
+    results = {"machine": machine(), "shape": [7, 12480, 17280]}
+    for ngff in ("0.4", "0.5"):
+        results[f"napari-viv {ngff}"] = run_child("napari-viv", src, work / f"seed_{ngff}.ome.zarr", ngff)
+        print(ngff, results[f"napari-viv {ngff}"], flush=True)
+    results["machine"]["loadavg_end"] = os.getloadavg()
+    (HERE / "zarr_seed_results.json").write_text(json.dumps(results, indent=2) + "\n")
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=4096)
@@ -195,9 +214,13 @@ def main():
     ap.add_argument("--out")
     ap.add_argument("--arg", default="")
     ap.add_argument("--skip", default="", help="comma-separated runs to leave out")
+    ap.add_argument("--seed-luca", action="store_true", help="napari-viv 0.4 and 0.5 at 7 x 12480 x 17280 only")
     args = ap.parse_args()
     if args.child:
         child_main(args.child, args.src, args.out, args.arg)
+        return
+    if args.seed_luca:
+        seed_luca()
         return
     skip = set(filter(None, args.skip.split(",")))
     work = HERE / "data" / "zarr_out"
