@@ -32,7 +32,16 @@ RECOMMENDED_TILE_SIZES = (256, 512, 1024)
 
 
 # Rough compressed/raw ratios, for size estimates only.
-_RATIO = {"zlib": 0.6, "gzip": 0.6, "lzw": 0.75, "none": 1.0, "jpeg": 0.1}
+_RATIO = {
+    "zlib": 0.6,
+    "gzip": 0.6,
+    "lzw": 0.75,
+    "none": 1.0,
+    "jpeg": 0.1,
+    "blosc-zstd": 0.57,
+    "blosc-lz4": 0.59,
+    "zstd": 0.6,
+}
 
 
 @dataclass(frozen=True)
