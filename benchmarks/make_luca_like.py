@@ -33,23 +33,24 @@ BLOCK = 1024
 CHANNELS = 7
 
 
-def make(path, size=8192, *, channels=CHANNELS, seed=0, scale=1.0, workers=None):
-    """Render the image into ``path`` (.npy) and return the memory map."""
+def make(path, size=8192, *, channels=CHANNELS, seed=0, scale=1.0, workers=None, width=None):
+    """Render the image into ``path`` (.npy) and return the memory map (``width``: not square)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
-    out = np.lib.format.open_memmap(tmp, mode="w+", dtype="uint16", shape=(channels, size, size))
+    width = width or size
+    out = np.lib.format.open_memmap(tmp, mode="w+", dtype="uint16", shape=(channels, size, width))
     chans = list(range(channels))
 
     def one(block):
         y0, x0 = block
-        y1, x1 = min(y0 + BLOCK, size), min(x0 + BLOCK, size)
+        y1, x1 = min(y0 + BLOCK, size), min(x0 + BLOCK, width)
         tile = render_block(seed, chans, y0, y1, x0, x1, np.float32)
         if scale != 1.0:
             tile = tile / np.float32(scale)
         out[:, y0:y1, x0:x1] = np.clip(np.rint(tile), 0, 65535).astype(np.uint16)
 
-    blocks = [(y, x) for y in range(0, size, BLOCK) for x in range(0, size, BLOCK)]
+    blocks = [(y, x) for y in range(0, size, BLOCK) for x in range(0, width, BLOCK)]
     with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
         list(pool.map(one, blocks))
     out.flush()

@@ -1,4 +1,4 @@
-"""One input file to one Viv pyramid: what ``napari-viv convert`` runs, and ``batch`` per file.
+"""One input file to one Viv pyramid (OME-TIFF or OME-Zarr): what ``napari-viv convert`` runs, and ``batch`` per file.
 
 :class:`ConvertOptions` are the conversion options (``None``: the input's
 own). :func:`convert_one` opens an input lazily and streams it through
@@ -46,6 +46,12 @@ class ConvertOptions:
     unit: str | None = None
     series: int | None = None
     workers: int | None = None
+    #: "ome-tiff" or "ome-zarr"; None: by the output's suffix (.ome.zarr / .zarr: OME-Zarr).
+    format: str | None = None
+    #: NGFF version of an OME-Zarr output: "0.4" (Zarr v2) or "0.5" (Zarr v3, sharded).
+    ngff: str = "0.4"
+    #: Shard edge in pixels for NGFF 0.5; None: the writer's default.
+    shard_size: int | None = None
 
     def for_series(self, series: int | None) -> ConvertOptions:
         """Return these options for image series ``series``; None: as they are."""
@@ -122,7 +128,9 @@ def convert_one(
     src : str or os.PathLike
         The input image (any format :func:`~napari_viv.read.open_image` reads).
     out : str or os.PathLike
-        A checked output path (see :func:`~napari_viv.naming.output_path`).
+        A checked output path (see :func:`~napari_viv.naming.export_path`): a
+        ``.ome.tif`` file, or an OME-Zarr store when ``options.format`` says so
+        or the name ends in ``.ome.zarr`` / ``.zarr``.
     options : ConvertOptions
         How to convert it.
     overwrite : bool
@@ -172,7 +180,11 @@ def convert_one(
     sizes = dict(options.pixel_size) if options.pixel_size is not None else None
     if sizes is not None and "z" in sizes and "Z" not in meta.axes:
         raise NapariVivError("has no Z axis; give --pixel-size X or X,Y", subject=src_path)
-    compression, tile_size, copy = _jpeg_choice(src_path, options, say)
+    fmt = naming.output_format(out, options.format)
+    if fmt == "ome-zarr":  # a store holds no JPEG: the Zarr codecs only (default: the Zarr default)
+        compression, tile_size, copy = options.compression, options.tile_size or 512, None
+    else:
+        compression, tile_size, copy = _jpeg_choice(src_path, options, say)
     try:
         written = export_pyramid(
             source.levels if len(source.levels) > 1 and options.downsample is None else source.levels[0],
@@ -190,6 +202,9 @@ def convert_one(
             overwrite=overwrite,
             progress=progress,
             cancel=cancel,
+            format=fmt,
+            ngff=options.ngff,
+            shard_size=options.shard_size,
         )
     except (Cancelled, KeyboardInterrupt):
         raise

@@ -89,6 +89,8 @@ _TIFF_SUFFIX = re.compile(r"(\.ome)?\.tiff?$", re.IGNORECASE)
 
 def _sidecar(tif_path, suffix: str) -> Path:
     p = Path(os.fspath(tif_path))
+    if is_zarr_name(p):  # a store's sidecars share its stem: x.ome.zarr -> x.view.json
+        return p.with_name(stem(p) + suffix)
     return p.with_name(_TIFF_SUFFIX.sub("", p.name) + suffix)
 
 
@@ -123,10 +125,18 @@ def avivator_offsets_name(name: str) -> str:
 
 
 def series_output_path(out: Path, index: int) -> Path:
-    """``x.ome.tif`` -> ``x_s<index>.ome.tif``: one file per series of an input."""
-    out = output_path(out)
+    """Name one output per series of an input: ``x.ome.tif`` -> ``x_s<index>.ome.tif``.
+
+    A Zarr store's name keeps its suffix the same way.
+
+    >>> series_output_path(Path("x.tif"), 2).name, series_output_path(Path("y.ome.zarr"), 0).name
+    ('x_s2.ome.tif', 'y_s0.ome.zarr')
+    """
+    zarr = is_zarr_name(out)
+    out = zarr_output_path(out) if zarr else output_path(out)
     low = out.name.lower()
-    suffix = next(s for s in OME_TIFF_SUFFIXES[::-1] if low.endswith(s))
+    suffixes = ZARR_SUFFIXES if zarr else OME_TIFF_SUFFIXES[::-1]
+    suffix = next(s for s in suffixes if low.endswith(s))
     return out.with_name(f"{out.name[: -len(suffix)]}_s{index}{suffix}")
 
 
@@ -147,8 +157,8 @@ def is_batch_input_name(name: str) -> bool:
     return not name.startswith(".") and name.lower().endswith(BATCH_INPUT_SUFFIXES)
 
 
-def batch_output_paths(inputs, out_dir) -> list[Path]:
-    """``out_dir/<stem>.ome.tif`` for each input, distinct even when stems repeat.
+def batch_output_paths(inputs, out_dir, suffix: str = DEFAULT_SUFFIX) -> list[Path]:
+    """``out_dir/<stem>.ome.tif`` (or ``<stem><suffix>``) for each input, distinct even when stems repeat.
 
     An input whose stem no other input shares keeps it. Inputs sharing a stem
     (compared case-insensitively, as on a case-insensitive share) are told
@@ -190,7 +200,7 @@ def batch_output_paths(inputs, out_dir) -> list[Path]:
             n += 1
             final = f"{name}_{n}"
         taken.add(final.lower())
-        out.append(Path(os.fspath(out_dir)) / f"{final}{DEFAULT_SUFFIX}")
+        out.append(Path(os.fspath(out_dir)) / f"{final}{suffix}")
     return out
 
 
@@ -254,3 +264,58 @@ def zarr_output_path(path) -> Path:
     """
     p = Path(os.fspath(path))
     return p if is_zarr_name(p) else p.with_name(p.name + ZARR_SUFFIXES[0])
+
+
+#: The output formats: a pyramidal OME-TIFF file, or an OME-Zarr store (a folder).
+FORMATS = ("ome-tiff", "ome-zarr")
+
+
+def output_format(path, format: str | None = None) -> str:  # noqa: A002 - the CLI's --format
+    """Return the format an export to ``path`` writes: ``format`` if given, else by the name's suffix.
+
+    A name ending in ``.ome.zarr`` or ``.zarr`` is an OME-Zarr store; anything
+    else an OME-TIFF. Whether a forced ``format`` contradicts the name is
+    :func:`format_conflict`'s question.
+
+    >>> output_format("a.ome.zarr"), output_format("a.tif"), output_format("a", "ome-zarr")
+    ('ome-zarr', 'ome-tiff', 'ome-zarr')
+    """
+    if format is not None:
+        return format
+    return "ome-zarr" if is_zarr_name(path) else "ome-tiff"
+
+
+def format_conflict(path, format: str | None) -> str | None:  # noqa: A002 - the CLI's --format
+    """Say why ``format`` contradicts the suffix of ``path``; None when they agree (or one is silent).
+
+    >>> format_conflict("a.ome.zarr", "ome-tiff")
+    'a .zarr name is an OME-Zarr store, not an OME-TIFF'
+    >>> format_conflict("a.ome.tif", "ome-zarr"), format_conflict("a", "ome-zarr")
+    ('a .tif name is an OME-TIFF, not an OME-Zarr store', None)
+    """
+    name = Path(os.fspath(path)).name.lower()
+    if format == "ome-tiff" and is_zarr_name(name):
+        return "a .zarr name is an OME-Zarr store, not an OME-TIFF"
+    if format == "ome-zarr" and name.endswith((".tif", ".tiff")):
+        return "a .tif name is an OME-TIFF, not an OME-Zarr store"
+    return None
+
+
+def export_path(path, format: str | None = None) -> Path:  # noqa: A002 - the CLI's --format
+    """Give the path written for an export to ``path`` in ``format`` (by default, by the suffix).
+
+    >>> export_path("a.tif").name, export_path("a.zarr").name, export_path("a", "ome-zarr").name
+    ('a.ome.tif', 'a.zarr', 'a.ome.zarr')
+    """
+    if output_format(path, format) == "ome-zarr":
+        return zarr_output_path(path)
+    return output_path(path)
+
+
+def format_suffix(format: str | None) -> str:  # noqa: A002 - the CLI's --format
+    """Give the suffix of an output named from a stem (batch outputs): ``.ome.tif`` or ``.ome.zarr``.
+
+    >>> format_suffix(None), format_suffix("ome-zarr")
+    ('.ome.tif', '.ome.zarr')
+    """
+    return ZARR_SUFFIXES[0] if format == "ome-zarr" else DEFAULT_SUFFIX

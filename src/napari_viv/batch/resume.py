@@ -1,4 +1,4 @@
-"""The resume check of ``napari-viv batch``: whether an output is already a complete conversion.
+"""The resume check of ``napari-viv batch``: whether an output (OME-TIFF or OME-Zarr) is already a complete conversion.
 
 :func:`input_stat` gives an input's size and time (a ``.zarr`` folder is
 walked once); :func:`output_is_current` says, without reading a pixel,
@@ -60,14 +60,15 @@ def output_is_current(src, out, *, src_mtime: float | None = None) -> str | None
     The check is cheap (no pixel is read): the image and its offsets file
     exist, the image is newer than the input, its IFD chain parses and matches
     the offsets file, and the tiles of every plane (and every level of the
-    last plane) end inside the file.
+    last plane) end inside the file. An OME-Zarr output (a ``.zarr`` name) is
+    checked by :func:`store_is_current`.
 
     Parameters
     ----------
     src : str or os.PathLike
         The input.
     out : str or os.PathLike
-        Its ``.ome.tif`` output.
+        Its ``.ome.tif`` output (or ``.ome.zarr`` store).
     src_mtime : float, optional
         ``src``'s time from :func:`input_stat` when the caller has it (a
         ``.zarr`` input is then walked once).
@@ -89,6 +90,8 @@ def output_is_current(src, out, *, src_mtime: float | None = None) -> str | None
     import tifffile
 
     src, out = Path(src), Path(out)
+    if naming.is_zarr_name(out):
+        return store_is_current(src, out, src_mtime=src_mtime)
     if not out.is_file():
         return "no output yet"
     offsets_file = naming.offsets_path(out)
@@ -121,3 +124,75 @@ def _ends_after(page, size: int) -> bool:
     """Tell whether a tile of ``page`` ends after byte ``size``."""
     ends = [o + c for o, c in zip(page.dataoffsets, page.databytecounts, strict=True)]
     return bool(ends) and max(ends) > size
+
+
+def store_is_current(src, out, *, src_mtime: float | None = None) -> str | None:
+    """Say why the OME-Zarr store ``out`` is not a complete conversion newer than ``src``; None when it is.
+
+    No pixel is read: the group's metadata parses and names its levels, its
+    metadata file is newer than the input, and every level's array has its
+    metadata and as many chunk files (NGFF 0.4) or shard files (0.5) as its
+    shape and chunking give (napari-viv writes every chunk).
+
+    Parameters
+    ----------
+    src : str or os.PathLike
+        The input.
+    out : str or os.PathLike
+        Its ``.ome.zarr`` store.
+    src_mtime : float, optional
+        ``src``'s time from :func:`input_stat`, when the caller has it.
+
+    Returns
+    -------
+    str or None
+        Why the output must be converted (again), or None.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> store_is_current(folder / "a.npy", folder / "a.ome.zarr")
+    'no output yet'
+    """
+    import json
+
+    src, out = Path(src), Path(out)
+    if not out.is_dir():
+        return "no output yet"
+    v3 = (out / "zarr.json").is_file()
+    root = out / ("zarr.json" if v3 else ".zattrs")
+    try:
+        attrs = json.loads(root.read_text())
+        attrs = attrs["attributes"]["ome"] if v3 else attrs
+        paths = [d["path"] for d in attrs["multiscales"][0]["datasets"]]
+        if src_mtime is None:
+            src_mtime = input_stat(src)[1]
+        if root.stat().st_mtime < src_mtime:
+            return "the input is newer than the output"
+        for path in paths:
+            why = _level_incomplete(out / path, v3)
+            if why:
+                return f"level {path} {why}"
+    except FileNotFoundError as exc:
+        return f"{Path(exc.filename or '?').name} is missing"
+    except Exception as exc:  # noqa: BLE001 - unreadable metadata: convert again
+        return f"the output is damaged ({one_line(exc, 80)})"
+    return None
+
+
+def _level_incomplete(level: Path, v3: bool) -> str | None:
+    """Say what a level array lacks (its chunk or shard files); None when all are there."""
+    import json
+    import math
+
+    if v3:
+        meta = json.loads((level / "zarr.json").read_text())
+        grid = meta["chunk_grid"]["configuration"]["chunk_shape"]
+        files = [p for p in (level / "c").rglob("*") if p.is_file()] if (level / "c").is_dir() else []
+    else:
+        meta = json.loads((level / ".zarray").read_text())
+        grid = meta["chunks"]
+        files = [p for p in level.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    expected = math.prod(math.ceil(n / c) for n, c in zip(meta["shape"], grid, strict=True))
+    return None if len(files) == expected else f"has {len(files)} of its {expected} chunk files"

@@ -30,7 +30,15 @@ from .rows import FileRow
 from .task import cancel_batch, convert_task, topic
 
 
-def plan_batch(files, out_dir, *, overwrite: bool = False, all_series: bool = False, note=None) -> list[FileRow]:
+def plan_batch(
+    files,
+    out_dir,
+    *,
+    overwrite: bool = False,
+    all_series: bool = False,
+    note=None,
+    format: str | None = None,  # noqa: A002 - the CLI's --format
+) -> list[FileRow]:
     """Pair every input with its output in ``out_dir``; ``skipped`` when already converted.
 
     With ``all_series``, a row per image series of each input instead, named by
@@ -49,6 +57,8 @@ def plan_batch(files, out_dir, *, overwrite: bool = False, all_series: bool = Fa
         A row per image series.
     note : callable, optional
         Receives one-line remarks (which associated images are left out).
+    format : {"ome-tiff", "ome-zarr"}, optional
+        The outputs' format: ``<stem>.ome.tif`` files (default) or ``<stem>.ome.zarr`` stores.
 
     Returns
     -------
@@ -62,9 +72,12 @@ def plan_batch(files, out_dir, *, overwrite: bool = False, all_series: bool = Fa
     >>> np.save(folder / "a.npy", np.zeros((8, 8), np.uint16))
     >>> [(r.output.name, r.status) for r in plan_batch([folder / "a.npy"], folder / "out")]
     [('a.ome.tif', 'pending')]
+    >>> [r.output.name for r in plan_batch([folder / "a.npy"], folder / "out", format="ome-zarr")]
+    ['a.ome.zarr']
     """
     rows = []
-    for src, out in zip(files, naming.batch_output_paths(files, out_dir), strict=True):
+    outputs = naming.batch_output_paths(files, out_dir, naming.format_suffix(format))
+    for src, out in zip(files, outputs, strict=True):
         try:
             size, mtime = input_stat(src)
         except OSError as exc:
@@ -105,7 +118,7 @@ def _planned(row: FileRow, overwrite: bool, src_mtime: float) -> FileRow:
         row.fail(NapariVivError("is its own output; choose another --out-dir", subject=src))
     elif not overwrite and output_is_current(src, out, src_mtime=src_mtime) is None:
         row.status, row.reason = "skipped", "already converted"
-        row.output_bytes = out.stat().st_size
+        row.output_bytes = input_stat(out)[0]  # a file's size, or a store's files' total
         row.written = [str(p) for p in [out, *naming.sidecar_paths(out)] if p.exists()]
     return row
 
@@ -352,7 +365,7 @@ def _collect(fut, row: FileRow, progress: Progress) -> None:
         row.output_bytes = result.get("output_bytes", 0)
         row.written = result.get("written", [])
         row.notes = list(result.get("notes", []))
-        if row.status == "done" and not row.output.is_file():
+        if row.status == "done" and not row.output.exists():
             row.fail(
                 NapariVivError(
                     f"the worker {row.worker} wrote it, but it is not in {row.output.parent} here: --out-dir must "

@@ -1,9 +1,10 @@
 """`napari-viv batch INPUT... --out-dir DIR`: many images, here or on a Dask cluster, resumably.
 
 Every INPUT (file, folder searched for what ``convert`` reads, or glob)
-becomes ``DIR/<stem>.ome.tif`` with its offsets (and view) file, converted as
+becomes ``DIR/<stem>.ome.tif`` with its offsets (and view) file, or with
+``--format ome-zarr`` the store ``DIR/<stem>.ome.zarr``, converted as
 ``convert`` does; with ``--all-series``, each image series of it becomes
-``DIR/<stem>_s<N>.ome.tif``, a row of its own. Without ``--scheduler`` the
+``DIR/<stem>_s<N>.ome.tif`` (``.ome.zarr``), a row of its own. Without ``--scheduler`` the
 files are converted on this machine, ``--jobs`` at a time (default one, with
 all cores); with ``--scheduler tcp://HOST:PORT`` (or ``local`` for a
 ``LocalCluster``) each file (or series) is one ``dask.distributed`` task. Outputs complete and newer than their input
@@ -34,7 +35,8 @@ def add_parser(subparsers) -> None:
         help="convert many images (files, folders, globs), here or on a Dask cluster; resumable",
         description=(
             "Convert every INPUT (a file, a folder searched for the formats convert reads, or a "
-            "glob) to DIR/<stem>.ome.tif with its offsets.json, on this machine or one task per "
+            "glob) to DIR/<stem>.ome.tif with its offsets.json (or, with --format ome-zarr, to the "
+            "OME-Zarr store DIR/<stem>.ome.zarr), on this machine or one task per "
             "file on a dask.distributed cluster. Re-running skips what is already converted."
         ),
     )
@@ -92,7 +94,7 @@ def run(args) -> int:
     found = _inputs(args, out_dir)
     started = time.perf_counter()
     when = datetime.now(UTC)
-    rows, missing = _plan(args, found, out_dir)
+    rows, missing = _plan(args, found, out_dir, options.format)
     stop = Stop()
     interrupted = _convert(args, rows, options, stop)
     for r in rows:
@@ -155,7 +157,7 @@ def _inputs(args, out_dir: Path):
     return found
 
 
-def _plan(args, found, out_dir: Path):
+def _plan(args, found, out_dir: Path, fmt: str | None):
     """Plan the rows (and fail those of INPUTs that named nothing); say what will happen."""
     from ..batch.rows import FileRow
     from ..batch.runner import plan_batch
@@ -166,12 +168,13 @@ def _plan(args, found, out_dir: Path):
         overwrite=args.overwrite,
         all_series=args.all_series,
         note=lambda t: print(f"napari-viv batch: note: {t}", file=sys.stderr),
+        format=fmt,
     )
     missing = [
         FileRow(Path(text), Path("-"), status="failed", reason=str(NapariVivError(why, subject=text)))
         for text, why in found.missing
     ]
-    _announce_names(rows)
+    _announce_names(rows, fmt)
     skipped = sum(r.status == "skipped" for r in rows)
     todo = sum(r.status == "pending" for r in rows)
     where = (
@@ -224,12 +227,12 @@ def _convert(args, rows, options, stop: Stop) -> bool:
     return interrupted or stop.event.is_set()
 
 
-def _announce_names(rows) -> None:
+def _announce_names(rows, fmt: str | None) -> None:
     """Say which outputs were renamed because inputs share a name."""
-    from ..naming import DEFAULT_SUFFIX, series_output_path, stem
+    from ..naming import format_suffix, series_output_path, stem
 
     def plain(r) -> str:
-        name = Path(f"{stem(r.input)}{DEFAULT_SUFFIX}")
+        name = Path(f"{stem(r.input)}{format_suffix(fmt)}")
         return (name if r.series is None else series_output_path(name, r.series)).name
 
     renamed = [r for r in rows if r.output.name != plain(r)]

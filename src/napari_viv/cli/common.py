@@ -232,8 +232,9 @@ def tile_size_arg(text: str) -> int:
 def compression_arg(text: str) -> str:
     """Check a ``--compression``: a codec name (and level) the writer knows.
 
-    Whether it suits the input's pixels (JPEG is 8-bit only) is checked when
-    the file is converted.
+    A TIFF or a Zarr codec; whether it suits the output's format is checked
+    with the other options, whether it suits the input's pixels (JPEG is 8-bit
+    only) when the file is converted.
 
     Parameters
     ----------
@@ -250,10 +251,46 @@ def compression_arg(text: str) -> str:
     >>> compression_arg("zlib:6")
     'zlib:6'
     """
-    from ..write.codecs import parse_spec
+    from ..write.codecs import parse_spec, parse_zarr_spec
 
-    _checked(parse_spec, text)
+    try:
+        parse_spec(text)
+    except NapariVivError as tiff_error:
+        try:
+            parse_zarr_spec(text)  # a Zarr codec: whether the output is a store is checked later
+        except NapariVivError as zarr_error:
+            zarr_name = "OME-Zarr codec" in tiff_error.problem  # then the Zarr complaint is the one that helps
+            raise argparse.ArgumentTypeError((zarr_error if zarr_name else tiff_error).problem) from None
     return text
+
+
+def shard_size_arg(text: str) -> int:
+    """Check a ``--shard-size``: a whole number of pixels, at least 16.
+
+    Whether it is a multiple of the tile size is checked with the other options.
+
+    Parameters
+    ----------
+    text : str
+        The option's value.
+
+    Returns
+    -------
+    int
+        The shard edge in pixels.
+
+    Examples
+    --------
+    >>> shard_size_arg("4096")
+    4096
+    """
+    try:
+        size = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"shard size must be a whole number of pixels, not {text!r}") from None
+    if size < 16:
+        raise argparse.ArgumentTypeError(f"shard size {size} is too small; give a multiple of the tile size")
+    return size
 
 
 def levels_arg(text: str) -> int | str:

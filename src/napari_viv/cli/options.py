@@ -10,6 +10,10 @@ from __future__ import annotations
 import argparse
 
 from ..convert import ConvertOptions
+from ..errors import NapariVivError
+from ..naming import FORMATS
+from ..write.plan import NGFF_VERSIONS
+from ..write.zarrsink import SHARD_TILES
 from .common import (
     UsageError,
     compression_arg,
@@ -17,6 +21,7 @@ from .common import (
     names_arg,
     nonneg_int,
     positive_int,
+    shard_size_arg,
     sizes_arg,
     tile_size_arg,
     unit_arg,
@@ -48,14 +53,38 @@ def add_conversion_options(p: argparse.ArgumentParser, output: str) -> None:
         help="tile edge in pixels, a power of two >= 16 (default 512, or the size of JPEG tiles copied from the input)",
     )
     p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="ome-tiff (a .ome.tif file + offsets.json) or ome-zarr (a .ome.zarr store, a folder); "
+        "default: by the output's suffix (.ome.zarr or .zarr: ome-zarr), else ome-tiff",
+    )
+    p.add_argument(
+        "--ngff",
+        choices=NGFF_VERSIONS,
+        default=None,
+        help="OME-Zarr only: NGFF 0.4 (Zarr v2, one file per tile; default, what Avivator, "
+        "vizarr, napari-ome-zarr, QuPath and Fiji read) or 0.5 (Zarr v3, tiles grouped in shards)",
+    )
+    p.add_argument(
+        "--shard-size",
+        type=shard_size_arg,
+        default=None,
+        metavar="N",
+        help=f"NGFF 0.5 only: shard edge in pixels, a multiple of the tile size (default {SHARD_TILES} "
+        "tiles: 4096 px, a few thousand files for a whole slide)",
+    )
+    p.add_argument(
         "--compression",
         type=compression_arg,
         default=None,
         metavar="C",
-        help="zlib (default: lossless, libdeflate level 1 + predictor), zlib:LEVEL "
+        help="OME-TIFF: zlib (default: lossless, libdeflate level 1 + predictor), zlib:LEVEL "
         "(1-12), lzw, none, or jpeg[:QUALITY] (lossy, 8-bit only, quality "
         "1-100, default 85); JPEG-compressed 8-bit RGB input stays JPEG, its "
-        "tiles copied unchanged when they can be",
+        "tiles copied unchanged when they can be. OME-Zarr: blosc (default: "
+        "blosc-zstd:1, bit-shuffle), blosc-zstd[:1-9], blosc-lz4[:1-9], zstd[:1-22], "
+        "zlib[:1-9] or none (all lossless)",
     )
     p.add_argument(
         "--levels",
@@ -108,13 +137,19 @@ def add_conversion_options(p: argparse.ArgumentParser, output: str) -> None:
     )
 
 
-def options_from_args(args: argparse.Namespace) -> ConvertOptions:
+def options_from_args(args: argparse.Namespace, output: str | None = None) -> ConvertOptions:
     """Return the :class:`~napari_viv.convert.ConvertOptions` of parsed ``convert``/``batch`` arguments.
+
+    The output format is ``--format``, else the suffix of ``output`` (``convert``'s
+    OUTPUT; ``batch`` names its outputs itself), else OME-TIFF; the options
+    that apply to one format only are refused with the other.
 
     Parameters
     ----------
     args : argparse.Namespace
         Parsed by a parser with :func:`add_conversion_options`.
+    output : str, optional
+        The output name the user gave, if any.
 
     Returns
     -------
@@ -124,7 +159,9 @@ def options_from_args(args: argparse.Namespace) -> ConvertOptions:
     Raises
     ------
     UsageError
-        ``--unit`` without ``--pixel-size``.
+        ``--unit`` without ``--pixel-size``; ``--format`` contradicting the
+        output's suffix; ``--ngff``, ``--shard-size`` or a codec that do not
+        apply to the output's format.
 
     Examples
     --------
@@ -132,13 +169,19 @@ def options_from_args(args: argparse.Namespace) -> ConvertOptions:
     >>> add_conversion_options(p, output="OUTPUT")
     >>> options_from_args(p.parse_args(["--pixel-size", "0.5"])).pixel_size
     (('x', 0.5), ('y', 0.5))
+    >>> options_from_args(p.parse_args(["--ngff", "0.5"]), output="a.ome.zarr").format
+    'ome-zarr'
     """
     from ..metadata import normalize_unit
 
     if args.unit is not None and args.pixel_size is None:
         raise UsageError("--unit is the unit of --pixel-size; give both (the input's own sizes keep their own unit)")
     unit = args.unit if args.unit is not None else normalize_unit(None) if args.pixel_size is not None else None
+    fmt, ngff = _format_choice(args, output)
     return ConvertOptions(
+        format=fmt,
+        ngff=ngff,
+        shard_size=args.shard_size,
         tile_size=args.tile_size,
         compression=args.compression,
         levels=args.levels,
@@ -149,3 +192,36 @@ def options_from_args(args: argparse.Namespace) -> ConvertOptions:
         series=args.series,
         workers=args.workers,
     )
+
+
+def _format_choice(args: argparse.Namespace, output: str | None) -> tuple[str, str]:
+    """Return (format, NGFF version); a UsageError for options that contradict each other."""
+    from ..naming import format_conflict, output_format
+    from ..write.codecs import choose_codec, parse_spec
+
+    fmt = output_format(output, args.format) if output is not None else args.format or "ome-tiff"
+    conflict = format_conflict(output, args.format) if output is not None else None
+    if conflict:
+        raise UsageError(f"--format {args.format} does not fit the output {output}: {conflict}")
+    if fmt == "ome-tiff":
+        for flag, value in (("--ngff", args.ngff), ("--shard-size", args.shard_size)):
+            if value is not None:
+                raise UsageError(f"{flag} applies to OME-Zarr output (a .ome.zarr name or --format ome-zarr)")
+        if args.compression is not None:
+            try:
+                parse_spec(args.compression)
+            except NapariVivError as exc:
+                raise UsageError(f"argument --compression: {exc.problem}") from None
+        return fmt, "0.4"
+    ngff = args.ngff or "0.4"
+    if args.shard_size is not None:
+        if ngff != "0.5":
+            raise UsageError("--shard-size applies to --ngff 0.5 (NGFF 0.4 stores have no shards)")
+        if args.tile_size is not None and args.shard_size % args.tile_size:
+            raise UsageError(f"--shard-size {args.shard_size} must be a multiple of --tile-size {args.tile_size}")
+    if args.compression is not None:
+        try:
+            choose_codec(args.compression, "uint16", container="zarr")
+        except NapariVivError as exc:
+            raise UsageError(f"argument --compression: {exc.problem}") from None
+    return fmt, ngff

@@ -16,7 +16,16 @@ A compression spec is a string ``"name"`` or ``"name:level"``:
   at the same quality, and Viv's JavaScript decoder upsamples chroma unlike
   libjpeg. Each tile is a complete JPEG stream.
 
-zstd, JPEG 2000, WebP and the like are refused: Viv cannot decode them
+An OME-Zarr store takes other codecs (:data:`ZARR_CODECS`), all decoded by
+Viv's Zarr loader (zarrita with numcodecs.js); none has a predictor:
+
+* ``"blosc"`` (the default) = ``"blosc-zstd:1"`` - Blosc with zstd at level 1
+  and bit-shuffle; ``"blosc-lz4[:LEVEL]"`` the same with LZ4 (faster, larger);
+* ``"zstd[:LEVEL]"``, ``"zlib[:LEVEL]"`` (gzip in Zarr v3), ``"none"``.
+
+docs/benchmarks.md has the measurement that chose the default.
+
+In a TIFF, zstd, JPEG 2000, WebP and the like are refused: Viv cannot decode them
 (or only in some browsers). LERC is refused too, for now: the Viv loader
 decodes it exactly in Node (except 8-bit noise), but in the browser its decoder
 module fails to load from our single-file bundle, and Bio-Formats cannot read it.
@@ -49,6 +58,7 @@ _ALIASES = {
     "jpg": "jpeg",
 }
 _UNDECODABLE = "cannot be decoded by Viv/Avivator"
+_ZARR_ONLY = "is an OME-Zarr codec (for a .ome.zarr output), not a TIFF one"
 _REFUSED = {
     "zstd": _UNDECODABLE,
     "jpeg2000": _UNDECODABLE,
@@ -61,6 +71,9 @@ _REFUSED = {
     "avif": _UNDECODABLE,
     "webp": "is decoded by Viv only in some browsers (not in Node)",
     "packbits": "is not offered (it compresses microscopy images poorly)",
+    "blosc": _ZARR_ONLY,
+    "blosczstd": _ZARR_ONLY,
+    "blosclz4": _ZARR_ONLY,
     "lerc": (
         "is not offered: the Viv loader decodes it (not 8-bit noise), but the browser "
         "viewer cannot load its decoder yet (docs/viv-rules.md)"
@@ -99,11 +112,33 @@ COMPRESSION_NAMES = {
 }
 
 
+#: Zarr codec names (after aliases) and their level range; "blosc" alone is blosc-zstd.
+_ZARR_ALIASES = {
+    "blosc": "blosc-zstd",
+    "blosc-zstd": "blosc-zstd",
+    "blosc-lz4": "blosc-lz4",
+    "zstd": "zstd",
+    "zlib": "zlib",
+    "deflate": "zlib",
+    "gzip": "zlib",
+    "none": "none",
+    "raw": "none",
+    "": "none",
+}
+#: Levels each Zarr codec takes, and its level when none is given.
+_ZARR_LEVELS = {"blosc-zstd": (1, 9, 1), "blosc-lz4": (1, 9, 5), "zstd": (1, 22, 1), "zlib": (1, 9, 1)}
+#: The codec an OME-Zarr store gets when none is given (docs/benchmarks.md says why).
+DEFAULT_ZARR_COMPRESSION = "blosc"
+#: Blosc's shuffle written (2: bit-shuffle, measured smaller and faster than byte-shuffle).
+BLOSC_SHUFFLE = 2
+_ZARR_CHOICES = "blosc (default: blosc-zstd:1), blosc-zstd[:1-9], blosc-lz4[:1-9], zstd[:1-22], zlib[:1-9] or none"
+
+
 @dataclass(frozen=True)
 class Codec:
     """A chosen codec for one dtype and layout; ``encode`` is thread-safe."""
 
-    name: str  # zlib | lzw | none | jpeg | gzip (Zarr v3)
+    name: str  # zlib | lzw | none | jpeg; Zarr: gzip (v3's zlib) | zstd | blosc-zstd | blosc-lz4
     level: int | None  # zlib level or JPEG quality
     predictor: int  # TIFF Predictor tag: 1 none, 2 horizontal, 3 float
     samples: int = 1
@@ -144,6 +179,18 @@ class Codec:
                     subsampling=JPEG_SUBSAMPLING,
                 )
             return imagecodecs.jpeg8_encode(np.ascontiguousarray(tile), level=self.level)
+        if self.name.startswith("blosc-"):
+            tile = np.ascontiguousarray(tile)
+            return imagecodecs.blosc_encode(
+                tile,  # type: ignore[arg-type]
+                level=self.level,
+                compressor=self.name[len("blosc-") :],
+                shuffle=BLOSC_SHUFFLE,
+                typesize=tile.dtype.itemsize,
+                numthreads=1,  # the stream's pool runs one tile per thread
+            )
+        if self.name == "zstd":
+            return imagecodecs.zstd_encode(np.ascontiguousarray(tile), level=self.level)  # type: ignore[arg-type]
         axis = -2 if tile.ndim == 3 else -1
         if self.predictor == 2:
             tile = imagecodecs.delta_encode(tile, axis=axis, out=_scratch(tile))
@@ -202,25 +249,69 @@ def parse_spec(spec: str | None) -> tuple[str, int | None]:
     return name, level
 
 
-#: Codecs a Zarr store may use (Viv's zarrita loader decodes them in every browser).
-ZARR_CODECS = ("zlib", "none")
+#: Codecs a Zarr store may use (Viv's zarrita loader decodes them: tests/viv/zarr_codecs.mjs).
+ZARR_CODECS = ("blosc-zstd", "blosc-lz4", "zstd", "zlib", "none")
+
+
+def parse_zarr_spec(spec: str | None) -> tuple[str, int | None]:
+    """Split a Zarr compression spec into (codec, level); None gives the Zarr default.
+
+    Parameters
+    ----------
+    spec : str or None
+        ``"blosc"``, ``"blosc-zstd:3"``, ``"blosc-lz4"``, ``"zstd:5"``, ``"zlib"``, ``"none"``...
+
+    Returns
+    -------
+    tuple of (str, int or None)
+        The codec (one of :data:`ZARR_CODECS`) and its level.
+
+    Raises
+    ------
+    NapariVivError
+        A codec OME-Zarr output does not offer, or a level out of range.
+
+    Examples
+    --------
+    >>> parse_zarr_spec(None), parse_zarr_spec("zstd:5"), parse_zarr_spec("gzip")
+    (('blosc-zstd', 1), ('zstd', 5), ('zlib', 1))
+    """
+    text = str(DEFAULT_ZARR_COMPRESSION if spec is None else spec).strip().lower()
+    raw_name, _, raw_level = text.partition(":")
+    name = _ZARR_ALIASES.get(raw_name.replace("_", "-"))
+    if name is None:
+        raise NapariVivError(f"compression {spec!r} is not offered for OME-Zarr; use {_ZARR_CHOICES}")
+    if name == "none":
+        if raw_level:
+            raise NapariVivError(f"compression {spec!r}: none takes no level")
+        return name, None
+    low, top, default = _ZARR_LEVELS[name]
+    if not raw_level:
+        return name, default
+    try:
+        level = int(raw_level)
+    except ValueError:
+        raise NapariVivError(f"compression {spec!r}: level must be an integer") from None
+    if not low <= level <= top:
+        raise NapariVivError(f"compression {spec!r}: level must be {low}..{top} for {name}")
+    return name, level
 
 
 def choose_codec(spec, dtype, samples: int = 1, *, container: str = "tiff") -> Codec:
     """Choose the codec for ``spec`` applied to ``dtype`` pixels with ``samples``.
 
     ``container`` is "tiff", "zarr" (Zarr v2) or "zarr3": a Zarr store
-    takes only :data:`ZARR_CODECS`, without a predictor (Zarr has no per-row
-    one that Viv decodes); Zarr v3 writes zlib's deflate as gzip.
+    takes only :data:`ZARR_CODECS` (default :data:`DEFAULT_ZARR_COMPRESSION`),
+    without a predictor (Zarr has no per-row one that Viv decodes); Zarr v3
+    writes zlib's deflate as gzip.
     """
-    name, level = parse_spec(spec)
-    dt = np.dtype(dtype)
     if container in ("zarr", "zarr3"):
-        if name not in ZARR_CODECS:
-            raise NapariVivError(f"compression {spec!r} is not offered for OME-Zarr; use zlib (default) or none")
+        name, level = parse_zarr_spec(spec)
         if container == "zarr3" and name == "zlib":  # Zarr v3 names deflate only in its gzip wrapper
             name = "gzip"
         return Codec(name, level, 1, samples)
+    name, level = parse_spec(spec)
+    dt = np.dtype(dtype)
     if name == "lzw" and samples > 1:
         raise NapariVivError("compression 'lzw' is not decoded correctly by Viv for RGB; use zlib or none")
     if name == "jpeg" and (dt != np.uint8 or samples not in (1, 3)):

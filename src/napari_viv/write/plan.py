@@ -18,13 +18,12 @@ from typing import Any
 import numpy as np
 
 from ..errors import NapariVivError
+from ..naming import FORMATS
 from ..tiles import EncodedTiles
 from .codecs import DEFAULT_COMPRESSION, Codec, choose_codec
 from .downsample import METHODS
 from .layout import Layout, output_dtype, resolve_layout
 
-#: Output formats: a pyramidal OME-TIFF, or an OME-Zarr (NGFF 0.4) store.
-FORMATS = ("ome-tiff", "ome-zarr")
 #: NGFF versions an OME-Zarr is written in: 0.4 on Zarr v2, 0.5 on Zarr v3 with sharding.
 NGFF_VERSIONS = ("0.4", "0.5")
 
@@ -33,7 +32,16 @@ RECOMMENDED_TILE_SIZES = (256, 512, 1024)
 
 
 # Rough compressed/raw ratios, for size estimates only.
-_RATIO = {"zlib": 0.6, "gzip": 0.6, "lzw": 0.75, "none": 1.0, "jpeg": 0.1}
+_RATIO = {
+    "zlib": 0.6,
+    "gzip": 0.6,
+    "lzw": 0.75,
+    "none": 1.0,
+    "jpeg": 0.1,
+    "blosc-zstd": 0.57,
+    "blosc-lz4": 0.59,
+    "zstd": 0.6,
+}
 
 
 @dataclass(frozen=True)
@@ -42,14 +50,16 @@ class ExportOptions:
 
     ``tile_size`` and ``levels`` may be given as text ("512", "3", "auto"),
     ``compression`` as ``"zlib"``, ``"zlib:N"`` (N = 1..12), ``"lzw"``,
-    ``"none"``, ``"jpeg"`` or ``"jpeg:Q"`` (8-bit only).
+    ``"none"``, ``"jpeg"`` or ``"jpeg:Q"`` (8-bit only); for OME-Zarr one of
+    the Zarr codecs (see :mod:`napari_viv.write.codecs`).
     """
 
     #: Axis letters of the source from ``TCZYXS``, or None to guess them.
     axes: str | None = None
     tile_size: int | str = 512
     levels: int | str | None = "auto"
-    compression: str | None = DEFAULT_COMPRESSION
+    #: None: the format's default (zlib for OME-TIFF, blosc for OME-Zarr).
+    compression: str | None = None
     #: How each level is made from the one above: "mean" or "nearest".
     downsample: str = "mean"
     #: The container the tiles go to, "ome-tiff" or "ome-zarr": it decides

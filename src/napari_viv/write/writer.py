@@ -25,7 +25,6 @@ from ..metadata import ImageMetadata
 from ..ome.build import build_ome_xml
 from ..system import cpu_count
 from ..viewfile import view_document, view_json
-from .codecs import DEFAULT_COMPRESSION
 from .ngff import ngff_attributes
 from .plan import ExportOptions, PyramidPlan, plan_export
 from .sink import TileSink
@@ -112,7 +111,7 @@ def export_pyramid(
     name=None,
     tile_size=512,
     levels="auto",
-    compression=DEFAULT_COMPRESSION,
+    compression=None,
     downsample="mean",
     workers=None,
     overwrite=False,
@@ -158,9 +157,11 @@ def export_pyramid(
         Square tile edge, a power of two >= 16.
     levels : int or "auto", default "auto"
         Number of pyramid levels; "auto" halves until the smallest level fits one tile.
-    compression : str, default "zlib"
-        ``"zlib"``, ``"zlib:LEVEL"`` (1-12), ``"lzw"``, ``"none"`` or (8-bit
-        only) ``"jpeg"`` / ``"jpeg:QUALITY"``.
+    compression : str, optional
+        OME-TIFF: ``"zlib"`` (default), ``"zlib:LEVEL"`` (1-12), ``"lzw"``,
+        ``"none"`` or (8-bit only) ``"jpeg"`` / ``"jpeg:QUALITY"``. OME-Zarr:
+        ``"blosc"`` (default, blosc-zstd level 1 with bit-shuffle),
+        ``"blosc-zstd:L"``, ``"blosc-lz4:L"``, ``"zstd:L"``, ``"zlib:L"`` or ``"none"``.
     downsample : {"mean", "nearest"}, default "mean"
         How each level is made from the one above.
     workers : int, optional
@@ -180,8 +181,8 @@ def export_pyramid(
     format : {"ome-tiff", "ome-zarr"}, optional
         The output format; by default an OME-Zarr (NGFF 0.4, Zarr v2) store
         when ``path`` ends in ``.ome.zarr`` or ``.zarr``, else an OME-TIFF.
-        An OME-Zarr store holds RGB as three channels, takes ``zlib`` or
-        ``none`` compression and has no ``offsets.json``.
+        An OME-Zarr store holds RGB as three channels, takes the Zarr codecs
+        and has no ``offsets.json``.
     ngff : {"0.4", "0.5"}, default "0.4"
         The NGFF version of an OME-Zarr: 0.4 on Zarr v2, one file per tile
         (what Avivator, vizarr, napari-ome-zarr, QuPath and Fiji read), or
@@ -225,10 +226,9 @@ def export_pyramid(
     ('cells.view.json', ((1024, 1024), (512, 512)))
     """
     tuning = tuning or Tuning()
-    if format is None:
-        format = "ome-zarr" if naming.is_zarr_name(path) else "ome-tiff"
+    format = naming.output_format(path, format)
     zarr = format == "ome-zarr"
-    out_path = naming.zarr_output_path(path) if zarr else naming.output_path(path)
+    out_path = naming.export_path(path, format)
     md = _merge_metadata(metadata, axes, channel_names, channel_colors, physical_sizes, unit, name)
     what = md.name or out_path.name
     options = ExportOptions(

@@ -37,11 +37,61 @@ import numpy as np
 from .. import naming
 from ..errors import NapariVivError
 from .atomic import check_folder, publish_bytes
+from .codecs import BLOSC_SHUFFLE
 from .plan import PyramidPlan
 from .sink import TileSink
 
-#: Zarr v2 compressor ids for the codecs the plan may choose for a Zarr store.
-ZARR_COMPRESSORS = {"zlib": "zlib", "none": None}
+
+def zarr2_compressor(plan: PyramidPlan) -> dict[str, Any] | None:
+    """Give the Zarr v2 ``compressor`` (numcodecs' JSON) of the plan's codec; None: uncompressed.
+
+    Examples
+    --------
+    >>> from napari_viv.write.plan import ExportOptions, plan_export
+    >>> import numpy as np
+    >>> plan = plan_export([np.zeros((64, 64), np.uint16)], ExportOptions(format="ome-zarr"))
+    >>> zarr2_compressor(plan)
+    {'id': 'blosc', 'cname': 'zstd', 'clevel': 1, 'shuffle': 2, 'blocksize': 0}
+    """
+    codec = plan.codec
+    if codec.name.startswith("blosc-"):
+        cname = codec.name[len("blosc-") :]
+        return {"id": "blosc", "cname": cname, "clevel": codec.level, "shuffle": BLOSC_SHUFFLE, "blocksize": 0}
+    if codec.name == "zstd":
+        return {"id": "zstd", "level": codec.level}
+    if codec.name == "zlib":
+        return {"id": "zlib", "level": codec.level}
+    return None
+
+
+def zarr3_codec(plan: PyramidPlan) -> dict[str, Any] | None:
+    """Give the Zarr v3 bytes-to-bytes codec of the plan's codec; None: uncompressed.
+
+    Examples
+    --------
+    >>> from napari_viv.write.plan import ExportOptions, plan_export
+    >>> import numpy as np
+    >>> plan = plan_export([np.zeros((64, 64), np.uint16)], ExportOptions(format="ome-zarr", ngff="0.5"))
+    >>> zarr3_codec(plan)["configuration"]["shuffle"]
+    'bitshuffle'
+    """
+    codec = plan.codec
+    if codec.name.startswith("blosc-"):
+        config = {
+            "cname": codec.name[len("blosc-") :],
+            "clevel": codec.level,
+            "shuffle": "bitshuffle",
+            "typesize": np.dtype(plan.dtype).itemsize,
+            "blocksize": 0,
+        }
+        return {"name": "blosc", "configuration": config}
+    if codec.name == "zstd":
+        return {"name": "zstd", "configuration": {"level": codec.level, "checksum": False}}
+    if codec.name == "gzip":
+        return {"name": "gzip", "configuration": {"level": codec.level}}
+    return None
+
+
 #: Tiles per shard side in a Zarr v3 store (8 x 8 tiles of 512 px: 4096-px shards).
 SHARD_TILES = 8
 #: The sharding index's "no chunk here" (offset, size).
@@ -71,13 +121,12 @@ def zarr_array_metadata(plan: PyramidPlan, level: int) -> dict[str, Any]:
     ([3, 300, 400], [1, 256, 256], '<u2', '/')
     """
     planes = [plan.sizes[ax] for ax in plan.layout.plane_axes]
-    compressor = ZARR_COMPRESSORS[plan.codec.name]
     return {
         "zarr_format": 2,
         "shape": [*planes, *plan.level_shapes[level]],
         "chunks": [1] * len(planes) + [plan.tile_size, plan.tile_size],
         "dtype": np.dtype(plan.dtype).str,
-        "compressor": None if compressor is None else {"id": compressor, "level": plan.codec.level},
+        "compressor": zarr2_compressor(plan),
         "fill_value": 0,
         "order": "C",
         "filters": None,
@@ -91,7 +140,7 @@ def zarr3_array_metadata(plan: PyramidPlan, level: int, shard_tiles: int = SHARD
     Parameters
     ----------
     plan : PyramidPlan
-        The pyramid written (its codec gzip or none).
+        The pyramid written (its codec one of the Zarr codecs).
     level : int
         The level, 0 the full resolution.
     shard_tiles : int, default SHARD_TILES
@@ -114,8 +163,9 @@ def zarr3_array_metadata(plan: PyramidPlan, level: int, shard_tiles: int = SHARD
     nplane_axes = len(plan.layout.plane_axes)
     t = plan.tile_size
     inner: list[dict[str, Any]] = [{"name": "bytes", "configuration": {"endian": "little"}}]
-    if plan.codec.name == "gzip":
-        inner.append({"name": "gzip", "configuration": {"level": plan.codec.level}})
+    compressor = zarr3_codec(plan)
+    if compressor is not None:
+        inner.append(compressor)
     sharding = {
         "chunk_shape": [1] * nplane_axes + [t, t],
         "codecs": inner,
@@ -161,6 +211,18 @@ class _Shard:
         return True
 
 
+def is_zarr_store(folder: Path) -> bool:
+    """Tell whether ``folder`` is a Zarr group or array (v2 or v3 metadata at its root).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> is_zarr_store(pathlib.Path(tempfile.mkdtemp()))
+    False
+    """
+    return any((folder / name).is_file() for name in (".zgroup", ".zattrs", ".zarray", "zarr.json"))
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -177,7 +239,7 @@ class ZarrSink(TileSink):
     Parameters
     ----------
     plan : PyramidPlan
-        What is written (not interleaved RGB; its codec zlib or none, no predictor).
+        What is written (not interleaved RGB; a Zarr codec, no predictor).
     path : pathlib.Path
         The store (a folder), e.g. ``cells.ome.zarr``; ``cells.view.json`` goes beside it.
     attributes : dict
@@ -225,6 +287,8 @@ class ZarrSink(TileSink):
             raise NapariVivError("is a folder", subject=self.view_path)
         if self.path.exists() and not self.path.is_dir():
             raise NapariVivError("is a file, not a Zarr store", subject=self.path)
+        if self.path.is_dir() and not is_zarr_store(self.path):
+            raise NapariVivError("is a folder but not a Zarr store; it is not replaced", subject=self.path)
         self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent))
         try:
             os.chmod(self._tmp, 0o777 & ~_umask())  # mkdtemp makes 0700 folders; honour the umask

@@ -1,0 +1,261 @@
+"""OME-Zarr export benchmark: napari-viv against ome-zarr-py, ngff-zarr and the codec's floor.
+
+For a LuCa-like image (7 x SIZE x SIZE uint16, see make_luca_like.py) it
+writes the same pyramid (2x2 levels down to one 512-px tile, 512-px
+single-plane chunks, Blosc zstd level 1 with bit-shuffle: napari-viv's Zarr
+default) with, each in a fresh Python process so peak RSS is per run:
+
+* napari-viv 0.4 / 0.5 - ``open_image(.npy)`` + ``export_pyramid(format="ome-zarr")``
+  (what ``napari-viv convert in.npy out.ome.zarr`` does; 0.5 with 4096-px shards)
+* ome-zarr-py - ``write_image`` of a dask array over the memory map (its default
+  downsampling), NGFF 0.4
+* ngff-zarr   - ``to_ngff_image`` + ``to_multiscales(method=ITKWASM_BIN_SHRINK)``
+  (local means, as ours) + ``to_ngff_zarr``, NGFF 0.4
+* floor       - every tile of every level already in RAM, encoded with the same
+  codec by a thread pool on all cores; no reading, downsampling or writing
+
+at SIZE, and napari-viv 0.4 again at 2*SIZE (4x the pixels) for its peak RSS.
+Prints a Markdown table and JSON (to benchmarks/zarr_results.json).
+
+    python benchmarks/bench_zarr.py --size 4096
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(HERE))
+
+from bench_export import _levels, _Span, ensure_data, hwm_mb, machine  # noqa: E402, PLC2701 - the same helpers as the TIFF bench
+
+TILE = 512
+SHARD = 4096
+#: Seconds a run may take before it is stopped and reported as timed out.
+TIMEOUT = 900
+
+
+def _nlevels(size: int) -> int:
+    n = 1
+    while size > TILE:
+        size //= 2
+        n += 1
+    return n
+
+
+def _blosc():
+    import numcodecs
+
+    return numcodecs.Blosc(cname="zstd", clevel=1, shuffle=numcodecs.Blosc.BITSHUFFLE)
+
+
+def child_napari_viv(src, out, ngff):
+    from napari_viv.read import open_image
+    from napari_viv.write.writer import export_pyramid
+
+    with _Span() as span:
+        image = open_image(src, streaming=True)
+        export_pyramid(
+            image.levels[0],
+            out,
+            metadata=image.metadata,
+            tile_size=TILE,
+            format="ome-zarr",
+            ngff=ngff,
+            shard_size=SHARD if ngff == "0.5" else None,
+            overwrite=True,
+        )
+    return span.result()
+
+
+def child_ome_zarr_py(src, out, _):
+    import dask.array as da
+    import zarr
+    from ome_zarr.format import FormatV04
+    from ome_zarr.writer import write_image
+
+    with _Span() as span:
+        data = np.load(src, mmap_mode="r")
+        arr = da.from_array(data, chunks=(1, TILE, TILE))
+        group = zarr.open_group(out, mode="w", zarr_format=2)
+        factors = tuple(2**i for i in range(1, _nlevels(data.shape[-1])))
+        write_image(
+            arr,
+            group,
+            axes="cyx",
+            fmt=FormatV04(),
+            scale_factors=factors,
+            storage_options={"chunks": (1, TILE, TILE), "compressor": _blosc()},
+        )
+    return span.result()
+
+
+def child_ngff_zarr(src, out, _):
+    import dask.array as da
+    from ngff_zarr import Methods, to_multiscales, to_ngff_image, to_ngff_zarr
+
+    with _Span() as span:
+        data = np.load(src, mmap_mode="r")
+        image = to_ngff_image(da.from_array(data, chunks=(1, TILE, TILE)), dims=["c", "y", "x"])
+        factors = [2**i for i in range(1, _nlevels(data.shape[-1]))]
+        multiscales = to_multiscales(
+            image, scale_factors=factors, method=Methods.ITKWASM_BIN_SHRINK, chunks={"c": 1, "y": TILE, "x": TILE}
+        )
+        to_ngff_zarr(out, multiscales, version="0.4", compressor=_blosc())
+    return span.result()
+
+
+def child_floor(src, out, _):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from napari_viv.write.codecs import choose_codec
+
+    tiles = []
+    for lv in _levels(np.array(np.load(src, mmap_mode="r"))):
+        for plane in lv:
+            for y in range(0, plane.shape[0], TILE):
+                for x in range(0, plane.shape[1], TILE):
+                    t = np.zeros((TILE, TILE), plane.dtype)
+                    part = plane[y : y + TILE, x : x + TILE]
+                    t[: part.shape[0], : part.shape[1]] = part
+                    tiles.append(t)
+    enc = choose_codec(None, tiles[0].dtype, container="zarr")
+    with ThreadPoolExecutor(os.cpu_count()) as pool:
+        list(pool.map(enc.encode, tiles[:64]))  # warm up the pool and the codec
+        with _Span() as span:
+            sizes = list(pool.map(lambda t: len(enc.encode(t)), tiles))
+    Path(out).write_text(json.dumps({"bytes": sum(sizes), "tiles": len(tiles)}))
+    return span.result()
+
+
+CHILDREN = {
+    "napari-viv": child_napari_viv,
+    "ome-zarr-py": child_ome_zarr_py,
+    "ngff-zarr": child_ngff_zarr,
+    "floor": child_floor,
+}
+
+
+def _bytes(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return json.loads(path.read_text())["bytes"] if path.is_file() else 0
+
+
+def run_child(kind, src, out, arg=""):
+    """Run one measurement in a fresh interpreter; return its report (seconds, cpu_s, peak_rss_mb, bytes)."""
+    out = Path(out)
+    if out.is_dir():
+        shutil.rmtree(out)
+    out.unlink(missing_ok=True)
+    cmd = [sys.executable, __file__, "--child", kind, "--src", str(src), "--out", str(out), "--arg", arg]
+    load = os.getloadavg()[0]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return {
+            "seconds": float("inf"),
+            "cpu_s": float("nan"),
+            "peak_rss_mb": float("nan"),
+            "bytes": 0,
+            "load_before": round(load, 1),
+            "timed_out": TIMEOUT,
+        }
+    if proc.returncode != 0:
+        raise RuntimeError(f"{kind} failed: {proc.stderr.strip()[-2000:]}")
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    report.update(bytes=_bytes(out), load_before=round(load, 1), raw_bytes=int(np.load(src, mmap_mode="r").nbytes))
+    return report
+
+
+def child_main(kind, src, out, arg):
+    import importlib
+
+    for name in ("zarr", "numcodecs", "napari_viv.read", "napari_viv.write.writer"):
+        importlib.import_module(name)
+    seconds, cpu = CHILDREN[kind](src, out, arg)
+    print(json.dumps({"seconds": seconds, "cpu_s": cpu, "peak_rss_mb": hwm_mb("self")}))
+
+
+def seed_luca():
+    """Time napari-viv at the seed's LuCa size (bioformats2raw published 50 s for 0.4, 122-150 s for 0.5)."""
+    from make_luca_like import make
+
+    src = HERE / "data" / "luca_seed_12480x17280.npy"
+    if not src.exists():
+        print(f"generating {src} ...", flush=True)
+        make(src, 12480, width=17280)
+    work = HERE / "data" / "zarr_out"
+    work.mkdir(parents=True, exist_ok=True)
+    results = {"machine": machine(), "shape": [7, 12480, 17280]}
+    for ngff in ("0.4", "0.5"):
+        results[f"napari-viv {ngff}"] = run_child("napari-viv", src, work / f"seed_{ngff}.ome.zarr", ngff)
+        print(ngff, results[f"napari-viv {ngff}"], flush=True)
+    results["machine"]["loadavg_end"] = os.getloadavg()
+    (HERE / "zarr_seed_results.json").write_text(json.dumps(results, indent=2) + "\n")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=4096)
+    ap.add_argument("--child")
+    ap.add_argument("--src")
+    ap.add_argument("--out")
+    ap.add_argument("--arg", default="")
+    ap.add_argument("--skip", default="", help="comma-separated runs to leave out")
+    ap.add_argument("--seed-luca", action="store_true", help="napari-viv 0.4 and 0.5 at 7 x 12480 x 17280 only")
+    args = ap.parse_args()
+    if args.child:
+        child_main(args.child, args.src, args.out, args.arg)
+        return
+    if args.seed_luca:
+        seed_luca()
+        return
+    skip = set(filter(None, args.skip.split(",")))
+    work = HERE / "data" / "zarr_out"
+    work.mkdir(parents=True, exist_ok=True)
+    src = ensure_data(args.size)
+    runs = [
+        ("napari-viv 0.4", "napari-viv", "0.4"),
+        ("napari-viv 0.5", "napari-viv", "0.5"),
+        ("ome-zarr-py", "ome-zarr-py", ""),
+        ("ngff-zarr", "ngff-zarr", ""),
+        ("floor", "floor", ""),
+    ]
+    results = {"machine": machine(), "size": args.size, "raw_bytes": int(np.load(src, mmap_mode="r").nbytes)}
+    for label, kind, arg in runs:
+        if label in skip:
+            continue
+        out = work / ("floor.json" if kind == "floor" else f"{kind}_{arg or 'x'}.ome.zarr")
+        results[label] = run_child(kind, src, out, arg)
+        print(label, results[label], flush=True)
+    if "4x" not in skip:
+        big = ensure_data(args.size * 2)
+        results["napari-viv 0.4 at 4x pixels"] = run_child("napari-viv", big, work / "big.ome.zarr", "0.4")
+        print("4x", results["napari-viv 0.4 at 4x pixels"], flush=True)
+    results["machine"]["loadavg_end"] = os.getloadavg()
+    (HERE / "zarr_results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print("| run | wall s | CPU s | peak RSS MB | size / raw | load before |")
+    print("|---|---|---|---|---|---|")
+    for label, r in results.items():
+        if isinstance(r, dict) and "seconds" in r:
+            print(
+                f"| {label} | {r['seconds']:.1f} | {r['cpu_s']:.1f} | {r['peak_rss_mb']:.0f} | "
+                f"{r['bytes'] / r['raw_bytes']:.3f} | {r['load_before']} |"
+            )
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
