@@ -51,6 +51,9 @@ def zarr2_compressor(plan: PyramidPlan) -> dict[str, Any] | None:
     >>> import numpy as np
     >>> plan = plan_export([np.zeros((64, 64), np.uint16)], ExportOptions(format="ome-zarr"))
     >>> zarr2_compressor(plan)
+    {'id': 'zlib', 'level': 1}
+    >>> plan = plan_export([np.zeros((64, 64), np.uint16)], ExportOptions(format="ome-zarr", compression="blosc"))
+    >>> zarr2_compressor(plan)
     {'id': 'blosc', 'cname': 'zstd', 'clevel': 1, 'shuffle': 2, 'blocksize': 0}
     """
     codec = plan.codec
