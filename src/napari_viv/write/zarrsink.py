@@ -75,7 +75,10 @@ def zarr3_codec(plan: PyramidPlan) -> dict[str, Any] | None:
     >>> from napari_viv.write.plan import ExportOptions, plan_export
     >>> import numpy as np
     >>> plan = plan_export([np.zeros((64, 64), np.uint16)], ExportOptions(format="ome-zarr", ngff="0.5"))
-    >>> zarr3_codec(plan)["configuration"]["shuffle"]
+    >>> zarr3_codec(plan)["name"]
+    'gzip'
+    >>> options = ExportOptions(format="ome-zarr", ngff="0.5", compression="blosc")
+    >>> zarr3_codec(plan_export([np.zeros((64, 64), np.uint16)], options))["configuration"]["shuffle"]
     'bitshuffle'
     """
     codec = plan.codec
