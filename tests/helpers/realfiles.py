@@ -208,7 +208,7 @@ def viv_verdict(path: Path, report) -> tuple[bool, str]:
     return True, "ok"
 
 
-#: Two conforming JPEG decoders may round differently (as in tests/core/test_check.py).
+#: Two conforming JPEG decoders may round differently (as in tests/core/check/test_rules.py).
 LOSSY_TOLERANCE = 2
 
 

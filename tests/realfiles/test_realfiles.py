@@ -4,7 +4,7 @@ software) reads, checks and converts right, or is refused for a documented reaso
 For each file:
 
 * ``napari-viv check`` agrees with the real Viv loader on the original file
-  (Viv's pixels compared with tifffile's, as in tests/core/test_check.py);
+  (Viv's pixels compared with tifffile's, as in tests/core/check/test_rules.py);
 * ``napari-viv convert`` writes a file that the real Viv loader shows exactly
   as written, whose level 0 is the input's pixels (tifffile's reading), and
   whose Z/C/T sizes, channel names and physical sizes are what Bio-Formats

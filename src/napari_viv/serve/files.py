@@ -9,7 +9,7 @@ streamed from a worker thread.
 
 Why not ``aiohttp.web.FileResponse``, which handles Range and the
 conditional headers itself? As of aiohttp 3.14 it breaks four promises
-this server makes (each pinned by ``tests/core/test_server.py``):
+this server makes (each pinned by ``tests/core/serve/test_server.py``):
 
 * with ``Accept-Encoding: gzip`` or ``br`` it sends a ``.gz``/``.br``
   sibling of the file instead of the file, if one exists;

@@ -22,7 +22,7 @@ from helpers.vivjs import VivLoadError, plane_digest, viv_load  # noqa: E402
 from napari_viv.check.rules import check_file  # noqa: E402
 from napari_viv.errors import NapariVivError  # noqa: E402
 
-HARNESS = Path(__file__).parents[1] / "viv"
+HARNESS = Path(__file__).parents[2] / "viv"
 # Prints, as base64, the raw raster Viv returns for one image/level/plane.
 RASTER_JS = """
 import { DOMParser } from '@xmldom/xmldom';
@@ -448,7 +448,7 @@ def bioformats_jar() -> Path:
     import shutil
 
     env = os.environ.get("NAPARI_VIV_BIOFORMATS_JAR")
-    jar = Path(env) if env else Path(__file__).parents[2] / ".cache/bioformats/bioformats_package.jar"
+    jar = Path(env) if env else Path(__file__).parents[3] / ".cache/bioformats/bioformats_package.jar"
     if shutil.which("java") is None or not jar.is_file():
         if os.environ.get("CI") == "true":
             pytest.fail(f"java or {jar} missing in CI")

@@ -29,7 +29,7 @@ zarr = pytest.importorskip("zarr", reason="zarr is needed to read the stores bac
 ome_zarr_models = pytest.importorskip("ome_zarr_models", reason="pip install ome-zarr-models (the test extra)")
 
 EXE = shutil.which("napari-viv") or "napari-viv"
-HARNESS = Path(__file__).resolve().parents[1] / "viv" / "zarr_codecs.mjs"
+HARNESS = Path(__file__).resolve().parents[2] / "viv" / "zarr_codecs.mjs"
 
 
 def cli(command, *args, cwd=None, timeout=240):

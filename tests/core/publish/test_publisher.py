@@ -22,7 +22,7 @@ from helpers.publish_servers import CREDENTIALS, Nginx, S3Server, free_port
 from napari_viv import export_pyramid
 from napari_viv.metadata import ImageMetadata
 
-SRC = str(Path(__file__).resolve().parents[2] / "src")
+SRC = str(Path(__file__).resolve().parents[3] / "src")
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from napari_viv.write.writer import export_pyramid
 
 pytestmark = pytest.mark.bioformats
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _jar() -> Path:
