@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..axes import CANONICAL
 from ..errors import NapariVivError
 from ..naming import FORMATS
 from ..tiles import EncodedTiles
@@ -131,7 +132,7 @@ class PyramidPlan:
     def sizes(self) -> dict[str, int]:
         """Size per OME axis letter (T, C, Z, Y, X), missing ones are 1."""
         d = dict(zip(self.axes, self.shape, strict=True))
-        out = {ax: d.get(ax, 1) for ax in "TCZYX"}
+        out = {ax: d.get(ax, 1) for ax in CANONICAL}
         if self.rgb:
             out["C"] = 3
         return out
