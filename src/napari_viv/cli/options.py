@@ -52,40 +52,7 @@ def add_conversion_options(p: argparse.ArgumentParser, output: str) -> None:
         metavar="N",
         help="tile edge in pixels, a power of two >= 16 (default 512, or the size of JPEG tiles copied from the input)",
     )
-    p.add_argument(
-        "--format",
-        choices=FORMATS,
-        default=None,
-        help="ome-tiff (a .ome.tif file + offsets.json) or ome-zarr (a .ome.zarr store, a folder); "
-        "default: by the output's suffix (.ome.zarr or .zarr: ome-zarr), else ome-tiff",
-    )
-    p.add_argument(
-        "--ngff",
-        choices=NGFF_VERSIONS,
-        default=None,
-        help="OME-Zarr only: NGFF 0.4 (Zarr v2, one file per tile; default, what Avivator, "
-        "vizarr, napari-ome-zarr, QuPath and Fiji read) or 0.5 (Zarr v3, tiles grouped in shards)",
-    )
-    p.add_argument(
-        "--shard-size",
-        type=shard_size_arg,
-        default=None,
-        metavar="N",
-        help=f"NGFF 0.5 only: shard edge in pixels, a multiple of the tile size (default {SHARD_TILES} "
-        "tiles: 4096 px, a few thousand files for a whole slide)",
-    )
-    p.add_argument(
-        "--compression",
-        type=compression_arg,
-        default=None,
-        metavar="C",
-        help="OME-TIFF: zlib (default: lossless, libdeflate level 1 + predictor), zlib:LEVEL "
-        "(1-12), lzw, none, or jpeg[:QUALITY] (lossy, 8-bit only, quality "
-        "1-100, default 85); JPEG-compressed 8-bit RGB input stays JPEG, its "
-        "tiles copied unchanged when they can be. OME-Zarr: blosc (default: "
-        "blosc-zstd:1, bit-shuffle), blosc-zstd[:1-9], blosc-lz4[:1-9], zstd[:1-22], "
-        "zlib[:1-9] or none (all lossless)",
-    )
+    add_format_options(p)
     p.add_argument(
         "--levels",
         type=levels_arg,
@@ -134,6 +101,58 @@ def add_conversion_options(p: argparse.ArgumentParser, output: str) -> None:
     )
     p.add_argument(
         "--workers", type=positive_int, default=None, metavar="N", help="encoding threads (default: all cores)"
+    )
+
+
+def add_format_options(p: argparse.ArgumentParser) -> None:
+    """Add the options that choose the output's format and codec (OME-TIFF or OME-Zarr).
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        ``convert``'s or ``batch``'s parser.
+
+    Examples
+    --------
+    >>> p = argparse.ArgumentParser()
+    >>> add_format_options(p)
+    >>> p.parse_args(["--format", "ome-zarr", "--ngff", "0.5"]).ngff
+    '0.5'
+    """
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="ome-tiff (a .ome.tif file + offsets.json) or ome-zarr (a .ome.zarr store, a folder); "
+        "default: by the output's suffix (.ome.zarr or .zarr: ome-zarr), else ome-tiff",
+    )
+    p.add_argument(
+        "--ngff",
+        choices=NGFF_VERSIONS,
+        default=None,
+        help="OME-Zarr only: NGFF 0.4 (Zarr v2, one file per tile; default, what Avivator, "
+        "vizarr, napari-ome-zarr, QuPath and Fiji read) or 0.5 (Zarr v3, tiles grouped in shards)",
+    )
+    p.add_argument(
+        "--shard-size",
+        type=shard_size_arg,
+        default=None,
+        metavar="N",
+        help=f"NGFF 0.5 only: shard edge in pixels, a multiple of the tile size (default {SHARD_TILES} "
+        "tiles: 4096 px, a few thousand files for a whole slide)",
+    )
+    p.add_argument(
+        "--compression",
+        type=compression_arg,
+        default=None,
+        metavar="C",
+        help="OME-TIFF: zlib (default: lossless, libdeflate level 1 + predictor), zlib:LEVEL "
+        "(1-12), lzw, none, or jpeg[:QUALITY] (lossy, 8-bit only, quality "
+        "1-100, default 85); JPEG-compressed 8-bit RGB input stays JPEG, its "
+        "tiles copied unchanged when they can be. OME-Zarr: zlib[:1-9] (default "
+        "zlib:1; the only compressed codec our viewer decodes), blosc (= blosc-zstd:1, "
+        "bit-shuffle; for Avivator, vizarr, napari), blosc-zstd[:1-9], blosc-lz4[:1-9], "
+        "zstd[:1-22] or none (all lossless)",
     )
 
 
