@@ -5,7 +5,7 @@ Format version 1 (documented in docs/view-file.md)::
     {"version": 1,
      "channels": [{"name": "DAPI", "color": [0, 90, 255], "contrast_limits": [120, 3400],
                    "visible": true, "gamma": 0.8}, ...],
-     "camera": {"center": [x, y], "zoom": z}}
+     "camera": {"center": [x, y], "extent": [w, h]}}   # or "zoom": z instead of "extent"
 
 Channels are matched by position. Every field is optional; a file is written
 only when the metadata carries something to show (colours, limits,
@@ -29,14 +29,14 @@ def _number(x: float):
 
 
 def view_document(md: ImageMetadata, nchannels: int) -> dict | None:
-    """The view file's content for ``md``, or None when there is nothing to say."""
+    """Build the view file's content for ``md``; None when there is nothing to say."""
     channels = []
     for c in range(nchannels):
-        entry = {}
+        entry: dict = {}
         if md.channel_names and c < len(md.channel_names) and md.channel_names[c]:
             entry["name"] = str(md.channel_names[c])
         if md.channel_colors and c < len(md.channel_colors) and md.channel_colors[c] is not None:
-            entry["color"] = [int(v) for v in md.channel_colors[c]]
+            entry["color"] = [int(v) for v in md.channel_colors[c] or ()]
         if md.contrast_limits and c < len(md.contrast_limits) and md.contrast_limits[c] is not None:
             lo, hi = md.contrast_limits[c]
             if math.isfinite(lo) and math.isfinite(hi) and lo <= hi:
@@ -52,15 +52,52 @@ def view_document(md: ImageMetadata, nchannels: int) -> dict | None:
     doc: dict = {"version": VERSION}
     if shown:
         doc["channels"] = channels
-    cam = md.camera or {}
-    if "center" in cam and "zoom" in cam:
-        x, y = cam["center"]
-        doc["camera"] = {"center": [_number(x), _number(y)], "zoom": float(cam["zoom"])}
+    camera = camera_entry(md.camera)
+    if camera:
+        doc["camera"] = camera
     return doc if len(doc) > 1 else None
 
 
+def camera_entry(cam: dict | None) -> dict | None:
+    """Build the view file's ``camera`` from ``ImageMetadata.camera``; None when it has none.
+
+    A camera is a ``center`` (x, y) with an ``extent`` (the visible field's width
+    and height in level-0 pixels, so a window of any size shows the same region),
+    a ``zoom`` (deck.gl's log2 scale, tied to one window size), or both.
+
+    Parameters
+    ----------
+    cam : dict or None
+        ``{"center": (x, y), "extent": (w, h)}`` and/or ``"zoom": z``.
+
+    Returns
+    -------
+    dict or None
+        The JSON-ready entry; None when ``cam`` has no centre or neither
+        a positive extent nor a zoom.
+
+    Examples
+    --------
+    >>> camera_entry({"center": (10.0, 20.5), "extent": (64, 48.0)})
+    {'center': [10, 20.5], 'extent': [64, 48]}
+    >>> camera_entry({"center": (1, 2)}) is None
+    True
+    """
+    cam = cam or {}
+    if "center" not in cam:
+        return None
+    x, y = cam["center"]
+    out: dict = {"center": [_number(x), _number(y)]}
+    extent = cam.get("extent")
+    if extent is not None and all(math.isfinite(float(v)) and float(v) > 0 for v in extent):
+        out["extent"] = [_number(v) for v in extent]
+    if cam.get("zoom") is not None:
+        out["zoom"] = float(cam["zoom"])
+    return out if len(out) > 1 else None
+
+
 def view_json(doc: dict) -> bytes:
-    """The bytes written: one channel per line, so the file reads and diffs well."""
+    """Render the bytes written: one channel per line, so the file reads and diffs well."""
     parts = [f'"version": {doc["version"]}']
     if "channels" in doc:
         rows = ",\n".join("  " + json.dumps(c, ensure_ascii=False) for c in doc["channels"])
@@ -71,7 +108,7 @@ def view_json(doc: dict) -> bytes:
 
 
 def read_view(path) -> dict | None:
-    """A view file's content, or None if absent or not a version-1 view file."""
+    """Read a view file's content; None if absent or not a version-1 view file."""
     try:
         with open(path, encoding="utf-8") as fh:
             doc = json.load(fh)
@@ -92,8 +129,8 @@ def apply_view(md: ImageMetadata, doc: dict | None, nchannels: int) -> ImageMeta
     if not doc:
         return md
     out = replace(md)
-    entries = doc.get("channels") if isinstance(doc.get("channels"), list) else []
-    entries = [e if isinstance(e, dict) else {} for e in entries[:nchannels]]
+    listed: list = doc["channels"] if isinstance(doc.get("channels"), list) else []
+    entries = [e if isinstance(e, dict) else {} for e in listed[:nchannels]]
     entries += [{}] * (nchannels - len(entries))
 
     def column(key, check, old):
@@ -103,27 +140,41 @@ def apply_view(md: ImageMetadata, doc: dict | None, nchannels: int) -> ImageMeta
         return values if any(v is not None for v in values) else None
 
     def is_color(v):
-        return (isinstance(v, list) and len(v) == 3
-                and all(isinstance(x, int) and 0 <= x <= 255 for x in v))
+        return isinstance(v, list) and len(v) == 3 and all(isinstance(x, int) and 0 <= x <= 255 for x in v)
 
     def is_limits(v):
-        return (isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v)
-                and v[0] <= v[1])
+        return isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v) and v[0] <= v[1]
 
     colors = column("color", is_color, md.channel_colors)
     out.channel_colors = [tuple(c) if c is not None else None for c in colors] if colors else md.channel_colors
     limits = column("contrast_limits", is_limits, md.contrast_limits)
     if limits and all(v is not None for v in limits):
-        out.contrast_limits = [tuple(float(x) for x in v) for v in limits]
+        out.contrast_limits = [(float(v[0]), float(v[1])) for v in limits]
     out.channel_visible = column("visible", lambda v: isinstance(v, bool), md.channel_visible)
-    out.channel_gamma = column("gamma", lambda v: isinstance(v, (int, float)) and v > 0,
-                               md.channel_gamma)
+    out.channel_gamma = column("gamma", lambda v: isinstance(v, (int, float)) and v > 0, md.channel_gamma)
     names = column("name", lambda v: isinstance(v, str) and v, None)
     if names:
         mine = list(md.channel_names or []) + [None] * nchannels
         out.channel_names = [mine[i] or names[i] or f"Channel {i}" for i in range(nchannels)]
-    cam = doc.get("camera")
-    if (isinstance(cam, dict) and isinstance(cam.get("center"), list) and len(cam["center"]) == 2
-            and isinstance(cam.get("zoom"), (int, float))):
-        out.camera = {"center": tuple(float(v) for v in cam["center"]), "zoom": float(cam["zoom"])}
+    out.camera = _read_camera(doc.get("camera"))
     return out
+
+
+def _read_camera(cam) -> dict | None:
+    """``ImageMetadata.camera`` from a view file's ``camera`` (None when unusable)."""
+
+    def pair(v, positive=False):
+        return (
+            isinstance(v, list)
+            and len(v) == 2
+            and all(isinstance(x, (int, float)) and (x > 0 or not positive) for x in v)
+        )
+
+    if not isinstance(cam, dict) or not pair(cam.get("center")):
+        return None
+    out: dict = {"center": tuple(float(v) for v in cam["center"])}
+    if pair(cam.get("extent"), positive=True):
+        out["extent"] = tuple(float(v) for v in cam["extent"])
+    if isinstance(cam.get("zoom"), (int, float)):
+        out["zoom"] = float(cam["zoom"])
+    return out if len(out) > 1 else None

@@ -6,6 +6,7 @@ import {
   UserError, imageUrlFromPage, sidecarUrls, displayName, probeImage, fetchOptionalJson,
 } from './sources.js';
 import { parseViewFile } from './viewfile.js';
+import { startCamera } from './camera.js';
 import {
   MAX_CHANNELS, openImage, describe, channelStats, defaultColor, widenDomain,
 } from './image.js';
@@ -210,7 +211,7 @@ export default function App() {
     prepare(warn).then(
       (p) => {
         const { width, height } = canvasSize();
-        const cam = p.camera || fitCamera(p.info, width, height);
+        const cam = startCamera(p.camera, width, height) || fitCamera(p.info, width, height);
         const fit = fitCamera(p.info, width, height).zoom;
         setImage({ loaded: p.loaded, info: p.info });
         setChannels(p.channels);

@@ -390,6 +390,11 @@ class ExportToViv(Container):
         meta = found.metadata
         if not meta.name:
             meta.name = naming.stem(path)
+        # the scene hook: napari's visible field becomes the view file's camera
+        from .scene import camera_for_layers
+        from .writer import _shape_yx
+
+        meta.camera = camera_for_layers(self.viewer, layers, _shape_yx(found)) or meta.camera
         sizes, unit = self._physical_size_options()
         options = dict(
             axes=meta.axes,

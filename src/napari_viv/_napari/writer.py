@@ -72,10 +72,19 @@ def save_layer_data(target: Path, layer_data, notes: list[str] | None = None) ->
     md = inp.metadata
     if not md.name:
         md.name = target.name[: -len(_ext(target))]
+    # the scene hook: napari's visible field becomes the view file's camera
+    from .scene import camera_for_layer_data
+
+    md.camera = camera_for_layer_data(layer_data, _shape_yx(inp)) or md.camera
     written = _export_with_progress(inp, target)
     if notes is not None and inp.unit_note:
         notes.append(inp.unit_note)
     return written
+
+
+def _shape_yx(inp) -> tuple[int, int]:
+    axes = inp.metadata.axes
+    return inp.shape[axes.index("Y")], inp.shape[axes.index("X")]
 
 
 def _ext(target: Path) -> str:

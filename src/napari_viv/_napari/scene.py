@@ -1,0 +1,106 @@
+"""What of napari's scene travels with an export besides the image layers: the camera.
+
+napari's camera is a centre in world units and a zoom in screen pixels per world
+unit, which ties it to the size of napari's canvas. The view file instead keeps
+the *visible field*: the centre and the width and height that napari shows, in
+the image's level-0 pixels. Our viewer fits that field into its own window, so
+a browser window of any size opens on the same region (docs/view-file.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+def visible_field(viewer, scale: Sequence[float], translate: Sequence[float], shape_yx) -> dict | None:
+    """Return the part of an image napari shows, as ``ImageMetadata.camera``, or None.
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+        The viewer whose camera and canvas size are read (public API only).
+    scale, translate : sequence of float
+        The image layer's scale and translate; their last two entries (Y, X)
+        map the image's pixels to napari's world.
+    shape_yx : tuple of int
+        The image's level-0 height and width in pixels.
+
+    Returns
+    -------
+    dict or None
+        ``{"center": (x, y), "extent": (w, h)}`` in level-0 pixels. None when
+        napari shows 3-D, when the displayed axes are not the image's last two,
+        or when the whole image is in view (our viewer then fits it itself).
+    """
+    dims = viewer.dims
+    if dims.ndisplay != 2 or tuple(dims.displayed) != (dims.ndim - 2, dims.ndim - 1):
+        return None
+    camera = viewer.scene.camera if hasattr(viewer, "scene") else viewer.camera  # napari >= 0.9: scene
+    zoom = float(camera.zoom)
+    if not zoom > 0:
+        return None
+    sy, sx = (float(v) for v in tuple(scale)[-2:])
+    ty, tx = (float(v) for v in tuple(translate)[-2:])
+    cy, cx = (float(v) for v in tuple(camera.center)[-2:])
+    height, width = (float(v) for v in viewer.canvas.size)
+    center = ((cx - tx) / sx, (cy - ty) / sy)
+    extent = (width / zoom / abs(sx), height / zoom / abs(sy))
+    h, w = shape_yx
+    left, top = center[0] - extent[0] / 2, center[1] - extent[1] / 2
+    if left <= 0 and top <= 0 and left + extent[0] >= w and top + extent[1] >= h:
+        return None
+    return {"center": center, "extent": extent}
+
+
+def camera_for_layer_data(layer_data: Sequence[tuple], shape_yx) -> dict | None:
+    """Return the visible field of napari's current viewer for a writer's ``LayerData``.
+
+    Parameters
+    ----------
+    layer_data : sequence of (data, meta, type)
+        What napari hands a writer; the first image layer's scale and
+        translate place the image in napari's world.
+    shape_yx : tuple of int
+        The exported image's level-0 height and width.
+
+    Returns
+    -------
+    dict or None
+        See :func:`visible_field`; None without a current viewer.
+    """
+    import napari
+
+    viewer = napari.current_viewer()
+    if viewer is None:
+        return None
+    for item in layer_data:
+        meta: dict[str, Any] = item[1] if len(item) > 1 else {}
+        if len(item) < 3 or item[2] == "image":
+            ndim = len(shape_yx)
+            scale = meta.get("scale") or (1.0,) * ndim
+            translate = meta.get("translate") or (0.0,) * ndim
+            return visible_field(viewer, scale, translate, shape_yx)
+    return None
+
+
+def camera_for_layers(viewer, layers: Sequence[Any], shape_yx) -> dict | None:
+    """Return the visible field of ``viewer`` for napari ``Layer`` objects (the panel's hook).
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+        The panel's viewer.
+    layers : sequence of napari layers
+        The image layers exported; the first places the image in the world.
+    shape_yx : tuple of int
+        The exported image's level-0 height and width.
+
+    Returns
+    -------
+    dict or None
+        See :func:`visible_field`.
+    """
+    if not layers:
+        return None
+    return visible_field(viewer, layers[0].scale, layers[0].translate, shape_yx)

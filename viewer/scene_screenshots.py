@@ -1,0 +1,94 @@
+"""Screenshots of the napari scene on the web (issue 20), as a user sees them.
+
+    xvfb-run -a python viewer/scene_screenshots.py [camera] [channels] ...
+
+``camera``: napari zoomed into a corner of a synthetic tissue
+(docs/screenshots/scene-camera-napari.png) and our viewer opening that export
+in a browser window of another size (scene-camera-browser.png).
+``channels``: a 12-channel image with every channel drawn at once
+(scene-12-channels.png). Needs napari (with a display: Xvfb), Chromium,
+aiohttp, tifffile and imagecodecs, as the tests do.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+from helpers import viewer_pages as vh  # noqa: E402
+
+SHOTS = REPO / "docs" / "screenshots"
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if found is None:
+        sys.exit("no Chromium found (apt-get install chromium)")
+    return found
+
+
+def browser_shot(folder: Path, image: str, out: Path, profile: Path) -> None:
+    """Open our viewer on ``folder/image`` and save what Chromium shows."""
+    site = vh.ViewerSite(folder)
+
+    async def body(page):
+        if await page.wait_status() != "ready":
+            raise SystemExit(f"viewer error: {await page.evaluate('window.__vivViewer.error')}")
+        out.write_bytes(await page.screenshot_png())
+
+    try:
+        vh.run_page(_chromium(), profile, f"{site.origin}/?image=/{image}", body)
+    finally:
+        site.close()
+    print(f"wrote {out}")
+
+
+def camera(tmp: Path) -> None:
+    """Napari zoomed into the top-left corner, then the same export in the browser."""
+    import napari
+    import numpy as np
+
+    from napari_viv.sample import synthetic_tissue
+
+    data, md = synthetic_tissue(1024, channels=3)
+    viewer = napari.Viewer(show=True)
+    viewer.window.resize(900, 700)
+    for c in range(3):
+        rgb = np.array(md.channel_colors[c]) / 255
+        viewer.add_image(
+            data[c],
+            name=md.channel_names[c],
+            blending="additive",
+            colormap=napari.utils.Colormap([[0, 0, 0, 1], [*rgb, 1]], name=f"c{c}"),
+        )
+    viewer.scene.camera.center = (0, 220, 260)
+    viewer.scene.camera.zoom = 2.0
+    napari.qt.get_qapp().processEvents()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    from imageio.v3 import imwrite
+
+    imwrite(SHOTS / "scene-camera-napari.png", viewer.screenshot(canvas_only=True, flash=False))
+    print(f"wrote {SHOTS / 'scene-camera-napari.png'}")
+    folder = tmp / "camera"
+    folder.mkdir()
+    viewer.layers.selection = set(viewer.layers)
+    viewer.layers.save(str(folder / "tissue.ome.tif"), selected=True, plugin="napari-viv")
+    print("view file:", (folder / "tissue.view.json").read_text().splitlines()[-1])
+    viewer.close()
+    browser_shot(folder, "tissue.ome.tif", SHOTS / "scene-camera-browser.png", tmp / "p-camera")
+
+
+def main(which: list[str]) -> None:
+    """Take the screenshots named in ``which`` (all when empty)."""
+    steps = {"camera": camera}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in which or list(steps):
+            steps[name](Path(tmp))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
