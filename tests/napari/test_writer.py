@@ -369,3 +369,25 @@ def test_look_survives_napari_file_napari(make_napari_viewer, tmp_path):
     colours = [tuple(round(v * 255) for v in ensure_colormap(cm).colors[-1][:3])
                for cm in meta["colormap"]]
     assert colours == [(0, 0, 255), (255, 0, 255)]
+
+
+@pytest.mark.parametrize(("dtype", "top"), [("uint16", 4095), ("uint16", 65535), ("float32", 1.0)])
+def test_rgb_layer_that_is_not_8_bit_saves_as_red_green_blue_channels(make_napari_viewer, tmp_path, dtype, top):
+    import json
+
+    rgb = (np.random.default_rng(3).random((200, 300, 3)) * top).astype(dtype)
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(rgb, name="deep rgb", rgb=True)
+    layer.contrast_limits = (0, top * 0.8)
+    written = write_layers(str(tmp_path / "deep"), [layer.as_layer_data_tuple()])
+    assert [p.rsplit("/", 1)[-1] for p in written] == ["deep.ome.tif", "deep.offsets.json", "deep.view.json"]
+    with tifffile.TiffFile(tmp_path / "deep.ome.tif") as tif:
+        ome = tif.ome_metadata
+        planes = [tif.series[0].levels[0].asarray()[c] for c in range(3)]
+    for c in range(3):
+        np.testing.assert_array_equal(planes[c], rgb[..., c])
+    assert ome.count("<Channel ") == 3 and 'Name="Red"' in ome and 'Name="Blue"' in ome
+    view = json.loads((tmp_path / "deep.view.json").read_text())
+    assert [c["color"] for c in view["channels"]] == [[255, 0, 0], [0, 255, 0], [0, 0, 255]]
+    assert [c["name"] for c in view["channels"]] == ["Red", "Green", "Blue"]
+    assert all(c["contrast_limits"] == pytest.approx([0, top * 0.8]) for c in view["channels"])

@@ -104,3 +104,47 @@ def camera_for_layers(viewer, layers: Sequence[Any], shape_yx) -> dict | None:
     if not layers:
         return None
     return visible_field(viewer, layers[0].scale, layers[0].translate, shape_yx)
+
+
+def rgb_as_channels(lay, keep_levels: bool, assumed: list[str]):
+    """Turn an RGB layer that is not 8-bit into three channels coloured red, green and blue.
+
+    Viv shows interleaved RGB only for 8-bit data. A 16-bit, 12-bit or float RGB
+    layer is therefore written as a ``CYX`` image whose channels carry the RGB
+    names and colours (:data:`napari_viv.write.layout.RGB_CHANNEL_COLORS`) and
+    the layer's contrast limits, so it looks as napari showed it.
+
+    Parameters
+    ----------
+    lay : layers._Layer
+        The parsed RGB layer (axes ``"YXS"``, 3 samples).
+    keep_levels : bool
+        Keep the layer's own pyramid (else level 0 only).
+    assumed : list of str
+        Layers whose units were assumed µm.
+
+    Returns
+    -------
+    ExportInput
+        Lazy ``CYX`` levels and their metadata.
+    """
+    import dask.array as da
+
+    from ..metadata import ImageMetadata
+    from ..write.layout import RGB_CHANNEL_COLORS, RGB_CHANNEL_NAMES
+    from .layers import ExportInput, as_dask
+
+    levels = lay.levels if keep_levels else lay.levels[:1]
+    moved = [da.moveaxis(as_dask(level), -1, 0) for level in levels]
+    md = ImageMetadata(
+        axes="CYX",
+        name=lay.name,
+        channel_names=list(RGB_CHANNEL_NAMES),
+        channel_colors=list(RGB_CHANNEL_COLORS),
+        physical_sizes=dict(lay.sizes),
+        contrast_limits=[tuple(lay.contrast_limits)] * 3 if lay.contrast_limits else None,
+        channel_visible=[lay.visible] * 3,
+    )
+    if lay.unit:
+        md.unit = lay.unit
+    return ExportInput(moved, md, [lay.name], assumed)

@@ -33,7 +33,7 @@ from .codecs import DEFAULT_COMPRESSION, Codec, choose_codec
 from .downsample import METHODS
 from .. import naming
 from ..errors import NapariVivError
-from .layout import Layout, resolve_layout
+from .layout import Layout, resolve_layout, rgb_channel_look
 from ..metadata import ImageMetadata
 from .offsets import offsets_json, offsets_of
 from .omexml import build_ome_xml
@@ -295,6 +295,7 @@ def export_tuned(data, path, *, tuning: Tuning = Tuning(), axes=None,
     src0 = sources[0]
     try:
         layout = resolve_layout(src0.shape, src0.dtype, md.axes or None, what=what)
+        md = rgb_channel_look(md, md.axes, src0.shape, layout)  # 16-bit/float RGB: red, green, blue
         plan = plan_pyramid(src0.shape, src0.dtype, md.axes or None, tile_size=tile_size,
                             levels=levels, compression=compression)
     except NapariVivError as exc:
