@@ -9,6 +9,7 @@ sidecars beside it that share its stem:
                                   OME-TIFF)
 ``<stem>.offsets.json``           IFD offsets; Viv and Avivator fetch it
 ``<stem>.view.json``              colours, contrast limits, visibility, camera
+``<stem>.features.geojson``       napari Points and Shapes (GeoJSON, level-0 pixels)
 ================================  ===========================================
 
 The writer, the reader, the check, the server and the napari glue all ask
@@ -27,8 +28,10 @@ OME_TIFF_SUFFIXES = (".ome.tif", ".ome.tiff")
 DEFAULT_SUFFIX = ".ome.tif"
 OFFSETS_SUFFIX = ".offsets.json"
 VIEW_SUFFIX = ".view.json"
+#: Points and shapes beside the image (GeoJSON in level-0 pixels; napari_viv.scene.features).
+FEATURES_SUFFIX = ".features.geojson"
 #: Every sidecar the server routes beside a served image.
-SIDECAR_SUFFIXES = (OFFSETS_SUFFIX, VIEW_SUFFIX)
+SIDECAR_SUFFIXES = (OFFSETS_SUFFIX, VIEW_SUFFIX, FEATURES_SUFFIX)
 
 #: Extensions stripped to name an image (longest first, matched in any case).
 IMAGE_EXTENSIONS = (".ome.tiff", ".ome.tif", ".ome.zarr", ".companion.ome", ".qptiff",
@@ -90,6 +93,15 @@ def offsets_path(tif_path) -> Path:
 def view_path(tif_path) -> Path:
     """``x.ome.tif`` -> ``x.view.json`` beside it."""
     return _sidecar(tif_path, VIEW_SUFFIX)
+
+
+def features_path(tif_path) -> Path:
+    """``x.ome.tif`` -> ``x.features.geojson`` beside it: the points and shapes sidecar.
+
+    >>> features_path("/data/x.ome.tif").name
+    'x.features.geojson'
+    """
+    return _sidecar(tif_path, FEATURES_SUFFIX)
 
 
 def sidecar_paths(tif_path) -> list[Path]:

@@ -119,6 +119,9 @@ def read_one(path) -> list[tuple]:
                 meta["name"] = ([f"{name}: {n}" for n in names] if isinstance(names, list)
                                 else (names if names.startswith(name) else f"{name}: {names}"))
         out.extend(layers)
+    from .scene import scene_layers_beside
+
+    out.extend(scene_layers_beside(path, out))  # the scene hook: points and shapes saved beside
     return out
 
 

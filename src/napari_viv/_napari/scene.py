@@ -148,3 +148,94 @@ def rgb_as_channels(lay, keep_levels: bool, assumed: list[str]):
     if lay.unit:
         md.unit = lay.unit
     return ExportInput(moved, md, [lay.name], assumed)
+
+
+def scene_sidecar_for(images: Sequence[tuple], scene: Sequence[tuple], axes: str | None) -> bytes | None:
+    """Build the points/shapes sidecar for an export before anything is written.
+
+    Parameters
+    ----------
+    images : sequence of (data, meta, type)
+        The exported image layers (the first one's scale/translate is the image's space).
+    scene : sequence of (data, meta, type)
+        Points and Shapes layers.
+    axes : str or None
+        The exported image's axes (e.g. ``"TCZYX"``).
+
+    Returns
+    -------
+    bytes or None
+        None when there are no points or shapes; raises NapariVivError on bad input.
+    """
+    from .features import scene_sidecar
+
+    if not scene:
+        return None
+    image_meta = images[0][1] if images and len(images[0]) > 1 else {}
+    lead = "".join(a for a in (axes or "YX") if a not in "CYXS")
+    return scene_sidecar(list(scene), image_meta, lead)
+
+
+def publish_sidecar(target, sidecar: bytes | None, written: Sequence) -> list:
+    """Write the sidecar beside the exported image, or remove a stale one.
+
+    If writing fails, the image just written is removed too, so nothing
+    half-written is left.
+
+    Parameters
+    ----------
+    target : Path
+        The ``.ome.tif`` written.
+    sidecar : bytes or None
+        From :func:`scene_sidecar_for`.
+    written : sequence of Path
+        The export's files (removed if the sidecar cannot be written).
+
+    Returns
+    -------
+    list of Path
+        ``[sidecar path]`` or ``[]``.
+    """
+    from pathlib import Path
+
+    from ..naming import features_path
+    from ..scene.features import write_features
+
+    path = features_path(target)
+    if sidecar is None:
+        path.unlink(missing_ok=True)  # never a sidecar describing another scene
+        return []
+    try:
+        return [write_features(path, sidecar)]
+    except OSError:
+        for p in written:
+            Path(p).unlink(missing_ok=True)
+        raise
+
+
+def scene_layers_beside(path, image_layers: Sequence[tuple]) -> list[tuple]:
+    """Read the points/shapes sidecar beside ``path`` into ``LayerData`` placed like the images.
+
+    Parameters
+    ----------
+    path : path-like
+        The image file opened.
+    image_layers : sequence of (data, meta, type)
+        Its image layers (the first one's scale and translate place the features).
+
+    Returns
+    -------
+    list of (data, meta, type)
+        Empty without a (valid) sidecar.
+    """
+    from ..naming import features_path
+    from ..scene.features import read_features
+    from .features import scene_layer_data
+
+    doc = read_features(features_path(path))
+    if not doc or not image_layers:
+        return []
+    meta = image_layers[0][1]
+    scale = list(meta.get("scale") or [1.0, 1.0])
+    translate = list(meta.get("translate") or [0.0] * len(scale))
+    return scene_layer_data(doc, scale, translate)

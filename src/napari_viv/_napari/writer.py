@@ -64,8 +64,11 @@ def save_layer_data(target: Path, layer_data, notes: list[str] | None = None) ->
     written as µm) are appended to ``notes``.
     """
     from .layers import layers_to_export
+    from .scene import scene_sidecar_for
 
-    inp = layers_to_export(layer_data)
+    images, scene = _split(layer_data)
+    inp = layers_to_export(images)
+    sidecar = scene_sidecar_for(images, scene, inp.metadata.axes)  # the scene hook: checked before writing
     from ..write.atomic import check_folder
 
     check_folder(target.parent)
@@ -77,9 +80,18 @@ def save_layer_data(target: Path, layer_data, notes: list[str] | None = None) ->
 
     md.camera = camera_for_layer_data(layer_data, _shape_yx(inp)) or md.camera
     written = _export_with_progress(inp, target)
+    from .scene import publish_sidecar
+
+    written += publish_sidecar(target, sidecar, written)
     if notes is not None and inp.unit_note:
         notes.append(inp.unit_note)
     return written
+
+
+def _split(layer_data):
+    from .features import split_layer_data
+
+    return split_layer_data(layer_data)
 
 
 def _shape_yx(inp) -> tuple[int, int]:
