@@ -6,8 +6,10 @@
 (docs/screenshots/scene-camera-napari.png) and our viewer opening that export
 in a browser window of another size (scene-camera-browser.png).
 ``channels``: a 12-channel image with every channel drawn at once
-(scene-12-channels.png). Needs napari (with a display: Xvfb), Chromium,
-aiohttp, tifffile and imagecodecs, as the tests do.
+(scene-12-channels.png). ``overlays``: napari points and shapes over a tissue,
+in napari and in our viewer (scene-overlays-napari.png, scene-overlays-browser.png).
+Needs napari (with a display: Xvfb), Chromium, aiohttp, tifffile and imagecodecs,
+as the tests do.
 """
 
 from __future__ import annotations
@@ -82,9 +84,68 @@ def camera(tmp: Path) -> None:
     browser_shot(folder, "tissue.ome.tif", SHOTS / "scene-camera-browser.png", tmp / "p-camera")
 
 
+def channels(tmp: Path) -> None:
+    """Show a 12-channel synthetic tissue with every channel drawn at once."""
+    from napari_viv import export_pyramid
+    from napari_viv.sample import synthetic_tissue
+
+    folder = tmp / "channels"
+    folder.mkdir()
+    data, md = synthetic_tissue(1024, channels=12)
+    export_pyramid(data, folder / "twelve", metadata=md, levels=2)
+    browser_shot(folder, "twelve.ome.tif", SHOTS / "scene-12-channels.png", tmp / "p-channels")
+
+
+def overlays(tmp: Path) -> None:
+    """Show napari points and shapes over a tissue, in napari and in our viewer."""
+    import napari
+    import numpy as np
+    import pandas as pd
+    from imageio.v3 import imwrite
+
+    from napari_viv.sample import synthetic_tissue
+
+    data, md = synthetic_tissue(512, channels=1)
+    viewer = napari.Viewer(show=True)
+    img = viewer.add_image(data[0], name="DAPI", colormap="gray")
+    rng = np.random.default_rng(1)
+    spots = rng.uniform(30, 480, (25, 2))
+    viewer.add_points(
+        spots,
+        name="detections",
+        size=14,
+        face_color="red",
+        border_color="white",
+        features=pd.DataFrame({"score": rng.uniform(0, 1, 25).round(2)}),
+    )
+    viewer.add_shapes(
+        [
+            np.array([[60, 60], [60, 220], [180, 220], [180, 60]], float),
+            np.array([[300, 280], [300, 460], [420, 460], [420, 280]], float),
+            np.array([[250, 40], [330, 120], [460, 60]], float),
+        ],
+        shape_type=["rectangle", "ellipse", "path"],
+        name="regions",
+        edge_color=["yellow", "cyan", "magenta"],
+        face_color="transparent",
+        edge_width=4,
+    )
+    viewer.reset_view()
+    napari.qt.get_qapp().processEvents()
+    imwrite(SHOTS / "scene-overlays-napari.png", viewer.screenshot(canvas_only=True, flash=False))
+    print(f"wrote {SHOTS / 'scene-overlays-napari.png'}")
+    folder = tmp / "overlays"
+    folder.mkdir()
+    viewer.layers.selection = set(viewer.layers)
+    viewer.layers.save(str(folder / "scene.ome.tif"), selected=True, plugin="napari-viv")
+    viewer.close()
+    del img
+    browser_shot(folder, "scene.ome.tif", SHOTS / "scene-overlays-browser.png", tmp / "p-overlays")
+
+
 def main(which: list[str]) -> None:
     """Take the screenshots named in ``which`` (all when empty)."""
-    steps = {"camera": camera}
+    steps = {"camera": camera, "channels": channels, "overlays": overlays}
     with tempfile.TemporaryDirectory() as tmp:
         for name in which or list(steps):
             steps[name](Path(tmp))

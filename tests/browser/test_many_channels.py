@@ -13,8 +13,20 @@ from helpers import viewer_pages as vh
 pytestmark = pytest.mark.browser
 
 STRIPE = 32
-PALETTE = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (255, 0, 255), (0, 255, 255),
-           (255, 128, 0), (128, 0, 255), (255, 255, 255), (128, 255, 0), (255, 0, 128), (0, 128, 128)]
+PALETTE = [
+    (255, 0, 0),
+    (0, 255, 0),
+    (0, 0, 255),
+    (255, 255, 0),
+    (255, 0, 255),
+    (0, 255, 255),
+    (255, 128, 0),
+    (128, 0, 255),
+    (255, 255, 255),
+    (128, 255, 0),
+    (255, 0, 128),
+    (0, 128, 128),
+]
 
 
 def colour(c: int) -> tuple[int, int, int]:
@@ -27,7 +39,8 @@ def colour(c: int) -> tuple[int, int, int]:
 def striped(n: int) -> np.ndarray:
     data = np.zeros((n, 256, n * STRIPE), np.uint16)
     for c in range(n):
-        data[c, :, c * STRIPE:(c + 1) * STRIPE] = 50000
+        data[c, :128, c * STRIPE : (c + 1) * STRIPE] = 50000
+        data[c, 128:, c * STRIPE : (c + 1) * STRIPE] = 25000  # half: a layer added twice would show full
     return data
 
 
@@ -35,9 +48,16 @@ def striped(n: int) -> np.ndarray:
 def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("many-channels")
     for n in (12, 40):
-        vh.write_pyramid(root / f"c{n}.ome.tif", striped(n), "CYX", levels=2,
-                         channel={"Name": [f"marker {c:02d}" for c in range(n)],
-                                  "Color": [vh.ome_color(*colour(c)) for c in range(n)]})
+        vh.write_pyramid(
+            root / f"c{n}.ome.tif",
+            striped(n),
+            "CYX",
+            levels=2,
+            channel={
+                "Name": [f"marker {c:02d}" for c in range(n)],
+                "Color": [vh.ome_color(*colour(c)) for c in range(n)],
+            },
+        )
     s = vh.ViewerSite(root)
     yield s
     s.close()
@@ -57,12 +77,15 @@ def test_every_channel_shows_in_its_colour_at_once(chromium, site, tmp_path, n):
     async def stripes(page):
         shot = await page.screenshot()
         to_screen = await page.image_to_screen()
-        return [vh.mean_rgb(shot, *to_screen((c + 0.5) * STRIPE, 128), radius=2) for c in range(n)]
+        return [vh.mean_rgb(shot, *to_screen((c + 0.5) * STRIPE, 64), radius=2) for c in range(n)]
 
     async def body(page):
         assert await page.wait_status() == "ready", await page.evaluate("window.__vivViewer.error")
         state = await page.evaluate("window.__vivViewer.state()")
         shown = await stripes(page)
+        shot = await page.screenshot()
+        to_screen = await page.image_to_screen()
+        half = [vh.mean_rgb(shot, *to_screen((c + 0.5) * STRIPE, 192), radius=2) for c in range(n)]
         warnings = await page.evaluate("[...document.querySelectorAll('.warning')].map(e => e.textContent)")
         # "None" on the listed channels after filtering to one name hides just that one
         await page.evaluate(SET_FILTER % "marker 03")
@@ -76,16 +99,18 @@ def test_every_channel_shows_in_its_colour_at_once(chromium, site, tmp_path, n):
         await page.change("document.querySelector('.show-all').click()")
         await page.wait_for("window.__vivViewer.state().loaded")
         again = await stripes(page)
-        return state, shown, warnings, listed, one_off, none, again
+        return state, shown, half, warnings, listed, one_off, none, again
 
-    state, shown, warnings, listed, one_off, none, again = vh.run_page(
-        chromium, tmp_path / "profile", f"{site.origin}/?image=/c{n}.ome.tif", body)
+    state, shown, half, warnings, listed, one_off, none, again = vh.run_page(
+        chromium, tmp_path / "profile", f"{site.origin}/?image=/c{n}.ome.tif", body
+    )
     assert len(state["channels"]) == n and all(c["visible"] for c in state["channels"])
     assert n > state["maxChannels"]  # more than one Viv layer draws them
     assert not warnings, warnings
     for c in range(n):
         assert _near(shown[c], colour(c)), (c, shown[c], colour(c))
         assert _near(again[c], colour(c)), (c, again[c], colour(c))
+        assert _near(half[c], [v / 2 for v in colour(c)], tol=40), (c, half[c], colour(c))
         assert _near(none[c], (0, 0, 0)), (c, none[c])
         assert _near(one_off[c], (0, 0, 0) if c == 3 else colour(c)), (c, one_off[c])
     assert listed == 1

@@ -8,6 +8,7 @@ import { parseViewFile } from './viewfile.js';
 import { startCamera } from './camera.js';
 import { imageLayers } from './channel_layers.js';
 import { ChannelsPanel } from './channels_panel.jsx';
+import { useOverlays } from './overlays.js';
 import {
   MAX_CHANNELS, openImage, describe, channelStats, defaultColor, widenDomain,
 } from './image.js';
@@ -235,6 +236,13 @@ export default function App() {
 
   stateRef.current = { channels, z, t, viewState, image };
 
+  // the scene hook: napari's points and shapes (overlays.js)
+  const addWarning = useCallback((w) => setWarnings((list) => (list.includes(w) ? list : [...list, w])), []);
+  const viewUrl = image ? sidecarUrls(imageUrlFromPage()).view : null;
+  const overlays = useOverlays(image, viewUrl, z, t, addWarning);
+  hooks.overlays = overlays.state;
+  hooks.setOverlayVisible = overlays.setShown;
+
   // Test and scripting hooks (see viewer/README.md).
   hooks.setChannelVisible = (i, visible) => {
     const chans = stateRef.current.channels;
@@ -347,6 +355,7 @@ export default function App() {
             />
           </>
         )}
+        {overlays.panel}
         {info && <p className="help">Drag to pan, scroll to zoom.</p>}
       </aside>
       <main className="viewport" style={{ left: `${PANEL_WIDTH}px` }}>
@@ -355,7 +364,8 @@ export default function App() {
             views={[VIEW]}
             viewState={viewState}
             onViewStateChange={({ viewState: v }) => setViewState(v)}
-            layers={layers}
+            layers={[...layers, ...overlays.layers]}
+            getTooltip={overlays.tooltip}
             onAfterRender={onAfterRender}
             onError={(err) => fail(`The image could not be drawn: ${err && err.message ? err.message : err}`)}
             getCursor={({ isDragging }) => (isDragging ? 'grabbing' : 'grab')}
