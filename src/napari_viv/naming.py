@@ -10,6 +10,7 @@ sidecars beside it that share its stem:
 ``<stem>.offsets.json``           IFD offsets; Viv and Avivator fetch it
 ``<stem>.view.json``              colours, contrast limits, visibility, camera
 ``<stem>.features.geojson``       napari Points and Shapes (GeoJSON, level-0 pixels)
+``<stem>.labels-<i>.ome.tif``     napari Labels layer i, a pyramid of its own
 ================================  ===========================================
 
 The writer, the reader, the check, the server and the napari glue all ask
@@ -30,6 +31,8 @@ OFFSETS_SUFFIX = ".offsets.json"
 VIEW_SUFFIX = ".view.json"
 #: Points and shapes beside the image (GeoJSON in level-0 pixels; napari_viv.scene.features).
 FEATURES_SUFFIX = ".features.geojson"
+#: Labels layers: sibling pyramids ``<stem>.labels-<i>.ome.tif`` (nearest-neighbour levels).
+LABELS_INFIX = ".labels-"
 #: Every sidecar the server routes beside a served image.
 SIDECAR_SUFFIXES = (OFFSETS_SUFFIX, VIEW_SUFFIX, FEATURES_SUFFIX)
 
@@ -102,6 +105,15 @@ def features_path(tif_path) -> Path:
     'x.features.geojson'
     """
     return _sidecar(tif_path, FEATURES_SUFFIX)
+
+
+def labels_path(tif_path, index: int) -> Path:
+    """``x.ome.tif`` -> ``x.labels-<index>.ome.tif``: the pyramid of the export's labels layer ``index``.
+
+    >>> labels_path("/data/x.ome.tif", 0).name
+    'x.labels-0.ome.tif'
+    """
+    return _sidecar(tif_path, f"{LABELS_INFIX}{int(index)}{DEFAULT_SUFFIX}")
 
 
 def sidecar_paths(tif_path) -> list[Path]:

@@ -100,3 +100,44 @@ def test_the_image_alone_shows_none_of_them(make_napari_viewer, chromium, tmp_pa
     assert overlays == []
     for key in ("point", "edge", "ellipse"):
         assert _near(spots[key], (25, 25, 25), tol=30), (key, spots)
+
+
+def test_labels_show_in_napari_colours_and_hover_gives_the_id(make_napari_viewer, chromium, tmp_path):
+    from napari.utils.colormaps import DirectLabelColormap
+
+    viewer = make_napari_viewer()
+    img = viewer.add_image(
+        np.full((300, 400), 300, np.uint16), name="tissue", colormap="gray", contrast_limits=(0, 3000)
+    )
+    lab = np.zeros((300, 400), np.uint8)
+    lab[150:250, 20:120] = 1
+    lab[20:80, 250:380] = 2
+    cmap = DirectLabelColormap(color_dict={None: [0, 0, 0, 0], 1: [0, 1, 0, 1], 2: [1, 0, 1, 1]})
+    labels = viewer.add_labels(lab, name="cells", colormap=cmap, opacity=1.0)
+    folder = tmp_path / "labels"
+    folder.mkdir()
+    viewer.layers.selection = {img, labels}
+    viewer.layers.save(str(folder / "scene.ome.tif"), selected=True, plugin="napari-viv")
+    site = vh.ViewerSite(folder)
+
+    async def body(page):
+        assert await page.wait_status() == "ready", await page.evaluate("window.__vivViewer.error")
+        await page.wait_for("window.__vivViewer.labels && window.__vivViewer.labels().some(l => l.drawn)")
+        await asyncio.sleep(0.5)
+        to_screen = await page.image_to_screen()
+        shot = await page.screenshot()
+        colours = [vh.mean_rgb(shot, *to_screen(x, y)) for x, y in ((70, 200), (315, 50), (200, 150))]
+        col, row = to_screen(70, 200)
+        await page.call("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": col, "y": row})
+        await asyncio.sleep(0.8)
+        tip = await page.evaluate("[...document.querySelectorAll('.deck-tooltip')].map(e => e.innerText).join('|')")
+        return colours, tip
+
+    try:
+        colours, tip = vh.run_page(chromium, tmp_path / "p3", f"{site.origin}/?image=/scene.ome.tif", body)
+    finally:
+        site.close()
+    assert _near(colours[0], (0, 255, 0)), colours
+    assert _near(colours[1], (255, 0, 255)), colours
+    assert _near(colours[2], (25, 25, 25), tol=30), colours
+    assert "label 1" in tip, tip

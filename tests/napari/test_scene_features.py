@@ -109,3 +109,51 @@ def test_bad_scene_input_is_refused_and_nothing_written(make_napari_viewer, tmp_
     assert errors and other.name in errors[-1]
     assert ("scale" in errors[-1]) if case == "other scale" else ("3-D" in errors[-1] and "2-D" in errors[-1])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_labels_round_trip_as_a_nearest_pyramid_with_their_colours(make_napari_viewer, tmp_path, notifications):
+    import tifffile
+
+    viewer = make_napari_viewer()
+    img = viewer.add_image(np.zeros((1200, 1100), np.uint16), name="tissue")
+    lab = np.zeros((1200, 1100), np.int64)
+    lab[100:400, 100:500] = 3
+    lab[600:1100, 300:900] = 60000
+    lab[::2, ::2][700:710, 700:710] = 5  # a checkerboard a mean would blur into new ids
+    labels = viewer.add_labels(lab, name="cells", opacity=0.6)
+    written = write_layers(str(tmp_path / "seg"), [img.as_layer_data_tuple(), labels.as_layer_data_tuple()])
+    assert not _errors(notifications)
+    sibling = tmp_path / "seg.labels-0.ome.tif"
+    assert str(sibling) in written
+    with tifffile.TiffFile(sibling) as tif:
+        levels = [lvl.asarray() for lvl in tif.series[0].levels]
+    assert len(levels) >= 2 and levels[0].dtype == np.uint16
+    np.testing.assert_array_equal(levels[0], lab)
+    for lower in levels[1:]:
+        assert set(np.unique(lower)) <= {0, 3, 5, 60000}  # nearest: only ids that exist
+    view = json.loads((tmp_path / "seg.view.json").read_text())
+    entry = view["labels"][0]
+    assert entry["file"] == sibling.name and entry["opacity"] == pytest.approx(0.6)
+    for i in (3, 60000):
+        assert entry["colors"][str(i)] == [round(v * 255) for v in labels.colormap.map(np.array([i]))[0]]
+
+    back = [item for item in read_paths(str(tmp_path / "seg.ome.tif")) if item[2] == "labels"]
+    assert len(back) == 1
+    data, meta, _ = back[0]
+    level0 = data[0] if meta.get("multiscale") else data
+    np.testing.assert_array_equal(np.asarray(level0), lab)
+    viewer2 = make_napari_viewer()
+    again = viewer2.add_labels(data, **meta)
+    np.testing.assert_allclose(
+        again.colormap.map(np.array([3, 60000])), labels.colormap.map(np.array([3, 60000])), atol=1 / 255
+    )
+
+
+def test_labels_whose_shape_differs_are_refused(make_napari_viewer, tmp_path, notifications):
+    viewer = make_napari_viewer()
+    img = viewer.add_image(np.zeros((100, 120), np.uint16), name="tissue")
+    labels = viewer.add_labels(np.zeros((100, 100), np.uint8), name="wrong size")
+    assert write_layers(str(tmp_path / "bad"), [img.as_layer_data_tuple(), labels.as_layer_data_tuple()]) == []
+    errors = _errors(notifications)
+    assert errors and "wrong size" in errors[-1] and "(100, 100)" in errors[-1]
+    assert list(tmp_path.iterdir()) == []

@@ -117,21 +117,23 @@ def test_rgb_layer_saves_as_interleaved_rgb(make_napari_viewer, tmp_path, viv):
     assert image["levels"][0]["planes"][0]["sha256"] == plane_digest(rgb)
 
 
-def test_points_layer_with_an_image_is_refused(
+def test_a_layer_the_export_cannot_hold_is_refused(
     make_napari_viewer, tmp_path, notifications
 ):
+    # Points, Shapes and Labels travel with the image since issue 20
+    # (tests/napari/test_scene_features.py); Vectors do not.
     viewer = make_napari_viewer()
     img = viewer.add_image(_tissue(8), name="cells")
-    pts = viewer.add_points(np.array([[10, 10], [20, 30]]), name="seeds")
+    vec = viewer.add_vectors(np.array([[[10, 10], [5, 5]], [[20, 30], [1, 2]]], float), name="seeds")
 
     written = write_layers(
         str(tmp_path / "mixed.ome.tif"),
-        [img.as_layer_data_tuple(), pts.as_layer_data_tuple()],
+        [img.as_layer_data_tuple(), vec.as_layer_data_tuple()],
     )
 
     assert written == []
     assert list(tmp_path.iterdir()) == []
-    assert any("'seeds'" in text and "points" in text for text in _errors(notifications))
+    assert any("'seeds'" in text and "vectors" in text for text in _errors(notifications))
 
 
 def test_mismatched_shapes_are_refused_with_both_names(

@@ -9,6 +9,7 @@ import { startCamera } from './camera.js';
 import { imageLayers } from './channel_layers.js';
 import { ChannelsPanel } from './channels_panel.jsx';
 import { useOverlays } from './overlays.js';
+import { useLabels } from './labels.js';
 import {
   MAX_CHANNELS, openImage, describe, channelStats, defaultColor, widenDomain,
 } from './image.js';
@@ -242,6 +243,9 @@ export default function App() {
   const overlays = useOverlays(image, viewUrl, z, t, addWarning);
   hooks.overlays = overlays.state;
   hooks.setOverlayVisible = overlays.setShown;
+  const labels = useLabels(image, viewUrl, z, addWarning);
+  hooks.labels = labels.state;
+  hooks.setLabelsVisible = labels.setShown;
 
   // Test and scripting hooks (see viewer/README.md).
   hooks.setChannelVisible = (i, visible) => {
@@ -355,6 +359,7 @@ export default function App() {
             />
           </>
         )}
+        {labels.panel}
         {overlays.panel}
         {info && <p className="help">Drag to pan, scroll to zoom.</p>}
       </aside>
@@ -364,8 +369,8 @@ export default function App() {
             views={[VIEW]}
             viewState={viewState}
             onViewStateChange={({ viewState: v }) => setViewState(v)}
-            layers={[...layers, ...overlays.layers]}
-            getTooltip={overlays.tooltip}
+            layers={[...layers, ...labels.layers, ...overlays.layers]}
+            getTooltip={(pick) => labels.tooltip(pick) || overlays.tooltip(pick)}
             onAfterRender={onAfterRender}
             onError={(err) => fail(`The image could not be drawn: ${err && err.message ? err.message : err}`)}
             getCursor={({ isDragging }) => (isDragging ? 'grabbing' : 'grab')}

@@ -21,8 +21,8 @@ from ..errors import NapariVivError
 from ..scene.features import SHAPE_TYPES, feature_vertices, features_bytes, shape_geometry
 
 KINDS = ("points", "shapes")
-#: What Save Selected Layers carries besides images (labels: see issue 20, not yet).
-SCENE_TYPES = KINDS
+#: What Save Selected Layers carries besides images (labels: see labels.py).
+SCENE_TYPES = (*KINDS, "labels")
 
 
 def split_layer_data(layer_data) -> tuple[list, list]:

@@ -150,6 +150,82 @@ def rgb_as_channels(lay, keep_levels: bool, assumed: list[str]):
     return ExportInput(moved, md, [lay.name], assumed)
 
 
+def prepare_scene(images: Sequence[tuple], scene: Sequence[tuple], inp) -> tuple[bytes | None, list]:
+    """Check the non-image layers of an export and build what they become, before anything is written.
+
+    Parameters
+    ----------
+    images : sequence of (data, meta, type)
+        The image layers.
+    scene : sequence of (data, meta, type)
+        Labels, Points and Shapes layers.
+    inp : layers.ExportInput
+        The image export (its axes and shape).
+
+    Returns
+    -------
+    tuple
+        (the points/shapes sidecar's bytes or None, the labels ``LayerData``).
+    """
+    from .labels import check_labels
+
+    labels = [item for item in scene if item[2] == "labels"]
+    axes = inp.metadata.axes or "YX"
+    sizes = dict(zip(axes, inp.shape, strict=False))
+    lead = tuple(int(sizes[a]) for a in axes if a not in "CYXS")
+    check_labels(labels, _shape_yx_of(inp), lead)
+    others = [item for item in scene if item[2] != "labels"]
+    return scene_sidecar_for(images, others, axes), labels
+
+
+def _shape_yx_of(inp) -> tuple[int, int]:
+    axes = inp.metadata.axes
+    return int(inp.shape[axes.index("Y")]), int(inp.shape[axes.index("X")])
+
+
+def publish_scene(target, prepared: tuple, axes: str | None, written: Sequence) -> list:
+    """Write the labels pyramids (and their view-file entries) and the points/shapes sidecar.
+
+    On any failure everything the export wrote is removed, so nothing half-written stays.
+
+    Parameters
+    ----------
+    target : Path
+        The ``.ome.tif`` written.
+    prepared : tuple
+        From :func:`prepare_scene`.
+    axes : str or None
+        The image's axes.
+    written : sequence of Path
+        The image export's files.
+
+    Returns
+    -------
+    list of Path
+        The files added.
+    """
+    from pathlib import Path
+
+    from ..naming import view_path
+    from .labels import add_to_view, export_labels
+
+    sidecar, labels = prepared
+    added: list = []
+    try:
+        if labels:
+            files, entries = export_labels(Path(target), labels, axes or "YX")
+            added += files
+            view = add_to_view(view_path(target), entries)
+            if str(view) not in {str(p) for p in written}:
+                added.append(view)
+        added += publish_sidecar(target, sidecar, written)
+    except BaseException:
+        for p in [*written, *added]:
+            Path(p).unlink(missing_ok=True)
+        raise
+    return added
+
+
 def scene_sidecar_for(images: Sequence[tuple], scene: Sequence[tuple], axes: str | None) -> bytes | None:
     """Build the points/shapes sidecar for an export before anything is written.
 
@@ -228,14 +304,17 @@ def scene_layers_beside(path, image_layers: Sequence[tuple]) -> list[tuple]:
     list of (data, meta, type)
         Empty without a (valid) sidecar.
     """
-    from ..naming import features_path
+    from ..naming import features_path, view_path
     from ..scene.features import read_features
+    from ..viewfile import read_view
     from .features import scene_layer_data
+    from .labels import labels_layer_data
 
-    doc = read_features(features_path(path))
-    if not doc or not image_layers:
+    if not image_layers:
         return []
     meta = image_layers[0][1]
     scale = list(meta.get("scale") or [1.0, 1.0])
     translate = list(meta.get("translate") or [0.0] * len(scale))
-    return scene_layer_data(doc, scale, translate)
+    out = labels_layer_data(path, read_view(view_path(path)), scale, translate)
+    doc = read_features(features_path(path))
+    return out + (scene_layer_data(doc, scale, translate) if doc else [])

@@ -64,11 +64,11 @@ def save_layer_data(target: Path, layer_data, notes: list[str] | None = None) ->
     written as µm) are appended to ``notes``.
     """
     from .layers import layers_to_export
-    from .scene import scene_sidecar_for
+    from .scene import prepare_scene
 
     images, scene = _split(layer_data)
     inp = layers_to_export(images)
-    sidecar = scene_sidecar_for(images, scene, inp.metadata.axes)  # the scene hook: checked before writing
+    prepared = prepare_scene(images, scene, inp)  # the scene hook: labels, points, shapes checked before writing
     from ..write.atomic import check_folder
 
     check_folder(target.parent)
@@ -80,9 +80,9 @@ def save_layer_data(target: Path, layer_data, notes: list[str] | None = None) ->
 
     md.camera = camera_for_layer_data(layer_data, _shape_yx(inp)) or md.camera
     written = _export_with_progress(inp, target)
-    from .scene import publish_sidecar
+    from .scene import publish_scene
 
-    written += publish_sidecar(target, sidecar, written)
+    written += publish_scene(target, prepared, inp.metadata.axes, written)
     if notes is not None and inp.unit_note:
         notes.append(inp.unit_note)
     return written
