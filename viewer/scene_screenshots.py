@@ -8,6 +8,7 @@ in a browser window of another size (scene-camera-browser.png).
 ``channels``: a 12-channel image with every channel drawn at once
 (scene-12-channels.png). ``overlays``: napari points and shapes over a tissue,
 in napari and in our viewer (scene-overlays-napari.png, scene-overlays-browser.png).
+``panel``: the Export to Viv panel with its scene tick boxes (scene-export-panel.png).
 Needs napari (with a display: Xvfb), Chromium, aiohttp, tifffile and imagecodecs,
 as the tests do.
 """
@@ -143,9 +144,33 @@ def overlays(tmp: Path) -> None:
     browser_shot(folder, "scene.ome.tif", SHOTS / "scene-overlays-browser.png", tmp / "p-overlays")
 
 
+def panel(tmp: Path) -> None:
+    """Show the Export to Viv panel with its labels, points and shapes tick boxes."""
+    import napari
+    import numpy as np
+
+    from napari_viv._napari.manifest import PLUGIN, export_title
+    from napari_viv.sample import synthetic_tissue
+
+    data, md = synthetic_tissue(256, channels=2)
+    viewer = napari.Viewer(show=True)
+    for c in range(2):
+        viewer.add_image(data[c], name=md.channel_names[c])
+    viewer.add_labels((data[0] > data[0].mean()).astype(np.uint8), name="nuclei")
+    viewer.add_points([[40, 40], [100, 120]], name="detections")
+    viewer.add_shapes([np.array([[10, 10], [10, 90], [60, 90], [60, 10]], float)], name="regions")
+    _dock, widget = viewer.window.add_plugin_dock_widget(PLUGIN, export_title())
+    app = napari.qt.get_qapp()
+    for _ in range(20):
+        app.processEvents()
+    widget.native.widget().grab().save(str(SHOTS / "scene-export-panel.png"))
+    print(f"wrote {SHOTS / 'scene-export-panel.png'}")
+    viewer.close()
+
+
 def main(which: list[str]) -> None:
     """Take the screenshots named in ``which`` (all when empty)."""
-    steps = {"camera": camera, "channels": channels, "overlays": overlays}
+    steps = {"camera": camera, "channels": channels, "overlays": overlays, "panel": panel}
     with tempfile.TemporaryDirectory() as tmp:
         for name in which or list(steps):
             steps[name](Path(tmp))

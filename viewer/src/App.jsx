@@ -362,6 +362,13 @@ export default function App() {
         {labels.panel}
         {overlays.panel}
         {info && <p className="help">Drag to pan, scroll to zoom.</p>}
+        {info && (
+          <p className="help travels">
+            From napari this page shows the channels&apos; colours, limits and visibility, the camera,
+            labels, points and shapes (hover them for ids and properties). Not shown: gamma, blending
+            other than additive, label contours, and text drawn on the image (it is in the hover).
+          </p>
+        )}
       </aside>
       <main className="viewport" style={{ left: `${PANEL_WIDTH}px` }}>
         {layer && viewState && (

@@ -248,6 +248,9 @@ class ExportToViv(Container):
         # -- Viewing ---------------------------------------------------------
         self.viewing_heading = _heading("Viewing")
         self.viewing = ViewingSection(name="viewing")
+        from .scene_panel import SceneRows  # the scene hook: labels, points and shapes tick boxes
+
+        self.scene_rows = SceneRows(self.viewer)
         for widget in (self.viewing_heading, self.viewing):
             widget.visible = False
 
@@ -255,6 +258,8 @@ class ExportToViv(Container):
             widgets=[
                 _heading("Layers"),
                 self.layer_rows,
+                _heading("Labels, points and shapes"),
+                self.scene_rows,
                 _heading("Output file"),
                 self.output,
                 self.replace,
@@ -390,11 +395,21 @@ class ExportToViv(Container):
         meta = found.metadata
         if not meta.name:
             meta.name = naming.stem(path)
-        # the scene hook: napari's visible field becomes the view file's camera
-        from .scene import camera_for_layers
+        # the scene hook: napari's visible field becomes the view file's camera; ticked
+        # labels, points and shapes are checked now, before anything is written
+        from .scene import camera_for_layers, prepare_scene
         from .writer import _shape_yx
 
         meta.camera = camera_for_layers(self.viewer, layers, _shape_yx(found)) or meta.camera
+        try:
+            prepared = prepare_scene(
+                [lay.as_layer_data_tuple() for lay in layers],
+                [lay.as_layer_data_tuple() for lay in self.scene_rows.chosen()],
+                found,
+            )
+        except NapariVivError as exc:
+            self._fail(one_line(exc, 400))
+            return False
         sizes, unit = self._physical_size_options()
         options = dict(
             axes=meta.axes,
@@ -419,9 +434,11 @@ class ExportToViv(Container):
         self.progress.max = max(plan.ntiles, 1)
         self.progress.value = 0
         self.status.value = f"Exporting to {path.name} …"
+        from .scene_panel import run_export_with_scene
+
         worker = create_worker(
-            _run_export, found.data, path, options, self._relay, self._cancel_event,
-            _start_thread=False,
+            run_export_with_scene, _run_export, found.data, path, options, self._relay, self._cancel_event,
+            prepared, meta.axes, _start_thread=False,
         )
         worker.returned.connect(self._on_returned)
         worker.finished.connect(self._on_finished)
@@ -496,6 +513,7 @@ class ExportToViv(Container):
         """Mirror the viewer's image layers; keep the user's order and ticks."""
         if not self._alive[0]:
             return  # a layer event outlived this panel
+        self.scene_rows.sync()  # the scene hook
         layers = _image_layers(self.viewer)
         any_visible = any(layer.visible for layer in layers)
         keys = [_key(layer) for layer in layers]
