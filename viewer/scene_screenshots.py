@@ -149,7 +149,7 @@ def panel(tmp: Path) -> None:
     import napari
     import numpy as np
 
-    from napari_viv._napari.manifest import PLUGIN, export_title
+    from napari_viv._napari.manifest import PLUGIN, export_title  # noqa: PLC2701 - our own package
     from napari_viv.sample import synthetic_tissue
 
     data, md = synthetic_tissue(256, channels=2)
