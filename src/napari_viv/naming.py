@@ -33,6 +33,8 @@ VIEW_SUFFIX = ".view.json"
 FEATURES_SUFFIX = ".features.geojson"
 #: Labels layers: sibling pyramids ``<stem>.labels-<i>.ome.tif`` (nearest-neighbour levels).
 LABELS_INFIX = ".labels-"
+#: Label pyramids routed beside a served image (labels-0 .. labels-7).
+SERVED_LABELS = 8
 #: Every sidecar the server routes beside a served image.
 SIDECAR_SUFFIXES = (OFFSETS_SUFFIX, VIEW_SUFFIX, FEATURES_SUFFIX)
 
@@ -117,8 +119,9 @@ def labels_path(tif_path, index: int) -> Path:
 
 
 def sidecar_paths(tif_path) -> list[Path]:
-    """Every sidecar that may sit beside ``tif_path`` (offsets, view)."""
-    return [_sidecar(tif_path, s) for s in SIDECAR_SUFFIXES]
+    """Every sidecar that may sit beside ``tif_path`` (offsets, view, features, label pyramids)."""
+    labels = [labels_path(tif_path, i) for i in range(SERVED_LABELS)]
+    return [_sidecar(tif_path, s) for s in SIDECAR_SUFFIXES] + labels + [offsets_path(p) for p in labels]
 
 
 def is_viv_name(name: str) -> bool:
