@@ -141,3 +141,40 @@ def test_labels_show_in_napari_colours_and_hover_gives_the_id(make_napari_viewer
     assert _near(colours[1], (255, 0, 255)), colours
     assert _near(colours[2], (25, 25, 25), tol=30), colours
     assert "label 1" in tip, tip
+
+
+def _shares(rgb: np.ndarray) -> dict[str, float]:
+    """Share of the image's area in each overlay colour (the image is the non-black part)."""
+    px = rgb.reshape(-1, 3).astype(int)
+    px = px[px.sum(axis=1) > 30]
+    r, g, b = px[:, 0], px[:, 1], px[:, 2]
+    return {
+        "red": float(np.mean((r > 120) & (g < 80) & (b < 80))),
+        "yellow": float(np.mean((r > 120) & (g > 120) & (b < 80))),
+        "cyan": float(np.mean((r < 80) & (g > 120) & (b > 120))),
+    }
+
+
+def test_overlay_colours_cover_the_same_share_as_in_napari(make_napari_viewer, chromium, tmp_path):
+    folder = tmp_path / "share"
+    folder.mkdir()
+    viewer = make_napari_viewer(show=True)
+    _save_scene(viewer, folder)
+    viewer.reset_view()
+    napari_shares = _shares(viewer.screenshot(canvas_only=True, flash=False)[..., :3])
+    site = vh.ViewerSite(folder)
+
+    async def body(page):
+        assert await page.wait_status() == "ready", await page.evaluate("window.__vivViewer.error")
+        await page.wait_for("window.__vivViewer.overlays && window.__vivViewer.overlays().length === 2")
+        await asyncio.sleep(0.5)
+        return (await page.screenshot())[:, vh.PANEL_WIDTH :]
+
+    try:
+        shot = vh.run_page(chromium, tmp_path / "p4", f"{site.origin}/?image=/scene.ome.tif", body)
+    finally:
+        site.close()
+    browser_shares = _shares(shot)
+    for colour, share in napari_shares.items():
+        assert share > 0.005, napari_shares
+        assert browser_shares[colour] == pytest.approx(share, rel=0.3), (colour, napari_shares, browser_shares)
