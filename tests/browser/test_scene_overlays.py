@@ -152,6 +152,7 @@ def _shares(rgb: np.ndarray) -> dict[str, float]:
         "red": float(np.mean((r > 120) & (g < 80) & (b < 80))),
         "yellow": float(np.mean((r > 120) & (g > 120) & (b < 80))),
         "cyan": float(np.mean((r < 80) & (g > 120) & (b > 120))),
+        "green": float(np.mean((r < 80) & (g > 120) & (b < 80))),
     }
 
 
@@ -159,21 +160,39 @@ def test_overlay_colours_cover_the_same_share_as_in_napari(make_napari_viewer, c
     folder = tmp_path / "share"
     folder.mkdir()
     viewer = make_napari_viewer(show=True)
-    _save_scene(viewer, folder)
+    from napari.utils.colormaps import DirectLabelColormap
+
+    _save_scene(viewer, folder)  # the image, points and shapes; then labels on top
+    lab = np.zeros((300, 400), np.uint8)
+    lab[200:280, 20:150] = 1
+    viewer.add_labels(lab, name="cells", colormap=DirectLabelColormap(color_dict={None: [0, 0, 0, 0], 1: [0, 1, 0, 1]}))
+    viewer.layers.selection = set(viewer.layers)  # and the labels
+    viewer.layers.save(str(folder / "scene.ome.tif"), selected=True, plugin="napari-viv")
     viewer.reset_view()
     napari_shares = _shares(viewer.screenshot(canvas_only=True, flash=False)[..., :3])
-    site = vh.ViewerSite(folder)
+    # served by the real CLI, opened at the link it prints
+    import os
+    import signal
+
+    from helpers.cliproc import start_until_link
+
+    proc, lines = start_until_link(
+        ["serve", str(folder / "scene.ome.tif")], dict(os.environ, NAPARI_VIV_NO_BROWSER="1")
+    )
+    link = next(ln.split(": ", 1)[1] for ln in lines if ln.startswith("View in your browser: "))
 
     async def body(page):
         assert await page.wait_status() == "ready", await page.evaluate("window.__vivViewer.error")
         await page.wait_for("window.__vivViewer.overlays && window.__vivViewer.overlays().length === 2")
+        await page.wait_for("window.__vivViewer.labels && window.__vivViewer.labels().some(l => l.drawn)")
         await asyncio.sleep(0.5)
         return (await page.screenshot())[:, vh.PANEL_WIDTH :]
 
     try:
-        shot = vh.run_page(chromium, tmp_path / "p4", f"{site.origin}/?image=/scene.ome.tif", body)
+        shot = vh.run_page(chromium, tmp_path / "p4", link, body)
     finally:
-        site.close()
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
     browser_shares = _shares(shot)
     for colour, share in napari_shares.items():
         assert share > 0.005, napari_shares
