@@ -10,7 +10,7 @@ Chromium (software WebGL2, as in the tests) and measured:
 * redraw - the time per frame over 20 redraws that need no new tiles (channel 0's
   colour changed through its colour input, waiting for each frame).
 
-    python benchmarks/bench_channels.py [--repeat 3]
+    python benchmarks/bench_channels.py [--repeat 3] [--channels 10 20 40] [--redraws 20]
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--channels", type=int, nargs="+", default=[10, 20, 40])
+    ap.add_argument("--redraws", type=int, default=20)
     args = ap.parse_args()
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
@@ -65,13 +67,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "site"
         folder.mkdir()
-        for n in (10, 20, 40):
+        for n in args.channels:
             data, md = synthetic_tissue(1024, channels=n)
             export_pyramid(data, folder / f"c{n}", metadata=md, levels=2)
         site = vh.ViewerSite(folder)
         try:
-            for n in (10, 20, 40):
-                runs = [measure(chromium, site, f"c{n}.ome.tif", Path(tmp) / f"p{n}-{r}") for r in range(args.repeat)]
+            for n in args.channels:
+                runs = [
+                    measure(chromium, site, f"c{n}.ome.tif", Path(tmp) / f"p{n}-{r}", args.redraws)
+                    for r in range(args.repeat)
+                ]
                 first = statistics.median(r[0] for r in runs)
                 redraw = statistics.median(r[1] for r in runs)
                 layers = -(-n // 10)
