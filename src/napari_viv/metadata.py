@@ -111,7 +111,8 @@ class ImageMetadata:
     channel_visible: list[bool] | None = None
     #: Display gamma per channel, when set (None or 1 for linear).
     channel_gamma: list[float | None] | None = None
-    #: Starting view in level-0 pixels: ``{"center": (x, y), "zoom": log2 scale}``.
+    #: Starting view in level-0 pixels: ``{"center": (x, y), "extent": (w, h)}`` (the visible
+    #: field, fitted into any window) and/or ``"zoom"`` (deck.gl's log2 scale).
     camera: dict | None = None
     #: The original OME-XML, when the image came from an OME-TIFF.
     ome_xml: str | None = None

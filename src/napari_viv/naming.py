@@ -9,6 +9,8 @@ sidecars beside it that share its stem:
                                   OME-TIFF)
 ``<stem>.offsets.json``           IFD offsets; Viv and Avivator fetch it
 ``<stem>.view.json``              colours, contrast limits, visibility, camera
+``<stem>.features.geojson``       napari Points and Shapes (GeoJSON, level-0 pixels)
+``<stem>.labels-<i>.ome.tif``     napari Labels layer i, a pyramid of its own
 ================================  ===========================================
 
 The writer, the reader, the check, the server and the napari glue all ask
@@ -27,8 +29,14 @@ OME_TIFF_SUFFIXES = (".ome.tif", ".ome.tiff")
 DEFAULT_SUFFIX = ".ome.tif"
 OFFSETS_SUFFIX = ".offsets.json"
 VIEW_SUFFIX = ".view.json"
+#: Points and shapes beside the image (GeoJSON in level-0 pixels; napari_viv.scene.features).
+FEATURES_SUFFIX = ".features.geojson"
+#: Labels layers: sibling pyramids ``<stem>.labels-<i>.ome.tif`` (nearest-neighbour levels).
+LABELS_INFIX = ".labels-"
+#: Label pyramids routed beside a served image (labels-0 .. labels-7).
+SERVED_LABELS = 8
 #: Every sidecar the server routes beside a served image.
-SIDECAR_SUFFIXES = (OFFSETS_SUFFIX, VIEW_SUFFIX)
+SIDECAR_SUFFIXES = (OFFSETS_SUFFIX, VIEW_SUFFIX, FEATURES_SUFFIX)
 
 #: Extensions stripped to name an image (longest first, matched in any case).
 IMAGE_EXTENSIONS = (
@@ -104,9 +112,28 @@ def view_path(tif_path) -> Path:
     return _sidecar(tif_path, VIEW_SUFFIX)
 
 
+def features_path(tif_path) -> Path:
+    """``x.ome.tif`` -> ``x.features.geojson`` beside it: the points and shapes sidecar.
+
+    >>> features_path("/data/x.ome.tif").name
+    'x.features.geojson'
+    """
+    return _sidecar(tif_path, FEATURES_SUFFIX)
+
+
+def labels_path(tif_path, index: int) -> Path:
+    """``x.ome.tif`` -> ``x.labels-<index>.ome.tif``: the pyramid of the export's labels layer ``index``.
+
+    >>> labels_path("/data/x.ome.tif", 0).name
+    'x.labels-0.ome.tif'
+    """
+    return _sidecar(tif_path, f"{LABELS_INFIX}{int(index)}{DEFAULT_SUFFIX}")
+
+
 def sidecar_paths(tif_path) -> list[Path]:
-    """Every sidecar that may sit beside ``tif_path`` (offsets, view)."""
-    return [_sidecar(tif_path, s) for s in SIDECAR_SUFFIXES]
+    """Every sidecar that may sit beside ``tif_path`` (offsets, view, features, label pyramids)."""
+    labels = [labels_path(tif_path, i) for i in range(SERVED_LABELS)]
+    return [_sidecar(tif_path, s) for s in SIDECAR_SUFFIXES] + labels + [offsets_path(p) for p in labels]
 
 
 def is_viv_name(name: str) -> bool:

@@ -5,7 +5,7 @@ Format version 1 (documented in docs/view-file.md)::
     {"version": 1,
      "channels": [{"name": "DAPI", "color": [0, 90, 255], "contrast_limits": [120, 3400],
                    "visible": true, "gamma": 0.8}, ...],
-     "camera": {"center": [x, y], "zoom": z}}
+     "camera": {"center": [x, y], "extent": [w, h]}}   # or "zoom": z instead of "extent"
 
 Channels are matched by position. Every field is optional; a file is written
 only when the metadata carries something to show (colours, limits,
@@ -52,7 +52,7 @@ def view_document(md: ImageMetadata, nchannels: int) -> dict | None:
     """
     channels = []
     for c in range(nchannels):
-        entry: dict[str, object] = {}
+        entry: dict = {}
         if md.channel_names and c < len(md.channel_names) and md.channel_names[c]:
             entry["name"] = str(md.channel_names[c])
         color = md.channel_colors[c] if md.channel_colors and c < len(md.channel_colors) else None
@@ -73,11 +73,48 @@ def view_document(md: ImageMetadata, nchannels: int) -> dict | None:
     doc: dict = {"version": VERSION}
     if shown:
         doc["channels"] = channels
-    cam = md.camera or {}
-    if "center" in cam and "zoom" in cam:
-        x, y = cam["center"]
-        doc["camera"] = {"center": [_number(x), _number(y)], "zoom": float(cam["zoom"])}
+    camera = camera_entry(md.camera)
+    if camera:
+        doc["camera"] = camera
     return doc if len(doc) > 1 else None
+
+
+def camera_entry(cam: dict | None) -> dict | None:
+    """Build the view file's ``camera`` from ``ImageMetadata.camera``; None when it has none.
+
+    A camera is a ``center`` (x, y) with an ``extent`` (the visible field's width
+    and height in level-0 pixels, so a window of any size shows the same region),
+    a ``zoom`` (deck.gl's log2 scale, tied to one window size), or both.
+
+    Parameters
+    ----------
+    cam : dict or None
+        ``{"center": (x, y), "extent": (w, h)}`` and/or ``"zoom": z``.
+
+    Returns
+    -------
+    dict or None
+        The JSON-ready entry; None when ``cam`` has no centre or neither
+        a positive extent nor a zoom.
+
+    Examples
+    --------
+    >>> camera_entry({"center": (10.0, 20.5), "extent": (64, 48.0)})
+    {'center': [10, 20.5], 'extent': [64, 48]}
+    >>> camera_entry({"center": (1, 2)}) is None
+    True
+    """
+    cam = cam or {}
+    if "center" not in cam:
+        return None
+    x, y = cam["center"]
+    out: dict = {"center": [_number(x), _number(y)]}
+    extent = cam.get("extent")
+    if extent is not None and all(math.isfinite(float(v)) and float(v) > 0 for v in extent):
+        out["extent"] = [_number(v) for v in extent]
+    if cam.get("zoom") is not None:
+        out["zoom"] = float(cam["zoom"])
+    return out if len(out) > 1 else None
 
 
 def view_json(doc: dict) -> bytes:
@@ -169,8 +206,8 @@ def apply_view(md: ImageMetadata, doc: dict | None, nchannels: int) -> ImageMeta
     if not doc:
         return md
     out = replace(md)
-    given = doc.get("channels")
-    entries = [e if isinstance(e, dict) else {} for e in (given if isinstance(given, list) else [])[:nchannels]]
+    listed: list = doc["channels"] if isinstance(doc.get("channels"), list) else []
+    entries = [e if isinstance(e, dict) else {} for e in listed[:nchannels]]
     entries += [{}] * (nchannels - len(entries))
 
     def column(key, check, old):
@@ -196,12 +233,25 @@ def apply_view(md: ImageMetadata, doc: dict | None, nchannels: int) -> ImageMeta
     if names:
         mine = list(md.channel_names or []) + [None] * nchannels
         out.channel_names = [mine[i] or names[i] or f"Channel {i}" for i in range(nchannels)]
-    cam = doc.get("camera")
-    if (
-        isinstance(cam, dict)
-        and isinstance(cam.get("center"), list)
-        and len(cam["center"]) == 2
-        and isinstance(cam.get("zoom"), (int, float))
-    ):
-        out.camera = {"center": tuple(float(v) for v in cam["center"]), "zoom": float(cam["zoom"])}
+    out.camera = _read_camera(doc.get("camera"))
     return out
+
+
+def _read_camera(cam) -> dict | None:
+    """``ImageMetadata.camera`` from a view file's ``camera`` (None when unusable)."""
+
+    def pair(v, positive=False):
+        return (
+            isinstance(v, list)
+            and len(v) == 2
+            and all(isinstance(x, (int, float)) and (x > 0 or not positive) for x in v)
+        )
+
+    if not isinstance(cam, dict) or not pair(cam.get("center")):
+        return None
+    out: dict = {"center": tuple(float(v) for v in cam["center"])}
+    if pair(cam.get("extent"), positive=True):
+        out["extent"] = tuple(float(v) for v in cam["extent"])
+    if isinstance(cam.get("zoom"), (int, float)):
+        out["zoom"] = float(cam["zoom"])
+    return out if len(out) > 1 else None

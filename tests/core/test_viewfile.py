@@ -75,3 +75,15 @@ def test_bad_fields_are_dropped_one_by_one():
     assert out.channel_gamma is None and out.camera is None
     assert out.channel_names == ["a", "b"]  # the image's own names win
     assert view_document(ImageMetadata(channel_names=["a"]), 1) is None
+
+
+def test_a_camera_with_a_visible_field_round_trips(tmp_path):
+    md = ImageMetadata(channel_colors=[(255, 0, 0)], camera={"center": (100.5, 80), "extent": (300, 200.25)})
+    result = export_pyramid(np.zeros((1, 400, 400), np.uint16), tmp_path / "x", metadata=md)
+    doc = json.loads(result.view.read_text())
+    assert doc["camera"] == {"center": [100.5, 80], "extent": [300, 200.25]}
+    assert open_image(result.image).metadata.camera == {"center": (100.5, 80.0), "extent": (300.0, 200.25)}
+    # an unusable extent alone is no camera; with a zoom, the zoom stays
+    assert apply_view(md, {"version": 1, "camera": {"center": [1, 2], "extent": [0, 5]}}, 1).camera is None
+    kept = apply_view(md, {"version": 1, "camera": {"center": [1, 2], "extent": [-1, 5], "zoom": 1}}, 1)
+    assert kept.camera == {"center": (1.0, 2.0), "zoom": 1.0}

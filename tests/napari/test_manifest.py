@@ -47,7 +47,7 @@ def test_reader_patterns():
         assert "napari-viv" not in readers, name
 
 
-def test_writer_offered_for_image_layers_only():
+def test_writer_offered_for_images_with_their_scene():
     from npe2 import PluginManager
 
     pm = PluginManager.instance()
@@ -56,9 +56,11 @@ def test_writer_offered_for_image_layers_only():
         return [w for w in pm.iter_compatible_writers(types) if w.plugin_name == "napari-viv"]
 
     assert ours(["image"]) and ours(["image", "image", "image"])
+    # issue 20: labels, points and shapes travel with at least one image
+    assert ours(["image", "points"]) and ours(["image", "labels", "shapes", "points"])
     assert not ours(["points"])
-    assert not ours(["image", "points"])
     assert not ours(["labels"])
+    assert not ours(["image", "vectors"])
 
 
 def test_layers_save_routes_to_our_writer(make_napari_viewer, tmp_path):

@@ -108,19 +108,23 @@ def test_rgb_layer_saves_as_interleaved_rgb(make_napari_viewer, tmp_path, viv):
     assert image["levels"][0]["planes"][0]["sha256"] == plane_digest(rgb)
 
 
-def test_points_layer_with_an_image_is_refused(make_napari_viewer, tmp_path, notifications):
+def test_a_layer_the_export_cannot_hold_is_refused(
+    make_napari_viewer, tmp_path, notifications
+):
+    # Points, Shapes and Labels travel with the image since issue 20
+    # (tests/napari/test_scene_features.py); Vectors do not.
     viewer = make_napari_viewer()
     img = viewer.add_image(_tissue(8), name="cells")
-    pts = viewer.add_points(np.array([[10, 10], [20, 30]]), name="seeds")
+    vec = viewer.add_vectors(np.array([[[10, 10], [5, 5]], [[20, 30], [1, 2]]], float), name="seeds")
 
     written = write_layers(
         str(tmp_path / "mixed.ome.tif"),
-        [img.as_layer_data_tuple(), pts.as_layer_data_tuple()],
+        [img.as_layer_data_tuple(), vec.as_layer_data_tuple()],
     )
 
     assert written == []
     assert list(tmp_path.iterdir()) == []
-    assert any("'seeds'" in text and "points" in text for text in _errors(notifications))
+    assert any("'seeds'" in text and "vectors" in text for text in _errors(notifications))
 
 
 def test_mismatched_shapes_are_refused_with_both_names(make_napari_viewer, tmp_path, notifications):
@@ -364,3 +368,25 @@ def test_multiscale_layer_reaches_the_writer_as_a_plain_list(make_napari_viewer)
     assert type(found.data) is list
     assert [type(level) for level in found.data] == [np.ndarray, np.ndarray]
     np.testing.assert_array_equal(found.data[1], level1)
+
+
+@pytest.mark.parametrize(("dtype", "top"), [("uint16", 4095), ("uint16", 65535), ("float32", 1.0)])
+def test_rgb_layer_that_is_not_8_bit_saves_as_red_green_blue_channels(make_napari_viewer, tmp_path, dtype, top):
+    import json
+
+    rgb = (np.random.default_rng(3).random((200, 300, 3)) * top).astype(dtype)
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(rgb, name="deep rgb", rgb=True)
+    layer.contrast_limits = (0, top * 0.8)
+    written = write_layers(str(tmp_path / "deep"), [layer.as_layer_data_tuple()])
+    assert [p.rsplit("/", 1)[-1] for p in written] == ["deep.ome.tif", "deep.offsets.json", "deep.view.json"]
+    with tifffile.TiffFile(tmp_path / "deep.ome.tif") as tif:
+        ome = tif.ome_metadata
+        planes = [tif.series[0].levels[0].asarray()[c] for c in range(3)]
+    for c in range(3):
+        np.testing.assert_array_equal(planes[c], rgb[..., c])
+    assert ome.count("<Channel ") == 3 and 'Name="Red"' in ome and 'Name="Blue"' in ome
+    view = json.loads((tmp_path / "deep.view.json").read_text())
+    assert [c["color"] for c in view["channels"]] == [[255, 0, 0], [0, 255, 0], [0, 0, 255]]
+    assert [c["name"] for c in view["channels"]] == ["Red", "Green", "Blue"]
+    assert all(c["contrast_limits"] == pytest.approx([0, top * 0.8]) for c in view["channels"])

@@ -1,13 +1,17 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import DeckGL from '@deck.gl/react';
 import { OrthographicView } from '@deck.gl/core';
-import { MultiscaleImageLayer, ImageLayer } from '@hms-dbmi/viv';
 import { UserError, displayName, probeImage, fetchOptionalJson } from './sources.js';
 import { pageSources } from './site.js';
 import { viewFromFragment, mergeViews } from './share.js';
 import { CopyLinkButton } from './CopyLink.jsx';
 import { isZarrUrl, openZarrPage } from './zarr.js';
 import { parseViewFile } from './viewfile.js';
+import { startCamera } from './camera.js';
+import { imageLayers } from './channel_layers.js';
+import { ChannelsPanel } from './channels_panel.jsx';
+import { useOverlays } from './overlays.js';
+import { useLabels } from './labels.js';
 import {
   MAX_CHANNELS, openImage, describe, channelStats, defaultColor, widenDomain,
 } from './image.js';
@@ -102,18 +106,9 @@ async function prepare(warn) {
       gamma: v.gamma !== undefined ? v.gamma : 1,
     };
   });
-  // Viv draws at most MAX_CHANNELS at once: those are the layer's "slots".
-  let slots = all.filter((i) => channels[i].visible).slice(0, MAX_CHANNELS);
-  for (const i of all) if (channels[i].visible && !slots.includes(i)) channels[i].visible = false;
-  if (count > MAX_CHANNELS) {
-    warn(
-      `This image has ${count} channels; at most ${MAX_CHANNELS} can be shown at once. ` +
-        'The others are listed but off: switch a channel off to switch another on.',
-    );
-  }
-  if (slots.length === 0) slots = [0];
+  // every visible channel is drawn: groups of up to MAX_CHANNELS (channel_layers.js)
   const camera = (view && view.camera) || null;
-  return { loaded, info, channels, slots, z, camera };
+  return { loaded, info, channels, z, camera };
 }
 
 function Slider({ label, min, max, step, value, onChange, id }) {
@@ -201,7 +196,6 @@ export default function App() {
   const [notice, setNotice] = useState(null);
   const [image, setImage] = useState(null); // {loaded, info}
   const [channels, setChannels] = useState([]);
-  const [slots, setSlots] = useState([]);
   const [z, setZ] = useState(0);
   const [t, setT] = useState(0);
   const [viewState, setViewState] = useState(null);
@@ -224,11 +218,10 @@ export default function App() {
     prepare(warn).then(
       (p) => {
         const { width, height } = canvasSize();
-        const cam = p.camera || fitCamera(p.info, width, height);
+        const cam = startCamera(p.camera, width, height) || fitCamera(p.info, width, height);
         const fit = fitCamera(p.info, width, height).zoom;
         setImage({ loaded: p.loaded, info: p.info });
         setChannels(p.channels);
-        setSlots(p.slots);
         setZ(p.z);
         setViewState({
           target: [cam.center[0], cam.center[1], 0],
@@ -248,37 +241,35 @@ export default function App() {
   }, [fail]);
 
   const changeChannel = useCallback((index, change) => {
-    if (change.visible === true) {
-      // Decided on the last rendered state; calls come from clicks or the test hook.
-      const cur = stateRef.current;
-      if (!cur.slots.includes(index)) {
-        let next;
-        if (cur.slots.length < MAX_CHANNELS) {
-          next = [...cur.slots, index];
-        } else {
-          const free = cur.slots.findIndex((c) => !cur.channels[c].visible);
-          if (free === -1) {
-            setNotice(`At most ${MAX_CHANNELS} channels can be shown at once: switch one off first.`);
-            return false;
-          }
-          next = cur.slots.slice();
-          next[free] = index;
-        }
-        setSlots(next);
-      }
-      setNotice(null);
-    }
     setChannels((list) => list.map((c, i) => (i === index ? { ...c, ...change } : c)));
     return true;
   }, []);
+  const setVisible = useCallback((indices, visible) => {
+    const chosen = new Set(indices);
+    setChannels((list) => list.map((c, i) => (chosen.has(i) ? { ...c, visible } : c)));
+  }, []);
 
-  stateRef.current = { channels, slots, z, t, viewState, image };
+  stateRef.current = { channels, z, t, viewState, image };
+
+  // the scene hook: napari's points and shapes (overlays.js)
+  const addWarning = useCallback((w) => setWarnings((list) => (list.includes(w) ? list : [...list, w])), []);
+  const viewUrl = image ? pageSources().view : null;
+  const overlays = useOverlays(image, viewUrl, z, t, addWarning);
+  hooks.overlays = overlays.state;
+  hooks.setOverlayVisible = overlays.setShown;
+  const labels = useLabels(image, viewUrl, z, addWarning);
+  hooks.labels = labels.state;
+  hooks.setLabelsVisible = labels.setShown;
 
   // Test and scripting hooks (see viewer/README.md).
   hooks.setChannelVisible = (i, visible) => {
     const chans = stateRef.current.channels;
     if (!Number.isInteger(i) || i < 0 || i >= chans.length) return false;
     return changeChannel(i, { visible: Boolean(visible) });
+  };
+  hooks.setAllVisible = (visible) => {
+    setVisible(stateRef.current.channels.map((c, i) => i), Boolean(visible));
+    return true;
   };
   hooks.state = () => {
     const s = stateRef.current;
@@ -295,7 +286,7 @@ export default function App() {
       maxChannels: MAX_CHANNELS,
       channels: s.channels.map((c, i) => ({
         name: c.name, color: c.color.slice(), contrast_limits: c.limits.slice(),
-        visible: c.visible, gamma: c.gamma, loaded: s.slots.includes(i),
+        visible: c.visible, gamma: c.gamma, loaded: c.visible,
       })),
       z: s.z,
       t: s.t,
@@ -305,34 +296,26 @@ export default function App() {
     };
   };
 
-  const selections = useMemo(() => slots.map((c) => ({ c, z, t })), [slots, z, t]);
-
-  let layer = null;
+  let layers = [];
   if (image && phase !== 'error') {
     const { loaded, info } = image;
     const common = {
-      id: 'image',
-      selections,
-      colors: slots.map((c) => channels[c].color),
-      contrastLimits: slots.map((c) => channels[c].limits),
-      channelsVisible: slots.map((c) => channels[c].visible),
       onTileError: (err) => {
         // eslint-disable-next-line no-console
         console.error(err);
         fail(`Part of the image could not be read: ${err && err.message ? err.message : err}`);
       },
     };
-    layer = info.levels > 1
-      ? new MultiscaleImageLayer({ ...common, loader: loaded.data })
-      : new ImageLayer({ ...common, loader: loaded.data[0] });
+    layers = imageLayers({ loaded, info, channels, z, t, common });
   }
-  layerRef.current = layer;
+  layerRef.current = layers;
+  const layer = layers[0] || null;
 
   const onAfterRender = useCallback(() => {
     const current = layerRef.current;
-    if (!current) return;
+    if (!current.length) return;
     hooks.frames += 1;
-    hooks.loaded = Boolean(current.isLoaded);
+    hooks.loaded = current.every((l) => Boolean(l.isLoaded));
     if (hooks.loaded && phaseRef.current === 'loading') {
       phaseRef.current = 'ready';
       hooks.ready = true;
@@ -344,7 +327,6 @@ export default function App() {
 
   const info = image && image.info;
   const integer = info && !['Float32', 'Float64'].includes(info.dtype);
-  const visibleCount = channels.filter((c) => c.visible).length;
 
   return (
     <>
@@ -382,28 +364,26 @@ export default function App() {
         {info && info.rgb && <p className="rgb-note">RGB image: shown in its own colours.</p>}
         {info && !info.rgb && (
           <>
-            <h2 className="section">
-              Channels{' '}
-              <span className="count">
-                {visibleCount} of {channels.length} shown (max {MAX_CHANNELS})
-              </span>
-            </h2>
-            <ul className="channels">
-              {channels.map((c, i) => (
-                <ChannelRow
-                  key={i}
-                  index={i}
-                  channel={c}
-                  integer={integer}
-                  slotted={slots.includes(i)}
-                  onChange={changeChannel}
-                />
-              ))}
-            </ul>
+            <ChannelsPanel
+              channels={channels}
+              onChange={changeChannel}
+              onSetVisible={setVisible}
+              Row={ChannelRow}
+              rowProps={{ integer, slotted: true }}
+            />
           </>
         )}
+        {labels.panel}
+        {overlays.panel}
         {info && <CopyLinkButton channels={channels} viewState={viewState} />}
         {info && <p className="help">Drag to pan, scroll to zoom.</p>}
+        {info && (
+          <p className="help travels">
+            From napari this page shows the channels&apos; colours, limits and visibility, the camera,
+            labels, points and shapes (hover them for ids and properties). Not shown: gamma, blending
+            other than additive, label contours, and text drawn on the image (it is in the hover).
+          </p>
+        )}
       </aside>
       <main className="viewport" style={{ left: `${PANEL_WIDTH}px` }}>
         {layer && viewState && (
@@ -411,7 +391,8 @@ export default function App() {
             views={[VIEW]}
             viewState={viewState}
             onViewStateChange={({ viewState: v }) => setViewState(v)}
-            layers={[layer]}
+            layers={[...layers, ...labels.layers, ...overlays.layers]}
+            getTooltip={(pick) => labels.tooltip(pick) || overlays.tooltip(pick)}
             onAfterRender={onAfterRender}
             onError={(err) => fail(`The image could not be drawn: ${err && err.message ? err.message : err}`)}
             getCursor={({ isDragging }) => (isDragging ? 'grabbing' : 'grab')}

@@ -61,13 +61,14 @@ export function parseViewFile(json) {
   }
   if (json.camera !== undefined && json.camera !== null) {
     const cam = json.camera;
-    if (
-      cam && typeof cam === 'object' && Array.isArray(cam.center) && cam.center.length === 2 &&
-      cam.center.every(isNum) && isNum(cam.zoom)
-    ) {
-      view.camera = { center: [cam.center[0], cam.center[1]], zoom: cam.zoom };
+    const pair = (v) => Array.isArray(v) && v.length === 2 && v.every(isNum);
+    const extent = cam && pair(cam.extent) && cam.extent.every((v) => v > 0) ? cam.extent : null;
+    if (cam && typeof cam === 'object' && pair(cam.center) && (extent || isNum(cam.zoom))) {
+      view.camera = { center: [cam.center[0], cam.center[1]] };
+      if (extent) view.camera.extent = [extent[0], extent[1]];
+      if (isNum(cam.zoom)) view.camera.zoom = cam.zoom;
     } else {
-      problems.push('"camera" needs "center": [x, y] and "zoom": number');
+      problems.push('"camera" needs "center": [x, y] and "extent": [w, h] or "zoom": number');
     }
   }
   return { view, problems };

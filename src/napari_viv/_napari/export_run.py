@@ -117,12 +117,22 @@ class ExportJob:
         """Whether cancel was asked for."""
         return self.cancel_event.is_set()
 
-    def start(self, data, path: Path, options: dict) -> None:
-        """Start exporting ``data`` to ``path`` with ``options`` (see :func:`run_export`)."""
+    def start(self, data, path: Path, options: dict, scene: tuple | None = None) -> None:
+        """Start exporting ``data`` to ``path`` with ``options`` (see :func:`run_export`).
+
+        ``scene``: ``(prepared, axes)`` from :func:`.scene.prepare_scene`, whose labels,
+        points and shapes are written after the image (all removed if that fails).
+        """
         from napari.qt.threading import create_worker
 
+        from .scene_panel import run_export_with_scene
+
         self.cancel_event.clear()
-        worker = create_worker(run_export, data, path, options, self._relay, self.cancel_event, _start_thread=False)
+        args = (data, path, options, self._relay, self.cancel_event)
+        if scene is None:
+            worker = create_worker(run_export, *args, _start_thread=False)
+        else:
+            worker = create_worker(run_export_with_scene, run_export, *args, *scene, _start_thread=False)
         worker.returned.connect(self._on_returned)
         worker.finished.connect(self._finished)
         self.worker = worker

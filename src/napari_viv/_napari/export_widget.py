@@ -95,8 +95,10 @@ class ExportToViv(Container):
         self.viewing_heading = heading("Viewing")
         self.viewing = ViewingSection(name="viewing")
         from .publish_widget import PublishSection
+        from .scene_panel import SceneRows  # the scene hook: labels, points and shapes tick boxes
 
         self.publishing = PublishSection(name="publishing")
+        self.scene_rows = SceneRows(self.viewer)
         super().__init__(widgets=self._parts(), labels=False, scrollable=True, name="export_to_viv")
         self._show_viewing(False)
         scroll = self.root_native_widget
@@ -110,6 +112,8 @@ class ExportToViv(Container):
         return [
             heading("Layers"),
             self.layer_rows,
+            heading("Labels, points and shapes"),
+            self.scene_rows,
             heading("Output file"),
             self.output_section,
             self.options_section,
@@ -194,6 +198,22 @@ class ExportToViv(Container):
         meta = found.metadata
         if not meta.name:
             meta.name = naming.stem(path)
+        # the scene hook: napari's visible field becomes the view file's camera; ticked
+        # labels, points and shapes are checked now, before anything is written
+        from .scene import camera_for_layers, prepare_scene
+        from .writer import shape_yx
+
+        layers = self.chosen_layers()
+        meta.camera = camera_for_layers(self.viewer, layers, shape_yx(found)) or meta.camera
+        try:
+            prepared = prepare_scene(
+                [lay.as_layer_data_tuple() for lay in layers],
+                [lay.as_layer_data_tuple() for lay in self.scene_rows.chosen()],
+                found,
+            )
+        except NapariVivError as exc:
+            self._fail(one_line(exc, 400))
+            return False
         options = self.options_section.export_options(meta, overwrite=bool(self.replace.value))
         # the note stands only if the export keeps the size the layers gave
         kept = options["physical_sizes"] == _rounded(meta.physical_sizes) and options["unit"] == meta.unit
@@ -206,7 +226,7 @@ class ExportToViv(Container):
         self.progress.max = max(plan.ntiles, 1)
         self.progress.value = 0
         self.status.value = f"Exporting to {path.name} …"
-        self._job.start(found.data, path, options)
+        self._job.start(found.data, path, options, scene=(prepared, meta.axes))
         self._update_enabled()
         return True
 
@@ -254,6 +274,7 @@ class ExportToViv(Container):
         self._update_enabled()
 
     def _on_layers_changed(self) -> None:
+        self.scene_rows.sync()  # the scene hook: labels, points and shapes follow the viewer too
         layers = self.chosen_layers()
         first = layers[0] if layers else None
         found = None

@@ -339,6 +339,11 @@ def _single(lay: _Layer, keep_levels: bool) -> ExportInput:
 
 def _single_rgb(lay: _Layer, keep_levels: bool) -> ExportInput:
     level0 = lay.levels[0]
+    if np.dtype(level0.dtype) != np.uint8 and level0.shape[-1] == 3 and lay.axes == "YXS":
+        # the scene hook: 16-bit, 12-bit or float RGB -> three channels, red, green and blue
+        from .scene import rgb_as_channels
+
+        return rgb_as_channels(lay, keep_levels, _assumed([lay]))
     if np.dtype(level0.dtype) != np.uint8 or level0.shape[-1] != 3:
         raise NapariVivError(
             f"is {np.dtype(level0.dtype)} with {level0.shape[-1]} samples; Viv shows only 8-bit RGB "

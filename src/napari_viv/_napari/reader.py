@@ -135,6 +135,9 @@ def read_one(path) -> list[tuple]:
                     else (names if names.startswith(name) else f"{name}: {names}")
                 )
         out.extend(layers)
+    from .scene import scene_layers_beside
+
+    out.extend(scene_layers_beside(path, out))  # the scene hook: points and shapes saved beside
     return out
 
 

@@ -61,18 +61,40 @@ def save_layer_data(target: Path, layer_data, notes: list[str] | None = None) ->
     written as µm) are appended to ``notes``.
     """
     from .layers import layers_to_export
+    from .scene import prepare_scene
 
-    inp = layers_to_export(layer_data)
+    images, scene = _split(layer_data)
+    inp = layers_to_export(images)
+    prepared = prepare_scene(images, scene, inp)  # the scene hook: labels, points, shapes checked before writing
     from ..write.atomic import check_folder
 
     check_folder(target.parent)
     md = inp.metadata
     if not md.name:
         md.name = naming.stem(target)
+    # the scene hook: napari's visible field becomes the view file's camera
+    from .scene import camera_for_layer_data
+
+    md.camera = camera_for_layer_data(layer_data, shape_yx(inp)) or md.camera
     written = _export_with_progress(inp, target)
+    from .scene import publish_scene
+
+    written += publish_scene(target, prepared, inp.metadata.axes, written)
     if notes is not None and inp.unit_note:
         notes.append(inp.unit_note)
     return written
+
+
+def _split(layer_data):
+    from .features import split_layer_data
+
+    return split_layer_data(layer_data)
+
+
+def shape_yx(inp) -> tuple[int, int]:
+    """Return (Y, X) of an export input's level 0."""
+    axes = inp.metadata.axes
+    return inp.shape[axes.index("Y")], inp.shape[axes.index("X")]
 
 
 def _export_with_progress(inp, target: Path) -> list[Path]:

@@ -162,3 +162,54 @@ def _resolve(shape, dtype, axes, interleave: bool = True) -> Layout:
     sizes = dict(zip(axes, shape, strict=True))
     out_shape = tuple(sizes[ax] for ax in canon)
     return Layout(canon, out_shape, axes, shape)
+
+
+#: The look of an RGB image written as three channels (16-bit, 12-bit or float RGB).
+RGB_CHANNEL_NAMES = ("Red", "Green", "Blue")
+RGB_CHANNEL_COLORS = ((255, 0, 0), (0, 255, 0), (0, 0, 255))
+
+
+def rgb_channel_look(md, source_axes: str | None, source_shape, layout: Layout):
+    """Name and colour the channels of an RGB input that is not written as interleaved RGB.
+
+    Viv shows interleaved RGB only for 8-bit data; a 3-sample ``S`` axis of any
+    other type becomes three channels (the RGB rule above). So that they still
+    look red, green and blue, and not like grey "Channel 0-2", the names and
+    colours the metadata lacks are filled in.
+
+    Parameters
+    ----------
+    md : ImageMetadata
+        The export's metadata; not modified.
+    source_axes : str or None
+        The input's axes as given (``None``: no ``S`` axis was named).
+    source_shape : tuple of int
+        The input's shape.
+    layout : Layout
+        The resolved layout.
+
+    Returns
+    -------
+    ImageMetadata
+        ``md``, or a copy with ``channel_names`` / ``channel_colors`` filled in.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_viv.metadata import ImageMetadata
+    >>> lay = resolve_layout((64, 64, 3), np.uint16, "YXS")
+    >>> rgb_channel_look(ImageMetadata(), "YXS", (64, 64, 3), lay).channel_colors
+    [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
+    """
+    from dataclasses import replace
+
+    if not source_axes or "S" not in source_axes or layout.rgb:
+        return md
+    if source_shape[source_axes.index("S")] != 3:
+        return md
+    out = replace(md)
+    if not md.channel_names or len(md.channel_names) != 3:
+        out.channel_names = list(RGB_CHANNEL_NAMES)
+    if not md.channel_colors or all(c is None for c in md.channel_colors):
+        out.channel_colors = list(RGB_CHANNEL_COLORS)
+    return out

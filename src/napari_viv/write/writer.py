@@ -26,6 +26,7 @@ from ..ome.build import build_ome_xml
 from ..system import cpu_count
 from ..viewfile import view_document, view_json
 from .ngff import ngff_attributes
+from .layout import rgb_channel_look
 from .plan import ExportOptions, PyramidPlan, plan_export
 from .sink import TileSink
 from .stream import Tuning, run_stream
@@ -242,6 +243,7 @@ def export_pyramid(
     )
     sources = _as_levels(data, tuning.memmap_span)
     plan = plan_export(sources, options, copy_level0=copy_level0, subject=what)
+    md = rgb_channel_look(md, md.axes or None, sources[0].shape, plan.layout)  # 16-bit/float RGB: R, G, B
     view = view_document(md, 0 if plan.rgb else plan.sizes["C"])
     started = time.perf_counter()
     shard_tiles = _shard_tiles(shard_size, plan.tile_size, what)

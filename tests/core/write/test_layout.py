@@ -69,3 +69,23 @@ def test_dtype_rule():
             output_dtype(bad)
     b = np.array([[True, False]])
     np.testing.assert_array_equal(convert_band(b, output_dtype(bool)), [[255, 0]])
+
+
+@pytest.mark.parametrize("dtype", ["uint16", "float32"])
+def test_rgb_that_is_not_8_bit_becomes_red_green_blue_channels(tmp_path, dtype):
+    import json
+
+    from napari_viv import export_pyramid, open_image
+
+    rgb = np.zeros((96, 128, 3), dtype)
+    rgb[..., 0], rgb[..., 1], rgb[..., 2] = 4095, 100, 7
+    result = export_pyramid(rgb, tmp_path / "rgb", axes="YXS")
+    md = open_image(result.image).metadata
+    assert md.axes == "CYX" and md.channel_names == ["Red", "Green", "Blue"]
+    assert md.channel_colors == [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
+    view = json.loads(result.view.read_text())
+    assert [c["color"] for c in view["channels"]] == [[255, 0, 0], [0, 255, 0], [0, 0, 255]]
+    # colours the caller gives win; 8-bit RGB stays interleaved with no channel look
+    own = export_pyramid(rgb, tmp_path / "own", axes="YXS", channel_colors=[(1, 2, 3)] * 3)
+    assert open_image(own.image).metadata.channel_colors == [(1, 2, 3)] * 3
+    assert export_pyramid(rgb.astype(np.uint8), tmp_path / "u8", axes="YXS").view is None

@@ -1,0 +1,92 @@
+"""The Export to Viv panel's "Labels, points and shapes" rows: tick boxes for non-image layers.
+
+The ticked layers travel with the export as Save Selected Layers carries them
+(:func:`.scene.prepare_scene` checks them before anything is written;
+:func:`.scene.publish_scene` writes them after the image).
+"""
+
+from __future__ import annotations
+
+from magicgui.widgets import CheckBox, Container, Label
+
+SCENE_LAYER_TYPES = ("labels", "points", "shapes")
+
+
+def scene_layers(viewer) -> list:
+    """Return the viewer's Labels, Points and Shapes layers, in list order."""
+    from napari.layers import Labels, Points, Shapes
+
+    return [layer for layer in viewer.layers if isinstance(layer, (Labels, Points, Shapes))]
+
+
+class SceneRows(Container):
+    """One tick box per Labels, Points or Shapes layer (ticked when the layer is visible)."""
+
+    def __init__(self, viewer) -> None:
+        self.viewer = viewer
+        self.ticks: dict[str, CheckBox] = {}
+        self.touched: set[str] = set()
+        super().__init__(labels=False, name="scene_layers")
+        self.margins = (0, 0, 0, 0)
+        self.sync()
+
+    def sync(self, *_args) -> None:
+        """Mirror the viewer's non-image layers; keep the user's ticks."""
+        layers = scene_layers(self.viewer)
+        keys = [str(layer.unique_id) for layer in layers]
+        for layer, key in zip(layers, keys, strict=True):
+            kind = type(layer).__name__.lower()
+            box = self.ticks.get(key)
+            if box is None:
+                box = CheckBox(text=f"{layer.name} ({kind})", value=bool(layer.visible))
+                box.changed.connect(lambda *_a, k=key: self.touched.add(k))
+                self.ticks[key] = box
+            box.text = f"{layer.name} ({kind})"
+        for key in list(self.ticks):
+            if key not in keys:
+                del self.ticks[key]
+        wanted = [self.ticks[k] for k in keys]
+        if list(self) != wanted:
+            while len(self):
+                self.pop()
+            self.extend(wanted or [Label(value="None in this viewer.")])
+
+    def chosen(self) -> list:
+        """Return the ticked layers, in list order."""
+        return [
+            layer
+            for layer in scene_layers(self.viewer)
+            if self.ticks.get(str(layer.unique_id), None) and self.ticks[str(layer.unique_id)].value
+        ]
+
+
+def run_export_with_scene(run, data, path, options, relay, cancel_event, prepared, axes):
+    """Run the panel's export, then write the scene; a failure removes everything written.
+
+    Parameters
+    ----------
+    run : callable
+        The panel's worker body (returns ``(status, value)``).
+    data, path, options, relay, cancel_event
+        Passed to ``run``.
+    prepared : tuple
+        From :func:`.scene.prepare_scene`.
+    axes : str
+        The image's axes.
+
+    Returns
+    -------
+    tuple
+        ``(status, value)`` as ``run`` returns, with the scene's files added.
+    """
+    from ..errors import NapariVivError
+    from ..text import one_line
+    from .scene import publish_scene
+
+    status, value = run(data, path, options, relay, cancel_event)
+    if status != "done" or (prepared[0] is None and not prepared[1]):
+        return status, value
+    try:
+        return status, value + [str(p) for p in publish_scene(path, prepared, axes, value)]
+    except (NapariVivError, OSError) as exc:
+        return "error", one_line(exc)

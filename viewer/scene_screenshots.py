@@ -1,0 +1,180 @@
+"""Screenshots of the napari scene on the web (issue 20), as a user sees them.
+
+    xvfb-run -a python viewer/scene_screenshots.py [camera] [channels] ...
+
+``camera``: napari zoomed into a corner of a synthetic tissue
+(docs/screenshots/scene-camera-napari.png) and our viewer opening that export
+in a browser window of another size (scene-camera-browser.png).
+``channels``: a 12-channel image with every channel drawn at once
+(scene-12-channels.png). ``overlays``: napari points and shapes over a tissue,
+in napari and in our viewer (scene-overlays-napari.png, scene-overlays-browser.png).
+``panel``: the Export to Viv panel with its scene tick boxes (scene-export-panel.png).
+Needs napari (with a display: Xvfb), Chromium, aiohttp, tifffile and imagecodecs,
+as the tests do.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+from helpers import viewer_pages as vh  # noqa: E402
+
+SHOTS = REPO / "docs" / "screenshots"
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if found is None:
+        sys.exit("no Chromium found (apt-get install chromium)")
+    return found
+
+
+def browser_shot(folder: Path, image: str, out: Path, profile: Path) -> None:
+    """Open our viewer on ``folder/image`` and save what Chromium shows."""
+    site = vh.ViewerSite(folder)
+
+    async def body(page):
+        if await page.wait_status() != "ready":
+            raise SystemExit(f"viewer error: {await page.evaluate('window.__vivViewer.error')}")
+        out.write_bytes(await page.screenshot_png())
+
+    try:
+        vh.run_page(_chromium(), profile, f"{site.origin}/?image=/{image}", body)
+    finally:
+        site.close()
+    print(f"wrote {out}")
+
+
+def camera(tmp: Path) -> None:
+    """Napari zoomed into the top-left corner, then the same export in the browser."""
+    import napari
+    import numpy as np
+
+    from napari_viv.sample import synthetic_tissue
+
+    data, md = synthetic_tissue(1024, channels=3)
+    viewer = napari.Viewer(show=True)
+    viewer.window.resize(900, 700)
+    for c in range(3):
+        rgb = np.array(md.channel_colors[c]) / 255
+        viewer.add_image(
+            data[c],
+            name=md.channel_names[c],
+            blending="additive",
+            colormap=napari.utils.Colormap([[0, 0, 0, 1], [*rgb, 1]], name=f"c{c}"),
+        )
+    viewer.scene.camera.center = (0, 220, 260)
+    viewer.scene.camera.zoom = 2.0
+    napari.qt.get_qapp().processEvents()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    from imageio.v3 import imwrite
+
+    imwrite(SHOTS / "scene-camera-napari.png", viewer.screenshot(canvas_only=True, flash=False))
+    print(f"wrote {SHOTS / 'scene-camera-napari.png'}")
+    folder = tmp / "camera"
+    folder.mkdir()
+    viewer.layers.selection = set(viewer.layers)
+    viewer.layers.save(str(folder / "tissue.ome.tif"), selected=True, plugin="napari-viv")
+    print("view file:", (folder / "tissue.view.json").read_text().splitlines()[-1])
+    viewer.close()
+    browser_shot(folder, "tissue.ome.tif", SHOTS / "scene-camera-browser.png", tmp / "p-camera")
+
+
+def channels(tmp: Path) -> None:
+    """Show a 12-channel synthetic tissue with every channel drawn at once."""
+    from napari_viv import export_pyramid
+    from napari_viv.sample import synthetic_tissue
+
+    folder = tmp / "channels"
+    folder.mkdir()
+    data, md = synthetic_tissue(1024, channels=12)
+    export_pyramid(data, folder / "twelve", metadata=md, levels=2)
+    browser_shot(folder, "twelve.ome.tif", SHOTS / "scene-12-channels.png", tmp / "p-channels")
+
+
+def overlays(tmp: Path) -> None:
+    """Show napari points and shapes over a tissue, in napari and in our viewer."""
+    import napari
+    import numpy as np
+    import pandas as pd
+    from imageio.v3 import imwrite
+
+    from napari_viv.sample import synthetic_tissue
+
+    data, md = synthetic_tissue(512, channels=1)
+    viewer = napari.Viewer(show=True)
+    img = viewer.add_image(data[0], name="DAPI", colormap="gray")
+    rng = np.random.default_rng(1)
+    spots = rng.uniform(30, 480, (25, 2))
+    viewer.add_points(
+        spots,
+        name="detections",
+        size=14,
+        face_color="red",
+        border_color="white",
+        features=pd.DataFrame({"score": rng.uniform(0, 1, 25).round(2)}),
+    )
+    viewer.add_shapes(
+        [
+            np.array([[60, 60], [60, 220], [180, 220], [180, 60]], float),
+            np.array([[300, 280], [300, 460], [420, 460], [420, 280]], float),
+            np.array([[250, 40], [330, 120], [460, 60]], float),
+        ],
+        shape_type=["rectangle", "ellipse", "path"],
+        name="regions",
+        edge_color=["yellow", "cyan", "magenta"],
+        face_color="transparent",
+        edge_width=4,
+    )
+    viewer.reset_view()
+    napari.qt.get_qapp().processEvents()
+    imwrite(SHOTS / "scene-overlays-napari.png", viewer.screenshot(canvas_only=True, flash=False))
+    print(f"wrote {SHOTS / 'scene-overlays-napari.png'}")
+    folder = tmp / "overlays"
+    folder.mkdir()
+    viewer.layers.selection = set(viewer.layers)
+    viewer.layers.save(str(folder / "scene.ome.tif"), selected=True, plugin="napari-viv")
+    viewer.close()
+    del img
+    browser_shot(folder, "scene.ome.tif", SHOTS / "scene-overlays-browser.png", tmp / "p-overlays")
+
+
+def panel(tmp: Path) -> None:
+    """Show the Export to Viv panel with its labels, points and shapes tick boxes."""
+    import napari
+    import numpy as np
+
+    from napari_viv._napari.manifest import PLUGIN, export_title  # noqa: PLC2701 - our own package
+    from napari_viv.sample import synthetic_tissue
+
+    data, md = synthetic_tissue(256, channels=2)
+    viewer = napari.Viewer(show=True)
+    for c in range(2):
+        viewer.add_image(data[c], name=md.channel_names[c])
+    viewer.add_labels((data[0] > data[0].mean()).astype(np.uint8), name="nuclei")
+    viewer.add_points([[40, 40], [100, 120]], name="detections")
+    viewer.add_shapes([np.array([[10, 10], [10, 90], [60, 90], [60, 10]], float)], name="regions")
+    _dock, widget = viewer.window.add_plugin_dock_widget(PLUGIN, export_title())
+    app = napari.qt.get_qapp()
+    for _ in range(20):
+        app.processEvents()
+    widget.native.widget().grab().save(str(SHOTS / "scene-export-panel.png"))
+    print(f"wrote {SHOTS / 'scene-export-panel.png'}")
+    viewer.close()
+
+
+def main(which: list[str]) -> None:
+    """Take the screenshots named in ``which`` (all when empty)."""
+    steps = {"camera": camera, "channels": channels, "overlays": overlays, "panel": panel}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in which or list(steps):
+            steps[name](Path(tmp))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
