@@ -133,9 +133,13 @@ def convert_one(src, out, options: ConvertOptions, *, overwrite: bool = False,
     if sizes is not None and "z" in sizes and "Z" not in meta.axes:
         raise NapariVivError(f"{src_path}: has no Z axis; give --pixel-size X or X,Y")
     compression, tile_size, copy = _jpeg_choice(src_path, options, note)
+    from ..read.jpeg_tiles import fast_jpeg_levels  # JPEG slides: parallel / half-scale decoding
+
+    fast = fast_jpeg_levels(src_path, options.series, options.downsample, level0_copied=copy is not None)
     try:
         written = export_pyramid(
-            source.levels if len(source.levels) > 1 and options.downsample is None
+            fast if fast and fast[0].shape == tuple(source.shape) and meta.axes == "YXS"
+            else source.levels if len(source.levels) > 1 and options.downsample is None
             else source.levels[0],
             out,
             metadata=meta,
