@@ -20,6 +20,9 @@ to docs/benchmarks.md.
 
     python benchmarks/bench_brightfield.py --size 8192              # quick
     python benchmarks/bench_brightfield.py --size 30720 --docs      # the issue's size
+
+``--vs-libvips`` runs the comparison with libvips instead (issue 21; see
+benchmarks/bench_slides.py, which needs ``pip install "napari-viv[bench]"``).
 """
 
 from __future__ import annotations
@@ -39,12 +42,14 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(HERE))
 
 TILE = 512
+#: Children of the libvips comparison (benchmarks/bench_slides.py).
+PEER_KINDS = ("convert", "convert-mean", "before", "libvips")
 BASE = 4096
 BEGIN, END = "<!-- brightfield-benchmark:begin -->", "<!-- brightfield-benchmark:end -->"
 
 
-def make_source(path: Path, size: int) -> Path:
-    """The SVS-like JPEG source (cached in benchmarks/data)."""
+def make_source(path: Path, size: int, tile: int = TILE) -> Path:
+    """The SVS-like JPEG source (cached in benchmarks/data), in ``tile``-px JPEG tiles."""
     import tifffile
 
     from napari_viv.sample import synthetic_he
@@ -52,21 +57,21 @@ def make_source(path: Path, size: int) -> Path:
     if path.exists():
         return path
     base = synthetic_he(BASE, seed=7)
-    n = size // TILE
+    n = size // tile
 
     def tiles():
         import imagecodecs
 
         for r in range(n):
             for c in range(n):
-                y, x = (r * TILE) % BASE, (c * TILE) % BASE
-                yield imagecodecs.jpeg8_encode(base[y:y + TILE, x:x + TILE], level=90,
+                y, x = (r * tile) % BASE, (c * tile) % BASE
+                yield imagecodecs.jpeg8_encode(base[y:y + tile, x:x + tile], level=90,
                                                colorspace="rgb", outcolorspace="ycbcr",
                                                subsampling=(2, 2))
 
     tmp = path.with_suffix(".part")
     with tifffile.TiffWriter(tmp, bigtiff=True) as tw:
-        tw.write(tiles(), shape=(n * TILE, n * TILE, 3), dtype=np.uint8, tile=(TILE, TILE),
+        tw.write(tiles(), shape=(n * tile, n * tile, 3), dtype=np.uint8, tile=(tile, tile),
                  compression=7, photometric="ycbcr", subsampling=(2, 2), metadata=None,
                  description="Aperio Image Library v12.0.15\r\nsynthetic H&E |MPP = 0.25")
     tmp.rename(path)
@@ -76,14 +81,30 @@ def make_source(path: Path, size: int) -> Path:
 # --- children ------------------------------------------------------------------------------
 
 
-def child(kind: str, src: str, out: str) -> None:
+def child(kind: str, src: str, out: str, tile: str = str(TILE)) -> None:
+    from bench_slides import peer_job
+
+    job = peer_job(kind, src, out, int(tile)) if kind in PEER_KINDS else None
+    t0 = time.perf_counter()  # the interpreter and the peers' imports excluded
+    c0 = os.times()
+    if job is not None:
+        job()
+    else:
+        own_child(kind, src, out)
+    c1 = os.times()
+    seconds = time.perf_counter() - t0
+    cpu = (c1.user - c0.user) + (c1.system - c0.system)
+    from bench_export import hwm_mb
+
+    print(json.dumps({"seconds": seconds, "cpu_s": cpu, "peak_rss_mb": hwm_mb("self")}))
+
+
+def own_child(kind: str, src: str, out: str) -> None:
     from napari_viv import export_pyramid, open_image
     from napari_viv.read.encoded import jpeg_level0
 
     source = open_image(src, streaming=True)
     kwargs = dict(metadata=source.metadata, tile_size=TILE, overwrite=True)
-    t0 = time.perf_counter()
-    c0 = os.times()
     if kind == "zlib":
         export_pyramid(source.levels[0], out, compression="zlib", **kwargs)
     elif kind == "jpeg":
@@ -92,12 +113,6 @@ def child(kind: str, src: str, out: str) -> None:
         tiles, why = jpeg_level0(src)
         assert tiles is not None, why
         export_pyramid(source.levels[0], out, compression="jpeg", copy_level0=tiles, **kwargs)
-    c1 = os.times()
-    seconds = time.perf_counter() - t0
-    cpu = (c1.user - c0.user) + (c1.system - c0.system)
-    from bench_export import hwm_mb
-
-    print(json.dumps({"seconds": seconds, "cpu_s": cpu, "peak_rss_mb": hwm_mb("self")}))
 
 
 
@@ -265,7 +280,12 @@ def write_docs(res: dict) -> None:
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(*sys.argv[2:5])
+        child(*sys.argv[2:6])
+        return
+    if "--vs-libvips" in sys.argv:
+        from bench_slides import main as vs_libvips
+
+        vs_libvips([a for a in sys.argv[1:] if a != "--vs-libvips"])
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=8192)

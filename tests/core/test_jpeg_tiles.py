@@ -8,8 +8,8 @@ import imagecodecs
 import numpy as np
 import pytest
 import tifffile
-
 from helpers import realfiles
+
 from napari_viv import export_pyramid, open_image
 from napari_viv.read.encoded import jpeg_level0
 from napari_viv.read.jpeg_tiles import HALF_PSNR_BOUND, JpegTileLevel, fast_jpeg_levels, is_rgb_jpeg_tiled
@@ -40,13 +40,25 @@ def write_slide(path: Path, rgb: np.ndarray, tile: int) -> Path:
         for r in range(n_y):
             for c in range(n_x):
                 yield imagecodecs.jpeg8_encode(
-                    padded[r * tile : (r + 1) * tile, c * tile : (c + 1) * tile], level=90,
-                    colorspace="rgb", outcolorspace="ycbcr", subsampling=(2, 2))
+                    padded[r * tile : (r + 1) * tile, c * tile : (c + 1) * tile],
+                    level=90,
+                    colorspace="rgb",
+                    outcolorspace="ycbcr",
+                    subsampling=(2, 2),
+                )
 
     with tifffile.TiffWriter(path, bigtiff=True) as tw:
-        tw.write(tiles(), shape=rgb.shape, dtype=np.uint8, tile=(tile, tile), compression=7,
-                 photometric="ycbcr", subsampling=(2, 2), metadata=None,
-                 description="Aperio Image Library v12.0.15\r\nsynthetic |MPP = 0.5")
+        tw.write(
+            tiles(),
+            shape=rgb.shape,
+            dtype=np.uint8,
+            tile=(tile, tile),
+            compression=7,
+            photometric="ycbcr",
+            subsampling=(2, 2),
+            metadata=None,
+            description="Aperio Image Library v12.0.15\r\nsynthetic |MPP = 0.5",
+        )
     return path
 
 
@@ -149,8 +161,9 @@ def test_copied_level0_is_not_decoded_when_level1_is_given(slide, tmp_path):
     tiles, why = jpeg_level0(src)
     assert why is None
     level0 = Counting(JpegTileLevel(src))
-    out = export_pyramid([level0, JpegTileLevel(src, scale=2)], tmp_path / "a", compression="jpeg",
-                         tile_size=128, copy_level0=tiles)
+    out = export_pyramid(
+        [level0, JpegTileLevel(src, scale=2)], tmp_path / "a", compression="jpeg", tile_size=128, copy_level0=tiles
+    )
     assert level0.reads == 0
     level0 = Counting(JpegTileLevel(src))
     export_pyramid(level0, tmp_path / "b", compression="jpeg", tile_size=128, copy_level0=tiles)
@@ -170,8 +183,14 @@ def reference(src: Path, out: Path, copy: bool) -> Path:
     """The export as convert made it before the fast path: tifffile's Zarr level 0, mean."""
     source = open_image(src, streaming=True)
     tiles = jpeg_level0(src)[0] if copy else None
-    export_pyramid(source.levels[0], out, metadata=source.metadata, compression="jpeg",
-                   tile_size=tiles.tile if copy else 512, copy_level0=tiles)
+    export_pyramid(
+        source.levels[0],
+        out,
+        metadata=source.metadata,
+        compression="jpeg",
+        tile_size=tiles.tile if copy else 512,
+        copy_level0=tiles,
+    )
     return out
 
 
@@ -216,3 +235,14 @@ def test_real_svs_with_odd_tiles_is_read_in_parallel_and_exact(tmp_path):
     assert len(fast) == len(ref)
     for a, b in zip(fast, ref, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_examples_run(tmp_path, monkeypatch):
+    """The module's doctests (its public functions' Examples) run and pass."""
+    import doctest
+
+    import napari_viv.read.jpeg_tiles as module
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -143,7 +143,7 @@ class JpegTileLevel:
         tif = tifffile.TiffFile(self.path)
         try:
             page = tif.series[series or 0].levels[level].pages[0]
-            if not is_rgb_jpeg_tiled(page):
+            if not isinstance(page, tifffile.TiffPage) or not is_rgb_jpeg_tiled(page):
                 raise ValueError(f"{self.path.name}: level {level} is not RGB in JPEG tiles")
             self._decode = page.decode  # tifffile's public per-tile decoder
             self._tables = page.jpegtables
@@ -187,9 +187,9 @@ class JpegTileLevel:
         k = next((i for i, n in enumerate(self._counts) if n), None)
         if k is None:
             return False
-        with self._lock:
-            ((data, _),) = self._tif.filehandle.read_segments([self._offsets[k]], [self._counts[k]])
-        want = self._decode(data, k, jpegtables=self._tables)[0].reshape(th, tw, 3).astype(np.int16)
+        (data,) = self._read([k])
+        assert data is not None
+        want = self._full(data, k).astype(np.int16)
         for rgb_coded in (False, True):
             got = simplejpeg.decode_jpeg(_stream(data, self._tables, rgb_coded), colorspace="RGB")
             if got.shape == want.shape and int(np.abs(got - want).max()) <= 1:
@@ -201,13 +201,16 @@ class JpegTileLevel:
         self._finalizer()
 
     def __len__(self) -> int:
+        """Return the number of rows."""
         return self.shape[0]
 
     def __array__(self, dtype=None, copy=None):
+        """Decode the whole level (numpy's conversion)."""
         out = self[:, :]
         return out if dtype is None else out.astype(dtype)
 
     def __getitem__(self, key) -> np.ndarray:
+        """Decode the tiles under ``key`` (parallel) and return its pixels."""
         if not isinstance(key, tuple):
             key = (key,)
         if len(key) > 3 or any(k is Ellipsis or k is None for k in key):
@@ -240,16 +243,9 @@ class JpegTileLevel:
         if y1 <= y0 or x1 <= x0:
             return out
         th, tw = self._out_tile
-        tiles = [
-            (r, c)
-            for r in range(y0 // th, (y1 - 1) // th + 1)
-            for c in range(x0 // tw, (x1 - 1) // tw + 1)
-        ]
+        tiles = [(r, c) for r in range(y0 // th, (y1 - 1) // th + 1) for c in range(x0 // tw, (x1 - 1) // tw + 1)]
         index = [r * self._across + c for r, c in tiles]
-        with self._lock:
-            fh = self._tif.filehandle
-            data = [d for d, _ in fh.read_segments([self._offsets[i] for i in index],
-                                                  [self._counts[i] for i in index], sort=False)]
+        data = self._read(index)
 
         def place(k: int) -> None:
             r, c = tiles[k]
@@ -263,13 +259,26 @@ class JpegTileLevel:
             job.result()
         return out
 
+    def _read(self, index: list[int]) -> list[bytes | None]:
+        """Return the stored bytes of tiles ``index``, through tifffile's file handle."""
+        with self._lock:
+            fh = self._tif.filehandle
+            got = fh.read_segments([self._offsets[i] for i in index], [self._counts[i] for i in index], sort=False)
+            return [d for d, _ in got]  # type: ignore[misc]
+
+    def _full(self, data: bytes, index: int) -> np.ndarray:
+        """Decode one tile at full size with tifffile's decoder."""
+        pixels = self._decode(data, index, jpegtables=self._tables)[0]
+        if pixels is None:
+            raise ValueError(f"{self.path.name}: tile {index} did not decode")
+        return pixels.reshape(self._tile[0], self._tile[1], 3)
+
     def _tile_pixels(self, data: bytes | None, index: int) -> np.ndarray:
         th, tw = self._out_tile
         if not data:  # a sparse tile: tifffile reads it as zeros
             return np.zeros((th, tw, 3), np.uint8)
         if self.scale == 1:
-            pixels = self._decode(data, index, jpegtables=self._tables)[0]
-            return pixels.reshape(th, tw, 3)
+            return self._full(data, index)
         return half_decode(data, self._tables, self._tile, rgb_coded=self._rgb_coded)
 
 
@@ -279,8 +288,10 @@ _ADOBE_RGB = b"\xff\xee\x00\x0eAdobe\x00\x64\x00\x00\x00\x00\x00"
 
 
 def _stream(data: bytes, tables: bytes | None, rgb_coded: bool) -> bytes:
-    """Return one complete JPEG stream for a tile: JPEGTables merged in, and the Adobe
-    marker for RGB-coded tiles."""
+    """Return one complete JPEG stream for a tile.
+
+    The JPEGTables are merged in, and the Adobe marker added for RGB-coded tiles.
+    """
     if tables is not None and len(tables) > 4 and data[:2] == b"\xff\xd8":
         data = tables[:-2] + data[2:]  # the tables' SOI + tables, then the tile after its SOI
     if rgb_coded:
@@ -353,8 +364,9 @@ def _half_scale_agrees(full: JpegTileLevel, half: JpegTileLevel) -> bool:
     return True
 
 
-def fast_jpeg_levels(path, series: int | None = None, downsample: str | None = None, *,
-                     level0_copied: bool = False) -> list | None:
+def fast_jpeg_levels(
+    path, series: int | None = None, downsample: str | None = None, *, level0_copied: bool = False
+) -> list | None:
     """Return the sources ``napari-viv convert`` reads for a JPEG slide, or None.
 
     Parameters
@@ -398,8 +410,11 @@ def fast_jpeg_levels(path, series: int | None = None, downsample: str | None = N
         with tifffile.TiffFile(path) as tif:
             s = tif.series[series or 0]
             shapes = [tuple(lv.shape) for lv in s.levels]
-            usable = [len(lv.pages) == 1 and is_rgb_jpeg_tiled(lv.pages[0]) and len(shape) == 3
-                      and tuple(lv.pages[0].shape) == shape for lv, shape in zip(s.levels, shapes, strict=True)]
+            pages = [lv.pages[0] if len(lv.pages) == 1 else None for lv in s.levels]
+            usable = [
+                isinstance(page, tifffile.TiffPage) and is_rgb_jpeg_tiled(page) and tuple(page.shape) == shape
+                for page, shape in zip(pages, shapes, strict=True)
+            ]
     except Exception:  # noqa: BLE001 - not a TIFF tifffile reads: the usual path reports it
         return None
     if not usable or not usable[0]:
