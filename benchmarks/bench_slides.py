@@ -7,7 +7,9 @@ Run through ``python benchmarks/bench_brightfield.py --vs-libvips [options]``
 For each slide (synthetic SVS-like sources of --size, in --tile-px q90 YCbCr
 4:2:0 JPEG tiles, and with --real the real SVS files), the kinds below run in
 fresh processes, in alternated rounds; each keeps its fastest round. Times are
-the conversion alone (the interpreter and imports excluded, for every kind).
+the conversion alone (the interpreter and imports excluded, for every kind:
+pyvips, and the modules convert imports lazily, are imported before the clock
+starts); "process s" is the whole child process, start-up included.
 
 * convert      - ``napari-viv convert`` (default: level-0 tiles copied, level 1
                  by half-scale DCT decoding, the rest 2x2 means, JPEG q85)
@@ -83,7 +85,14 @@ def peer_job(kind: str, src: str, out: str, tile: int):
             )
 
     else:
-        import napari_viv.write.writer  # noqa: F401 - imported before the clock starts
+        # what convert imports lazily, imported before the clock starts
+        import imagecodecs  # noqa: F401
+        import simplejpeg  # noqa: F401
+        import zarr  # noqa: F401
+
+        import napari_viv.batch.job  # noqa: F401
+        import napari_viv.read.jpeg_tiles  # noqa: F401
+        import napari_viv.write.writer  # noqa: F401
         from napari_viv.cli import main
 
         extra = ["--downsample", "mean"] if kind == "convert-mean" else []

@@ -133,12 +133,14 @@ def convert_one(src, out, options: ConvertOptions, *, overwrite: bool = False,
     if sizes is not None and "z" in sizes and "Z" not in meta.axes:
         raise NapariVivError(f"{src_path}: has no Z axis; give --pixel-size X or X,Y")
     compression, tile_size, copy = _jpeg_choice(src_path, options, note)
-    from ..read.jpeg_tiles import fast_jpeg_levels  # JPEG slides: parallel / half-scale decoding
+    fast = None
+    if meta.axes == "YXS":  # RGB: a JPEG slide is decoded on every core (read/jpeg_tiles.py)
+        from ..read.jpeg_tiles import fast_jpeg_levels
 
-    fast = fast_jpeg_levels(src_path, options.series, options.downsample, level0_copied=copy is not None)
+        fast = fast_jpeg_levels(src_path, options.series, options.downsample, level0_copied=copy is not None)
     try:
         written = export_pyramid(
-            fast if fast and fast[0].shape == tuple(source.shape) and meta.axes == "YXS"
+            fast if fast and fast[0].shape == tuple(source.shape)
             else source.levels if len(source.levels) > 1 and options.downsample is None
             else source.levels[0],
             out,

@@ -52,7 +52,8 @@ def add_conversion_options(p, output: str) -> None:
     p.add_argument("--levels", type=_levels, default="auto", metavar="auto|N",
                    help="number of pyramid levels including full resolution (default auto)")
     p.add_argument("--downsample", choices=("mean", "nearest"), default=None,
-                   help="how each level is reduced from the previous one (default mean); "
+                   help="how each level is reduced from the previous one (default mean; a JPEG "
+                        "slide whose tiles are copied gets level 1 by half-size JPEG decoding); "
                         "when given, an input's own pyramid levels are recomputed, not copied")
     p.add_argument("--channel-names", type=_names, default=None, metavar="A,B,C",
                    help="channel names, comma-separated (overrides the input's)")
