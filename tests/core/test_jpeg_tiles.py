@@ -145,6 +145,36 @@ def test_fast_levels_follow_downsample(slide, tmp_path):
     assert fast_jpeg_levels(tmp_path / "missing.svs") is None
 
 
+def test_a_slides_own_level1_is_reused_not_decoded_at_half_size(he, tmp_path):
+    """A pyramid that has its own JPEG level 1 keeps it: the result equals the path before."""
+    src = tmp_path / "pyr.ome.tif"
+    with tifffile.TiffWriter(src, bigtiff=True) as tw:
+        kw = {"tile": (128, 128), "compression": "jpeg", "photometric": "rgb"}
+        tw.write(he, subifds=1, **kw)
+        tw.write(he[::2, ::2], subfiletype=1, **kw)
+    levels = fast_jpeg_levels(src, level0_copied=True)
+    assert [(lv.shape, lv.scale) for lv in levels] == [((1024, 1024, 3), 1), ((512, 512, 3), 1)]
+    out = convert(src, tmp_path / "fast.ome.tif")
+    source = open_image(src, streaming=True)
+    tiles = jpeg_level0(src)[0]
+    ref = export_pyramid(
+        source.levels,
+        tmp_path / "ref.ome.tif",
+        metadata=source.metadata,
+        compression="jpeg",
+        tile_size=128,
+        copy_level0=tiles,
+    )
+    for a, b in zip(levels_of(out), levels_of(ref.image), strict=True):
+        np.testing.assert_array_equal(a, b)
+    lzw = tmp_path / "mixed.ome.tif"
+    with tifffile.TiffWriter(lzw, bigtiff=True) as tw:
+        tw.write(he, subifds=1, tile=(128, 128), compression="jpeg", photometric="rgb")
+        tw.write(he[::2, ::2], subfiletype=1, tile=(128, 128), compression="lzw", photometric="rgb")
+    assert fast_jpeg_levels(lzw, level0_copied=True) is None  # the usual path reuses the LZW level
+    assert len(fast_jpeg_levels(lzw, downsample="mean")) == 1
+
+
 def test_copied_level0_is_not_decoded_when_level1_is_given(slide, tmp_path):
     """The producer reads no level-0 pixels when its tiles are copied and level 1 has a source."""
 

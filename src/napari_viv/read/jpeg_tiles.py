@@ -377,8 +377,8 @@ def fast_jpeg_levels(
         tifffile's series index (convert's ``--series``).
     downsample : {None, "mean", "nearest"}
         convert's ``--downsample``. None (the default) lets the slide's own
-        JPEG levels be reused and, when ``level0_copied``, makes level 1 by
-        half-scale decoding; "mean" or "nearest" give level 0 alone, so every
+        JPEG levels be reused and, when ``level0_copied`` and the slide has no
+        level 1 of its own, makes level 1 by half-scale decoding; "mean" or "nearest" give level 0 alone, so every
         lower level is computed exactly as asked.
     level0_copied : bool, optional
         True when the export copies level 0's tiles: their full-size pixels
@@ -389,8 +389,9 @@ def fast_jpeg_levels(
     list or None
         Levels for ``export_pyramid`` (level 0 first, then the optional
         half-scale level and the slide's own levels, each (Y, X, 3) uint8),
-        or None when level 0 is not 8-bit RGB in JPEG tiles (read it the usual
-        way).
+        or None when level 0 is not 8-bit RGB in JPEG tiles, or (without
+        ``downsample``) another of the slide's levels is not: read it the
+        usual way.
 
     Examples
     --------
@@ -422,12 +423,16 @@ def fast_jpeg_levels(
     levels: list = [JpegTileLevel(path, series, 0)]
     if downsample is not None:
         return levels
-    if level0_copied:
+    if not all(usable):  # a level of another kind: the usual path reuses it
+        levels[0].close()
+        return None
+    own = [JpegTileLevel(path, series, k) for k in range(1, len(shapes)) if usable[k]]
+    half_shape = (shapes[0][0] // 2, shapes[0][1] // 2, 3)
+    if level0_copied and all(lv.shape != half_shape for lv in own):  # the slide's own level 1 wins
         try:
             half = JpegTileLevel(path, series, 0, scale=2)
         except (ValueError, ImportError):
             half = None
         if half is not None and _half_scale_agrees(levels[0], half):
             levels.append(half)
-    levels += [JpegTileLevel(path, series, k) for k in range(1, len(shapes)) if usable[k]]
-    return levels
+    return levels + own
