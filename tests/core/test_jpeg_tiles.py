@@ -145,6 +145,15 @@ def test_fast_levels_follow_downsample(slide, tmp_path):
     assert fast_jpeg_levels(tmp_path / "missing.svs") is None
 
 
+def test_half_scale_is_refused_where_it_is_far_from_the_mean(tmp_path):
+    """Noise has detail at every frequency: the half-size decode is far from the 2x2 mean
+    there, so the sample tiles fail the bound and the levels stay exact means."""
+    noise = np.random.default_rng(0).integers(0, 256, (512, 512, 3), np.uint8)
+    src = write_slide(tmp_path / "noise.svs", noise, 128)
+    assert half_psnr(src) < HALF_PSNR_BOUND
+    assert [lv.scale for lv in fast_jpeg_levels(src, level0_copied=True)] == [1]
+
+
 def test_a_slides_own_level1_is_reused_not_decoded_at_half_size(he, tmp_path):
     """A pyramid that has its own JPEG level 1 keeps it: the result equals the path before."""
     src = tmp_path / "pyr.ome.tif"
