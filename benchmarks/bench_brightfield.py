@@ -49,7 +49,7 @@ BEGIN, END = "<!-- brightfield-benchmark:begin -->", "<!-- brightfield-benchmark
 
 
 def make_source(path: Path, size: int, tile: int = TILE) -> Path:
-    """The SVS-like JPEG source (cached in benchmarks/data), in ``tile``-px JPEG tiles."""
+    """Make the SVS-like JPEG source (cached in benchmarks/data), in ``tile``-px JPEG tiles."""
     import tifffile
 
     from napari_viv.sample import synthetic_he
@@ -65,15 +65,27 @@ def make_source(path: Path, size: int, tile: int = TILE) -> Path:
         for r in range(n):
             for c in range(n):
                 y, x = (r * tile) % BASE, (c * tile) % BASE
-                yield imagecodecs.jpeg8_encode(base[y:y + tile, x:x + tile], level=90,
-                                               colorspace="rgb", outcolorspace="ycbcr",
-                                               subsampling=(2, 2))
+                yield imagecodecs.jpeg8_encode(
+                    base[y : y + tile, x : x + tile],
+                    level=90,
+                    colorspace="rgb",
+                    outcolorspace="ycbcr",
+                    subsampling=(2, 2),
+                )
 
     tmp = path.with_suffix(".part")
     with tifffile.TiffWriter(tmp, bigtiff=True) as tw:
-        tw.write(tiles(), shape=(n * tile, n * tile, 3), dtype=np.uint8, tile=(tile, tile),
-                 compression=7, photometric="ycbcr", subsampling=(2, 2), metadata=None,
-                 description="Aperio Image Library v12.0.15\r\nsynthetic H&E |MPP = 0.25")
+        tw.write(
+            tiles(),
+            shape=(n * tile, n * tile, 3),
+            dtype=np.uint8,
+            tile=(tile, tile),
+            compression=7,
+            photometric="ycbcr",
+            subsampling=(2, 2),
+            metadata=None,
+            description="Aperio Image Library v12.0.15\r\nsynthetic H&E |MPP = 0.25",
+        )
     tmp.rename(path)
     return path
 
@@ -104,7 +116,7 @@ def own_child(kind: str, src: str, out: str) -> None:
     from napari_viv.read.encoded import jpeg_level0
 
     source = open_image(src, streaming=True)
-    kwargs = dict(metadata=source.metadata, tile_size=TILE, overwrite=True)
+    kwargs = {"metadata": source.metadata, "tile_size": TILE, "overwrite": True}
     if kind == "zlib":
         export_pyramid(source.levels[0], out, compression="zlib", **kwargs)
     elif kind == "jpeg":
@@ -113,7 +125,6 @@ def own_child(kind: str, src: str, out: str) -> None:
         tiles, why = jpeg_level0(src)
         assert tiles is not None, why
         export_pyramid(source.levels[0], out, compression="jpeg", copy_level0=tiles, **kwargs)
-
 
 
 def _watch(cmd) -> dict:
@@ -136,10 +147,29 @@ def run_ours(kind, src, out) -> dict:
 def run_bfconvert(jar, src, out, nlevels) -> dict:
     if out.exists():
         out.unlink()
-    return _watch(["java", "-Xmx8g", "-cp", str(jar), "loci.formats.tools.ImageConverter",
-                   "-noflat", "-pyramid-resolutions", str(nlevels), "-pyramid-scale", "2",
-                   "-tilex", str(TILE), "-tiley", str(TILE), "-compression", "JPEG",
-                   "-bigtiff", str(src), str(out)])
+    return _watch(
+        [
+            "java",
+            "-Xmx8g",
+            "-cp",
+            str(jar),
+            "loci.formats.tools.ImageConverter",
+            "-noflat",
+            "-pyramid-resolutions",
+            str(nlevels),
+            "-pyramid-scale",
+            "2",
+            "-tilex",
+            str(TILE),
+            "-tiley",
+            str(TILE),
+            "-compression",
+            "JPEG",
+            "-bigtiff",
+            str(src),
+            str(out),
+        ]
+    )
 
 
 # --- quality -----------------------------------------------------------------------------
@@ -147,7 +177,7 @@ def run_bfconvert(jar, src, out, nlevels) -> dict:
 
 def psnr(a, b) -> float:
     mse = float(np.mean((np.asarray(a, float) - np.asarray(b, float)) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
 def quality(src: Path, out: Path) -> dict:
@@ -160,16 +190,20 @@ def quality(src: Path, out: Path) -> dict:
         got = levels[0].asarray()
         h = ref.shape[0]
         spots = np.linspace(0, h - TILE, 4).astype(int) // TILE * TILE
-        a = np.concatenate([ref[y:y + TILE, x:x + TILE] for y in spots for x in spots])
-        b = np.concatenate([got[y:y + TILE, x:x + TILE] for y in spots for x in spots])
+        a = np.concatenate([ref[y : y + TILE, x : x + TILE] for y in spots for x in spots])
+        b = np.concatenate([got[y : y + TILE, x : x + TILE] for y in spots for x in spots])
         del got
         result = {"psnr_level0_db": round(psnr(a, b), 2)}
         if len(levels) > 3:
             small = levels[3].asarray().astype(np.float32)
             step = 8
             hh, ww = small.shape[0] * step, small.shape[1] * step
-            ref3 = ref[:hh, :ww].astype(np.float32).reshape(
-                small.shape[0], step, small.shape[1], step, 3).mean(axis=(1, 3))
+            ref3 = (
+                ref[:hh, :ww]
+                .astype(np.float32)
+                .reshape(small.shape[0], step, small.shape[1], step, 3)
+                .mean(axis=(1, 3))
+            )
             result["psnr_level3_db"] = round(psnr(ref3, small), 2)
     return result
 
@@ -187,8 +221,14 @@ def bench(size: int, *, bf: bool = True, repeat: int = 1) -> dict:
     t0 = time.perf_counter()
     src = make_source(data / f"he_{size}.svs", size)
     made = time.perf_counter() - t0
-    results = {"size": size, "source_bytes": src.stat().st_size, "source_seconds": made,
-               "machine": machine(), "repeat": repeat, "runs": {}}
+    results = {
+        "size": size,
+        "source_bytes": src.stat().st_size,
+        "source_seconds": made,
+        "machine": machine(),
+        "repeat": repeat,
+        "runs": {},
+    }
     kinds = ("zlib", "jpeg", "copy")
     # rounds interleave the kinds; each keeps its fastest run (the machine is shared)
     tries = {kind: [] for kind in kinds}
@@ -230,7 +270,7 @@ def _all(run: dict) -> str:
 
 
 def _reason(error: str) -> str:
-    """The last exception message of a Java stack trace (or the text), on one line."""
+    """Return the last exception message of a Java stack trace (or the text), on one line."""
     causes = [ln.strip() for ln in error.splitlines() if "Exception:" in ln or "Error:" in ln]
     text = causes[-1] if causes else error
     return " ".join(text.replace("|", "/").split())[:160]
@@ -244,8 +284,11 @@ def to_markdown(res: dict) -> str:
         f"Slide-like 8-bit RGB, {res['size']} x {res['size']} (H&E-like texture), source: "
         f"SVS-like JPEG level 0, 512-px YCbCr 2x2 tiles, {res['source_bytes'] / 1e6:.0f} MB. "
         f"Machine: {m.get('cpu')}, {m.get('cores')} cores. Fresh processes; "
-        + (f"the fastest of {res['repeat']} interleaved rounds (all times in brackets)."
-           if res.get("repeat", 1) > 1 else "one run each."),
+        + (
+            f"the fastest of {res['repeat']} interleaved rounds (all times in brackets)."
+            if res.get("repeat", 1) > 1
+            else "one run each."
+        ),
         "",
         "| run | wall s | CPU s | peak RSS MB | output MB | PSNR level 0 dB | PSNR level 3 dB |",
         "|---|---|---|---|---|---|---|",
@@ -256,7 +299,8 @@ def to_markdown(res: dict) -> str:
             continue
         lines.append(
             f"| {name} | {r['seconds']:.1f}{_all(r)} | {r['cpu_s']:.1f} | {r['peak_rss_mb']:.0f} | "
-            f"{r['bytes'] / 1e6:.0f} | {r.get('psnr_level0_db', '')} | {r.get('psnr_level3_db', '')} |")
+            f"{r['bytes'] / 1e6:.0f} | {r.get('psnr_level0_db', '')} | {r.get('psnr_level3_db', '')} |"
+        )
     lines += [
         "",
         f"- JPEG / lossless size: **{j['bytes'] / z['bytes']:.3f}x** (re-encode), "
@@ -267,8 +311,10 @@ def to_markdown(res: dict) -> str:
     ]
     if "bfconvert" in runs and "error" not in runs["bfconvert"]:
         b = runs["bfconvert"]
-        lines.append(f"- bfconvert -compression JPEG: {b['seconds'] / c['seconds']:.1f}x the tile "
-                     f"copy's wall time, {b['peak_rss_mb'] / c['peak_rss_mb']:.1f}x its peak RSS.")
+        lines.append(
+            f"- bfconvert -compression JPEG: {b['seconds'] / c['seconds']:.1f}x the tile "
+            f"copy's wall time, {b['peak_rss_mb'] / c['peak_rss_mb']:.1f}x its peak RSS."
+        )
     return "\n".join(lines)
 
 
@@ -291,8 +337,9 @@ def main():
     ap.add_argument("--size", type=int, default=8192)
     ap.add_argument("--docs", action="store_true")
     ap.add_argument("--no-bfconvert", action="store_true")
-    ap.add_argument("--repeat", type=int, default=1,
-                    help="interleaved rounds of our three runs; each keeps its fastest")
+    ap.add_argument(
+        "--repeat", type=int, default=1, help="interleaved rounds of our three runs; each keeps its fastest"
+    )
     args = ap.parse_args()
     size = args.size // TILE * TILE
     res = bench(size, bf=not args.no_bfconvert, repeat=args.repeat)
