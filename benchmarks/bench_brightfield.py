@@ -20,6 +20,9 @@ to docs/benchmarks.md.
 
     python benchmarks/bench_brightfield.py --size 8192              # quick
     python benchmarks/bench_brightfield.py --size 30720 --docs      # the issue's size
+
+``--vs-libvips`` runs the comparison with libvips instead (issue 21; see
+benchmarks/bench_slides.py, which needs ``pip install "napari-viv[bench]"``).
 """
 
 from __future__ import annotations
@@ -39,12 +42,14 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(HERE))
 
 TILE = 512
+#: Children of the libvips comparison (benchmarks/bench_slides.py).
+PEER_KINDS = ("convert", "convert-mean", "before", "libvips")
 BASE = 4096
 BEGIN, END = "<!-- brightfield-benchmark:begin -->", "<!-- brightfield-benchmark:end -->"
 
 
-def make_source(path: Path, size: int) -> Path:
-    """The SVS-like JPEG source (cached in benchmarks/data)."""
+def make_source(path: Path, size: int, tile: int = TILE) -> Path:
+    """Make the SVS-like JPEG source (cached in benchmarks/data), in ``tile``-px JPEG tiles."""
     import tifffile
 
     from napari_viv.sample import synthetic_he
@@ -52,23 +57,35 @@ def make_source(path: Path, size: int) -> Path:
     if path.exists():
         return path
     base = synthetic_he(BASE, seed=7)
-    n = size // TILE
+    n = size // tile
 
     def tiles():
         import imagecodecs
 
         for r in range(n):
             for c in range(n):
-                y, x = (r * TILE) % BASE, (c * TILE) % BASE
-                yield imagecodecs.jpeg8_encode(base[y:y + TILE, x:x + TILE], level=90,
-                                               colorspace="rgb", outcolorspace="ycbcr",
-                                               subsampling=(2, 2))
+                y, x = (r * tile) % BASE, (c * tile) % BASE
+                yield imagecodecs.jpeg8_encode(
+                    base[y : y + tile, x : x + tile],
+                    level=90,
+                    colorspace="rgb",
+                    outcolorspace="ycbcr",
+                    subsampling=(2, 2),
+                )
 
     tmp = path.with_suffix(".part")
     with tifffile.TiffWriter(tmp, bigtiff=True) as tw:
-        tw.write(tiles(), shape=(n * TILE, n * TILE, 3), dtype=np.uint8, tile=(TILE, TILE),
-                 compression=7, photometric="ycbcr", subsampling=(2, 2), metadata=None,
-                 description="Aperio Image Library v12.0.15\r\nsynthetic H&E |MPP = 0.25")
+        tw.write(
+            tiles(),
+            shape=(n * tile, n * tile, 3),
+            dtype=np.uint8,
+            tile=(tile, tile),
+            compression=7,
+            photometric="ycbcr",
+            subsampling=(2, 2),
+            metadata=None,
+            description="Aperio Image Library v12.0.15\r\nsynthetic H&E |MPP = 0.25",
+        )
     tmp.rename(path)
     return path
 
@@ -76,14 +93,30 @@ def make_source(path: Path, size: int) -> Path:
 # --- children ------------------------------------------------------------------------------
 
 
-def child(kind: str, src: str, out: str) -> None:
+def child(kind: str, src: str, out: str, tile: str = str(TILE)) -> None:
+    from bench_slides import peer_job
+
+    job = peer_job(kind, src, out, int(tile)) if kind in PEER_KINDS else None
+    t0 = time.perf_counter()  # the interpreter and the peers' imports excluded
+    c0 = os.times()
+    if job is not None:
+        job()
+    else:
+        own_child(kind, src, out)
+    c1 = os.times()
+    seconds = time.perf_counter() - t0
+    cpu = (c1.user - c0.user) + (c1.system - c0.system)
+    from bench_export import hwm_mb
+
+    print(json.dumps({"seconds": seconds, "cpu_s": cpu, "peak_rss_mb": hwm_mb("self")}))
+
+
+def own_child(kind: str, src: str, out: str) -> None:
     from napari_viv import export_pyramid, open_image
     from napari_viv.read.jpeg import jpeg_level0
 
     source = open_image(src, streaming=True)
-    kwargs = dict(metadata=source.metadata, tile_size=TILE, overwrite=True)
-    t0 = time.perf_counter()
-    c0 = os.times()
+    kwargs = {"metadata": source.metadata, "tile_size": TILE, "overwrite": True}
     if kind == "zlib":
         export_pyramid(source.levels[0], out, compression="zlib", **kwargs)
     elif kind == "jpeg":
@@ -92,13 +125,6 @@ def child(kind: str, src: str, out: str) -> None:
         tiles, why = jpeg_level0(src)
         assert tiles is not None, why
         export_pyramid(source.levels[0], out, compression="jpeg", copy_level0=tiles, **kwargs)
-    c1 = os.times()
-    seconds = time.perf_counter() - t0
-    cpu = (c1.user - c0.user) + (c1.system - c0.system)
-    from bench_export import hwm_mb
-
-    print(json.dumps({"seconds": seconds, "cpu_s": cpu, "peak_rss_mb": hwm_mb("self")}))
-
 
 
 def _watch(cmd) -> dict:
@@ -121,10 +147,29 @@ def run_ours(kind, src, out) -> dict:
 def run_bfconvert(jar, src, out, nlevels) -> dict:
     if out.exists():
         out.unlink()
-    return _watch(["java", "-Xmx8g", "-cp", str(jar), "loci.formats.tools.ImageConverter",
-                   "-noflat", "-pyramid-resolutions", str(nlevels), "-pyramid-scale", "2",
-                   "-tilex", str(TILE), "-tiley", str(TILE), "-compression", "JPEG",
-                   "-bigtiff", str(src), str(out)])
+    return _watch(
+        [
+            "java",
+            "-Xmx8g",
+            "-cp",
+            str(jar),
+            "loci.formats.tools.ImageConverter",
+            "-noflat",
+            "-pyramid-resolutions",
+            str(nlevels),
+            "-pyramid-scale",
+            "2",
+            "-tilex",
+            str(TILE),
+            "-tiley",
+            str(TILE),
+            "-compression",
+            "JPEG",
+            "-bigtiff",
+            str(src),
+            str(out),
+        ]
+    )
 
 
 # --- quality -----------------------------------------------------------------------------
@@ -132,7 +177,7 @@ def run_bfconvert(jar, src, out, nlevels) -> dict:
 
 def psnr(a, b) -> float:
     mse = float(np.mean((np.asarray(a, float) - np.asarray(b, float)) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
 def quality(src: Path, out: Path) -> dict:
@@ -145,16 +190,20 @@ def quality(src: Path, out: Path) -> dict:
         got = levels[0].asarray()
         h = ref.shape[0]
         spots = np.linspace(0, h - TILE, 4).astype(int) // TILE * TILE
-        a = np.concatenate([ref[y:y + TILE, x:x + TILE] for y in spots for x in spots])
-        b = np.concatenate([got[y:y + TILE, x:x + TILE] for y in spots for x in spots])
+        a = np.concatenate([ref[y : y + TILE, x : x + TILE] for y in spots for x in spots])
+        b = np.concatenate([got[y : y + TILE, x : x + TILE] for y in spots for x in spots])
         del got
         result = {"psnr_level0_db": round(psnr(a, b), 2)}
         if len(levels) > 3:
             small = levels[3].asarray().astype(np.float32)
             step = 8
             hh, ww = small.shape[0] * step, small.shape[1] * step
-            ref3 = ref[:hh, :ww].astype(np.float32).reshape(
-                small.shape[0], step, small.shape[1], step, 3).mean(axis=(1, 3))
+            ref3 = (
+                ref[:hh, :ww]
+                .astype(np.float32)
+                .reshape(small.shape[0], step, small.shape[1], step, 3)
+                .mean(axis=(1, 3))
+            )
             result["psnr_level3_db"] = round(psnr(ref3, small), 2)
     return result
 
@@ -172,8 +221,14 @@ def bench(size: int, *, bf: bool = True, repeat: int = 1) -> dict:
     t0 = time.perf_counter()
     src = make_source(data / f"he_{size}.svs", size)
     made = time.perf_counter() - t0
-    results = {"size": size, "source_bytes": src.stat().st_size, "source_seconds": made,
-               "machine": machine(), "repeat": repeat, "runs": {}}
+    results = {
+        "size": size,
+        "source_bytes": src.stat().st_size,
+        "source_seconds": made,
+        "machine": machine(),
+        "repeat": repeat,
+        "runs": {},
+    }
     kinds = ("zlib", "jpeg", "copy")
     # rounds interleave the kinds; each keeps its fastest run (the machine is shared)
     tries = {kind: [] for kind in kinds}
@@ -215,7 +270,7 @@ def _all(run: dict) -> str:
 
 
 def _reason(error: str) -> str:
-    """The last exception message of a Java stack trace (or the text), on one line."""
+    """Return the last exception message of a Java stack trace (or the text), on one line."""
     causes = [ln.strip() for ln in error.splitlines() if "Exception:" in ln or "Error:" in ln]
     text = causes[-1] if causes else error
     return " ".join(text.replace("|", "/").split())[:160]
@@ -229,8 +284,11 @@ def to_markdown(res: dict) -> str:
         f"Slide-like 8-bit RGB, {res['size']} x {res['size']} (H&E-like texture), source: "
         f"SVS-like JPEG level 0, 512-px YCbCr 2x2 tiles, {res['source_bytes'] / 1e6:.0f} MB. "
         f"Machine: {m.get('cpu')}, {m.get('cores')} cores. Fresh processes; "
-        + (f"the fastest of {res['repeat']} interleaved rounds (all times in brackets)."
-           if res.get("repeat", 1) > 1 else "one run each."),
+        + (
+            f"the fastest of {res['repeat']} interleaved rounds (all times in brackets)."
+            if res.get("repeat", 1) > 1
+            else "one run each."
+        ),
         "",
         "| run | wall s | CPU s | peak RSS MB | output MB | PSNR level 0 dB | PSNR level 3 dB |",
         "|---|---|---|---|---|---|---|",
@@ -241,7 +299,8 @@ def to_markdown(res: dict) -> str:
             continue
         lines.append(
             f"| {name} | {r['seconds']:.1f}{_all(r)} | {r['cpu_s']:.1f} | {r['peak_rss_mb']:.0f} | "
-            f"{r['bytes'] / 1e6:.0f} | {r.get('psnr_level0_db', '')} | {r.get('psnr_level3_db', '')} |")
+            f"{r['bytes'] / 1e6:.0f} | {r.get('psnr_level0_db', '')} | {r.get('psnr_level3_db', '')} |"
+        )
     lines += [
         "",
         f"- JPEG / lossless size: **{j['bytes'] / z['bytes']:.3f}x** (re-encode), "
@@ -252,8 +311,10 @@ def to_markdown(res: dict) -> str:
     ]
     if "bfconvert" in runs and "error" not in runs["bfconvert"]:
         b = runs["bfconvert"]
-        lines.append(f"- bfconvert -compression JPEG: {b['seconds'] / c['seconds']:.1f}x the tile "
-                     f"copy's wall time, {b['peak_rss_mb'] / c['peak_rss_mb']:.1f}x its peak RSS.")
+        lines.append(
+            f"- bfconvert -compression JPEG: {b['seconds'] / c['seconds']:.1f}x the tile "
+            f"copy's wall time, {b['peak_rss_mb'] / c['peak_rss_mb']:.1f}x its peak RSS."
+        )
     return "\n".join(lines)
 
 
@@ -265,14 +326,20 @@ def write_docs(res: dict) -> None:
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(*sys.argv[2:5])
+        child(*sys.argv[2:6])
+        return
+    if "--vs-libvips" in sys.argv:
+        from bench_slides import main as vs_libvips
+
+        vs_libvips([a for a in sys.argv[1:] if a != "--vs-libvips"])
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=8192)
     ap.add_argument("--docs", action="store_true")
     ap.add_argument("--no-bfconvert", action="store_true")
-    ap.add_argument("--repeat", type=int, default=1,
-                    help="interleaved rounds of our three runs; each keeps its fastest")
+    ap.add_argument(
+        "--repeat", type=int, default=1, help="interleaved rounds of our three runs; each keeps its fastest"
+    )
     args = ap.parse_args()
     size = args.size // TILE * TILE
     res = bench(size, bf=not args.no_bfconvert, repeat=args.repeat)

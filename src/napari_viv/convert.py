@@ -187,7 +187,7 @@ def convert_one(
         compression, tile_size, copy = _jpeg_choice(src_path, options, say)
     try:
         written = export_pyramid(
-            source.levels if len(source.levels) > 1 and options.downsample is None else source.levels[0],
+            _source_levels(source, src_path, options, copy),
             out,
             metadata=meta,
             channel_names=names,
@@ -287,6 +287,22 @@ def _merged_sizes(known: dict, given: dict | None) -> dict | None:
     if "z" not in sizes and "z" in known:
         sizes["z"] = known["z"]
     return sizes
+
+
+def _source_levels(source, src_path: Path, options: ConvertOptions, copy) -> list:
+    """Return the levels the export reads: a JPEG slide's fast readers, the input's own levels, or level 0.
+
+    A JPEG-tiled RGB slide is decoded on every core, and its level 1 (when level 0's
+    tiles are copied) by half-size DCT decoding (:mod:`napari_viv.read.jpeg_tiles`).
+    The input's own lower levels are reused unless ``--downsample`` asks to recompute them.
+    """
+    if source.metadata.axes == "YXS":
+        from .read.jpeg_tiles import fast_jpeg_levels
+
+        fast = fast_jpeg_levels(src_path, options.series, options.downsample, level0_copied=copy is not None)
+        if fast and fast[0].shape == tuple(source.shape):
+            return fast
+    return source.levels if len(source.levels) > 1 and options.downsample is None else [source.levels[0]]
 
 
 def _jpeg_choice(src_path: Path, options: ConvertOptions, note: Note):

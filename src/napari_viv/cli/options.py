@@ -64,7 +64,8 @@ def add_conversion_options(p: argparse.ArgumentParser, output: str) -> None:
         "--downsample",
         choices=("mean", "nearest"),
         default=None,
-        help="how each level is reduced from the previous one (default mean); "
+        help="how each level is reduced from the previous one (default mean; a JPEG "
+        "slide whose tiles are copied gets level 1 by half-size JPEG decoding); "
         "when given, an input's own pyramid levels are recomputed, not copied",
     )
     p.add_argument(

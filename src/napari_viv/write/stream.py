@@ -296,6 +296,9 @@ class Producer:
             for r0 in range(0, height, rows)
             for c0 in range(0, width, cols)
         ]
+        # Copied level-0 tiles from which no level is derived (the source gives
+        # level 1): the pixels are never needed, so they are not read at all.
+        unread = level == 0 and self.copied is not None and last == 1
         # The next block is read (and decoded, for a compressed source) on the
         # prefetch thread while this one is halved and its tiles are submitted:
         # one block more in memory, and reading no longer waits for halving.
@@ -303,11 +306,13 @@ class Producer:
         try:
             for i, (r0, r1, c0, c1) in enumerate(blocks):
                 self._check()
-                if ahead is None:
+                if unread:  # only its shape is used: where the copied tiles go
+                    band = np.broadcast_to(np.zeros((), plan.dtype), (r1 - r0, c1 - c0))
+                elif ahead is None:
                     band = self._read(src, plane, r0, r1, c0, c1)
                 else:
                     band, ahead = ahead.result(), None
-                if i + 1 < len(blocks):
+                if i + 1 < len(blocks) and not unread:
                     assert self._prefetch is not None  # run() made it
                     ahead = self._prefetch.submit(self._read, src, plane, *blocks[i + 1])
                 for y0 in range(0, r1 - r0, t):
