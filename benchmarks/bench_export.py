@@ -25,6 +25,7 @@ export section of docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -77,18 +78,23 @@ def child_export(src, out, codec):
 
     with _Span() as span:
         image = open_image(src, streaming=True)  # as napari-viv convert does
-        export_pyramid(image.levels if len(image.levels) > 1 else image.levels[0], out,
-                       metadata=image.metadata, tile_size=TILE, compression=codec, overwrite=True)
+        export_pyramid(
+            image.levels if len(image.levels) > 1 else image.levels[0],
+            out,
+            metadata=image.metadata,
+            tile_size=TILE,
+            compression=codec,
+            overwrite=True,
+        )
     return span.result()
 
 
 def child_export_raw(src, out, codec):
-    """The writer fed the .npy memory map directly (no open_image, no dask): isolates the source."""
+    """Feed the writer the .npy memory map directly (no open_image, no dask): isolates the source."""
     from napari_viv.write.writer import export_pyramid
 
     with _Span() as span:
-        export_pyramid(np.load(src, mmap_mode="r"), out, axes="CYX", tile_size=TILE, compression=codec,
-                       overwrite=True)
+        export_pyramid(np.load(src, mmap_mode="r"), out, axes="CYX", tile_size=TILE, compression=codec, overwrite=True)
     return span.result()
 
 
@@ -119,8 +125,7 @@ def child_naive(src, out, codec):
     with _Span() as span:
         level0 = np.array(np.load(src, mmap_mode="r"))
         levels = _levels(level0)
-        kw = dict(tile=(TILE, TILE), photometric="minisblack", maxworkers=os.cpu_count(),
-                  **_tiff_codec(codec))
+        kw = dict(tile=(TILE, TILE), photometric="minisblack", maxworkers=os.cpu_count(), **_tiff_codec(codec))
         with tifffile.TiffWriter(out, bigtiff=True) as tw:
             tw.write(levels[0], subifds=len(levels) - 1, metadata={"axes": "CYX"}, **kw)
             for lv in levels[1:]:
@@ -140,7 +145,7 @@ def child_floor(src, out, codec):
             for y in range(0, plane.shape[0], TILE):
                 for x in range(0, plane.shape[1], TILE):
                     t = np.zeros((TILE, TILE), plane.dtype)
-                    part = plane[y:y + TILE, x:x + TILE]
+                    part = plane[y : y + TILE, x : x + TILE]
                     t[: part.shape[0], : part.shape[1]] = part
                     tiles.append(t)
     del level0
@@ -153,8 +158,7 @@ def child_floor(src, out, codec):
     return span.result()
 
 
-CHILDREN = {"export": child_export, "export-raw": child_export_raw, "naive": child_naive,
-            "floor": child_floor}
+CHILDREN = {"export": child_export, "export-raw": child_export_raw, "naive": child_naive, "floor": child_floor}
 
 
 #: Runs per measurement; the fastest is reported (its peak RSS is the largest
@@ -163,8 +167,10 @@ REPEAT = 1
 
 
 def best_of(measure):
-    """Call ``measure()`` REPEAT times; the report of the fastest run, with the
-    highest peak RSS of all runs."""
+    """Call ``measure()`` REPEAT times; return the fastest run's report.
+
+    Its peak RSS is the highest of all runs.
+    """
     reports = [measure() for _ in range(REPEAT)]
     best = dict(min(reports, key=lambda r: r["seconds"]))
     best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in reports)
@@ -230,23 +236,42 @@ def _run_bfconvert_once(jar, src_tif, out, codec, nlevels):
     comp = {"lzw": "LZW", "zlib:6": "zlib", "zlib:1": "zlib", "none": "Uncompressed"}[codec]
     if out.exists():
         out.unlink()
-    cmd = ["java", "-Xmx8g", "-cp", str(jar), "loci.formats.tools.ImageConverter", "-noflat",
-           "-pyramid-resolutions", str(nlevels), "-pyramid-scale", "2", "-tilex", str(TILE),
-           "-tiley", str(TILE), "-compression", comp, "-bigtiff", str(src_tif), str(out)]
+    cmd = [
+        "java",
+        "-Xmx8g",
+        "-cp",
+        str(jar),
+        "loci.formats.tools.ImageConverter",
+        "-noflat",
+        "-pyramid-resolutions",
+        str(nlevels),
+        "-pyramid-scale",
+        "2",
+        "-tilex",
+        str(TILE),
+        "-tiley",
+        str(TILE),
+        "-compression",
+        comp,
+        "-bigtiff",
+        str(src_tif),
+        str(out),
+    ]
     return watch(cmd)[0]
 
 
 def watch(cmd):
-    """Run ``cmd``; return ({seconds, cpu_s, peak_rss_mb}, stdout). Peak RSS is sampled
-    from /proc (VmHWM only grows) until the process exits; a failure raises."""
+    """Run ``cmd``; return ({seconds, cpu_s, peak_rss_mb}, stdout).
+
+    Peak RSS is sampled from /proc (VmHWM only grows) until the process exits;
+    a failure raises.
+    """
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak = 0.0
     while True:
-        try:
+        with contextlib.suppress(OSError, ValueError):  # the process may be gone
             peak = max(peak, hwm_mb(proc.pid))
-        except (OSError, ValueError):
-            pass
         done, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if done:
             break
@@ -281,10 +306,16 @@ def machine():
         out = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr
         java = out.splitlines()[0] if out else None
     return {
-        "cpu": cpu, "cores": os.cpu_count(), "ram_gb": round(mem, 1),
-        "loadavg_start": os.getloadavg(), "python": platform.python_version(),
-        "tifffile": tifffile.__version__, "imagecodecs": imagecodecs.__version__,
-        "dask": dask.__version__, "numpy": np.__version__, "java": java,
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gb": round(mem, 1),
+        "loadavg_start": os.getloadavg(),
+        "python": platform.python_version(),
+        "tifffile": tifffile.__version__,
+        "imagecodecs": imagecodecs.__version__,
+        "dask": dask.__version__,
+        "numpy": np.__version__,
+        "java": java,
     }
 
 
@@ -314,8 +345,13 @@ def bench(size, codecs, *, bfconvert=True, naive=True, rss_scale=True, bf_codecs
     raw0 = np.load(npy, mmap_mode="r").nbytes
     work = HERE / "data" / "out"
     work.mkdir(parents=True, exist_ok=True)
-    results = {"size": size, "shape": list(np.load(npy, mmap_mode="r").shape), "raw_bytes": raw0,
-               "machine": info, "runs": []}
+    results = {
+        "size": size,
+        "shape": list(np.load(npy, mmap_mode="r").shape),
+        "raw_bytes": raw0,
+        "machine": info,
+        "runs": [],
+    }
 
     def record(kind, codec, rep, out_file=None, extra=None):
         row = {"kind": kind, "codec": codec, "size": size, **rep}
@@ -379,9 +415,15 @@ def bench(size, codecs, *, bfconvert=True, naive=True, rss_scale=True, bf_codecs
         out = work / "export_big.ome.tif"
         rep = run_child("export", big, out, "zlib:1")
         raw_big = np.load(big, mmap_mode="r").nbytes
-        row = {"kind": "export", "codec": "zlib:1", "size": size * 2, **rep,
-               "mb_per_s": raw_big / 1e6 / rep["seconds"], "bytes": out.stat().st_size,
-               "ratio": out.stat().st_size / raw_big}
+        row = {
+            "kind": "export",
+            "codec": "zlib:1",
+            "size": size * 2,
+            **rep,
+            "mb_per_s": raw_big / 1e6 / rep["seconds"],
+            "bytes": out.stat().st_size,
+            "ratio": out.stat().st_size / raw_big,
+        }
         results["runs"].append(row)
         print(json.dumps(row), flush=True)
         out.unlink(missing_ok=True)
@@ -443,12 +485,17 @@ def markdown(results):
     ]
     for r in results["runs"]:
         ratio = f"{r['ratio']:.3f}" if "ratio" in r else ""
-        lines.append(f"| {r['kind']} | {r['codec']} | {r['size']}² | {r['seconds']:.1f} | "
-                     f"{r['cpu_s']:.1f} | {r['mb_per_s']:.0f} | {r['peak_rss_mb']:.0f} | {ratio} |")
-    lines += ["", "| codec | export / floor (wall) | export / floor (CPU) | export / naive | "
-                  "naive RSS / export RSS | bfconvert / export-tif, same codec (wall, CPU) | "
-                  "bfconvert / default export-tif |",
-              "|---|---:|---:|---:|---:|---:|---:|"]
+        lines.append(
+            f"| {r['kind']} | {r['codec']} | {r['size']}² | {r['seconds']:.1f} | "
+            f"{r['cpu_s']:.1f} | {r['mb_per_s']:.0f} | {r['peak_rss_mb']:.0f} | {ratio} |"
+        )
+    lines += [
+        "",
+        "| codec | export / floor (wall) | export / floor (CPU) | export / naive | "
+        "naive RSS / export RSS | bfconvert / export-tif, same codec (wall, CPU) | "
+        "bfconvert / default export-tif |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for codec, row in results["summary"].items():
         if not isinstance(row, dict):
             continue
@@ -456,20 +503,28 @@ def markdown(results):
         def f(key, row=row):
             return f"{row[key]:.2f}" if key in row else "–"
 
-        bf = (f"{f('bfconvert_over_export')}, {f('bfconvert_over_export_cpu')}"
-              if "bfconvert_over_export" in row else "–")
-        lines.append(f"| {codec} | {f('export_over_floor')} | {f('export_over_floor_cpu')} | "
-                     f"{f('export_over_naive')} | {f('naive_rss_over_export_rss')} | {bf} | "
-                     f"{f('bfconvert_over_default_export')} |")
+        bf = (
+            f"{f('bfconvert_over_export')}, {f('bfconvert_over_export_cpu')}" if "bfconvert_over_export" in row else "–"
+        )
+        lines.append(
+            f"| {codec} | {f('export_over_floor')} | {f('export_over_floor_cpu')} | "
+            f"{f('export_over_naive')} | {f('naive_rss_over_export_rss')} | {bf} | "
+            f"{f('bfconvert_over_default_export')} |"
+        )
     if "rss_growth_2x_size" in results["summary"]:
-        lines += ["", f"Peak RSS of the default export at {2 * results['size']}² (4x the pixels) is "
-                      f"{results['summary']['rss_growth_2x_size']:.2f}x the RSS at {results['size']}²."]
+        lines += [
+            "",
+            f"Peak RSS of the default export at {2 * results['size']}² (4x the pixels) is "
+            f"{results['summary']['rss_growth_2x_size']:.2f}x the RSS at {results['size']}².",
+        ]
     return "\n".join(lines)
 
 
 def write_docs(md_table, begin=BEGIN, end=END, heading=None):
-    """Replace the generated block between ``begin`` and ``end`` in docs/benchmarks.md
-    (re-read right before writing); a missing block is appended under ``heading``."""
+    """Replace the generated block between ``begin`` and ``end`` in docs/benchmarks.md.
+
+    The file is re-read right before writing; a missing block is appended under ``heading``.
+    """
     doc = ROOT / "docs" / "benchmarks.md"
     text = doc.read_text() if doc.exists() else ""
     block = f"{begin}\n{md_table}\n{end}"
@@ -491,8 +546,7 @@ def main(argv=None):
     ap.add_argument("--no-naive", action="store_true")
     ap.add_argument("--no-rss-scale", action="store_true", help="skip the 2*SIZE export")
     ap.add_argument("--docs", action="store_true", help="write the table into docs/benchmarks.md")
-    ap.add_argument("--repeat", type=int, default=1,
-                    help="runs per measurement; the fastest is reported (default 1)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per measurement; the fastest is reported (default 1)")
     ap.add_argument("--json", default=str(HERE / "export_results.json"))
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--src", help=argparse.SUPPRESS)
@@ -504,8 +558,13 @@ def main(argv=None):
         return
     global REPEAT
     REPEAT = max(1, args.repeat)
-    results = bench(args.size, args.codecs.split(","), bfconvert=not args.no_bfconvert,
-                    naive=not args.no_naive, rss_scale=not args.no_rss_scale)
+    results = bench(
+        args.size,
+        args.codecs.split(","),
+        bfconvert=not args.no_bfconvert,
+        naive=not args.no_naive,
+        rss_scale=not args.no_rss_scale,
+    )
     results["repeat"] = REPEAT
     summarize(results)
     Path(args.json).write_text(json.dumps(results, indent=1))

@@ -60,8 +60,7 @@ def exports(size: int) -> dict:
         make(luca_npy, size)
     luca = np.load(luca_npy, mmap_mode="r")
     out = {}
-    for image, data, meta in (("demo 6x2048²", demo, demo_meta),
-                              (f"LuCa-like 7x{size}²", luca, None)):
+    for image, data, meta in (("demo 6x2048²", demo, demo_meta), (f"LuCa-like 7x{size}²", luca, None)):
         for codec in CODECS:
             path = folder / f"{image.split()[0]}_{data.shape[-1]}_{codec}.ome.tif"
             if not path.exists():
@@ -82,6 +81,7 @@ def exports(size: int) -> dict:
 
 def first_frame(chromium: str, path: Path, offsets: bool, profile: Path) -> dict:
     from helpers.viewer_pages import run_page
+
     from napari_viv import RangeServer
     from napari_viv.naming import offsets_path
 
@@ -108,9 +108,12 @@ def first_frame(chromium: str, path: Path, offsets: bool, profile: Path) -> dict
             hidden.rename(side)
     if status != "ready":
         raise RuntimeError(f"{path.name}: the page ended in {status!r}")
-    return {"first_frame_s": ms / 1000, "requests": stats.requests,
-            "bytes": stats.bytes_sent,
-            "wall_with_browser_start_s": wall}
+    return {
+        "first_frame_s": ms / 1000,
+        "requests": stats.requests,
+        "bytes": stats.bytes_sent,
+        "wall_with_browser_start_s": wall,
+    }
 
 
 TIMELINE_JS = """JSON.stringify({first: window.__vivViewer.firstFrameMs,
@@ -120,22 +123,25 @@ TIMELINE_JS = """JSON.stringify({first: window.__vivViewer.firstFrameMs,
 
 
 def timeline(path: Path) -> None:
-    """Print where one page load of ``path`` spends its time until the first frame:
-    the page's own requests (start and end, ms from navigation) and the gaps between them."""
+    """Print where one page load of ``path`` spends its time until the first frame.
+
+    The page's own requests (start and end, ms from navigation) and the gaps between them.
+    """
     from helpers.viewer_pages import run_page
+
     from napari_viv import RangeServer
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     profile = HERE / "results" / "profile-timeline"
     shutil.rmtree(profile, ignore_errors=True)
     with RangeServer(path) as server:
+
         async def body(page):
             await page.wait_status(timeout=180)
             return await page.evaluate(TIMELINE_JS)
 
         got = json.loads(run_page(chromium, profile, server.viewer_url_for(path), body))
-    print(f"{path.name}: first complete frame at {got['first']} ms; "
-          f"DOMContentLoaded at {got['dcl']:.0f} ms")
+    print(f"{path.name}: first complete frame at {got['first']} ms; DOMContentLoaded at {got['dcl']:.0f} ms")
     last = 0.0
     for name, start, end, size in got["requests"]:
         gap = f"  (+{start - last:.0f} ms idle)" if start - last > 50 else ""
@@ -154,14 +160,18 @@ def bench(size: int, repeat: int) -> dict:
     results = {"size": size, "repeat": repeat, "machine": machine(), "runs": []}
     for (image, codec), path in files.items():
         for offsets in (True, False):
-            reps = [first_frame(chromium, path, offsets, HERE / "results" / f"profile-{i}")
-                    for i in range(repeat)]
+            reps = [first_frame(chromium, path, offsets, HERE / "results" / f"profile-{i}") for i in range(repeat)]
             best = min(reps, key=lambda r: r["first_frame_s"])
-            row = {"image": image, "codec": codec, "offsets": offsets,
-                   "first_frame_s": best["first_frame_s"],
-                   "median_s": statistics.median(r["first_frame_s"] for r in reps),
-                   "requests": best["requests"], "bytes": best["bytes"],
-                   "file_bytes": path.stat().st_size}
+            row = {
+                "image": image,
+                "codec": codec,
+                "offsets": offsets,
+                "first_frame_s": best["first_frame_s"],
+                "median_s": statistics.median(r["first_frame_s"] for r in reps),
+                "requests": best["requests"],
+                "bytes": best["bytes"],
+                "file_bytes": path.stat().st_size,
+            }
             results["runs"].append(row)
             print(row, flush=True)
     (HERE / "results").mkdir(exist_ok=True)
@@ -184,7 +194,8 @@ def to_markdown(res: dict) -> str:
         lines.append(
             f"| {r['image']} | {r['codec']} | {'yes' if r['offsets'] else 'no'} | "
             f"{r['first_frame_s']:.2f} ({r['median_s']:.2f}) | {r['requests']} | "
-            f"{r['bytes'] / 1e6:.1f} | {r['file_bytes'] / 1e6:.0f} |")
+            f"{r['bytes'] / 1e6:.1f} | {r['file_bytes'] / 1e6:.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -199,8 +210,9 @@ def main():
     ap.add_argument("--size", type=int, default=8192)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--docs", action="store_true")
-    ap.add_argument("--timeline", type=Path, metavar="FILE.ome.tif",
-                    help="print one load's requests and gaps for FILE instead")
+    ap.add_argument(
+        "--timeline", type=Path, metavar="FILE.ome.tif", help="print one load's requests and gaps for FILE instead"
+    )
     args = ap.parse_args()
     if args.timeline:
         timeline(args.timeline)

@@ -1,6 +1,8 @@
-"""Save docs/screenshots/viewer.png: the bundled viewer page showing a synthetic
-3-channel fluorescence-like image, as a user sees it in Chromium; and beside it
-viewer-copy-link.png, the same page after a click on "Copy link to this view".
+"""Save docs/screenshots/viewer.png and viewer-copy-link.png.
+
+The bundled viewer page showing a synthetic 3-channel fluorescence-like image,
+as a user sees it in Chromium; and beside it the same page after a click on
+"Copy link to this view".
 
     python3 viewer/screenshot.py [output.png]
 
@@ -47,6 +49,7 @@ def synthetic_cells(size=(1536, 2048), cells=70, seed=3) -> np.ndarray:
 
 
 def main(out: Path) -> None:
+    """Take the screenshots into ``out`` (and the copy-link one beside it)."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if chromium is None:
         sys.exit("no Chromium found (apt-get install chromium)")
@@ -54,10 +57,14 @@ def main(out: Path) -> None:
         folder = Path(tmp) / "site"
         folder.mkdir()
         vh.write_pyramid(
-            folder / "cells.ome.tif", synthetic_cells(), "CYX", levels=4,
-            channel={"Name": ["DAPI", "Actin", "FISH spots"],
-                     "Color": [vh.ome_color(40, 120, 255), vh.ome_color(0, 230, 90),
-                               vh.ome_color(255, 60, 200)]},
+            folder / "cells.ome.tif",
+            synthetic_cells(),
+            "CYX",
+            levels=4,
+            channel={
+                "Name": ["DAPI", "Actin", "FISH spots"],
+                "Color": [vh.ome_color(40, 120, 255), vh.ome_color(0, 230, 90), vh.ome_color(255, 60, 200)],
+            },
         )
         site = vh.ViewerSite(folder)
 

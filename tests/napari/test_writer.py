@@ -108,9 +108,7 @@ def test_rgb_layer_saves_as_interleaved_rgb(make_napari_viewer, tmp_path, viv):
     assert image["levels"][0]["planes"][0]["sha256"] == plane_digest(rgb)
 
 
-def test_a_layer_the_export_cannot_hold_is_refused(
-    make_napari_viewer, tmp_path, notifications
-):
+def test_a_layer_the_export_cannot_hold_is_refused(make_napari_viewer, tmp_path, notifications):
     # Points, Shapes and Labels travel with the image since issue 20
     # (tests/napari/test_scene_features.py); Vectors do not.
     viewer = make_napari_viewer()

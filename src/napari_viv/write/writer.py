@@ -25,8 +25,8 @@ from ..metadata import ImageMetadata
 from ..ome.build import build_ome_xml
 from ..system import cpu_count
 from ..viewfile import view_document, view_json
-from .ngff import ngff_attributes
 from .layout import rgb_channel_look
+from .ngff import ngff_attributes
 from .plan import ExportOptions, PyramidPlan, plan_export
 from .sink import TileSink
 from .stream import Tuning, run_stream
