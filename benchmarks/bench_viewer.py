@@ -19,6 +19,13 @@ benchmarks/results/viewer.json and, with --docs, to docs/benchmarks.md.
     python benchmarks/bench_viewer.py --size 4096            # quick
     python benchmarks/bench_viewer.py --size 8192 --docs     # the LuCa-like size of the issue
     python benchmarks/bench_viewer.py --timeline FILE.ome.tif  # where one load spends its time
+    python benchmarks/bench_viewer.py --vs-bare --repeat 5     # our viewer against a bare Viv page
+
+``--vs-bare`` builds the bare Viv page of benchmarks/bare_viv/ (loadOmeTiff,
+getChannelStats, PictureInPictureViewer; same lockfile, node_modules and
+esbuild flags as the viewer) and opens it and our viewer alternately, a fresh
+browser each, on one 3 x 2048² uint16 export served by one site: the ratio of
+the medians of the first frames is the figure of issue 21.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import argparse
 import json
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -41,6 +49,8 @@ CODECS = ("zlib", "lzw", "none")
 RGB_CODECS = ("zlib", "jpeg")
 RGB_SIZE = 4096
 BEGIN, END = "<!-- viewer-benchmark:begin -->", "<!-- viewer-benchmark:end -->"
+BARE_BEGIN, BARE_END = "<!-- viewer-vs-bare:begin -->", "<!-- viewer-vs-bare:end -->"
+BARE = HERE / "bare_viv"
 
 
 def exports(size: int) -> dict:
@@ -95,7 +105,7 @@ def first_frame(chromium: str, path: Path, offsets: bool, profile: Path) -> dict
 
             async def body(page):
                 status = await page.wait_status(timeout=180)
-                ms = await page.evaluate("window.__vivViewer.firstFrameMs")
+                ms = await page.evaluate("window.__vivViewer?.firstFrameMs")
                 return status, ms
 
             shutil.rmtree(profile, ignore_errors=True)  # a fresh, empty browser profile
@@ -142,6 +152,115 @@ def timeline(path: Path) -> None:
         print(f"{start:7.0f} - {end:7.0f} ms  {size / 1e3:8.1f} kB  {name}{gap}")
         last = max(last, end)
     print(f"{last:7.0f} - {got['first']:7.0f} ms  decoding, uploading and drawing the last tiles")
+
+
+def bare_site(folder: Path):
+    """The test site (our viewer at ``/``, ``folder``'s files at ``/<name>``) plus
+    the bare Viv page at ``/bare/``: both pages and the image on one origin."""
+    from helpers.viewer_pages import ViewerSite
+
+    subprocess.run(["sh", str(BARE / "build.sh")], check=True)
+    dist = BARE / "dist"
+
+    class Site(ViewerSite):
+        async def _respond(self, web, path: str):
+            if path in ("/bare/", "/bare/bare.js"):
+                name = "bare.js" if path.endswith(".js") else "index.html"
+                ctype = "text/javascript" if name.endswith(".js") else "text/html"
+                return web.Response(body=(dist / name).read_bytes(), headers={
+                    "Content-Type": ctype, "Cache-Control": "no-store"})
+            return await super()._respond(web, path)
+
+    return Site(folder)
+
+
+def bare_image(folder: Path) -> str:
+    """A 3 x 2048² uint16 export (like the issue's), with a view file giving the
+    contrast limits as napari-viv's writer does, and the same pixels without it."""
+    import os
+
+    from napari_viv import export_pyramid
+    from napari_viv.sample import synthetic_tissue
+    from napari_viv.viewfile import view_document, view_json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "tissue3.ome.tif"
+    if not path.exists():
+        data, meta = synthetic_tissue(2048, 3)
+        export_pyramid(data, path, metadata=meta)
+        lows = [float(data[c].min()) for c in range(3)]
+        highs = [float(data[c].max()) for c in range(3)]
+        meta.contrast_limits = list(zip(lows, highs, strict=True))
+        doc = view_document(meta, 3)
+        (folder / "tissue3.view.json").write_bytes(view_json(doc))
+        # The same file and offsets under a second name, without a view file.
+        os.link(path, folder / "noview.ome.tif")
+        os.link(folder / "tissue3.offsets.json", folder / "noview.offsets.json")
+    return path.name
+
+
+PAGES = {  # label -> (link, expression giving the first-frame time in ms)
+    "our viewer, view file with limits": ("/?image=/tissue3.ome.tif", "window.__vivViewer?.firstFrameMs"),
+    "our viewer, no view file": ("/?image=/noview.ome.tif", "window.__vivViewer?.firstFrameMs"),
+    "bare Viv page": ("/bare/?image=/tissue3.ome.tif", "window.__bare?.firstFrameMs"),
+}
+
+
+def vs_bare(repeat: int) -> dict:
+    """Our viewer against the bare Viv page, alternated, a fresh browser each."""
+    from bench_export import machine
+    from helpers.viewer_pages import run_page
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    folder = HERE / "data" / "viewer_vs_bare"
+    bare_image(folder)
+    site = bare_site(folder)
+    times: dict[str, list[float]] = {label: [] for label in PAGES}
+    result = {"repeat": repeat, "machine": machine()}
+    try:
+        for i in range(repeat):
+            order = list(PAGES) if i % 2 == 0 else list(reversed(PAGES))
+            for label in order:
+                link, expr = PAGES[label]
+
+                async def body(page, expr=expr):
+                    return await page.wait_for(f"({expr}) || window.__bare?.error"
+                                               " || (document.body?.dataset.status === 'error' && 'error')",
+                                               timeout=180)
+
+                profile = HERE / "results" / f"profile-bare-{i}"
+                shutil.rmtree(profile, ignore_errors=True)
+                ms = run_page(chromium, profile, site.origin + link, body)
+                if not isinstance(ms, (int, float)):
+                    raise RuntimeError(f"{label}: {ms}")
+                times[label].append(ms / 1000)
+                print(f"round {i + 1}: {label}: {ms / 1000:.3f} s", flush=True)
+    finally:
+        site.close()
+    result["loadavg_end"] = __import__("os").getloadavg()
+    result["pages"] = {label: {"median_s": statistics.median(t), "all_s": t} for label, t in times.items()}
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "viewer_vs_bare.json").write_text(json.dumps(result, indent=1))
+    return result
+
+
+def bare_markdown(res: dict) -> str:
+    """The --vs-bare table: median and all runs of each page, and the ratio to the bare page."""
+    m = res["machine"]
+    bare = res["pages"]["bare Viv page"]["median_s"]
+    lines = [
+        f"3 x 2048² uint16 (synthetic tissue, zlib, 512-px tiles, 3 levels), served on 127.0.0.1; "
+        f"headless Chromium, software WebGL2. {res['repeat']} rounds, pages alternated, a fresh browser "
+        f"each. Machine: {m.get('cpu')}, {m.get('cores')} cores; load average "
+        f"{m['loadavg_start'][0]:.1f} at the start, {res['loadavg_end'][0]:.1f} at the end.",
+        "",
+        "| page | first frame, median s | all runs s | ratio to the bare page |",
+        "|---|---|---|---|",
+    ]
+    for label, r in res["pages"].items():
+        runs = ", ".join(f"{t:.2f}" for t in r["all_s"])
+        lines.append(f"| {label} | {r['median_s']:.2f} | {runs} | {r['median_s'] / bare:.2f} |")
+    return "\n".join(lines)
 
 
 def bench(size: int, repeat: int) -> dict:
@@ -199,11 +318,21 @@ def main():
     ap.add_argument("--size", type=int, default=8192)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--docs", action="store_true")
+    ap.add_argument("--vs-bare", action="store_true",
+                    help="our viewer against the bare Viv page of benchmarks/bare_viv/, alternated")
     ap.add_argument("--timeline", type=Path, metavar="FILE.ome.tif",
                     help="print one load's requests and gaps for FILE instead")
     args = ap.parse_args()
     if args.timeline:
         timeline(args.timeline)
+        return
+    if args.vs_bare:
+        res = vs_bare(args.repeat)
+        print(bare_markdown(res))
+        if args.docs:
+            from bench_export import write_docs as write_block
+
+            write_block(bare_markdown(res), BARE_BEGIN, BARE_END, "Our viewer against a bare Viv page")
         return
     res = bench(args.size, args.repeat)
     print(to_markdown(res))
