@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -154,21 +155,27 @@ def timeline(path: Path) -> None:
     print(f"{last:7.0f} - {got['first']:7.0f} ms  decoding, uploading and drawing the last tiles")
 
 
-def bare_site(folder: Path):
-    """The test site (our viewer at ``/``, ``folder``'s files at ``/<name>``) plus
-    the bare Viv page at ``/bare/``: both pages and the image on one origin."""
+def bare_site(folder: Path, candidate: Path | None = None):
+    """The test site (our committed viewer at ``/``, ``folder``'s files at ``/<name>``)
+    plus the bare Viv page at ``/bare/`` and, if given, another build of our viewer
+    (``candidate``, a folder like viewer_dist) at ``/candidate/``: all on one origin."""
     from helpers.viewer_pages import ViewerSite
 
     subprocess.run(["sh", str(BARE / "build.sh")], check=True)
-    dist = BARE / "dist"
+    prefixes = {"/bare/": BARE / "dist"}
+    if candidate is not None:
+        prefixes["/candidate/"] = candidate
+    types = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
 
     class Site(ViewerSite):
         async def _respond(self, web, path: str):
-            if path in ("/bare/", "/bare/bare.js"):
-                name = "bare.js" if path.endswith(".js") else "index.html"
-                ctype = "text/javascript" if name.endswith(".js") else "text/html"
-                return web.Response(body=(dist / name).read_bytes(), headers={
-                    "Content-Type": ctype, "Cache-Control": "no-store"})
+            for prefix, dist in prefixes.items():
+                if path.startswith(prefix):
+                    name = path[len(prefix):] or "index.html"
+                    if "/" in name or not (dist / name).is_file():
+                        break
+                    return web.Response(body=(dist / name).read_bytes(), headers={
+                        "Content-Type": types[Path(name).suffix], "Cache-Control": "no-store"})
             return await super()._respond(web, path)
 
     return Site(folder)
@@ -177,8 +184,6 @@ def bare_site(folder: Path):
 def bare_image(folder: Path) -> str:
     """A 3 x 2048² uint16 export (like the issue's), with a view file giving the
     contrast limits as napari-viv's writer does, and the same pixels without it."""
-    import os
-
     from napari_viv import export_pyramid
     from napari_viv.sample import synthetic_tissue
     from napari_viv.viewfile import view_document, view_json
@@ -199,45 +204,63 @@ def bare_image(folder: Path) -> str:
     return path.name
 
 
-PAGES = {  # label -> (link, expression giving the first-frame time in ms)
-    "our viewer, view file with limits": ("/?image=/tissue3.ome.tif", "window.__vivViewer?.firstFrameMs"),
-    "our viewer, no view file": ("/?image=/noview.ome.tif", "window.__vivViewer?.firstFrameMs"),
-    "bare Viv page": ("/bare/?image=/tissue3.ome.tif", "window.__bare?.firstFrameMs"),
-}
+VIEWER_DONE = "window.__vivViewer?.firstFrameMs"
 
 
-def vs_bare(repeat: int) -> dict:
+def bare_pages(candidate: bool, viv_camera: bool = False) -> dict:
+    """label -> (link, expression giving the first-frame time in ms)."""
+    pages = {
+        "our viewer, view file with limits": ("/?image=/tissue3.ome.tif", VIEWER_DONE),
+        "our viewer, no view file": ("/?image=/noview.ome.tif", VIEWER_DONE),
+    }
+    if candidate:
+        pages["candidate viewer, view file with limits"] = ("/candidate/?image=/tissue3.ome.tif", VIEWER_DONE)
+        pages["candidate viewer, no view file"] = ("/candidate/?image=/noview.ome.tif", VIEWER_DONE)
+    pages["bare Viv page"] = ("/bare/?image=/tissue3.ome.tif", "window.__bare?.firstFrameMs")
+    if viv_camera:
+        pages["bare Viv page, Viv's own camera"] = ("/bare/?camera=viv&image=/tissue3.ome.tif",
+                                                    "window.__bare?.firstFrameMs")
+    return pages
+
+
+def first_frame_ms(chromium: str, profile: Path, url: str, expr: str) -> float:
+    """Open ``url`` in a fresh browser; the page's first-frame time (``expr``), in ms."""
+    from helpers.viewer_pages import run_page
+
+    async def body(page):
+        return await page.wait_for(f"({expr}) || window.__bare?.error"
+                                   " || (document.body?.dataset.status === 'error' && 'error')",
+                                   timeout=180)
+
+    shutil.rmtree(profile, ignore_errors=True)
+    ms = run_page(chromium, profile, url, body)
+    if not isinstance(ms, (int, float)):
+        raise RuntimeError(f"{url}: {ms}")
+    return ms
+
+
+def vs_bare(repeat: int, candidate: Path | None = None, viv_camera: bool = False) -> dict:
     """Our viewer against the bare Viv page, alternated, a fresh browser each."""
     from bench_export import machine
-    from helpers.viewer_pages import run_page
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     folder = HERE / "data" / "viewer_vs_bare"
     bare_image(folder)
-    site = bare_site(folder)
-    times: dict[str, list[float]] = {label: [] for label in PAGES}
+    pages = bare_pages(candidate is not None, viv_camera)
+    site = bare_site(folder, candidate)
+    times: dict[str, list[float]] = {label: [] for label in pages}
     result = {"repeat": repeat, "machine": machine()}
     try:
         for i in range(repeat):
-            order = list(PAGES) if i % 2 == 0 else list(reversed(PAGES))
+            order = list(pages) if i % 2 == 0 else list(reversed(pages))
             for label in order:
-                link, expr = PAGES[label]
-
-                async def body(page, expr=expr):
-                    return await page.wait_for(f"({expr}) || window.__bare?.error"
-                                               " || (document.body?.dataset.status === 'error' && 'error')",
-                                               timeout=180)
-
-                profile = HERE / "results" / f"profile-bare-{i}"
-                shutil.rmtree(profile, ignore_errors=True)
-                ms = run_page(chromium, profile, site.origin + link, body)
-                if not isinstance(ms, (int, float)):
-                    raise RuntimeError(f"{label}: {ms}")
+                link, expr = pages[label]
+                ms = first_frame_ms(chromium, HERE / "results" / "profile-bare", site.origin + link, expr)
                 times[label].append(ms / 1000)
                 print(f"round {i + 1}: {label}: {ms / 1000:.3f} s", flush=True)
     finally:
         site.close()
-    result["loadavg_end"] = __import__("os").getloadavg()
+    result["loadavg_end"] = os.getloadavg()
     result["pages"] = {label: {"median_s": statistics.median(t), "all_s": t} for label, t in times.items()}
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "viewer_vs_bare.json").write_text(json.dumps(result, indent=1))
@@ -320,6 +343,11 @@ def main():
     ap.add_argument("--docs", action="store_true")
     ap.add_argument("--vs-bare", action="store_true",
                     help="our viewer against the bare Viv page of benchmarks/bare_viv/, alternated")
+    ap.add_argument("--viv-camera", action="store_true",
+                    help="with --vs-bare: also the bare page with Viv's own initial view (not our camera)")
+    ap.add_argument("--candidate", type=Path, metavar="DIST",
+                    help="with --vs-bare: also another build of the viewer, e.g. "
+                         "VIEWER_OUT=/tmp/dist viewer/build.sh --no-install, for before/after")
     ap.add_argument("--timeline", type=Path, metavar="FILE.ome.tif",
                     help="print one load's requests and gaps for FILE instead")
     args = ap.parse_args()
@@ -327,7 +355,7 @@ def main():
         timeline(args.timeline)
         return
     if args.vs_bare:
-        res = vs_bare(args.repeat)
+        res = vs_bare(args.repeat, args.candidate, args.viv_camera)
         print(bare_markdown(res))
         if args.docs:
             from bench_export import write_docs as write_block

@@ -4,6 +4,8 @@
 // Two things are set for a like-for-like comparison with our viewer: the
 // canvas has the size of our viewer's canvas (the window less its 280-px
 // panel) and the camera is the same fit of the image (95 % of the canvas).
+// With ?camera=viv the page keeps Viv's own initial view instead (the image
+// at about 70 % of the fit: fewer, lower-resolution tiles than our viewer's).
 // window.__bare.firstFrameMs is performance.now() at the first frame drawn
 // after Viv reports the viewport's tiles loaded (our viewer's firstFrameMs
 // waits for the same, and for the background layer too).
@@ -42,6 +44,7 @@ function App() {
   const [w, h] = [base.shape[base.labels.indexOf('x')], base.shape[base.labels.indexOf('y')]];
   const zoom = Math.log2(Math.min(width / w, height / h) * 0.95);
   const n = image.selections.length;
+  const vivCamera = new URLSearchParams(window.location.search).get('camera') === 'viv';
   return (
     <PictureInPictureViewer
       loader={image.loader.data}
@@ -51,7 +54,7 @@ function App() {
       channelsVisible={Array(n).fill(true)}
       height={height}
       width={width}
-      viewStates={[{ id: 'detail', target: [w / 2, h / 2, 0], zoom }]}
+      viewStates={vivCamera ? undefined : [{ id: 'detail', target: [w / 2, h / 2, 0], zoom }]}
       onViewportLoad={() => {
         if (marks.viewportLoadMs === null) marks.viewportLoadMs = performance.now();
       }}

@@ -2,26 +2,16 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import DeckGL from '@deck.gl/react';
 import { OrthographicView } from '@deck.gl/core';
 import { MultiscaleImageLayer, ImageLayer } from '@hms-dbmi/viv';
-import {
-  UserError, imageUrlFromPage, sidecarUrls, displayName, probeImage, fetchOptionalJson,
-} from './sources.js';
+import { UserError, displayName } from './sources.js';
 import { parseViewFile } from './viewfile.js';
 import {
-  MAX_CHANNELS, openImage, describe, channelStats, defaultColor, widenDomain,
+  MAX_CHANNELS, openImage, describe, channelStats, defaultColor, widenDomain, sliderDomain,
 } from './image.js';
 import { scaleBar } from './scalebar.js';
 import { setStatus, hooks } from './hooks.js';
 
 const PANEL_WIDTH = 280;
 const VIEW = new OrthographicView({ id: 'ortho', controller: true });
-
-function hasWebGL2() {
-  try {
-    return Boolean(document.createElement('canvas').getContext('webgl2'));
-  } catch {
-    return false;
-  }
-}
 
 const toHex = (rgb) => `#${rgb.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
 const fromHex = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
@@ -38,21 +28,12 @@ function canvasSize() {
   };
 }
 
-/** Everything that has to be fetched and computed before the first frame. */
-async function prepare(warn) {
-  if (!hasWebGL2()) {
-    throw new UserError(
-      'This browser cannot show the image: WebGL2 is not available (it may be switched off, ' +
-        'or the graphics driver is blocked).',
-    );
-  }
-  const url = imageUrlFromPage();
-  const side = sidecarUrls(url);
-  const [, offsetsJson, viewJson] = await Promise.all([
-    probeImage(url.href),
-    fetchOptionalJson(side.offsets, 'offsets file', warn),
-    fetchOptionalJson(side.view, 'view file', warn),
-  ]);
+/**
+ * Everything that has to be fetched and computed before the first frame.
+ * `start` is startEarly()'s: the WebGL2 check and the fetches already running.
+ */
+async function prepare(warn, start) {
+  const { url, side, offsetsJson, viewJson } = await start.early(warn);
   let offsets = null;
   if (offsetsJson !== null) {
     if (Array.isArray(offsetsJson) && offsetsJson.every(Number.isInteger)) offsets = offsetsJson;
@@ -72,10 +53,17 @@ async function prepare(warn) {
   const z = Math.floor(info.sizeZ / 2);
   const count = info.names.length;
   const all = [...Array(count).keys()];
-  const stats = info.rgb
-    ? all.map(() => ({ limits: [0, 255], domain: [0, 255] }))
-    : await channelStats(loaded, all, z, 0);
   const fromView = (!info.rgb && view && view.channels) || [];
+  const viewLimits = (i) => (fromView[i] || {}).contrastLimits;
+  // Statistics only for the channels whose limits the view file does not give;
+  // the others get theirs after the first frame (see laterStats).
+  const needed = info.rgb ? [] : all.filter((i) => !viewLimits(i));
+  const computed = await channelStats(loaded, needed, z, 0);
+  const stats = all.map((i) => {
+    if (info.rgb) return { limits: [0, 255], domain: [0, 255] };
+    const k = needed.indexOf(i);
+    return k >= 0 ? computed[k] : { limits: viewLimits(i), domain: sliderDomain(info.dtype, viewLimits(i)) };
+  });
   const channels = all.map((i) => {
     const v = fromView[i] || {};
     const limits = v.contrastLimits || stats[i].limits;
@@ -88,6 +76,7 @@ async function prepare(warn) {
       gamma: v.gamma !== undefined ? v.gamma : 1,
     };
   });
+  const later = info.rgb ? [] : all.filter((i) => viewLimits(i));
   // Viv draws at most MAX_CHANNELS at once: those are the layer's "slots".
   let slots = all.filter((i) => channels[i].visible).slice(0, MAX_CHANNELS);
   for (const i of all) if (channels[i].visible && !slots.includes(i)) channels[i].visible = false;
@@ -99,7 +88,23 @@ async function prepare(warn) {
   }
   if (slots.length === 0) slots = [0];
   const camera = (view && view.camera) || null;
-  return { loaded, info, channels, slots, z, camera };
+  return { loaded, info, channels, slots, z, camera, later };
+}
+
+/**
+ * After the first frame: the statistics of the channels whose contrast limits
+ * came from the view file, for their slider ranges (as if computed before).
+ */
+function laterStats({ loaded, later, z }, setChannels) {
+  if (later.length === 0) return;
+  channelStats(loaded, later, z, 0).then(
+    (computed) => setChannels((list) => list.map((c, i) => {
+      const k = later.indexOf(i);
+      return k < 0 ? c : { ...c, domain: widenDomain(computed[k].domain, c.limits) };
+    })),
+    // eslint-disable-next-line no-console
+    (err) => console.warn('channel statistics after the first frame failed', err),
+  );
 }
 
 function Slider({ label, min, max, step, value, onChange, id }) {
@@ -180,7 +185,7 @@ function ScaleBar({ physical, zoom }) {
   );
 }
 
-export default function App() {
+export default function App({ start }) {
   const [phase, setPhase] = useState('loading');
   const [error, setError] = useState(null);
   const [warnings, setWarnings] = useState([]);
@@ -194,6 +199,7 @@ export default function App() {
   const layerRef = useRef(null);
   const phaseRef = useRef('loading');
   const stateRef = useRef({});
+  const afterFirstFrame = useRef(null);
 
   const fail = useCallback((message) => {
     if (phaseRef.current === 'error') return;
@@ -207,7 +213,7 @@ export default function App() {
 
   useEffect(() => {
     const warn = (w) => setWarnings((list) => (list.includes(w) ? list : [...list, w]));
-    prepare(warn).then(
+    prepare(warn, start).then(
       (p) => {
         const { width, height } = canvasSize();
         const cam = p.camera || fitCamera(p.info, width, height);
@@ -223,6 +229,7 @@ export default function App() {
           maxZoom: Math.max(cam.zoom, 8),
         });
         hooks.channels = p.channels.map((c) => c.name);
+        afterFirstFrame.current = () => laterStats(p, setChannels);
         document.title = `${p.info.name || p.info.fileName} – napari-viv viewer`;
       },
       (err) => {
@@ -231,7 +238,7 @@ export default function App() {
         fail(err instanceof UserError ? err.message : `Unexpected error: ${err && err.message}`);
       },
     );
-  }, [fail]);
+  }, [fail, start]);
 
   const changeChannel = useCallback((index, change) => {
     if (change.visible === true) {
@@ -325,6 +332,9 @@ export default function App() {
       hooks.firstFrameMs = Math.round(performance.now());
       setPhase('ready');
       setStatus('ready');
+      const then = afterFirstFrame.current;
+      afterFirstFrame.current = null;
+      if (then) then();
     }
   }, []);
 
