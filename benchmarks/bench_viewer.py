@@ -155,16 +155,16 @@ def timeline(path: Path) -> None:
     print(f"{last:7.0f} - {got['first']:7.0f} ms  decoding, uploading and drawing the last tiles")
 
 
-def bare_site(folder: Path, candidate: Path | None = None):
+def bare_site(folder: Path, candidates: list[Path] = ()):
     """The test site (our committed viewer at ``/``, ``folder``'s files at ``/<name>``)
-    plus the bare Viv page at ``/bare/`` and, if given, another build of our viewer
-    (``candidate``, a folder like viewer_dist) at ``/candidate/``: all on one origin."""
+    plus the bare Viv page at ``/bare/`` and other builds of our viewer (folders like
+    viewer_dist) at ``/candidate1/``, ``/candidate2/``...: all on one origin."""
     from helpers.viewer_pages import ViewerSite
 
     subprocess.run(["sh", str(BARE / "build.sh")], check=True)
     prefixes = {"/bare/": BARE / "dist"}
-    if candidate is not None:
-        prefixes["/candidate/"] = candidate
+    for i, candidate in enumerate(candidates, 1):
+        prefixes[f"/candidate{i}/"] = candidate
     types = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
 
     class Site(ViewerSite):
@@ -207,15 +207,15 @@ def bare_image(folder: Path) -> str:
 VIEWER_DONE = "window.__vivViewer?.firstFrameMs"
 
 
-def bare_pages(candidate: bool, viv_camera: bool = False) -> dict:
+def bare_pages(candidates: int = 0, viv_camera: bool = False) -> dict:
     """label -> (link, expression giving the first-frame time in ms)."""
     pages = {
         "our viewer, view file with limits": ("/?image=/tissue3.ome.tif", VIEWER_DONE),
         "our viewer, no view file": ("/?image=/noview.ome.tif", VIEWER_DONE),
     }
-    if candidate:
-        pages["candidate viewer, view file with limits"] = ("/candidate/?image=/tissue3.ome.tif", VIEWER_DONE)
-        pages["candidate viewer, no view file"] = ("/candidate/?image=/noview.ome.tif", VIEWER_DONE)
+    for i in range(1, candidates + 1):
+        pages[f"candidate {i}, view file with limits"] = (f"/candidate{i}/?image=/tissue3.ome.tif", VIEWER_DONE)
+        pages[f"candidate {i}, no view file"] = (f"/candidate{i}/?image=/noview.ome.tif", VIEWER_DONE)
     pages["bare Viv page"] = ("/bare/?image=/tissue3.ome.tif", "window.__bare?.firstFrameMs")
     if viv_camera:
         pages["bare Viv page, Viv's own camera"] = ("/bare/?camera=viv&image=/tissue3.ome.tif",
@@ -239,15 +239,15 @@ def first_frame_ms(chromium: str, profile: Path, url: str, expr: str) -> float:
     return ms
 
 
-def vs_bare(repeat: int, candidate: Path | None = None, viv_camera: bool = False) -> dict:
+def vs_bare(repeat: int, candidates: list[Path] = (), viv_camera: bool = False) -> dict:
     """Our viewer against the bare Viv page, alternated, a fresh browser each."""
     from bench_export import machine
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     folder = HERE / "data" / "viewer_vs_bare"
     bare_image(folder)
-    pages = bare_pages(candidate is not None, viv_camera)
-    site = bare_site(folder, candidate)
+    pages = bare_pages(len(candidates), viv_camera)
+    site = bare_site(folder, candidates)
     times: dict[str, list[float]] = {label: [] for label in pages}
     result = {"repeat": repeat, "machine": machine()}
     try:
@@ -345,8 +345,8 @@ def main():
                     help="our viewer against the bare Viv page of benchmarks/bare_viv/, alternated")
     ap.add_argument("--viv-camera", action="store_true",
                     help="with --vs-bare: also the bare page with Viv's own initial view (not our camera)")
-    ap.add_argument("--candidate", type=Path, metavar="DIST",
-                    help="with --vs-bare: also another build of the viewer, e.g. "
+    ap.add_argument("--candidate", type=Path, metavar="DIST", action="append", default=[],
+                    help="with --vs-bare: also another build of the viewer (repeatable), e.g. "
                          "VIEWER_OUT=/tmp/dist viewer/build.sh --no-install, for before/after")
     ap.add_argument("--timeline", type=Path, metavar="FILE.ome.tif",
                     help="print one load's requests and gaps for FILE instead")

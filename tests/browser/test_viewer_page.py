@@ -255,6 +255,19 @@ def test_errors_are_shown_as_text(open_viewer, site, query, words):
     assert all(u.startswith(site.origin + "/") or u.startswith(("data:", "blob:")) for u in requests)
 
 
+
+@pytest.mark.parametrize("query", ["?image=/stripes.ome.tif", "?image=/missing.ome.tif"])
+def test_without_webgl_the_page_says_so_first(chromium, site, tmp_path, query):
+    """WebGL switched off for pages (--disable-3d-apis): the page says so, before any
+    other problem, although the WebGL2 check runs in a worker (viewer/src/startup.js)."""
+    async def body(page):
+        return await page.wait_status(), await page.evaluate("window.__vivViewer.error")
+
+    flags = [*vh.CHROMIUM_FLAGS, "--disable-3d-apis"]
+    status, error = vh.run_page(chromium, tmp_path / "profile", f"{site.origin}/{query}", body, flags)
+    assert status == "error"
+    assert "WebGL2 is not available" in error, error
+
 @pytest.mark.slow
 @pytest.mark.node
 def test_committed_bundle_equals_a_rebuild(tmp_path):

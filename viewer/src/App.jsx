@@ -8,6 +8,8 @@ import {
   MAX_CHANNELS, openImage, describe, channelStats, defaultColor, widenDomain, sliderDomain,
 } from './image.js';
 import { scaleBar } from './scalebar.js';
+import { prefetchFirstView } from './prefetch.js';
+import { drawErrorMessage } from './startup.js';
 import { setStatus, hooks } from './hooks.js';
 
 const PANEL_WIDTH = 280;
@@ -31,9 +33,22 @@ function canvasSize() {
 /**
  * Everything that has to be fetched and computed before the first frame.
  * `start` is startEarly()'s: the WebGL2 check and the fetches already running.
+ * The image is opened while the check runs; the check is awaited last.
  */
 async function prepare(warn, start) {
-  const { url, side, offsetsJson, viewJson } = await start.early(warn);
+  try {
+    const prepared = await openAndDescribe(warn, start);
+    await start.webgl2();
+    return prepared;
+  } catch (err) {
+    await start.webgl2(true); // no WebGL2 is the first thing to say
+    throw err;
+  }
+}
+
+/** The offsets and view files, checked; problems become warnings. */
+async function sidecars(warn, start) {
+  const { url, side, offsetsJson, viewJson } = await start.files(warn);
   let offsets = null;
   if (offsetsJson !== null) {
     if (Array.isArray(offsetsJson) && offsetsJson.every(Number.isInteger)) offsets = offsetsJson;
@@ -45,6 +60,27 @@ async function prepare(warn, start) {
     view = parsed.view;
     for (const p of parsed.problems) warn(`View file: ${p}.`);
   }
+  return { url, offsets, view };
+}
+
+/** Which channels are on, and Viv's slots (at most MAX_CHANNELS drawn at once). */
+function chooseSlots(count, fromView, warn) {
+  const all = [...Array(count).keys()];
+  const visible = all.map((i) => (fromView[i] && fromView[i].visible !== undefined ? fromView[i].visible : true));
+  let slots = all.filter((i) => visible[i]).slice(0, MAX_CHANNELS);
+  for (const i of all) if (visible[i] && !slots.includes(i)) visible[i] = false;
+  if (count > MAX_CHANNELS) {
+    warn(
+      `This image has ${count} channels; at most ${MAX_CHANNELS} can be shown at once. ` +
+        'The others are listed but off: switch a channel off to switch another on.',
+    );
+  }
+  if (slots.length === 0) slots = [0];
+  return { visible, slots };
+}
+
+async function openAndDescribe(warn, start) {
+  const { url, offsets, view } = await sidecars(warn, start);
   const loaded = await openImage(url.href, offsets);
   const info = describe(loaded);
   info.fileName = displayName(url);
@@ -54,11 +90,18 @@ async function prepare(warn, start) {
   const count = info.names.length;
   const all = [...Array(count).keys()];
   const fromView = (!info.rgb && view && view.channels) || [];
+  const { visible, slots } = chooseSlots(count, fromView, warn);
+  const camera = (view && view.camera) || null;
+  // The first view's tiles are read now, while WebGL starts (prefetch.js).
+  const canvas = canvasSize();
+  const levels = prefetchFirstView(
+    loaded.data, slots.map((c) => ({ c, z, t: 0 })), camera || fitCamera(info, canvas.width, canvas.height), canvas,
+  );
   const viewLimits = (i) => (fromView[i] || {}).contrastLimits;
   // Statistics only for the channels whose limits the view file does not give;
   // the others get theirs after the first frame (see laterStats).
   const needed = info.rgb ? [] : all.filter((i) => !viewLimits(i));
-  const computed = await channelStats(loaded, needed, z, 0);
+  const computed = await channelStats({ data: levels }, needed, z, 0);
   const stats = all.map((i) => {
     if (info.rgb) return { limits: [0, 255], domain: [0, 255] };
     const k = needed.indexOf(i);
@@ -72,23 +115,12 @@ async function prepare(warn, start) {
       color: v.color || info.omeColors[i] || defaultColor(i, count),
       limits,
       domain: widenDomain(stats[i].domain, limits),
-      visible: v.visible !== undefined ? v.visible : true,
+      visible: visible[i],
       gamma: v.gamma !== undefined ? v.gamma : 1,
     };
   });
   const later = info.rgb ? [] : all.filter((i) => viewLimits(i));
-  // Viv draws at most MAX_CHANNELS at once: those are the layer's "slots".
-  let slots = all.filter((i) => channels[i].visible).slice(0, MAX_CHANNELS);
-  for (const i of all) if (channels[i].visible && !slots.includes(i)) channels[i].visible = false;
-  if (count > MAX_CHANNELS) {
-    warn(
-      `This image has ${count} channels; at most ${MAX_CHANNELS} can be shown at once. ` +
-        'The others are listed but off: switch a channel off to switch another on.',
-    );
-  }
-  if (slots.length === 0) slots = [0];
-  const camera = (view && view.camera) || null;
-  return { loaded, info, channels, slots, z, camera, later };
+  return { loaded: { ...loaded, data: levels }, info, channels, slots, z, camera, later };
 }
 
 /**
@@ -408,7 +440,7 @@ export default function App({ start }) {
             onViewStateChange={({ viewState: v }) => setViewState(v)}
             layers={[layer]}
             onAfterRender={onAfterRender}
-            onError={(err) => fail(`The image could not be drawn: ${err && err.message ? err.message : err}`)}
+            onError={(err) => fail(drawErrorMessage(err))}
             getCursor={({ isDragging }) => (isDragging ? 'grabbing' : 'grab')}
           />
         )}

@@ -1,10 +1,13 @@
-import { createRoot } from 'react-dom/client';
-import App from './App.jsx';
-import { hooks, setStatus } from './hooks.js';
+// The page's entry. Only startup.js and hooks.js are evaluated at once: the
+// first requests and the WebGL2 check start, and once the check's worker is
+// running, the rest (mount.jsx: React, deck.gl, Viv) is evaluated and mounted.
+// esbuild turns the import() into a lazily evaluated part of the same bundle.
 import { startEarly } from './startup.js';
+import { hooks, setStatus } from './hooks.js';
 
-// Before anything else: the WebGL2 check and the first requests (see startup.js).
 const start = startEarly();
 window.__vivViewer = hooks;
 setStatus('loading');
-createRoot(document.getElementById('app')).render(<App start={start} />);
+start.started
+  .then(() => import('./mount.jsx'))
+  .then(({ mount }) => mount(start));

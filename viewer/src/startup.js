@@ -4,10 +4,13 @@
 //
 // - The WebGL2 check runs in a worker, on an OffscreenCanvas. The first WebGL
 //   context of a page is expensive (in software WebGL it starts SwiftShader:
-//   0.3-0.5 s); made on the main thread it blocks everything else. In a worker
-//   it overlaps with the image requests, and deck.gl's own context, later,
-//   finds that work already done.
+//   0.3-0.8 s); made on the main thread it blocks everything else. In a worker
+//   it overlaps with the image requests and the rest of the page's start, and
+//   deck.gl's own context, later, finds that work already done.
 // - The image probe and the two sidecar files are requested at once.
+// - A worker starts only when the main thread is free: main.jsx waits for the
+//   worker's first message (`started`) before it evaluates React, deck.gl and
+//   Viv (0.2-0.3 s of script), so that the two run side by side.
 
 import { UserError, imageUrlFromPage, sidecarUrls, probeImage, fetchOptionalJson } from './sources.js';
 
@@ -16,6 +19,7 @@ const NO_WEBGL2 =
   'or the graphics driver is blocked).';
 
 const CHECK_SOURCE = `
+postMessage('started');
 let ok = false;
 try { ok = Boolean(new OffscreenCanvas(1, 1).getContext('webgl2')); } catch (e) { ok = false; }
 postMessage(ok);
@@ -29,18 +33,30 @@ function checkOnMainThread() {
   }
 }
 
-/** Whether WebGL2 works; off the main thread where the browser allows it. */
+// How long main.jsx waits at most for the worker to start.
+const START_WAIT_MS = 100;
+
+/**
+ * Whether WebGL2 works (`ok`), off the main thread where the browser allows
+ * it; `started` resolves when the check is under way (or cannot start).
+ */
 export function webgl2Available() {
   if (typeof Worker === 'undefined' || typeof OffscreenCanvas === 'undefined') {
-    return Promise.resolve(checkOnMainThread());
+    return { started: Promise.resolve(), ok: Promise.resolve(checkOnMainThread()) };
   }
-  return new Promise((resolve) => {
+  let began;
+  const started = new Promise((resolve) => {
+    began = resolve;
+    setTimeout(resolve, START_WAIT_MS);
+  });
+  const ok = new Promise((resolve) => {
     let worker;
     let url;
-    const finish = (ok) => {
+    const finish = (works) => {
+      began();
       if (worker) worker.terminate();
       if (url) URL.revokeObjectURL(url);
-      resolve(ok);
+      resolve(works);
     };
     try {
       url = URL.createObjectURL(new Blob([CHECK_SOURCE], { type: 'text/javascript' }));
@@ -49,9 +65,23 @@ export function webgl2Available() {
       finish(checkOnMainThread());
       return;
     }
-    worker.onmessage = (event) => finish(event.data === true || checkOnMainThread());
+    worker.onmessage = (event) => {
+      if (event.data === 'started') began();
+      else finish(event.data === true || checkOnMainThread());
+    };
     worker.onerror = () => finish(checkOnMainThread());
   });
+  return { started, ok };
+}
+
+/**
+ * The message for an error deck.gl reports. A browser can give a worker a
+ * WebGL2 context and yet refuse the page one (WebGL switched off for pages):
+ * deck.gl then fails to start, and this says so as the check would have.
+ */
+export function drawErrorMessage(err) {
+  if (!checkOnMainThread()) return NO_WEBGL2;
+  return `The image could not be drawn: ${err && err.message ? err.message : err}`;
 }
 
 /**
@@ -63,7 +93,7 @@ export function startEarly() {
   const pending = [];
   let sink = (w) => pending.push(w);
   const warn = (w) => sink(w);
-  const webgl2 = webgl2Available();
+  const check = webgl2Available();
   let files;
   try {
     const url = imageUrlFromPage();
@@ -76,14 +106,28 @@ export function startEarly() {
   } catch (err) {
     files = Promise.reject(err);
   }
-  files.catch(() => {}); // awaited in `early()`; not an unhandled rejection meanwhile
+  files.catch(() => {}); // awaited in `files()`; not an unhandled rejection meanwhile
   return {
-    /** The check and the files, in that order of errors: no WebGL2 wins. */
-    async early(warnTo) {
+    /** Resolves when the WebGL2 check is running (see the top of this file). */
+    started: check.started,
+    /** The fetched files; a failure waits for the check, so that no WebGL2 is said first. */
+    async files(warnTo) {
       sink = warnTo;
       pending.splice(0).forEach(warnTo);
-      if (!(await webgl2)) throw new UserError(NO_WEBGL2);
-      return files;
+      try {
+        return await files;
+      } catch (err) {
+        await this.webgl2(true);
+        throw err;
+      }
+    },
+    /**
+     * Resolves when WebGL2 works; rejects with the reason when it does not.
+     * `onPageToo` also asks on the main thread (a context there costs time:
+     * only on the way to an error message).
+     */
+    async webgl2(onPageToo = false) {
+      if (!(await check.ok) || (onPageToo && !checkOnMainThread())) throw new UserError(NO_WEBGL2);
     },
   };
 }
