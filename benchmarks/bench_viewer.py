@@ -71,8 +71,7 @@ def exports(size: int) -> dict:
         make(luca_npy, size)
     luca = np.load(luca_npy, mmap_mode="r")
     out = {}
-    for image, data, meta in (("demo 6x2048²", demo, demo_meta),
-                              (f"LuCa-like 7x{size}²", luca, None)):
+    for image, data, meta in (("demo 6x2048²", demo, demo_meta), (f"LuCa-like 7x{size}²", luca, None)):
         for codec in CODECS:
             path = folder / f"{image.split()[0]}_{data.shape[-1]}_{codec}.ome.tif"
             if not path.exists():
@@ -93,6 +92,7 @@ def exports(size: int) -> dict:
 
 def first_frame(chromium: str, path: Path, offsets: bool, profile: Path) -> dict:
     from helpers.viewer_pages import run_page
+
     from napari_viv import RangeServer
     from napari_viv.naming import offsets_path
 
@@ -119,9 +119,12 @@ def first_frame(chromium: str, path: Path, offsets: bool, profile: Path) -> dict
             hidden.rename(side)
     if status != "ready":
         raise RuntimeError(f"{path.name}: the page ended in {status!r}")
-    return {"first_frame_s": ms / 1000, "requests": stats.requests,
-            "bytes": stats.bytes_sent,
-            "wall_with_browser_start_s": wall}
+    return {
+        "first_frame_s": ms / 1000,
+        "requests": stats.requests,
+        "bytes": stats.bytes_sent,
+        "wall_with_browser_start_s": wall,
+    }
 
 
 TIMELINE_JS = """JSON.stringify({first: window.__vivViewer.firstFrameMs,
@@ -131,22 +134,25 @@ TIMELINE_JS = """JSON.stringify({first: window.__vivViewer.firstFrameMs,
 
 
 def timeline(path: Path) -> None:
-    """Print where one page load of ``path`` spends its time until the first frame:
-    the page's own requests (start and end, ms from navigation) and the gaps between them."""
+    """Print where one page load of ``path`` spends its time until the first frame.
+
+    That is the page's own requests (start and end, ms from navigation) and the gaps between them.
+    """
     from helpers.viewer_pages import run_page
+
     from napari_viv import RangeServer
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     profile = HERE / "results" / "profile-timeline"
     shutil.rmtree(profile, ignore_errors=True)
     with RangeServer(path) as server:
+
         async def body(page):
             await page.wait_status(timeout=180)
             return await page.evaluate(TIMELINE_JS)
 
         got = json.loads(run_page(chromium, profile, server.viewer_url_for(path), body))
-    print(f"{path.name}: first complete frame at {got['first']} ms; "
-          f"DOMContentLoaded at {got['dcl']:.0f} ms")
+    print(f"{path.name}: first complete frame at {got['first']} ms; DOMContentLoaded at {got['dcl']:.0f} ms")
     last = 0.0
     for name, start, end, size in got["requests"]:
         gap = f"  (+{start - last:.0f} ms idle)" if start - last > 50 else ""
@@ -156,9 +162,12 @@ def timeline(path: Path) -> None:
 
 
 def bare_site(folder: Path, candidates: list[Path] = ()):
-    """The test site (our committed viewer at ``/``, ``folder``'s files at ``/<name>``)
-    plus the bare Viv page at ``/bare/`` and other builds of our viewer (folders like
-    viewer_dist) at ``/candidate1/``, ``/candidate2/``...: all on one origin."""
+    """Serve the pages to compare and the image, all on one origin.
+
+    Our committed viewer at ``/``, ``folder``'s files at ``/<name>``, the bare Viv
+    page at ``/bare/`` and other builds of our viewer (folders like viewer_dist) at
+    ``/candidate1/``, ``/candidate2/``...
+    """
     from helpers.viewer_pages import ViewerSite
 
     subprocess.run(["sh", str(BARE / "build.sh")], check=True)
@@ -171,19 +180,24 @@ def bare_site(folder: Path, candidates: list[Path] = ()):
         async def _respond(self, web, path: str):
             for prefix, dist in prefixes.items():
                 if path.startswith(prefix):
-                    name = path[len(prefix):] or "index.html"
+                    name = path[len(prefix) :] or "index.html"
                     if "/" in name or not (dist / name).is_file():
                         break
-                    return web.Response(body=(dist / name).read_bytes(), headers={
-                        "Content-Type": types[Path(name).suffix], "Cache-Control": "no-store"})
+                    return web.Response(
+                        body=(dist / name).read_bytes(),
+                        headers={"Content-Type": types[Path(name).suffix], "Cache-Control": "no-store"},
+                    )
             return await super()._respond(web, path)
 
     return Site(folder)
 
 
 def bare_image(folder: Path) -> str:
-    """A 3 x 2048² uint16 export (like the issue's), with a view file giving the
-    contrast limits as napari-viv's writer does, and the same pixels without it."""
+    """Write a 3 x 2048² uint16 export (like the issue's) once; return its name.
+
+    It has a view file giving the contrast limits, as napari-viv's writer writes
+    it, and the same pixels are also there without a view file (``noview``).
+    """
     from napari_viv import export_pyramid
     from napari_viv.sample import synthetic_tissue
     from napari_viv.viewfile import view_document, view_json
@@ -208,7 +222,7 @@ VIEWER_DONE = "window.__vivViewer?.firstFrameMs"
 
 
 def bare_pages(candidates: int = 0, viv_camera: bool = False) -> dict:
-    """label -> (link, expression giving the first-frame time in ms)."""
+    """Label -> (link, expression giving the first-frame time in ms)."""
     pages = {
         "our viewer, view file with limits": ("/?image=/tissue3.ome.tif", VIEWER_DONE),
         "our viewer, no view file": ("/?image=/noview.ome.tif", VIEWER_DONE),
@@ -218,8 +232,10 @@ def bare_pages(candidates: int = 0, viv_camera: bool = False) -> dict:
         pages[f"candidate {i}, no view file"] = (f"/candidate{i}/?image=/noview.ome.tif", VIEWER_DONE)
     pages["bare Viv page"] = ("/bare/?image=/tissue3.ome.tif", "window.__bare?.firstFrameMs")
     if viv_camera:
-        pages["bare Viv page, Viv's own camera"] = ("/bare/?camera=viv&image=/tissue3.ome.tif",
-                                                    "window.__bare?.firstFrameMs")
+        pages["bare Viv page, Viv's own camera"] = (
+            "/bare/?camera=viv&image=/tissue3.ome.tif",
+            "window.__bare?.firstFrameMs",
+        )
     return pages
 
 
@@ -228,9 +244,9 @@ def first_frame_ms(chromium: str, profile: Path, url: str, expr: str) -> float:
     from helpers.viewer_pages import run_page
 
     async def body(page):
-        return await page.wait_for(f"({expr}) || window.__bare?.error"
-                                   " || (document.body?.dataset.status === 'error' && 'error')",
-                                   timeout=180)
+        return await page.wait_for(
+            f"({expr}) || window.__bare?.error || (document.body?.dataset.status === 'error' && 'error')", timeout=180
+        )
 
     shutil.rmtree(profile, ignore_errors=True)
     ms = run_page(chromium, profile, url, body)
@@ -268,7 +284,7 @@ def vs_bare(repeat: int, candidates: list[Path] = (), viv_camera: bool = False) 
 
 
 def bare_markdown(res: dict) -> str:
-    """The --vs-bare table: median and all runs of each page, and the ratio to the bare page."""
+    """Make the --vs-bare table: median and all runs of each page, and the ratio to the bare page."""
     m = res["machine"]
     bare = res["pages"]["bare Viv page"]["median_s"]
     lines = [
@@ -296,14 +312,18 @@ def bench(size: int, repeat: int) -> dict:
     results = {"size": size, "repeat": repeat, "machine": machine(), "runs": []}
     for (image, codec), path in files.items():
         for offsets in (True, False):
-            reps = [first_frame(chromium, path, offsets, HERE / "results" / f"profile-{i}")
-                    for i in range(repeat)]
+            reps = [first_frame(chromium, path, offsets, HERE / "results" / f"profile-{i}") for i in range(repeat)]
             best = min(reps, key=lambda r: r["first_frame_s"])
-            row = {"image": image, "codec": codec, "offsets": offsets,
-                   "first_frame_s": best["first_frame_s"],
-                   "median_s": statistics.median(r["first_frame_s"] for r in reps),
-                   "requests": best["requests"], "bytes": best["bytes"],
-                   "file_bytes": path.stat().st_size}
+            row = {
+                "image": image,
+                "codec": codec,
+                "offsets": offsets,
+                "first_frame_s": best["first_frame_s"],
+                "median_s": statistics.median(r["first_frame_s"] for r in reps),
+                "requests": best["requests"],
+                "bytes": best["bytes"],
+                "file_bytes": path.stat().st_size,
+            }
             results["runs"].append(row)
             print(row, flush=True)
     (HERE / "results").mkdir(exist_ok=True)
@@ -326,7 +346,8 @@ def to_markdown(res: dict) -> str:
         lines.append(
             f"| {r['image']} | {r['codec']} | {'yes' if r['offsets'] else 'no'} | "
             f"{r['first_frame_s']:.2f} ({r['median_s']:.2f}) | {r['requests']} | "
-            f"{r['bytes'] / 1e6:.1f} | {r['file_bytes'] / 1e6:.0f} |")
+            f"{r['bytes'] / 1e6:.1f} | {r['file_bytes'] / 1e6:.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -341,15 +362,28 @@ def main():
     ap.add_argument("--size", type=int, default=8192)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--docs", action="store_true")
-    ap.add_argument("--vs-bare", action="store_true",
-                    help="our viewer against the bare Viv page of benchmarks/bare_viv/, alternated")
-    ap.add_argument("--viv-camera", action="store_true",
-                    help="with --vs-bare: also the bare page with Viv's own initial view (not our camera)")
-    ap.add_argument("--candidate", type=Path, metavar="DIST", action="append", default=[],
-                    help="with --vs-bare: also another build of the viewer (repeatable), e.g. "
-                         "VIEWER_OUT=/tmp/dist viewer/build.sh --no-install, for before/after")
-    ap.add_argument("--timeline", type=Path, metavar="FILE.ome.tif",
-                    help="print one load's requests and gaps for FILE instead")
+    ap.add_argument(
+        "--vs-bare",
+        action="store_true",
+        help="our viewer against the bare Viv page of benchmarks/bare_viv/, alternated",
+    )
+    ap.add_argument(
+        "--viv-camera",
+        action="store_true",
+        help="with --vs-bare: also the bare page with Viv's own initial view (not our camera)",
+    )
+    ap.add_argument(
+        "--candidate",
+        type=Path,
+        metavar="DIST",
+        action="append",
+        default=[],
+        help="with --vs-bare: also another build of the viewer (repeatable), e.g. "
+        "VIEWER_OUT=/tmp/dist viewer/build.sh --no-install, for before/after",
+    )
+    ap.add_argument(
+        "--timeline", type=Path, metavar="FILE.ome.tif", help="print one load's requests and gaps for FILE instead"
+    )
     args = ap.parse_args()
     if args.timeline:
         timeline(args.timeline)

@@ -16,7 +16,6 @@ import subprocess
 
 import numpy as np
 import pytest
-
 from helpers import viewer_pages as vh
 
 pytestmark = pytest.mark.browser
@@ -36,18 +35,28 @@ def folder(tmp_path_factory):
     vh.stripes_image(root / "stripes.ome.tif")
     # The same pixels without offsets.json, with a view file.
     shutil.copy(root / "stripes.ome.tif", root / "viewed.ome.tif")
-    (root / "viewed.view.json").write_text(json.dumps({
-        "version": 1,
-        "channels": [
-            {"name": "first", "color": [255, 255, 0], "contrast_limits": [0, 40000], "visible": True},
-            {"name": "second", "color": [0, 255, 0], "contrast_limits": [0, 40000], "visible": False},
-            {"name": "third", "color": [0, 0, 255], "contrast_limits": [20000, 60000], "visible": True,
-             "gamma": 1.0},
-        ],
-    }))
+    (root / "viewed.view.json").write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "channels": [
+                    {"name": "first", "color": [255, 255, 0], "contrast_limits": [0, 40000], "visible": True},
+                    {"name": "second", "color": [0, 255, 0], "contrast_limits": [0, 40000], "visible": False},
+                    {
+                        "name": "third",
+                        "color": [0, 0, 255],
+                        "contrast_limits": [20000, 60000],
+                        "visible": True,
+                        "gamma": 1.0,
+                    },
+                ],
+            }
+        )
+    )
     shutil.copy(root / "stripes.ome.tif", root / "camera.ome.tif")
-    (root / "camera.view.json").write_text(json.dumps(
-        {"version": 1, "channels": [], "camera": {"center": [170, 512], "zoom": 0}}))
+    (root / "camera.view.json").write_text(
+        json.dumps({"version": 1, "channels": [], "camera": {"center": [170, 512], "zoom": 0}})
+    )
     (root / "text.ome.tif").write_text("this is not a TIFF file\n" * 10)
     import tifffile
 
@@ -78,8 +87,7 @@ def open_viewer(chromium, site, tmp_path):
     runs = iter(range(100))
 
     def open_viewer(query: str, body):
-        return vh.run_page(chromium, tmp_path / f"profile-{next(runs)}",
-                           f"{site.origin}/{query}", body)
+        return vh.run_page(chromium, tmp_path / f"profile-{next(runs)}", f"{site.origin}/{query}", body)
 
     return open_viewer
 
@@ -101,7 +109,8 @@ def test_channels_render_in_their_ome_colours(open_viewer, site):
         assert await page.wait_status() == "ready", await page.evaluate("window.__vivViewer.error")
         hooks = await page.evaluate(
             "({ready: window.__vivViewer.ready, error: window.__vivViewer.error,"
-            "  channels: window.__vivViewer.channels, state: window.__vivViewer.state()})")
+            "  channels: window.__vivViewer.channels, state: window.__vivViewer.state()})"
+        )
         shot, to_screen, colours = await _stripe_colours(page)
         outside = vh.mean_rgb(shot, *to_screen(-20, 512))
         error_shown = await page.evaluate("document.getElementById('error') !== null")
@@ -120,8 +129,9 @@ def test_channels_render_in_their_ome_colours(open_viewer, site):
             assert near(mean, expected), (third, mean)
     assert near(outside, (0, 0, 0)), outside
     # Everything the page asked for came from its own origin.
-    assert requests and all(u.startswith(site.origin + "/") or u.startswith(("data:", "blob:"))
-                            for u in requests), requests
+    assert requests and all(u.startswith(site.origin + "/") or u.startswith(("data:", "blob:")) for u in requests), (
+        requests
+    )
 
 
 def test_switching_a_channel_off_removes_its_colour(open_viewer):
@@ -131,7 +141,8 @@ def test_switching_a_channel_off_removes_its_colour(open_viewer):
         _, _, off = await _stripe_colours(page)
         state = await page.evaluate("window.__vivViewer.state()")
         checkbox = await page.evaluate(
-            "document.querySelector('li.channel[data-index=\"0\"] input[type=checkbox]').checked")
+            "document.querySelector('li.channel[data-index=\"0\"] input[type=checkbox]').checked"
+        )
         assert await page.change("window.__vivViewer.setChannelVisible(0, true)") is True
         _, _, on = await _stripe_colours(page)
         return off, on, state, checkbox
@@ -165,9 +176,12 @@ def test_view_file_camera(open_viewer):
         shot = await page.screenshot()
         to_screen = await page.image_to_screen()
         left_edge = to_screen(0, 512)
-        return (await page.evaluate("window.__vivViewer.state()"), left_edge,
-                vh.mean_rgb(shot, left_edge[0] - 20, left_edge[1]),
-                vh.mean_rgb(shot, left_edge[0] + 20, left_edge[1]))
+        return (
+            await page.evaluate("window.__vivViewer.state()"),
+            left_edge,
+            vh.mean_rgb(shot, left_edge[0] - 20, left_edge[1]),
+            vh.mean_rgb(shot, left_edge[0] + 20, left_edge[1]),
+        )
 
     state, left_edge, before, after = open_viewer("?image=/camera.ome.tif", body)
     assert state["camera"] == {"center": [170, 512], "zoom": 0}
@@ -181,11 +195,15 @@ def test_rgb_image_shows_its_own_colours(open_viewer):
         assert await page.wait_status() == "ready", await page.evaluate("window.__vivViewer.error")
         shot = await page.screenshot()
         to_screen = await page.image_to_screen()
-        return (await page.evaluate("window.__vivViewer.state()"),
-                await page.evaluate("document.querySelector('.rgb-note')"
-                                    " && document.querySelector('.rgb-note').textContent"),
-                await page.evaluate("document.querySelectorAll('li.channel').length"),
-                vh.mean_rgb(shot, *to_screen(128, 256)), vh.mean_rgb(shot, *to_screen(384, 256)))
+        return (
+            await page.evaluate("window.__vivViewer.state()"),
+            await page.evaluate(
+                "document.querySelector('.rgb-note') && document.querySelector('.rgb-note').textContent"
+            ),
+            await page.evaluate("document.querySelectorAll('li.channel').length"),
+            vh.mean_rgb(shot, *to_screen(128, 256)),
+            vh.mean_rgb(shot, *to_screen(384, 256)),
+        )
 
     state, note, rows, left, right = open_viewer("?image=/rgb.ome.tif", body)
     assert state["image"]["rgb"] is True and "RGB" in note and rows == 0
@@ -220,8 +238,10 @@ def test_more_channels_than_viv_draws(open_viewer):
 def test_z_and_t_sliders_only_when_needed(open_viewer):
     async def stack(page):
         assert await page.wait_status() == "ready"
-        return (await page.evaluate("window.__vivViewer.state()"),
-                await page.evaluate("[!!document.getElementById('z'), !!document.getElementById('t')]"))
+        return (
+            await page.evaluate("window.__vivViewer.state()"),
+            await page.evaluate("[!!document.getElementById('z'), !!document.getElementById('t')]"),
+        )
 
     async def flat(page):
         assert await page.wait_status() == "ready"
@@ -232,21 +252,28 @@ def test_z_and_t_sliders_only_when_needed(open_viewer):
     assert open_viewer("?image=/stripes.ome.tif", flat) == [False, False]
 
 
-@pytest.mark.parametrize(("query", "words"), [
-    ("?image=/missing.ome.tif", ["not found", "404"]),
-    ("?image=/text.ome.tif", ["not a TIFF"]),
-    ("?image=/plain.ome.tif", ["Viv-readable"]),
-    ("", ["No image given"]),
-    ("?image=http://example.invalid/x.ome.tif", ["must come from this server"]),
-])
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("?image=/missing.ome.tif", ["not found", "404"]),
+        ("?image=/text.ome.tif", ["not a TIFF"]),
+        ("?image=/plain.ome.tif", ["Viv-readable"]),
+        ("", ["No image given"]),
+        ("?image=http://example.invalid/x.ome.tif", ["must come from this server"]),
+    ],
+)
 def test_errors_are_shown_as_text(open_viewer, site, query, words):
     async def body(page):
         status = await page.wait_status()
-        return (status, await page.evaluate("window.__vivViewer.error"),
-                await page.evaluate(
-                    "(() => { const e = document.getElementById('error');"
-                    " return e && e.offsetHeight > 0 ? e.textContent : null; })()"),
-                list(page.requests))
+        return (
+            status,
+            await page.evaluate("window.__vivViewer.error"),
+            await page.evaluate(
+                "(() => { const e = document.getElementById('error');"
+                " return e && e.offsetHeight > 0 ? e.textContent : null; })()"
+            ),
+            list(page.requests),
+        )
 
     status, hook, text, requests = open_viewer(query, body)
     assert status == "error" and text and hook
@@ -255,11 +282,11 @@ def test_errors_are_shown_as_text(open_viewer, site, query, words):
     assert all(u.startswith(site.origin + "/") or u.startswith(("data:", "blob:")) for u in requests)
 
 
-
 @pytest.mark.parametrize("query", ["?image=/stripes.ome.tif", "?image=/missing.ome.tif"])
 def test_without_webgl_the_page_says_so_first(chromium, site, tmp_path, query):
     """WebGL switched off for pages (--disable-3d-apis): the page says so, before any
     other problem, although the WebGL2 check runs in a worker (viewer/src/startup.js)."""
+
     async def body(page):
         return await page.wait_status(), await page.evaluate("window.__vivViewer.error")
 
@@ -268,6 +295,7 @@ def test_without_webgl_the_page_says_so_first(chromium, site, tmp_path, query):
     assert status == "error"
     assert "WebGL2 is not available" in error, error
 
+
 @pytest.mark.slow
 @pytest.mark.node
 def test_committed_bundle_equals_a_rebuild(tmp_path):
@@ -275,7 +303,12 @@ def test_committed_bundle_equals_a_rebuild(tmp_path):
     if shutil.which("npm") is None:
         pytest.skip("no npm")
     out = tmp_path / "dist"
-    subprocess.run(["sh", str(vh.REPO / "viewer" / "build.sh")], check=True,
-                   env={**os.environ, "VIEWER_OUT": str(out)}, capture_output=True, timeout=600)
+    subprocess.run(
+        ["sh", str(vh.REPO / "viewer" / "build.sh")],
+        check=True,
+        env={**os.environ, "VIEWER_OUT": str(out)},
+        capture_output=True,
+        timeout=600,
+    )
     for name in ("index.html", "viewer.js", "viewer.css"):
         assert (out / name).read_bytes() == (vh.VIEWER_DIST / name).read_bytes(), name

@@ -30,15 +30,26 @@ PAGE_FILES = {
 }
 # WebGL2 in software; and no attempt to reach anything but the test site.
 CHROMIUM_FLAGS = [
-    "--headless=new", "--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
-    "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-default-apps",
-    "--disable-extensions", "--mute-audio", "--hide-scrollbars",
-    "--remote-debugging-port=0", "--window-size=1280,800",
+    "--headless=new",
+    "--no-sandbox",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--mute-audio",
+    "--hide-scrollbars",
+    "--remote-debugging-port=0",
+    "--window-size=1280,800",
 ]
 VIEWPORT = (1280, 800)
 PANEL_WIDTH = 280  # the viewer's side panel; the canvas is to its right
 TIMEOUT = 60.0
+
 
 # OME Channel Color is a signed 32-bit RGBA integer.
 def ome_color(r: int, g: int, b: int, a: int = 255) -> int:
@@ -48,9 +59,19 @@ def ome_color(r: int, g: int, b: int, a: int = 255) -> int:
 
 # ---------------------------------------------------------------- test images
 
-def write_pyramid(path: Path, data: np.ndarray, axes: str, *, levels: int, tile: int = 256,
-                  channel: dict | None = None, rgb: bool = False, extra: dict | None = None,
-                  offsets: bool = True) -> Path:
+
+def write_pyramid(
+    path: Path,
+    data: np.ndarray,
+    axes: str,
+    *,
+    levels: int,
+    tile: int = 256,
+    channel: dict | None = None,
+    rgb: bool = False,
+    extra: dict | None = None,
+    offsets: bool = True,
+) -> Path:
     """A Viv-readable pyramid: level 0 plus ``levels - 1`` SubIFDs, each half the size."""
     import tifffile
 
@@ -62,14 +83,18 @@ def write_pyramid(path: Path, data: np.ndarray, axes: str, *, levels: int, tile:
         index[y] = slice(0, prev.shape[y] // 2 * 2, 2)
         index[x] = slice(0, prev.shape[x] // 2 * 2, 2)
         pyramid.append(np.ascontiguousarray(prev[tuple(index)]))
-    metadata = {"axes": axes, "Name": path.name.split(".")[0],
-                "PhysicalSizeX": 0.5, "PhysicalSizeXUnit": "µm",
-                "PhysicalSizeY": 0.5, "PhysicalSizeYUnit": "µm"}
+    metadata = {
+        "axes": axes,
+        "Name": path.name.split(".")[0],
+        "PhysicalSizeX": 0.5,
+        "PhysicalSizeXUnit": "µm",
+        "PhysicalSizeY": 0.5,
+        "PhysicalSizeYUnit": "µm",
+    }
     if channel:
         metadata["Channel"] = channel
     metadata.update(extra or {})
-    kw = dict(tile=(tile, tile), compression="zlib",
-              photometric="rgb" if rgb else "minisblack")
+    kw = {"tile": (tile, tile), "compression": "zlib", "photometric": "rgb" if rgb else "minisblack"}
     if not rgb:
         kw["predictor"] = True
     with tifffile.TiffWriter(path, bigtiff=True) as tif:
@@ -93,15 +118,22 @@ def stripes_image(path: Path, *, size: int = 1024, offsets: bool = True) -> Path
     data = np.zeros((3, size, size), np.uint16)
     third = size // 3
     for c in range(3):
-        data[c, :, c * third:(c + 1) * third if c < 2 else size] = BRIGHT
+        data[c, :, c * third : (c + 1) * third if c < 2 else size] = BRIGHT
     return write_pyramid(
-        path, data, "CYX", levels=3, offsets=offsets,
-        channel={"Name": ["left", "middle", "right"],
-                 "Color": [ome_color(255, 0, 0), ome_color(0, 255, 0), ome_color(0, 0, 255)]},
+        path,
+        data,
+        "CYX",
+        levels=3,
+        offsets=offsets,
+        channel={
+            "Name": ["left", "middle", "right"],
+            "Color": [ome_color(255, 0, 0), ome_color(0, 255, 0), ome_color(0, 0, 255)],
+        },
     )
 
 
 # ---------------------------------------------------------------- the site
+
 
 class ViewerSite:
     """The built page at ``/`` and the files of ``folder`` at ``/<name>``, on 127.0.0.1."""
@@ -145,8 +177,7 @@ class ViewerSite:
         headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
         if path in PAGE_FILES:
             ctype, name = PAGE_FILES[path]
-            return web.Response(body=(VIEWER_DIST / name).read_bytes(),
-                                headers={**headers, "Content-Type": ctype})
+            return web.Response(body=(VIEWER_DIST / name).read_bytes(), headers={**headers, "Content-Type": ctype})
         name = path.lstrip("/")
         target = (self.folder / name).resolve()
         if "/" in name or not target.is_file() or target.parent != self.folder.resolve():
@@ -160,6 +191,7 @@ class ViewerSite:
 
 
 # ---------------------------------------------------------------- Chromium
+
 
 class Page:
     """One tab, over the DevTools websocket: evaluate, wait, screenshot; records requests."""
@@ -204,8 +236,9 @@ class Page:
         return reply["result"]
 
     async def evaluate(self, expression: str):
-        answer = await self.call("Runtime.evaluate", {
-            "expression": expression, "returnByValue": True, "awaitPromise": True})
+        answer = await self.call(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True}
+        )
         if "exceptionDetails" in answer:
             raise RuntimeError(f"{expression}: {answer['exceptionDetails']}")
         return answer.get("result", {}).get("value")
@@ -228,7 +261,8 @@ class Page:
         return await self.wait_for(
             "(() => { const s = document.body && document.body.dataset.status;"
             " return ['ready', 'error'].includes(s) && s; })()",
-            timeout)
+            timeout,
+        )
 
     async def change(self, expression: str):
         """Evaluate ``expression`` (a change to the view), then wait for a complete frame after it.
@@ -238,7 +272,8 @@ class Page:
         when something changes: waiting for "one more" frame could wait forever).
         """
         before, result = await self.evaluate(
-            f"(() => {{ const f = window.__vivViewer.frames; return [f, ({expression})]; }})()")
+            f"(() => {{ const f = window.__vivViewer.frames; return [f, ({expression})]; }})()"
+        )
         await self.wait_for(f"window.__vivViewer.frames > {before} && window.__vivViewer.loaded")
         return result
 
@@ -258,7 +293,8 @@ class Page:
         s = await self.evaluate(
             "(() => { const r = document.querySelector('.viewport').getBoundingClientRect();"
             " const s = window.__vivViewer.state();"
-            " return {left: r.left, top: r.top, width: r.width, height: r.height, camera: s.camera}; })()")
+            " return {left: r.left, top: r.top, width: r.width, height: r.height, camera: s.camera}; })()"
+        )
         scale = 2 ** s["camera"]["zoom"]
         cx, cy = s["camera"]["center"]
 
@@ -271,8 +307,7 @@ class Page:
 
 
 @contextlib.asynccontextmanager
-async def devtools_browser(chromium: str, profile: Path, flags=CHROMIUM_FLAGS, *,
-                           timeout: float = TIMEOUT):
+async def devtools_browser(chromium: str, profile: Path, flags=CHROMIUM_FLAGS, *, timeout: float = TIMEOUT):
     """Start headless Chromium with the empty profile folder ``profile`` and
     ``flags`` (which must include ``--remote-debugging-port=0``) and attach
     over DevTools.
@@ -287,7 +322,9 @@ async def devtools_browser(chromium: str, profile: Path, flags=CHROMIUM_FLAGS, *
     log = (profile.parent / f"{profile.name}.log").open("wb")
     proc = subprocess.Popen(
         [chromium, *flags, f"--user-data-dir={profile}", "about:blank"],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
     )
     try:
         port_file = profile / "DevToolsActivePort"
@@ -297,17 +334,17 @@ async def devtools_browser(chromium: str, profile: Path, flags=CHROMIUM_FLAGS, *
                 raise RuntimeError("Chromium did not open its DevTools port")
             await asyncio.sleep(0.05)
         port, path = port_file.read_text().split()
-        async with aiohttp.ClientSession() as http, http.ws_connect(
-            f"ws://127.0.0.1:{port}{path}", max_msg_size=0
-        ) as ws:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.ws_connect(f"ws://127.0.0.1:{port}{path}", max_msg_size=0) as ws,
+        ):
             page = Page(ws, "")
             try:
                 yield page
             finally:
-                try:
+                # The browser may close the socket first.
+                with contextlib.suppress(Exception):
                     await page.call("Browser.close", browser=True)
-                except Exception:  # noqa: BLE001 - the browser may close the socket first
-                    pass
                 page.stop_reading()
     finally:
         try:
@@ -320,17 +357,17 @@ async def devtools_browser(chromium: str, profile: Path, flags=CHROMIUM_FLAGS, *
 
 async def _session(chromium: str, profile: Path, url: str, body, flags=CHROMIUM_FLAGS):
     async with devtools_browser(chromium, profile, flags) as page:
-        target = (await page.call("Target.createTarget", {"url": "about:blank"},
-                                  browser=True))["targetId"]
-        page.session = (await page.call("Target.attachToTarget",
-                                         {"targetId": target, "flatten": True},
-                                         browser=True))["sessionId"]
+        target = (await page.call("Target.createTarget", {"url": "about:blank"}, browser=True))["targetId"]
+        page.session = (await page.call("Target.attachToTarget", {"targetId": target, "flatten": True}, browser=True))[
+            "sessionId"
+        ]
         await page.call("Network.enable")
         await page.call("Runtime.enable")
         await page.call("Page.enable")
-        await page.call("Emulation.setDeviceMetricsOverride", {
-            "width": VIEWPORT[0], "height": VIEWPORT[1], "deviceScaleFactor": 1,
-            "mobile": False})
+        await page.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": VIEWPORT[0], "height": VIEWPORT[1], "deviceScaleFactor": 1, "mobile": False},
+        )
         await page.goto(url)
         return await body(page)
 
@@ -346,5 +383,5 @@ def run_page(chromium: str, profile: Path, url: str, body, flags=CHROMIUM_FLAGS)
 
 
 def mean_rgb(shot: np.ndarray, col: int, row: int, radius: int = 3) -> np.ndarray:
-    patch = shot[row - radius:row + radius + 1, col - radius:col + radius + 1]
+    patch = shot[row - radius : row + radius + 1, col - radius : col + radius + 1]
     return patch.reshape(-1, 3).mean(axis=0)
