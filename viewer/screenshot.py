@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "browser"))
-import viewer_helpers as vh  # noqa: E402
+sys.path.insert(0, str(REPO / "tests"))
+from helpers import viewer_pages as vh  # noqa: E402
 
 
 def synthetic_cells(size=(1536, 2048), cells=70, seed=3) -> np.ndarray:
@@ -53,10 +53,14 @@ def main(out: Path) -> None:
         folder = Path(tmp) / "site"
         folder.mkdir()
         vh.write_pyramid(
-            folder / "cells.ome.tif", synthetic_cells(), "CYX", levels=4,
-            channel={"Name": ["DAPI", "Actin", "FISH spots"],
-                     "Color": [vh.ome_color(40, 120, 255), vh.ome_color(0, 230, 90),
-                               vh.ome_color(255, 60, 200)]},
+            folder / "cells.ome.tif",
+            synthetic_cells(),
+            "CYX",
+            levels=4,
+            channel={
+                "Name": ["DAPI", "Actin", "FISH spots"],
+                "Color": [vh.ome_color(40, 120, 255), vh.ome_color(0, 230, 90), vh.ome_color(255, 60, 200)],
+            },
         )
         site = vh.ViewerSite(folder)
 
