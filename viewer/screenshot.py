@@ -1,5 +1,6 @@
-"""Save docs/screenshots/viewer.png: the bundled viewer page showing a synthetic
-3-channel fluorescence-like image, as a user sees it in Chromium.
+"""Save docs/screenshots/viewer.png, the bundled viewer page as a user sees it in Chromium.
+
+It shows a synthetic 3-channel fluorescence-like image.
 
     python3 viewer/screenshot.py [output.png]
 
@@ -46,6 +47,7 @@ def synthetic_cells(size=(1536, 2048), cells=70, seed=3) -> np.ndarray:
 
 
 def main(out: Path) -> None:
+    """Write the screenshot to ``out``."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if chromium is None:
         sys.exit("no Chromium found (apt-get install chromium)")
