@@ -94,8 +94,10 @@ async function openAndDescribe(warn, start) {
   const camera = (view && view.camera) || null;
   // The first view's tiles are read now, while WebGL starts (prefetch.js).
   const canvas = canvasSize();
+  hooks.prefetch = {};
   const levels = prefetchFirstView(
     loaded.data, slots.map((c) => ({ c, z, t: 0 })), camera || fitCamera(info, canvas.width, canvas.height), canvas,
+    hooks.prefetch,
   );
   const viewLimits = (i) => (fromView[i] || {}).contrastLimits;
   // Statistics only for the channels whose limits the view file does not give;

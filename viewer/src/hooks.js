@@ -6,6 +6,7 @@ export const hooks = {
   loaded: false, // every tile of the current view is loaded (as of the last frame)
   frames: 0, // frames drawn so far
   firstFrameMs: null, // performance.now() when the first complete frame was drawn
+  prefetch: null, // tiles read before deck.gl asked: {tiles, answered, missed} (prefetch.js)
   setChannelVisible: () => false,
   state: () => ({ status: document.body.dataset.status }),
 };

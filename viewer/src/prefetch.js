@@ -43,9 +43,12 @@ export function firstViewTiles(levels, camera, canvas) {
  * Start reading the first view of `levels` (Viv pixel sources, level 0 first)
  * for `selections`, and return the levels to give Viv's layers: the same
  * sources, whose getTile and getRaster answer from these reads first.
+ * `counts` gets the number of tiles read ahead (`tiles`) and of the layer's
+ * tile requests answered from them (`answered`) or not (`missed`).
  */
-export function prefetchFirstView(levels, selections, camera, canvas) {
+export function prefetchFirstView(levels, selections, camera, canvas, counts = {}) {
   const started = new Map();
+  Object.assign(counts, { tiles: 0, answered: 0, missed: 0 });
   const start = (key, read) => {
     const promise = read();
     promise.catch(() => {}); // a failure is reported where the layer awaits it
@@ -60,12 +63,16 @@ export function prefetchFirstView(levels, selections, camera, canvas) {
     for (const { x, y } of tiles) {
       for (const selection of selections) {
         start(keyOf('tile', level, x, y, selection), () => levels[level].getTile({ x, y, selection }));
+        counts.tiles += 1;
       }
     }
   }
   const take = (key) => {
     const promise = started.get(key);
-    if (key.startsWith('tile')) started.delete(key);
+    if (key.startsWith('tile')) {
+      started.delete(key);
+      counts[promise ? 'answered' : 'missed'] += 1;
+    }
     return promise;
   };
   return levels.map((source, level) => {
