@@ -221,15 +221,15 @@ def bare_image(folder: Path) -> str:
 VIEWER_DONE = "window.__vivViewer?.firstFrameMs"
 
 
-def bare_pages(candidates: int = 0, viv_camera: bool = False) -> dict:
+def bare_pages(candidates: list[Path] = (), viv_camera: bool = False) -> dict:
     """Label -> (link, expression giving the first-frame time in ms)."""
     pages = {
         "our viewer, view file with limits": ("/?image=/tissue3.ome.tif", VIEWER_DONE),
         "our viewer, no view file": ("/?image=/noview.ome.tif", VIEWER_DONE),
     }
-    for i in range(1, candidates + 1):
-        pages[f"candidate {i}, view file with limits"] = (f"/candidate{i}/?image=/tissue3.ome.tif", VIEWER_DONE)
-        pages[f"candidate {i}, no view file"] = (f"/candidate{i}/?image=/noview.ome.tif", VIEWER_DONE)
+    for i, dist in enumerate(candidates, 1):  # labelled by their folder's name
+        pages[f"{dist.name}, view file with limits"] = (f"/candidate{i}/?image=/tissue3.ome.tif", VIEWER_DONE)
+        pages[f"{dist.name}, no view file"] = (f"/candidate{i}/?image=/noview.ome.tif", VIEWER_DONE)
     pages["bare Viv page"] = ("/bare/?image=/tissue3.ome.tif", "window.__bare?.firstFrameMs")
     if viv_camera:
         pages["bare Viv page, Viv's own camera"] = (
@@ -262,7 +262,7 @@ def vs_bare(repeat: int, candidates: list[Path] = (), viv_camera: bool = False) 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     folder = HERE / "data" / "viewer_vs_bare"
     bare_image(folder)
-    pages = bare_pages(len(candidates), viv_camera)
+    pages = bare_pages(candidates, viv_camera)
     site = bare_site(folder, candidates)
     times: dict[str, list[float]] = {label: [] for label in pages}
     result = {"repeat": repeat, "machine": machine()}
