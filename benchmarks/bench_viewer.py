@@ -221,7 +221,7 @@ def bare_image(folder: Path) -> str:
 VIEWER_DONE = "window.__vivViewer?.firstFrameMs"
 
 
-def bare_pages(candidates: list[Path] = (), viv_camera: bool = False) -> dict:
+def bare_pages(candidates: list[Path] = (), variants: bool = False) -> dict:
     """Label -> (link, expression giving the first-frame time in ms)."""
     pages = {
         "our viewer, view file with limits": ("/?image=/tissue3.ome.tif", VIEWER_DONE),
@@ -231,7 +231,11 @@ def bare_pages(candidates: list[Path] = (), viv_camera: bool = False) -> dict:
         pages[f"{dist.name}, view file with limits"] = (f"/candidate{i}/?image=/tissue3.ome.tif", VIEWER_DONE)
         pages[f"{dist.name}, no view file"] = (f"/candidate{i}/?image=/noview.ome.tif", VIEWER_DONE)
     pages["bare Viv page"] = ("/bare/?image=/tissue3.ome.tif", "window.__bare?.firstFrameMs")
-    if viv_camera:
+    if variants:
+        pages["bare Viv page, no scale bar"] = (
+            "/bare/?scalebar=0&image=/tissue3.ome.tif",
+            "window.__bare?.firstFrameMs",
+        )
         pages["bare Viv page, Viv's own camera"] = (
             "/bare/?camera=viv&image=/tissue3.ome.tif",
             "window.__bare?.firstFrameMs",
@@ -255,14 +259,14 @@ def first_frame_ms(chromium: str, profile: Path, url: str, expr: str) -> float:
     return ms
 
 
-def vs_bare(repeat: int, candidates: list[Path] = (), viv_camera: bool = False) -> dict:
+def vs_bare(repeat: int, candidates: list[Path] = (), variants: bool = False) -> dict:
     """Our viewer against the bare Viv page, alternated, a fresh browser each."""
     from bench_export import machine
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     folder = HERE / "data" / "viewer_vs_bare"
     bare_image(folder)
-    pages = bare_pages(candidates, viv_camera)
+    pages = bare_pages(candidates, variants)
     site = bare_site(folder, candidates)
     times: dict[str, list[float]] = {label: [] for label in pages}
     result = {"repeat": repeat, "machine": machine()}
@@ -368,9 +372,9 @@ def main():
         help="our viewer against the bare Viv page of benchmarks/bare_viv/, alternated",
     )
     ap.add_argument(
-        "--viv-camera",
+        "--variants",
         action="store_true",
-        help="with --vs-bare: also the bare page with Viv's own initial view (not our camera)",
+        help="with --vs-bare: also the bare page without Viv's scale bar, and with Viv's own initial view",
     )
     ap.add_argument(
         "--candidate",
@@ -389,7 +393,7 @@ def main():
         timeline(args.timeline)
         return
     if args.vs_bare:
-        res = vs_bare(args.repeat, args.candidate, args.viv_camera)
+        res = vs_bare(args.repeat, args.candidate, args.variants)
         print(bare_markdown(res))
         if args.docs:
             from bench_export import write_docs as write_block

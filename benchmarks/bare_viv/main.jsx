@@ -6,6 +6,8 @@
 // panel) and the camera is the same fit of the image (95 % of the canvas).
 // With ?camera=viv the page keeps Viv's own initial view instead (the image
 // at about 70 % of the fit: fewer, lower-resolution tiles than our viewer's).
+// With ?scalebar=0 Viv gets no physical sizes, so it draws no scale bar (its
+// text and line layers need their own shaders; our viewer's bar is HTML).
 // window.__bare.firstFrameMs is performance.now() at the first frame drawn
 // after Viv reports the viewport's tiles loaded (our viewer's firstFrameMs
 // waits for the same, and for the background layer too).
@@ -27,6 +29,10 @@ async function load() {
   const smallest = loader.data[loader.data.length - 1];
   const rasters = await Promise.all(selections.map((selection) => smallest.getRaster({ selection })));
   const limits = rasters.map((r) => getChannelStats(r.data).contrastLimits);
+  if (new URLSearchParams(window.location.search).get('scalebar') === '0') {
+    const meta = { ...base.meta, physicalSizes: undefined };
+    loader.data = loader.data.map((level) => Object.create(level, { meta: { value: meta } }));
+  }
   return { loader, selections, limits };
 }
 
