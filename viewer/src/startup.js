@@ -10,7 +10,7 @@
 // - The image probe and the two sidecar files are requested at once.
 // - A worker starts only when the main thread is free: main.jsx waits for the
 //   worker's first message (`started`) before it evaluates React, deck.gl and
-//   Viv (0.2-0.3 s of script), so that the two run side by side.
+//   Viv (0.2-0.4 s of script), so that the two run side by side.
 
 import { UserError, imageUrlFromPage, sidecarUrls, probeImage, fetchOptionalJson } from './sources.js';
 
@@ -86,8 +86,9 @@ export function drawErrorMessage(err) {
 
 /**
  * Start everything that does not depend on anything else: the WebGL2 check,
- * the image probe and the offsets and view files. Returns one promise per
- * item; the warnings of the sidecar fetches are kept until `warn` is known.
+ * the image probe and the offsets and view files. Returns `started` (a
+ * promise), `files(warn)` and `webgl2()`; the warnings of the sidecar fetches
+ * are kept until `files` is given where to send them.
  */
 export function startEarly() {
   const pending = [];
