@@ -281,6 +281,34 @@ def test_errors_are_shown_as_text(open_viewer, site, query, words):
     assert all(u.startswith(site.origin + "/") or u.startswith(("data:", "blob:")) for u in requests)
 
 
+@pytest.mark.parametrize("name", ["stripes", "camera", "rgb"])
+def test_first_view_tiles_are_read_ahead(open_viewer, name):
+    """Every tile the first frame needs was read before deck.gl asked for it (viewer/src/prefetch.js)."""
+
+    async def body(page):
+        assert await page.wait_status() == "ready"
+        return await page.evaluate("window.__vivViewer.prefetch")
+
+    counts = open_viewer(f"?image=/{name}.ome.tif", body)
+    assert counts["tiles"] > 0
+    assert counts["missed"] == 0, counts
+    assert counts["answered"] == counts["tiles"], counts
+
+
+@pytest.mark.parametrize("query", ["?image=/stripes.ome.tif", "?image=/missing.ome.tif"])
+def test_without_webgl_the_page_says_so_first(chromium, site, tmp_path, query):
+    """WebGL switched off for pages (--disable-3d-apis): the page says so, before any
+    other problem, although the WebGL2 check runs in a worker (viewer/src/startup.js)."""
+
+    async def body(page):
+        return await page.wait_status(), await page.evaluate("window.__vivViewer.error")
+
+    flags = [*vh.CHROMIUM_FLAGS, "--disable-3d-apis"]
+    status, error = vh.run_page(chromium, tmp_path / "profile", f"{site.origin}/{query}", body, flags)
+    assert status == "error"
+    assert "WebGL2 is not available" in error, error
+
+
 @pytest.mark.slow
 @pytest.mark.node
 def test_committed_bundle_equals_a_rebuild(tmp_path):

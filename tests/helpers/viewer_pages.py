@@ -355,8 +355,8 @@ async def devtools_browser(chromium: str, profile: Path, flags=CHROMIUM_FLAGS, *
         log.close()
 
 
-async def _session(chromium: str, profile: Path, url: str, body):
-    async with devtools_browser(chromium, profile) as page:
+async def _session(chromium: str, profile: Path, url: str, body, flags=CHROMIUM_FLAGS):
+    async with devtools_browser(chromium, profile, flags) as page:
         target = (await page.call("Target.createTarget", {"url": "about:blank"}, browser=True))["targetId"]
         page.session = (await page.call("Target.attachToTarget", {"targetId": target, "flatten": True}, browser=True))[
             "sessionId"
@@ -372,10 +372,14 @@ async def _session(chromium: str, profile: Path, url: str, body):
         return await body(page)
 
 
-def run_page(chromium: str, profile: Path, url: str, body):
-    """Fresh Chromium with an empty profile, open ``url``, ``await body(page)``, close."""
+def run_page(chromium: str, profile: Path, url: str, body, flags=CHROMIUM_FLAGS):
+    """Fresh Chromium with an empty profile, open ``url``, ``await body(page)``, close.
+
+    ``flags`` are Chromium's command-line flags (they must include
+    ``--remote-debugging-port=0``).
+    """
     profile.mkdir(parents=True, exist_ok=True)
-    return asyncio.run(_session(chromium, profile, url, body))
+    return asyncio.run(_session(chromium, profile, url, body, flags))
 
 
 def mean_rgb(shot: np.ndarray, col: int, row: int, radius: int = 3) -> np.ndarray:

@@ -1,11 +1,10 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import DeckGL from '@deck.gl/react';
 import { OrthographicView } from '@deck.gl/core';
-import { UserError, displayName, probeImage, fetchOptionalJson } from './sources.js';
-import { pageSources } from './site.js';
+import { UserError, displayName } from './sources.js';
 import { viewFromFragment, mergeViews } from './share.js';
 import { CopyLinkButton } from './CopyLink.jsx';
-import { isZarrUrl, openZarrPage } from './zarr.js';
+import { openZarrPage } from './zarr.js';
 import { parseViewFile } from './viewfile.js';
 import { startCamera } from './camera.js';
 import { imageLayers } from './channel_layers.js';
@@ -13,21 +12,15 @@ import { ChannelsPanel } from './channels_panel.jsx';
 import { useOverlays } from './overlays.js';
 import { useLabels } from './labels.js';
 import {
-  MAX_CHANNELS, openImage, describe, channelStats, defaultColor, widenDomain,
+  MAX_CHANNELS, openImage, describe, channelStats, defaultColor, widenDomain, sliderDomain,
 } from './image.js';
 import { scaleBar } from './scalebar.js';
+import { prefetchFirstView } from './prefetch.js';
+import { drawErrorMessage } from './startup.js';
 import { setStatus, hooks } from './hooks.js';
 
 const PANEL_WIDTH = 280;
 const VIEW = new OrthographicView({ id: 'ortho', controller: true });
-
-function hasWebGL2() {
-  try {
-    return Boolean(document.createElement('canvas').getContext('webgl2'));
-  } catch {
-    return false;
-  }
-}
 
 const toHex = (rgb) => `#${rgb.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
 const fromHex = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
@@ -44,14 +37,24 @@ function canvasSize() {
   };
 }
 
-/** The OME-TIFF named by the page, its offsets and its view file: { loaded, view, usedOffsets }. */
-async function openTiffPage(side, warn) {
-  const url = side.image;
-  const [, offsetsJson, viewJson] = await Promise.all([
-    probeImage(url.href),
-    side.offsets ? fetchOptionalJson(side.offsets, 'offsets file', warn) : null,
-    side.view ? fetchOptionalJson(side.view, 'view file', warn) : null,
-  ]);
+/**
+ * Everything that has to be fetched and computed before the first frame.
+ * `start` is startEarly()'s: the WebGL2 check and the fetches already running.
+ * The image is opened while the check runs; the check is awaited last.
+ */
+async function prepare(warn, start) {
+  try {
+    const prepared = await openAndDescribe(warn, start);
+    await start.webgl2();
+    return prepared;
+  } catch (err) {
+    await start.webgl2(true); // no WebGL2 is the first thing to say
+    throw err;
+  }
+}
+
+/** The offsets and view files, checked; problems become warnings. */
+function sidecars({ url, side, offsetsJson, viewJson }, warn) {
   let offsets = null;
   if (offsetsJson !== null) {
     if (Array.isArray(offsetsJson) && offsetsJson.every(Number.isInteger)) offsets = offsetsJson;
@@ -63,52 +66,86 @@ async function openTiffPage(side, warn) {
     view = parsed.view;
     for (const p of parsed.problems) warn(`View file: ${p}.`);
   }
-  const loaded = await openImage(url.href, offsets);
-  return { loaded, view, usedOffsets: Boolean(offsets) };
+  return { url, offsets, view };
 }
 
-/** Everything that has to be fetched and computed before the first frame. */
-async function prepare(warn) {
-  if (!hasWebGL2()) {
-    throw new UserError(
-      'This browser cannot show the image: WebGL2 is not available (it may be switched off, ' +
-        'or the graphics driver is blocked).',
-    );
-  }
-  const side = pageSources();
-  const url = side.image;
-  const opened = isZarrUrl(url) ? await openZarrPage(url, warn) : await openTiffPage(side, warn);
-  const { loaded } = opened;
-  const usedViewFile = Boolean(opened.view);
+/** The page's image (OME-TIFF or OME-Zarr) and its view file: { url, loaded, view, usedOffsets }. */
+async function openPageImage(warn, start) {
+  const files = await start.files(warn);
+  if (files.zarr) return { url: files.url, ...(await openZarrPage(files.url, warn)) };
+  const { url, offsets, view } = sidecars(files, warn);
+  const loaded = await openImage(url.href, offsets);
+  return { url, loaded, view, usedOffsets: Boolean(offsets) };
+}
+
+async function openAndDescribe(warn, start) {
+  const opened = await openPageImage(warn, start);
+  const { url, loaded } = opened;
   const linked = viewFromFragment(window.location, warn);
   const view = mergeViews(opened.view, linked);
   const info = describe(loaded);
   info.fileName = displayName(url);
   info.usedOffsets = opened.usedOffsets;
-  info.usedView = usedViewFile;
+  info.usedView = Boolean(opened.view);
   info.usedLinkView = Boolean(linked);
   const z = Math.floor(info.sizeZ / 2);
   const count = info.names.length;
   const all = [...Array(count).keys()];
-  const stats = info.rgb
-    ? all.map(() => ({ limits: [0, 255], domain: [0, 255] }))
-    : await channelStats(loaded, all, z, 0);
   const fromView = (!info.rgb && view && view.channels) || [];
+  const visible = all.map((i) => [(fromView[i] || {}).visible, info.omeVisible[i], true].find((b) => b !== undefined));
+  const camera = (view && view.camera) || null;
+  // The first view's tiles of the visible channels are read now, while WebGL starts
+  // (prefetch.js; every visible channel is drawn, in groups of up to MAX_CHANNELS).
+  const canvas = canvasSize();
+  hooks.prefetch = {};
+  const shown = all.filter((i) => visible[i]);
+  const levels = prefetchFirstView(
+    loaded.data,
+    (shown.length ? shown : [0]).map((c) => ({ c, z, t: 0 })),
+    startCamera(camera, canvas.width, canvas.height) || fitCamera(info, canvas.width, canvas.height),
+    canvas,
+    hooks.prefetch,
+  );
+  const givenLimits = (i) => (fromView[i] || {}).contrastLimits || info.omeLimits[i];
+  // Statistics only for the channels whose limits the view file (or OME-Zarr's omero)
+  // does not give; the others get theirs after the first frame (see laterStats).
+  const needed = info.rgb ? [] : all.filter((i) => !givenLimits(i));
+  const computed = await channelStats({ data: levels }, needed, z, 0);
+  const stats = all.map((i) => {
+    if (info.rgb) return { limits: [0, 255], domain: [0, 255] };
+    const k = needed.indexOf(i);
+    return k >= 0 ? computed[k] : { limits: givenLimits(i), domain: sliderDomain(info.dtype, givenLimits(i)) };
+  });
   const channels = all.map((i) => {
     const v = fromView[i] || {};
-    const limits = v.contrastLimits || info.omeLimits[i] || stats[i].limits;
+    const limits = givenLimits(i) || stats[i].limits;
     return {
       name: v.name || info.names[i],
       color: v.color || info.omeColors[i] || defaultColor(i, count),
       limits,
       domain: widenDomain(stats[i].domain, limits),
-      visible: [v.visible, info.omeVisible[i], true].find((b) => b !== undefined),
+      visible: visible[i],
       gamma: v.gamma !== undefined ? v.gamma : 1,
     };
   });
-  // every visible channel is drawn: groups of up to MAX_CHANNELS (channel_layers.js)
-  const camera = (view && view.camera) || null;
-  return { loaded, info, channels, z, camera };
+  const later = info.rgb ? [] : all.filter((i) => givenLimits(i));
+  return { loaded: { ...loaded, data: levels }, info, channels, z, camera, later };
+}
+
+/**
+ * After the first frame: the statistics of the channels whose contrast limits
+ * were given, for their slider ranges (as if computed before).
+ */
+function laterStats({ loaded, later, z }, setChannels) {
+  if (later.length === 0) return;
+  channelStats(loaded, later, z, 0).then(
+    (computed) => setChannels((list) => list.map((c, i) => {
+      const k = later.indexOf(i);
+      return k < 0 ? c : { ...c, domain: widenDomain(computed[k].domain, c.limits) };
+    })),
+    // eslint-disable-next-line no-console
+    (err) => console.warn('channel statistics after the first frame failed', err),
+  );
 }
 
 function Slider({ label, min, max, step, value, onChange, id }) {
@@ -189,7 +226,7 @@ function ScaleBar({ physical, zoom }) {
   );
 }
 
-export default function App() {
+export default function App({ start }) {
   const [phase, setPhase] = useState('loading');
   const [error, setError] = useState(null);
   const [warnings, setWarnings] = useState([]);
@@ -202,6 +239,7 @@ export default function App() {
   const layerRef = useRef(null);
   const phaseRef = useRef('loading');
   const stateRef = useRef({});
+  const afterFirstFrame = useRef(null);
 
   const fail = useCallback((message) => {
     if (phaseRef.current === 'error') return;
@@ -215,7 +253,7 @@ export default function App() {
 
   useEffect(() => {
     const warn = (w) => setWarnings((list) => (list.includes(w) ? list : [...list, w]));
-    prepare(warn).then(
+    prepare(warn, start).then(
       (p) => {
         const { width, height } = canvasSize();
         const cam = startCamera(p.camera, width, height) || fitCamera(p.info, width, height);
@@ -230,6 +268,7 @@ export default function App() {
           maxZoom: Math.max(cam.zoom, 8),
         });
         hooks.channels = p.channels.map((c) => c.name);
+        afterFirstFrame.current = () => laterStats(p, setChannels);
         document.title = `${p.info.name || p.info.fileName} – napari-viv viewer`;
       },
       (err) => {
@@ -238,7 +277,7 @@ export default function App() {
         fail(err instanceof UserError ? err.message : `Unexpected error: ${err && err.message}`);
       },
     );
-  }, [fail]);
+  }, [fail, start]);
 
   const changeChannel = useCallback((index, change) => {
     setChannels((list) => list.map((c, i) => (i === index ? { ...c, ...change } : c)));
@@ -322,6 +361,9 @@ export default function App() {
       hooks.firstFrameMs = Math.round(performance.now());
       setPhase('ready');
       setStatus('ready');
+      const then = afterFirstFrame.current;
+      afterFirstFrame.current = null;
+      if (then) then();
     }
   }, []);
 
@@ -394,7 +436,7 @@ export default function App() {
             layers={[...layers, ...labels.layers, ...overlays.layers]}
             getTooltip={(pick) => labels.tooltip(pick) || overlays.tooltip(pick)}
             onAfterRender={onAfterRender}
-            onError={(err) => fail(`The image could not be drawn: ${err && err.message ? err.message : err}`)}
+            onError={(err) => fail(drawErrorMessage(err))}
             getCursor={({ isDragging }) => (isDragging ? 'grabbing' : 'grab')}
           />
         )}

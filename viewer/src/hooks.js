@@ -7,6 +7,7 @@ export const hooks = {
   frames: 0, // frames drawn so far
   firstFrameMs: null, // performance.now() when the first complete frame was drawn
   lastLink: null, // the last link made by "Copy link to this view"
+  prefetch: null, // tiles read before deck.gl asked: {tiles, answered, missed} (prefetch.js)
   setChannelVisible: () => false,
   state: () => ({ status: document.body.dataset.status }),
 };
