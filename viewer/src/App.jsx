@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import DeckGL from '@deck.gl/react';
 import { OrthographicView } from '@deck.gl/core';
 import { UserError, displayName } from './sources.js';
+import { pageSources } from './site.js';
 import { viewFromFragment, mergeViews } from './share.js';
 import { CopyLinkButton } from './CopyLink.jsx';
 import { openZarrPage } from './zarr.js';

@@ -27,6 +27,21 @@ export function channelGroups(channels) {
   return groups;
 }
 
+// The same selections give the same array: Viv refetches every tile when the
+// `selections` prop changes identity, so a new array on each render would read the
+// whole view again (and discard the tiles read ahead, prefetch.js).
+const selectionsCache = new Map();
+function selectionsFor(members, z, t) {
+  const key = `${members.join(',')}|${z}|${t}`;
+  let selections = selectionsCache.get(key);
+  if (!selections) {
+    if (selectionsCache.size > 64) selectionsCache.clear();
+    selections = members.map((c) => ({ c, z, t }));
+    selectionsCache.set(key, selections);
+  }
+  return selections;
+}
+
 /** One Viv layer per group of visible channels; `common` holds the props they share. */
 export function imageLayers({ loaded, info, channels, z, t, common }) {
   const groups = channelGroups(channels);
@@ -37,7 +52,7 @@ export function imageLayers({ loaded, info, channels, z, t, common }) {
     const props = {
       ...common,
       id: several ? `image-${g}` : 'image',
-      selections: members.map((c) => ({ c, z, t })),
+      selections: selectionsFor(members, z, t),
       colors: members.map((c) => channels[c].color),
       contrastLimits: members.map((c) => channels[c].limits),
       channelsVisible: members.map(() => group.length > 0),
