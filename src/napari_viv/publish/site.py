@@ -86,9 +86,20 @@ class ImageEntry:
         return {"offsets": offsets if offsets.is_file() else None, "viewfile": view if view.is_file() else None}
 
     def data_files(self) -> list[SiteFile]:
-        """List the image and its sidecars as site files."""
+        """List the image and every sidecar beside it as site files.
+
+        Besides the offsets and view files, the scene's sidecars travel too
+        (:func:`napari_viv.naming.sidecar_paths`: points and shapes, label
+        pyramids and their offsets), so a published page draws them as ``serve`` does.
+        """
         files = [SiteFile(self.name(self.image.name), self.image, "data")]
-        files += [SiteFile(self.name(p.name), p, "data") for p in self.sidecars.values() if p is not None]
+        known = [p for p in self.sidecars.values() if p is not None]
+        files += [SiteFile(self.name(p.name), p, "data") for p in known]
+        files += [
+            SiteFile(self.name(p.name), p, "data")
+            for p in naming.sidecar_paths(self.image)
+            if p.is_file() and p not in known
+        ]
         return files
 
 

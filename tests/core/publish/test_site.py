@@ -71,3 +71,25 @@ def test_several_images_give_a_gallery(tmp_path):
     red = imagecodecs.png_decode((site / "alpha" / "thumbnail.png").read_bytes())
     assert red[..., 0].mean() > 200 and red[..., 1].mean() < 30
     assert [i.name for i in pub.images] == ["alpha", "beta"]
+
+
+def test_the_scene_sidecars_are_published_with_the_image(tmp_path):
+    """Points/shapes and label pyramids beside an export go up with it, named as beside it."""
+    from napari_viv import naming
+    from napari_viv.publish.site import entries_for
+
+    image = export_pyramid(np.zeros((64, 64), np.uint16), tmp_path / "scene.ome.tif").image
+    scene = [
+        naming.features_path(image),
+        naming.labels_path(image, 0),
+        naming.offsets_path(naming.labels_path(image, 0)),
+    ]
+    for path in scene:
+        path.write_bytes(b"{}")
+    (tmp_path / "unrelated.json").write_text("{}")
+
+    names = [f.name for f in entries_for([image])[0].data_files()]
+
+    assert names[:2] == ["scene.ome.tif", "scene.offsets.json"]
+    assert sorted(names[2:]) == sorted(p.name for p in scene)
+    assert "unrelated.json" not in names
