@@ -145,31 +145,11 @@ def run_ours(kind, src, out) -> dict:
 
 
 def run_bfconvert(jar, src, out, nlevels) -> dict:
+    from bench_export import bfconvert_command
+
     if out.exists():
         out.unlink()
-    return _watch(
-        [
-            "java",
-            "-Xmx8g",
-            "-cp",
-            str(jar),
-            "loci.formats.tools.ImageConverter",
-            "-noflat",
-            "-pyramid-resolutions",
-            str(nlevels),
-            "-pyramid-scale",
-            "2",
-            "-tilex",
-            str(TILE),
-            "-tiley",
-            str(TILE),
-            "-compression",
-            "JPEG",
-            "-bigtiff",
-            str(src),
-            str(out),
-        ]
-    )
+    return _watch(bfconvert_command(jar, src, out, nlevels, "JPEG", tile=TILE))
 
 
 # --- quality -----------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def _cpu():
     return r.ru_utime + r.ru_stime
 
 
-class _Span:
+class Span:
     def __enter__(self):
         self.t0, self.c0 = time.perf_counter(), _cpu()
         return self
@@ -76,7 +76,7 @@ def child_export(src, out, codec):
     from napari_viv.read import open_image
     from napari_viv.write.writer import export_pyramid
 
-    with _Span() as span:
+    with Span() as span:
         image = open_image(src, streaming=True)  # as napari-viv convert does
         export_pyramid(
             image.levels if len(image.levels) > 1 else image.levels[0],
@@ -93,12 +93,12 @@ def child_export_raw(src, out, codec):
     """Feed the writer the .npy memory map directly (no open_image, no dask): isolates the source."""
     from napari_viv.write.writer import export_pyramid
 
-    with _Span() as span:
+    with Span() as span:
         export_pyramid(np.load(src, mmap_mode="r"), out, axes="CYX", tile_size=TILE, compression=codec, overwrite=True)
     return span.result()
 
 
-def _levels(level0):
+def pyramid_levels(level0):
     """Mean 2x2 pyramid (floor sizes) down to one tile, all in RAM."""
     levels = [level0]
     while max(levels[-1].shape[-2:]) > TILE:
@@ -122,9 +122,9 @@ def _tiff_codec(codec):
 def child_naive(src, out, codec):
     import tifffile
 
-    with _Span() as span:
+    with Span() as span:
         level0 = np.array(np.load(src, mmap_mode="r"))
-        levels = _levels(level0)
+        levels = pyramid_levels(level0)
         kw = dict(tile=(TILE, TILE), photometric="minisblack", maxworkers=os.cpu_count(), **_tiff_codec(codec))
         with tifffile.TiffWriter(out, bigtiff=True) as tw:
             tw.write(levels[0], subifds=len(levels) - 1, metadata={"axes": "CYX"}, **kw)
@@ -140,7 +140,7 @@ def child_floor(src, out, codec):
 
     level0 = np.array(np.load(src, mmap_mode="r"))
     tiles = []
-    for lv in _levels(level0):
+    for lv in pyramid_levels(level0):
         for plane in lv:
             for y in range(0, plane.shape[0], TILE):
                 for x in range(0, plane.shape[1], TILE):
@@ -152,7 +152,7 @@ def child_floor(src, out, codec):
     enc = choose_codec(codec, tiles[0].dtype)
     with ThreadPoolExecutor(os.cpu_count()) as pool:
         list(pool.map(enc.encode, tiles[:64]))  # warm up the pool and the codec
-        with _Span() as span:
+        with Span() as span:
             sizes = list(pool.map(lambda t: len(enc.encode(t)), tiles))
     Path(out).write_text(json.dumps({"bytes": sum(sizes), "tiles": len(tiles)}))
     return span.result()
@@ -232,11 +232,9 @@ def run_bfconvert(jar, src_tif, out, codec, nlevels):
     return best_of(lambda: _run_bfconvert_once(jar, src_tif, out, codec, nlevels))
 
 
-def _run_bfconvert_once(jar, src_tif, out, codec, nlevels):
-    comp = {"lzw": "LZW", "zlib:6": "zlib", "zlib:1": "zlib", "none": "Uncompressed"}[codec]
-    if out.exists():
-        out.unlink()
-    cmd = [
+def bfconvert_command(jar, src, out, nlevels, compression, tile=TILE) -> list[str]:
+    """Build bfconvert's command for a tiled BigTIFF pyramid (the peer of every export benchmark)."""
+    return [
         "java",
         "-Xmx8g",
         "-cp",
@@ -248,16 +246,22 @@ def _run_bfconvert_once(jar, src_tif, out, codec, nlevels):
         "-pyramid-scale",
         "2",
         "-tilex",
-        str(TILE),
+        str(tile),
         "-tiley",
-        str(TILE),
+        str(tile),
         "-compression",
-        comp,
+        compression,
         "-bigtiff",
-        str(src_tif),
+        str(src),
         str(out),
     ]
-    return watch(cmd)[0]
+
+
+def _run_bfconvert_once(jar, src_tif, out, codec, nlevels):
+    comp = {"lzw": "LZW", "zlib:6": "zlib", "zlib:1": "zlib", "none": "Uncompressed"}[codec]
+    if out.exists():
+        out.unlink()
+    return watch(bfconvert_command(jar, src_tif, out, nlevels, comp))[0]
 
 
 def watch(cmd):

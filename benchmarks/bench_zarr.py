@@ -37,7 +37,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(HERE))
 
-from bench_export import _levels, _Span, ensure_data, hwm_mb, machine  # noqa: E402, PLC2701 - the same helpers as the TIFF bench
+from bench_export import Span, ensure_data, hwm_mb, machine, pyramid_levels  # noqa: E402 - the same helpers as the TIFF bench
 
 TILE = 512
 SHARD = 4096
@@ -63,7 +63,7 @@ def child_napari_viv(src, out, ngff):
     from napari_viv.read import open_image
     from napari_viv.write.writer import export_pyramid
 
-    with _Span() as span:
+    with Span() as span:
         image = open_image(src, streaming=True)
         export_pyramid(
             image.levels[0],
@@ -84,7 +84,7 @@ def child_ome_zarr_py(src, out, _):
     from ome_zarr.format import FormatV04
     from ome_zarr.writer import write_image
 
-    with _Span() as span:
+    with Span() as span:
         data = np.load(src, mmap_mode="r")
         arr = da.from_array(data, chunks=(1, TILE, TILE))
         group = zarr.open_group(out, mode="w", zarr_format=2)
@@ -104,7 +104,7 @@ def child_ngff_zarr(src, out, _):
     import dask.array as da
     from ngff_zarr import Methods, to_multiscales, to_ngff_image, to_ngff_zarr
 
-    with _Span() as span:
+    with Span() as span:
         data = np.load(src, mmap_mode="r")
         image = to_ngff_image(da.from_array(data, chunks=(1, TILE, TILE)), dims=["c", "y", "x"])
         factors = [2**i for i in range(1, _nlevels(data.shape[-1]))]
@@ -121,7 +121,7 @@ def child_floor(src, out, _):
     from napari_viv.write.codecs import choose_codec
 
     tiles = []
-    for lv in _levels(np.array(np.load(src, mmap_mode="r"))):
+    for lv in pyramid_levels(np.array(np.load(src, mmap_mode="r"))):
         for plane in lv:
             for y in range(0, plane.shape[0], TILE):
                 for x in range(0, plane.shape[1], TILE):
@@ -132,7 +132,7 @@ def child_floor(src, out, _):
     enc = choose_codec(None, tiles[0].dtype, container="zarr")
     with ThreadPoolExecutor(os.cpu_count()) as pool:
         list(pool.map(enc.encode, tiles[:64]))  # warm up the pool and the codec
-        with _Span() as span:
+        with Span() as span:
             sizes = list(pool.map(lambda t: len(enc.encode(t)), tiles))
     Path(out).write_text(json.dumps({"bytes": sum(sizes), "tiles": len(tiles)}))
     return span.result()
