@@ -87,10 +87,10 @@ def peer_job(kind: str, src: str, out: str, tile: int):
     else:
         # what convert imports lazily, imported before the clock starts
         import imagecodecs  # noqa: F401
-        import napari_viv.batch.job  # noqa: F401
         import simplejpeg  # noqa: F401
         import zarr  # noqa: F401
 
+        import napari_viv.convert  # noqa: F401
         import napari_viv.read.jpeg_tiles  # noqa: F401
         import napari_viv.write.writer  # noqa: F401
         from napari_viv.cli import main
