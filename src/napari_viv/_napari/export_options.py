@@ -41,7 +41,9 @@ def compression_choices(format: str = "ome-tiff") -> list[str]:  # noqa: A002 - 
     from ..write.codecs import DEFAULT_COMPRESSION, DEFAULT_ZARR_COMPRESSION, TIFF_CODES, ZARR_CODECS
 
     default, names = (
-        (DEFAULT_ZARR_COMPRESSION, list(ZARR_CODECS)) if format == "ome-zarr" else (DEFAULT_COMPRESSION, list(TIFF_CODES))
+        (DEFAULT_ZARR_COMPRESSION, list(ZARR_CODECS))
+        if format == "ome-zarr"
+        else (DEFAULT_COMPRESSION, list(TIFF_CODES))
     )
     names.remove(default)
     return [default, *names]

@@ -26,8 +26,8 @@ from .widgets import OME_TIFF_FILTER, OME_ZARR_FILTER, FolderLabel, field
 #: The format choices: key -> (shown text, export format, NGFF version or None).
 FORMAT_CHOICES = {
     "ome-tiff": ("OME-TIFF", "ome-tiff", None),
-    "ngff-0.4": ("OME-Zarr (NGFF 0.4)", "ome-zarr", "0.4"),
-    "ngff-0.5": ("OME-Zarr (NGFF 0.5)", "ome-zarr", "0.5"),
+    "ngff-0.4": ("OME-Zarr NGFF 0.4", "ome-zarr", "0.4"),
+    "ngff-0.5": ("OME-Zarr NGFF 0.5", "ome-zarr", "0.5"),
 }
 _TIPS = {
     "ome-tiff": "The .ome.tif to write; offsets.json and view.json go beside it",
@@ -51,6 +51,10 @@ class OutputSection(Container):
         key = format_key if format_key in FORMAT_CHOICES else "ome-tiff"
         choices = [(text, k) for k, (text, _fmt, _ngff) in FORMAT_CHOICES.items()]
         self.format = ComboBox(choices=choices, value=key, label="Format", name="format")
+        # as wide as the dock allows, never wider (the canvas keeps half the window)
+        box = self.format.native
+        box.setSizeAdjustPolicy(box.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        box.setMinimumContentsLength(4)
         self.format.tooltip = (
             "OME-TIFF: one file, for sharing and desktop software. OME-Zarr: a folder of chunks, "
             "for object storage; NGFF 0.4 is what most tools read, 0.5 (Zarr v3) groups tiles into shards"
@@ -76,12 +80,14 @@ class OutputSection(Container):
         return fmt, ngff or "0.4"
 
     def path(self) -> Path | None:
-        """Return the output path as it will be written (the format's suffix added)."""
+        """Return the output path as it will be written (with the chosen format's suffix)."""
+        typed = self._typed()
+        return None if typed is None else naming.with_format(typed, self.export_format()[0])
+
+    def _typed(self) -> Path | None:
         value = self.output.value
         text = str(value).strip() if value is not None else ""
-        if text in ("", "."):
-            return None
-        return naming.export_path(Path(text).expanduser(), self.export_format()[0])
+        return None if text in ("", ".") else Path(text).expanduser()
 
     def set_path(self, path: Path) -> None:
         """Put ``path`` in the field (not a user choice: no change event)."""
@@ -111,7 +117,7 @@ class OutputSection(Container):
         return naming.free_output_path(folder, naming.file_stem_for(_stem_for(layers)), suffix)
 
     def _on_output(self, *_args) -> None:
-        """A typed name whose suffix names the other format chooses that format."""
+        """Choose the format a typed name's suffix names, when it names the other one."""
         value = self.output.value
         named = naming.suffix_format(str(value).strip()) if value is not None else None
         if named is not None and named != self.export_format()[0]:
@@ -119,15 +125,14 @@ class OutputSection(Container):
         self._show()
 
     def _on_format(self, *_args) -> None:
-        """A chosen format gives the name its suffix (a proposed name too)."""
+        """Give the name the chosen format's suffix (a proposed name too)."""
         self._show_format()
-        current = self.path()
-        if current is None:
+        typed, renamed = self._typed(), self.path()
+        if typed is None or renamed is None:
             return
-        renamed = naming.with_format(current, self.export_format()[0])
-        if self._proposed is not None and current == self._proposed:
+        if self._proposed is not None and typed == self._proposed:
             self._proposed = renamed
-        if renamed != Path(str(self.output.value)):
+        if renamed != typed:
             self.set_path(renamed)
 
     def _show_format(self) -> None:

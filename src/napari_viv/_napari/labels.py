@@ -101,7 +101,7 @@ def _each_label(labels: list, axes: str):
 
 
 def _entry(file: str, name: str, meta: dict, level0) -> dict[str, Any]:
-    """The view file's ``labels`` entry of one layer: where it is and how napari showed it."""
+    """Build the view file's ``labels`` entry of one layer: where it is and how napari showed it."""
     entry: dict[str, Any] = {"file": file, "name": name, "opacity": float(meta.get("opacity", 0.7))}
     entry.update(visible=bool(meta.get("visible", True)), contour=int(meta.get("contour", 0) or 0))
     entry["colors"] = _colors(meta, level0)
@@ -277,7 +277,7 @@ def store_labels_layer_data(store, view: dict | None, scale, translate) -> list[
 
 
 def _without_channel(src, name: str) -> list:
-    """The levels of a label image, a channel axis of size 1 dropped (napari's layers have none)."""
+    """Return a label image's levels without a channel axis of size 1 (napari's Labels have none)."""
     axes = src.metadata.axes
     if "C" not in axes:
         return src.levels
