@@ -174,6 +174,8 @@ def main() -> int:
 def shoot_zarr_export(app, panel) -> bool:
     """Choose OME-Zarr (NGFF 0.5), export the sample as a store, grab the panel."""
     panel.format.value = "ngff-0.5"  # the output's suffix follows: .ome.tif -> .ome.zarr
+    # beside the TIFF of the same stem their view files would clash: another name
+    panel.output.value = TMP / "synthetic_tissue_store.ome.zarr"
     panel.options_toggle.value = True
     panel.export_button.native.click()
     wait_until(app, lambda: panel.worker is None, timeout=600)

@@ -159,3 +159,25 @@ def test_a_bad_labels_layer_stops_a_store_export_before_writing(make_napari_view
     errors = [m for sev, m in notifications if "error" in sev.lower()]
     assert errors and "wrong size" in errors[-1] and "(100, 100)" in errors[-1]
     assert [p.name for p in tmp_path.iterdir() if not p.name.startswith("napari")] == []
+
+
+def test_a_store_never_takes_the_view_file_of_a_tiff_of_the_same_name(
+    make_napari_viewer, qtbot, tmp_path, notifications
+):
+    from napari_viv._napari import settings
+
+    settings.save_settings(settings.ExportSettings(folder=str(tmp_path)))
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((64, 64), np.uint16), name="cells")
+    panel = make_panel(viewer)
+    assert panel.output_path() == tmp_path / "cells.ome.tif"  # proposed
+    click(qtbot, panel.export_button)
+    wait_done(qtbot, panel)
+    assert (tmp_path / "cells.view.json").is_file()
+    panel.format.value = "ngff-0.4"  # a proposed name is proposed again: one no file or sidecar has
+    assert panel.output_path() == tmp_path / "cells-2.ome.zarr"
+    panel.output.value = tmp_path / "cells.ome.zarr"  # the user's own choice
+    assert panel.start_export() is False  # cells.view.json belongs to cells.ome.tif
+    errors = [m for sev, m in notifications if "error" in sev.lower()]
+    assert errors and "cells.view.json" in errors[-1] and "Replace" in errors[-1]
+    assert not (tmp_path / "cells.ome.zarr").exists()

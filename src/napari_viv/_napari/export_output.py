@@ -17,17 +17,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit
+from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label
 
 from .. import naming
 from .export_layers import source_path
-from .widgets import OME_TIFF_FILTER, OME_ZARR_FILTER, FolderLabel, field
+from .widgets import OME_TIFF_FILTER, OME_ZARR_FILTER, FolderLabel, row
 
 #: The format choices: key -> (shown text, export format, NGFF version or None).
 FORMAT_CHOICES = {
     "ome-tiff": ("OME-TIFF", "ome-tiff", None),
-    "ngff-0.4": ("OME-Zarr NGFF 0.4", "ome-zarr", "0.4"),
-    "ngff-0.5": ("OME-Zarr NGFF 0.5", "ome-zarr", "0.5"),
+    "ngff-0.4": ("OME-Zarr 0.4", "ome-zarr", "0.4"),
+    "ngff-0.5": ("OME-Zarr 0.5", "ome-zarr", "0.5"),
 }
 _TIPS = {
     "ome-tiff": "The .ome.tif to write; offsets.json and view.json go beside it",
@@ -57,16 +57,17 @@ class OutputSection(Container):
         box.setMinimumContentsLength(4)
         self.format.tooltip = (
             "OME-TIFF: one file, for sharing and desktop software. OME-Zarr: a folder of chunks, "
-            "for object storage; NGFF 0.4 is what most tools read, 0.5 (Zarr v3) groups tiles into shards"
+            "for object storage, in NGFF 0.4 (Zarr v2: what most tools read) or 0.5 (Zarr v3: tiles in shards)"
         )
         self.output = FileEdit(mode="w", filter=OME_TIFF_FILTER, name="output")
         self.folder_label = FolderLabel(name="output_folder")
         self.replace = CheckBox(text="Replace an existing file", value=False, name="replace")
-        widgets = [field("Format", self.format), self.output, self.folder_label, self.replace]
+        widgets = [_format_row(self.format), self.output, self.folder_label, self.replace]
         super().__init__(widgets=widgets, labels=False, name="output_section")
         self.margins = (0, 0, 0, 0)
         self.folder = folder
         self._proposed: Path | None = None  # the output path we filled in
+        self._layers: list = []  # the layers it was proposed for
         self._show_format()
         self.output.changed.connect(self._on_output)
         self.format.changed.connect(self._on_format)
@@ -97,6 +98,7 @@ class OutputSection(Container):
 
     def propose(self, layers) -> None:
         """Fill in an output path for ``layers`` unless the user chose one."""
+        self._layers = list(layers)
         current = self.path()
         if layers and (current is None or current == self._proposed):
             path = self._default(layers)
@@ -130,8 +132,8 @@ class OutputSection(Container):
         typed, renamed = self._typed(), self.path()
         if typed is None or renamed is None:
             return
-        if self._proposed is not None and typed == self._proposed:
-            self._proposed = renamed
+        if self._proposed is not None and typed == self._proposed and self._layers:
+            renamed = self._proposed = self._default(self._layers)  # a name no file or sidecar has
         if renamed != typed:
             self.set_path(renamed)
 
@@ -146,6 +148,19 @@ class OutputSection(Container):
         self.folder_label.set_path(path)
         if path is not None:
             self.output.tooltip = str(path)
+
+
+def _format_row(box: ComboBox) -> Container:
+    """Put a short "Format" label before ``box``, which takes the rest of the width.
+
+    Narrower than the options' labelled fields, so the choice shows whole
+    ("OME-Zarr 0.5") in the narrow dock.
+    """
+    label = Label(value="Format")
+    label.native.setBuddy(box.native)
+    line = row(label, box)
+    line.native.layout().setStretch(1, 1)
+    return line
 
 
 def _stem_for(layers) -> str:

@@ -254,9 +254,11 @@ class ExportToViv(Container):
             raise NapariVivError("tick at least one image layer", subject="Export to Viv")
         if path is None:
             raise NapariVivError("choose an output file", subject="Export to Viv")
-        if path.exists() and not self.replace.value:
-            problem = "already exists; tick 'Replace an existing file' or pick another name"
-            raise NapariVivError(problem, subject=path)
+        # the view file too: x.ome.tif and x.ome.zarr share x.view.json
+        for taken in (path, naming.view_path(path)):
+            if taken.exists() and not self.replace.value:
+                problem = "already exists; tick 'Replace an existing file' or pick another name"
+                raise NapariVivError(problem, subject=taken)
         return self._export_input(layers), path
 
     def _export_input(self, layers):
