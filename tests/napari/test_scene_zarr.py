@@ -169,3 +169,22 @@ def test_the_zarr_writer_is_the_one_napari_picks_for_zarr_names():
         assert any_writer is not None and any_writer.command == writer.command
     writer, _ = pm.get_writer("a.ome.tif", ["image"], plugin_name="napari-viv")
     assert writer.command.endswith(".write_layers")
+
+
+@pytest.mark.parametrize("ngff", ["0.4", "0.5"])
+def test_napari_ome_zarr_reads_our_labels_with_their_colours(make_napari_viewer, tmp_path, ngff):
+    """Interoperation: the other OME-Zarr plugin opens the labels napari-viv wrote."""
+    from napari_viv.write.writer import export_pyramid
+    from napari_viv.write.zarrlabels import LabelImage
+
+    pytest.importorskip("napari_ome_zarr", reason="pip install napari-ome-zarr to judge interoperation")
+    ids = _label_ids((200, 300)).astype(np.uint16)
+    colors = {4: (255, 0, 0, 255), 60000: (0, 0, 255, 255)}
+    store = export_pyramid(
+        reference_pixels((2, 200, 300)), tmp_path / "s.ome.zarr", ngff=ngff, labels=[LabelImage("n", ids, "YX", colors)]
+    ).image
+    viewer = make_napari_viewer()
+    (lab,) = [layer for layer in viewer.open(str(store), plugin="napari-ome-zarr") if type(layer).__name__ == "Labels"]
+    level0 = lab.data[0] if lab.multiscale else lab.data
+    np.testing.assert_array_equal(np.asarray(level0), ids)
+    np.testing.assert_allclose(lab.colormap.map(np.array([4, 60000])), [[1, 0, 0, 1], [0, 0, 1, 1]], atol=1 / 255)
