@@ -114,6 +114,14 @@ def test_store_export_with_labels_progress_and_viewing(make_napari_viewer, qtbot
     click(qtbot, panel.viewing.stop_button)
     assert not server.running
 
+    # the next panel starts with the format used last, and its codecs
+    from napari_viv._napari.export_widget import ExportToViv
+    from napari_viv.write.codecs import ZARR_CODECS
+
+    again = ExportToViv(viewer)
+    assert again.format.value == "ngff-0.5" and set(again.compression.choices) == set(ZARR_CODECS)
+    assert again.output_path().name.endswith(".ome.zarr")
+
 
 def _slow(shape=(4096, 4096), chunk=256, delay=0.02):
     import dask.array as da
