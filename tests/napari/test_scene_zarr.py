@@ -188,3 +188,12 @@ def test_napari_ome_zarr_reads_our_labels_with_their_colours(make_napari_viewer,
     level0 = lab.data[0] if lab.multiscale else lab.data
     np.testing.assert_array_equal(np.asarray(level0), ids)
     np.testing.assert_allclose(lab.colormap.map(np.array([4, 60000])), [[1, 0, 0, 1], [0, 0, 1, 1]], atol=1 / 255)
+
+
+def test_the_save_dialog_offers_the_zarr_filter_for_a_scene(make_napari_viewer):
+    from napari.plugins._npe2 import file_extensions_string_for_layers
+
+    viewer = make_napari_viewer()
+    layers = [viewer.add_image(np.zeros((64, 64), np.uint16)), viewer.add_labels(np.zeros((64, 64), np.uint8))]
+    filters, _writers = file_extensions_string_for_layers(layers)
+    assert "napari-viv OME-Zarr for Viv (*.ome.zarr *.zarr)" in filters.split(";;")
