@@ -14,6 +14,8 @@ panel to a temporary folder, starts serving it from the Viewing section
 * ``serve-widget.png``    *View a file in a browser* while serving the file
 * ``file-menu.png``       File ▸ IO Utilities with the two entries
 * ``publish-widget.png``  the panel's *Publish…* section after publishing to a folder
+* ``export-widget-zarr.png``  the panel with OME-Zarr (NGFF 0.5) chosen, options open,
+  after exporting the sample as a store
 
 Nothing is written to your napari settings: napari and napari-viv both use
 throw-away settings files in the temporary folder.
@@ -103,7 +105,7 @@ def read_some(url):
 
 
 def main() -> int:
-    """Open the demo, export, serve, and grab the four screenshots."""
+    """Open the demo, export, serve, and grab the screenshots."""
     import webbrowser
 
     from qtpy.QtWidgets import QApplication
@@ -163,8 +165,27 @@ def main() -> int:
         save(grab_menu(app, viewer.window), "file-menu.png")
     except Exception as exc:  # noqa: BLE001 - the menu shot is a nice-to-have
         print(f"could not capture the File menu: {exc}", file=sys.stderr)
+    if not shoot_zarr_export(app, panel):
+        return 1
     viewer.close()
     return 0
+
+
+def shoot_zarr_export(app, panel) -> bool:
+    """Choose OME-Zarr (NGFF 0.5), export the sample as a store, grab the panel."""
+    panel.format.value = "ngff-0.5"  # the output's suffix follows: .ome.tif -> .ome.zarr
+    # beside the TIFF of the same stem their view files would clash: another name
+    panel.output.value = TMP / "synthetic_tissue_store.ome.zarr"
+    panel.options_toggle.value = True
+    panel.export_button.native.click()
+    wait_until(app, lambda: panel.worker is None, timeout=600)
+    if not panel.exported or not panel.exported[0].is_dir():
+        print("store export failed:", panel.status.value, file=sys.stderr)
+        return False
+    settle(app, 0.5)
+    save(panel.native.widget().grab(), "export-widget-zarr.png")
+    panel.options_toggle.value = False
+    return True
 
 
 if __name__ == "__main__":

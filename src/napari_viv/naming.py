@@ -3,15 +3,16 @@
 An export is a pyramidal OME-TIFF ``<stem>.ome.tif`` (or ``.ome.tiff``) with
 sidecars beside it that share its stem:
 
-================================  ===========================================
-``<stem>.ome.tif``                the image (Avivator treats only names ending
-                                  in lowercase ``.ome.tif``/``.ome.tiff`` as
-                                  OME-TIFF)
-``<stem>.offsets.json``           IFD offsets; Viv and Avivator fetch it
-``<stem>.view.json``              colours, contrast limits, visibility, camera
-``<stem>.features.geojson``       napari Points and Shapes (GeoJSON, level-0 pixels)
-``<stem>.labels-<i>.ome.tif``     napari Labels layer i, a pyramid of its own
-================================  ===========================================
+==================================  ===========================================
+``<stem>.ome.tif``                  the image (Avivator treats only names ending
+                                    in lowercase ``.ome.tif``/``.ome.tiff`` as
+                                    OME-TIFF)
+``<stem>.offsets.json``             IFD offsets; Viv and Avivator fetch it
+``<stem>.view.json``                colours, contrast limits, visibility, camera
+``<stem>.features.geojson``         napari Points and Shapes (GeoJSON, level-0 pixels)
+``<stem>.labels-<i>.ome.tif``       napari Labels layer i, a pyramid of its own
+``<stem>.ome.zarr/labels/<name>``   the same inside an OME-Zarr store (NGFF labels)
+==================================  ===========================================
 
 The writer, the reader, the check, the server and the napari glue all ask
 this module; none of them spells a suffix itself.
@@ -130,6 +131,19 @@ def labels_path(tif_path, index: int) -> Path:
     return _sidecar(tif_path, f"{LABELS_INFIX}{int(index)}{DEFAULT_SUFFIX}")
 
 
+#: The group of an OME-Zarr store that holds its label images (NGFF ``labels``).
+ZARR_LABELS_GROUP = "labels"
+
+
+def store_label_path(store, name: str) -> Path:
+    """Give the folder of label image ``name`` inside an OME-Zarr store: ``<store>/labels/<name>``.
+
+    >>> store_label_path("/data/x.ome.zarr", "nuclei").as_posix()
+    '/data/x.ome.zarr/labels/nuclei'
+    """
+    return Path(os.fspath(store)) / ZARR_LABELS_GROUP / name
+
+
 def sidecar_paths(tif_path) -> list[Path]:
     """Every sidecar that may sit beside ``tif_path`` (offsets, view, features, label pyramids)."""
     labels = [labels_path(tif_path, i) for i in range(SERVED_LABELS)]
@@ -241,17 +255,17 @@ def file_stem_for(name: str, default: str = "image") -> str:
     return safe.strip(".") or default
 
 
-def free_output_path(folder, name: str) -> Path:
+def free_output_path(folder, name: str, suffix: str = DEFAULT_SUFFIX) -> Path:
     """Propose ``folder/<name>.ome.tif``, or ``<name>-2.ome.tif``, ... if that is taken.
 
     Taken means the image or one of its sidecars already exists: a proposal
-    never replaces a file.
+    never replaces a file. ``suffix`` ``.ome.zarr`` proposes a store.
     """
     folder = Path(os.fspath(folder))
     base = file_stem_for(name)
     n = 1
     while True:
-        candidate = folder / f"{base if n == 1 else f'{base}-{n}'}{DEFAULT_SUFFIX}"
+        candidate = folder / f"{base if n == 1 else f'{base}-{n}'}{suffix}"
         if not any(p.exists() for p in (candidate, *sidecar_paths(candidate))):
             return candidate
         n += 1
@@ -312,6 +326,18 @@ def output_format(path, format: str | None = None) -> str:  # noqa: A002 - the C
     return "ome-zarr" if is_zarr_name(path) else "ome-tiff"
 
 
+def suffix_format(path) -> str | None:
+    """Return the format the suffix of ``path`` names, or None for a name that names none.
+
+    >>> suffix_format("a.ome.zarr"), suffix_format("a.TIF"), suffix_format("a"), suffix_format("a.png")
+    ('ome-zarr', 'ome-tiff', None, None)
+    """
+    name = Path(os.fspath(path)).name.lower()
+    if is_zarr_name(name):
+        return "ome-zarr"
+    return "ome-tiff" if name.endswith((".tif", ".tiff")) else None
+
+
 def format_conflict(path, format: str | None) -> str | None:  # noqa: A002 - the CLI's --format
     """Say why ``format`` contradicts the suffix of ``path``; None when they agree (or one is silent).
 
@@ -320,12 +346,32 @@ def format_conflict(path, format: str | None) -> str | None:  # noqa: A002 - the
     >>> format_conflict("a.ome.tif", "ome-zarr"), format_conflict("a", "ome-zarr")
     ('a .tif name is an OME-TIFF, not an OME-Zarr store', None)
     """
-    name = Path(os.fspath(path)).name.lower()
-    if format == "ome-tiff" and is_zarr_name(name):
+    named = suffix_format(path)
+    if format == "ome-tiff" and named == "ome-zarr":
         return "a .zarr name is an OME-Zarr store, not an OME-TIFF"
-    if format == "ome-zarr" and name.endswith((".tif", ".tiff")):
+    if format == "ome-zarr" and named == "ome-tiff":
         return "a .tif name is an OME-TIFF, not an OME-Zarr store"
     return None
+
+
+def with_format(path, format: str) -> Path:  # noqa: A002 - the CLI's --format
+    """Give ``path`` renamed for ``format``: the other format's suffix replaced, a missing one added.
+
+    This is the rule the napari panel follows when the user picks a format:
+    the name keeps its stem and gets the format's suffix.
+
+    >>> with_format("a.ome.tif", "ome-zarr").name, with_format("a.zarr", "ome-tiff").name
+    ('a.ome.zarr', 'a.ome.tif')
+    >>> with_format("a.zarr", "ome-zarr").name, with_format("a", "ome-zarr").name
+    ('a.zarr', 'a.ome.zarr')
+    >>> with_format("a.TIF", "ome-tiff").name
+    'a.ome.tif'
+    """
+    p = Path(os.fspath(path))
+    named = suffix_format(p)
+    if named is None or named == format:
+        return export_path(p, format)
+    return p.with_name(stem(p) + format_suffix(format))
 
 
 def export_path(path, format: str | None = None) -> Path:  # noqa: A002 - the CLI's --format

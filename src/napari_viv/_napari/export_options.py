@@ -17,8 +17,13 @@ UNITS = ("µm", "nm", "mm")
 LEVEL_CHOICES = ("auto", *(str(n) for n in range(1, 13)))
 
 
-def compression_choices() -> list[str]:
-    """List the codecs the writer offers, the default first.
+def compression_choices(format: str = "ome-tiff") -> list[str]:  # noqa: A002 - the writer's name
+    """List the codecs the writer offers for ``format``, the default first.
+
+    Parameters
+    ----------
+    format : {"ome-tiff", "ome-zarr"}
+        The output format: each takes its own codecs.
 
     Returns
     -------
@@ -30,12 +35,18 @@ def compression_choices() -> list[str]:
     >>> from napari_viv.write.codecs import DEFAULT_COMPRESSION
     >>> compression_choices()[0] == DEFAULT_COMPRESSION
     True
+    >>> compression_choices("ome-zarr")
+    ['zlib', 'blosc-zstd', 'blosc-lz4', 'zstd', 'none']
     """
-    from ..write.codecs import DEFAULT_COMPRESSION, TIFF_CODES
+    from ..write.codecs import DEFAULT_COMPRESSION, DEFAULT_ZARR_COMPRESSION, TIFF_CODES, ZARR_CODECS
 
-    names = list(TIFF_CODES)
-    names.remove(DEFAULT_COMPRESSION)
-    return [DEFAULT_COMPRESSION, *names]
+    default, names = (
+        (DEFAULT_ZARR_COMPRESSION, list(ZARR_CODECS))
+        if format == "ome-zarr"
+        else (DEFAULT_COMPRESSION, list(TIFF_CODES))
+    )
+    names.remove(default)
+    return [default, *names]
 
 
 def _size_box(axis: str) -> FloatSpinBox:
@@ -60,13 +71,14 @@ def _toggle() -> PushButton:
 class ExportOptions(Container):
     """The export's options behind a ▸ Options toggle."""
 
-    def __init__(self) -> None:
+    def __init__(self, format: str = "ome-tiff", ngff: str = "0.4") -> None:  # noqa: A002 - the writer's name
         remembered = settings.load_settings()
+        self.format, self.ngff = format, ngff  #: the output format the codecs and plan are for
         self.options_toggle = _toggle()
         self.tile_size = ComboBox(
             choices=list(settings.TILE_SIZES), value=remembered.tile_size, label="Tile size", name="tile_size"
         )
-        compressions = compression_choices()
+        compressions = compression_choices(format)
         chosen = remembered.compression if remembered.compression in compressions else compressions[0]
         self.compression = ComboBox(choices=compressions, value=chosen, label="Compression", name="compression")
         levels = str(remembered.levels) if 0 < remembered.levels <= 12 else "auto"
@@ -105,6 +117,16 @@ class ExportOptions(Container):
             field("Unit", self.unit),
         ]
 
+    def set_format(self, format: str, ngff: str) -> None:  # noqa: A002 - the writer's name
+        """Offer the codecs of ``format`` (keeping the chosen one if it has it) and plan for it."""
+        self.format, self.ngff = format, ngff
+        choices = compression_choices(format)
+        if list(self.compression.choices) != choices:
+            chosen = self.compression.value if self.compression.value in choices else choices[0]
+            with self.compression.changed.blocked():
+                self.compression.choices = choices
+                self.compression.value = chosen
+
     def plan_widgets(self) -> tuple:
         """Return the options that change the plan."""
         return (self.tile_size, self.compression, self.levels, self.reuse)
@@ -125,6 +147,8 @@ class ExportOptions(Container):
             tile_size=self.tile_size.value,
             levels=self.levels_value(),
             compression=self.compression.value,
+            format=self.format,
+            ngff=self.ngff,
         )
 
     def physical_sizes(self) -> tuple[dict, str]:
@@ -148,6 +172,8 @@ class ExportOptions(Container):
             "overwrite": overwrite,
             "physical_sizes": sizes,
             "unit": unit,
+            "format": self.format,
+            "ngff": self.ngff,
         }
 
     def prefill(self, found) -> None:
@@ -163,8 +189,8 @@ class ExportOptions(Container):
             self.unit.choices = (*self.unit.choices, unit)
         self.unit.value = unit
 
-    def remember(self, folder: str) -> None:
-        """Save these choices and ``folder`` as the next panel's defaults."""
+    def remember(self, folder: str, format_key: str = "ome-tiff") -> None:
+        """Save these choices, ``folder`` and the format (its panel key) as the next panel's defaults."""
         settings.save_settings(
             settings.ExportSettings(
                 tile_size=self.tile_size.value,
@@ -172,6 +198,7 @@ class ExportOptions(Container):
                 levels=0 if self.levels.value == "auto" else int(self.levels.value),
                 downsample=self.downsample.value,
                 folder=folder,
+                format=format_key,
             )
         )
 

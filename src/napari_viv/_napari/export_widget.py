@@ -3,11 +3,12 @@
 * **Layers** (:class:`.export_layers.LayerList`): every image layer, ticked
   (only the visible ones when some are hidden), in channel order; ▲/▼
   reorder the channels.
-* **Output file** (:class:`.export_output.OutputSection`): a save-file
-  picker with the folder shown under it, proposed in the folder the layers
-  were read from, else the last folder used.
+* **Output file** (:class:`.export_output.OutputSection`): the format
+  (OME-TIFF, OME-Zarr NGFF 0.4 or 0.5; it and the name's suffix always
+  agree) and a save-file picker with the folder shown under it, proposed in
+  the folder the layers were read from, else the last folder used.
 * **Options** (:class:`.export_options.ExportOptions`, collapsed): tile
-  size, compression, levels, downsampling, the layers' own levels, pixel
+  size, compression (the chosen format's codecs), levels, downsampling, the layers' own levels, pixel
   size (prefilled from scale and units).
 * **Plan**: level shapes, planes and estimated size
   (:func:`napari_viv.write.plan.plan_pyramid`).
@@ -68,7 +69,7 @@ def plan_lines(plan, found) -> list[str]:
 
 
 class ExportToViv(Container):
-    """Export image layers as one Viv pyramidal OME-TIFF, then view it."""
+    """Export image layers as one Viv pyramidal OME-TIFF or OME-Zarr store, then view it."""
 
     def __init__(self, napari_viewer) -> None:
         self.viewer = napari_viewer
@@ -79,9 +80,11 @@ class ExportToViv(Container):
         self._alive = [True]  # False once Qt has destroyed the panel
         self._job = ExportJob(self._on_progress, self._on_returned, self._on_finished)
         self.layer_rows = LayerList(napari_viewer, self._on_layers_changed)
-        self.output_section = OutputSection(settings.load_settings().folder)
+        remembered = settings.load_settings()
+        self.output_section = OutputSection(remembered.folder, remembered.format)
         self.output, self.replace = self.output_section.output, self.output_section.replace
-        self.options_section = ExportOptions()
+        self.format = self.output_section.format
+        self.options_section = ExportOptions(*self.output_section.export_format())
         for name in ("options_toggle", "options_box", "tile_size", "compression", "levels", "downsample", "reuse"):
             setattr(self, name, getattr(self.options_section, name))
         for name in ("pixel_x", "pixel_y", "pixel_z", "pixel_z_row", "unit"):
@@ -131,6 +134,7 @@ class ExportToViv(Container):
         """Keep the plan current; wire the buttons; cancel when Qt destroys the panel."""
         for widget in self.options_section.plan_widgets():
             widget.changed.connect(self.update_plan)
+        self.format.changed.connect(self._on_format)
         self.export_button.clicked.connect(self.start_export)
         self.cancel_button.clicked.connect(self.cancel_export)
         alive = self._alive
@@ -178,8 +182,12 @@ class ExportToViv(Container):
         return self.layer_rows.chosen()
 
     def output_path(self) -> Path | None:
-        """Return the output path as it will be written (``.ome.tif`` added)."""
+        """Return the output path as it will be written (the format's suffix added)."""
         return self.output_section.path()
+
+    def export_format(self) -> tuple[str, str]:
+        """Return the chosen format and NGFF version, e.g. ``("ome-zarr", "0.5")``."""
+        return self.output_section.export_format()
 
     def update_plan(self, *_args) -> None:
         """Recompute and show the planned levels and estimated size."""
@@ -246,9 +254,11 @@ class ExportToViv(Container):
             raise NapariVivError("tick at least one image layer", subject="Export to Viv")
         if path is None:
             raise NapariVivError("choose an output file", subject="Export to Viv")
-        if path.exists() and not self.replace.value:
-            problem = "already exists; tick 'Replace an existing file' or pick another name"
-            raise NapariVivError(problem, subject=path)
+        # the view file too: x.ome.tif and x.ome.zarr share x.view.json
+        for taken in (path, naming.view_path(path)):
+            if taken.exists() and not self.replace.value:
+                problem = "already exists; tick 'Replace an existing file' or pick another name"
+                raise NapariVivError(problem, subject=taken)
         return self._export_input(layers), path
 
     def _export_input(self, layers):
@@ -272,6 +282,11 @@ class ExportToViv(Container):
             else:
                 self.plan_text.value = "\n".join(plan_lines(self.plan, found))
         self._update_enabled()
+
+    def _on_format(self, *_args) -> None:
+        """Offer the chosen format's codecs and plan for it (the output section renames the file)."""
+        self.options_section.set_format(*self.export_format())
+        self.update_plan()
 
     def _on_layers_changed(self) -> None:
         self.scene_rows.sync()  # the scene hook: labels, points and shapes follow the viewer too
@@ -324,7 +339,7 @@ class ExportToViv(Container):
         settings.remember_last_export(image)
         _update_napari_history(image)
         self.progress.value = self.progress.max
-        size = human_bytes(sum(p.stat().st_size for p in written if p.exists()))
+        size = human_bytes(sum(_size(p) for p in written))
         self.status.value = f"Saved {image.name} ({size})"
         self.status.tooltip = "\n".join(str(p) for p in written)
         message = f"Saved {image.name} ({size}) in {image.parent}"
@@ -337,6 +352,7 @@ class ExportToViv(Container):
         self.viewing.set_file(image)
         self.publishing.set_file(image)
         self._show_viewing(True)
+        self.publishing.visible = not image.is_dir()  # publish takes OME-TIFF exports (docs/napari-widgets.md)
         notify_info(message)
 
     def _show_viewing(self, shown: bool) -> None:
@@ -357,7 +373,14 @@ class ExportToViv(Container):
 
     def _remember(self, path: Path) -> None:
         self.output_section.folder = str(path.parent)
-        self.options_section.remember(self.output_section.folder)
+        self.options_section.remember(self.output_section.folder, self.format.value)
+
+
+def _size(path: Path) -> int:
+    """Bytes of a written file, or of every file in a written OME-Zarr store (a folder)."""
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size if path.exists() else 0
 
 
 def _rounded(sizes) -> dict:

@@ -6,6 +6,12 @@ nearest pixel (never a mean, which would invent label ids). Its colours (one
 per label id present, from napari's colormap, direct or cyclic), opacity and
 visibility go to the view file's ``labels`` list. The reader opens them again
 as Labels layers with those colours.
+
+In an OME-Zarr export the label pyramids go inside the store instead, as its
+NGFF ``labels/`` group (:func:`store_label_images`; written by
+:mod:`napari_viv.write.zarrlabels` before the store is published), and the
+view entry's ``file`` is ``<store>/labels/<name>``. The reader opens any
+store's label images, ours or another writer's (:func:`store_labels_layer_data`).
 """
 
 from __future__ import annotations
@@ -81,6 +87,27 @@ def _colors(meta: dict, data) -> dict[str, list[int]]:
     return {str(int(i)): [int(round(v * 255)) for v in c] for i, c in zip(ids, rgba, strict=True)}
 
 
+def _each_label(labels: list, axes: str):
+    """Yield ``(name, label axes, lazy unsigned ids, level 0 in memory, meta)`` per Labels layer."""
+    for i, (data, meta, _) in enumerate(labels):
+        level0 = data[0] if meta.get("multiscale") else data
+        name = str(meta.get("name") or f"labels {i}")
+        lab_axes = "".join(a for a in axes if a != "C")[-len(level0.shape) :]
+        try:
+            arr = _label_dtype(level0)
+        except NapariVivError as exc:
+            raise exc.about(name) from None
+        yield name, lab_axes, arr, np.asarray(level0), meta
+
+
+def _entry(file: str, name: str, meta: dict, level0) -> dict[str, Any]:
+    """Build the view file's ``labels`` entry of one layer: where it is and how napari showed it."""
+    entry: dict[str, Any] = {"file": file, "name": name, "opacity": float(meta.get("opacity", 0.7))}
+    entry.update(visible=bool(meta.get("visible", True)), contour=int(meta.get("contour", 0) or 0))
+    entry["colors"] = _colors(meta, level0)
+    return entry
+
+
 def export_labels(target: Path, labels: list, axes: str) -> tuple[list[Path], list[dict]]:
     """Write each Labels layer as a pyramid beside ``target``; return the files and view entries.
 
@@ -103,22 +130,52 @@ def export_labels(target: Path, labels: list, axes: str) -> tuple[list[Path], li
 
     written: list[Path] = []
     entries = []
-    for i, (data, meta, _) in enumerate(labels):
-        level0 = data[0] if meta.get("multiscale") else data
-        name = str(meta.get("name") or f"labels {i}")
-        lab_axes = "".join(a for a in axes if a != "C")[-len(level0.shape) :]
-        try:
-            arr = _label_dtype(level0)
-        except NapariVivError as exc:
-            raise exc.about(name) from None
+    for i, (name, lab_axes, arr, level0, meta) in enumerate(_each_label(labels, axes)):
         path = labels_path(target, i)
         result = export_pyramid(arr, path, axes=lab_axes, name=name, downsample="nearest", overwrite=True)
         written += [p for p in result.paths if p.exists()]
-        entry: dict[str, Any] = {"file": path.name, "name": name, "opacity": float(meta.get("opacity", 0.7))}
-        entry.update(visible=bool(meta.get("visible", True)), contour=int(meta.get("contour", 0) or 0))
-        entry["colors"] = _colors(meta, np.asarray(level0) if not hasattr(level0, "compute") else level0.compute())
-        entries.append(entry)
+        entries.append(_entry(path.name, name, meta, level0))
     return written, entries
+
+
+def store_label_images(target: Path, labels: list, axes: str) -> tuple[list, list[dict]]:
+    """Turn Labels layers into the label images of an OME-Zarr export, and their view entries.
+
+    Nothing is written here: the images go to ``export_pyramid(..., labels=)``,
+    which puts them under the store's ``labels/`` group before the store is
+    published. Each entry's ``file`` is the label group relative to the view
+    file, ``<store name>/labels/<name>``.
+
+    Parameters
+    ----------
+    target : Path
+        The store (``x.ome.zarr``).
+    labels : list of (data, meta, "labels")
+        The Labels ``LayerData`` (already checked).
+    axes : str
+        The image's axes; the labels take them without C.
+
+    Returns
+    -------
+    tuple
+        (list of :class:`napari_viv.write.zarrlabels.LabelImage`, view-file ``labels`` entries).
+    """
+    from ..naming import file_stem_for, store_label_path
+    from ..write.zarrlabels import LabelImage
+
+    images, entries, taken = [], [], set()
+    for name, lab_axes, arr, level0, meta in _each_label(labels, axes):
+        base = file_stem_for(name, "labels")
+        group, n = base, 1
+        while group.lower() in taken:
+            n += 1
+            group = f"{base}-{n}"
+        taken.add(group.lower())
+        entry = _entry(store_label_path(target.name, group).as_posix(), name, meta, level0)
+        colors = {int(k): tuple(v) for k, v in entry["colors"].items()}
+        images.append(LabelImage(group, arr, lab_axes, colors))
+        entries.append(entry)
+    return images, entries
 
 
 def add_to_view(view_path: Path, entries: list[dict]) -> Path:
@@ -174,14 +231,77 @@ def labels_layer_data(image_path, view: dict | None, scale, translate) -> list[t
         path = Path(image_path).with_name(Path(entry["file"]).name)
         if not path.is_file():
             continue
-        src = open_image(path)
-        levels = src.levels
-        ndim = len(levels[0].shape)
-        meta: dict[str, Any] = {"name": entry.get("name") or path.name, "opacity": float(entry.get("opacity", 0.7))}
-        meta.update(visible=bool(entry.get("visible", True)), multiscale=len(levels) > 1)
-        meta.update(scale=list(scale)[-ndim:], translate=list(translate)[-ndim:])
-        colors = {int(k): [v / 255 for v in c] for k, c in (entry.get("colors") or {}).items()}
-        if colors:
-            meta["colormap"] = {None: [0, 0, 0, 0], 0: [0, 0, 0, 0], **colors}
-        out.append((levels if len(levels) > 1 else levels[0], meta, "labels"))
+        out.append(_layer(open_image(path).levels, entry, path.name, scale, translate))
     return out
+
+
+def store_labels_layer_data(store, view: dict | None, scale, translate) -> list[tuple]:
+    """Open the label images of an OME-Zarr store (its ``labels/`` group) as Labels ``LayerData``.
+
+    Any writer's store works (ours, ome-zarr-py's ``write_labels``): colours
+    come from each label image's ``image-label`` block. The view file's
+    ``labels`` entry whose ``file`` is that label group, when there is one,
+    adds how napari showed it (name, opacity, visibility, contour, colours).
+
+    Parameters
+    ----------
+    store : path-like
+        The image's store.
+    view : dict or None
+        Its view file's content.
+    scale, translate : sequence of float
+        The image layers' placement.
+
+    Returns
+    -------
+    list of (data, meta, "labels")
+        Label images that cannot be opened are left out, with a warning notification naming them.
+    """
+    from ..read.omezarr import open_omezarr, store_labels
+
+    store = Path(store)
+    looks = {}
+    for entry in (view or {}).get("labels") or []:
+        if isinstance(entry, dict) and isinstance(entry.get("file"), str):
+            looks[os.path.normpath(store.parent / entry["file"])] = entry
+    out = []
+    for name, folder, colors in store_labels(store):
+        try:
+            levels = _without_channel(open_omezarr(folder), name)
+        except NapariVivError as exc:
+            _warn(f"{store.name}: label image {name!r} not opened: {exc.problem}")
+            continue
+        entry = looks.get(os.path.normpath(folder)) or {"colors": {str(k): list(v) for k, v in colors.items()}}
+        out.append(_layer(levels, entry, name, scale, translate))
+    return out
+
+
+def _without_channel(src, name: str) -> list:
+    """Return a label image's levels without a channel axis of size 1 (napari's Labels have none)."""
+    axes = src.metadata.axes
+    if "C" not in axes:
+        return src.levels
+    c = axes.index("C")
+    if int(src.levels[0].shape[c]) != 1:
+        raise NapariVivError("it has several channels; label images have one", subject=name)
+    return [level[(slice(None),) * c + (0,)] for level in src.levels]
+
+
+def _layer(levels: list, entry: dict, name: str, scale, translate) -> tuple:
+    """One Labels ``LayerData``: ``levels`` shown as ``entry`` (a view file's labels entry) says."""
+    ndim = len(levels[0].shape)
+    meta: dict[str, Any] = {"name": entry.get("name") or name, "opacity": float(entry.get("opacity", 0.7))}
+    meta.update(visible=bool(entry.get("visible", True)), multiscale=len(levels) > 1)
+    meta.update(scale=list(scale)[-ndim:], translate=list(translate)[-ndim:])
+    if entry.get("contour"):
+        meta["contour"] = int(entry["contour"])
+    colors = {int(k): [v / 255 for v in c] for k, c in (entry.get("colors") or {}).items()}
+    if colors:
+        meta["colormap"] = {None: [0, 0, 0, 0], 0: [0, 0, 0, 0], **colors}
+    return levels if len(levels) > 1 else levels[0], meta, "labels"
+
+
+def _warn(message: str) -> None:
+    from napari.utils.notifications import show_warning
+
+    show_warning(message)

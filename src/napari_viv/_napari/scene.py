@@ -183,7 +183,41 @@ def _shape_yx_of(inp) -> tuple[int, int]:
     return int(inp.shape[axes.index("Y")]), int(inp.shape[axes.index("X")])
 
 
-def publish_scene(target, prepared: tuple, axes: str | None, written: Sequence) -> list:
+def labels_into_store(target, prepared: tuple, axes: str | None) -> tuple[dict, tuple, list[dict]]:
+    """For an OME-Zarr export, make the prepared labels part of the image export itself.
+
+    A store holds its labels inside (NGFF ``labels/``), written before the
+    store is published, so they are given to ``export_pyramid(..., labels=)``
+    rather than written after it as an OME-TIFF's sibling files are.
+
+    Parameters
+    ----------
+    target : Path
+        The export's output (``.ome.zarr``/``.zarr``, or an OME-TIFF: then nothing changes).
+    prepared : tuple
+        From :func:`prepare_scene`.
+    axes : str or None
+        The image's axes.
+
+    Returns
+    -------
+    tuple
+        (keywords to add to ``export_pyramid``, what :func:`publish_scene` still
+        writes, the labels' view-file entries for :func:`publish_scene`).
+    """
+    from pathlib import Path
+
+    from ..naming import is_zarr_name
+    from .labels import store_label_images
+
+    sidecar, labels = prepared
+    if not labels or not is_zarr_name(target):
+        return {}, prepared, []
+    images, entries = store_label_images(Path(target), labels, axes or "YX")
+    return {"labels": images}, (sidecar, []), entries
+
+
+def publish_scene(target, prepared: tuple, axes: str | None, written: Sequence, entries: Sequence[dict] = ()) -> list:
     """Write the labels pyramids (and their view-file entries) and the points/shapes sidecar.
 
     On any failure everything the export wrote is removed, so nothing half-written stays.
@@ -191,13 +225,15 @@ def publish_scene(target, prepared: tuple, axes: str | None, written: Sequence) 
     Parameters
     ----------
     target : Path
-        The ``.ome.tif`` written.
+        The ``.ome.tif`` (or OME-Zarr store) written.
     prepared : tuple
-        From :func:`prepare_scene`.
+        From :func:`prepare_scene` (or what :func:`labels_into_store` left of it).
     axes : str or None
         The image's axes.
     written : sequence of Path
         The image export's files.
+    entries : sequence of dict, optional
+        View-file ``labels`` entries of labels already written (inside a store).
 
     Returns
     -------
@@ -211,19 +247,39 @@ def publish_scene(target, prepared: tuple, axes: str | None, written: Sequence) 
 
     sidecar, labels = prepared
     added: list = []
+    entries = list(entries)
     try:
         if labels:
-            files, entries = export_labels(Path(target), labels, axes or "YX")
+            files, more = export_labels(Path(target), labels, axes or "YX")
             added += files
+            entries += more
+        if entries:
             view = add_to_view(view_path(target), entries)
             if str(view) not in {str(p) for p in written}:
                 added.append(view)
         added += publish_sidecar(target, sidecar, written)
     except BaseException:
-        for p in [*written, *added]:
-            Path(p).unlink(missing_ok=True)
+        remove_written([*written, *added])
         raise
     return added
+
+
+def remove_written(paths: Sequence) -> None:
+    """Remove what an export wrote: files, and OME-Zarr stores (folders) whole.
+
+    Parameters
+    ----------
+    paths : sequence of path-like
+        The export's outputs; missing ones are skipped.
+    """
+    import shutil
+    from pathlib import Path
+
+    for p in map(Path, paths):
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
 
 
 def scene_sidecar_for(images: Sequence[tuple], scene: Sequence[tuple], axes: str | None) -> bytes | None:
@@ -272,8 +328,6 @@ def publish_sidecar(target, sidecar: bytes | None, written: Sequence) -> list:
     list of Path
         ``[sidecar path]`` or ``[]``.
     """
-    from pathlib import Path
-
     from ..naming import features_path
     from ..scene.features import write_features
 
@@ -284,8 +338,7 @@ def publish_sidecar(target, sidecar: bytes | None, written: Sequence) -> list:
     try:
         return [write_features(path, sidecar)]
     except OSError:
-        for p in written:
-            Path(p).unlink(missing_ok=True)
+        remove_written(written)
         raise
 
 
@@ -305,16 +358,21 @@ def scene_layers_beside(path, image_layers: Sequence[tuple]) -> list[tuple]:
         Empty without a (valid) sidecar.
     """
     from ..naming import features_path, view_path
+    from ..read.omezarr import is_zarr_store
     from ..scene.features import read_features
     from ..viewfile import read_view
     from .features import scene_layer_data
-    from .labels import labels_layer_data
+    from .labels import labels_layer_data, store_labels_layer_data
 
     if not image_layers:
         return []
     meta = image_layers[0][1]
     scale = list(meta.get("scale") or [1.0, 1.0])
     translate = list(meta.get("translate") or [0.0] * len(scale))
-    out = labels_layer_data(path, read_view(view_path(path)), scale, translate)
+    view = read_view(view_path(path))
+    if is_zarr_store(path):  # a store holds its labels inside: ours and other writers'
+        out = store_labels_layer_data(path, view, scale, translate)
+    else:
+        out = labels_layer_data(path, view, scale, translate)
     doc = read_features(features_path(path))
     return out + (scene_layer_data(doc, scale, translate) if doc else [])

@@ -61,7 +61,11 @@ class SceneRows(Container):
 
 
 def run_export_with_scene(run, data, path, options, relay, cancel_event, prepared, axes):
-    """Run the panel's export, then write the scene; a failure removes everything written.
+    """Run the panel's export with the scene; a failure removes everything written.
+
+    Labels go inside an OME-Zarr store (part of the export itself); an
+    OME-TIFF's label pyramids and either format's points/shapes sidecar are
+    written after the image.
 
     Parameters
     ----------
@@ -81,12 +85,16 @@ def run_export_with_scene(run, data, path, options, relay, cancel_event, prepare
     """
     from ..errors import NapariVivError
     from ..text import one_line
-    from .scene import publish_scene
+    from .scene import labels_into_store, publish_scene
 
-    status, value = run(data, path, options, relay, cancel_event)
-    if status != "done" or (prepared[0] is None and not prepared[1]):
+    try:
+        extra, prepared, entries = labels_into_store(path, prepared, axes)
+    except NapariVivError as exc:
+        return "error", one_line(exc)
+    status, value = run(data, path, {**options, **extra}, relay, cancel_event)
+    if status != "done" or (prepared[0] is None and not prepared[1] and not entries):
         return status, value
     try:
-        return status, value + [str(p) for p in publish_scene(path, prepared, axes, value)]
+        return status, value + [str(p) for p in publish_scene(path, prepared, axes, value, entries)]
     except (NapariVivError, OSError) as exc:
         return "error", one_line(exc)

@@ -142,7 +142,7 @@ class ViewingSection(Container):
             notify_error("View in a browser: choose an exported .ome.tif first")
             return False
         try:
-            if not path.is_file():
+            if not path.exists():  # a file, or an OME-Zarr store (a folder)
                 raise NapariVivError("no such file", subject=path)
             server = RangeServer([path])
             server.start()

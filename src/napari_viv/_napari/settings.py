@@ -41,6 +41,8 @@ class ExportSettings:
     levels: int = 0
     downsample: str = "mean"
     folder: str = ""
+    #: The panel's format choice: "ome-tiff", "ngff-0.4" or "ngff-0.5" (export_output.FORMAT_CHOICES).
+    format: str = "ome-tiff"
 
 
 def settings_path() -> Path | None:

@@ -18,6 +18,8 @@ from .. import naming
 LABEL_WIDTH = 104
 #: The file-dialog filter for the OME-TIFF a panel writes or serves.
 OME_TIFF_FILTER = "OME-TIFF ({})".format(" ".join(f"*{s}" for s in naming.OME_TIFF_SUFFIXES))
+#: The file-dialog filter for an OME-Zarr store a panel writes.
+OME_ZARR_FILTER = "OME-Zarr ({})".format(" ".join(f"*{s}" for s in naming.ZARR_SUFFIXES))
 
 
 def row(*widgets) -> Container:

@@ -1,16 +1,19 @@
-"""npe2 writer: save the selected image layers as one Viv pyramidal OME-TIFF.
+"""npe2 writers: save the selected layers as one Viv pyramidal OME-TIFF, or one OME-Zarr store.
 
 napari calls :func:`write_layers` from File > Save Selected Layers… (filter
 "napari-viv pyramidal OME-TIFF for Viv") and from
-``viewer.layers.save(path, plugin="napari-viv")``. The layers become the
-channels of one file (see :mod:`.layers`), written by
-:func:`napari_viv.write.writer.export_pyramid` with its defaults, next to an
-``offsets.json``. Progress shows in napari's activity dock.
+``viewer.layers.save(path, plugin="napari-viv")`` for a ``.ome.tif`` name;
+:func:`write_zarr_layers` for the filter "napari-viv OME-Zarr for Viv" and a
+``.ome.zarr`` or ``.zarr`` name. The image layers become the channels of one
+image (see :mod:`.layers`), written by
+:func:`napari_viv.write.writer.export_pyramid` with its defaults (an OME-TIFF
+next to its ``offsets.json``; a store in NGFF 0.4); Labels, Points and Shapes
+layers travel with it (:mod:`.scene`). Progress shows in napari's activity dock.
 
-Problems (a non-image layer, mismatched shapes, an unwritable folder) are
-shown as a napari error notification naming the layers or folder; nothing
-is written and the writer returns ``[]``, which napari reports as a failed
-save.
+Problems (a layer the export cannot hold, mismatched shapes, an unwritable
+folder) are shown as a napari error notification naming the layers or
+folder; nothing is written and the writer returns ``[]``, which napari
+reports as a failed save.
 """
 
 from __future__ import annotations
@@ -23,23 +26,34 @@ from .. import naming
 from ..errors import Cancelled, NapariVivError
 
 
-def viv_path(path) -> Path:
-    """Return the ``.ome.tif`` path napari-viv writes for what the user typed.
+def viv_path(path, default_format: str = "ome-tiff") -> Path:
+    """Return the path napari-viv writes for what the user typed.
 
-    Same rule as the core writer: a lowercase ``.ome.tif``/``.ome.tiff``
-    (Avivator matches it case-sensitively); ``x.tif`` becomes ``x.ome.tif``
-    and a name without extension gets ``.ome.tif``.
+    The name's suffix decides the format (``.ome.zarr``/``.zarr``: a store;
+    ``.tif``/``.tiff``: an OME-TIFF); a name with neither is written in
+    ``default_format``, the format of the writer napari chose. Same rule as
+    the core writer: ``x.tif`` becomes ``x.ome.tif`` (lowercase: Avivator
+    matches it case-sensitively) and a name without a suffix gets the format's.
     """
-    return naming.output_path(Path(os.fspath(path)).expanduser())
+    p = Path(os.fspath(path)).expanduser()
+    return naming.export_path(p, naming.suffix_format(p) or default_format)
 
 
 def write_layers(path: str, layer_data: list[tuple]) -> list[str]:
-    """npe2 multi-layer writer; returns the written .ome.tif, offsets.json and view.json."""
+    """npe2 multi-layer writer; returns the written .ome.tif, offsets.json and view.json (and the scene's files)."""
+    return _write(viv_path(path), layer_data)
+
+
+def write_zarr_layers(path: str, layer_data: list[tuple]) -> list[str]:
+    """npe2 multi-layer writer for OME-Zarr (NGFF 0.4); returns the store, view.json and the scene's files."""
+    return _write(viv_path(path, "ome-zarr"), layer_data)
+
+
+def _write(target: Path, layer_data: list[tuple]) -> list[str]:
     from napari.utils.notifications import show_error, show_info
 
     from ..text import one_line
 
-    target = viv_path(path)
     notes: list[str] = []
     try:
         written = save_layer_data(target, layer_data, notes=notes)
@@ -76,10 +90,11 @@ def save_layer_data(target: Path, layer_data, notes: list[str] | None = None) ->
     from .scene import camera_for_layer_data
 
     md.camera = camera_for_layer_data(layer_data, shape_yx(inp)) or md.camera
-    written = _export_with_progress(inp, target)
-    from .scene import publish_scene
+    from .scene import labels_into_store, publish_scene
 
-    written += publish_scene(target, prepared, inp.metadata.axes, written)
+    extra, prepared, entries = labels_into_store(target, prepared, md.axes)  # a store holds its labels inside
+    written = _export_with_progress(inp, target, extra)
+    written += publish_scene(target, prepared, inp.metadata.axes, written, entries)
     if notes is not None and inp.unit_note:
         notes.append(inp.unit_note)
     return written
@@ -97,7 +112,7 @@ def shape_yx(inp) -> tuple[int, int]:
     return inp.shape[axes.index("Y")], inp.shape[axes.index("X")]
 
 
-def _export_with_progress(inp, target: Path) -> list[Path]:
+def _export_with_progress(inp, target: Path, extra: dict) -> list[Path]:
     """Run export_pyramid in a thread; the GUI thread drives the progress bar.
 
     The core may report progress from its worker threads, and napari's
@@ -127,6 +142,7 @@ def _export_with_progress(inp, target: Path) -> list[Path]:
                 overwrite=True,
                 progress=on_progress,
                 **inp.export_kwargs(),
+                **extra,
             )
             while True:
                 finished, _ = wait([fut], timeout=0.1)

@@ -288,3 +288,56 @@ def _with_view(meta: ImageMetadata, levels: list, path: Path) -> ImageMetadata:
     """Apply ``<stem>.view.json`` beside the store, as for an OME-TIFF."""
     view = read_view(path.with_name(naming.stem(path) + naming.VIEW_SUFFIX))
     return apply_view(meta, view, _nchannels(meta, levels)) if view else meta
+
+
+def store_labels(path) -> list[tuple[str, Path, dict[int, tuple[int, ...]]]]:
+    """List the label images of an OME-Zarr store: its ``labels`` group's names, folders and colours.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The image's store.
+
+    Returns
+    -------
+    list of (str, Path, dict)
+        Per label image its name, its folder and ``{label id: (r, g, b, a)}``
+        (0-255) from its ``image-label`` colours; empty for a store without
+        labels. Names whose group has no ``image-label`` metadata are left out.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> from napari_viv.write.zarrlabels import LabelImage, write_labels
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = write_labels(root, [LabelImage("cells", np.ones((64, 64), np.uint8), "YX", {1: (9, 9, 9, 255)})])
+    >>> [(name, folder.name, colors) for name, folder, colors in store_labels(root)]
+    [('cells', 'cells', {1: (9, 9, 9, 255)})]
+    """
+    import zarr
+
+    root = Path(path)
+    try:
+        group = zarr.open_group(str(root / naming.ZARR_LABELS_GROUP), mode="r")
+        names = ome_attributes(dict(group.attrs))[0].get("labels")
+    except Exception:  # noqa: BLE001 - no (readable) labels group: no labels
+        return []
+    out = []
+    for name in names if isinstance(names, list) else []:
+        folder = naming.store_label_path(root, str(name))
+        try:
+            label = ome_attributes(dict(zarr.open_group(str(folder), mode="r").attrs))[0].get("image-label")
+        except Exception:  # noqa: BLE001 - a listed group that is missing or broken
+            continue
+        if isinstance(label, dict):
+            out.append((str(name), folder, _label_colors(label.get("colors"))))
+    return out
+
+
+def _label_colors(colors: Any) -> dict[int, tuple[int, ...]]:
+    out = {}
+    for entry in colors if isinstance(colors, list) else []:
+        value, rgba = (entry.get("label-value"), entry.get("rgba")) if isinstance(entry, dict) else (None, None)
+        if isinstance(value, int) and isinstance(rgba, list) and len(rgba) == 4:
+            out[int(value)] = tuple(int(v) for v in rgba)
+    return out

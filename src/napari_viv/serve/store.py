@@ -15,8 +15,9 @@ safely:
   the store, and be a regular file;
 * the store's name itself is not a file: ``/<store name>`` is 404.
 
-``<stem>.view.json`` beside the store is its sidecar (our viewer reads it
-as for an OME-TIFF).
+``<stem>.view.json`` and ``<stem>.features.geojson`` (points and shapes)
+beside the store are its sidecars (our viewer reads them as for an
+OME-TIFF); its label images are inside it (``labels/<name>``).
 """
 
 from __future__ import annotations
@@ -28,15 +29,15 @@ from .. import naming
 
 
 def store_sidecars(store) -> list[Path]:
-    """Return the sidecar files that may sit beside a store: ``<stem>.view.json``.
+    """Return the sidecar files that may sit beside a store: its view file and points/shapes.
 
     Examples
     --------
     >>> [p.name for p in store_sidecars("/data/tissue.ome.zarr")]
-    ['tissue.view.json']
+    ['tissue.view.json', 'tissue.features.geojson']
     """
     store = Path(os.fspath(store))
-    return [store.with_name(naming.stem(store) + naming.VIEW_SUFFIX)]
+    return [naming.view_path(store), naming.features_path(store)]
 
 
 def store_file(store: Path, key: str) -> Path | None:

@@ -6,11 +6,15 @@ dataset per level, ``"0"``, ``"1"``, ..., each with its scale (the pixel
 size times 2**level in Y and X: every level is floor(previous / 2)).
 ``omero`` carries channel labels, colours (``RRGGBB``), windows (the
 contrast limits, within the dtype's range) and which channels are active.
+A label image (``labels/<name>``) has the same ``multiscales`` and an
+``image-label`` block (colours per id, its source image) instead of ``omero``;
+the ``labels`` group lists the label images' names.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -162,3 +166,71 @@ def ngff_attributes(
         return {"ome": {"version": version, "multiscales": [multiscale], "omero": omero}}
     multiscale = {"version": version, **multiscale}
     return {"multiscales": [multiscale], "omero": {"version": version, **omero}}
+
+
+def label_attributes(
+    plan: PyramidPlan,
+    metadata: ImageMetadata | None = None,
+    *,
+    name: str,
+    colors: dict | None = None,
+    version: str = NGFF_VERSION,
+) -> dict:
+    """Build the attributes of an NGFF label image (``labels/<name>``) for ``plan``.
+
+    A label image is a multiscale image (the same axes, units and scales as
+    :func:`ngff_attributes` gives) with an ``image-label`` block instead of
+    ``omero``: one colour per label id, and the image it labels (``source``,
+    two groups up: the store's root).
+
+    Parameters
+    ----------
+    plan : PyramidPlan
+        The label pyramid written (integer ids, nearest-neighbour levels).
+    metadata : ImageMetadata, optional
+        The image's pixel sizes and unit (the labels lie on its pixels).
+    name : str
+        The label image's name (its group under ``labels/``).
+    colors : dict, optional
+        ``{label id: (r, g, b, a)}``, 0-255 each.
+    version : {"0.4", "0.5"}, default "0.4"
+        The NGFF version.
+
+    Returns
+    -------
+    dict
+        For 0.4 the ``.zattrs``; for 0.5 the ``attributes`` of ``zarr.json``
+        (under ``"ome"``, which names the version once).
+
+    Examples
+    --------
+    >>> from napari_viv.write.plan import plan_pyramid
+    >>> attrs = label_attributes(plan_pyramid((64, 64), "uint8"), name="cells", colors={3: (255, 0, 0, 255)})
+    >>> attrs["image-label"]["colors"], attrs["image-label"]["source"], "omero" in attrs
+    ([{'label-value': 3, 'rgba': [255, 0, 0, 255]}], {'image': '../../'}, False)
+    >>> sorted(label_attributes(plan_pyramid((64, 64), "uint8"), name="cells", version="0.5")["ome"])
+    ['image-label', 'multiscales', 'version']
+    """
+    md = replace(metadata) if metadata is not None else ImageMetadata()
+    md.name, md.channel_names, md.channel_colors = name, None, None
+    md.contrast_limits = md.channel_visible = None
+    attrs = ngff_attributes(plan, md, name=name, version=version)
+    ome = attrs["ome"] if version == "0.5" else attrs
+    del ome["omero"]
+    label: dict = {"colors": [{"label-value": int(k), "rgba": [int(v) for v in c]} for k, c in (colors or {}).items()]}
+    label["source"] = {"image": "../../"}
+    ome["image-label"] = label if version == "0.5" else {"version": version, **label}
+    return attrs
+
+
+def labels_group_attributes(names: list[str], version: str = NGFF_VERSION) -> dict:
+    """Build the attributes of a store's ``labels`` group: the names of its label images.
+
+    Examples
+    --------
+    >>> labels_group_attributes(["cells"]), labels_group_attributes(["cells"], "0.5")
+    ({'labels': ['cells']}, {'ome': {'version': '0.5', 'labels': ['cells']}})
+    """
+    if version == "0.5":
+        return {"ome": {"version": version, "labels": list(names)}}
+    return {"labels": list(names)}

@@ -298,7 +298,15 @@ def _plan(sources: list, options: ExportOptions, copy_level0, subject: str) -> P
 
 
 def plan_pyramid(
-    shape, dtype, axes=None, *, tile_size=512, levels="auto", compression=DEFAULT_COMPRESSION
+    shape,
+    dtype,
+    axes=None,
+    *,
+    tile_size=512,
+    levels="auto",
+    compression=DEFAULT_COMPRESSION,
+    format="ome-tiff",  # noqa: A002 - ExportOptions' name
+    ngff="0.4",
 ) -> PyramidPlan:
     """Plan the pyramid of one array of ``shape`` and ``dtype`` (no source levels to reuse).
 
@@ -312,7 +320,7 @@ def plan_pyramid(
         The array's dtype.
     axes : str, optional
         Axis letters from ``TCZYXS``; guessed from ``shape`` when omitted.
-    tile_size, levels, compression
+    tile_size, levels, compression, format, ngff
         As in :class:`ExportOptions`.
 
     Returns
@@ -324,8 +332,12 @@ def plan_pyramid(
     --------
     >>> plan_pyramid((600, 800, 3), "uint8", tile_size=256).axes
     'YXS'
+    >>> plan_pyramid((600, 800, 3), "uint8", compression="blosc", format="ome-zarr").axes
+    'CYX'
     """
-    options = ExportOptions(axes=axes, tile_size=tile_size, levels=levels, compression=compression)
+    options = ExportOptions(
+        axes=axes, tile_size=tile_size, levels=levels, compression=compression, format=format, ngff=ngff
+    )
     return plan_export([_Shape(tuple(shape), np.dtype(dtype))], options)
 
 

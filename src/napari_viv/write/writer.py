@@ -11,6 +11,7 @@ read instead of recomputed.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -31,6 +32,7 @@ from .plan import ExportOptions, PyramidPlan, plan_export
 from .sink import TileSink
 from .stream import Tuning, run_stream
 from .tiffsink import TiffSink
+from .zarrlabels import LabelImage, check_label_images, write_labels
 from .zarrsink import SHARD_TILES, ZarrSink
 
 
@@ -123,6 +125,7 @@ def export_pyramid(
     ngff: str = "0.4",
     shard_size: int | None = None,
     tuning: Tuning | None = None,
+    labels: Sequence[LabelImage] | None = None,
 ) -> ExportResult:
     """Write ``data`` as a Viv pyramidal OME-TIFF plus its ``offsets.json``.
 
@@ -196,6 +199,11 @@ def export_pyramid(
         memory-map span). They change memory use and the order of reads,
         never the file written; tests shrink them so that small images take
         the paths large ones take.
+    labels : sequence of LabelImage, optional
+        OME-Zarr only: label images written into the store's ``labels/``
+        group (NGFF ``image-label``, nearest-neighbour levels; see
+        :mod:`napari_viv.write.zarrlabels`), published with the image in the
+        same rename: the store appears whole or not at all.
 
     Returns
     -------
@@ -248,12 +256,15 @@ def export_pyramid(
     started = time.perf_counter()
     shard_tiles = _shard_tiles(shard_size, plan.tile_size, what)
     sink = _sink(plan, out_path, md, what, zarr=zarr, ngff=options.ngff, shard_tiles=shard_tiles, overwrite=overwrite)
+    workers = int(workers) if workers else cpu_count()
+    if labels:
+        _add_labels(sink, labels, md, options, workers=workers, cancel=cancel, tuning=tuning, what=what)
     with sink:
         run_stream(
             plan,
             sources,
             sink,
-            workers=int(workers) if workers else cpu_count(),
+            workers=workers,
             progress=progress,
             cancel=cancel,
             tuning=tuning,
@@ -268,6 +279,22 @@ def export_pyramid(
         planes=plan.nplanes,
         nbytes=sink.nbytes,
         seconds=time.perf_counter() - started,
+    )
+
+
+def _add_labels(sink: TileSink, labels, md: ImageMetadata, options: ExportOptions, *, what: str, **stream) -> None:
+    """Have the store's sink write ``labels`` into its ``labels/`` group before it is published."""
+    if not isinstance(sink, ZarrSink):
+        raise NapariVivError("label images go into an OME-Zarr store, not an OME-TIFF", subject=what)
+    check_label_images(labels)
+    sink.before_publish = functools.partial(
+        write_labels,
+        labels=labels,
+        metadata=md,
+        version=options.ngff,
+        tile_size=sink.plan.tile_size,
+        compression=options.compression,
+        **stream,
     )
 
 

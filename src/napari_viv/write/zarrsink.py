@@ -29,6 +29,7 @@ import os
 import secrets
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -259,6 +260,10 @@ class ZarrSink(TileSink):
     """
 
     ordered = False
+    #: Called with the complete temporary store just before it is renamed into
+    #: place (extra groups, such as ``labels/``, go in there); if it raises,
+    #: nothing appears at the output path.
+    before_publish: Callable[[Path], object] | None = None
 
     def __init__(
         self,
@@ -372,6 +377,8 @@ class ZarrSink(TileSink):
         """Rename the complete store into place, then publish the view file (or remove a stale one)."""
         assert self._tmp is not None, "the sink is not open"
         assert not self._shards, f"{len(self._shards)} shard(s) never got all their tiles"
+        if self.before_publish is not None:
+            self.before_publish(self._tmp)
         old = None
         with contextlib.suppress(FileNotFoundError):
             if self.overwrite:

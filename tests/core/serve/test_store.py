@@ -30,6 +30,7 @@ def store(tmp_path):
     path = write_reference_store(tmp_path / "tissue.ome.zarr", reference_pixels((2, 200, 200)), levels=2)
     (tmp_path / "secret.txt").write_text("TOP SECRET")
     (tmp_path / "tissue.view.json").write_text('{"version": 1}')
+    (tmp_path / "tissue.features.geojson").write_text('{"type": "FeatureCollection", "features": []}')
     os.symlink(tmp_path / "secret.txt", path / "link-out")
     return path
 
@@ -46,8 +47,10 @@ def test_store_files_are_served_with_cors(store):
         assert status == 200 and body == chunk.read_bytes()
         status, headers, body = request(srv, f"/tissue.ome.zarr/{key}", {"Range": "bytes=-4"})
         assert status == 206 and body == chunk.read_bytes()[-4:]  # a shard index read
-        # the view file beside the store is its sidecar
+        # the view file and the points/shapes sidecar beside the store are its sidecars
         assert request(srv, "/tissue.view.json")[2] == b'{"version": 1}'
+        status, _headers, body = request(srv, "/tissue.features.geojson")
+        assert status == 200 and body == (store.parent / "tissue.features.geojson").read_bytes()
 
 
 @pytest.mark.parametrize(
