@@ -25,10 +25,14 @@ def add_parser(subparsers) -> None:
         "sources",
         nargs="+",
         metavar="SRC",
-        help="an exported .ome.tif, a folder of exports (a batch's output), or an input to convert",
+        help="an exported .ome.tif, an OME-Zarr store (.ome.zarr), a folder of them (a batch's output), "
+        "or an input to convert (to OME-TIFF, or to a store with --format ome-zarr)",
     )
     p.add_argument("dest", metavar="DEST", help="a folder, or s3://BUCKET/PREFIX")
     add_publish_options(p)
+    from .options import add_format_options
+
+    add_format_options(p)  # --format ome-zarr: publish a store (inputs converted to one on the way)
     p.set_defaults(run=run)
 
 
@@ -131,11 +135,17 @@ def print_publication(pub) -> None:
 def run(args) -> int:
     """Publish and print the links; exit 1 when a check found an error."""
     from ..publish import exports_for, publish
+    from ..publish.publisher import STORE_PRESIGN
+    from .common import UsageError
+    from .options import format_options_from_args
 
     options = options_from(args)
+    convert = format_options_from_args(args)
+    if options.presign is not None and convert.format == "ome-zarr":
+        raise UsageError(STORE_PRESIGN.replace("an OME-Zarr store", "--format ome-zarr"))
     bar = _Bar()
     with tempfile.TemporaryDirectory(prefix="napari-viv-convert-") as tmp:
-        images = exports_for([Path(s) for s in args.sources], Path(tmp))
+        images = exports_for([Path(s) for s in args.sources], Path(tmp), convert=convert)
         try:
             pub = publish(images, args.dest, options, progress=bar)
         finally:
