@@ -85,18 +85,14 @@ def test_publish_to_s3(make_napari_viewer, qtbot, tmp_path, monkeypatch):
 
 def test_publish_a_zarr_export_to_a_folder_and_to_s3(make_napari_viewer, qtbot, tmp_path, monkeypatch):
     """The section publishes what the panel hands it after a Zarr export: the store's folder."""
-    import numpy as np
-
     from napari_viv import export_pyramid
+    from napari_viv.sample import synthetic_tissue
 
     for key, value in CREDENTIALS.items():
         monkeypatch.setenv(key, value)
     panel = exported_panel(make_napari_viewer, qtbot, tmp_path)
-    layers = [layer for layer in panel.chosen_layers()]
-    data = np.stack([np.asarray(layer.data) for layer in layers])
-    store = export_pyramid(
-        data, tmp_path / "tissue.ome.zarr", channel_names=[layer.name for layer in layers], ngff="0.5"
-    ).image
+    data, meta = synthetic_tissue(size=256, channels=3)
+    store = export_pyramid(data, tmp_path / "tissue.ome.zarr", metadata=meta, ngff="0.5").image
     section = panel.publishing
     section.set_file(store)  # what the panel does with an export's first output
     click(qtbot, section.toggle)

@@ -24,6 +24,11 @@ MANIFEST_NAME = ".napari-viv-manifest.json"
 #: The small object written and removed to learn, before any upload, whether
 #: the store lets us write and make objects public.
 PROBE_NAME = ".napari-viv-probe"
+#: Multipart part size on S3: a file of two parts or more (an NGFF 0.5 shard, a
+#: large OME-TIFF) goes up in parts of this size, several at a time.
+PART_SIZE = 16 << 20
+#: S3's limit of parts per upload (the part size grows for files beyond 10000 parts).
+MAX_PARTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -257,6 +262,8 @@ class ObjectStore:
         ``public`` sends the object's ACL with it (the probe has shown that the store allows it).
         """
         extra: dict = {"ContentType": content_type} if self.is_s3 else {}
+        if self.is_s3:
+            extra["chunksize"] = max(PART_SIZE, -(-local.stat().st_size // MAX_PARTS))
         if self.is_s3 and public:
             extra["ACL"] = "public-read"
         if callback is not None:

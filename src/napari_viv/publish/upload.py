@@ -9,6 +9,7 @@ after an interruption sends only what is missing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from collections.abc import Callable
@@ -197,7 +198,8 @@ def upload(
                 meter.stopped = True  # the running transfers end at their next progress report
                 for pending in sums.values():
                     pending.cancel()
-                manifest.flush()  # what did go up is skipped by a rerun
+                with contextlib.suppress(Exception):  # the first error is the one to report
+                    manifest.flush()  # what did go up is skipped by a rerun
                 raise
             if public:  # files skipped now may have been sent privately before
                 private = [n for n in result.skipped if not manifest.public(n)]

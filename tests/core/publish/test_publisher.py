@@ -521,3 +521,21 @@ def test_killed_store_upload_then_rerun_finishes(s3, tmp_path):
     assert done.returncode == 0, done.stderr
     skipped = int(done.stderr.split(" already there")[0].rsplit(" ", 1)[1])
     assert skipped >= 1 and set(store_keys(big, "k")) <= set(keys(s3, bucket))
+
+
+def test_a_big_shard_goes_up_in_parallel_parts(s3, tmp_path):
+    from napari_viv.publish.destination import PART_SIZE
+
+    data = np.random.default_rng(3).integers(0, 65535, (1, 4200, 4200), dtype=np.uint16)
+    store = export_pyramid(
+        data, tmp_path / "big.ome.zarr", compression="none", format="ome-zarr", ngff="0.5", shard_size=4608
+    ).image
+    shard = max((p for p in (store / "0").rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
+    assert shard.stat().st_size > 2 * PART_SIZE
+    bucket = new_bucket(s3, "zarr-multipart")
+    done = run_cli(store, f"s3://{bucket}/m", "--endpoint-url", s3.endpoint)
+    assert done.returncode == 0, done.stderr
+    key = f"m/big.ome.zarr/{shard.relative_to(store).as_posix()}"
+    head = s3.client().head_object(Bucket=bucket, Key=key)
+    parts = -(-shard.stat().st_size // PART_SIZE)
+    assert head["ETag"].strip('"').endswith(f"-{parts}") and head["ContentLength"] == shard.stat().st_size
