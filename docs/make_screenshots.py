@@ -146,7 +146,9 @@ def main() -> int:
     save(section.native.grab(), "publish-widget.png")
     from napari_viv.convert import ConvertOptions, convert_one
 
-    _source, store = convert_one(panel.exported[0], TMP / "synthetic_tissue.ome.zarr", ConvertOptions(format="ome-zarr"))
+    _source, store = convert_one(
+        panel.exported[0], TMP / "synthetic_tissue.ome.zarr", ConvertOptions(format="ome-zarr")
+    )
     section.set_file(store.image)  # what the panel hands the section after a Zarr export
     section.dest.value = str(TMP / "shared-zarr-site")
     section.start_button.native.click()

@@ -49,7 +49,7 @@ def tissue(folder: Path, fmt: str) -> Path:
 
 
 def add_scene(image: Path) -> None:
-    """A label pyramid of three round cells and one point on each, beside ``image``."""
+    """Write a label pyramid of three round cells and one point on each, beside ``image``."""
     from napari_viv import export_pyramid
     from napari_viv.scene.features import features_bytes
 

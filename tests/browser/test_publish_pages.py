@@ -223,8 +223,13 @@ def scene_export(folder: Path) -> Path:
             {
                 "version": 1,
                 "labels": [
-                    {"file": "scene.labels-0.ome.tif", "name": "cells", "opacity": 1.0, "visible": True,
-                     "colors": {"1": [255, 0, 255, 255]}}
+                    {
+                        "file": "scene.labels-0.ome.tif",
+                        "name": "cells",
+                        "opacity": 1.0,
+                        "visible": True,
+                        "colors": {"1": [255, 0, 255, 255]},
+                    }
                 ],
             }
         )
@@ -260,8 +265,10 @@ def test_presigned_link_shows_labels_and_points_from_a_private_bucket(chromium, 
         await asyncio.sleep(0.5)
         to_screen = await page_.image_to_screen()
         shot = await page_.screenshot()
-        spots = {k: vh.mean_rgb(shot, *to_screen(x, y)) for k, (x, y) in
-                 {"label": (855, 775), "point": (512, 300), "blue": (855, 300), "green": (512, 775)}.items()}
+        spots = {
+            k: vh.mean_rgb(shot, *to_screen(x, y))
+            for k, (x, y) in {"label": (855, 775), "point": (512, 300), "blue": (855, 300), "green": (512, 775)}.items()
+        }
         warnings = await page_.evaluate("[...document.querySelectorAll('.warning')].map((e) => e.textContent)")
         return (
             spots,
@@ -279,5 +286,3 @@ def test_presigned_link_shows_labels_and_points_from_a_private_bucket(chromium, 
     assert near(spots["blue"], (0, 0, 255)) and near(spots["green"], (0, 255, 0)), spots
     data = [u for u in requests if "/s/scene." in u]
     assert any("scene.labels-0.ome.tif" in u for u in data) and all("Signature=" in u for u in data), data
-
-

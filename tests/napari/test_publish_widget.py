@@ -101,7 +101,9 @@ def test_publish_a_zarr_export_to_a_folder_and_to_s3(make_napari_viewer, qtbot, 
     click(qtbot, section.start_button)
     qtbot.waitUntil(lambda: section.worker is None, timeout=60_000)
     assert section.link.value == (site / "index.html").as_uri(), section.status.value
-    published = sorted(p.relative_to(site / "tissue.ome.zarr").as_posix() for p in (site / "tissue.ome.zarr").rglob("*"))
+    published = sorted(
+        p.relative_to(site / "tissue.ome.zarr").as_posix() for p in (site / "tissue.ome.zarr").rglob("*")
+    )
     assert published == sorted(p.relative_to(store).as_posix() for p in store.rglob("*"))
     server = S3Server()
     try:

@@ -118,7 +118,11 @@ def store_probe(store) -> StoreProbe:
     sharded = bool(meta) and array_chunks(dict(meta))[2] is not None
     skip = {".zarray", ".zattrs", "zarr.json"}
     chunk = next(
-        (p.relative_to(root).as_posix() for p in sorted((root / level).rglob("*")) if p.is_file() and p.name not in skip),
+        (
+            p.relative_to(root).as_posix()
+            for p in sorted((root / level).rglob("*"))
+            if p.is_file() and p.name not in skip
+        ),
         None,
     )
     candidates = [".zattrs"] if v3 else [f"{level}/.zattrs"]
@@ -192,7 +196,9 @@ def _cors(headers, origin: str) -> Finding:
     allowed = headers.get("Access-Control-Allow-Origin", "")
     exposed = {h.strip().lower() for h in headers.get("Access-Control-Expose-Headers", "").split(",")}
     if allowed not in ("*", origin):
-        return Finding("warning", "cors", f"no CORS header for {origin}: pages on other sites (Avivator) cannot read it")
+        return Finding(
+            "warning", "cors", f"no CORS header for {origin}: pages on other sites (Avivator) cannot read it"
+        )
     if "content-range" not in exposed and allowed != "*":
         return Finding("warning", "cors", "CORS does not expose Content-Range")
     return Finding("ok", "cors", f"readable from {origin}")
@@ -217,8 +223,11 @@ def check_types(urls: dict[str, str], *, timeout: float = 20.0) -> list[Finding]
 
 #: The lines a web server's configuration needs so that pages on other sites read the published files.
 WEB_CORS = (
-    ("nginx", 'add_header Access-Control-Allow-Origin "*" always; '
-     'add_header Access-Control-Expose-Headers "Content-Range, Content-Length, ETag" always;'),
+    (
+        "nginx",
+        'add_header Access-Control-Allow-Origin "*" always; '
+        'add_header Access-Control-Expose-Headers "Content-Range, Content-Length, ETag" always;',
+    ),
     ("Apache", 'Header always set Access-Control-Allow-Origin "*"'),
     ("Apache", 'Header always set Access-Control-Expose-Headers "Content-Range, Content-Length, ETag"'),
 )
@@ -243,7 +252,7 @@ def cors_advice(found: list[Finding], *, web_server: bool = False) -> str | None
     Examples
     --------
     >>> print(cors_advice([Finding("warning", "cors", "no CORS")], web_server=True).splitlines()[1][:40])
-      nginx: add_header Access-Control-Allow-
+      nginx: add_header Access-Control-Allow
     """
     if not any(f.what == "cors" and f.level != "ok" for f in found):
         return None

@@ -49,8 +49,8 @@ class StoreOptions:
     profile : str, optional
         A named profile from the AWS config and credentials files.
     connect_timeout : float
-        Seconds to wait for a connection; with two attempts, an unreachable
-        endpoint is reported within a minute.
+        Seconds to wait for a connection: the first request (is the bucket
+        there?) tries once, so an unreachable endpoint is named after this long.
     answer_timeout : float
         Seconds the first request (is the bucket there?) waits for an answer,
         with no retry: an endpoint that accepts connections and never answers
@@ -152,7 +152,7 @@ class ObjectStore:
         self.label = url.rstrip("/")
         if not self.bucket:
             raise NapariVivError("names no bucket (expected SCHEME://BUCKET/PREFIX)", subject=url)
-        self.fs = self._filesystem(read_timeout=60, attempts=2)
+        self.fs = self._filesystem(read_timeout=60, attempts=3)
 
     @property
     def endpoint(self) -> str:
@@ -173,7 +173,8 @@ class ObjectStore:
             config = {
                 "connect_timeout": self.options.connect_timeout,
                 "read_timeout": read_timeout,
-                "retries": {"max_attempts": attempts, "mode": "standard"},
+                # botocore's total_max_attempts counts the first try (its max_attempts does not)
+                "retries": {"total_max_attempts": attempts, "mode": "standard"},
             }
             kwargs = {"config_kwargs": config, "skip_instance_cache": True}
             if self.options.endpoint_url:
@@ -185,7 +186,7 @@ class ObjectStore:
         except (ImportError, ValueError, TypeError) as exc:
             raise NapariVivError(f"cannot open this store: {one_line(str(exc))}", subject=self.label) from exc
         if self.is_s3:
-            fs.retries = attempts  # s3fs's own retry loop (5 by default), on top of botocore's attempts
+            fs.retries = min(attempts, 2)  # s3fs's own retry loop (5 by default), on top of botocore's
         return fs
 
     @property

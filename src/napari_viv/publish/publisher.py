@@ -170,7 +170,7 @@ def _signed_view(entry: ImageEntry, dest: ObjectStore, seconds: int, staging: Pa
 
 
 def _presigned_site(entries, dest: ObjectStore, seconds: int, staging: Path) -> list[SiteFile]:
-    """The signed view files (data) and the presigned pages (last), made once the data is up."""
+    """Make the signed view files (data) and the presigned pages (last), once the data is up."""
     views, pages = [], []
     for entry in entries:
         config = {"image": dest.presign(entry.name(entry.image.name), seconds)}

@@ -30,7 +30,7 @@ def is_store(path: Path) -> bool:
 
 
 def _published_as(path: Path) -> str | None:
-    """The format ``path`` is published in as it is, or None when it must be converted first."""
+    """Return the format ``path`` is published in as it is, or None when it must be converted first."""
     if is_store(path):
         return "ome-zarr"
     return "ome-tiff" if is_export(path) else None

@@ -418,7 +418,9 @@ def test_a_store_goes_up_key_by_key_and_reads_back_over_http(s3, store):
     assert found["Avivator"].endswith("?image_url=" + found["Image"])
     stored = keys(s3, bucket, "z/")
     assert set(store_keys(path, "z")) <= set(stored)
-    assert {"z/index.html", "z/tissue.view.json", "z/viewer.js"} <= set(stored) and "z/tissue.offsets.json" not in stored
+    assert {"z/index.html", "z/tissue.view.json", "z/viewer.js"} <= set(
+        stored
+    ) and "z/tissue.offsets.json" not in stored
     status, _, html = fetch(found["View in your browser"])
     config = json.loads(html.decode().split('id="napari-viv-site">')[1].split("</script>")[0])
     assert status == 200 and config == {"image": "tissue.ome.zarr", "offsets": "", "viewfile": "tissue.view.json"}
@@ -444,7 +446,7 @@ def test_overwrite_replaces_a_store_and_removes_its_old_keys(s3, store, tmp_path
     ).image
     done = run_cli(small, f"s3://{bucket}/o", "--endpoint-url", s3.endpoint, "--overwrite")
     assert done.returncode == 0, done.stderr
-    assert [k for k in keys(s3, bucket, "o/tissue.ome.zarr/")] == store_keys(small, "o")
+    assert keys(s3, bucket, "o/tissue.ome.zarr/") == store_keys(small, "o")
 
 
 def test_presign_refuses_a_store_in_one_line(s3, store):
@@ -462,9 +464,7 @@ def test_presign_refuses_a_store_in_one_line(s3, store):
 def test_presign_of_a_store_converted_to_ome_tiff_works(s3, store):
     path, data, version = store
     bucket = new_bucket(s3, f"zarr-as-tiff-{version.replace('.', '')}")
-    done = run_cli(
-        path, f"s3://{bucket}/t", "--endpoint-url", s3.endpoint, "--presign", "600", "--format", "ome-tiff"
-    )
+    done = run_cli(path, f"s3://{bucket}/t", "--endpoint-url", s3.endpoint, "--presign", "600", "--format", "ome-tiff")
     assert done.returncode == 0, done.stderr
     assert "t/tissue.ome.tif" in keys(s3, bucket) and "Signature=" in links(done.stdout)["Image"]
 
@@ -473,7 +473,9 @@ def test_inputs_are_converted_to_a_store_when_asked(s3, image, tmp_path):
     npy = tmp_path / "raw.npy"
     np.save(npy, np.arange(300 * 400, dtype=np.uint16).reshape(300, 400))
     bucket = new_bucket(s3, "zarr-convert")
-    done = run_cli(npy, image, f"s3://{bucket}/c", "--endpoint-url", s3.endpoint, "--format", "ome-zarr", "--ngff", "0.5")
+    done = run_cli(
+        npy, image, f"s3://{bucket}/c", "--endpoint-url", s3.endpoint, "--format", "ome-zarr", "--ngff", "0.5"
+    )
     assert done.returncode == 0, done.stderr
     stored = set(keys(s3, bucket))
     for stem in ("raw", "tissue"):  # the .npy and the .ome.tif export, both as stores, with a gallery
@@ -509,7 +511,9 @@ def test_killed_store_upload_then_rerun_finishes(s3, tmp_path):
     ).image
     bucket = new_bucket(s3, "zarr-killed")
     args = [sys.executable, "-m", "napari_viv", "publish", str(big), f"s3://{bucket}/k", "--endpoint-url", s3.endpoint]
-    proc = subprocess.Popen([*args, "--jobs", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": SRC})
+    proc = subprocess.Popen(
+        [*args, "--jobs", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": SRC}
+    )
     deadline = time.monotonic() + 60
     while "k/.napari-viv-manifest.json" not in keys(s3, bucket) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
