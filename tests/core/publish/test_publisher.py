@@ -191,28 +191,21 @@ def test_existing_folder_publication_without_overwrite(image, tmp_path):
 
 
 def test_killed_upload_then_rerun_finishes(s3, tmp_path):
+    # Two big images, one file at a time: the kill comes once the first is up, while the second goes.
     rng = np.random.default_rng(1)
-    big = export_pyramid(
-        rng.integers(0, 65535, (4, 2048, 2048), dtype=np.uint16), tmp_path / "big.ome.tif", compression="none"
-    ).image
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    big = [
+        export_pyramid(
+            rng.integers(0, 65535, (4, 2048, 2048), dtype=np.uint16), folder / f"{n}.ome.tif", compression="none"
+        ).image
+        for n in ("a", "b")
+    ]
     bucket = new_bucket(s3, "lab-killed")
     env = {**os.environ, "PYTHONPATH": SRC}
+    args = [sys.executable, "-m", "napari_viv", "publish", str(folder), f"s3://{bucket}/k", "--endpoint-url"]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "napari_viv",
-            "publish",
-            str(big),
-            f"s3://{bucket}/k",
-            "--endpoint-url",
-            s3.endpoint,
-            "--jobs",
-            "1",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
+        [*args, s3.endpoint, "--jobs", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
     )
     deadline = time.monotonic() + 60
     # Kill once the manifest says at least one file is complete.
@@ -222,13 +215,15 @@ def test_killed_upload_then_rerun_finishes(s3, tmp_path):
     proc.communicate()
     partial = keys(s3, bucket)
     assert partial and "k/index.html" not in partial, partial  # killed before the page: no link yet
-    done = run_cli(big, f"s3://{bucket}/k", "--endpoint-url", s3.endpoint)
+    done = run_cli(folder, f"s3://{bucket}/k", "--endpoint-url", s3.endpoint)
     assert done.returncode == 0, done.stderr
-    assert "k/index.html" in keys(s3, bucket)
+    assert {"k/index.html", "k/a/index.html", "k/b/index.html"} <= set(keys(s3, bucket))
     skipped = int(done.stderr.split(" already there")[0].rsplit(" ", 1)[1])
     assert skipped >= 1
-    status, _, body = fetch(links(done.stdout)["Image"], {"Range": "bytes=100-199"})
-    assert status == 206 and body == big.read_bytes()[100:200]
+    for image in big:
+        url = f"{s3.endpoint}/{bucket}/k/{image.name[0]}/{image.name}"
+        status, _, body = fetch(url, {"Range": "bytes=100-199"})
+        assert status == 206 and body == image.read_bytes()[100:200]
 
 
 @pytest.fixture
