@@ -92,7 +92,8 @@ def test_publish_a_zarr_export_to_a_folder_and_to_s3(make_napari_viewer, qtbot, 
         monkeypatch.setenv(key, value)
     panel = exported_panel(make_napari_viewer, qtbot, tmp_path)
     data, meta = synthetic_tissue(size=256, channels=3)
-    store = export_pyramid(data, tmp_path / "tissue.ome.zarr", metadata=meta, ngff="0.5").image
+    (tmp_path / "zarr").mkdir()  # not beside the .ome.tif: a store shares its view file's name
+    store = export_pyramid(data, tmp_path / "zarr" / "tissue.ome.zarr", metadata=meta, ngff="0.5").image
     section = panel.publishing
     section.set_file(store)  # what the panel does with an export's first output
     click(qtbot, section.toggle)
