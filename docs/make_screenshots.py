@@ -146,8 +146,9 @@ def main() -> int:
     save(section.native.grab(), "publish-widget.png")
     from napari_viv.convert import ConvertOptions, convert_one
 
+    (TMP / "zarr").mkdir()  # a store beside the .ome.tif would share its view file's name
     _source, store = convert_one(
-        panel.exported[0], TMP / "synthetic_tissue.ome.zarr", ConvertOptions(format="ome-zarr")
+        panel.exported[0], TMP / "zarr" / "synthetic_tissue.ome.zarr", ConvertOptions(format="ome-zarr")
     )
     section.set_file(store.image)  # what the panel hands the section after a Zarr export
     section.dest.value = str(TMP / "shared-zarr-site")
