@@ -155,7 +155,7 @@ def _signed_view(entry: ImageEntry, dest: ObjectStore, seconds: int, staging: Pa
     labels = [p for p in naming.sidecar_paths(entry.image) if naming.LABELS_INFIX in p.name and p.is_file()]
     if view is None and not features.is_file() and not labels:
         return None
-    doc = json.loads(view.read_text(encoding="utf-8")) if view is not None else {"version": 1}
+    doc: dict = json.loads(view.read_text(encoding="utf-8")) if view is not None else {"version": 1}
     for label in doc.get("labels") or []:
         if isinstance(label, dict) and isinstance(label.get("file"), str) and "://" not in label["file"]:
             label["file"] = dest.presign(entry.name(label["file"]), seconds)
