@@ -17,9 +17,11 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "publish",
         help="publish images with our viewer to a folder or an object store (s3://…), and print the links",
-        description="Publish exported images (or any input `convert` reads, converted on the way) with "
-        "their offsets and view files and our viewer, to a folder (a static site) or s3://BUCKET/PREFIX "
-        "(gs://, az:// through fsspec), then print the links. See docs/publishing.md.",
+        description="Publish exported images or OME-Zarr stores (or any input `convert` reads, converted "
+        "on the way: to OME-TIFF, or with --format ome-zarr to a store) with their offsets and view files "
+        "and our viewer, to a folder (a static site) or s3://BUCKET/PREFIX (gs://, az:// through fsspec), "
+        "then print the links. --format, --ngff, --shard-size and --compression are convert's; with "
+        "--format, what is in the other format is converted too. See docs/publishing.md.",
     )
     p.add_argument(
         "sources",
