@@ -93,6 +93,8 @@ def _converted(src: Path, workdir: Path, options, progress, cancel) -> Path:
     from ..convert import convert_one
 
     fmt = _published_as(src)
+    if fmt == "ome-zarr" and options.format in (None, fmt):
+        return _viv_store(src)
     if fmt is not None and options.format in (None, fmt):
         return src
     target_format = options.format or "ome-tiff"
@@ -102,3 +104,16 @@ def _converted(src: Path, workdir: Path, options, progress, cancel) -> Path:
         target, n = workdir / f"{stem}-{n}{naming.format_suffix(target_format)}", n + 1
     _source, result = convert_one(src, target, options, progress=progress, cancel=cancel)
     return result.image
+
+
+def _viv_store(store: Path) -> Path:
+    """``store``, once its metadata says Viv opens it (``napari-viv check``'s rules); else one line why not."""
+    from ..check.zarr import check_store
+
+    report = check_store(store)
+    if not report.ok:
+        first = report.errors[0]
+        raise NapariVivError(
+            f"Viv cannot open this store: {first.message}; {first.fix} (napari-viv check says more)", subject=store
+        )
+    return store

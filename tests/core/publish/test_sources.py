@@ -53,3 +53,14 @@ def test_a_zarr_named_folder_without_metadata_and_an_empty_folder_are_refused(tm
     plain.mkdir()
     with pytest.raises(NapariVivError, match="holds no exported .ome.tif .* or .ome.zarr store"):
         exports_for([plain], tmp_path)
+
+
+def test_a_store_viv_cannot_open_is_refused_in_one_line(tmp_path):
+    import zarr
+
+    plain = tmp_path / "plain.zarr"
+    zarr.open_array(str(plain), mode="w", shape=(64, 64), chunks=(32, 32), dtype="uint16", zarr_format=2)
+    with pytest.raises(NapariVivError) as err:
+        exports_for([plain], tmp_path)
+    text = str(err.value)
+    assert text.startswith(f"{plain}: Viv cannot open this store: ") and "\n" not in text
