@@ -14,6 +14,7 @@ panel to a temporary folder, starts serving it from the Viewing section
 * ``serve-widget.png``    *View a file in a browser* while serving the file
 * ``file-menu.png``       File ▸ IO Utilities with the two entries
 * ``publish-widget.png``  the panel's *Publish…* section after publishing to a folder
+* ``publish-widget-zarr.png``  the same section after publishing the export as an OME-Zarr store
 * ``export-widget-zarr.png``  the panel with OME-Zarr (NGFF 0.5) chosen, options open,
   after exporting the sample as a store
 
@@ -145,6 +146,18 @@ def main() -> int:
     wait_until(app, lambda: section.worker is None, timeout=300)
     settle(app, 0.5)
     save(section.native.grab(), "publish-widget.png")
+    from napari_viv.convert import ConvertOptions, convert_one
+
+    (TMP / "zarr").mkdir()  # a store beside the .ome.tif would share its view file's name
+    _source, store = convert_one(
+        panel.exported[0], TMP / "zarr" / "synthetic_tissue.ome.zarr", ConvertOptions(format="ome-zarr")
+    )
+    section.set_file(store.image)  # what the panel hands the section after a Zarr export
+    section.dest.value = str(TMP / "shared-zarr-site")
+    section.start_button.native.click()
+    wait_until(app, lambda: section.worker is None, timeout=300)
+    settle(app, 0.5)
+    save(section.native.grab(), "publish-widget-zarr.png")
     section.toggle.native.click()
 
     _dock, serve = viewer.window.add_plugin_dock_widget(PLUGIN, serve_title())

@@ -9,6 +9,7 @@ the stripes image's three thirds show their channels' colours.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -19,7 +20,7 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 from helpers import viewer_pages as vh
-from helpers.publish_servers import CREDENTIALS, Nginx, S3Server
+from helpers.publish_servers import CREDENTIALS, Nginx, S3Server, fetch
 
 pytestmark = pytest.mark.browser
 SRC = str(Path(__file__).resolve().parents[2] / "src")
@@ -184,3 +185,111 @@ def test_view_in_fragment_and_copy_link_round_trip(chromium, stripes, www, tmp_p
     assert [c["visible"] for c in state2["channels"]] == [True, True, True]
     assert state2["channels"][1]["color"] == [255, 0, 255] and state2["camera"] == state["camera"]
     assert all(near(m, (255, 0, 0)) for m in colours2[0]) and all(near(m, (255, 0, 255)) for m in colours2[1])
+
+
+@pytest.mark.parametrize(
+    ("ngff", "host"), [("0.4", "s3"), ("0.5", "s3"), ("0.5", "nginx")], ids=["0.4-s3", "0.5-s3", "0.5-nginx"]
+)
+def test_published_store_renders(chromium, stripes, s3, www, tmp_path, ngff, host):
+    """The stripes image published as an OME-Zarr store (converted on the way), opened from the printed link."""
+    bucket = f"web-zarr-{ngff.replace('.', '')}"
+    if host == "s3":
+        s3.client().create_bucket(Bucket=bucket)
+        dest, extra = f"s3://{bucket}/z", ["--endpoint-url", s3.endpoint]
+    else:
+        root, server = www
+        dest, extra = root / f"zarr-{ngff}", ["--public-url", f"{server.origin}/zarr-{ngff}"]
+    shards = ["--shard-size", "512"] if ngff == "0.5" else []
+    found = publish(stripes, dest, *extra, "--format", "ome-zarr", "--ngff", ngff, *shards)
+    store_url = found["Image"]
+    assert store_url.endswith("/stripes.ome.zarr") and found["Avivator"].endswith("image_url=" + store_url)
+    colours, state, requests = open_and_read(chromium, tmp_path, found["View in your browser"])
+    # The store's omero windows are the display limits (the stripes file has none: the dtype's range).
+    ome = json.loads(fetch(f"{store_url}/{'zarr.json' if ngff == '0.5' else '.zattrs'}")[2])
+    omero = (ome["attributes"]["ome"] if ngff == "0.5" else ome)["omero"]
+    for third, channel in enumerate(omero["channels"]):
+        window = channel["window"]
+        level = 255 * (vh.BRIGHT - window["start"]) / (window["end"] - window["start"])
+        expected = [min(255.0, level) * v / 255 for v in RGB[third]]
+        assert all(near(m, expected) for m in colours[third]), (third, colours[third][0], expected)
+    assert any(u.startswith(store_url + "/") for u in requests), requests
+    assert not any(".ome.tif" in u for u in requests)
+
+
+def scene_export(folder: Path) -> Path:
+    """The stripes image with a labels pyramid (id 1: magenta, over the blue third) and one yellow point."""
+    from napari_viv import export_pyramid
+    from napari_viv.scene.features import features_bytes
+
+    image = vh.stripes_image(folder / "scene.ome.tif")
+    labels = np.zeros((1024, 1024), np.uint8)
+    labels[700:850, 780:930] = 1
+    export_pyramid(labels, folder / "scene.labels-0.ome.tif", downsample="nearest")
+    (folder / "scene.view.json").write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "labels": [
+                    {
+                        "file": "scene.labels-0.ome.tif",
+                        "name": "cells",
+                        "opacity": 1.0,
+                        "visible": True,
+                        "colors": {"1": [255, 0, 255, 255]},
+                    }
+                ],
+            }
+        )
+    )
+    point = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [512, 300]},
+        "properties": {"layer": 0, "size": 80, "fill_color": [255, 255, 0, 255], "edge_width": 0},
+    }
+    (folder / "scene.features.geojson").write_bytes(
+        features_bytes([{"name": "spots", "type": "points", "opacity": 1.0, "visible": True}], [point])
+    )
+    return image
+
+
+def test_presigned_link_shows_labels_and_points_from_a_private_bucket(chromium, s3, tmp_path):
+    folder = tmp_path / "scene"
+    folder.mkdir()
+    image = scene_export(folder)
+    s3.client().create_bucket(Bucket="web-private-scene")
+    found = publish(image, "s3://web-private-scene/s", "--endpoint-url", s3.endpoint, "--presign", "900")
+    page = found["View in your browser"]
+    assert "Signature=" in page
+    plain = page.split("?")[0].replace("index.html", "scene.labels-0.ome.tif")
+    assert fetch(plain, {"Range": "bytes=0-9"})[0] == 403  # the bucket stays private
+
+    async def body(page_):
+        assert await page_.wait_status() == "ready", await page_.evaluate("window.__vivViewer.error")
+        await page_.wait_for(
+            "window.__vivViewer.labels && window.__vivViewer.labels().length > 0 && "
+            "window.__vivViewer.labels().every((l) => l.drawn) && window.__vivViewer.overlays().length > 0"
+        )
+        await asyncio.sleep(0.5)
+        to_screen = await page_.image_to_screen()
+        shot = await page_.screenshot()
+        spots = {
+            k: vh.mean_rgb(shot, *to_screen(x, y))
+            for k, (x, y) in {"label": (855, 775), "point": (512, 300), "blue": (855, 300), "green": (512, 775)}.items()
+        }
+        warnings = await page_.evaluate("[...document.querySelectorAll('.warning')].map((e) => e.textContent)")
+        return (
+            spots,
+            await page_.evaluate("window.__vivViewer.labels()"),
+            await page_.evaluate("window.__vivViewer.overlays()"),
+            warnings,
+            list(page_.requests),
+        )
+
+    spots, labels, overlays, warnings, requests = vh.run_page(chromium, tmp_path / "profile", page, body)
+    assert [(x["name"], x["drawn"]) for x in labels] == [("cells", True)]
+    assert [(o["name"], o["type"]) for o in overlays] == [("spots", "points")]
+    assert warnings == [], warnings
+    assert near(spots["label"], (255, 0, 255)) and near(spots["point"], (255, 255, 0)), spots
+    assert near(spots["blue"], (0, 0, 255)) and near(spots["green"], (0, 255, 0)), spots
+    data = [u for u in requests if "/s/scene." in u]
+    assert any("scene.labels-0.ome.tif" in u for u in data) and all("Signature=" in u for u in data), data

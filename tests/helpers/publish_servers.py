@@ -4,7 +4,10 @@
 that s3fs reaches like any S3-compatible store). ``Nginx`` runs the system's
 nginx as a foreground child with its own config in a temporary folder,
 serving one folder; with ``cors=True`` it adds the CORS headers a static host
-needs for pages on other sites.
+needs for pages on other sites (or ``extra`` lines given by the test).
+``SilentServer`` accepts connections and never answers. ``run_publish``
+runs the command as users do; ``links``, ``fetch`` and ``keys`` read its
+results.
 """
 
 from __future__ import annotations
@@ -13,12 +16,16 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
+import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+SRC = str(Path(__file__).resolve().parents[2] / "src")
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
@@ -84,7 +91,7 @@ def find_nginx() -> str | None:
 class Nginx:
     """nginx serving ``root`` at ``origin``; stop() ends the process it started."""
 
-    def __init__(self, root: Path, work: Path, *, cors: bool = False) -> None:
+    def __init__(self, root: Path, work: Path, *, cors: bool = False, extra: str = "") -> None:
         binary = find_nginx()
         if binary is None:
             if os.environ.get("CI") == "true":
@@ -97,7 +104,9 @@ class Nginx:
         # As root (CI), workers would run as nobody, who cannot enter pytest's 0700 temporary folders.
         user = "user root; " if os.geteuid() == 0 else ""
         conf.write_text(
-            NGINX_CONF.format(user=user, work=work, port=self.port, root=root, cors=CORS_LINES if cors else "")
+            NGINX_CONF.format(
+                user=user, work=work, port=self.port, root=root, cors=(CORS_LINES if cors else "") + extra
+            )
         )
         self.proc = subprocess.Popen(
             [binary, "-c", str(conf), "-p", str(work)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -122,3 +131,74 @@ class Nginx:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(10)
+
+
+class SilentServer:
+    """A TCP server on loopback that accepts every connection and never sends a byte."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.accepted: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _addr = self.sock.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)  # kept open, never read or answered
+
+    def stop(self) -> None:
+        """Close the listening socket and every accepted connection."""
+        self.sock.close()
+        for conn in self.accepted:
+            conn.close()
+
+
+def run_publish(*args, env_extra=None, timeout=120, command="publish"):
+    """Run ``napari-viv publish ARGS`` (or another command) in a fresh process, as users do."""
+    env = {**os.environ, **CREDENTIALS, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run(
+        [sys.executable, "-m", "napari_viv", command, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**env, **(env_extra or {})},
+        timeout=timeout,
+    )
+
+
+def links(stdout: str) -> dict[str, str]:
+    """The printed links by their label (``View in your browser``, ``Avivator``, ``Image``)."""
+    out = {}
+    for line in stdout.splitlines():
+        key, _, value = line.partition(": ")
+        out[key] = value
+    return out
+
+
+def fetch(url, headers=None, method="GET"):
+    """(status, headers, body) of one HTTP request; HTTP errors are answers too."""
+    req = urllib.request.Request(url, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=20) as answer:
+            return answer.status, answer.headers, answer.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, err.read()
+
+
+def keys(s3, bucket, prefix=""):
+    """Every key in ``bucket`` under ``prefix``, sorted (all pages of the listing)."""
+    pages = s3.client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+
+
+def new_bucket(s3, name):
+    """Create bucket ``name`` on the server; return its name."""
+    s3.client().create_bucket(Bucket=name)
+    return name

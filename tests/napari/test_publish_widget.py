@@ -81,3 +81,47 @@ def test_publish_to_s3(make_napari_viewer, qtbot, tmp_path, monkeypatch):
             assert answer.status == 200 and b"napari-viv-site" in answer.read()
     finally:
         server.stop()
+
+
+def test_publish_a_zarr_export_to_a_folder_and_to_s3(make_napari_viewer, qtbot, tmp_path, monkeypatch):
+    """The section publishes what the panel hands it after a Zarr export: the store's folder."""
+    from napari_viv import export_pyramid
+    from napari_viv.sample import synthetic_tissue
+
+    for key, value in CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    panel = exported_panel(make_napari_viewer, qtbot, tmp_path)
+    data, meta = synthetic_tissue(size=256, channels=3)
+    (tmp_path / "zarr").mkdir()  # not beside the .ome.tif: a store shares its view file's name
+    store = export_pyramid(data, tmp_path / "zarr" / "tissue.ome.zarr", metadata=meta, ngff="0.5").image
+    section = panel.publishing
+    section.set_file(store)  # what the panel does with an export's first output
+    click(qtbot, section.toggle)
+    site = tmp_path / "zarr-site"
+    section.dest.value = str(site)
+    click(qtbot, section.start_button)
+    qtbot.waitUntil(lambda: section.worker is None, timeout=60_000)
+    assert section.link.value == (site / "index.html").as_uri(), section.status.value
+    published = sorted(
+        p.relative_to(site / "tissue.ome.zarr").as_posix() for p in (site / "tissue.ome.zarr").rglob("*")
+    )
+    assert published == sorted(p.relative_to(store).as_posix() for p in store.rglob("*"))
+    server = S3Server()
+    try:
+        server.client().create_bucket(Bucket="napari-zarr")
+        section.dest.value = "s3://napari-zarr/z"
+        section.endpoint.value = server.endpoint
+        click(qtbot, section.start_button)
+        qtbot.waitUntil(lambda: section.worker is None, timeout=60_000)
+        assert section.link.value == f"{server.endpoint}/napari-zarr/z/index.html", section.status.value
+        with urllib.request.urlopen(f"{server.endpoint}/napari-zarr/z/tissue.ome.zarr/zarr.json", timeout=10) as answer:
+            assert answer.status == 200 and b'"ome"' in answer.read()
+        # A private link cannot cover a store: one line in the section, nothing sent.
+        section.presign.value = 3600
+        section.dest.value = "s3://napari-zarr/private"
+        click(qtbot, section.start_button)
+        qtbot.waitUntil(lambda: section.worker is None, timeout=60_000)
+        assert "cannot cover an OME-Zarr store" in section.status.value
+        assert server.client().list_objects_v2(Bucket="napari-zarr", Prefix="private/").get("KeyCount", 0) == 0
+    finally:
+        server.stop()

@@ -352,7 +352,6 @@ class ExportToViv(Container):
         self.viewing.set_file(image)
         self.publishing.set_file(image)
         self._show_viewing(True)
-        self.publishing.visible = not image.is_dir()  # publish takes OME-TIFF exports (docs/napari-widgets.md)
         notify_info(message)
 
     def _show_viewing(self, shown: bool) -> None:

@@ -214,6 +214,38 @@ def options_from_args(args: argparse.Namespace, output: str | None = None) -> Co
     )
 
 
+def format_options_from_args(args: argparse.Namespace) -> ConvertOptions:
+    """Return the ConvertOptions of :func:`add_format_options`'s options alone (``publish``).
+
+    ``format`` stays None unless ``--format`` is given: what is already an
+    export or a store is then published as it is.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by a parser with :func:`add_format_options`.
+
+    Returns
+    -------
+    ConvertOptions
+        Format, NGFF version, shard size and codec; the rest the input's own.
+
+    Raises
+    ------
+    UsageError
+        Options that apply to the other format (``--ngff`` without OME-Zarr).
+
+    Examples
+    --------
+    >>> p = argparse.ArgumentParser()
+    >>> add_format_options(p)
+    >>> format_options_from_args(p.parse_args(["--format", "ome-zarr", "--ngff", "0.5"])).ngff
+    '0.5'
+    """
+    _fmt, ngff = _format_choice(args, None)
+    return ConvertOptions(format=args.format, ngff=ngff, shard_size=args.shard_size, compression=args.compression)
+
+
 def _format_choice(args: argparse.Namespace, output: str | None) -> tuple[str, str]:
     """Return (format, NGFF version); a UsageError for options that contradict each other."""
     from ..naming import format_conflict, output_format
@@ -237,8 +269,9 @@ def _format_choice(args: argparse.Namespace, output: str | None) -> tuple[str, s
     if args.shard_size is not None:
         if ngff != "0.5":
             raise UsageError("--shard-size applies to --ngff 0.5 (NGFF 0.4 stores have no shards)")
-        if args.tile_size is not None and args.shard_size % args.tile_size:
-            raise UsageError(f"--shard-size {args.shard_size} must be a multiple of --tile-size {args.tile_size}")
+        tile_size = getattr(args, "tile_size", None)  # publish has the format options only
+        if tile_size is not None and args.shard_size % tile_size:
+            raise UsageError(f"--shard-size {args.shard_size} must be a multiple of --tile-size {tile_size}")
     if args.compression is not None:
         try:
             choose_codec(args.compression, "uint16", container="zarr")

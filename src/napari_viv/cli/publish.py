@@ -17,18 +17,24 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "publish",
         help="publish images with our viewer to a folder or an object store (s3://…), and print the links",
-        description="Publish exported images (or any input `convert` reads, converted on the way) with "
-        "their offsets and view files and our viewer, to a folder (a static site) or s3://BUCKET/PREFIX "
-        "(gs://, az:// through fsspec), then print the links. See docs/publishing.md.",
+        description="Publish exported images or OME-Zarr stores (or any input `convert` reads, converted "
+        "on the way: to OME-TIFF, or with --format ome-zarr to a store) with their offsets and view files "
+        "and our viewer, to a folder (a static site) or s3://BUCKET/PREFIX (gs://, az:// through fsspec), "
+        "then print the links. --format, --ngff, --shard-size and --compression are convert's; with "
+        "--format, what is in the other format is converted too. See docs/publishing.md.",
     )
     p.add_argument(
         "sources",
         nargs="+",
         metavar="SRC",
-        help="an exported .ome.tif, a folder of exports (a batch's output), or an input to convert",
+        help="an exported .ome.tif, an OME-Zarr store (.ome.zarr), a folder of them (a batch's output), "
+        "or an input to convert (to OME-TIFF, or to a store with --format ome-zarr)",
     )
     p.add_argument("dest", metavar="DEST", help="a folder, or s3://BUCKET/PREFIX")
     add_publish_options(p)
+    from .options import add_format_options
+
+    add_format_options(p)  # --format ome-zarr: publish a store (inputs converted to one on the way)
     p.set_defaults(run=run)
 
 
@@ -131,11 +137,17 @@ def print_publication(pub) -> None:
 def run(args) -> int:
     """Publish and print the links; exit 1 when a check found an error."""
     from ..publish import exports_for, publish
+    from ..publish.publisher import STORE_PRESIGN
+    from .common import UsageError
+    from .options import format_options_from_args
 
     options = options_from(args)
+    convert = format_options_from_args(args)
+    if options.presign is not None and convert.format == "ome-zarr":
+        raise UsageError(STORE_PRESIGN.replace("an OME-Zarr store", "--format ome-zarr"))
     bar = _Bar()
     with tempfile.TemporaryDirectory(prefix="napari-viv-convert-") as tmp:
-        images = exports_for([Path(s) for s in args.sources], Path(tmp))
+        images = exports_for([Path(s) for s in args.sources], Path(tmp), convert=convert)
         try:
             pub = publish(images, args.dest, options, progress=bar)
         finally:

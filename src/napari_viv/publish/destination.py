@@ -24,6 +24,11 @@ MANIFEST_NAME = ".napari-viv-manifest.json"
 #: The small object written and removed to learn, before any upload, whether
 #: the store lets us write and make objects public.
 PROBE_NAME = ".napari-viv-probe"
+#: Multipart part size on S3: a file of two parts or more (an NGFF 0.5 shard, a
+#: large OME-TIFF) goes up in parts of this size, several at a time.
+PART_SIZE = 16 << 20
+#: S3's limit of parts per upload (the part size grows for files beyond 10000 parts).
+MAX_PARTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -44,13 +49,18 @@ class StoreOptions:
     profile : str, optional
         A named profile from the AWS config and credentials files.
     connect_timeout : float
-        Seconds to wait for a connection; with two attempts, an unreachable
-        endpoint is reported within a minute.
+        Seconds to wait for a connection: the first request (is the bucket
+        there?) tries once, so an unreachable endpoint is named after this long.
+    answer_timeout : float
+        Seconds the first request (is the bucket there?) waits for an answer,
+        with no retry: an endpoint that accepts connections and never answers
+        is reported after this long, not after minutes of retries.
     """
 
     endpoint_url: str | None = None
     profile: str | None = None
     connect_timeout: float = 5.0
+    answer_timeout: float = 10.0
 
 
 class LocalFolder:
@@ -106,6 +116,16 @@ class LocalFolder:
     def make_public(self, name: str) -> None:
         """Do nothing: a web server decides what it shows."""
 
+    def delete_many(self, names: list[str]) -> None:
+        """Remove several files, and the folders they leave empty."""
+        for name in names:
+            self.delete(name)
+        for folder in sorted({(self.root / n).parent for n in names}, key=lambda p: -len(p.parts)):
+            with contextlib.suppress(OSError):  # not empty, or already gone
+                while folder != self.root and not any(folder.iterdir()):
+                    folder.rmdir()
+                    folder = folder.parent
+
     def delete(self, name: str) -> None:
         """Remove ``name`` if it is there."""
         with contextlib.suppress(FileNotFoundError):
@@ -132,9 +152,15 @@ class ObjectStore:
         self.label = url.rstrip("/")
         if not self.bucket:
             raise NapariVivError("names no bucket (expected SCHEME://BUCKET/PREFIX)", subject=url)
-        self.fs = self._filesystem()
+        self.fs = self._filesystem(read_timeout=60, attempts=3)
 
-    def _filesystem(self):
+    @property
+    def endpoint(self) -> str:
+        """The endpoint's address as the user knows it (for messages)."""
+        return self.options.endpoint_url or f"the {self.scheme}:// service's default endpoint"
+
+    def _filesystem(self, *, read_timeout: float, attempts: int):
+        """Open the fsspec filesystem; S3's timeouts and retries through botocore's and s3fs's public settings."""
         try:
             import fsspec
         except ImportError as exc:
@@ -146,8 +172,9 @@ class ObjectStore:
         if self.scheme in ("s3", "s3a"):
             config = {
                 "connect_timeout": self.options.connect_timeout,
-                "read_timeout": 60,
-                "retries": {"max_attempts": 2, "mode": "standard"},
+                "read_timeout": read_timeout,
+                # botocore's total_max_attempts counts the first try (its max_attempts does not)
+                "retries": {"total_max_attempts": attempts, "mode": "standard"},
             }
             kwargs = {"config_kwargs": config, "skip_instance_cache": True}
             if self.options.endpoint_url:
@@ -159,7 +186,7 @@ class ObjectStore:
         except (ImportError, ValueError, TypeError) as exc:
             raise NapariVivError(f"cannot open this store: {one_line(str(exc))}", subject=self.label) from exc
         if self.is_s3:
-            fs.retries = 2  # s3fs's own retry loop (5 by default), on top of botocore's attempts
+            fs.retries = min(attempts, 2)  # s3fs's own retry loop (5 by default), on top of botocore's
         return fs
 
     @property
@@ -179,14 +206,19 @@ class ObjectStore:
         except NapariVivError:
             raise
         except Exception as exc:  # noqa: BLE001 - every store library raises its own kinds
-            raise NapariVivError(f"{doing}: {explain(exc)}", subject=self.label) from exc
+            raise NapariVivError(f"{doing}: {explain(exc, self.endpoint)}", subject=self.label) from exc
 
     def check(self) -> None:
-        """Fail early, in one line, when the bucket is missing or unreachable, or the credentials are wrong."""
+        """Fail early, in one line, when the bucket is missing or unreachable, or the credentials are wrong.
+
+        The question goes through a client that waits ``answer_timeout`` seconds
+        once, so a silent endpoint is named within that time.
+        """
         with self.errors("cannot use this bucket"):
             if self.is_s3:
+                quick = self._filesystem(read_timeout=self.options.answer_timeout, attempts=1)
                 try:
-                    self.fs.call_s3("head_bucket", Bucket=self.bucket)
+                    quick.call_s3("head_bucket", Bucket=self.bucket)
                 except FileNotFoundError as exc:
                     raise FileNotFoundError("the bucket does not exist") from exc
                 except PermissionError as exc:
@@ -231,6 +263,8 @@ class ObjectStore:
         ``public`` sends the object's ACL with it (the probe has shown that the store allows it).
         """
         extra: dict = {"ContentType": content_type} if self.is_s3 else {}
+        if self.is_s3:
+            extra["chunksize"] = max(PART_SIZE, -(-local.stat().st_size // MAX_PARTS))
         if self.is_s3 and public:
             extra["ACL"] = "public-read"
         if callback is not None:
@@ -256,6 +290,12 @@ class ObjectStore:
         with contextlib.suppress(FileNotFoundError), self.errors(f"cannot remove {name}"):
             self.fs.rm_file(self.path(name))
 
+    def delete_many(self, names: list[str]) -> None:
+        """Remove several objects in as few requests as the store allows."""
+        if names:
+            with self.errors("cannot remove old files"):
+                self.fs.rm([self.path(n) for n in names])
+
     def public_url(self, name: str, base: str | None) -> str | None:
         """Give the URL a browser uses for ``name``: under ``base``, else the store's own address."""
         key = "/".join(p for p in (self.prefix, name) if p)
@@ -280,15 +320,28 @@ def _umask() -> int:
     return mask
 
 
-def explain(exc: BaseException) -> str:
-    """One line for a store exception: what it means for the user, when we know."""
+#: Exceptions (by class name, from botocore, aiohttp, asyncio and fsspec) meaning "no answer in time".
+_SILENT = {"ReadTimeoutError", "ServerTimeoutError", "TimeoutError", "FSTimeoutError", "ReadTimeout"}
+_UNREACHABLE = {"EndpointConnectionError", "ConnectTimeoutError", "ClientConnectorError", "ConnectionError"}
+
+
+def explain(exc: BaseException, endpoint: str = "the endpoint") -> str:
+    """One line for a store exception: what it means for the user, when we know.
+
+    Examples
+    --------
+    >>> explain(TimeoutError(), "http://127.0.0.1:9")
+    'no answer from the endpoint http://127.0.0.1:9 (it accepted the connection, then stayed silent)'
+    """
     text = one_line(str(exc)) or type(exc).__name__
     names = {type(e).__name__ for e in _chain(exc)}
     lowered = text.lower()
     if "InvalidAccessKeyId" in text or "SignatureDoesNotMatch" in text or "NoCredentialsError" in names:
         return f"the credentials were refused or are missing ({text})"
-    if names & {"EndpointConnectionError", "ConnectTimeoutError", "ClientConnectorError", "ConnectionError"}:
-        return f"cannot reach the endpoint ({text})"
+    if names & _UNREACHABLE:
+        return f"cannot reach the endpoint {endpoint} ({text})"
+    if names & _SILENT:
+        return f"no answer from the endpoint {endpoint} (it accepted the connection, then stayed silent)"
     if "NoSuchBucket" in text or "bucket does not exist" in lowered:
         return "the bucket does not exist"
     if isinstance(exc, PermissionError) or "AccessDenied" in text or "Forbidden" in text:

@@ -92,7 +92,7 @@ def gallery_files(entries: list[ImageEntry], staging: Path) -> tuple[list[SiteFi
             f'<li><a href="{href}"><img src="{quote(entry.folder)}/{THUMBNAIL}" alt=""></a>'
             f'<div class="name"><a href="{href}">{html.escape(entry.image.name)}</a></div>'
             f'<div class="meta">{summary["width"]} × {summary["height"]} px · '
-            f"{html.escape(human_bytes(entry.image.stat().st_size))}<br>"
+            f"{html.escape(human_bytes(entry.nbytes))}<br>"
             f"{html.escape(', '.join(summary['channels']))}</div></li>"
         )
     page = staging / PAGE

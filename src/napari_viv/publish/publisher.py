@@ -1,8 +1,9 @@
 """``publish()``: images (exported, or converted on the way) -> a site at a destination -> links.
 
-The steps, in order: find or make the exports; check the destination (bucket,
+The steps, in order: find or make the exports (or OME-Zarr stores); check the destination (bucket,
 credentials, an existing publication); probe that objects can be written and
-made public; send the data and the viewer; send the pages last; check the
+made public; remove keys an earlier store at the same name has and the new one has not; send the data
+and the viewer; send the pages last; check the
 result over HTTP as a browser would; return the links.
 """
 
@@ -75,7 +76,19 @@ class Publication:
     notes: list[str] = field(default_factory=list)
 
 
-def _check_destination(dest, options: PublishOptions) -> None:
+#: Why a store cannot be presigned, and what to do instead (one line).
+STORE_PRESIGN = (
+    "a private link (--presign) cannot cover an OME-Zarr store: one signature covers one file, and the "
+    "viewer fetches a store's many files by name; publish it without --presign (anyone with the link "
+    "can read it), or as one OME-TIFF file, which one signature covers (--format ome-tiff)"
+)
+
+
+def _check_destination(dest, options: PublishOptions, entries: list[ImageEntry]) -> None:
+    if options.presign is not None:
+        store = next((e.image for e in entries if e.is_store), None)
+        if store is not None:
+            raise NapariVivError(STORE_PRESIGN, subject=store)
     dest.check()
     if options.presign is not None and not (isinstance(dest, ObjectStore) and dest.is_s3):
         raise NapariVivError("--presign needs an S3 or S3-compatible destination", subject=dest.label)
@@ -127,17 +140,60 @@ def _site_files(entries: list[ImageEntry], dest, options: PublishOptions, stagin
     return files + pages
 
 
-def _presigned_pages(entries, dest: ObjectStore, seconds: int, staging: Path) -> list[SiteFile]:
-    pages = []
+def _signed_view(entry: ImageEntry, dest: ObjectStore, seconds: int, staging: Path) -> SiteFile | None:
+    """Make the view file a presigned page reads, or None when the image has no view and no scene.
+
+    The page cannot derive its neighbours' URLs (each needs its own
+    signature), so this copy of the view file names each label pyramid by its
+    signed URL, and carries the points and shapes in itself (the viewer reads
+    the scene's features from the view file's URL when no sibling name can be
+    derived from it; an empty collection when there are none).
+    """
+    import json
+
+    view, features = entry.sidecars["viewfile"], naming.features_path(entry.image)
+    labels = [p for p in naming.sidecar_paths(entry.image) if naming.LABELS_INFIX in p.name and p.is_file()]
+    if view is None and not features.is_file() and not labels:
+        return None
+    doc: dict = json.loads(view.read_text(encoding="utf-8")) if view is not None else {"version": 1}
+    for label in doc.get("labels") or []:
+        if isinstance(label, dict) and isinstance(label.get("file"), str) and "://" not in label["file"]:
+            label["file"] = dest.presign(entry.name(label["file"]), seconds)
+    scene = json.loads(features.read_text(encoding="utf-8")) if features.is_file() else {}
+    doc["type"] = "FeatureCollection"
+    doc["napari_viv"] = scene.get("napari_viv", {"version": 1, "layers": []})
+    doc["features"] = scene.get("features", [])
+    path = staging / "signed" / (entry.folder or ".") / (naming.stem(entry.image) + ".presigned" + naming.VIEW_SUFFIX)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return SiteFile(entry.name(path.name), path, "data")
+
+
+def _presigned_site(entries, dest: ObjectStore, seconds: int, staging: Path) -> list[SiteFile]:
+    """Make the signed view files (data) and the presigned pages (last), once the data is up."""
+    views, pages = [], []
     for entry in entries:
         config = {"image": dest.presign(entry.name(entry.image.name), seconds)}
         for key, path in entry.sidecars.items():
             config[key] = dest.presign(entry.name(path.name), seconds) if path else ""
+        view = _signed_view(entry, dest, seconds, staging)
+        if view is not None:
+            views.append(view)
+            config["viewfile"] = dest.presign(view.name, seconds)
         page = staging / "signed" / (entry.folder or ".") / PAGE
         page.parent.mkdir(parents=True, exist_ok=True)
         page.write_bytes(viewer_page(config, inline=True, title=naming.stem(entry.image)))
         pages.append(SiteFile(entry.name(PAGE), page, "page"))
-    return pages
+    return views + pages
+
+
+def _remove_stale(dest, entries: list[ImageEntry], files: list[SiteFile]) -> None:
+    """Remove keys of an earlier store at the same name that the new store has not (--overwrite)."""
+    stores = [e.name(e.image.name) + "/" for e in entries if e.is_store]
+    if not stores:
+        return
+    keep = {f.name for f in files}
+    dest.delete_many([n for n in dest.listing() if n.startswith(tuple(stores)) and n not in keep])
 
 
 def _links(entries, dest, options: PublishOptions) -> list[ImageLinks]:
@@ -169,7 +225,8 @@ def publish(
     ----------
     images : list of Path
         Viv-compatible ``.ome.tif`` files (their offsets and view files beside them
-        are published too); see :func:`napari_viv.publish.sources.exports_for`.
+        are published too) or OME-Zarr stores (every key, and the view file beside
+        the store); see :func:`napari_viv.publish.sources.exports_for`.
     dest : str
         A folder, or ``s3://bucket/prefix`` (or another fsspec URL).
     options : PublishOptions, optional
@@ -193,19 +250,23 @@ def publish(
     >>> pub = publish([image], str(tmp / "site"))
     >>> sorted(p.name for p in (tmp / "site").iterdir())
     ['.napari-viv-manifest.json', 'a.offsets.json', 'a.ome.tif', 'index.html', 'viewer.css', 'viewer.js']
+    >>> store = export_pyramid(np.zeros((64, 64), np.uint8), tmp / "b.ome.zarr").image
+    >>> publish([store], str(tmp / "zarr-site")).images[0].image.endswith("/zarr-site/b.ome.zarr")
+    True
     """
     options = options or PublishOptions()
     if not images:
         raise NapariVivError("nothing to publish", subject=dest)
     target = make_destination(dest, options.store)
-    _check_destination(target, options)
     entries = entries_for([Path(i) for i in images])
+    _check_destination(target, options, entries)
     public = options.presign is None
     with tempfile.TemporaryDirectory(prefix="napari-viv-publish-") as tmp:
         staging = Path(tmp)
         _probe(target, public, staging)
         cors_set = options.set_cors and isinstance(target, ObjectStore) and target.is_s3 and _ensure_cors(target)
         files = _site_files(entries, target, options, staging)
+        _remove_stale(target, entries, files)
         transfer = upload(
             target,
             files,
@@ -216,8 +277,8 @@ def publish(
         )
         if options.presign is not None:
             assert isinstance(target, ObjectStore)
-            pages = _presigned_pages(entries, target, options.presign, staging)
-            more = upload(target, pages, public=False, jobs=1, cancel=cancel)
+            signed = _presigned_site(entries, target, options.presign, staging)
+            more = upload(target, signed, public=False, jobs=1, cancel=cancel)
             transfer.uploaded += more.uploaded
             transfer.bytes_sent += more.bytes_sent
     links = _links(entries, target, options)
@@ -227,12 +288,12 @@ def publish(
     if cors_set:
         pub.notes.append("set the bucket's CORS rule (GET and HEAD from any origin, Content-Range exposed)")
     if options.check:
-        _verify(pub, target, options)
+        _verify(pub, target, options, entries[0])
     return pub
 
 
-def _verify(pub: Publication, target, options: PublishOptions) -> None:
-    """Run the browser-view checks on the first image and the page; advise on CORS."""
+def _verify(pub: Publication, target, options: PublishOptions, entry: ImageEntry) -> None:
+    """Run the browser-view checks on the first image and the page; advise on CORS and missing keys."""
     first = pub.images[0]
     if first.image is None or not first.image.startswith(("http://", "https://")):
         if isinstance(target, LocalFolder):
@@ -241,10 +302,18 @@ def _verify(pub: Publication, target, options: PublishOptions) -> None:
                 "`napari-viv serve` for one image); opening index.html as a file does not work"
             )
         return
-    found = checks.check_image(first.image)
-    advice = checks.cors_advice(found)
-    if advice:
-        pub.notes.append(advice)
+    if entry.is_store:
+        found = checks.check_store(first.image, checks.store_probe(entry.image))
+    else:
+        found = checks.check_image(first.image)
+    s3 = isinstance(target, ObjectStore) and target.is_s3 and not options.public_url
+    key = "/".join(p for p in (getattr(target, "prefix", ""), entry.name(entry.image.name)) if p)
+    for advice in (
+        checks.cors_advice(found, web_server=isinstance(target, LocalFolder)),
+        checks.absent_advice(found, target.bucket if s3 else None, key),
+    ):
+        if advice:
+            pub.notes.append(advice)
     if options.presign is None and first.page:
         found += checks.check_types({PAGE: first.page, "viewer.js": target.public_url("viewer.js", options.public_url)})
     pub.findings = found

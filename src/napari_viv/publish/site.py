@@ -1,7 +1,8 @@
 """The published site's layout and its viewer page.
 
 One image: the page (``index.html``), the viewer's script and style, the
-image and its sidecars, all side by side. Several images: the viewer's assets
+image and its sidecars, all side by side. An OME-Zarr store goes up key by
+key, as a folder of the same name (``x.ome.zarr/...``), its view file beside it. Several images: the viewer's assets
 and a gallery at the top, and one folder per image holding its page, its
 files and a thumbnail. Every URL in a page is relative, so the site works
 wherever it is copied. The page names its image in a small JSON block
@@ -33,6 +34,8 @@ CONTENT_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".png": "image/png",
 }
+#: Zarr v2's metadata documents: JSON, though their names have no suffix.
+ZARR_JSON_NAMES = (".zattrs", ".zarray", ".zgroup", ".zmetadata")
 PAGE = "index.html"
 ASSETS = ("viewer.js", "viewer.css")
 CONFIG_ID = "napari-viv-site"
@@ -48,9 +51,11 @@ def content_type(name: str) -> str:
 
     Examples
     --------
-    >>> content_type("a b.ome.tif"), content_type("viewer.js")
-    ('image/tiff', 'text/javascript; charset=utf-8')
+    >>> content_type("a b.ome.tif"), content_type("viewer.js"), content_type("a.ome.zarr/0/.zarray")
+    ('image/tiff', 'text/javascript; charset=utf-8', 'application/json')
     """
+    if Path(name).name in ZARR_JSON_NAMES:
+        return CONTENT_TYPES[".json"]
     return CONTENT_TYPES.get(Path(name).suffix.lower(), "application/octet-stream")
 
 
@@ -70,10 +75,24 @@ class SiteFile:
 
 @dataclass(frozen=True)
 class ImageEntry:
-    """One published image: its folder in the site ("" for a single image) and its files."""
+    """One published image (an ``.ome.tif`` or an OME-Zarr store): its folder in the site ("" for one image)."""
 
     image: Path
     folder: str
+
+    @property
+    def is_store(self) -> bool:
+        """Whether the image is an OME-Zarr store (a folder published key by key)."""
+        return self.image.is_dir()
+
+    def store_files(self) -> list[Path]:
+        """Every file of the store, sorted (none for an ``.ome.tif``)."""
+        return sorted(p for p in self.image.rglob("*") if p.is_file()) if self.is_store else []
+
+    @property
+    def nbytes(self) -> int:
+        """The image's size: the file's, or the sum of the store's files."""
+        return sum(p.stat().st_size for p in self.store_files()) if self.is_store else self.image.stat().st_size
 
     def name(self, filename: str) -> str:
         """``filename`` inside this image's folder."""
@@ -83,7 +102,10 @@ class ImageEntry:
     def sidecars(self) -> dict[str, Path | None]:
         """The offsets and view files beside the image (None when missing)."""
         offsets, view = naming.offsets_path(self.image), naming.view_path(self.image)
-        return {"offsets": offsets if offsets.is_file() else None, "viewfile": view if view.is_file() else None}
+        return {
+            "offsets": offsets if offsets.is_file() and not self.is_store else None,  # a store has none
+            "viewfile": view if view.is_file() else None,
+        }
 
     def data_files(self) -> list[SiteFile]:
         """List the image and every sidecar beside it as site files.
@@ -91,14 +113,21 @@ class ImageEntry:
         Besides the offsets and view files, the scene's sidecars travel too
         (:func:`napari_viv.naming.sidecar_paths`: points and shapes, label
         pyramids and their offsets), so a published page draws them as ``serve`` does.
+        A store contributes every key, each its own file (``x.ome.zarr/0/0/0/0``).
         """
-        files = [SiteFile(self.name(self.image.name), self.image, "data")]
+        if self.is_store:
+            files = [
+                SiteFile(self.name(f"{self.image.name}/{p.relative_to(self.image).as_posix()}"), p, "data")
+                for p in self.store_files()
+            ]
+        else:
+            files = [SiteFile(self.name(self.image.name), self.image, "data")]
         known = [p for p in self.sidecars.values() if p is not None]
         files += [SiteFile(self.name(p.name), p, "data") for p in known]
         files += [
             SiteFile(self.name(p.name), p, "data")
             for p in naming.sidecar_paths(self.image)
-            if p.is_file() and p not in known
+            if p.is_file() and p not in known and not (self.is_store and p == naming.offsets_path(self.image))
         ]
         return files
 

@@ -9,6 +9,7 @@ after an interruption sends only what is missing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from collections.abc import Callable
@@ -70,7 +71,14 @@ class _Progress:
 
 
 class _Manifest:
-    """The destination's manifest (name -> size, SHA-256), rewritten as each file completes."""
+    """The destination's manifest (name -> size, SHA-256, public), written as files complete.
+
+    A store has thousands of keys: the manifest is written at most once a
+    second while they go up (and at the end), so an interruption loses at
+    most a second of records (those keys are sent again by a rerun).
+    """
+
+    INTERVAL = 1.0
 
     def __init__(self, dest, staging: Path) -> None:
         import json
@@ -86,18 +94,45 @@ class _Manifest:
         if not isinstance(self.entries, dict):
             self.entries = {}
         self._lock = threading.Lock()
+        self._written = 0.0  # time of the last write (0: the first record writes at once)
+        self._dirty = False
 
     def same(self, name: str, size: int, checksum: str) -> bool:
         entry = self.entries.get(name)
         return isinstance(entry, dict) and entry.get("size") == size and entry.get("sha256") == checksum
 
-    def record(self, name: str, size: int, checksum: str) -> None:
-        import json
+    def public(self, name: str) -> bool:
+        """Whether ``name`` was sent readable by anyone."""
+        entry = self.entries.get(name)
+        return isinstance(entry, dict) and entry.get("public") is True
+
+    def record(self, name: str, size: int, checksum: str, public: bool) -> None:
+        import time
 
         with self._lock:
-            self.entries[name] = {"size": size, "sha256": checksum}
-            self.path.write_text(json.dumps(self.entries, indent=1, sort_keys=True))
-            self.dest.put(self.path, self.name, content_type="application/json")
+            self.entries[name] = {"size": size, "sha256": checksum, "public": public}
+            self._dirty = True
+            if time.monotonic() - self._written >= self.INTERVAL:
+                self._write()
+
+    def mark_public(self, names: list[str]) -> None:
+        with self._lock:
+            for name in names:
+                self.entries[name]["public"] = True
+                self._dirty = True
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._dirty:
+                self._write()
+
+    def _write(self) -> None:
+        import json
+        import time
+
+        self.path.write_text(json.dumps(self.entries, indent=1, sort_keys=True))
+        self.dest.put(self.path, self.name, content_type="application/json")
+        self._written, self._dirty = time.monotonic(), False
 
 
 def upload(
@@ -153,7 +188,7 @@ def upload(
         def send(f: SiteFile) -> None:
             meter.check()
             dest.put(f.source, f.name, content_type=f.content_type, public=public, callback=meter.add)
-            manifest.record(f.name, sizes[f.name], sums[f.name].result())
+            manifest.record(f.name, sizes[f.name], sums[f.name].result(), public)
 
         with ThreadPoolExecutor(max(1, jobs)) as pool:
             try:
@@ -163,13 +198,18 @@ def upload(
                 meter.stopped = True  # the running transfers end at their next progress report
                 for pending in sums.values():
                     pending.cancel()
+                with contextlib.suppress(Exception):  # the first error is the one to report
+                    manifest.flush()  # what did go up is skipped by a rerun
                 raise
-        if public:  # files skipped now may have been sent privately before
-            for name in result.skipped:
-                dest.make_public(name)
+            if public:  # files skipped now may have been sent privately before
+                private = [n for n in result.skipped if not manifest.public(n)]
+                for future in [pool.submit(dest.make_public, n) for n in private]:
+                    future.result()
+                manifest.mark_public(private)
         for f in todo:
             if f.role == "page":
                 send(f)
+        manifest.flush()
     result.uploaded = [f.name for f in todo]
     result.bytes_sent = meter.done
     return result

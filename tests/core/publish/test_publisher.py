@@ -11,31 +11,15 @@ import os
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers.publish_servers import CREDENTIALS, Nginx, S3Server, free_port
+from helpers.publish_servers import SRC, Nginx, fetch, free_port, keys, links, new_bucket
+from helpers.publish_servers import run_publish as run_cli
 
 from napari_viv import export_pyramid
 from napari_viv.metadata import ImageMetadata
-
-SRC = str(Path(__file__).resolve().parents[3] / "src")
-
-
-@pytest.fixture(scope="module")
-def s3():
-    server = S3Server()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(autouse=True)
-def credentials(monkeypatch):
-    for key, value in CREDENTIALS.items():
-        monkeypatch.setenv(key, value)
 
 
 @pytest.fixture(scope="module")
@@ -54,44 +38,6 @@ def image(tmp_path_factory) -> Path:
     result = export_pyramid(data, folder / "tissue.ome.tif", metadata=md, tile_size=256)
     assert result.view is not None
     return result.image
-
-
-def run_cli(*args, env_extra=None, timeout=120):
-    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", ""), **(env_extra or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "napari_viv", "publish", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-    )
-
-
-def fetch(url, headers=None):
-    req = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=20) as answer:
-            return answer.status, answer.headers, answer.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.headers, err.read()
-
-
-def links(stdout: str) -> dict[str, str]:
-    out = {}
-    for line in stdout.splitlines():
-        key, _, value = line.partition(": ")
-        out[key] = value
-    return out
-
-
-def keys(s3, bucket, prefix=""):
-    listing = s3.client().list_objects_v2(Bucket=bucket, Prefix=prefix)
-    return sorted(o["Key"] for o in listing.get("Contents", []))
-
-
-def new_bucket(s3, name):
-    s3.client().create_bucket(Bucket=name)
-    return name
 
 
 # ------------------------------------------------------------------ S3
@@ -245,28 +191,21 @@ def test_existing_folder_publication_without_overwrite(image, tmp_path):
 
 
 def test_killed_upload_then_rerun_finishes(s3, tmp_path):
+    # Two big images, one file at a time: the kill comes once the first is up, while the second goes.
     rng = np.random.default_rng(1)
-    big = export_pyramid(
-        rng.integers(0, 65535, (4, 2048, 2048), dtype=np.uint16), tmp_path / "big.ome.tif", compression="none"
-    ).image
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    big = [
+        export_pyramid(
+            rng.integers(0, 65535, (4, 2048, 2048), dtype=np.uint16), folder / f"{n}.ome.tif", compression="none"
+        ).image
+        for n in ("a", "b")
+    ]
     bucket = new_bucket(s3, "lab-killed")
     env = {**os.environ, "PYTHONPATH": SRC}
+    args = [sys.executable, "-m", "napari_viv", "publish", str(folder), f"s3://{bucket}/k", "--endpoint-url"]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "napari_viv",
-            "publish",
-            str(big),
-            f"s3://{bucket}/k",
-            "--endpoint-url",
-            s3.endpoint,
-            "--jobs",
-            "1",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
+        [*args, s3.endpoint, "--jobs", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
     )
     deadline = time.monotonic() + 60
     # Kill once the manifest says at least one file is complete.
@@ -276,13 +215,15 @@ def test_killed_upload_then_rerun_finishes(s3, tmp_path):
     proc.communicate()
     partial = keys(s3, bucket)
     assert partial and "k/index.html" not in partial, partial  # killed before the page: no link yet
-    done = run_cli(big, f"s3://{bucket}/k", "--endpoint-url", s3.endpoint)
+    done = run_cli(folder, f"s3://{bucket}/k", "--endpoint-url", s3.endpoint)
     assert done.returncode == 0, done.stderr
-    assert "k/index.html" in keys(s3, bucket)
+    assert {"k/index.html", "k/a/index.html", "k/b/index.html"} <= set(keys(s3, bucket))
     skipped = int(done.stderr.split(" already there")[0].rsplit(" ", 1)[1])
     assert skipped >= 1
-    status, _, body = fetch(links(done.stdout)["Image"], {"Range": "bytes=100-199"})
-    assert status == 206 and body == big.read_bytes()[100:200]
+    for image in big:
+        url = f"{s3.endpoint}/{bucket}/k/{image.name[0]}/{image.name}"
+        status, _, body = fetch(url, {"Range": "bytes=100-199"})
+        assert status == 206 and body == image.read_bytes()[100:200]
 
 
 @pytest.fixture
@@ -434,3 +375,166 @@ def test_cancel_sends_no_page_and_a_rerun_finishes(s3, image):
     assert progressed and "c/index.html" not in keys(s3, bucket)
     pub = publish([image], f"s3://{bucket}/c", options)
     assert "index.html" in pub.transfer.uploaded and "c/index.html" in keys(s3, bucket)
+
+
+# ------------------------------------------------------------------ OME-Zarr stores
+
+
+@pytest.fixture(scope="module", params=["0.4", "0.5"])
+def store(request, tmp_path_factory):
+    """The `image` fixture's pixels as an OME-Zarr store (0.5: several shards of 2 x 2 tiles)."""
+    folder = tmp_path_factory.mktemp(f"store-{request.param}")
+    rng = np.random.default_rng(0)
+    data = rng.integers(0, 4000, (3, 700, 900), dtype=np.uint16)
+    md = ImageMetadata(axes="CYX", channel_names=["DAPI", "CD3", "CD8"], contrast_limits=[(0, 3000)] * 3)
+    shards = {"shard_size": 512} if request.param == "0.5" else {}
+    result = export_pyramid(
+        data, folder / "tissue.ome.zarr", metadata=md, tile_size=256, format="ome-zarr", ngff=request.param, **shards
+    )
+    assert result.view is not None
+    return result.image, data, request.param
+
+
+def store_keys(store: Path, prefix: str) -> list[str]:
+    return sorted(f"{prefix}/{store.name}/{p.relative_to(store).as_posix()}" for p in store.rglob("*") if p.is_file())
+
+
+def test_a_store_goes_up_key_by_key_and_reads_back_over_http(s3, store):
+    import zarr
+
+    path, data, version = store
+    bucket = new_bucket(s3, f"zarr-{version.replace('.', '')}")
+    done = run_cli(path, f"s3://{bucket}/z", "--endpoint-url", s3.endpoint)
+    assert done.returncode == 0, done.stderr
+    found = links(done.stdout)
+    base = f"{s3.endpoint}/{bucket}/z"
+    assert done.stdout.startswith("View in your browser: ") and found["View in your browser"] == f"{base}/index.html"
+    assert found["Image"] == f"{base}/tissue.ome.zarr"
+    assert found["Avivator"].endswith("?image_url=" + found["Image"])
+    stored = keys(s3, bucket, "z/")
+    assert set(store_keys(path, "z")) <= set(stored)
+    assert {"z/index.html", "z/tissue.view.json", "z/viewer.js"} <= set(
+        stored
+    ) and "z/tissue.offsets.json" not in stored
+    status, _, html = fetch(found["View in your browser"])
+    config = json.loads(html.decode().split('id="napari-viv-site">')[1].split("</script>")[0])
+    assert status == 200 and config == {"image": "tissue.ome.zarr", "offsets": "", "viewfile": "tissue.view.json"}
+    # The checks passed (metadata, a chunk or a shard by Range, CORS, a 404 for an absent key).
+    assert "error" not in done.stderr and "warning" not in done.stderr, done.stderr
+    metadata = "zarr.json" if version == "0.5" else ".zattrs"
+    status, headers, _ = fetch(f"{found['Image']}/{metadata}", {"Origin": "https://example.org"})
+    assert status == 200 and headers["Access-Control-Allow-Origin"] in ("*", "https://example.org")
+    # Level 0 read over anonymous HTTP by zarr-python equals the input.
+    level0 = zarr.open_array(f"{found['Image']}/0", mode="r")
+    assert np.array_equal(level0[:], data)
+    # A rerun with --overwrite sends nothing (all keys identical), not even ACLs again.
+    again = run_cli(path, f"s3://{bucket}/z", "--endpoint-url", s3.endpoint, "--overwrite")
+    assert again.returncode == 0 and "sent 0 files" in again.stderr, again.stderr
+
+
+def test_overwrite_replaces_a_store_and_removes_its_old_keys(s3, store, tmp_path):
+    path, _data, version = store
+    bucket = new_bucket(s3, f"zarr-over-{version.replace('.', '')}")
+    assert run_cli(path, f"s3://{bucket}/o", "--endpoint-url", s3.endpoint).returncode == 0
+    small = export_pyramid(
+        np.ones((2, 100, 100), np.uint16), tmp_path / "tissue.ome.zarr", format="ome-zarr", ngff=version
+    ).image
+    done = run_cli(small, f"s3://{bucket}/o", "--endpoint-url", s3.endpoint, "--overwrite")
+    assert done.returncode == 0, done.stderr
+    assert keys(s3, bucket, "o/tissue.ome.zarr/") == store_keys(small, "o")
+
+
+def test_presign_refuses_a_store_in_one_line(s3, store):
+    path, _data, _version = store
+    bucket = new_bucket(s3, f"zarr-private-{_version.replace('.', '')}")
+    done = run_cli(path, f"s3://{bucket}/p", "--endpoint-url", s3.endpoint, "--presign", "3600")
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert "(--presign) cannot cover an OME-Zarr store" in done.stderr and "--format ome-tiff" in done.stderr
+    assert keys(s3, bucket) == []
+    # Asking for a store and a presigned link at once is a usage error, before any conversion.
+    usage = run_cli(path, f"s3://{bucket}/p", "--format", "ome-zarr", "--presign", "60")
+    assert usage.returncode == 2 and "--presign" in usage.stderr.splitlines()[-1]
+
+
+def test_presign_of_a_store_converted_to_ome_tiff_works(s3, store):
+    path, data, version = store
+    bucket = new_bucket(s3, f"zarr-as-tiff-{version.replace('.', '')}")
+    done = run_cli(path, f"s3://{bucket}/t", "--endpoint-url", s3.endpoint, "--presign", "600", "--format", "ome-tiff")
+    assert done.returncode == 0, done.stderr
+    assert "t/tissue.ome.tif" in keys(s3, bucket) and "Signature=" in links(done.stdout)["Image"]
+
+
+def test_inputs_are_converted_to_a_store_when_asked(s3, image, tmp_path):
+    npy = tmp_path / "raw.npy"
+    np.save(npy, np.arange(300 * 400, dtype=np.uint16).reshape(300, 400))
+    bucket = new_bucket(s3, "zarr-convert")
+    done = run_cli(
+        npy, image, f"s3://{bucket}/c", "--endpoint-url", s3.endpoint, "--format", "ome-zarr", "--ngff", "0.5"
+    )
+    assert done.returncode == 0, done.stderr
+    stored = set(keys(s3, bucket))
+    for stem in ("raw", "tissue"):  # the .npy and the .ome.tif export, both as stores, with a gallery
+        assert {f"c/{stem}/{stem}.ome.zarr/zarr.json", f"c/{stem}/index.html"} <= stored, sorted(stored)[:20]
+    assert not any(k.endswith(".ome.tif") for k in stored)
+    assert "--ngff applies to OME-Zarr" in run_cli(npy, tmp_path / "s", "--ngff", "0.5").stderr
+
+
+def test_a_folder_holding_a_store_and_an_export_makes_a_gallery(store, image, tmp_path):
+    import shutil
+
+    path, _data, _version = store
+    folder = tmp_path / "outputs"
+    shutil.copytree(path.parent, folder)
+    for p in image.parent.iterdir():
+        shutil.copy(p, folder / p.name.replace("tissue", "other"))
+    done = run_cli(folder, tmp_path / "site")
+    assert done.returncode == 0, done.stderr
+    site = tmp_path / "site"
+    assert (site / "tissue" / "tissue.ome.zarr").is_dir() and (site / "other" / "other.ome.tif").is_file()
+    gallery = (site / "index.html").read_text()
+    assert 'href="tissue/index.html"' in gallery and 'href="other/index.html"' in gallery
+
+
+def test_killed_store_upload_then_rerun_finishes(s3, tmp_path):
+    rng = np.random.default_rng(2)
+    big = export_pyramid(
+        rng.integers(0, 65535, (4, 1024, 1024), dtype=np.uint16),
+        tmp_path / "big.ome.zarr",
+        tile_size=128,
+        compression="none",
+        format="ome-zarr",
+    ).image
+    bucket = new_bucket(s3, "zarr-killed")
+    args = [sys.executable, "-m", "napari_viv", "publish", str(big), f"s3://{bucket}/k", "--endpoint-url", s3.endpoint]
+    proc = subprocess.Popen(
+        [*args, "--jobs", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": SRC}
+    )
+    deadline = time.monotonic() + 60
+    while "k/.napari-viv-manifest.json" not in keys(s3, bucket) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.kill()
+    proc.communicate()
+    partial = keys(s3, bucket)
+    assert partial and "k/index.html" not in partial
+    done = run_cli(big, f"s3://{bucket}/k", "--endpoint-url", s3.endpoint)
+    assert done.returncode == 0, done.stderr
+    skipped = int(done.stderr.split(" already there")[0].rsplit(" ", 1)[1])
+    assert skipped >= 1 and set(store_keys(big, "k")) <= set(keys(s3, bucket))
+
+
+def test_a_big_shard_goes_up_in_parallel_parts(s3, tmp_path):
+    from napari_viv.publish.destination import PART_SIZE
+
+    data = np.random.default_rng(3).integers(0, 65535, (1, 4200, 4200), dtype=np.uint16)
+    store = export_pyramid(
+        data, tmp_path / "big.ome.zarr", compression="none", format="ome-zarr", ngff="0.5", shard_size=4608
+    ).image
+    shard = max((p for p in (store / "0").rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
+    assert shard.stat().st_size > 2 * PART_SIZE
+    bucket = new_bucket(s3, "zarr-multipart")
+    done = run_cli(store, f"s3://{bucket}/m", "--endpoint-url", s3.endpoint)
+    assert done.returncode == 0, done.stderr
+    key = f"m/big.ome.zarr/{shard.relative_to(store).as_posix()}"
+    head = s3.client().head_object(Bucket=bucket, Key=key)
+    parts = -(-shard.stat().st_size // PART_SIZE)
+    assert head["ETag"].strip('"').endswith(f"-{parts}") and head["ContentLength"] == shard.stat().st_size
