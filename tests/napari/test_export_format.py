@@ -99,7 +99,8 @@ def test_store_export_with_labels_progress_and_viewing(make_napari_viewer, qtbot
     np.testing.assert_array_equal(zarr.open_array(str(store / "labels" / "cells" / "0"), mode="r")[...], ids)
     view = json.loads((tmp_path / "panel.view.json").read_text())
     assert view["labels"][0]["file"] == "panel.ome.zarr/labels/cells"
-    assert panel.publishing.native.isVisibleTo(panel.native) and panel.publishing.start_button.enabled  # stores publish too
+    assert panel.publishing.native.isVisibleTo(panel.native)  # stores publish too
+    assert panel.publishing.start_button.enabled
 
     click(qtbot, panel.viewing.open_viewer_button)  # serve after export: the store, over HTTP
     server = panel.viewing.server
