@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit
 from ..errors import NapariVivError
 from ..text import one_line
 
-#: The publication's manifest: name -> size and SHA-256 of every file sent, so a
+#: The publication's manifest: name -> size and CRC-32C of every file sent, so a
 #: rerun skips what is already there and identical (rewritten as files complete).
 MANIFEST_NAME = ".napari-viv-manifest.json"
 #: The small object written and removed to learn, before any upload, whether
