@@ -62,7 +62,7 @@ CODECS = {"zlib": "zlib:1", "blosc": "blosc-zstd:1"}
 
 
 def default_codec() -> str:
-    """The --codec matching napari-viv's default Zarr compression."""
+    """Give the --codec matching napari-viv's default Zarr compression."""
     from napari_viv.write.codecs import DEFAULT_ZARR_COMPRESSION, parse_zarr_spec
 
     default = parse_zarr_spec(DEFAULT_ZARR_COMPRESSION)
@@ -70,7 +70,7 @@ def default_codec() -> str:
 
 
 def _numcodecs(codec):
-    """The numcodecs compressor the peers write: the codec napari-viv writes for ``codec``."""
+    """Give the numcodecs compressor the peers write: the codec napari-viv writes for ``codec``."""
     import numcodecs
 
     from napari_viv.write.codecs import BLOSC_SHUFFLE, parse_zarr_spec
