@@ -383,13 +383,14 @@ class ZarrSink(TileSink):
         """Add one tile to its shard ``<level>/c/<t>/<c>/<z>/<row // n>/<col // n>``."""
         assert self._tmp is not None
         n = self.shard_tiles
-        key = (level, *index, row // n, col // n)
+        srow, scol = row // n, col // n
+        key = (level, *index, srow, scol)
         shard = self._shards.get(key)
         try:
             if shard is None:
                 rows, cols = self.plan.tiles_in(level)
-                expected = min(n, rows - key[-2] * n) * min(n, cols - key[-1] * n)
-                path = self._tmp.joinpath(str(level), "c", *(str(k) for k in key[1:]))
+                expected = min(n, rows - srow * n) * min(n, cols - scol * n)
+                path = self._tmp.joinpath(str(level), "c", *index, str(srow), str(scol))
                 shard = self._shards[key] = _Shard(path, n * n, expected)
             self._nbytes += shard.add((row % n) * n + col % n, data)
             if not shard.expected:
