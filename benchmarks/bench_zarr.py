@@ -12,7 +12,8 @@ RSS is per run:
 * ome-zarr-py - ``write_image`` of a dask array over the memory map (its default
   downsampling), NGFF 0.4
 * ngff-zarr   - ``to_ngff_image`` + ``to_multiscales(method=ITKWASM_BIN_SHRINK)``
-  (local means, as ours) + ``to_ngff_zarr``, NGFF 0.4
+  (local means, as ours) + ``to_ngff_zarr``, NGFF 0.4 (with ``--codec zlib`` it
+  writes gzip level 1: the same deflate, as its writer offers no zlib)
 * floor       - every tile of every level already in RAM, encoded with the same
   codec by a thread pool on all cores; no reading, downsampling or writing
 
@@ -69,15 +70,19 @@ def default_codec() -> str:
     return next(name for name, spec in CODECS.items() if parse_zarr_spec(spec) == default)
 
 
-def _numcodecs(codec):
-    """Give the numcodecs compressor the peers write: the codec napari-viv writes for ``codec``."""
+def _numcodecs(codec, *, gzip=False):
+    """Give the numcodecs compressor the peers write: the codec napari-viv writes for ``codec``.
+
+    ``gzip``: zlib's deflate in a gzip wrapper (the same deflate, 18 bytes
+    more per chunk), for ngff-zarr, whose writer offers gzip but not zlib.
+    """
     import numcodecs
 
     from napari_viv.write.codecs import BLOSC_SHUFFLE, parse_zarr_spec
 
     name, level = parse_zarr_spec(CODECS[codec])
     if name == "zlib":
-        return numcodecs.Zlib(level=level)
+        return numcodecs.GZip(level=level) if gzip else numcodecs.Zlib(level=level)
     return numcodecs.Blosc(cname=name.removeprefix("blosc-"), clevel=level, shuffle=BLOSC_SHUFFLE)
 
 
@@ -134,7 +139,7 @@ def child_ngff_zarr(src, out, _, codec):
         multiscales = to_multiscales(
             image, scale_factors=factors, method=Methods.ITKWASM_BIN_SHRINK, chunks={"c": 1, "y": TILE, "x": TILE}
         )
-        to_ngff_zarr(out, multiscales, version="0.4", compressor=_numcodecs(codec))
+        to_ngff_zarr(out, multiscales, version="0.4", compressor=_numcodecs(codec, gzip=True))
     return span.result()
 
 
