@@ -298,7 +298,7 @@ class ZarrSink(TileSink):
         self._tmp: Path | None = None
         self._made: set[str] = set()  # chunk folders made so far
         self._plane: tuple[int, tuple[str, ...]] = (-1, ())  # the last plane's index and its key parts
-        self._nbytes = 0  # bytes of every file written into the store
+        self._nbytes: int | None = 0  # bytes of every file written into the store; None: walk it
         self._view_written = False
         self._planes = [plan.sizes[ax] for ax in plan.layout.plane_axes]
 
@@ -340,7 +340,11 @@ class ZarrSink(TileSink):
 
     def _write(self, path: Path, data: bytes) -> None:
         path.write_bytes(data)
-        self._nbytes += len(data)
+        self._count(len(data))
+
+    def _count(self, n: int) -> None:
+        if self._nbytes is not None:
+            self._nbytes += n
 
     def __exit__(self, *exc) -> None:
         """Remove the temporary store unless it was published."""
@@ -377,7 +381,7 @@ class ZarrSink(TileSink):
             _write_new(os.path.join(folder, str(col)), data)
         except OSError as exc:
             raise NapariVivError(f"writing failed: {exc}", subject=self.path) from exc
-        self._nbytes += len(data)
+        self._count(len(data))
 
     def _put_sharded(self, level: int, index: tuple[str, ...], row: int, col: int, data: bytes) -> None:
         """Add one tile to its shard ``<level>/c/<t>/<c>/<z>/<row // n>/<col // n>``."""
@@ -392,7 +396,7 @@ class ZarrSink(TileSink):
                 expected = min(n, rows - srow * n) * min(n, cols - scol * n)
                 path = self._tmp.joinpath(str(level), "c", *index, str(srow), str(scol))
                 shard = self._shards[key] = _Shard(path, n * n, expected)
-            self._nbytes += shard.add((row % n) * n + col % n, data)
+            self._count(shard.add((row % n) * n + col % n, data))
             if not shard.expected:
                 del self._shards[key]
         except OSError as exc:
@@ -404,6 +408,7 @@ class ZarrSink(TileSink):
         assert not self._shards, f"{len(self._shards)} shard(s) never got all their tiles"
         if self.before_publish is not None:
             self.before_publish(self._tmp)
+            self._nbytes = None  # what the hook wrote is not counted: nbytes walks the store
         old = None
         with contextlib.suppress(FileNotFoundError):
             if self.overwrite:
@@ -433,5 +438,7 @@ class ZarrSink(TileSink):
 
     @property
     def nbytes(self) -> int:
-        """Bytes of every file in the published store (counted as they were written)."""
+        """Bytes of every file in the published store (counted as they were written, unless a hook added some)."""
+        if self._nbytes is None:
+            return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
         return self._nbytes

@@ -182,6 +182,7 @@ def test_store_bytes_do_not_depend_on_threads_or_blocks(tmp_path, ngff):
     one = export_pyramid(a, tmp_path / "one" / "x.ome.zarr", workers=1, **kw)
     many = export_pyramid(a, tmp_path / "many" / "x.ome.zarr", workers=3, tuning=Tuning(columns=64), **kw)
     assert _files(one.image) == _files(many.image)
+    assert one.nbytes == sum(map(len, _files(one.image).values()))  # counted as written
     levels = reference_levels(one.image)
     assert len(levels) == 5 and levels[-1].shape == (2, 18, 25)
     np.testing.assert_array_equal(levels[0], a)
@@ -206,3 +207,15 @@ def test_judges_read_what_the_stream_wrote(tmp_path, ngff, compression):
     )
     report = judge_all(store.image, a)  # every plane of every level, by digest
     assert [lv["shape"][-2:] for lv in report["images"][0]["levels"]] == [list(s) for s in store.level_shapes]
+
+
+def test_nbytes_counts_what_a_hook_adds(tmp_path):
+    """Labels go in through the sink's before_publish hook: the size still covers every file."""
+    from napari_viv.write.zarrlabels import LabelImage
+
+    a = rand((2, 100, 130), "uint16")
+    ids = (rand((100, 130), "uint8") % 4).astype(np.uint8)
+    store = export_pyramid(a, tmp_path / "l.ome.zarr", tile_size=32, labels=[LabelImage("cells", ids, "YX")])
+    files = _files(store.image)
+    assert any(name.startswith("labels/cells/") for name in files)
+    assert store.nbytes == sum(map(len, files.values()))
