@@ -2,22 +2,27 @@
 
 For a LuCa-like image (7 x SIZE x SIZE uint16, see make_luca_like.py) it
 writes the same pyramid (2x2 levels down to one 512-px tile, 512-px
-single-plane chunks, Blosc zstd level 1 with bit-shuffle: napari-viv's Zarr
-default) with, each in a fresh Python process so peak RSS is per run:
+single-plane chunks, one codec for every run: ``--codec zlib`` (zlib level 1,
+napari-viv's Zarr default and the default here) or ``--codec blosc`` (Blosc
+zstd level 1 with bit-shuffle)) with, each in a fresh Python process so peak
+RSS is per run:
 
 * napari-viv 0.4 / 0.5 - ``open_image(.npy)`` + ``export_pyramid(format="ome-zarr")``
   (what ``napari-viv convert in.npy out.ome.zarr`` does; 0.5 with 4096-px shards)
 * ome-zarr-py - ``write_image`` of a dask array over the memory map (its default
   downsampling), NGFF 0.4
 * ngff-zarr   - ``to_ngff_image`` + ``to_multiscales(method=ITKWASM_BIN_SHRINK)``
-  (local means, as ours) + ``to_ngff_zarr``, NGFF 0.4
+  (local means, as ours) + ``to_ngff_zarr``, NGFF 0.4 (with ``--codec zlib`` it
+  writes gzip level 1: the same deflate, as its writer offers no zlib)
 * floor       - every tile of every level already in RAM, encoded with the same
   codec by a thread pool on all cores; no reading, downsampling or writing
 
 at SIZE, and napari-viv 0.4 again at 2*SIZE (4x the pixels) for its peak RSS.
-Prints a Markdown table and JSON (to benchmarks/zarr_results.json).
+Prints a Markdown table and JSON (to benchmarks/zarr_results.json for the
+default codec, benchmarks/zarr_results_blosc.json for blosc).
 
-    python benchmarks/bench_zarr.py --size 4096
+    python benchmarks/bench_zarr.py --size 4096                  # zlib:1 for all
+    python benchmarks/bench_zarr.py --size 4096 --codec blosc    # blosc zstd:1 for all
 """
 
 from __future__ import annotations
@@ -53,13 +58,35 @@ def _nlevels(size: int) -> int:
     return n
 
 
-def _blosc():
+#: --codec: napari-viv's compression spec for each choice (the same codec the peers get).
+CODECS = {"zlib": "zlib:1", "blosc": "blosc-zstd:1"}
+
+
+def default_codec() -> str:
+    """Give the --codec matching napari-viv's default Zarr compression."""
+    from napari_viv.write.codecs import DEFAULT_ZARR_COMPRESSION, parse_zarr_spec
+
+    default = parse_zarr_spec(DEFAULT_ZARR_COMPRESSION)
+    return next(name for name, spec in CODECS.items() if parse_zarr_spec(spec) == default)
+
+
+def _numcodecs(codec, *, gzip=False):
+    """Give the numcodecs compressor the peers write: the codec napari-viv writes for ``codec``.
+
+    ``gzip``: zlib's deflate in a gzip wrapper (the same deflate, 18 bytes
+    more per chunk), for ngff-zarr, whose writer offers gzip but not zlib.
+    """
     import numcodecs
 
-    return numcodecs.Blosc(cname="zstd", clevel=1, shuffle=numcodecs.Blosc.BITSHUFFLE)
+    from napari_viv.write.codecs import BLOSC_SHUFFLE, parse_zarr_spec
+
+    name, level = parse_zarr_spec(CODECS[codec])
+    if name == "zlib":
+        return numcodecs.GZip(level=level) if gzip else numcodecs.Zlib(level=level)
+    return numcodecs.Blosc(cname=name.removeprefix("blosc-"), clevel=level, shuffle=BLOSC_SHUFFLE)
 
 
-def child_napari_viv(src, out, ngff):
+def child_napari_viv(src, out, ngff, codec):
     from napari_viv.read import open_image
     from napari_viv.write.writer import export_pyramid
 
@@ -71,6 +98,7 @@ def child_napari_viv(src, out, ngff):
             metadata=image.metadata,
             tile_size=TILE,
             format="ome-zarr",
+            compression=CODECS[codec],
             ngff=ngff,
             shard_size=SHARD if ngff == "0.5" else None,
             overwrite=True,
@@ -78,7 +106,7 @@ def child_napari_viv(src, out, ngff):
     return span.result()
 
 
-def child_ome_zarr_py(src, out, _):
+def child_ome_zarr_py(src, out, _, codec):
     import dask.array as da
     import zarr
     from ome_zarr.format import FormatV04
@@ -95,12 +123,12 @@ def child_ome_zarr_py(src, out, _):
             axes="cyx",
             fmt=FormatV04(),
             scale_factors=factors,
-            storage_options={"chunks": (1, TILE, TILE), "compressor": _blosc()},
+            storage_options={"chunks": (1, TILE, TILE), "compressor": _numcodecs(codec)},
         )
     return span.result()
 
 
-def child_ngff_zarr(src, out, _):
+def child_ngff_zarr(src, out, _, codec):
     import dask.array as da
     from ngff_zarr import Methods, to_multiscales, to_ngff_image, to_ngff_zarr
 
@@ -111,11 +139,11 @@ def child_ngff_zarr(src, out, _):
         multiscales = to_multiscales(
             image, scale_factors=factors, method=Methods.ITKWASM_BIN_SHRINK, chunks={"c": 1, "y": TILE, "x": TILE}
         )
-        to_ngff_zarr(out, multiscales, version="0.4", compressor=_blosc())
+        to_ngff_zarr(out, multiscales, version="0.4", compressor=_numcodecs(codec, gzip=True))
     return span.result()
 
 
-def child_floor(src, out, _):
+def child_floor(src, out, _, codec):
     from concurrent.futures import ThreadPoolExecutor
 
     from napari_viv.write.codecs import choose_codec
@@ -129,7 +157,7 @@ def child_floor(src, out, _):
                     part = plane[y : y + TILE, x : x + TILE]
                     t[: part.shape[0], : part.shape[1]] = part
                     tiles.append(t)
-    enc = choose_codec(None, tiles[0].dtype, container="zarr")
+    enc = choose_codec(CODECS[codec], tiles[0].dtype, container="zarr")
     with ThreadPoolExecutor(os.cpu_count()) as pool:
         list(pool.map(enc.encode, tiles[:64]))  # warm up the pool and the codec
         with Span() as span:
@@ -152,13 +180,14 @@ def _bytes(path: Path) -> int:
     return json.loads(path.read_text())["bytes"] if path.is_file() else 0
 
 
-def run_child(kind, src, out, arg=""):
+def run_child(kind, src, out, arg="", codec="zlib"):
     """Run one measurement in a fresh interpreter; return its report (seconds, cpu_s, peak_rss_mb, bytes)."""
     out = Path(out)
     if out.is_dir():
         shutil.rmtree(out)
     out.unlink(missing_ok=True)
     cmd = [sys.executable, __file__, "--child", kind, "--src", str(src), "--out", str(out), "--arg", arg]
+    cmd += ["--codec", codec]
     load = os.getloadavg()[0]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
@@ -178,16 +207,16 @@ def run_child(kind, src, out, arg=""):
     return report
 
 
-def child_main(kind, src, out, arg):
+def child_main(kind, src, out, arg, codec):
     import importlib
 
     for name in ("zarr", "numcodecs", "napari_viv.read", "napari_viv.write.writer"):
         importlib.import_module(name)
-    seconds, cpu = CHILDREN[kind](src, out, arg)
+    seconds, cpu = CHILDREN[kind](src, out, arg, codec)
     print(json.dumps({"seconds": seconds, "cpu_s": cpu, "peak_rss_mb": hwm_mb("self")}))
 
 
-def seed_luca():
+def seed_luca(codec):
     """Time napari-viv at the seed's LuCa size (bioformats2raw published 50 s for 0.4, 122-150 s for 0.5)."""
     from make_luca_like import make
 
@@ -197,13 +226,18 @@ def seed_luca():
         make(src, 12480, width=17280)
     work = HERE / "data" / "zarr_out"
     work.mkdir(parents=True, exist_ok=True)
-    results = {"machine": machine(), "shape": [7, 12480, 17280]}
+    results = {"machine": machine(), "shape": [7, 12480, 17280], "codec": CODECS[codec]}
     for ngff in ("0.4", "0.5"):
-        results[f"napari-viv {ngff}"] = run_child("napari-viv", src, work / f"seed_{ngff}.ome.zarr", ngff)
+        results[f"napari-viv {ngff}"] = run_child("napari-viv", src, work / f"seed_{ngff}.ome.zarr", ngff, codec)
         print(ngff, results[f"napari-viv {ngff}"], flush=True)
     results["machine"]["loadavg_end"] = os.getloadavg()
-    (HERE / "zarr_seed_results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (HERE / _results_name("zarr_seed_results", codec)).write_text(json.dumps(results, indent=2) + "\n")
     shutil.rmtree(work, ignore_errors=True)
+
+
+def _results_name(stem: str, codec: str) -> str:
+    """``stem.json`` for napari-viv's default codec, ``stem_CODEC.json`` for another."""
+    return f"{stem}.json" if codec == default_codec() else f"{stem}_{codec}.json"
 
 
 def main():
@@ -213,14 +247,22 @@ def main():
     ap.add_argument("--src")
     ap.add_argument("--out")
     ap.add_argument("--arg", default="")
+    ap.add_argument(
+        "--codec",
+        choices=sorted(CODECS),
+        default=None,
+        help="the codec of every run: zlib (zlib:1) or blosc (blosc zstd:1, bit-shuffle); "
+        "default: napari-viv's Zarr default",
+    )
     ap.add_argument("--skip", default="", help="comma-separated runs to leave out")
     ap.add_argument("--seed-luca", action="store_true", help="napari-viv 0.4 and 0.5 at 7 x 12480 x 17280 only")
     args = ap.parse_args()
+    codec = args.codec or default_codec()
     if args.child:
-        child_main(args.child, args.src, args.out, args.arg)
+        child_main(args.child, args.src, args.out, args.arg, codec)
         return
     if args.seed_luca:
-        seed_luca()
+        seed_luca(codec)
         return
     skip = set(filter(None, args.skip.split(",")))
     work = HERE / "data" / "zarr_out"
@@ -233,19 +275,25 @@ def main():
         ("ngff-zarr", "ngff-zarr", ""),
         ("floor", "floor", ""),
     ]
-    results = {"machine": machine(), "size": args.size, "raw_bytes": int(np.load(src, mmap_mode="r").nbytes)}
+    results = {
+        "machine": machine(),
+        "size": args.size,
+        "codec": CODECS[codec],
+        "raw_bytes": int(np.load(src, mmap_mode="r").nbytes),
+    }
     for label, kind, arg in runs:
         if label in skip:
             continue
         out = work / ("floor.json" if kind == "floor" else f"{kind}_{arg or 'x'}.ome.zarr")
-        results[label] = run_child(kind, src, out, arg)
+        results[label] = run_child(kind, src, out, arg, codec)
         print(label, results[label], flush=True)
     if "4x" not in skip:
         big = ensure_data(args.size * 2)
-        results["napari-viv 0.4 at 4x pixels"] = run_child("napari-viv", big, work / "big.ome.zarr", "0.4")
+        results["napari-viv 0.4 at 4x pixels"] = run_child("napari-viv", big, work / "big.ome.zarr", "0.4", codec)
         print("4x", results["napari-viv 0.4 at 4x pixels"], flush=True)
     results["machine"]["loadavg_end"] = os.getloadavg()
-    (HERE / "zarr_results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (HERE / _results_name("zarr_results", codec)).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"codec: {CODECS[codec]} for every run")
     print("| run | wall s | CPU s | peak RSS MB | size / raw | load before |")
     print("|---|---|---|---|---|---|")
     for label, r in results.items():

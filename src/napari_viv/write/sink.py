@@ -13,8 +13,11 @@ Two kinds of destination fit this interface:
   :meth:`TileSink.put_level` in exactly that order;
 * an unordered one, such as a Zarr store, which files each tile under its
   (plane, level, row, column) key whatever the order: it implements
-  :meth:`TileSink.put_tile`, and the inherited :meth:`TileSink.put_level`
-  hands it a level's tiles one by one.
+  :meth:`TileSink.put_tile`, and the stream hands it every tile of every
+  level as soon as the tile is encoded (from one thread, plane by plane,
+  each level's tiles row by row, the levels interleaved), so no encoded
+  tile waits in memory or in a scratch file. The inherited
+  :meth:`TileSink.put_level` hands it a whole level's tiles one by one.
 
 A sink is a context manager: leaving the ``with`` block before
 :meth:`TileSink.commit` (an error, a cancel) leaves nothing at any output path.
@@ -40,7 +43,8 @@ class TileSink(ABC):
     """
 
     #: True if :meth:`put_level` must come plane by plane in file order:
-    #: level 0, then levels 1, 2, ... of the same plane.
+    #: level 0, then levels 1, 2, ... of the same plane. False: the sink
+    #: takes single tiles (:meth:`put_tile`) in any order.
     ordered: ClassVar[bool] = True
 
     def __init__(self, plan: PyramidPlan) -> None:

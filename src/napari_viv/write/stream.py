@@ -7,14 +7,21 @@ full-width rows are read a whole chunk row at a time instead). Each
 block's level-0 tiles go to the encoder pool, and their futures go, in
 file order, to the thread that feeds the sink (:meth:`Producer.feed`). Each block is also halved
 into the next level, whose tile rows are assembled in column chunks
-(:class:`_Level`); a complete chunk is encoded into the plane's
-:class:`~napari_viv.write.tilestore.TileStore` and halved in turn.
+(:class:`~napari_viv.write.downsample.LevelRows`); a complete chunk is encoded and halved in turn.
 
-The producer runs at most LEVEL0_WINDOW_BYTES of level-0 tiles ahead of
-the writer, across plane boundaries, so the encoders keep working while the
-writer writes a plane's lower levels. Memory therefore depends on the tile
-and block size, not on the image; only the unfinished tile row of each
-lower level spans the image's width.
+Where a lower level's tiles go depends on the sink. An ordered sink (a
+TIFF) takes a plane's lower levels only after its level 0, so they wait in
+the plane's :class:`~napari_viv.write.tilestore.TileStore` (RAM, then a
+scratch file). An unordered sink (a Zarr store) files a tile under its
+key whatever the order, so every tile's future goes to the feeding thread
+as it is submitted and is stored as soon as it is encoded: nothing waits.
+
+The producer runs at most LEVEL0_WINDOW_BYTES of tiles ahead of the
+writer (level 0 only for an ordered sink, every level for an unordered
+one), across plane boundaries, so the encoders keep working while the
+writer writes. Memory therefore depends on the tile and block size, not
+on the image; only the unfinished tile row of each lower level spans the
+image's width.
 """
 
 from __future__ import annotations
@@ -32,13 +39,14 @@ import numpy as np
 from ..errors import Cancelled, NapariVivError
 from ..lazy import MEMMAP_SPAN, STREAM_COLUMNS
 from .codecs import Codec
-from .downsample import halve
+from .downsample import LevelRows
 from .layout import Layout, convert_band
 from .plan import PyramidPlan
 from .sink import TileSink
 from .tilestore import SPILL_THRESHOLD, Counter, TileStore
 
-#: Level-0 tiles (as raw bytes) submitted but not yet taken by the writer.
+#: Tiles (as raw bytes) submitted but not yet taken by the writer: level 0
+#: for an ordered sink, every level for an unordered one.
 LEVEL0_WINDOW_BYTES = 16 * 1024 * 1024
 
 #: Largest read (bytes of one plane) when reading whole chunk rows at once.
@@ -70,71 +78,14 @@ class _Stopped(Exception):
     """The writer has stopped; the producer just ends."""
 
 
-class _Level:
-    """Tile rows of a lower level, assembled in column chunks.
-
-    Halved pieces of the level above arrive in passes: each pass brings the
-    next rows of the current tile row, left to right across the width. A
-    chunk (a multiple of the tile wide) is handed back as soon as its last
-    pass has covered it, so the whole width is only held for the rows of
-    an unfinished tile row, never twice.
-    """
-
-    def __init__(self, plan: PyramidPlan, level: int, columns: int = STREAM_COLUMNS):
-        t = plan.tile_size
-        self.tile = t
-        self.height, self.width = plan.level_shapes[level]
-        self.chunk = max(t, (columns >> level) // t * t)
-        self.extra = (plan.samples,) if plan.rgb else ()
-        self.dtype = plan.dtype
-        self.y = 0  # first row of the current tile row
-        self.rows = min(t, self.height)  # rows in the current tile row
-        self.filled = 0  # rows filled by the passes before this one
-        self.next = 0  # first chunk of the current tile row not handed back
-        self.buffers: dict[int, np.ndarray] = {}
-
-    def _buffer(self, k: int) -> np.ndarray:
-        buf = self.buffers.get(k)
-        if buf is None:
-            cols = min(self.chunk, self.width - k * self.chunk)
-            buf = self.buffers[k] = np.empty((self.rows, cols) + self.extra, self.dtype)
-        return buf
-
-    def put(self, piece: np.ndarray, x0: int, ends_pass: bool) -> list:
-        """Add ``piece`` at column ``x0``.
-
-        Returns the finished chunks as ``(first column, rows)`` pairs, left to right.
-        """
-        if self.y >= self.height:
-            return []
-        h, w = piece.shape[0], piece.shape[1]
-        if h and w:
-            c = self.chunk
-            for k in range(x0 // c, (x0 + w - 1) // c + 1):
-                buf = self._buffer(k)
-                a, b = max(x0, k * c), min(x0 + w, k * c + buf.shape[1])
-                buf[self.filled : self.filled + h, a - k * c : b - k * c] = piece[:, a - x0 : b - x0]
-        done = []
-        if h and self.filled + h >= self.rows:  # this pass finishes the tile row
-            right = self.width if ends_pass else x0 + w
-            while self.next in self.buffers and min((self.next + 1) * self.chunk, self.width) <= right:
-                done.append((self.next * self.chunk, self.buffers.pop(self.next)))
-                self.next += 1
-        if ends_pass:
-            self.filled += h
-            if self.filled >= self.rows:
-                self.y += self.rows
-                self.rows = min(self.tile, self.height - self.y)
-                self.filled = self.next = 0
-        return done
-
-
 class Producer:
     """Reads, halves and encodes one export; see the module docstring.
 
-    The writer takes level-0 futures with :meth:`next_tile` (and must call
-    :meth:`taken` for each), then the plane's store with :meth:`next_plane`.
-    Errors and cancellation raised here come out of those calls.
+    For an ordered sink the writer takes level-0 futures with
+    :meth:`next_tile` (and must call :meth:`taken` for each), then the
+    plane's store with :meth:`next_plane`; for an unordered one
+    :meth:`feed` takes every level's futures as they come. Errors and
+    cancellation raised here come out of those calls.
     """
 
     def __init__(
@@ -155,6 +106,8 @@ class Producer:
         self.method = plan.downsample
         self.pool = pool
         self.sink = sink
+        #: An unordered sink gets every level's tiles as they are encoded (no TileStore).
+        self.direct = not sink.ordered
         self.cancel = cancel
         self.what = plan.subject
         self.stored = Counter()  # lower-level tiles encoded and stored
@@ -171,12 +124,46 @@ class Producer:
     # --- the writer's side -------------------------------------------------------
 
     def feed(self, report) -> None:
-        """Hand the sink every tile, plane by plane, in file order (calling thread).
+        """Hand the sink every tile, plane by plane (calling thread).
 
-        A plane's level 0 goes as it is produced, then its lower levels from
-        the plane's store. ``report(done_tiles)`` is called after every
-        level-0 tile row and every plane.
+        An ordered sink gets a plane's level 0 as it is produced, then its
+        lower levels from the plane's store; an unordered one every tile as
+        it comes. ``report(done_tiles)`` is called after every level-0 tile
+        row and every plane.
         """
+        if self.direct:
+            self._feed_unordered(report)
+        else:
+            self._feed_ordered(report)
+
+    def _feed_unordered(self, report) -> None:
+        """Store each tile under its key as soon as it is encoded, in the order it was submitted.
+
+        The producer submits each level's tiles row by row, left to right,
+        so a count per level gives a tile's row and column.
+        """
+        plan = self.plan
+        cols = [plan.tiles_in(level)[1] for level in range(plan.nlevels)]
+        done = 0
+        for index in range(plan.nplanes):
+            count = [0] * plan.nlevels
+            while True:
+                kind, obj = self._take()
+                if kind == "plane":
+                    break
+                level, job = obj
+                data = job.result()
+                self.taken()
+                i = count[level]
+                count[level] += 1
+                self.sink.put_tile(index, level, i // cols[level], i % cols[level], data)
+                done += 1
+                if level == 0 and (i + 1) % cols[0] == 0:
+                    report(done)
+            report(done)
+
+    def _feed_ordered(self, report) -> None:
+        """Hand an ordered sink each plane's level 0 as it comes, then its lower levels from its store."""
         plan = self.plan
         rows0, cols0 = plan.tiles_in(0)
         written = 0  # level-0 tiles handed to the sink
@@ -215,11 +202,16 @@ class Producer:
         return self._next("plane")
 
     def _next(self, expected: str):
+        kind, obj = self._take()
+        assert kind == expected, (kind, expected)
+        return obj[1] if kind == "tile" else obj
+
+    def _take(self) -> tuple[str, Any]:
+        """Take the next item the producer queued; raise the error it handed over."""
         kind, obj = self._items.get()
         if kind == "error":
             raise obj
-        assert kind == expected, (kind, expected)
-        return obj
+        return kind, obj
 
     def stop(self) -> None:
         """Make :meth:`run` end soon, and drop what the writer never took."""
@@ -233,8 +225,8 @@ class Producer:
             except queue.Empty:
                 return
             if kind == "tile":
-                obj.cancel()
-            elif kind == "plane":
+                obj[1].cancel()
+            elif kind == "plane" and obj is not None:
                 obj.close()
 
     # --- the producing thread ----------------------------------------------------
@@ -254,14 +246,17 @@ class Producer:
             for combo in itertools.product(*ranges):
                 plane = dict(zip(plane_axes, combo, strict=True))
                 self._copy_index = 0
-                store = TileStore(
-                    self.plan.nlevels, self.sink.scratch, self.stored, spill_threshold=self.tuning.spill_threshold
-                )
+                store = None  # an unordered sink takes the lower levels as they come
+                if not self.direct:
+                    store = TileStore(
+                        self.plan.nlevels, self.sink.scratch, self.stored, spill_threshold=self.tuning.spill_threshold
+                    )
                 try:
                     for level in sorted(self.roots):  # level 0 first
                         self._stream_root(level, plane, store)
                 except BaseException:
-                    store.close()
+                    if store is not None:
+                        store.close()
                     raise
                 self._items.put(("plane", store))
         except _Stopped:
@@ -275,7 +270,7 @@ class Producer:
         if self.cancel is not None and self.cancel():
             raise Cancelled("export cancelled; nothing was written", subject=self.what)
 
-    def _stream_root(self, level: int, plane: dict, store: TileStore) -> None:
+    def _stream_root(self, level: int, plane: dict, store: TileStore | None) -> None:
         """Read pyramid ``level`` from its source and derive the levels below it.
 
         Down to the next level the source provides itself.
@@ -287,7 +282,11 @@ class Producer:
         while last < plan.nlevels and last not in self.roots:
             last += 1
         columns = self.tuning.columns
-        below = {lvl: _Level(plan, lvl, columns) for lvl in range(level + 1, last)}
+        samples = plan.samples if plan.rgb else None
+        below = {
+            lvl: LevelRows(plan.level_shapes[lvl], plan.tile_size, plan.dtype, chunk=columns >> lvl, samples=samples)
+            for lvl in range(level + 1, last)
+        }
         height, width = plan.level_shapes[level]
         row_bytes = width * plan.samples * plan.dtype.itemsize
         rows, cols = read_shape(src, self.layout, t, width, row_bytes, columns=columns)
@@ -319,29 +318,34 @@ class Producer:
                     part = band[y0 : y0 + t]
                     self._encode(level, part, store)
                     self._down(level + 1, part, c0, c1 == width, store, below)
-                store.collect()
+                if store is not None:
+                    store.collect()
         finally:
             if ahead is not None and not ahead.cancel():
                 ahead.exception()  # never leave a read running on a source being closed
 
-    def _encode(self, level: int, rows: np.ndarray, store: TileStore) -> None:
-        """Submit the tiles of a block of one tile row of ``level``."""
+    def _encode(self, level: int, rows: np.ndarray, store: TileStore | None) -> None:
+        """Submit the tiles of a block of one tile row of ``level``.
+
+        Their futures go to the writer in submission order, except those of
+        an ordered sink's lower levels, which wait in the plane's ``store``.
+        """
         t = self.plan.tile_size
-        if level == 0:
-            for x in range(0, rows.shape[1], t):
-                while not self._slots.acquire(timeout=POLL):
-                    self._check()
-                if self.copied is not None:  # level-0 tiles come in file (row-major) order
-                    job = self.pool.submit(self.copied.read, self._copy_index)
-                    self._copy_index += 1
-                else:
-                    job = self.pool.submit(_encode_tile, self.codec, rows, x, t)
-                self._items.put(("tile", job))
-        else:
+        if level and store is not None:
             store.add(
                 level, [self.pool.submit(_encode_tile, self.codec, rows, x, t) for x in range(0, rows.shape[1], t)]
             )
             store.collect(limit=self._window)
+            return
+        for x in range(0, rows.shape[1], t):
+            while not self._slots.acquire(timeout=POLL):
+                self._check()
+            if level == 0 and self.copied is not None:  # level-0 tiles come in file (row-major) order
+                job = self.pool.submit(self.copied.read, self._copy_index)
+                self._copy_index += 1
+            else:
+                job = self.pool.submit(_encode_tile, self.codec, rows, x, t)
+            self._items.put(("tile", (level, job)))
 
     def _down(self, level: int, rows: np.ndarray, x0: int, ends_pass: bool, store, below) -> None:
         """Halve a block of the level above into ``level``.
@@ -351,7 +355,7 @@ class Producer:
         acc = below.get(level)
         if acc is None:
             return
-        for cx0, chunk in acc.put(halve(rows, self.method), x0 // 2, ends_pass):
+        for cx0, chunk in acc.put(rows, x0, ends_pass, self.method):
             self._encode(level, chunk, store)
             self._down(level + 1, chunk, cx0, cx0 + chunk.shape[1] == acc.width, store, below)
 

@@ -1,9 +1,11 @@
 """Encoded tiles of a plane's lower levels, kept until the writer wants them.
 
-A plane's level 0 is written while it is produced; its SubIFD levels can
-only be written after it. Their encoded tiles wait here: in RAM up to
-``spill_threshold`` bytes (SPILL_THRESHOLD by default), then in an unnamed
-scratch file in the output folder.
+For an ordered sink (a TIFF): a plane's level 0 is written while it is
+produced; its SubIFD levels can only be written after it. Their encoded
+tiles wait here: in RAM up to ``spill_threshold`` bytes (SPILL_THRESHOLD by
+default), then in an unnamed scratch file in the output folder. An
+unordered sink (a Zarr store) takes every tile as it is encoded and needs
+no store.
 """
 
 from __future__ import annotations

@@ -203,19 +203,20 @@ class _Shard:
         self.expected = expected
         self.end = 0
 
-    def add(self, inner: int, data: bytes) -> bool:
-        """Append one tile; return True when the shard is complete (and closed)."""
+    def add(self, inner: int, data: bytes) -> int:
+        """Append one tile; return the bytes written, with the index's once the shard is complete (and closed)."""
         self.file.write(data)
         self.index[inner] = (self.end, len(data))
         self.end += len(data)
         self.expected -= 1
         if self.expected:
-            return False
+            return len(data)
         from numcodecs import CRC32C
 
-        self.file.write(bytes(CRC32C().encode(self.index.tobytes())))  # the index, then its checksum
+        tail = bytes(CRC32C().encode(self.index.tobytes()))  # the index, then its checksum
+        self.file.write(tail)
         self.file.close()
-        return True
+        return len(data) + len(tail)
 
 
 def is_zarr_store(folder: Path) -> bool:
@@ -238,6 +239,17 @@ def _umask() -> int:
 
 def _json(doc: dict) -> bytes:
     return json.dumps(doc, indent=2, ensure_ascii=False).encode("utf-8")
+
+
+def _write_new(path: str, data: bytes) -> None:
+    """Write ``data`` as the file ``path`` (a chunk: one call, no Python file object)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 class ZarrSink(TileSink):
@@ -284,7 +296,9 @@ class ZarrSink(TileSink):
         self.overwrite = overwrite
         self._attributes = attributes
         self._tmp: Path | None = None
-        self._made: set[Path] = set()
+        self._made: set[str] = set()  # chunk folders made so far
+        self._plane: tuple[int, tuple[str, ...]] = (-1, ())  # the last plane's index and its key parts
+        self._nbytes: int | None = 0  # bytes of every file written into the store; None: walk it
         self._view_written = False
         self._planes = [plan.sizes[ax] for ax in plan.layout.plane_axes]
 
@@ -312,17 +326,25 @@ class ZarrSink(TileSink):
     def _write_metadata(self, root: Path) -> None:
         if self.version == "0.5":
             group = {"zarr_format": 3, "node_type": "group", "attributes": self._attributes}
-            (root / "zarr.json").write_bytes(_json(group))
+            self._write(root / "zarr.json", _json(group))
         else:
-            (root / ".zgroup").write_bytes(_json({"zarr_format": 2}))
-            (root / ".zattrs").write_bytes(_json(self._attributes))
+            self._write(root / ".zgroup", _json({"zarr_format": 2}))
+            self._write(root / ".zattrs", _json(self._attributes))
         for level in range(self.plan.nlevels):
             (root / str(level)).mkdir()
             if self.version == "0.5":
                 meta, name = zarr3_array_metadata(self.plan, level, self.shard_tiles), "zarr.json"
             else:
                 meta, name = zarr_array_metadata(self.plan, level), ".zarray"
-            (root / str(level) / name).write_bytes(_json(meta))
+            self._write(root / str(level) / name, _json(meta))
+
+    def _write(self, path: Path, data: bytes) -> None:
+        path.write_bytes(data)
+        self._count(len(data))
+
+    def _count(self, n: int) -> None:
+        if self._nbytes is not None:
+            self._nbytes += n
 
     def __exit__(self, *exc) -> None:
         """Remove the temporary store unless it was published."""
@@ -343,32 +365,39 @@ class ZarrSink(TileSink):
     def put_tile(self, plane: int, level: int, row: int, col: int, data: bytes) -> None:
         """Write one tile as the chunk file ``<level>/<t>/<c>/<z>/<row>/<col>``."""
         assert self._tmp is not None, "the sink is not open"
-        index = np.unravel_index(plane, self._planes) if self._planes else ()
+        if self._plane[0] != plane:  # the tiles of one plane come together
+            index = np.unravel_index(plane, self._planes) if self._planes else ()
+            self._plane = (plane, tuple(str(int(i)) for i in index))
+        parts = self._plane[1]
         if self.version == "0.5":
-            self._put_sharded(level, tuple(int(i) for i in index), row, col, data)
+            self._put_sharded(level, parts, row, col, data)
             return
-        folder = self._tmp.joinpath(str(level), *(str(int(i)) for i in index), str(row))
+        # plain strings, not Paths: this runs for every chunk of the store
+        folder = os.path.join(self._tmp, str(level), *parts, str(row))
         try:
             if folder not in self._made:
-                folder.mkdir(parents=True, exist_ok=True)
+                os.makedirs(folder, exist_ok=True)
                 self._made.add(folder)
-            (folder / str(col)).write_bytes(data)
+            _write_new(os.path.join(folder, str(col)), data)
         except OSError as exc:
             raise NapariVivError(f"writing failed: {exc}", subject=self.path) from exc
+        self._count(len(data))
 
-    def _put_sharded(self, level: int, index: tuple[int, ...], row: int, col: int, data: bytes) -> None:
+    def _put_sharded(self, level: int, index: tuple[str, ...], row: int, col: int, data: bytes) -> None:
         """Add one tile to its shard ``<level>/c/<t>/<c>/<z>/<row // n>/<col // n>``."""
         assert self._tmp is not None
         n = self.shard_tiles
-        key = (level, *index, row // n, col // n)
+        srow, scol = row // n, col // n
+        key = (level, *index, srow, scol)
         shard = self._shards.get(key)
         try:
             if shard is None:
                 rows, cols = self.plan.tiles_in(level)
-                expected = min(n, rows - key[-2] * n) * min(n, cols - key[-1] * n)
-                path = self._tmp.joinpath(str(level), "c", *(str(k) for k in key[1:]))
+                expected = min(n, rows - srow * n) * min(n, cols - scol * n)
+                path = self._tmp.joinpath(str(level), "c", *index, str(srow), str(scol))
                 shard = self._shards[key] = _Shard(path, n * n, expected)
-            if shard.add((row % n) * n + col % n, data):
+            self._count(shard.add((row % n) * n + col % n, data))
+            if not shard.expected:
                 del self._shards[key]
         except OSError as exc:
             raise NapariVivError(f"writing failed: {exc}", subject=self.path) from exc
@@ -379,6 +408,7 @@ class ZarrSink(TileSink):
         assert not self._shards, f"{len(self._shards)} shard(s) never got all their tiles"
         if self.before_publish is not None:
             self.before_publish(self._tmp)
+            self._nbytes = None  # what the hook wrote is not counted: nbytes walks the store
         old = None
         with contextlib.suppress(FileNotFoundError):
             if self.overwrite:
@@ -408,5 +438,7 @@ class ZarrSink(TileSink):
 
     @property
     def nbytes(self) -> int:
-        """Bytes of every file in the published store."""
-        return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
+        """Bytes of every file in the published store (counted as they were written, unless a hook added some)."""
+        if self._nbytes is None:
+            return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
+        return self._nbytes

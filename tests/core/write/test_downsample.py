@@ -1,11 +1,12 @@
-"""downsample.halve against an independent float64 computation."""
+"""downsample.halve and LevelRows against an independent float64 computation."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers.testdata import rand
 
-from napari_viv.write.downsample import halve
+from napari_viv.write.downsample import LevelRows, halve
 
 
 def reference_mean(a):
@@ -58,3 +59,56 @@ def test_nearest_and_rgb():
 def test_tiny_inputs():
     assert halve(np.zeros((1, 5), np.uint8)).shape == (0, 2)
     assert halve(np.zeros((2, 2), np.float32)).shape == (1, 1)
+
+
+@pytest.mark.parametrize("shape", [(131, 99), (67, 45, 3)])
+@pytest.mark.parametrize("dtype", ["uint8", "int16", "uint16", "int32"])
+def test_strips_and_out_give_the_same_means(monkeypatch, dtype, shape):
+    """Many strips with a short last one, and a strided ``out``, change nothing."""
+    import napari_viv.write.downsample as ds
+
+    a = rand(shape, dtype, seed=3)
+    expected = np.stack([reference_mean(a[..., s]) for s in range(3)], -1) if len(shape) == 3 else reference_mean(a)
+    monkeypatch.setattr(ds, "STRIP_BYTES", 7 * a.shape[1] * 4)  # a few output rows per strip
+    np.testing.assert_array_equal(halve(a), expected.astype(dtype))
+    wider = np.full((shape[0] // 2 + 3, shape[1] // 2 + 5) + shape[2:], 7, dtype)
+    got = halve(a, out=wider[1:-2, 2:-3])
+    assert got.base is wider or got.base is wider.base
+    np.testing.assert_array_equal(wider[1:-2, 2:-3], expected.astype(dtype))
+    assert (wider[0] == 7).all() and (wider[-2:] == 7).all() and (wider[:, :2] == 7).all()
+    near = np.zeros_like(wider[1:-2, 2:-3])
+    h, w = shape[0] // 2 * 2, shape[1] // 2 * 2
+    np.testing.assert_array_equal(halve(a, "nearest", out=near), a[0:h:2, 0:w:2])
+
+
+def _assemble(level, above, block, tile):
+    """Feed ``above`` to ``level`` in passes of ``tile`` rows by ``block`` columns.
+
+    Returns the level as put together from the chunks handed back, and the
+    (row, column) of every chunk.
+    """
+    got = np.zeros((level.height, level.width), above.dtype)
+    where = []
+    for y in range(0, above.shape[0], tile):
+        band = above[y : y + tile]
+        for x in range(0, above.shape[1], block):
+            y0 = level.y  # the tile row being filled
+            for cx, chunk in level.put(band[:, x : x + block], x, x + block >= above.shape[1]):
+                got[y0 : y0 + chunk.shape[0], cx : cx + chunk.shape[1]] = chunk
+                where.append((y0, cx))
+    return got, where
+
+
+@pytest.mark.parametrize(("block", "chunk"), [(64, 32), (64, 64), (96, 64), (250, 16)])
+def test_level_rows_assemble_the_halved_level(block, chunk):
+    """Blocks that fill one chunk, half of one, or straddle chunks all give the 2x2 means."""
+    tile = 16
+    above = rand((75, 250), "uint16", seed=5)
+    level = LevelRows((37, 125), tile, np.uint16, chunk=chunk)
+    assert level.chunk == max(tile, chunk // tile * tile)
+    got, where = _assemble(level, above, block, tile)
+    np.testing.assert_array_equal(got, reference_mean(above).astype(np.uint16))
+    per_row = -(-125 // level.chunk)
+    expected = [(y, k * level.chunk) for y in (0, 16, 32) for k in range(per_row)]
+    assert where == expected  # every chunk handed back once, in order, when its tile row was complete
+    assert level.buffers == {}

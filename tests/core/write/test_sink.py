@@ -1,7 +1,8 @@
 """Sinks: the stream feeds any TileSink without knowing what it is.
 
 An in-memory, unordered sink (the shape a Zarr sink takes: tiles filed by
-plane, level, row and column) receives exactly the tiles the TIFF sink writes.
+plane, level, row and column) receives exactly the tiles the TIFF sink writes,
+each as soon as it is encoded, with nothing kept in a TileStore.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class MemorySink(TileSink):
     def __init__(self, plan):
         super().__init__(plan)
         self.tiles: dict[tuple[int, int, int, int], bytes] = {}
+        self.order: list[tuple[int, int, int, int]] = []  # keys as they came
+        self.scratches = 0  # scratch files asked for
         self.committed = False
 
     def __exit__(self, *exc):
@@ -36,11 +39,13 @@ class MemorySink(TileSink):
             self.tiles.clear()
 
     def scratch(self):
+        self.scratches += 1
         return tempfile.TemporaryFile()
 
     def put_tile(self, plane, level, row, col, data):
         assert (plane, level, row, col) not in self.tiles
         self.tiles[plane, level, row, col] = bytes(data)
+        self.order.append((plane, level, row, col))
 
     def commit(self, view=None):
         self.committed = True
@@ -83,6 +88,28 @@ def test_an_unordered_sink_gets_the_tiles_the_tiff_sink_writes(tmp_path, compres
     expected = _tiff_tiles(result.image)
     assert len(expected) == plan.ntiles  # independent count: every tile of every level
     assert sink.tiles == expected
+
+
+def test_an_unordered_sink_takes_every_tile_as_it_comes():
+    a = rand((2, 150, 203), "uint16")
+    plan = plan_export([a], ExportOptions(tile_size=32))
+    progress = []
+    with MemorySink(plan) as sink:
+        tuning = Tuning(columns=64, spill_threshold=0)  # a TileStore would spill every tile
+        run_stream(plan, [a], sink, workers=2, tuning=tuning, progress=lambda done, total: progress.append(done))
+        sink.commit()
+    assert sink.scratches == 0 and len(sink.tiles) == plan.ntiles
+    planes = [key[0] for key in sink.order]
+    assert planes == sorted(planes)  # plane by plane
+    for plane in range(2):
+        mine = [key[1:] for key in sink.order if key[0] == plane]
+        for level in range(plan.nlevels):
+            rows, cols = plan.tiles_in(level)
+            assert [(r, c) for lv, r, c in mine if lv == level] == [(r, c) for r in range(rows) for c in range(cols)]
+        first_lower = next(i for i, key in enumerate(mine) if key[0] > 0)
+        last_level0 = max(i for i, key in enumerate(mine) if key[0] == 0)
+        assert first_lower < last_level0  # level 1 goes out while level 0 is still coming
+    assert progress == sorted(progress) and progress[-1] == plan.ntiles
 
 
 def test_tiff_sink_leaves_nothing_without_commit(tmp_path):

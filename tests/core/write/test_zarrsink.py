@@ -166,3 +166,56 @@ def test_failures_and_cancel_leave_nothing_and_keep_the_old_store(tmp_path):
     new = export_pyramid(a + 1, tmp_path / "o.ome.zarr", tile_size=32, overwrite=True)
     np.testing.assert_array_equal(reference_levels(new.image)[0], a + 1)
     assert new.view is None and listing(tmp_path) == ["o.ome.zarr"]  # no stale view file
+
+
+def _files(store) -> dict[str, bytes]:
+    return {p.relative_to(store).as_posix(): p.read_bytes() for p in sorted(store.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("ngff", ["0.4", "0.5"])
+def test_store_bytes_do_not_depend_on_threads_or_blocks(tmp_path, ngff):
+    """Tiles are filed in the order they were submitted, so shards are laid out the same every time."""
+    a = rand((2, 300, 410), "uint16")
+    kw = {"tile_size": 32, "ngff": ngff, "shard_size": 128}
+    (tmp_path / "one").mkdir()
+    (tmp_path / "many").mkdir()
+    one = export_pyramid(a, tmp_path / "one" / "x.ome.zarr", workers=1, **kw)
+    many = export_pyramid(a, tmp_path / "many" / "x.ome.zarr", workers=3, tuning=Tuning(columns=64), **kw)
+    assert _files(one.image) == _files(many.image)
+    assert one.nbytes == sum(map(len, _files(one.image).values()))  # counted as written
+    levels = reference_levels(one.image)
+    assert len(levels) == 5 and levels[-1].shape == (2, 18, 25)
+    np.testing.assert_array_equal(levels[0], a)
+
+
+@pytest.mark.node
+@pytest.mark.parametrize("compression", [None, "blosc"])
+@pytest.mark.parametrize("ngff", ["0.4", "0.5"])
+def test_judges_read_what_the_stream_wrote(tmp_path, ngff, compression):
+    """ome-zarr-models, ome-zarr-py and the real Viv loader read every level and plane."""
+    from helpers.zarr_judges import judge_all, reference_pixels
+
+    a = reference_pixels((3, 300, 410))
+    store = export_pyramid(
+        a,
+        tmp_path / "j.ome.zarr",
+        tile_size=64,
+        ngff=ngff,
+        shard_size=128,
+        compression=compression,
+        tuning=Tuning(columns=128),  # several blocks per tile row: lower levels interleave with level 0
+    )
+    report = judge_all(store.image, a)  # every plane of every level, by digest
+    assert [lv["shape"][-2:] for lv in report["images"][0]["levels"]] == [list(s) for s in store.level_shapes]
+
+
+def test_nbytes_counts_what_a_hook_adds(tmp_path):
+    """Labels go in through the sink's before_publish hook: the size still covers every file."""
+    from napari_viv.write.zarrlabels import LabelImage
+
+    a = rand((2, 100, 130), "uint16")
+    ids = (rand((100, 130), "uint8") % 4).astype(np.uint8)
+    store = export_pyramid(a, tmp_path / "l.ome.zarr", tile_size=32, labels=[LabelImage("cells", ids, "YX")])
+    files = _files(store.image)
+    assert any(name.startswith("labels/cells/") for name in files)
+    assert store.nbytes == sum(map(len, files.values()))
