@@ -225,7 +225,8 @@ def test_a_page_without_labels_never_loads_the_label_drawing(chromium, tmp_path)
     async def body(page):
         assert await page.wait_status() == "ready"
         await asyncio.sleep(0.5)
-        return await page.evaluate("window.__vivViewer.labels()"), await page.evaluate("window.__vivViewer.labelDrawing")
+        state = await page.evaluate("window.__vivViewer.labels()")
+        return state, await page.evaluate("window.__vivViewer.labelDrawing")
 
     try:
         state, evaluated = vh.run_page(chromium, tmp_path / "p", f"{site.origin}/?image=/plain.ome.tif", body)

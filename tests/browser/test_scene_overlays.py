@@ -213,9 +213,7 @@ def test_text_napari_shows_is_drawn_without_hovering(make_napari_viewer, chromiu
         np.full((300, 400), 300, np.uint16), name="tissue", colormap="gray", contrast_limits=(0, 3000)
     )
     text = {"string": "{cell}", "size": 16, "color": "yellow"}
-    pts = viewer.add_points(
-        [[80, 100], [200, 120]], name="spots", size=4, features={"cell": ["A7", "B9"]}, text=text
-    )
+    pts = viewer.add_points([[80, 100], [200, 120]], name="spots", size=4, features={"cell": ["A7", "B9"]}, text=text)
     quiet = viewer.add_points(
         [[80, 300]], name="quiet", size=4, features={"cell": ["C1"]}, text={**text, "visible": False}
     )

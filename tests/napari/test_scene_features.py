@@ -66,6 +66,8 @@ def test_points_and_shapes_round_trip(make_napari_viewer, tmp_path, notification
     # GeoJSON is [x, y] in level-0 pixels: napari's (y, x) data coordinates swapped
     assert doc["features"][1]["geometry"]["coordinates"] == [200.25, 150.5]
     assert doc["features"][0]["properties"]["text"] == "a-1"
+    assert doc["features"][0]["properties"]["text_color"] == [0, 255, 255, 255]  # napari's default: cyan
+    assert "text" not in doc["features"][3]["properties"]  # the shapes show no text
     assert doc["features"][0]["properties"]["fill_color"] == [255, 0, 0, 255]
 
     back = {meta["name"]: (data, meta, kind) for data, meta, kind in read_paths(str(tmp_path / "scene.ome.tif"))}
@@ -92,6 +94,9 @@ def test_points_and_shapes_round_trip(make_napari_viewer, tmp_path, notification
     for data, meta, kind in back.values():
         getattr(viewer2, f"add_{kind}")(data, **meta)
     np.testing.assert_allclose(viewer2.layers["spots"].data, pts.data)
+    read_text = viewer2.layers["spots"].text
+    np.testing.assert_array_equal(read_text.string(pts.features), pts.text.string(pts.features))
+    np.testing.assert_allclose(read_text.color(pts.features), np.broadcast_to(pts.text.color(pts.features), (3, 4)))
     assert viewer2.layers["regions"].shape_type == shapes.shape_type
 
 

@@ -88,11 +88,14 @@ async function contourTile(labels, level, x, y, sel) {
   const thickness = Math.min(ts - 1, Math.max(1, Math.round(labels.entry.contour / 2 ** level)));
   const cols = Math.ceil(size.width / ts);
   const rows = Math.ceil(size.height / ts);
-  const around = new Map();
-  await Promise.all([-1, 0, 1].flatMap((dy) => [-1, 0, 1].map(async (dx) => {
-    const [cx, cy] = [x + dx, y + dy];
-    if (cx >= 0 && cy >= 0 && cx < cols && cy < rows) around.set(`${cx} ${cy}`, await cachedTile(labels, level, cx, cy, sel));
-  })));
+  const around = new Map(); // "col row" -> the tile and its 8 neighbours inside the level
+  const reads = [];
+  for (let cy = Math.max(0, y - 1); cy <= Math.min(rows - 1, y + 1); cy += 1) {
+    for (let cx = Math.max(0, x - 1); cx <= Math.min(cols - 1, x + 1); cx += 1) {
+      reads.push(cachedTile(labels, level, cx, cy, sel).then((got) => around.set(`${cx} ${cy}`, got)));
+    }
+  }
+  await Promise.all(reads);
   const tile = around.get(`${x} ${y}`);
   const pad = thickness + 1;
   const block = paddedBlock((cx, cy) => around.get(`${cx} ${cy}`) || null, ts, size, x * ts, y * ts,

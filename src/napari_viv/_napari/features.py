@@ -13,6 +13,8 @@ layer types the sidecar cannot hold (Vectors, Tracks, Surface).
 
 from __future__ import annotations
 
+import contextlib
+from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -92,21 +94,32 @@ def _text_props(text, features, n: int) -> list[dict]:
     return [{"text": str(s), "text_color": c} for s, c in zip(strings, colors, strict=True)]
 
 
+def _plain(value):
+    """Return napari's dumped setting as JSON values (numpy arrays and scalars, enums); TypeError if it has none."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Enum):
+        return _plain(value.value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    raise TypeError(f"not a JSON value: {value!r}")
+
+
 def _text_entry(text) -> dict | None:
-    """Return the layer's text settings that the sidecar keeps (JSON values only)."""
+    """Return the layer's text settings that the sidecar keeps, as JSON values (a setting without one is left out)."""
     if not isinstance(text, dict):
         return None
-    out = {k: text[k] for k in ("string", "size", "visible", "scaling") if k in text}
-    if "anchor" in text:
-        out["anchor"] = str(getattr(text["anchor"], "value", text["anchor"]))
-    if "translation" in text:
-        out["translation"] = np.asarray(text["translation"], float).tolist()
-    try:
-        import json
-
-        json.dumps(out)
-    except (TypeError, ValueError):
-        out = {k: v for k, v in out.items() if k != "string"}
+    out = {}
+    for key in ("string", "size", "visible", "anchor", "scaling", "translation"):
+        if key in text:
+            with contextlib.suppress(TypeError):
+                out[key] = _plain(text[key])
     return out or None
 
 
