@@ -126,6 +126,7 @@ def test_labels_round_trip_as_a_nearest_pyramid_with_their_colours(make_napari_v
     lab[600:1100, 300:900] = 60000
     lab[::2, ::2][700:710, 700:710] = 5  # a checkerboard a mean would blur into new ids
     labels = viewer.add_labels(lab, name="cells", opacity=0.6)
+    labels.contour = 2  # napari leaves it out of the layer's data tuple; the export still finds it
     written = write_layers(str(tmp_path / "seg"), [img.as_layer_data_tuple(), labels.as_layer_data_tuple()])
     assert not _errors(notifications)
     sibling = tmp_path / "seg.labels-0.ome.tif"
@@ -139,6 +140,7 @@ def test_labels_round_trip_as_a_nearest_pyramid_with_their_colours(make_napari_v
     view = json.loads((tmp_path / "seg.view.json").read_text())
     entry = view["labels"][0]
     assert entry["file"] == sibling.name and entry["opacity"] == pytest.approx(0.6)
+    assert entry["contour"] == 2
     for i in (3, 60000):
         assert entry["colors"][str(i)] == [round(v * 255) for v in labels.colormap.map(np.array([i]))[0]]
 

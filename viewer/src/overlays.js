@@ -50,14 +50,15 @@ function vertices(g, p) {
   return g.coordinates;
 }
 
-// napari's text anchors: where on the feature's box the text starts, and which
-// corner of the text sits there (x: start/middle/end, y: top/center/bottom).
+// napari's text anchors: the corner of the feature's box the text is placed at,
+// and how the text lies from there (x: start/middle/end; y: napari draws "upper"
+// text above that corner and "lower" text below it).
 const ANCHORS = {
   center: [null, 'middle', 'center'],
-  upper_left: [[0, 0], 'start', 'top'],
-  upper_right: [[1, 0], 'end', 'top'],
-  lower_left: [[0, 1], 'start', 'bottom'],
-  lower_right: [[1, 1], 'end', 'bottom'],
+  upper_left: [[0, 0], 'start', 'bottom'],
+  upper_right: [[1, 0], 'end', 'bottom'],
+  lower_left: [[0, 1], 'start', 'top'],
+  lower_right: [[1, 1], 'end', 'top'],
 };
 // napari's text size is in points; a CSS pixel is 3/4 of a point.
 const PX_PER_POINT = 4 / 3;

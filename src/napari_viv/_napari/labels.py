@@ -81,6 +81,24 @@ def _colors(meta: dict, data) -> dict[str, list[int]]:
     return {str(int(i)): [int(round(v * 255)) for v in c] for i, c in zip(ids, rgba, strict=True)}
 
 
+def _contour(meta: dict) -> int:
+    """Return napari's contour width of a Labels layer (0: filled).
+
+    A layer's ``LayerData`` does not carry it (napari leaves ``contour`` out of
+    the layer's state), so the current viewer's layer of that name is asked.
+    """
+    if "contour" in meta:
+        return int(meta["contour"] or 0)
+    import napari
+
+    viewer = napari.current_viewer()
+    try:
+        layer = viewer.layers[str(meta.get("name"))] if viewer is not None else None
+    except KeyError:
+        layer = None
+    return int(getattr(layer, "contour", 0) or 0)
+
+
 def export_labels(target: Path, labels: list, axes: str) -> tuple[list[Path], list[dict]]:
     """Write each Labels layer as a pyramid beside ``target``; return the files and view entries.
 
@@ -115,7 +133,7 @@ def export_labels(target: Path, labels: list, axes: str) -> tuple[list[Path], li
         result = export_pyramid(arr, path, axes=lab_axes, name=name, downsample="nearest", overwrite=True)
         written += [p for p in result.paths if p.exists()]
         entry: dict[str, Any] = {"file": path.name, "name": name, "opacity": float(meta.get("opacity", 0.7))}
-        entry.update(visible=bool(meta.get("visible", True)), contour=int(meta.get("contour", 0) or 0))
+        entry.update(visible=bool(meta.get("visible", True)), contour=_contour(meta))
         entry["colors"] = _colors(meta, np.asarray(level0) if not hasattr(level0, "compute") else level0.compute())
         entries.append(entry)
     return written, entries
