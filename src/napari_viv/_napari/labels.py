@@ -73,7 +73,7 @@ def _colors(meta: dict, data) -> dict[str, list[int]]:
     cmap = meta.get("colormap")
     if cmap is None or not hasattr(cmap, "map"):
         return {}
-    ids = np.unique(np.asarray(data[::4, ::4] if data.ndim == 2 else data))
+    ids = np.unique(np.asarray(data))  # every id, however small its region: an id without a colour is not drawn
     ids = ids[ids != 0][:MAX_COLORED_IDS]
     if not len(ids):
         return {}
