@@ -12,6 +12,9 @@ in napari and in our viewer (scene-overlays-napari.png, scene-overlays-browser.p
 ``labels``: napari zoomed into a segmented tissue, its nuclei as filled labels, the
 cells as contours and text on detections (scene-labels-napari.png), and our viewer
 opening that export, as sharp as the finest level (scene-labels-browser.png).
+``zarr-labels``: an OME-Zarr store written by ome-zarr-py with its nuclei under
+``labels/nuclei``, named by the view file and drawn as outlines in our viewer,
+each id in a colour of its own (scene-zarr-labels-browser.png).
 Needs napari (with a display: Xvfb), Chromium, aiohttp, tifffile and imagecodecs,
 as the tests do.
 """
@@ -211,6 +214,49 @@ def labels(tmp: Path) -> None:
     browser_shot(folder, "tissue.ome.tif", SHOTS / "scene-labels-browser.png", tmp / "p-labels")
 
 
+def zarr_labels(tmp: Path) -> None:
+    """Show an NGFF store with a label group, served by RangeServer: its nuclei as outlines in our viewer."""
+    import json
+
+    import numcodecs
+    import numpy as np
+    from helpers.zarr_judges import write_reference_labels, write_reference_store
+
+    from napari_viv.sample import synthetic_tissue
+    from napari_viv.serve.server import RangeServer
+
+    data, md = synthetic_tissue(1024, channels=2)
+    channels = [
+        {
+            "label": n,
+            "color": "".join(f"{v:02X}" for v in c),
+            "window": {"start": 0, "end": 3000, "min": 0, "max": 65535},
+        }
+        for n, c in zip(md.channel_names, md.channel_colors, strict=True)
+    ]
+    folder = tmp / "zarr"
+    folder.mkdir()
+    store = write_reference_store(
+        folder / "tissue.ome.zarr", np.asarray(data), channels=channels, compressor=numcodecs.Zlib(level=1)
+    )
+    write_reference_labels(store, _segmentation(data[0])[0], name="nuclei")
+    entry = {"file": "tissue.ome.zarr/labels/nuclei", "name": "nuclei", "opacity": 1.0, "contour": 1}
+    view = {"version": 1, "camera": {"center": [300, 300], "extent": [300, 300]}, "labels": [entry]}
+    (folder / "tissue.view.json").write_text(json.dumps(view))
+    out = SHOTS / "scene-zarr-labels-browser.png"
+
+    async def body(page):
+        if await page.wait_status() != "ready":
+            raise SystemExit(f"viewer error: {await page.evaluate('window.__vivViewer.error')}")
+        await page.wait_for("window.__vivViewer.labels().every(l => !l.shown || l.loaded)")
+        await asyncio.sleep(0.5)
+        out.write_bytes(await page.screenshot_png())
+
+    with RangeServer([store]) as server:
+        vh.run_page(_chromium(), tmp / "p-zarr", server.viewer_url_for(store), body)
+    print(f"wrote {out}")
+
+
 def panel(tmp: Path) -> None:
     """Show the Export to Viv panel with its labels, points and shapes tick boxes."""
     import napari
@@ -237,7 +283,14 @@ def panel(tmp: Path) -> None:
 
 def main(which: list[str]) -> None:
     """Take the screenshots named in ``which`` (all when empty)."""
-    steps = {"camera": camera, "channels": channels, "overlays": overlays, "labels": labels, "panel": panel}
+    steps = {
+        "camera": camera,
+        "channels": channels,
+        "overlays": overlays,
+        "labels": labels,
+        "zarr-labels": zarr_labels,
+        "panel": panel,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         for name in which or list(steps):
             steps[name](Path(tmp))

@@ -162,40 +162,21 @@ def test_contours_draw_outlines_of_napari_width_and_no_interior(chromium, tmp_pa
     assert state[0]["contour"] == 3 and state[0]["loaded"]
 
 
-def _zarr_store_with_labels(path, labels: np.ndarray):
-    """An NGFF 0.4 image with ome-zarr-py, and its labels under labels/nuclei with image-label colours."""
-    import numcodecs
-    import zarr
-    from ome_zarr.format import FormatV04
-    from ome_zarr.writer import write_image, write_labels
-
-    group = zarr.open_group(str(path), mode="w", zarr_format=2)
-    options = {"chunks": (128, 128), "compressor": numcodecs.Zlib(level=1)}
-    image = np.full(labels.shape, GREY, np.uint16)
-    write_image(image, group, axes="yx", fmt=FormatV04(), scale_factors=(2, 4), storage_options=options)
-    colours = [{"label-value": i, "rgba": [*c, 255]} for i, c in COLOURS.items()]
-    write_labels(
-        labels,
-        group,
-        name="nuclei",
-        scaler=None,
-        axes="yx",
-        fmt=FormatV04(),
-        scale_factors=(2, 4),
-        storage_options=options,
-        label_metadata={"colors": colours},
-    )
-    return path
-
-
 def test_labels_from_an_ome_zarr_store_served_by_our_server(chromium, tmp_path):
     """The view file names the store's NGFF label group; its image-label colours are used."""
+    import numcodecs
+    from helpers.zarr_judges import write_reference_labels, write_reference_store
+
     from napari_viv.serve.server import RangeServer
 
     labels = np.zeros((512, 512), np.uint16)
     labels[50:200, 60:220] = 1
     labels[260:450, 300:480] = 3
-    store = _zarr_store_with_labels(tmp_path / "cells.ome.zarr", labels)
+    image = np.full(labels.shape, GREY, np.uint16)
+    store = write_reference_store(
+        tmp_path / "cells.ome.zarr", image, axes="yx", channels=None, compressor=numcodecs.Zlib(level=1)
+    )
+    write_reference_labels(store, labels, name="nuclei", colors=COLOURS)
     view = {
         "version": 1,
         "channels": [{"color": [255, 255, 255], "contrast_limits": [0, 3000]}],
