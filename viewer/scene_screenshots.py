@@ -9,12 +9,19 @@ in a browser window of another size (scene-camera-browser.png).
 (scene-12-channels.png). ``overlays``: napari points and shapes over a tissue,
 in napari and in our viewer (scene-overlays-napari.png, scene-overlays-browser.png).
 ``panel``: the Export to Viv panel with its scene tick boxes (scene-export-panel.png).
+``labels``: napari zoomed into a segmented tissue, its nuclei as filled labels, the
+cells as contours and text on detections (scene-labels-napari.png), and our viewer
+opening that export, as sharp as the finest level (scene-labels-browser.png).
+``zarr-labels``: an OME-Zarr store written by ome-zarr-py with its nuclei under
+``labels/nuclei``, named by the view file and drawn as outlines in our viewer,
+each id in a colour of its own (scene-zarr-labels-browser.png).
 Needs napari (with a display: Xvfb), Chromium, aiohttp, tifffile and imagecodecs,
 as the tests do.
 """
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sys
 import tempfile
@@ -41,6 +48,9 @@ def browser_shot(folder: Path, image: str, out: Path, profile: Path) -> None:
     async def body(page):
         if await page.wait_status() != "ready":
             raise SystemExit(f"viewer error: {await page.evaluate('window.__vivViewer.error')}")
+        # the labels' tiles of the view, and a moment for the text's font atlas
+        await page.wait_for("window.__vivViewer.labels().every(l => !l.shown || l.loaded)")
+        await asyncio.sleep(1.0)
         out.write_bytes(await page.screenshot_png())
 
     try:
@@ -144,6 +154,109 @@ def overlays(tmp: Path) -> None:
     browser_shot(folder, "scene.ome.tif", SHOTS / "scene-overlays-browser.png", tmp / "p-overlays")
 
 
+def _segmentation(image):
+    """Nuclei (bright DAPI blobs) and cells (each nucleus grown by 6 pixels) as label images."""
+    import numpy as np
+    from scipy import ndimage as ndi
+
+    smooth = ndi.gaussian_filter(image.astype(float), 1.5)
+    nuclei, _ = ndi.label(smooth > np.percentile(smooth, 82))
+    distance, (iy, ix) = ndi.distance_transform_edt(nuclei == 0, return_indices=True)
+    cells = np.where(distance <= 6, nuclei[iy, ix], 0)
+    return nuclei.astype(np.uint32), cells.astype(np.uint32)
+
+
+def labels(tmp: Path) -> None:
+    """Napari zoomed into segmented tissue (filled nuclei, cell contours, text), then our viewer."""
+    import napari
+    import numpy as np
+    import pandas as pd
+    from imageio.v3 import imwrite
+
+    from napari_viv.sample import synthetic_tissue
+
+    data, md = synthetic_tissue(2048, channels=2)
+    viewer = napari.Viewer(show=True)
+    viewer.window.resize(1000, 760)
+    for c in range(2):
+        rgb = np.array(md.channel_colors[c]) / 255
+        viewer.add_image(
+            data[c],
+            name=md.channel_names[c],
+            blending="additive",
+            colormap=napari.utils.Colormap([[0, 0, 0, 1], [*rgb, 1]], name=f"c{c}"),
+        )
+    nuclei, cells = _segmentation(data[0])
+    viewer.add_labels(nuclei, name="nuclei", opacity=0.5)
+    cell_layer = viewer.add_labels(cells, name="cells", opacity=1.0)
+    cell_layer.contour = 2
+    rng = np.random.default_rng(2)
+    spots = rng.uniform(1400, 1560, (6, 2))
+    viewer.add_points(
+        spots,
+        name="detections",
+        size=8,
+        face_color="yellow",
+        features=pd.DataFrame({"id": [f"d{i}" for i in range(6)]}),
+        text={"string": "{id}", "size": 11, "color": "white", "anchor": "upper_left"},
+    )
+    viewer.scene.camera.center = (0, 1480, 1480)
+    viewer.scene.camera.zoom = 4.0
+    napari.qt.get_qapp().processEvents()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    imwrite(SHOTS / "scene-labels-napari.png", viewer.screenshot(canvas_only=True, flash=False))
+    print(f"wrote {SHOTS / 'scene-labels-napari.png'}")
+    folder = tmp / "labels"
+    folder.mkdir()
+    viewer.layers.selection = set(viewer.layers)
+    viewer.layers.save(str(folder / "tissue.ome.tif"), selected=True, plugin="napari-viv")
+    viewer.close()
+    browser_shot(folder, "tissue.ome.tif", SHOTS / "scene-labels-browser.png", tmp / "p-labels")
+
+
+def zarr_labels(tmp: Path) -> None:
+    """Show an NGFF store with a label group, served by RangeServer: its nuclei as outlines in our viewer."""
+    import json
+
+    import numcodecs
+    import numpy as np
+    from helpers.zarr_judges import write_reference_labels, write_reference_store
+
+    from napari_viv.sample import synthetic_tissue
+    from napari_viv.serve.server import RangeServer
+
+    data, md = synthetic_tissue(1024, channels=2)
+    channels = [
+        {
+            "label": n,
+            "color": "".join(f"{v:02X}" for v in c),
+            "window": {"start": 0, "end": 3000, "min": 0, "max": 65535},
+        }
+        for n, c in zip(md.channel_names, md.channel_colors, strict=True)
+    ]
+    folder = tmp / "zarr"
+    folder.mkdir()
+    store = write_reference_store(
+        folder / "tissue.ome.zarr", np.asarray(data), channels=channels, compressor=numcodecs.Zlib(level=1)
+    )
+    write_reference_labels(store, _segmentation(data[0])[0], name="nuclei")
+    entry = {"file": "tissue.ome.zarr/labels/nuclei", "name": "nuclei", "opacity": 1.0, "contour": 1}
+    view = {"version": 1, "camera": {"center": [300, 300], "extent": [300, 300]}, "labels": [entry]}
+    (folder / "tissue.view.json").write_text(json.dumps(view))
+    out = SHOTS / "scene-zarr-labels-browser.png"
+
+    async def body(page):
+        if await page.wait_status() != "ready":
+            raise SystemExit(f"viewer error: {await page.evaluate('window.__vivViewer.error')}")
+        await page.wait_for("window.__vivViewer.labels().every(l => !l.shown || l.loaded)")
+        await asyncio.sleep(0.5)
+        out.write_bytes(await page.screenshot_png())
+
+    with RangeServer([store]) as server:
+        vh.run_page(_chromium(), tmp / "p-zarr", server.viewer_url_for(store), body)
+    print(f"wrote {out}")
+
+
 def panel(tmp: Path) -> None:
     """Show the Export to Viv panel with its labels, points and shapes tick boxes."""
     import napari
@@ -170,7 +283,14 @@ def panel(tmp: Path) -> None:
 
 def main(which: list[str]) -> None:
     """Take the screenshots named in ``which`` (all when empty)."""
-    steps = {"camera": camera, "channels": channels, "overlays": overlays, "panel": panel}
+    steps = {
+        "camera": camera,
+        "channels": channels,
+        "overlays": overlays,
+        "labels": labels,
+        "zarr-labels": zarr_labels,
+        "panel": panel,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         for name in which or list(steps):
             steps[name](Path(tmp))

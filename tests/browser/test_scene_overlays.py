@@ -197,3 +197,74 @@ def test_overlay_colours_cover_the_same_share_as_in_napari(make_napari_viewer, c
     for colour, share in napari_shares.items():
         assert share > 0.005, napari_shares
         assert browser_shares[colour] == pytest.approx(share, rel=0.3), (colour, napari_shares, browser_shares)
+
+
+def _count(shot: np.ndarray, centre: tuple[int, int], colour, half=(60, 24)) -> int:
+    """Pixels of about ``colour`` in a box around ``centre`` (column, row) of the screenshot."""
+    col, row = centre
+    box = shot[row - half[1] : row + half[1], col - half[0] : col + half[0]].reshape(-1, 3).astype(int)
+    return int(np.sum(np.all(np.abs(box - np.asarray(colour)) <= 70, axis=1)))
+
+
+def test_text_napari_shows_is_drawn_without_hovering(make_napari_viewer, chromium, tmp_path):
+    """Points' and shapes' text, in napari's text colours, is on the image before any pointer moves."""
+    viewer = make_napari_viewer()
+    img = viewer.add_image(
+        np.full((300, 400), 300, np.uint16), name="tissue", colormap="gray", contrast_limits=(0, 3000)
+    )
+    text = {"string": "{cell}", "size": 16, "color": "yellow"}
+    pts = viewer.add_points([[80, 100], [200, 120]], name="spots", size=4, features={"cell": ["A7", "B9"]}, text=text)
+    quiet = viewer.add_points(
+        [[80, 300]], name="quiet", size=4, features={"cell": ["C1"]}, text={**text, "visible": False}
+    )
+    shp = viewer.add_shapes(
+        [np.array([[180, 250], [180, 380], [260, 380], [260, 250]], float)],
+        shape_type="rectangle",
+        name="regions",
+        edge_color="blue",
+        face_color="transparent",
+        edge_width=2,
+        features={"kind": ["tumour"]},
+        text={"string": "{kind}", "size": 16, "color": "magenta"},
+    )
+    folder = tmp_path / "text"
+    folder.mkdir()
+    viewer.layers.selection = {img, pts, quiet, shp}
+    viewer.layers.save(str(folder / "scene.ome.tif"), selected=True, plugin="napari-viv")
+    import json
+
+    props = [f["properties"] for f in json.loads((folder / "scene.features.geojson").read_text())["features"]]
+    assert [(p.get("text"), p.get("text_color")) for p in props] == [
+        ("A7", [255, 255, 0, 255]),
+        ("B9", [255, 255, 0, 255]),
+        (None, None),
+        ("tumour", [255, 0, 255, 255]),
+    ]
+    site = vh.ViewerSite(folder)
+
+    async def body(page):
+        assert await page.wait_status() == "ready", await page.evaluate("window.__vivViewer.error")
+        await page.wait_for("window.__vivViewer.overlays && window.__vivViewer.overlays().length === 3")
+        await asyncio.sleep(1.0)  # the font atlas is made on the first text frame
+        to_screen = await page.image_to_screen()
+        shot = await page.screenshot()
+        counts = {
+            "A7": _count(shot, to_screen(100, 80), (255, 255, 0)),
+            "B9": _count(shot, to_screen(120, 200), (255, 255, 0)),
+            "quiet": _count(shot, to_screen(300, 80), (255, 255, 0)),
+            "tumour": _count(shot, to_screen(315, 220), (255, 0, 255)),
+        }
+        tips = await page.evaluate("[...document.querySelectorAll('.deck-tooltip')].map(e => e.textContent).join('')")
+        await page.change("window.__vivViewer.setOverlayVisible(0, false)")
+        await asyncio.sleep(0.3)
+        hidden = _count(await page.screenshot(), to_screen(100, 80), (255, 255, 0))
+        return counts, tips, hidden
+
+    try:
+        counts, tips, hidden = vh.run_page(chromium, tmp_path / "p5", f"{site.origin}/?image=/scene.ome.tif", body)
+    finally:
+        site.close()
+    assert counts["A7"] > 20 and counts["B9"] > 20 and counts["tumour"] > 20, counts
+    assert counts["quiet"] == 0, counts  # napari did not show that layer's text
+    assert hidden == 0, hidden  # the layer's toggle hides its text too
+    assert tips == "", tips  # nothing was hovered: the text is not a tooltip

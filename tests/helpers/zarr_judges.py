@@ -284,3 +284,32 @@ def judge_viewer(chromium: str, path, profile) -> tuple[dict, np.ndarray, list[s
         origin = server.origin
     assert all(u.startswith(origin + "/") or u.startswith(("data:", "blob:")) for u in requests), requests
     return state, shot, requests
+
+
+def write_reference_labels(store, labels: np.ndarray, *, name: str, colors=None, chunks=(128, 128)) -> Path:
+    """Add ``labels`` (y, x) to an NGFF 0.4 ``store`` with ome-zarr-py's ``write_labels``, zlib-compressed.
+
+    ``colors`` ({id: (r, g, b)}) become the group's ``image-label.colors``. Two
+    halvings (nearest). Returns the label group's path, ``<store>/labels/<name>``.
+    """
+    import numcodecs
+    import zarr
+    from ome_zarr.format import FormatV04
+    from ome_zarr.writer import write_labels
+
+    group = zarr.open_group(str(store), mode="r+", zarr_format=2)
+    metadata = None
+    if colors:
+        metadata = {"colors": [{"label-value": int(i), "rgba": [*map(int, c), 255]} for i, c in colors.items()]}
+    write_labels(
+        labels,
+        group,
+        name=name,
+        scaler=None,
+        axes="yx",
+        fmt=FormatV04(),
+        scale_factors=(2, 4),
+        storage_options={"chunks": chunks, "compressor": numcodecs.Zlib(level=1)},
+        label_metadata=metadata,
+    )
+    return Path(store) / "labels" / name

@@ -66,6 +66,8 @@ def test_points_and_shapes_round_trip(make_napari_viewer, tmp_path, notification
     # GeoJSON is [x, y] in level-0 pixels: napari's (y, x) data coordinates swapped
     assert doc["features"][1]["geometry"]["coordinates"] == [200.25, 150.5]
     assert doc["features"][0]["properties"]["text"] == "a-1"
+    assert doc["features"][0]["properties"]["text_color"] == [0, 255, 255, 255]  # napari's default: cyan
+    assert "text" not in doc["features"][3]["properties"]  # the shapes show no text
     assert doc["features"][0]["properties"]["fill_color"] == [255, 0, 0, 255]
 
     back = {meta["name"]: (data, meta, kind) for data, meta, kind in read_paths(str(tmp_path / "scene.ome.tif"))}
@@ -92,6 +94,9 @@ def test_points_and_shapes_round_trip(make_napari_viewer, tmp_path, notification
     for data, meta, kind in back.values():
         getattr(viewer2, f"add_{kind}")(data, **meta)
     np.testing.assert_allclose(viewer2.layers["spots"].data, pts.data)
+    read_text = viewer2.layers["spots"].text
+    np.testing.assert_array_equal(read_text.string(pts.features), pts.text.string(pts.features))
+    np.testing.assert_allclose(read_text.color(pts.features), np.broadcast_to(pts.text.color(pts.features), (3, 4)))
     assert viewer2.layers["regions"].shape_type == shapes.shape_type
 
 
@@ -120,7 +125,9 @@ def test_labels_round_trip_as_a_nearest_pyramid_with_their_colours(make_napari_v
     lab[100:400, 100:500] = 3
     lab[600:1100, 300:900] = 60000
     lab[::2, ::2][700:710, 700:710] = 5  # a checkerboard a mean would blur into new ids
+    lab[1, 1] = 7  # one pixel: it gets its colour too
     labels = viewer.add_labels(lab, name="cells", opacity=0.6)
+    labels.contour = 2  # napari leaves it out of the layer's data tuple; the export still finds it
     written = write_layers(str(tmp_path / "seg"), [img.as_layer_data_tuple(), labels.as_layer_data_tuple()])
     assert not _errors(notifications)
     sibling = tmp_path / "seg.labels-0.ome.tif"
@@ -130,11 +137,12 @@ def test_labels_round_trip_as_a_nearest_pyramid_with_their_colours(make_napari_v
     assert len(levels) >= 2 and levels[0].dtype == np.uint16
     np.testing.assert_array_equal(levels[0], lab)
     for lower in levels[1:]:
-        assert set(np.unique(lower)) <= {0, 3, 5, 60000}  # nearest: only ids that exist
+        assert set(np.unique(lower)) <= {0, 3, 5, 7, 60000}  # nearest: only ids that exist
     view = json.loads((tmp_path / "seg.view.json").read_text())
     entry = view["labels"][0]
     assert entry["file"] == sibling.name and entry["opacity"] == pytest.approx(0.6)
-    for i in (3, 60000):
+    assert entry["contour"] == 2
+    for i in (3, 60000, 7):
         assert entry["colors"][str(i)] == [round(v * 255) for v in labels.colormap.map(np.array([i]))[0]]
 
     back = [item for item in read_paths(str(tmp_path / "seg.ome.tif")) if item[2] == "labels"]

@@ -2,10 +2,9 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import DeckGL from '@deck.gl/react';
 import { OrthographicView } from '@deck.gl/core';
 import { UserError, displayName } from './sources.js';
-import { pageSources } from './site.js';
 import { viewFromFragment, mergeViews } from './share.js';
 import { CopyLinkButton } from './CopyLink.jsx';
-import { openZarrPage } from './zarr.js';
+import { openZarrPage, zarrViewUrl } from './zarr.js';
 import { parseViewFile } from './viewfile.js';
 import { startCamera } from './camera.js';
 import { imageLayers } from './channel_layers.js';
@@ -21,6 +20,7 @@ import { drawErrorMessage } from './startup.js';
 import { setStatus, hooks } from './hooks.js';
 
 const PANEL_WIDTH = 280;
+const NO_SCENE = { viewUrl: null, labels: [] };
 const VIEW = new OrthographicView({ id: 'ortho', controller: true });
 
 const toHex = (rgb) => `#${rgb.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
@@ -70,13 +70,18 @@ function sidecars({ url, side, offsetsJson, viewJson }, warn) {
   return { url, offsets, view };
 }
 
-/** The page's image (OME-TIFF or OME-Zarr) and its view file: { url, loaded, view, usedOffsets }. */
+/**
+ * The page's image (OME-TIFF or OME-Zarr) and its view file:
+ * { url, loaded, view, usedOffsets, viewUrl } (the view file's URL: the scene's files are relative to it).
+ */
 async function openPageImage(warn, start) {
   const files = await start.files(warn);
-  if (files.zarr) return { url: files.url, ...(await openZarrPage(files.url, warn)) };
+  if (files.zarr) {
+    return { url: files.url, viewUrl: zarrViewUrl(files.url), ...(await openZarrPage(files.url, warn)) };
+  }
   const { url, offsets, view } = sidecars(files, warn);
   const loaded = await openImage(url.href, offsets);
-  return { url, loaded, view, usedOffsets: Boolean(offsets) };
+  return { url, loaded, view, usedOffsets: Boolean(offsets), viewUrl: files.side.view };
 }
 
 async function openAndDescribe(warn, start) {
@@ -130,7 +135,8 @@ async function openAndDescribe(warn, start) {
     };
   });
   const later = info.rgb ? [] : all.filter((i) => givenLimits(i));
-  return { loaded: { ...loaded, data: levels }, info, channels, z, camera, later };
+  const scene = { viewUrl: opened.viewUrl, labels: (view && view.labels) || [] };
+  return { loaded: { ...loaded, data: levels }, info, channels, z, camera, later, scene };
 }
 
 /**
@@ -232,7 +238,7 @@ export default function App({ start }) {
   const [error, setError] = useState(null);
   const [warnings, setWarnings] = useState([]);
   const [notice, setNotice] = useState(null);
-  const [image, setImage] = useState(null); // {loaded, info}
+  const [image, setImage] = useState(null); // {loaded, info, scene}
   const [channels, setChannels] = useState([]);
   const [z, setZ] = useState(0);
   const [t, setT] = useState(0);
@@ -259,7 +265,7 @@ export default function App({ start }) {
         const { width, height } = canvasSize();
         const cam = startCamera(p.camera, width, height) || fitCamera(p.info, width, height);
         const fit = fitCamera(p.info, width, height).zoom;
-        setImage({ loaded: p.loaded, info: p.info });
+        setImage({ loaded: p.loaded, info: p.info, scene: p.scene });
         setChannels(p.channels);
         setZ(p.z);
         setViewState({
@@ -291,13 +297,13 @@ export default function App({ start }) {
 
   stateRef.current = { channels, z, t, viewState, image };
 
-  // the scene hook: napari's points and shapes (overlays.js)
+  // the scene: napari's labels (labels.js), points and shapes (overlays.js)
   const addWarning = useCallback((w) => setWarnings((list) => (list.includes(w) ? list : [...list, w])), []);
-  const viewUrl = image ? pageSources().view : null;
-  const overlays = useOverlays(image, viewUrl, z, t, addWarning);
+  const scene = image ? image.scene : NO_SCENE;
+  const overlays = useOverlays(image, scene.viewUrl, z, t, addWarning);
   hooks.overlays = overlays.state;
   hooks.setOverlayVisible = overlays.setShown;
-  const labels = useLabels(image, viewUrl, z, addWarning);
+  const labels = useLabels(image, scene.labels, scene.viewUrl, z, t, addWarning);
   hooks.labels = labels.state;
   hooks.setLabelsVisible = labels.setShown;
 
@@ -423,8 +429,9 @@ export default function App({ start }) {
         {info && (
           <p className="help travels">
             From napari this page shows the channels&apos; colours, limits and visibility, the camera,
-            labels, points and shapes (hover them for ids and properties). Not shown: gamma, blending
-            other than additive, label contours, and text drawn on the image (it is in the hover).
+            labels (filled or as contours, as sharp as the image at any zoom), points and shapes with
+            their text (hover them for ids and properties). Not shown: gamma, blending other than
+            additive, text rotation, and point symbols other than discs.
           </p>
         )}
       </aside>

@@ -8,6 +8,7 @@ export const hooks = {
   firstFrameMs: null, // performance.now() when the first complete frame was drawn
   lastLink: null, // the last link made by "Copy link to this view"
   prefetch: null, // tiles read before deck.gl asked: {tiles, answered, missed} (prefetch.js)
+  labelDrawing: false, // label_tiles.js was evaluated (only when the view file lists labels)
   setChannelVisible: () => false,
   state: () => ({ status: document.body.dataset.status }),
 };

@@ -1,97 +1,62 @@
-// napari Labels drawn over the image (docs/view-file.md, "labels").
-// Each label pyramid listed in the view file is read with Viv's loader at the
-// finest level no larger than MAX_SIDE, coloured with the view file's colours
-// (ids not listed are transparent) and drawn as one bitmap over the whole image,
-// with nearest-pixel sampling and napari's opacity. Hovering shows the label id.
-import { createElement as h, useEffect, useMemo, useState } from 'react';
-import { BitmapLayer } from '@deck.gl/layers';
-import { loadOmeTiff } from '@hms-dbmi/viv';
+// napari Labels over the image (docs/view-file.md, "labels"): the panel's section
+// with a show/hide toggle per layer, the hover text (the label id) and the test
+// hooks. The view file's `labels` entries come parsed with the view (viewfile.js);
+// the drawing itself (label_tiles.js: tiled, multi-level, contours) is evaluated
+// only when there are entries, so a page without labels never runs it.
+import { createElement as h, useEffect, useMemo, useRef, useState } from 'react';
 
-const MAX_SIDE = 2048;
+const message = (err) => (err && err.message ? err.message : String(err));
+const LAYER_ID = /^labels-(\d+)$/;
 
-function pickLevel(data) {
-  for (const level of data) {
-    const [hgt, wid] = level.shape.slice(-2);
-    if (hgt <= MAX_SIDE && wid <= MAX_SIDE) return level;
-  }
-  return data[data.length - 1];
-}
-
-/** RGBA pixels for label ids with a {id: [r, g, b, a]} table (unknown ids transparent). */
-export function colourLabels(ids, colors) {
-  const rgba = new Uint8ClampedArray(ids.length * 4);
-  const table = new Map(Object.entries(colors || {}).map(([k, c]) => [Number(k), c]));
-  for (let i = 0; i < ids.length; i += 1) {
-    const c = ids[i] === 0 ? null : table.get(ids[i]);
-    if (c) rgba.set([c[0], c[1], c[2], c[3] ?? 255], i * 4);
-  }
-  return rgba;
-}
-
-async function loadLabels(entry, base, z) {
-  const url = new URL(entry.file, base).href;
-  const loaded = await loadOmeTiff(url);
-  const level = pickLevel(loaded.data);
-  const [hgt, wid] = level.shape.slice(-2);
-  const sel = {};
-  for (const dim of level.labels) if (!['x', 'y'].includes(dim)) sel[dim] = dim === 'z' ? z : 0;
-  const { data } = await level.getRaster({ selection: sel });
-  const canvas = document.createElement('canvas');
-  canvas.width = wid;
-  canvas.height = hgt;
-  canvas.getContext('2d').putImageData(new ImageData(colourLabels(data, entry.colors), wid, hgt), 0, 0);
-  return { canvas, ids: data, width: wid, height: hgt };
-}
-
-/** Fetch the view file's labels, draw them; return deck layers, the panel section and the state hook. */
-export function useLabels(image, viewUrl, z, warn) {
-  const [entries, setEntries] = useState([]);
-  const [drawn, setDrawn] = useState({});
+/**
+ * The labels `entries` (relative to the view file's URL `base`) on plane (z, t)
+ * of `image`: { layers, panel, tooltip, state, setShown }.
+ */
+export function useLabels(image, entries, base, z, t, warn) {
+  const [drawing, setDrawing] = useState(null); // label_tiles.js, once evaluated
+  const [opened, setOpened] = useState({}); // entry index -> opened pyramid
   const [shown, setShown] = useState({});
+  const seen = useRef({}); // entry index -> its tiles of a whole view were drawn once
+  const current = useRef([]); // the deck layers of the last render (for isLoaded)
   useEffect(() => {
-    if (!image || !viewUrl) return;
-    fetch(viewUrl, { cache: 'no-cache' })
-      .then((r) => (r.ok ? r.json() : null))
-      .then((doc) => {
-        const list = doc && Array.isArray(doc.labels) ? doc.labels.filter((e) => e && typeof e.file === 'string') : [];
-        setEntries(list);
-        setShown(Object.fromEntries(list.map((e, i) => [i, e.visible !== false])));
-      })
-      .catch(() => {});
-  }, [image, viewUrl]);
-  useEffect(() => {
-    entries.forEach((entry, i) => {
-      loadLabels(entry, viewUrl, z).then(
-        (d) => setDrawn((s) => ({ ...s, [i]: d })),
-        (err) => warn(`Labels ${entry.name || entry.file}: ${err && err.message ? err.message : err}`),
-      );
+    setShown(Object.fromEntries(entries.map((e, i) => [i, e.visible])));
+    if (!image || entries.length === 0) return undefined;
+    let live = true;
+    import('./label_tiles.js').then((mod) => {
+      if (!live) return;
+      setDrawing(mod);
+      entries.forEach((entry, i) => mod.openLabels(entry, base, warn).then(
+        (o) => live && setOpened((s) => ({ ...s, [i]: o })),
+        (err) => warn(`Labels ${entry.name}: ${message(err)}`),
+      ));
     });
-  }, [entries, viewUrl, z, warn]);
-  const info = image && image.info;
-  const layers = useMemo(() => (!info ? [] : entries.flatMap((entry, i) => (
-    drawn[i] && shown[i] ? [new BitmapLayer({
-      id: `labels-${i}`, image: drawn[i].canvas, bounds: [0, info.height, info.width, 0],
-      opacity: typeof entry.opacity === 'number' ? entry.opacity : 0.7, pickable: true,
-      textureParameters: { minFilter: 'nearest', magFilter: 'nearest' },
-    })] : []))), [info, entries, drawn, shown]);
+    return () => { live = false; };
+  }, [image, entries, base, warn]);
+  const layers = useMemo(() => (!drawing ? [] : entries.flatMap((entry, i) => (
+    opened[i] && shown[i] ? [drawing.labelLayer(opened[i], {
+      id: `labels-${i}`, z, t, opacity: entry.opacity,
+      onTileError: (err) => warn(`Labels ${entry.name}: part could not be read (${message(err)})`),
+      onViewportLoad: () => { seen.current[i] = true; },
+    })] : []))), [drawing, entries, opened, shown, z, t, warn]);
+  current.current = layers;
   const tooltip = (pick) => {
-    const m = pick && pick.layer && /^labels-(\d+)$/.exec(pick.layer.id);
-    if (!m || !pick.bitmap) return null;
-    const d = drawn[Number(m[1])];
-    const [px, py] = pick.bitmap.pixel;
-    const id = d ? d.ids[py * d.width + px] : 0;
-    return id ? { text: `${entries[Number(m[1])].name || 'labels'}\nlabel ${id}` } : null;
+    const m = pick && pick.layer && LAYER_ID.exec(pick.layer.id);
+    const id = m && drawing ? drawing.pickedId(pick) : 0;
+    return id ? { text: `${entries[Number(m[1])].name}\nlabel ${id}` } : null;
   };
   const panel = entries.length === 0 ? null : h('div', { className: 'overlays' },
     h('h2', { className: 'section' }, 'Labels'),
     h('ul', { className: 'overlay-list' }, entries.map((e, i) => h('li', { key: i, className: 'overlay' },
       h('label', null, h('input', {
-        type: 'checkbox', checked: Boolean(shown[i]), 'aria-label': `Show ${e.name || e.file}`,
+        type: 'checkbox', checked: Boolean(shown[i]), 'aria-label': `Show ${e.name}`,
         onChange: (ev) => setShown((s) => ({ ...s, [i]: ev.target.checked })),
-      }), ` ${e.name || e.file}`)))));
-  return {
-    layers, panel, tooltip,
-    state: () => entries.map((e, i) => ({ name: e.name, shown: Boolean(shown[i]), drawn: Boolean(drawn[i]) })),
-    setShown: (i, on) => setShown((s) => ({ ...s, [i]: Boolean(on) })),
-  };
+      }), ` ${e.name}`, e.contour > 0 ? h('span', { className: 'count' }, ' contours') : null)))));
+  const state = () => entries.map((e, i) => {
+    const layer = current.current.find((l) => l.id === `labels-${i}`);
+    return {
+      name: e.name, shown: Boolean(shown[i]), contour: e.contour,
+      drawn: Boolean(seen.current[i]), loaded: Boolean(layer && layer.isLoaded),
+    };
+  });
+  return { layers, panel, tooltip, state, setShown: (i, on) => setShown((s) => ({ ...s, [i]: Boolean(on) })) };
 }

@@ -2,9 +2,10 @@
 // The sidecar <stem>.features.geojson is GeoJSON in level-0 pixels, the same
 // units as the image layers, so deck.gl draws it with "common" units: sizes and
 // widths stay in pixels of the image, as in napari. Each napari layer gets its
-// own show/hide toggle; hovering a feature shows its properties.
+// own show/hide toggle; hovering a feature shows its properties. A layer whose
+// text napari showed has its features' text drawn on the image, always.
 import { createElement as h, useEffect, useMemo, useState } from 'react';
-import { ScatterplotLayer, PolygonLayer, PathLayer } from '@deck.gl/layers';
+import { ScatterplotLayer, PolygonLayer, PathLayer, TextLayer } from '@deck.gl/layers';
 import { fetchOptionalJson } from './sources.js';
 
 export function featuresUrl(viewUrl) {
@@ -20,7 +21,8 @@ export function parseFeatures(json) {
   const layers = head.layers.map((l, i) => ({
     index: i, name: String(l.name || `layer ${i}`), type: l.type,
     opacity: typeof l.opacity === 'number' ? l.opacity : 1, visible: l.visible !== false,
-    points: [], polygons: [], paths: [],
+    text: l.text && typeof l.text === 'object' ? l.text : {},
+    points: [], polygons: [], paths: [], texts: [],
   }));
   let skipped = 0;
   for (const f of json.features) {
@@ -31,13 +33,75 @@ export function parseFeatures(json) {
     if (g.type === 'Point') layer.points.push({ at: g.coordinates, p });
     else if (g.type === 'Polygon') layer.polygons.push({ ring: g.coordinates[0], p });
     else if (g.type === 'LineString') layer.paths.push({ path: g.coordinates, p });
-    else skipped += 1;
+    else { skipped += 1; continue; }
+    if (typeof p.text === 'string' && p.text) layer.texts.push({ text: p.text, vertices: vertices(g, p), p });
   }
   return { layers, problems: skipped ? [`${skipped} features could not be drawn`] : [] };
 }
 
 const onPlane = (p, z, t) => (p.z === undefined || p.z === z) && (p.t === undefined || p.t === t);
 const color = (c, fallback) => (Array.isArray(c) && c.length >= 3 ? [c[0], c[1], c[2], c[3] ?? 255] : fallback);
+
+/** A feature's napari vertices [x, y] (a polygon without its closing point; an ellipse's box). */
+function vertices(g, p) {
+  if (Array.isArray(p.vertices)) return p.vertices;
+  if (g.type === 'Point') return [g.coordinates];
+  if (g.type === 'Polygon') return g.coordinates[0].slice(0, -1);
+  return g.coordinates;
+}
+
+// napari's text anchors: the corner of the feature's box the text is placed at,
+// and how the text lies from there (x: start/middle/end; y: napari draws "upper"
+// text above that corner and "lower" text below it).
+const ANCHORS = {
+  center: [null, 'middle', 'center'],
+  upper_left: [[0, 0], 'start', 'bottom'],
+  upper_right: [[1, 0], 'end', 'bottom'],
+  lower_left: [[0, 1], 'start', 'top'],
+  lower_right: [[1, 1], 'end', 'top'],
+};
+// napari's text size is in points; a CSS pixel is 3/4 of a point.
+const PX_PER_POINT = 4 / 3;
+
+/** Where napari puts a feature's text for `anchor`: the vertices' mean, or a corner of their box. */
+function textPosition(verts, anchor, offset) {
+  const corner = (ANCHORS[anchor] || ANCHORS.center)[0];
+  let at;
+  if (!corner) {
+    at = [0, 1].map((k) => verts.reduce((sum, v) => sum + v[k], 0) / verts.length);
+  } else {
+    at = [0, 1].map((k) => {
+      const values = verts.map((v) => v[k]);
+      return corner[k] ? Math.max(...values) : Math.min(...values);
+    });
+  }
+  return [at[0] + offset[0], at[1] + offset[1]];
+}
+
+/** The text's shift in pixels [x, y] from napari's `translation` (data coordinates, y before x). */
+function textOffset(translation) {
+  if (typeof translation === 'number') return [translation, translation];
+  if (Array.isArray(translation) && translation.length >= 2) return [translation.at(-1), translation.at(-2)];
+  return [0, 0];
+}
+
+/** The text layer of one sidecar layer's features on plane (z, t), or null without text. */
+function textLayer(layer, z, t, common) {
+  const items = layer.texts.filter((d) => onPlane(d.p, z, t));
+  if (!items.length) return null;
+  const style = layer.text;
+  const anchor = ANCHORS[style.anchor] || ANCHORS.center;
+  const offset = textOffset(style.translation);
+  const size = (typeof style.size === 'number' && style.size > 0 ? style.size : 12) * PX_PER_POINT;
+  const colour = color(style.color, [0, 255, 255, 255]); // napari's default text colour: cyan
+  return new TextLayer({
+    ...common, id: `overlay-${layer.index}-text`, data: items, characterSet: 'auto',
+    getPosition: (d) => textPosition(d.vertices, style.anchor, offset), getText: (d) => d.text,
+    getColor: (d) => color(d.p.text_color, colour), getSize: size,
+    sizeUnits: style.scaling ? 'common' : 'pixels',
+    getTextAnchor: anchor[1], getAlignmentBaseline: anchor[2],
+  });
+}
 
 /** The deck.gl layers of one sidecar layer on plane (z, t). */
 export function deckLayers(layer, z, t) {
@@ -72,6 +136,8 @@ export function deckLayers(layer, z, t) {
       getLineWidth: (d) => d.p.edge_width ?? 0,
     }));
   }
+  const text = textLayer(layer, z, t, common);
+  if (text) out.push(text);
   return out;
 }
 

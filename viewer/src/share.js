@@ -25,10 +25,11 @@ export function viewFromFragment(loc = window.location, warn = () => {}) {
 /** Lay `over` (from the link) on top of `base` (from the view file), channel by channel. */
 export function mergeViews(base, over) {
   if (!over) return base;
-  if (!base) return over;
+  if (!base) return { ...over, labels: [] };
   const count = Math.max(base.channels.length, over.channels.length);
   const channels = [...Array(count).keys()].map((i) => ({ ...(base.channels[i] || {}), ...(over.channels[i] || {}) }));
-  return { channels, camera: over.camera || base.camera };
+  // labels travel in the view file only, never in a link
+  return { channels, camera: over.camera || base.camera, labels: base.labels };
 }
 
 /** The page URL with `view=` in its fragment describing `channels` and `viewState`. */

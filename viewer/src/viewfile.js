@@ -14,6 +14,31 @@ function cleanLimits(l) {
   return [l[0], l[1]];
 }
 
+/** One `labels` entry, cleaned: {file, name, opacity, visible, contour, colors?}, or a problem. */
+function cleanLabel(entry, i) {
+  if (!entry || typeof entry !== 'object' || typeof entry.file !== 'string' || !entry.file) {
+    return { problem: `labels[${i}] has no "file"` };
+  }
+  const out = {
+    file: entry.file,
+    name: typeof entry.name === 'string' && entry.name ? entry.name : entry.file,
+    opacity: isNum(entry.opacity) ? Math.max(0, Math.min(1, entry.opacity)) : 0.7,
+    visible: entry.visible !== false,
+    contour: isNum(entry.contour) && entry.contour > 0 ? Math.round(entry.contour) : 0,
+  };
+  if (entry.colors !== undefined) {
+    if (!entry.colors || typeof entry.colors !== 'object' || Array.isArray(entry.colors)) {
+      return { label: out, problem: `labels[${i}].colors is not an object of id: [r, g, b, a]` };
+    }
+    const colors = {};
+    for (const [id, c] of Object.entries(entry.colors)) {
+      if (Array.isArray(c) && (c.length === 3 || c.length === 4) && c.every(isNum)) colors[id] = c;
+    }
+    out.colors = colors;
+  }
+  return { label: out };
+}
+
 export function parseViewFile(json) {
   const problems = [];
   if (!json || typeof json !== 'object' || Array.isArray(json)) {
@@ -22,7 +47,7 @@ export function parseViewFile(json) {
   if (json.version !== 1) {
     return { view: null, problems: [`unsupported view file version ${JSON.stringify(json.version)} (expected 1)`] };
   }
-  const view = { channels: [], camera: null };
+  const view = { channels: [], camera: null, labels: [] };
   if (json.channels !== undefined) {
     if (!Array.isArray(json.channels)) {
       problems.push('"channels" is not a list');
@@ -56,6 +81,16 @@ export function parseViewFile(json) {
         }
         for (const key of Object.keys(out)) if (out[key] === undefined) delete out[key];
         view.channels.push(out);
+      });
+    }
+  }
+  if (json.labels !== undefined) {
+    if (!Array.isArray(json.labels)) problems.push('"labels" is not a list');
+    else {
+      json.labels.forEach((entry, i) => {
+        const { label, problem } = cleanLabel(entry, i);
+        if (label) view.labels.push(label);
+        if (problem) problems.push(problem);
       });
     }
   }

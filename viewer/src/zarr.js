@@ -38,7 +38,7 @@ export function zarrViewUrl(url) {
 // Viv's Zarr sources refuse selection keys that are not axes of the store
 // (a c, y, x image has no z or t); the viewer always selects c, z and t.
 // This wrapper drops the keys the store does not have.
-class AxesSelection {
+export class AxesSelection {
   constructor(source, meta) {
     this.source = source;
     this.meta = meta;

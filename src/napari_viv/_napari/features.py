@@ -13,6 +13,8 @@ layer types the sidecar cannot hold (Vectors, Tracks, Surface).
 
 from __future__ import annotations
 
+import contextlib
+from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -68,34 +70,56 @@ def _rows(features, n: int) -> tuple[list[str], list[dict]]:
     return cols, rows
 
 
-def _texts(text: dict | None, rows: list[dict]) -> list[str] | None:
-    """Return each feature's text when the layer shows text, else None."""
-    if not isinstance(text, dict) or not text.get("visible", True):
-        return None
-    s = text.get("string")
-    if isinstance(s, dict):
-        if "format" in s:
-            fmt = str(s["format"])
-            return [fmt.format(**r) if fmt else "" for r in rows]
-        if "feature" in s:
-            return [str(r.get(s["feature"], "")) for r in rows]
-        if "constant" in s:
-            return [str(s["constant"])] * len(rows) if s["constant"] else None
-    if isinstance(s, str) and s:
-        return [s.format(**r) if "{" in s else str(r.get(s, s)) for r in rows]
-    return None
+def _text_props(text, features, n: int) -> list[dict]:
+    """Return each feature's ``text`` and ``text_color`` (0-255 RGBA) when the layer shows text.
+
+    The strings and colours come from napari's own encodings (format strings,
+    feature columns, constants, arrays, colour maps), so they are what napari drew.
+    """
+    if not isinstance(text, dict) or not text.get("visible", True) or n == 0:
+        return [{} for _ in range(n)]
+    import pandas as pd
+    from napari.layers.utils.color_encoding import ColorEncoding
+    from napari.layers.utils.string_encoding import StringEncoding
+
+    table = features if features is not None and len(features) == n else pd.DataFrame(index=range(n))
+    try:
+        strings = StringEncoding.validate(text.get("string", ""))(table)
+        colors = _rgba(ColorEncoding.validate(text.get("color", "cyan"))(table), n)
+    except (TypeError, ValueError, KeyError):
+        return [{} for _ in range(n)]
+    strings = np.broadcast_to(np.asarray(strings, object), (n,))
+    if not any(strings):
+        return [{} for _ in range(n)]
+    return [{"text": str(s), "text_color": c} for s, c in zip(strings, colors, strict=True)]
+
+
+def _plain(value):
+    """Return napari's dumped setting as JSON values (numpy arrays and scalars, enums); TypeError if it has none."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Enum):
+        return _plain(value.value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    raise TypeError(f"not a JSON value: {value!r}")
 
 
 def _text_entry(text) -> dict | None:
+    """Return the layer's text settings that the sidecar keeps, as JSON values (a setting without one is left out)."""
     if not isinstance(text, dict):
         return None
-    out = {k: text[k] for k in ("string", "size", "visible", "anchor") if k in text}
-    try:
-        import json
-
-        json.dumps(out)
-    except (TypeError, ValueError):
-        out = {k: v for k, v in out.items() if k != "string"}
+    out = {}
+    for key in ("string", "size", "visible", "anchor", "scaling", "translation"):
+        if key in text:
+            with contextlib.suppress(TypeError):
+                out[key] = _plain(text[key])
     return out or None
 
 
@@ -130,7 +154,7 @@ def _points(index: int, data, meta: dict, lead: str) -> list[dict]:
     pts = np.asarray(data, float).reshape(-1, len(lead) + 2)
     n = len(pts)
     cols, rows = _rows(meta.get("features"), n)
-    texts = _texts(meta.get("text"), rows)
+    texts = _text_props(meta.get("text"), meta.get("features"), n)
     face, edge = _rgba(meta.get("face_color", [[1, 1, 1, 1]]), n), _rgba(meta.get("border_color", [[0, 0, 0, 1]]), n)
     size = np.broadcast_to(np.asarray(meta.get("size", 10), float), (n,)) if n else []
     width = np.broadcast_to(np.asarray(meta.get("border_width", 0.05), float), (n,)) if n else []
@@ -142,8 +166,7 @@ def _points(index: int, data, meta: dict, lead: str) -> list[dict]:
         props.update(size=float(size[i]), edge_width=float(width[i]) * (float(size[i]) if relative else 1.0))
         props["symbol"] = str(getattr(symbols[i], "value", symbols[i]))
         props.update(_planes(lead, p[:-2]))
-        if texts is not None:
-            props["text"] = texts[i]
+        props.update(texts[i])
         props["features"] = rows[i]
         geometry = {"type": "Point", "coordinates": [float(p[-1]), float(p[-2])]}
         out.append({"type": "Feature", "geometry": geometry, "properties": props})
@@ -154,7 +177,7 @@ def _shapes(index: int, name: str, data, meta: dict, lead: str) -> list[dict]:
     shapes = [np.asarray(s, float) for s in data]
     n = len(shapes)
     cols, rows = _rows(meta.get("features"), n)
-    texts = _texts(meta.get("text"), rows)
+    texts = _text_props(meta.get("text"), meta.get("features"), n)
     types = list(meta.get("shape_type") or ["polygon"] * n)
     face, edge = _rgba(meta.get("face_color", [[1, 1, 1, 1]]), n), _rgba(meta.get("edge_color", [[0, 0, 0, 1]]), n)
     widths = np.broadcast_to(np.asarray(meta.get("edge_width", 1.0), float), (n,)) if n else []
@@ -174,8 +197,7 @@ def _shapes(index: int, name: str, data, meta: dict, lead: str) -> list[dict]:
         props.update(_planes(lead, lead_coords[0] if len(lead_coords) else []))
         if kind == "ellipse":
             props["vertices"] = [list(p) for p in xy]
-        if texts is not None:
-            props["text"] = texts[i]
+        props.update(texts[i])
         props["features"] = rows[i]
         out.append({"type": "Feature", "geometry": shape_geometry(kind, xy), "properties": props})
     return out
@@ -257,9 +279,12 @@ def scene_layer_data(doc: dict, scale, translate) -> list[tuple]:
         table = _table(entry, feats)
         if table is not None:
             meta["features"] = table
-        if entry.get("text"):
-            meta["text"] = entry["text"]
         props = [f.get("properties") or {} for f in feats]
+        if entry.get("text"):
+            meta["text"] = dict(entry["text"])
+            colors = [p.get("text_color") for p in props]
+            if colors and all(isinstance(c, list) and len(c) == 4 for c in colors):
+                meta["text"]["color"] = np.array(colors, float) / 255
         face = np.array([p.get("fill_color", [255] * 4) for p in props], float).reshape(-1, 4) / 255
         edge = np.array([p.get("edge_color", [0, 0, 0, 255]) for p in props], float).reshape(-1, 4) / 255
         if entry["type"] == "points":

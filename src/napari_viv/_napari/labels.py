@@ -79,7 +79,7 @@ def _colors(meta: dict, data) -> dict[str, list[int]]:
     cmap = meta.get("colormap")
     if cmap is None or not hasattr(cmap, "map"):
         return {}
-    ids = np.unique(np.asarray(data[::4, ::4] if data.ndim == 2 else data))
+    ids = np.unique(np.asarray(data))  # every id, however small its region: an id without a colour is not drawn
     ids = ids[ids != 0][:MAX_COLORED_IDS]
     if not len(ids):
         return {}
@@ -103,9 +103,27 @@ def _each_label(labels: list, axes: str):
 def _entry(file: str, name: str, meta: dict, level0) -> dict[str, Any]:
     """Build the view file's ``labels`` entry of one layer: where it is and how napari showed it."""
     entry: dict[str, Any] = {"file": file, "name": name, "opacity": float(meta.get("opacity", 0.7))}
-    entry.update(visible=bool(meta.get("visible", True)), contour=int(meta.get("contour", 0) or 0))
+    entry.update(visible=bool(meta.get("visible", True)), contour=_contour(meta))
     entry["colors"] = _colors(meta, level0)
     return entry
+
+
+def _contour(meta: dict) -> int:
+    """Return napari's contour width of a Labels layer (0: filled).
+
+    A layer's ``LayerData`` does not carry it (napari leaves ``contour`` out of
+    the layer's state), so the current viewer's layer of that name is asked.
+    """
+    if "contour" in meta:
+        return int(meta["contour"] or 0)
+    import napari
+
+    viewer = napari.current_viewer()
+    try:
+        layer = viewer.layers[str(meta.get("name"))] if viewer is not None else None
+    except KeyError:
+        layer = None
+    return int(getattr(layer, "contour", 0) or 0)
 
 
 def export_labels(target: Path, labels: list, axes: str) -> tuple[list[Path], list[dict]]:
