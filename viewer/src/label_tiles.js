@@ -30,9 +30,10 @@ function sizeOf(source, label) {
   return i < 0 ? 1 : source.shape[i];
 }
 
-async function openSources(url, warn) {
+async function openSources(url, offsetsUrl, warn) {
   if (TIFF_NAME.test(url.pathname)) {
-    const offsets = await fetchOptionalJson(sidecarUrls(url).offsets, 'labels offsets file', warn);
+    // An explicit `offsets` (a presigned page's signed URL) wins over the name beside the file.
+    const offsets = await fetchOptionalJson(offsetsUrl || sidecarUrls(url).offsets, 'labels offsets file', warn);
     const loaded = await loadOmeTiff(url.href, Array.isArray(offsets) ? { offsets } : {});
     return { levels: loaded.data, attrs: null };
   }
@@ -42,7 +43,8 @@ async function openSources(url, warn) {
 
 /** Open one view-file labels entry, relative to the view file's URL `base`. */
 export async function openLabels(entry, base, warn) {
-  const { levels, attrs } = await openSources(new URL(entry.file, base), warn);
+  const offsetsUrl = typeof entry.offsets === 'string' ? new URL(entry.offsets, base).href : null;
+  const { levels, attrs } = await openSources(new URL(entry.file, base), offsetsUrl, warn);
   const first = levels[0];
   const colours = entry.colors || ngffColours(attrs);
   return {

@@ -14,7 +14,7 @@ function cleanLimits(l) {
   return [l[0], l[1]];
 }
 
-/** One `labels` entry, cleaned: {file, name, opacity, visible, contour, colors?}, or a problem. */
+/** One `labels` entry, cleaned: {file, offsets?, name, opacity, visible, contour, colors?}, or a problem. */
 function cleanLabel(entry, i) {
   if (!entry || typeof entry !== 'object' || typeof entry.file !== 'string' || !entry.file) {
     return { problem: `labels[${i}] has no "file"` };
@@ -26,6 +26,7 @@ function cleanLabel(entry, i) {
     visible: entry.visible !== false,
     contour: isNum(entry.contour) && entry.contour > 0 ? Math.round(entry.contour) : 0,
   };
+  if (typeof entry.offsets === 'string' && entry.offsets) out.offsets = entry.offsets;
   if (entry.colors !== undefined) {
     if (!entry.colors || typeof entry.colors !== 'object' || Array.isArray(entry.colors)) {
       return { label: out, problem: `labels[${i}].colors is not an object of id: [r, g, b, a]` };

@@ -158,6 +158,9 @@ def _signed_view(entry: ImageEntry, dest: ObjectStore, seconds: int, staging: Pa
     doc: dict = json.loads(view.read_text(encoding="utf-8")) if view is not None else {"version": 1}
     for label in doc.get("labels") or []:
         if isinstance(label, dict) and isinstance(label.get("file"), str) and "://" not in label["file"]:
+            offsets = naming.offsets_path(entry.image.parent / label["file"])
+            if offsets.is_file():  # signed too: the page cannot derive a signed neighbour's URL
+                label["offsets"] = dest.presign(entry.name(offsets.name), seconds)
             label["file"] = dest.presign(entry.name(label["file"]), seconds)
     scene = json.loads(features.read_text(encoding="utf-8")) if features.is_file() else {}
     doc["type"] = "FeatureCollection"
