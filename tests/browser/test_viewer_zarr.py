@@ -127,3 +127,35 @@ def test_judge_viewer_on_a_served_store(chromium, tmp_path):
     assert [c["name"] for c in state["channels"]] == ["left", "middle", "right"]
     assert shot.ndim == 3 and shot.reshape(-1, 3).max() > 200  # something bright was drawn
     assert any("/judged.ome.zarr/" in u for u in requests)
+
+
+def test_a_store_without_limits_opens_with_the_channels_statistics(chromium, tmp_path):
+    """A store converted with no contrast limits has windows spanning the whole dtype
+    (0-65535): the page takes the limits from the channel statistics instead, as for an
+    OME-TIFF, so a dim channel is not shown dimmer still."""
+    import json
+
+    from napari_viv import export_pyramid
+
+    data = np.zeros((1, 768, 768), np.uint16)
+    data[0, :, :256] = BRIGHT
+    store = export_pyramid(data, tmp_path / "dim.ome.zarr", axes="CYX", format="ome-zarr").image
+    window = json.loads((store / ".zattrs").read_text())["omero"]["channels"][0]["window"]
+    assert (window["start"], window["end"]) == (window["min"], window["max"]) == (0, 65535)
+    proc, lines = start_until_link(["serve", str(store)], dict(os.environ, NAPARI_VIV_NO_BROWSER="1"))
+    try:
+        link = next(ln[len(PREFIX) :] for ln in lines if ln.startswith(PREFIX))
+
+        async def body(page):
+            assert await page.wait_status() == "ready", page.console[-3:]
+            state = await page.evaluate("window.__vivViewer.state()")
+            to_screen = await page.image_to_screen()
+            return state, vh.mean_rgb(await page.screenshot(), *to_screen(128, 384))
+
+        state, bright = vh.run_page(chromium, tmp_path / "profile", link, body)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    low, high = state["channels"][0]["contrast_limits"]
+    assert high <= BRIGHT < 65535, (low, high)  # from the data, not the dtype
+    assert max(bright) >= 200, bright  # the bright third at (nearly) full colour

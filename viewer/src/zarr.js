@@ -85,13 +85,23 @@ function physicalSizes(multiscale, labels) {
   return sizes;
 }
 
+/**
+ * An omero window's [start, end], or undefined when it says nothing about the data: missing,
+ * or spanning its whole min..max (what writers put when they know no limits, e.g. 0-65535).
+ * Without one the page takes the limits from the channel's statistics, as for an OME-TIFF.
+ */
+function displayWindow(w) {
+  if (!w || !Number.isFinite(w.start) || !Number.isFinite(w.end)) return undefined;
+  const whole = Number.isFinite(w.min) && Number.isFinite(w.max) && w.start <= w.min && w.end >= w.max;
+  return whole ? undefined : [w.start, w.end];
+}
+
 /** The OME-like metadata describe() reads, from the store's omero block. */
 function omeLike(attrs, name) {
   const channels = ((attrs.omero && attrs.omero.channels) || []).map((c) => ({
     Name: c.label,
     Color: hexColor(c.color),
-    Window: c.window && Number.isFinite(c.window.start) && Number.isFinite(c.window.end)
-      ? [c.window.start, c.window.end] : undefined,
+    Window: displayWindow(c.window),
     Active: typeof c.active === 'boolean' ? c.active : undefined,
   }));
   return { Name: name, Pixels: { Channels: channels } };
