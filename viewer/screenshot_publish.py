@@ -1,4 +1,4 @@
-"""Save docs/screenshots/publish-zarr.png and publish-presigned-scene.png: published links, as a user sees them.
+"""Save docs/screenshots/publish-*.png: published links, as a user sees them.
 
     python3 viewer/screenshot_publish.py [folder]
 
@@ -9,7 +9,12 @@ to a real S3 server on 127.0.0.1 (moto in server mode, as the tests use):
   publicly; the printed viewer link opened in headless Chromium;
 * ``publish-presigned-scene.png``: exported as OME-TIFF with a label pyramid
   (three round cells) and a points sidecar, published to a private bucket with
-  ``--presign``; the presigned link opened in Chromium.
+  ``--presign``; the presigned link opened in Chromium;
+* ``publish-demo-folder.png`` and ``publish-demo-s3.png``: a new user's first try,
+  run as commands: ``napari-viv demo --publish DIR`` (the folder then served by
+  nginx, as any web server that answers Range requests) and ``napari-viv demo
+  --publish s3://demo/lab --endpoint-url URL --set-cors``; the printed link
+  opened in a fresh Chromium.
 
 Needs Chromium, moto[server] and s3fs (the test extra), and the repository's
 tests/ folder (helpers) on the path, as tests/browser does.
@@ -30,7 +35,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 from helpers import viewer_pages as vh  # noqa: E402
-from helpers.publish_servers import CREDENTIALS, S3Server  # noqa: E402
+from helpers.publish_servers import CREDENTIALS, Nginx, S3Server, links, run_publish  # noqa: E402
 
 CELLS = ((500, 400, 90, (0, 255, 255)), (900, 1000, 120, (255, 0, 255)), (1200, 350, 70, (255, 255, 0)))
 
@@ -92,6 +97,27 @@ def shoot(chromium: str, url: str, out: Path, profile: Path, scene: bool) -> Non
     print(f"wrote {out}")
 
 
+def demo_trial(chromium: str, server: S3Server, folder: Path, work: Path) -> None:
+    """Publish the demo as a new user would (the CLI), to a folder and to S3; open both links."""
+    site = work / "www" / "lab"
+    site.parent.mkdir()  # the web server's root; publish makes lab/ in it
+    done = run_publish("--publish", site, command="demo")
+    if done.returncode != 0:
+        raise SystemExit(done.stderr)
+    nginx = Nginx(work / "www", work / "nginx")
+    try:
+        page = links(done.stdout)["View in your browser"].replace((work / "www").as_uri(), nginx.origin)
+        shoot(chromium, page, folder / "publish-demo-folder.png", work / "p3", scene=False)
+    finally:
+        nginx.stop()
+    server.client().create_bucket(Bucket="demo")
+    done = run_publish("--publish", "s3://demo/lab", "--endpoint-url", server.endpoint, "--set-cors", command="demo")
+    if done.returncode != 0:
+        raise SystemExit(done.stderr)
+    print(done.stdout, done.stderr, sep="")
+    shoot(chromium, links(done.stdout)["View in your browser"], folder / "publish-demo-s3.png", work / "p4", False)
+
+
 def main(folder: Path) -> None:
     """Publish both, open both links, save both screenshots into ``folder``."""
     from napari_viv.publish import PublishOptions, StoreOptions, publish
@@ -117,6 +143,7 @@ def main(folder: Path) -> None:
             signed = PublishOptions(store=store_options, presign=3600)
             pub = publish([image], "s3://private/tissue", signed)
             shoot(chromium, pub.page, folder / "publish-presigned-scene.png", work / "p2", scene=True)
+            demo_trial(chromium, server, folder, work)
     finally:
         server.stop()
 

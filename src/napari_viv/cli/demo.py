@@ -5,6 +5,9 @@ into a temporary folder, serve it with our viewer, print the links, open a brows
 when there is one, and remove the folder on exit (Ctrl-C or SIGTERM).
 With ``--napari``: open napari with the sample fitted to the canvas and the
 *Export to Viv* panel docked; Ctrl-C or SIGTERM closes it (exit code 0).
+With ``--publish DEST``: publish the sample to a folder or an object store
+instead of serving it (``napari-viv publish``'s options apply), print the
+links and exit.
 """
 
 from __future__ import annotations
@@ -43,6 +46,16 @@ def add_parser(subparsers) -> None:
         action="store_true",
         help="open napari with the sample and the Export to Viv panel instead (Ctrl-C here closes it)",
     )
+    p.add_argument(
+        "--publish",
+        default=None,
+        metavar="DEST",
+        help="publish the sample to a folder or s3://BUCKET/PREFIX instead of serving it, print the "
+        "links and exit; the publish options below apply (see napari-viv publish --help)",
+    )
+    from .publish import add_publish_options
+
+    add_publish_options(p)
     p.set_defaults(run=run)
 
 
@@ -69,6 +82,8 @@ def run(args) -> int:
     """Export the sample and serve it (or open it in napari) until Ctrl-C or SIGTERM."""
     if args.napari:
         return _run_napari(args)
+    if args.publish:
+        return _run_publish(args)
     from ..sample import synthetic_tissue
     from ..serve.server import RangeServer
     from ..write.writer import export_pyramid
@@ -102,6 +117,28 @@ def run(args) -> int:
             flush=True,
         )
     return 0
+
+
+def _run_publish(args) -> int:
+    """Write the sample into a temporary folder and publish it to ``args.publish``."""
+    from ..publish import publish
+    from ..sample import synthetic_tissue
+    from ..write.writer import export_pyramid
+    from .publish import ProgressBar, options_from, print_publication
+
+    options = options_from(args)
+    with Stop(twice=False) as stop, tempfile.TemporaryDirectory(prefix="napari-viv-demo-") as folder:
+        path = Path(folder) / FILE_NAME
+        print(f"Writing the synthetic tissue to {path} ...", file=sys.stderr, flush=True)
+        data, meta = synthetic_tissue(args.size, args.channels)
+        written = export_pyramid(data, path, metadata=meta, cancel=stop.is_set)
+        bar = ProgressBar()
+        try:
+            pub = publish([Path(written.image)], args.publish, options, progress=bar, cancel=stop.is_set)
+        finally:
+            bar.end()
+    print_publication(pub)
+    return 1 if any(f.level == "error" for f in pub.findings) else 0
 
 
 def _run_napari(args) -> int:

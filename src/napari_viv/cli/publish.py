@@ -85,7 +85,7 @@ def options_from(args):
     )
 
 
-class _Bar:
+class ProgressBar:
     """A one-line progress bar on stderr (only when it is a terminal)."""
 
     def __init__(self) -> None:
@@ -93,6 +93,7 @@ class _Bar:
         self.lock = threading.Lock()
 
     def __call__(self, done: int, total: int) -> None:
+        """Redraw the bar at ``done`` of ``total`` bytes."""
         if not self.tty or total <= 0:
             return
         from ..text import human_bytes
@@ -104,6 +105,7 @@ class _Bar:
             sys.stderr.flush()
 
     def end(self) -> None:
+        """End the bar's line."""
         if self.tty:
             sys.stderr.write("\n")
 
@@ -145,7 +147,7 @@ def run(args) -> int:
     convert = format_options_from_args(args)
     if options.presign is not None and convert.format == "ome-zarr":
         raise UsageError(STORE_PRESIGN.replace("an OME-Zarr store", "--format ome-zarr"))
-    bar = _Bar()
+    bar = ProgressBar()
     with tempfile.TemporaryDirectory(prefix="napari-viv-convert-") as tmp:
         images = exports_for([Path(s) for s in args.sources], Path(tmp), convert=convert)
         try:
@@ -192,7 +194,7 @@ def publish_outputs(outputs: list[Path], args) -> int:
         set_cors=args.set_cors,
         store=StoreOptions(endpoint_url=args.endpoint_url, profile=args.profile),
     )
-    bar = _Bar()
+    bar = ProgressBar()
     try:
         pub = publish(outputs, args.publish, options, progress=bar)
     finally:

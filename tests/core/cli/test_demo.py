@@ -160,3 +160,37 @@ def test_signal_while_writing_cancels_and_removes_the_folder(tmp_path):
     assert "cancelled" in err
     assert "Press Ctrl-C" not in out  # it never got to serving
     assert not folder.exists()
+
+
+def test_demo_publish_to_a_folder_and_to_s3(tmp_path):
+    """`demo --publish DEST`: the sample published (not served) to a folder and to a real S3
+    server, the links printed, nothing left behind locally; the S3 page and image answer."""
+    from helpers.publish_servers import S3Server, fetch, links, run_publish
+
+    site = tmp_path / "site"
+    done = run_publish("--size", SIZE, "--channels", CHANNELS, "--publish", site, command="demo")
+    assert done.returncode == 0, done.stderr
+    printed = links(done.stdout)
+    assert printed["View in your browser"] == (site / "index.html").as_uri()
+    names = sorted(p.name for p in site.iterdir())
+    assert {"index.html", "viewer.js", "synthetic_tissue.ome.tif", "synthetic_tissue.offsets.json"} <= set(names)
+    with tifffile.TiffFile(site / "synthetic_tissue.ome.tif") as tif:
+        assert tif.series[0].shape == (CHANNELS, SIZE, SIZE)
+
+    server = S3Server()
+    try:
+        server.client().create_bucket(Bucket="demo-bucket")
+        done = run_publish(
+            "--size", SIZE, "--channels", CHANNELS, "--publish", "s3://demo-bucket/demo",
+            "--endpoint-url", server.endpoint, "--set-cors", command="demo",
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        printed = links(done.stdout)
+        page = printed["View in your browser"]
+        assert page.startswith(server.endpoint) and page.endswith("/demo-bucket/demo/index.html"), page
+        assert fetch(page)[0] == 200
+        status, headers = fetch(printed["Image"], {"Range": "bytes=0-15"})[:2]
+        assert status == 206 and headers.get("Content-Range", "").startswith("bytes 0-15/"), headers
+        assert "image_url=" in printed["Avivator"]
+    finally:
+        server.stop()
