@@ -204,12 +204,15 @@ def test_published_store_renders(chromium, stripes, s3, www, tmp_path, ngff, hos
     store_url = found["Image"]
     assert store_url.endswith("/stripes.ome.zarr") and found["Avivator"].endswith("image_url=" + store_url)
     colours, state, requests = open_and_read(chromium, tmp_path, found["View in your browser"])
-    # The store's omero windows are the display limits (the stripes file has none: the dtype's range).
+    # The stripes file has no contrast limits, so the store's omero windows span the dtype's whole
+    # range: the page takes the limits from the channels' statistics instead, as for an OME-TIFF.
     ome = json.loads(fetch(f"{store_url}/{'zarr.json' if ngff == '0.5' else '.zattrs'}")[2])
     omero = (ome["attributes"]["ome"] if ngff == "0.5" else ome)["omero"]
-    for third, channel in enumerate(omero["channels"]):
-        window = channel["window"]
-        level = 255 * (vh.BRIGHT - window["start"]) / (window["end"] - window["start"])
+    assert all((c["window"]["start"], c["window"]["end"]) == (0, 65535) for c in omero["channels"]), omero
+    for third, channel in enumerate(state["channels"]):
+        lo, hi = channel["contrast_limits"]
+        assert hi < 65535, channel  # from the data, not the dtype
+        level = 255 * (vh.BRIGHT - lo) / (hi - lo)
         expected = [min(255.0, level) * v / 255 for v in RGB[third]]
         assert all(near(m, expected) for m in colours[third]), (third, colours[third][0], expected)
     assert any(u.startswith(store_url + "/") for u in requests), requests

@@ -311,8 +311,8 @@ def _layer(levels: list, entry: dict, name: str, scale, translate) -> tuple:
     meta: dict[str, Any] = {"name": entry.get("name") or name, "opacity": float(entry.get("opacity", 0.7))}
     meta.update(visible=bool(entry.get("visible", True)), multiscale=len(levels) > 1)
     meta.update(scale=list(scale)[-ndim:], translate=list(translate)[-ndim:])
-    if entry.get("contour"):
-        meta["contour"] = int(entry["contour"])
+    # No "contour": napari's add_labels takes none (its LayerData leaves contour out), so a
+    # layer napari showed as contours reads back filled; the browser draws the contours.
     colors = {int(k): [v / 255 for v in c] for k, c in (entry.get("colors") or {}).items()}
     if colors:
         meta["colormap"] = {None: [0, 0, 0, 0], 0: [0, 0, 0, 0], **colors}
