@@ -456,6 +456,8 @@ class ProgressBar:
         ``args.progress``.
     label : str
         What is being done, e.g. ``"converting a.tif"``.
+    unit : str
+        What is counted: ``"tile"``, or ``"B"`` for bytes. Callbacks may come from several threads.
 
     Examples
     --------
@@ -463,20 +465,25 @@ class ProgressBar:
     ...     bar(3, 10)
     """
 
-    def __init__(self, wanted: bool | None, label: str) -> None:
+    def __init__(self, wanted: bool | None, label: str, unit: str = "tile") -> None:
         self._bar = None
+        self._lock = threading.Lock()
         if wants_bars(wanted):
             from tqdm import tqdm
 
-            self._bar = tqdm(total=1, desc=label, unit="tile", file=sys.stderr, dynamic_ncols=True, leave=False)
+            scaled = unit == "B"  # bytes as kB, MB, ...
+            self._bar = tqdm(
+                total=1, desc=label, unit=unit, unit_scale=scaled, file=sys.stderr, dynamic_ncols=True, leave=False
+            )
 
     def __call__(self, done: int, total: int) -> None:
         """Show ``done`` of ``total``."""
         bar = self._bar
         if bar is not None:
-            if bar.total != total:
-                bar.total = total
-            bar.update(done - bar.n)
+            with self._lock:
+                if bar.total != total:
+                    bar.total = total
+                bar.update(done - bar.n)
 
     def __enter__(self) -> ProgressBar:
         """Use the bar in a ``with`` block."""

@@ -121,10 +121,9 @@ def run(args) -> int:
 
 def _run_publish(args) -> int:
     """Write the sample into a temporary folder and publish it to ``args.publish``."""
-    from ..publish import publish
     from ..sample import synthetic_tissue
     from ..write.writer import export_pyramid
-    from .publish import ProgressBar, options_from, print_publication
+    from .publish import options_from, publish_and_print
 
     options = options_from(args)
     with Stop(twice=False) as stop, tempfile.TemporaryDirectory(prefix="napari-viv-demo-") as folder:
@@ -132,13 +131,7 @@ def _run_publish(args) -> int:
         print(f"Writing the synthetic tissue to {path} ...", file=sys.stderr, flush=True)
         data, meta = synthetic_tissue(args.size, args.channels)
         written = export_pyramid(data, path, metadata=meta, cancel=stop.is_set)
-        bar = ProgressBar()
-        try:
-            pub = publish([Path(written.image)], args.publish, options, progress=bar, cancel=stop.is_set)
-        finally:
-            bar.end()
-    print_publication(pub)
-    return 1 if any(f.level == "error" for f in pub.findings) else 0
+        return publish_and_print([Path(written.image)], args.publish, options, cancel=stop.is_set)
 
 
 def _run_napari(args) -> int:

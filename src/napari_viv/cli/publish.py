@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 
@@ -85,31 +84,6 @@ def options_from(args):
     )
 
 
-class ProgressBar:
-    """A one-line progress bar on stderr (only when it is a terminal)."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self.lock = threading.Lock()
-
-    def __call__(self, done: int, total: int) -> None:
-        """Redraw the bar at ``done`` of ``total`` bytes."""
-        if not self.tty or total <= 0:
-            return
-        from ..text import human_bytes
-
-        with self.lock:
-            width = 30
-            filled = int(width * done / total)
-            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {human_bytes(done)} of {human_bytes(total)}")
-            sys.stderr.flush()
-
-    def end(self) -> None:
-        """End the bar's line."""
-        if self.tty:
-            sys.stderr.write("\n")
-
-
 def print_publication(pub) -> None:
     """Print the links (the page first), then notes and warnings on stderr."""
     first = pub.images[0]
@@ -136,9 +110,20 @@ def print_publication(pub) -> None:
         print(f"note: {note}", file=sys.stderr)
 
 
+def publish_and_print(images: list[Path], dest: str, options, *, cancel=None) -> int:
+    """Publish ``images`` with a progress bar, print the links; 1 when a check found an error, else 0."""
+    from ..publish import publish
+    from .common import ProgressBar
+
+    with ProgressBar(None, "publishing", unit="B") as bar:
+        pub = publish(images, dest, options, progress=bar, cancel=cancel)
+    print_publication(pub)
+    return 1 if any(f.level == "error" for f in pub.findings) else 0
+
+
 def run(args) -> int:
     """Publish and print the links; exit 1 when a check found an error."""
-    from ..publish import exports_for, publish
+    from ..publish import exports_for
     from ..publish.publisher import STORE_PRESIGN
     from .common import UsageError
     from .options import format_options_from_args
@@ -147,15 +132,9 @@ def run(args) -> int:
     convert = format_options_from_args(args)
     if options.presign is not None and convert.format == "ome-zarr":
         raise UsageError(STORE_PRESIGN.replace("an OME-Zarr store", "--format ome-zarr"))
-    bar = ProgressBar()
     with tempfile.TemporaryDirectory(prefix="napari-viv-convert-") as tmp:
         images = exports_for([Path(s) for s in args.sources], Path(tmp), convert=convert)
-        try:
-            pub = publish(images, args.dest, options, progress=bar)
-        finally:
-            bar.end()
-    print_publication(pub)
-    return 1 if any(f.level == "error" for f in pub.findings) else 0
+        return publish_and_print(images, args.dest, options)
 
 
 def add_batch_options(p) -> None:
@@ -182,7 +161,7 @@ def add_batch_options(p) -> None:
 
 def publish_outputs(outputs: list[Path], args) -> int:
     """Publish a batch's outputs to ``args.publish`` (replacing an earlier publication); print the links."""
-    from ..publish import PublishOptions, StoreOptions, publish
+    from ..publish import PublishOptions, StoreOptions
 
     if not outputs:
         print("napari-viv batch: nothing to publish", file=sys.stderr)
@@ -194,10 +173,4 @@ def publish_outputs(outputs: list[Path], args) -> int:
         set_cors=args.set_cors,
         store=StoreOptions(endpoint_url=args.endpoint_url, profile=args.profile),
     )
-    bar = ProgressBar()
-    try:
-        pub = publish(outputs, args.publish, options, progress=bar)
-    finally:
-        bar.end()
-    print_publication(pub)
-    return 1 if any(f.level == "error" for f in pub.findings) else 0
+    return publish_and_print(outputs, args.publish, options)
