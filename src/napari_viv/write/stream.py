@@ -16,12 +16,12 @@ scratch file). An unordered sink (a Zarr store) files a tile under its
 key whatever the order, so every tile's future goes to the feeding thread
 as it is submitted and is stored as soon as it is encoded: nothing waits.
 
-The producer runs at most LEVEL0_WINDOW_BYTES of tiles ahead of the
-writer (level 0 only for an ordered sink, every level for an unordered
-one), across plane boundaries, so the encoders keep working while the
-writer writes. Memory therefore depends on the tile and block size, not
-on the image; only the unfinished tile row of each lower level spans the
-image's width.
+The producer runs at most a window of tiles (WINDOW_TILES_PER_WORKER per
+encoder thread, at most LEVEL0_WINDOW_BYTES) ahead of the writer (level 0
+only for an ordered sink, every level for an unordered one), across plane
+boundaries, so the encoders keep working while the writer writes.
+Memory therefore depends on the tile and block size, not on the image;
+only the unfinished tile row of each lower level spans the image's width.
 """
 
 from __future__ import annotations
@@ -46,8 +46,13 @@ from .sink import TileSink
 from .tilestore import SPILL_THRESHOLD, Counter, TileStore
 
 #: Tiles (as raw bytes) submitted but not yet taken by the writer: level 0
-#: for an ordered sink, every level for an unordered one.
+#: for an ordered sink, every level for an unordered one. At most this many
+#: bytes, and at most WINDOW_TILES_PER_WORKER tiles per encoder thread: enough
+#: to keep every encoder busy while the writer writes; more only waits in
+#: RAM, and on a 2-core machine a 16 MB window made the peak RSS grow with
+#: the image's width (docs/benchmarks.md).
 LEVEL0_WINDOW_BYTES = 16 * 1024 * 1024
+WINDOW_TILES_PER_WORKER = 4
 
 #: Largest read (bytes of one plane) when reading whole chunk rows at once.
 CHUNK_READ_LIMIT = 64 * 1024 * 1024
@@ -89,7 +94,15 @@ class Producer:
     """
 
     def __init__(
-        self, plan: PyramidPlan, sources: list, sink: TileSink, *, pool, cancel=None, tuning: Tuning = Tuning()
+        self,
+        plan: PyramidPlan,
+        sources: list,
+        sink: TileSink,
+        *,
+        pool,
+        workers: int,
+        cancel=None,
+        tuning: Tuning = Tuning(),
     ):
         self.plan = plan
         self.tuning = tuning
@@ -115,7 +128,7 @@ class Producer:
         tile_bytes = t * t * plan.samples * plan.dtype.itemsize
         # tiles in flight: level-0 tiles not yet taken by the writer, and
         # lower-level encodings before the producer waits for them
-        self._window = max(4, LEVEL0_WINDOW_BYTES // tile_bytes)
+        self._window = max(4, min(LEVEL0_WINDOW_BYTES // tile_bytes, WINDOW_TILES_PER_WORKER * workers))
         self._slots = threading.Semaphore(self._window)
         self._items: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
@@ -400,7 +413,7 @@ def run_stream(
             progress(min(done, plan.ntiles), plan.ntiles)
 
     try:
-        producer = Producer(plan, sources, sink, pool=pool, cancel=cancel, tuning=tuning)
+        producer = Producer(plan, sources, sink, pool=pool, workers=max(1, workers), cancel=cancel, tuning=tuning)
         running = reader.submit(producer.run)
         try:
             producer.feed(report)
