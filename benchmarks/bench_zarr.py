@@ -16,6 +16,9 @@ RSS is per run:
   writes gzip level 1: the same deflate, as its writer offers no zlib)
 * floor       - every tile of every level already in RAM, encoded with the same
   codec by a thread pool on all cores; no reading, downsampling or writing
+* floor with files - the same, each encoded chunk also written to its own
+  file in the NGFF 0.4 layout: what any writer of this store must do
+  besides reading and halving the image
 
 at SIZE, and napari-viv 0.4 again at 2*SIZE (4x the pixels) for its peak RSS.
 Prints a Markdown table and JSON (to benchmarks/zarr_results.json for the
@@ -143,20 +146,26 @@ def child_ngff_zarr(src, out, _, codec):
     return span.result()
 
 
-def child_floor(src, out, _, codec):
-    from concurrent.futures import ThreadPoolExecutor
-
-    from napari_viv.write.codecs import choose_codec
-
+def _pyramid_tiles(src):
+    """Give every tile of every level in RAM, zero-padded to full size, with its NGFF 0.4 chunk key."""
     tiles = []
-    for lv in pyramid_levels(np.array(np.load(src, mmap_mode="r"))):
-        for plane in lv:
+    for n, lv in enumerate(pyramid_levels(np.array(np.load(src, mmap_mode="r")))):
+        for c, plane in enumerate(lv):
             for y in range(0, plane.shape[0], TILE):
                 for x in range(0, plane.shape[1], TILE):
                     t = np.zeros((TILE, TILE), plane.dtype)
                     part = plane[y : y + TILE, x : x + TILE]
                     t[: part.shape[0], : part.shape[1]] = part
-                    tiles.append(t)
+                    tiles.append((f"{n}/{c}/{y // TILE}/{x // TILE}", t))
+    return tiles
+
+
+def child_floor(src, out, _, codec):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from napari_viv.write.codecs import choose_codec
+
+    tiles = [t for _, t in _pyramid_tiles(src)]
     enc = choose_codec(CODECS[codec], tiles[0].dtype, container="zarr")
     with ThreadPoolExecutor(os.cpu_count()) as pool:
         list(pool.map(enc.encode, tiles[:64]))  # warm up the pool and the codec
@@ -166,11 +175,35 @@ def child_floor(src, out, _, codec):
     return span.result()
 
 
+def child_floor_files(src, out, _, codec):
+    """Time the floor plus the store's files: encode every chunk and write it to its own file (NGFF 0.4 layout)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from napari_viv.write.codecs import choose_codec
+
+    tiles = _pyramid_tiles(src)
+    enc = choose_codec(CODECS[codec], tiles[0][1].dtype, container="zarr")
+    root = Path(out)
+
+    def store(item):
+        key, tile = item
+        path = root / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(enc.encode(tile))
+
+    with ThreadPoolExecutor(os.cpu_count()) as pool:
+        list(pool.map(enc.encode, [t for _, t in tiles[:64]]))  # warm up the pool and the codec
+        with Span() as span:
+            list(pool.map(store, tiles))
+    return span.result()
+
+
 CHILDREN = {
     "napari-viv": child_napari_viv,
     "ome-zarr-py": child_ome_zarr_py,
     "ngff-zarr": child_ngff_zarr,
     "floor": child_floor,
+    "floor with files": child_floor_files,
 }
 
 
@@ -216,7 +249,7 @@ def child_main(kind, src, out, arg, codec):
     print(json.dumps({"seconds": seconds, "cpu_s": cpu, "peak_rss_mb": hwm_mb("self")}))
 
 
-def seed_luca(codec):
+def seed_luca(codec, work):
     """Time napari-viv at the seed's LuCa size (bioformats2raw published 50 s for 0.4, 122-150 s for 0.5)."""
     from make_luca_like import make
 
@@ -224,9 +257,8 @@ def seed_luca(codec):
     if not src.exists():
         print(f"generating {src} ...", flush=True)
         make(src, 12480, width=17280)
-    work = HERE / "data" / "zarr_out"
     work.mkdir(parents=True, exist_ok=True)
-    results = {"machine": machine(), "shape": [7, 12480, 17280], "codec": CODECS[codec]}
+    results = {"machine": machine(), "shape": [7, 12480, 17280], "codec": CODECS[codec], "out": str(work)}
     for ngff in ("0.4", "0.5"):
         results[f"napari-viv {ngff}"] = run_child("napari-viv", src, work / f"seed_{ngff}.ome.zarr", ngff, codec)
         print(ngff, results[f"napari-viv {ngff}"], flush=True)
@@ -255,6 +287,12 @@ def main():
         "default: napari-viv's Zarr default",
     )
     ap.add_argument("--skip", default="", help="comma-separated runs to leave out")
+    ap.add_argument(
+        "--work",
+        type=Path,
+        default=HERE / "data" / "zarr_out",
+        help="folder for the stores (e.g. /dev/shm/zarr_out to leave the disk's file system out)",
+    )
     ap.add_argument("--seed-luca", action="store_true", help="napari-viv 0.4 and 0.5 at 7 x 12480 x 17280 only")
     args = ap.parse_args()
     codec = args.codec or default_codec()
@@ -262,10 +300,10 @@ def main():
         child_main(args.child, args.src, args.out, args.arg, codec)
         return
     if args.seed_luca:
-        seed_luca(codec)
+        seed_luca(codec, args.work)
         return
     skip = set(filter(None, args.skip.split(",")))
-    work = HERE / "data" / "zarr_out"
+    work = args.work
     work.mkdir(parents=True, exist_ok=True)
     src = ensure_data(args.size)
     runs = [
@@ -274,17 +312,19 @@ def main():
         ("ome-zarr-py", "ome-zarr-py", ""),
         ("ngff-zarr", "ngff-zarr", ""),
         ("floor", "floor", ""),
+        ("floor with files", "floor with files", ""),
     ]
     results = {
         "machine": machine(),
         "size": args.size,
         "codec": CODECS[codec],
         "raw_bytes": int(np.load(src, mmap_mode="r").nbytes),
+        "out": str(work),
     }
     for label, kind, arg in runs:
         if label in skip:
             continue
-        out = work / ("floor.json" if kind == "floor" else f"{kind}_{arg or 'x'}.ome.zarr")
+        out = work / ("floor.json" if kind == "floor" else f"{kind.replace(' ', '_')}_{arg or 'x'}.ome.zarr")
         results[label] = run_child(kind, src, out, arg, codec)
         print(label, results[label], flush=True)
     if "4x" not in skip:
