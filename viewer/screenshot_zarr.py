@@ -2,9 +2,10 @@
 
     python3 viewer/screenshot_zarr.py [output.png]
 
-The synthetic tissue (napari_viv.sample) is written as a sharded NGFF 0.5 store
-with Blosc (zstd level 1, bit-shuffle: decoded by the page's own decoder) by ome-zarr-py (with omero channel labels, colours and windows), served by
-napari-viv's own RangeServer, and opened in headless Chromium at
+The synthetic tissue (napari_viv.sample) is written as a sharded NGFF 0.5
+store with Blosc (zstd level 1, bit-shuffle: decoded by the page's own
+decoder) by ome-zarr-py (with omero channel labels, colours and windows),
+served by napari-viv's own RangeServer, and opened in headless Chromium at
 ``/?image=/tissue.ome.zarr``. Needs Chromium, ome-zarr, and the repository's
 tests/ folder (helpers) on the path, as tests/browser does.
 """
