@@ -135,6 +135,39 @@ def test_a_codec_the_page_cannot_decode_is_explained(chromium, served, tmp_path)
     assert "Blosc with blosclz" in text and "Avivator" in text and "napari-viv convert" in text, text
 
 
+def test_a_codec_zarrita_does_not_know_is_named(chromium, tmp_path):
+    """A filter no Viv reader knows (numcodecs' delta) gives the page's "cannot decode" message."""
+    import numcodecs
+    import zarr
+
+    data = thirds()
+    store = write_reference_store(tmp_path / "delta.ome.zarr", data, channels=THIRDS, chunks=(1, 256, 256))
+    group = zarr.open_group(str(store), mode="a")
+    for path in ("s0", "s1", "s2"):
+        level = group[path]
+        pixels = level[...]
+        group.create_array(
+            path,
+            shape=level.shape,
+            dtype=level.dtype,
+            chunks=(1, 256, 256),
+            overwrite=True,
+            filters=[numcodecs.Delta(dtype="<u2")],
+            compressors=numcodecs.Zlib(level=1),
+        )[...] = pixels
+    assert '"delta"' in (store / "s2" / ".zarray").read_text()
+    from napari_viv.serve.server import RangeServer
+
+    async def body(page):
+        status = await page.wait_status()
+        return status, await page.evaluate("(document.getElementById('error') || {}).textContent || ''")
+
+    with RangeServer([store]) as server:
+        status, text = vh.run_page(chromium, tmp_path / "profile", server.viewer_url_for(store), body)
+    assert status == "error"
+    assert "encoded with delta, which this viewer cannot decode" in text and "napari-viv convert" in text, text
+
+
 def _convert(tmp_path, data, name, *options):
     """`napari-viv convert` (``python -m napari_viv``) of ``data`` (C, Y, X) into ``name``."""
     src = tmp_path / "thirds.npy"

@@ -129,7 +129,7 @@ function explainZarrError(err) {
   if (codec || blosc) {
     const name = codec ? codec[1] : `Blosc with ${blosc[1]}`;
     return new UserError(
-      `This store is compressed with ${name}, which this viewer cannot decode. ` +
+      `This store is encoded with ${name}, which this viewer cannot decode. ` +
         (blosc ? 'Open it in Avivator, or convert it: ' : 'Convert it: ') +
         '`napari-viv convert STORE OUT.ome.zarr` (writes a codec this viewer reads).',
     );
