@@ -152,3 +152,15 @@ def test_a_blosc_inner_codec_the_page_does_not_decode_is_named(tmp_path, cname):
     got = _decode_in_node(tmp_path)["x.blosc"]
     assert got["ok"] is False
     assert f"Blosc chunks compressed with {cname}" in got["error"], got
+
+
+def test_a_blosc2_chunk_is_refused_by_name(tmp_path):
+    """Blosc2 marks its extended header with both shuffle flags: refused, not decoded into garbage."""
+    import numcodecs
+
+    a = _data("<u2", 5000, "smooth", np.random.default_rng(0))
+    chunk = bytearray(numcodecs.Blosc(cname="zstd", clevel=5).encode(a))
+    chunk[2] |= 0x05
+    (tmp_path / "x.blosc").write_bytes(chunk)
+    got = _decode_in_node(tmp_path)["x.blosc"]
+    assert got["ok"] is False and "Blosc2" in got["error"], got

@@ -34,6 +34,10 @@ export function bloscHeader(bytes) {
     cbytes: view.getUint32(12, true),
     compressor: COMPRESSORS[flags >>> 5] || `code ${flags >>> 5}`,
   };
+  if ((flags & (BYTE_SHUFFLE | BIT_SHUFFLE)) === (BYTE_SHUFFLE | BIT_SHUFFLE)) {
+    // Both shuffles at once is how Blosc2 marks its extended header: another format.
+    throw new Error('this viewer cannot decode Blosc2 chunks (it decodes Blosc 1.x, what numcodecs writes)');
+  }
   if (header.cbytes > bytes.length) {
     throw new Error(`blosc: the header says ${header.cbytes} bytes, the chunk has ${bytes.length}`);
   }
