@@ -17,6 +17,9 @@ mkdir -p "$out"
   --jsx=automatic --charset=utf8 --legal-comments=eof \
   --define:process.env.NODE_ENV='"production"' \
   --alias:wgsl_reflect=./src/wgsl-stub.js \
+  --alias:numcodecs/blosc=./src/codecs/numcodecs-stub.js \
+  --alias:numcodecs/zstd=./src/codecs/numcodecs-stub.js \
+  --alias:numcodecs/lz4=./src/codecs/numcodecs-stub.js \
   --log-level=warning \
   --outfile="$out/viewer.js"
 cp index.html "$out/index.html"

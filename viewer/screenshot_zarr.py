@@ -2,9 +2,10 @@
 
     python3 viewer/screenshot_zarr.py [output.png]
 
-The synthetic tissue (napari_viv.sample) is written as an NGFF 0.5 store with
-gzip by ome-zarr-py (with omero channel labels, colours and windows), served by
-napari-viv's own RangeServer, and opened in headless Chromium at
+The synthetic tissue (napari_viv.sample) is written as a sharded NGFF 0.5
+store with Blosc (zstd level 1, bit-shuffle: decoded by the page's own
+decoder) by ome-zarr-py (with omero channel labels, colours and windows),
+served by napari-viv's own RangeServer, and opened in headless Chromium at
 ``/?image=/tissue.ome.zarr``. Needs Chromium, ome-zarr, and the repository's
 tests/ folder (helpers) on the path, as tests/browser does.
 """
@@ -26,8 +27,8 @@ from helpers.zarr_judges import write_reference_store  # noqa: E402
 
 
 def write_store(folder: Path) -> Path:
-    """Write the synthetic tissue's first four channels as ``tissue.ome.zarr`` (NGFF 0.5, gzip)."""
-    from zarr.codecs import GzipCodec
+    """Write the synthetic tissue's first four channels as ``tissue.ome.zarr`` (NGFF 0.5, sharded, Blosc)."""
+    from zarr.codecs import BloscCodec
 
     from napari_viv.sample import synthetic_tissue
 
@@ -50,7 +51,8 @@ def write_store(folder: Path) -> Path:
         version="0.5",
         channels=channels,
         chunks=(1, 256, 256),
-        compressor=GzipCodec(level=1),
+        shards=(1, 512, 512),
+        compressor=BloscCodec(cname="zstd", clevel=1, shuffle="bitshuffle"),
         levels=4,
         scale={"y": size, "x": size},
         units={"y": "micrometer", "x": "micrometer"},

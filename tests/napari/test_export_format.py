@@ -51,12 +51,12 @@ def test_format_and_suffix_follow_each_other(make_napari_viewer, tmp_path):
     panel.format.value = "ngff-0.5"  # choosing a format fixes the suffix shown
     assert panel.output_path() == tmp_path / "cells.ome.zarr"
     assert str(panel.output.value) == str(tmp_path / "cells.ome.zarr")
-    assert set(panel.compression.choices) == set(ZARR_CODECS) and panel.compression.value == "zlib"
+    assert set(panel.compression.choices) == set(ZARR_CODECS) and panel.compression.value == "blosc-zstd"
     assert panel.export_format() == ("ome-zarr", "0.5")
     assert "OME-Zarr" in panel.output.filter
     assert panel.plan is not None and "Cannot" not in panel.plan_text.value
 
-    panel.compression.value = "blosc-zstd"
+    panel.compression.value = "blosc-lz4"
     panel.output.value = tmp_path / "other.ome.tif"  # typing a .tif name picks OME-TIFF
     assert panel.format.value == "ome-tiff" and panel.output_path() == tmp_path / "other.ome.tif"
     assert panel.compression.value == "zlib"  # blosc is no TIFF codec

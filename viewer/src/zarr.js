@@ -3,6 +3,9 @@
 // does not care which format it shows. The store is a folder on this server:
 // ?image=/name.ome.zarr. Its view file is <stem>.view.json beside it.
 import { loadOmeZarr } from '@hms-dbmi/viv';
+import { registry } from 'zarrita';
+import { decompress as decompressZstd } from 'fzstd';
+import { registerCodecs } from './codecs/zarr_codecs.js';
 import { UserError, fetchOptionalJson } from './sources.js';
 import { parseViewFile } from './viewfile.js';
 
@@ -107,18 +110,28 @@ function omeLike(attrs, name) {
   return { Name: name, Pixels: { Channels: channels } };
 }
 
-// numcodecs.js builds its zstd, blosc and lz4 decoders with Emscripten's embind,
-// which evaluates strings: this page's Content-Security-Policy forbids that.
-const BLOCKED_CODECS = 'zstd, blosc or lz4';
+// Blosc, zstd and LZ4 are decoded by our own eval-free codecs (src/codecs/), put into
+// the registry of the zarrita that Viv's loadOmeZarr uses (package.json pins the same
+// version, so npm keeps one copy).
+registerCodecs(registry, decompressZstd);
+
+// What zarrita says for a codec it has no decoder for, and what ours says for a Blosc
+// chunk whose inner compressor (blosclz, snappy) the page does not decode (Avivator's
+// numcodecs.js does decode blosclz).
+const UNKNOWN_CODEC = /Unknown codec: (\S+)/;
+const UNKNOWN_BLOSC = /Blosc chunks compressed with (\w+)/;
 
 function explainZarrError(err) {
   if (err instanceof UserError) return err;
   let detail = err && err.message ? err.message : String(err);
-  if ((err && err.name === 'EvalError') || /unsafe-eval/.test(detail)) {
+  const codec = UNKNOWN_CODEC.exec(detail);
+  const blosc = UNKNOWN_BLOSC.exec(detail);
+  if (codec || blosc) {
+    const name = codec ? codec[1] : `Blosc with ${blosc[1]}`;
     return new UserError(
-      `This store is compressed with ${BLOCKED_CODECS}, whose decoders this viewer's security policy ` +
-        'does not run. Open it in Avivator, or convert it: `napari-viv convert STORE OUT.ome.zarr` ' +
-        '(writes gzip, which this viewer reads).',
+      `This store is encoded with ${name}, which this viewer cannot decode. ` +
+        (blosc ? 'Open it in Avivator, or convert it: ' : 'Convert it: ') +
+        '`napari-viv convert STORE OUT.ome.zarr` (writes a codec this viewer reads).',
     );
   }
   if (detail.length > 400) detail = `${detail.slice(0, 400)}…`;

@@ -36,7 +36,7 @@ def compression_choices(format: str = "ome-tiff") -> list[str]:  # noqa: A002 - 
     >>> compression_choices()[0] == DEFAULT_COMPRESSION
     True
     >>> compression_choices("ome-zarr")
-    ['zlib', 'blosc-zstd', 'blosc-lz4', 'zstd', 'none']
+    ['blosc-zstd', 'blosc-lz4', 'zstd', 'zlib', 'none']
     """
     from ..write.codecs import DEFAULT_COMPRESSION, DEFAULT_ZARR_COMPRESSION, TIFF_CODES, ZARR_CODECS
 
@@ -118,11 +118,17 @@ class ExportOptions(Container):
         ]
 
     def set_format(self, format: str, ngff: str) -> None:  # noqa: A002 - the writer's name
-        """Offer the codecs of ``format`` (keeping the chosen one if it has it) and plan for it."""
+        """Offer the codecs of ``format`` and plan for it.
+
+        A codec the user chose stays if ``format`` has it; the old format's default
+        (the first choice) becomes the new format's.
+        """
         self.format, self.ngff = format, ngff
         choices = compression_choices(format)
-        if list(self.compression.choices) != choices:
-            chosen = self.compression.value if self.compression.value in choices else choices[0]
+        old = list(self.compression.choices)
+        if old != choices:
+            value = self.compression.value
+            chosen = value if value in choices and value not in old[:1] else choices[0]
             with self.compression.changed.blocked():
                 self.compression.choices = choices
                 self.compression.value = chosen

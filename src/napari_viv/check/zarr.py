@@ -32,9 +32,9 @@ from .report import CheckReport, Finding
 
 #: Codecs zarrita 0.5 (Viv 0.21's Zarr reader) decodes (v3 names; v2 compressor/filter ids).
 VIV_CODECS = frozenset({"blosc", "lz4", "zstd", "gzip", "zlib", "transpose", "bytes", "crc32c", "bitround"})
-#: Codecs Viv decodes but napari-viv's own viewer cannot: numcodecs.js builds them with
-#: embind, which evaluates strings, and the viewer's Content-Security-Policy forbids that.
-VIEWER_BLOCKED_CODECS = frozenset({"blosc", "lz4", "zstd"})
+#: The compressors inside Blosc that napari-viv's own viewer decodes (viewer/src/codecs/);
+#: Viv and Avivator (numcodecs.js) also decode blosclz.
+VIEWER_BLOSC_CNAMES = frozenset({"zstd", "lz4", "lz4hc", "zlib"})
 #: Data types Viv's shaders draw (zarr v3 names; v2 dtypes are mapped to these).
 VIV_DTYPES = ("uint8", "uint16", "uint32", "int8", "int16", "int32", "float32", "float64")
 _V2_DTYPES = {
@@ -263,9 +263,10 @@ class _StoreCheck:
                 f"the data type is {dtype}; Viv draws only {', '.join(VIV_DTYPES)}",
                 self.fix("float16 becomes float32; bool, 64-bit integers need a cast first"),
             )
-        codecs = set()
+        codecs, cnames = set(), set()
         for i, lvl in enumerate(levels):
             codecs |= self.check_chunks(i, lvl, names)
+            cnames |= _blosc_cnames(lvl)
         unknown = sorted(c for c in codecs if c not in VIV_CODECS)
         if unknown:
             self.error(
@@ -273,12 +274,12 @@ class _StoreCheck:
                 f"(it decodes {', '.join(sorted(VIV_CODECS))})",
                 self.fix("writes gzip"),
             )
-        blocked = sorted(codecs & VIEWER_BLOCKED_CODECS)
+        blocked = sorted(cnames - VIEWER_BLOSC_CNAMES)
         if blocked:
             self.warn(
-                f"codec {', '.join(blocked)}: Viv and Avivator decode it, but napari-viv's own viewer does not "
-                "(the decoder evaluates strings, which the viewer's security policy forbids)",
-                "open it in Avivator; for our viewer, " + self.fix("writes gzip"),
+                f"codec blosc with {', '.join(blocked)}: Viv and Avivator decode it, but napari-viv's own viewer "
+                f"decodes Blosc only with {', '.join(sorted(VIEWER_BLOSC_CNAMES))} inside",
+                "open it in Avivator; for our viewer, " + self.fix("writes blosc-zstd"),
             )
 
     def check_chunks(self, i: int, lvl: dict, names: list[str]) -> set[str]:
@@ -405,6 +406,27 @@ def array_chunks(meta: dict) -> tuple[list[int], set[str], dict | None]:
     meta["shape_chunks"] = grid
     inner = {str(c.get("name")) for c in shard.get("codecs", []) if isinstance(c, dict)}
     return list(shard.get("chunk_shape", grid)), inner, shard
+
+
+def _blosc_cnames(meta: dict) -> set[str]:
+    """Return the compressors (``cname``) named inside the array's Blosc codecs, v2 or v3, sharded or not.
+
+    Examples
+    --------
+    >>> sorted(_blosc_cnames({"compressor": {"id": "blosc", "cname": "blosclz"}}))
+    ['blosclz']
+    >>> _blosc_cnames({"zarr_format": 3, "codecs": [{"name": "zstd", "configuration": {"level": 1}}]})
+    set()
+    """
+    if meta.get("zarr_format") != 3:
+        configs = [meta.get("compressor"), *(meta.get("filters") or [])]
+        blosc = [c for c in configs if isinstance(c, dict) and c.get("id") == "blosc"]
+    else:
+        outer = [c for c in meta.get("codecs", []) if isinstance(c, dict)]
+        shard: dict = next((c.get("configuration", {}) for c in outer if c.get("name") == "sharding_indexed"), {})
+        codecs = outer + [c for c in shard.get("codecs", []) if isinstance(c, dict)]
+        blosc = [c.get("configuration", {}) for c in codecs if c.get("name") == "blosc"]
+    return {str(c["cname"]) for c in blosc if isinstance(c, dict) and "cname" in c}
 
 
 def _shard_index_ok(shard: dict) -> bool:

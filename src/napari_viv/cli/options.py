@@ -150,10 +150,9 @@ def add_format_options(p: argparse.ArgumentParser) -> None:
         help="OME-TIFF: zlib (default: lossless, libdeflate level 1 + predictor), zlib:LEVEL "
         "(1-12), lzw, none, or jpeg[:QUALITY] (lossy, 8-bit only, quality "
         "1-100, default 85); JPEG-compressed 8-bit RGB input stays JPEG, its "
-        "tiles copied unchanged when they can be. OME-Zarr: zlib[:1-9] (default "
-        "zlib:1; the only compressed codec our viewer decodes), blosc (= blosc-zstd:1, "
-        "bit-shuffle; for Avivator, vizarr, napari), blosc-zstd[:1-9], blosc-lz4[:1-9], "
-        "zstd[:1-22] or none (all lossless)",
+        "tiles copied unchanged when they can be. OME-Zarr: blosc (default: "
+        "blosc-zstd:1, bit-shuffle), blosc-zstd[:1-9], blosc-lz4[:1-9], zstd[:1-22], "
+        "zlib[:1-9] (gzip in Zarr v3) or none (all lossless, all read by our viewer)",
     )
 
 

@@ -17,16 +17,16 @@ A compression spec is a string ``"name"`` or ``"name:level"``:
   libjpeg. Each tile is a complete JPEG stream.
 
 An OME-Zarr store takes other codecs (:data:`ZARR_CODECS`), all decoded by
-Viv's Zarr loader (zarrita with numcodecs.js); none has a predictor:
+Viv's Zarr loader (zarrita) and by our own viewer (its own eval-free decoders,
+viewer/src/codecs/); none has a predictor:
 
-* ``"zlib[:LEVEL]"`` (the default, level 1; written as gzip in Zarr v3): the one
-  compressed codec every Viv page decodes, ours included. Our viewer's strict
-  Content-Security-Policy (no ``'unsafe-eval'``) stops numcodecs.js's blosc,
-  zstd and lz4 decoders, which build functions from strings;
-* ``"blosc"`` = ``"blosc-zstd:1"`` - Blosc with zstd at level 1 and
-  bit-shuffle; ``"blosc-lz4[:LEVEL]"`` the same with LZ4 (faster, larger);
-  ``"zstd[:LEVEL]"``; all smaller and 5-6x faster to encode than zlib, and read
-  by Avivator, vizarr and napari, but not by our viewer;
+* ``"blosc"`` = ``"blosc-zstd:1"`` (the default) - Blosc with zstd at level 1
+  and bit-shuffle: smaller than zlib, 5-6x faster to encode and 6x faster to
+  decode; ``"blosc-zstd:LEVEL"``, and ``"blosc-lz4[:LEVEL]"`` the same with
+  LZ4 (faster, larger);
+* ``"zstd[:LEVEL]"``;
+* ``"zlib[:LEVEL]"`` (written as gzip in Zarr v3, the one compressor Zarr v3
+  lists as a core codec);
 * ``"none"``.
 
 docs/benchmarks.md has the measurements.
@@ -133,12 +133,13 @@ _ZARR_ALIASES = {
 }
 #: Levels each Zarr codec takes, and its level when none is given.
 _ZARR_LEVELS = {"blosc-zstd": (1, 9, 1), "blosc-lz4": (1, 9, 5), "zstd": (1, 22, 1), "zlib": (1, 9, 1)}
-#: The codec an OME-Zarr store gets when none is given (docs/benchmarks.md says why).
-DEFAULT_ZARR_COMPRESSION = "zlib"
+#: The codec an OME-Zarr store gets when none is given: Blosc zstd:1 with bit-shuffle, the
+#: smallest and fastest in docs/benchmarks.md ("OME-Zarr codec"), decoded by every Viv page.
+DEFAULT_ZARR_COMPRESSION = "blosc-zstd"
 #: Blosc's shuffle written (2: bit-shuffle, measured smaller and faster than byte-shuffle).
 BLOSC_SHUFFLE = 2
 _ZARR_CHOICES = (
-    "zlib[:1-9] (default: zlib:1), blosc (= blosc-zstd:1), blosc-zstd[:1-9], blosc-lz4[:1-9], zstd[:1-22] or none"
+    "blosc (= blosc-zstd:1, the default), blosc-zstd[:1-9], blosc-lz4[:1-9], zstd[:1-22], zlib[:1-9] or none"
 )
 
 
@@ -282,7 +283,7 @@ def parse_zarr_spec(spec: str | None) -> tuple[str, int | None]:
     Examples
     --------
     >>> parse_zarr_spec(None), parse_zarr_spec("blosc"), parse_zarr_spec("zstd:5"), parse_zarr_spec("gzip")
-    (('zlib', 1), ('blosc-zstd', 1), ('zstd', 5), ('zlib', 1))
+    (('blosc-zstd', 1), ('blosc-zstd', 1), ('zstd', 5), ('zlib', 1))
     """
     text = str(DEFAULT_ZARR_COMPRESSION if spec is None else spec).strip().lower()
     raw_name, _, raw_level = text.partition(":")

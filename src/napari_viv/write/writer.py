@@ -164,9 +164,8 @@ def export_pyramid(
     compression : str, optional
         OME-TIFF: ``"zlib"`` (default), ``"zlib:LEVEL"`` (1-12), ``"lzw"``,
         ``"none"`` or (8-bit only) ``"jpeg"`` / ``"jpeg:QUALITY"``. OME-Zarr:
-        ``"zlib"`` (default, level 1: gzip in Zarr v3; the one our viewer decodes),
-        ``"zlib:L"``, ``"blosc"`` (blosc-zstd level 1 with bit-shuffle), ``"blosc-zstd:L"``,
-        ``"blosc-lz4:L"``, ``"zstd:L"`` or ``"none"``.
+        ``"blosc"`` (default: blosc-zstd level 1 with bit-shuffle), ``"blosc-zstd:L"``,
+        ``"blosc-lz4:L"``, ``"zstd:L"``, ``"zlib"``/``"zlib:L"`` (gzip in Zarr v3) or ``"none"``.
     downsample : {"mean", "nearest"}, default "mean"
         How each level is made from the one above.
     workers : int, optional

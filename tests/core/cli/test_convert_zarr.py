@@ -106,7 +106,7 @@ def test_ngff_05_with_shard_size(tmp_path, src):
 @pytest.mark.parametrize(
     "compression,expect",
     [
-        (None, {"id": "zlib", "level": 1}),
+        (None, {"id": "blosc", "cname": "zstd", "clevel": 1, "shuffle": 2}),  # the default
         ("blosc", {"id": "blosc", "cname": "zstd", "clevel": 1, "shuffle": 2}),
         ("blosc-lz4", {"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 2}),
         ("zstd:5", {"id": "zstd", "level": 5}),

@@ -101,3 +101,20 @@ def test_rgb_tile_predictor_is_per_sample():
     expected = tile.copy()
     expected[:, 1:] = tile[:, 1:] - tile[:, :-1]
     np.testing.assert_array_equal(diff, expected)
+
+
+@pytest.mark.parametrize("container", ["zarr", "zarr3"])
+def test_the_zarr_default_is_blosc_zstd_1_with_bit_shuffle(container):
+    """Without a spec an OME-Zarr chunk is Blosc (zstd inside, level 1, bit-shuffle), which
+    numcodecs decodes back exactly."""
+    import numcodecs
+
+    codec = choose_codec(None, "uint16", container=container)
+    assert (codec.name, codec.level) == ("blosc-zstd", 1)
+    tile = (np.arange(256 * 256, dtype=np.uint16).reshape(256, 256) * 7) % 4093
+    chunk = bytes(codec.encode(tile))
+    flags = chunk[2]
+    assert flags >> 5 == 4, flags  # Blosc's compressor code 4: zstd
+    assert flags & 0x04 and not flags & 0x01, flags  # bit-shuffle, not byte-shuffle
+    assert chunk[3] == 2  # typesize
+    np.testing.assert_array_equal(np.frombuffer(numcodecs.Blosc().decode(chunk), np.uint16).reshape(256, 256), tile)
