@@ -81,12 +81,14 @@ def _numcodecs(codec, *, gzip=False):
     """
     import numcodecs
 
-    from napari_viv.write.codecs import BLOSC_SHUFFLE, parse_zarr_spec
+    from napari_viv.write.codecs import BLOSC_BLOCKSIZE, BLOSC_SHUFFLE, parse_zarr_spec
 
     name, level = parse_zarr_spec(CODECS[codec])
     if name == "zlib":
         return numcodecs.GZip(level=level) if gzip else numcodecs.Zlib(level=level)
-    return numcodecs.Blosc(cname=name.removeprefix("blosc-"), clevel=level, shuffle=BLOSC_SHUFFLE)
+    return numcodecs.Blosc(
+        cname=name.removeprefix("blosc-"), clevel=level, shuffle=BLOSC_SHUFFLE, blocksize=BLOSC_BLOCKSIZE
+    )
 
 
 def child_napari_viv(src, out, ngff, codec):

@@ -38,7 +38,7 @@ import numpy as np
 from .. import naming
 from ..errors import NapariVivError
 from .atomic import check_folder, publish_bytes
-from .codecs import BLOSC_SHUFFLE
+from .codecs import BLOSC_BLOCKSIZE, BLOSC_SHUFFLE
 from .plan import PyramidPlan
 from .sink import TileSink
 
@@ -52,7 +52,7 @@ def zarr2_compressor(plan: PyramidPlan) -> dict[str, Any] | None:
     >>> import numpy as np
     >>> plan = plan_export([np.zeros((64, 64), np.uint16)], ExportOptions(format="ome-zarr"))
     >>> zarr2_compressor(plan)
-    {'id': 'blosc', 'cname': 'zstd', 'clevel': 1, 'shuffle': 2, 'blocksize': 0}
+    {'id': 'blosc', 'cname': 'zstd', 'clevel': 1, 'shuffle': 2, 'blocksize': 262144}
     >>> plan = plan_export([np.zeros((64, 64), np.uint16)], ExportOptions(format="ome-zarr", compression="zlib"))
     >>> zarr2_compressor(plan)
     {'id': 'zlib', 'level': 1}
@@ -60,7 +60,13 @@ def zarr2_compressor(plan: PyramidPlan) -> dict[str, Any] | None:
     codec = plan.codec
     if codec.name.startswith("blosc-"):
         cname = codec.name[len("blosc-") :]
-        return {"id": "blosc", "cname": cname, "clevel": codec.level, "shuffle": BLOSC_SHUFFLE, "blocksize": 0}
+        return {
+            "id": "blosc",
+            "cname": cname,
+            "clevel": codec.level,
+            "shuffle": BLOSC_SHUFFLE,
+            "blocksize": BLOSC_BLOCKSIZE,
+        }
     if codec.name == "zstd":
         return {"id": "zstd", "level": codec.level}
     if codec.name == "zlib":
@@ -89,7 +95,7 @@ def zarr3_codec(plan: PyramidPlan) -> dict[str, Any] | None:
             "clevel": codec.level,
             "shuffle": "bitshuffle",
             "typesize": np.dtype(plan.dtype).itemsize,
-            "blocksize": 0,
+            "blocksize": BLOSC_BLOCKSIZE,
         }
         return {"name": "blosc", "configuration": config}
     if codec.name == "zstd":
