@@ -41,12 +41,24 @@ def _candidates():
     import numcodecs
     from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
 
-    def blosc(cname, level, shuffle):
+    def blosc(cname, level, shuffle, blocksize=0):
         shuf = {"byte": 1, "bit": 2}[shuffle]
-        v2 = numcodecs.Blosc(cname=cname, clevel=level, shuffle={"byte": 1, "bit": 2}[shuffle])
-        v3 = BloscCodec(cname=cname, clevel=level, shuffle={"byte": "shuffle", "bit": "bitshuffle"}[shuffle])
+        v2 = numcodecs.Blosc(cname=cname, clevel=level, shuffle=shuf, blocksize=blocksize)
+        v3 = BloscCodec(
+            cname=cname,
+            clevel=level,
+            shuffle={"byte": "shuffle", "bit": "bitshuffle"}[shuffle],
+            blocksize=blocksize,
+            typesize=2,
+        )
         enc = functools.partial(
-            imagecodecs.blosc_encode, level=level, compressor=cname, shuffle=shuf, typesize=2, numthreads=1
+            imagecodecs.blosc_encode,
+            level=level,
+            compressor=cname,
+            shuffle=shuf,
+            typesize=2,
+            blocksize=blocksize or None,
+            numthreads=1,
         )
         return enc, functools.partial(imagecodecs.blosc_decode, numthreads=1), v2, v3
 
@@ -78,9 +90,14 @@ def _candidates():
         "blosc-zstd:1 byte-shuffle": blosc("zstd", 1, "byte"),
         "blosc-zstd:3 byte-shuffle": blosc("zstd", 3, "byte"),
         "blosc-zstd:5 byte-shuffle": blosc("zstd", 5, "byte"),
+        "blosc-zstd:1 bit-shuffle (Blosc's blocks)": blosc("zstd", 1, "bit"),
+        "blosc-zstd:1 bit-shuffle, 128 KiB blocks": blosc("zstd", 1, "bit", 128 * 1024),
+        "blosc-zstd:1 bit-shuffle, 256 KiB blocks (napari-viv's default)": blosc("zstd", 1, "bit", 256 * 1024),
+        "blosc-zstd:1 bit-shuffle, 512 KiB blocks (a whole tile)": blosc("zstd", 1, "bit", 512 * 1024),
         "blosc-zstd:3 bit-shuffle": blosc("zstd", 3, "bit"),
         "blosc-lz4:5 byte-shuffle": blosc("lz4", 5, "byte"),
         "blosc-lz4:5 bit-shuffle": blosc("lz4", 5, "bit"),
+        "blosc-lz4:5 bit-shuffle, 256 KiB blocks": blosc("lz4", 5, "bit", 256 * 1024),
     }
 
 
