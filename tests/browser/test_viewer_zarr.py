@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from helpers import viewer_pages as vh
 from helpers.cliproc import start_until_link
-from helpers.zarr_judges import judge_viewer, write_reference_store
+from helpers.zarr_judges import judge_viewer, refilter_with_delta, write_reference_store
 
 pytestmark = pytest.mark.browser
 
@@ -137,24 +137,9 @@ def test_a_codec_the_page_cannot_decode_is_explained(chromium, served, tmp_path)
 
 def test_a_codec_zarrita_does_not_know_is_named(chromium, tmp_path):
     """A filter no Viv reader knows (numcodecs' delta) gives the page's "cannot decode" message."""
-    import numcodecs
-    import zarr
-
     data = thirds()
     store = write_reference_store(tmp_path / "delta.ome.zarr", data, channels=THIRDS, chunks=(1, 256, 256))
-    group = zarr.open_group(str(store), mode="a")
-    for path in ("s0", "s1", "s2"):
-        level = group[path]
-        pixels = level[...]
-        group.create_array(
-            path,
-            shape=level.shape,
-            dtype=level.dtype,
-            chunks=(1, 256, 256),
-            overwrite=True,
-            filters=[numcodecs.Delta(dtype="<u2")],
-            compressors=numcodecs.Zlib(level=1),
-        )[...] = pixels
+    refilter_with_delta(store, ["s0", "s1", "s2"], chunks=(1, 256, 256))
     assert '"delta"' in (store / "s2" / ".zarray").read_text()
     from napari_viv.serve.server import RangeServer
 
@@ -179,23 +164,28 @@ def _convert(tmp_path, data, name, *options):
     return out
 
 
-def _screen_thirds(chromium, store, tmp_path):
-    """Serve ``store`` with `napari-viv serve`; the page's state, each third's mean colour, its requests."""
+def _served(chromium, store, tmp_path, body):
+    """Serve ``store`` with `napari-viv serve`, open its link and return ``body(page)``'s result."""
     proc, lines = start_until_link(["serve", str(store)], dict(os.environ, NAPARI_VIV_NO_BROWSER="1"))
     try:
         link = next(ln[len(PREFIX) :] for ln in lines if ln.startswith(PREFIX))
-
-        async def body(page):
-            assert await page.wait_status() == "ready", page.console[-3:]
-            state = await page.evaluate("window.__vivViewer.state()")
-            shot = await page.screenshot()
-            to_screen = await page.image_to_screen()
-            return state, [vh.mean_rgb(shot, *to_screen((t + 0.5) * 256, 384)) for t in range(3)], page.requests
-
         return vh.run_page(chromium, tmp_path / "profile", link, body)
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
+
+
+def _screen_thirds(chromium, store, tmp_path):
+    """Serve ``store``; the page's state, each third's mean colour, its requests."""
+
+    async def body(page):
+        assert await page.wait_status() == "ready", page.console[-3:]
+        state = await page.evaluate("window.__vivViewer.state()")
+        shot = await page.screenshot()
+        to_screen = await page.image_to_screen()
+        return state, [vh.mean_rgb(shot, *to_screen((t + 0.5) * 256, 384)) for t in range(3)], page.requests
+
+    return _served(chromium, store, tmp_path, body)
 
 
 @pytest.mark.parametrize(
@@ -255,20 +245,14 @@ def test_a_store_without_limits_opens_with_the_channels_statistics(chromium, tmp
     store = export_pyramid(data, tmp_path / "dim.ome.zarr", axes="CYX", format="ome-zarr").image
     window = json.loads((store / ".zattrs").read_text())["omero"]["channels"][0]["window"]
     assert (window["start"], window["end"]) == (window["min"], window["max"]) == (0, 65535)
-    proc, lines = start_until_link(["serve", str(store)], dict(os.environ, NAPARI_VIV_NO_BROWSER="1"))
-    try:
-        link = next(ln[len(PREFIX) :] for ln in lines if ln.startswith(PREFIX))
 
-        async def body(page):
-            assert await page.wait_status() == "ready", page.console[-3:]
-            state = await page.evaluate("window.__vivViewer.state()")
-            to_screen = await page.image_to_screen()
-            return state, vh.mean_rgb(await page.screenshot(), *to_screen(128, 384))
+    async def body(page):
+        assert await page.wait_status() == "ready", page.console[-3:]
+        state = await page.evaluate("window.__vivViewer.state()")
+        to_screen = await page.image_to_screen()
+        return state, vh.mean_rgb(await page.screenshot(), *to_screen(128, 384))
 
-        state, bright = vh.run_page(chromium, tmp_path / "profile", link, body)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=30)
+    state, bright = _served(chromium, store, tmp_path, body)
     low, high = state["channels"][0]["contrast_limits"]
     assert high <= BRIGHT < 65535, (low, high)  # from the data, not the dtype
     assert max(bright) >= 200, bright  # the bright third at (nearly) full colour

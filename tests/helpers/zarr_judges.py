@@ -106,6 +106,28 @@ def write_reference_store(
     return path
 
 
+def refilter_with_delta(store: Path, paths, chunks) -> None:
+    """Rewrite the Zarr v2 arrays ``paths`` of ``store`` with numcodecs' ``delta`` filter (+ zlib).
+
+    No Viv reader knows that filter: the store is for "cannot decode" messages.
+    """
+    import numcodecs
+    import zarr
+
+    group = zarr.open_group(str(store), mode="a")
+    for path in paths:
+        pixels = group[path][...]
+        group.create_array(
+            path,
+            shape=pixels.shape,
+            dtype=pixels.dtype,
+            chunks=chunks,
+            overwrite=True,
+            filters=[numcodecs.Delta(dtype="<u2")],
+            compressors=numcodecs.Zlib(level=1),
+        )[...] = pixels
+
+
 def _nchannels(data, axes) -> int:
     return int(data.shape[axes.index("c")]) if "c" in axes else 1
 

@@ -14,7 +14,14 @@ import shutil
 
 import pytest
 from helpers.vivjs import VivLoadError
-from helpers.zarr_judges import judge_viv, reference_pixels, static_server, viv_zarr, write_reference_store
+from helpers.zarr_judges import (
+    judge_viv,
+    reference_pixels,
+    refilter_with_delta,
+    static_server,
+    viv_zarr,
+    write_reference_store,
+)
 
 from napari_viv import NapariVivError, check_file
 
@@ -172,21 +179,8 @@ def test_dtypes_viv_cannot_draw(tmp_path, dtype):
 
 
 def test_codec_viv_cannot_decode(tmp_path, pixels):
-    import numcodecs
-    import zarr
-
     store = write_reference_store(tmp_path / "delta.ome.zarr", pixels, levels=1)
-    group = zarr.open_group(str(store), mode="a")
-    arr = group.create_array(
-        "s0",
-        shape=pixels.shape,
-        dtype=pixels.dtype,
-        chunks=(1, 128, 128),
-        overwrite=True,
-        filters=[numcodecs.Delta(dtype="<u2")],
-        compressors=numcodecs.Zlib(level=1),
-    )
-    arr[...] = pixels
+    refilter_with_delta(store, ["s0"], chunks=(1, 128, 128))
     assert "codec delta: Viv's Zarr reader (zarrita) cannot decode it" in _messages(check_file(store))
     assert "Unknown codec: delta" in _viv_fails(store)
 
