@@ -13,9 +13,22 @@
 import { decodeBlosc } from './blosc.js';
 import { decodeNumcodecsLz4 } from './lz4.js';
 
-function decodeOnly(name) {
-  return () => {
-    throw new Error(`this viewer only reads ${name} chunks`);
+/** A zarrita bytes-to-bytes codec class that decodes with `decode(bytes)` and refuses to encode. */
+function decoderClass(name, decode) {
+  return class {
+    kind = 'bytes_to_bytes';
+
+    static fromConfig() {
+      return new this();
+    }
+
+    encode() {
+      throw new Error(`this viewer only reads ${name} chunks`);
+    }
+
+    decode(bytes) {
+      return decode(bytes);
+    }
   };
 }
 
@@ -30,45 +43,9 @@ export function registerCodecs(registry, zstdDecompress) {
     dst.set(out);
     return out.length;
   };
-  class BloscCodec {
-    kind = 'bytes_to_bytes';
-
-    static fromConfig() {
-      return new BloscCodec();
-    }
-
-    encode = decodeOnly('Blosc');
-
-    decode(bytes) {
-      return decodeBlosc(bytes, zstdInto);
-    }
-  }
-  class ZstdCodec {
-    kind = 'bytes_to_bytes';
-
-    static fromConfig() {
-      return new ZstdCodec();
-    }
-
-    encode = decodeOnly('zstd');
-
-    decode(bytes) {
-      return zstdDecompress(bytes);
-    }
-  }
-  class Lz4Codec {
-    kind = 'bytes_to_bytes';
-
-    static fromConfig() {
-      return new Lz4Codec();
-    }
-
-    encode = decodeOnly('LZ4');
-
-    decode(bytes) {
-      return decodeNumcodecsLz4(bytes);
-    }
-  }
+  const BloscCodec = decoderClass('Blosc', (bytes) => decodeBlosc(bytes, zstdInto));
+  const ZstdCodec = decoderClass('zstd', (bytes) => zstdDecompress(bytes));
+  const Lz4Codec = decoderClass('LZ4', (bytes) => decodeNumcodecsLz4(bytes));
   registry.set('blosc', () => BloscCodec);
   registry.set('zstd', () => ZstdCodec);
   registry.set('lz4', () => Lz4Codec);
