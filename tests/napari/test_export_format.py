@@ -10,33 +10,16 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
-import time
 from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
+from helpers.napari_panel import cancel_at_first_progress, click, make_panel, slow_export_panel, wait_done
 from helpers.zarr_judges import judge_models, judge_reference_reader, reference_pixels
-from qtpy.QtCore import Qt
 
 pytestmark = pytest.mark.napari
 
 zarr = pytest.importorskip("zarr", reason="zarr is needed to read the stores back")
-
-
-def make_panel(viewer):
-    from napari_viv._napari.manifest import PLUGIN, export_title
-
-    _dock, panel = viewer.window.add_plugin_dock_widget(PLUGIN, export_title())
-    return panel
-
-
-def click(qtbot, button):
-    qtbot.mouseClick(button.native, Qt.MouseButton.LeftButton)
-
-
-def wait_done(qtbot, panel, timeout=60_000):
-    qtbot.waitUntil(lambda: panel.worker is None, timeout=timeout)
 
 
 def test_format_and_suffix_follow_each_other(make_napari_viewer, tmp_path):
@@ -124,32 +107,12 @@ def test_store_export_with_labels_progress_and_viewing(make_napari_viewer, qtbot
     assert again.output_path().name.endswith(".ome.zarr")
 
 
-def _slow(shape=(4096, 4096), chunk=256, delay=0.02):
-    import dask.array as da
-
-    def fill(block, block_info=None):
-        if threading.current_thread() is not threading.main_thread():
-            time.sleep(delay)
-        return np.full(block.shape, 3, np.uint16)
-
-    return da.zeros(shape, dtype=np.uint16, chunks=chunk).map_blocks(fill, dtype=np.uint16)
-
-
 def test_cancelling_a_store_export_leaves_nothing(make_napari_viewer, qtbot, tmp_path, notifications):
-    viewer = make_napari_viewer()
-    viewer.add_image(_slow(), name="slow", contrast_limits=(0, 10))
-    panel = make_panel(viewer)
-    panel.tile_size.value = 256
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    panel.output.value = out_dir / "slow.ome.zarr"
+    panel = slow_export_panel(make_napari_viewer(), out_dir / "slow.ome.zarr")
     assert panel.export_format() == ("ome-zarr", "0.4")
-
-    def cancel_on_first_progress(value):
-        if value > 0 and panel.cancel_button.enabled:
-            click(qtbot, panel.cancel_button)
-
-    panel.progress.changed.connect(cancel_on_first_progress)
+    cancel_at_first_progress(qtbot, panel)
     click(qtbot, panel.export_button)
     wait_done(qtbot, panel, timeout=120_000)
 

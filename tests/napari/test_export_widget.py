@@ -8,37 +8,18 @@ the only thing replaced.
 from __future__ import annotations
 
 import http.client
-import threading
-import time
 from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
 import tifffile
 from helpers.napari_files import write_tifffile_pyramid
+from helpers.napari_panel import cancel_at_first_progress, click, make_panel, slow_export_panel, wait_done
 from helpers.vivjs import plane_digest
-from qtpy.QtCore import Qt
 
 pytestmark = pytest.mark.napari
 
-LEFT = Qt.MouseButton.LeftButton
 ASSUMED = "assumed µm; set the layer's units to choose another"
-
-
-def make_panel(viewer):
-    """Dock the panel the way the File menu does (napari builds it)."""
-    from napari_viv._napari.manifest import PLUGIN, export_title
-
-    _dock, panel = viewer.window.add_plugin_dock_widget(PLUGIN, export_title())
-    return panel
-
-
-def click(qtbot, button):
-    qtbot.mouseClick(button.native, LEFT)
-
-
-def wait_done(qtbot, panel, timeout=60_000):
-    qtbot.waitUntil(lambda: panel.worker is None, timeout=timeout)
 
 
 def export(qtbot, panel, path, timeout=60_000):
@@ -267,33 +248,11 @@ def test_reorder_with_the_arrows_changes_the_channel_order(make_napari_viewer, q
     assert ome_channel_names(out) == ["c", "a"]
 
 
-def slow_layer_data(shape=(4096, 4096), chunk=256, delay=0.02):
-    """A lazy image whose chunks are slow to compute off the GUI thread."""
-    import dask.array as da
-
-    def fill(block, block_info=None):
-        if threading.current_thread() is not threading.main_thread():
-            time.sleep(delay)
-        return np.full(block.shape, 3, np.uint16)
-
-    base = da.zeros(shape, dtype=np.uint16, chunks=chunk)
-    return base.map_blocks(fill, dtype=np.uint16)
-
-
 def test_cancel_midway_leaves_nothing(make_napari_viewer, qtbot, tmp_path, notifications):
-    viewer = make_napari_viewer()
-    viewer.add_image(slow_layer_data(), name="slow", contrast_limits=(0, 10))
-    panel = make_panel(viewer)
-    panel.tile_size.value = 256
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    panel.output.value = out_dir / "slow.ome.tif"
-
-    def cancel_on_first_progress(value):
-        if value > 0 and panel.cancel_button.enabled:
-            click(qtbot, panel.cancel_button)
-
-    panel.progress.changed.connect(cancel_on_first_progress)
+    panel = slow_export_panel(make_napari_viewer(), out_dir / "slow.ome.tif")
+    cancel_at_first_progress(qtbot, panel)
     click(qtbot, panel.export_button)
     assert not panel.export_button.enabled
     wait_done(qtbot, panel, timeout=120_000)
@@ -309,11 +268,9 @@ def test_closing_the_panel_mid_export_cancels_it(make_napari_viewer, qtbot, tmp_
     from qtpy.QtCore import QThreadPool
 
     viewer = make_napari_viewer()
-    viewer.add_image(slow_layer_data(), name="slow", contrast_limits=(0, 10))
-    panel = make_panel(viewer)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    panel.output.value = out_dir / "slow.ome.tif"
+    panel = slow_export_panel(viewer, out_dir / "slow.ome.tif", tile_size=None)
     started = []
     panel.progress.changed.connect(lambda v: started.append(v) if v > 0 else None)
     click(qtbot, panel.export_button)

@@ -6,16 +6,9 @@ import json
 
 import numpy as np
 import pytest
+from helpers.napari_panel import make_panel
 
 pytestmark = pytest.mark.napari
-
-
-def make_panel(viewer):
-    """Dock the panel the way the File menu does (napari builds it)."""
-    from napari_viv._napari.manifest import PLUGIN, export_title
-
-    _dock, panel = viewer.window.add_plugin_dock_widget(PLUGIN, export_title())
-    return panel
 
 
 def test_ticked_scene_layers_travel_and_unticked_do_not(make_napari_viewer, qtbot, tmp_path):

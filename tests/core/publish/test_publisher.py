@@ -190,6 +190,20 @@ def test_existing_folder_publication_without_overwrite(image, tmp_path):
     assert "--overwrite" in done.stderr and (site / "index.html").read_bytes() == page
 
 
+def _publish_killed_midway(s3, src, bucket):
+    """Publish ``src`` to ``s3://bucket/k`` one file at a time; SIGKILL it once the
+    manifest says a file is complete. Returns the keys it left."""
+    cmd = [sys.executable, "-m", "napari_viv", "publish", str(src), f"s3://{bucket}/k"]
+    cmd += ["--endpoint-url", s3.endpoint, "--jobs", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": SRC})
+    deadline = time.monotonic() + 60
+    while "k/.napari-viv-manifest.json" not in keys(s3, bucket) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.kill()
+    proc.communicate()
+    return keys(s3, bucket)
+
+
 def test_killed_upload_then_rerun_finishes(s3, tmp_path):
     # Two big images, one file at a time: the kill comes once the first is up, while the second goes.
     rng = np.random.default_rng(1)
@@ -202,18 +216,7 @@ def test_killed_upload_then_rerun_finishes(s3, tmp_path):
         for n in ("a", "b")
     ]
     bucket = new_bucket(s3, "lab-killed")
-    env = {**os.environ, "PYTHONPATH": SRC}
-    args = [sys.executable, "-m", "napari_viv", "publish", str(folder), f"s3://{bucket}/k", "--endpoint-url"]
-    proc = subprocess.Popen(
-        [*args, s3.endpoint, "--jobs", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
-    )
-    deadline = time.monotonic() + 60
-    # Kill once the manifest says at least one file is complete.
-    while "k/.napari-viv-manifest.json" not in keys(s3, bucket) and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-    proc.kill()
-    proc.communicate()
-    partial = keys(s3, bucket)
+    partial = _publish_killed_midway(s3, folder, bucket)
     assert partial and "k/index.html" not in partial, partial  # killed before the page: no link yet
     done = run_cli(folder, f"s3://{bucket}/k", "--endpoint-url", s3.endpoint)
     assert done.returncode == 0, done.stderr
@@ -505,16 +508,7 @@ def test_killed_store_upload_then_rerun_finishes(s3, tmp_path):
         format="ome-zarr",
     ).image
     bucket = new_bucket(s3, "zarr-killed")
-    args = [sys.executable, "-m", "napari_viv", "publish", str(big), f"s3://{bucket}/k", "--endpoint-url", s3.endpoint]
-    proc = subprocess.Popen(
-        [*args, "--jobs", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": SRC}
-    )
-    deadline = time.monotonic() + 60
-    while "k/.napari-viv-manifest.json" not in keys(s3, bucket) and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    proc.kill()
-    proc.communicate()
-    partial = keys(s3, bucket)
+    partial = _publish_killed_midway(s3, big, bucket)
     assert partial and "k/index.html" not in partial
     done = run_cli(big, f"s3://{bucket}/k", "--endpoint-url", s3.endpoint)
     assert done.returncode == 0, done.stderr
