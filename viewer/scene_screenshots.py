@@ -60,17 +60,17 @@ def browser_shot(folder: Path, image: str, out: Path, profile: Path) -> None:
     print(f"wrote {out}")
 
 
-def camera(tmp: Path) -> None:
-    """Napari zoomed into the top-left corner, then the same export in the browser."""
+def _tissue_viewer(size: int, channels: int, window: tuple[int, int]):
+    """Open a napari window on a synthetic tissue, its channels additive in their colours."""
     import napari
     import numpy as np
 
     from napari_viv.sample import synthetic_tissue
 
-    data, md = synthetic_tissue(1024, channels=3)
+    data, md = synthetic_tissue(size, channels=channels)
     viewer = napari.Viewer(show=True)
-    viewer.window.resize(900, 700)
-    for c in range(3):
+    viewer.window.resize(*window)
+    for c in range(channels):
         rgb = np.array(md.channel_colors[c]) / 255
         viewer.add_image(
             data[c],
@@ -78,21 +78,33 @@ def camera(tmp: Path) -> None:
             blending="additive",
             colormap=napari.utils.Colormap([[0, 0, 0, 1], [*rgb, 1]], name=f"c{c}"),
         )
-    viewer.scene.camera.center = (0, 220, 260)
-    viewer.scene.camera.zoom = 2.0
-    napari.qt.get_qapp().processEvents()
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    return viewer, data
+
+
+def napari_then_browser(viewer, tmp: Path, scene: str, image: str) -> None:
+    """Save napari's canvas as scene-SCENE-napari.png, every layer with our writer, and our viewer's view of it."""
+    import napari
     from imageio.v3 import imwrite
 
-    imwrite(SHOTS / "scene-camera-napari.png", viewer.screenshot(canvas_only=True, flash=False))
-    print(f"wrote {SHOTS / 'scene-camera-napari.png'}")
-    folder = tmp / "camera"
+    napari.qt.get_qapp().processEvents()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SHOTS / f"scene-{scene}-napari.png"
+    imwrite(shot, viewer.screenshot(canvas_only=True, flash=False))
+    print(f"wrote {shot}")
+    folder = tmp / scene
     folder.mkdir()
     viewer.layers.selection = set(viewer.layers)
-    viewer.layers.save(str(folder / "tissue.ome.tif"), selected=True, plugin="napari-viv")
-    print("view file:", (folder / "tissue.view.json").read_text().splitlines()[-1])
+    viewer.layers.save(str(folder / image), selected=True, plugin="napari-viv")
     viewer.close()
-    browser_shot(folder, "tissue.ome.tif", SHOTS / "scene-camera-browser.png", tmp / "p-camera")
+    browser_shot(folder, image, SHOTS / f"scene-{scene}-browser.png", tmp / f"p-{scene}")
+
+
+def camera(tmp: Path) -> None:
+    """Napari zoomed into the top-left corner, then the same export in the browser."""
+    viewer, _ = _tissue_viewer(1024, 3, (900, 700))
+    viewer.scene.camera.center = (0, 220, 260)
+    viewer.scene.camera.zoom = 2.0
+    napari_then_browser(viewer, tmp, "camera", "tissue.ome.tif")
 
 
 def channels(tmp: Path) -> None:
@@ -112,13 +124,12 @@ def overlays(tmp: Path) -> None:
     import napari
     import numpy as np
     import pandas as pd
-    from imageio.v3 import imwrite
 
     from napari_viv.sample import synthetic_tissue
 
     data, md = synthetic_tissue(512, channels=1)
     viewer = napari.Viewer(show=True)
-    img = viewer.add_image(data[0], name="DAPI", colormap="gray")
+    viewer.add_image(data[0], name="DAPI", colormap="gray")
     rng = np.random.default_rng(1)
     spots = rng.uniform(30, 480, (25, 2))
     viewer.add_points(
@@ -142,16 +153,7 @@ def overlays(tmp: Path) -> None:
         edge_width=4,
     )
     viewer.reset_view()
-    napari.qt.get_qapp().processEvents()
-    imwrite(SHOTS / "scene-overlays-napari.png", viewer.screenshot(canvas_only=True, flash=False))
-    print(f"wrote {SHOTS / 'scene-overlays-napari.png'}")
-    folder = tmp / "overlays"
-    folder.mkdir()
-    viewer.layers.selection = set(viewer.layers)
-    viewer.layers.save(str(folder / "scene.ome.tif"), selected=True, plugin="napari-viv")
-    viewer.close()
-    del img
-    browser_shot(folder, "scene.ome.tif", SHOTS / "scene-overlays-browser.png", tmp / "p-overlays")
+    napari_then_browser(viewer, tmp, "overlays", "scene.ome.tif")
 
 
 def _segmentation(image):
@@ -168,24 +170,10 @@ def _segmentation(image):
 
 def labels(tmp: Path) -> None:
     """Napari zoomed into segmented tissue (filled nuclei, cell contours, text), then our viewer."""
-    import napari
     import numpy as np
     import pandas as pd
-    from imageio.v3 import imwrite
 
-    from napari_viv.sample import synthetic_tissue
-
-    data, md = synthetic_tissue(2048, channels=2)
-    viewer = napari.Viewer(show=True)
-    viewer.window.resize(1000, 760)
-    for c in range(2):
-        rgb = np.array(md.channel_colors[c]) / 255
-        viewer.add_image(
-            data[c],
-            name=md.channel_names[c],
-            blending="additive",
-            colormap=napari.utils.Colormap([[0, 0, 0, 1], [*rgb, 1]], name=f"c{c}"),
-        )
+    viewer, data = _tissue_viewer(2048, 2, (1000, 760))
     nuclei, cells = _segmentation(data[0])
     viewer.add_labels(nuclei, name="nuclei", opacity=0.5)
     cell_layer = viewer.add_labels(cells, name="cells", opacity=1.0)
@@ -202,16 +190,7 @@ def labels(tmp: Path) -> None:
     )
     viewer.scene.camera.center = (0, 1480, 1480)
     viewer.scene.camera.zoom = 4.0
-    napari.qt.get_qapp().processEvents()
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    imwrite(SHOTS / "scene-labels-napari.png", viewer.screenshot(canvas_only=True, flash=False))
-    print(f"wrote {SHOTS / 'scene-labels-napari.png'}")
-    folder = tmp / "labels"
-    folder.mkdir()
-    viewer.layers.selection = set(viewer.layers)
-    viewer.layers.save(str(folder / "tissue.ome.tif"), selected=True, plugin="napari-viv")
-    viewer.close()
-    browser_shot(folder, "tissue.ome.tif", SHOTS / "scene-labels-browser.png", tmp / "p-labels")
+    napari_then_browser(viewer, tmp, "labels", "tissue.ome.tif")
 
 
 def zarr_labels(tmp: Path) -> None:
