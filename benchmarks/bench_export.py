@@ -166,12 +166,12 @@ CHILDREN = {"export": child_export, "export-raw": child_export_raw, "naive": chi
 REPEAT = 1
 
 
-def best_of(measure):
-    """Call ``measure()`` REPEAT times; return the fastest run's report.
+def best_of(measure, repeat=None):
+    """Call ``measure()`` ``repeat`` times (default REPEAT); return the fastest run's report.
 
     Its peak RSS is the highest of all runs.
     """
-    reports = [measure() for _ in range(REPEAT)]
+    reports = [measure() for _ in range(max(1, REPEAT if repeat is None else repeat))]
     best = dict(min(reports, key=lambda r: r["seconds"]))
     best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in reports)
     best["runs"] = [round(r["seconds"], 2) for r in reports]

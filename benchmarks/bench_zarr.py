@@ -31,6 +31,7 @@ default codec, benchmarks/zarr_results_blosc.json for blosc).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -45,7 +46,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(HERE))
 
-from bench_export import Span, ensure_data, hwm_mb, machine, pyramid_levels  # noqa: E402 - the same helpers as the TIFF bench
+from bench_export import Span, best_of, ensure_data, hwm_mb, machine, pyramid_levels  # noqa: E402 - the same helpers as the TIFF bench
 
 TILE = 512
 SHARD = 4096
@@ -242,15 +243,6 @@ def run_child(kind, src, out, arg="", codec="zlib"):
     return report
 
 
-def fastest_child(repeat, *args):
-    """Run ``run_child(*args)`` ``repeat`` times in a row; keep the fastest report (and every round's time)."""
-    reports = [run_child(*args) for _ in range(max(1, repeat))]
-    best = min(reports, key=lambda r: r["seconds"])
-    best["rounds"] = [round(r["seconds"], 3) for r in reports]
-    best["peak_rss_mb_max"] = max(r["peak_rss_mb"] for r in reports)
-    return best
-
-
 def child_main(kind, src, out, arg, codec):
     import importlib
 
@@ -298,7 +290,9 @@ def main():
         "default: napari-viv's Zarr default",
     )
     ap.add_argument("--skip", default="", help="comma-separated runs to leave out")
-    ap.add_argument("--repeat", type=int, default=1, help="runs of each kind; the fastest is kept (default 1)")
+    ap.add_argument(
+        "--repeat", type=int, default=1, help="runs of each kind: the fastest, with the largest peak RSS (default 1)"
+    )
     ap.add_argument(
         "--work",
         type=Path,
@@ -338,12 +332,13 @@ def main():
         if label in skip:
             continue
         out = work / ("floor.json" if kind == "floor" else f"{kind.replace(' ', '_')}_{arg or 'x'}.ome.zarr")
-        results[label] = fastest_child(args.repeat, kind, src, out, arg, codec)
+        results[label] = best_of(functools.partial(run_child, kind, src, out, arg, codec), args.repeat)
         print(label, results[label], flush=True)
     if "4x" not in skip:
         big = ensure_data(args.size * 2)
-        results["napari-viv 0.4 at 4x pixels"] = fastest_child(
-            args.repeat, "napari-viv", big, work / "big.ome.zarr", "0.4", codec
+        big_out = work / "big.ome.zarr"
+        results["napari-viv 0.4 at 4x pixels"] = best_of(
+            lambda: run_child("napari-viv", big, big_out, "0.4", codec), args.repeat
         )
         print("4x", results["napari-viv 0.4 at 4x pixels"], flush=True)
     results["machine"]["loadavg_end"] = os.getloadavg()
