@@ -386,26 +386,40 @@ def array_dtype(meta: dict) -> str:
     return _V2_DTYPES.get(raw.lstrip("<>|="), raw)
 
 
+def _codecs(meta: dict) -> tuple[list[dict], list[dict], dict | None]:
+    """Return an array's codecs as ``{"name", "configuration"}`` dicts, v2 or v3.
+
+    The outer codecs, those that encode each chunk a reader decodes (inside the
+    shards of a sharded array; else the same as the outer), and the sharding
+    configuration or None. A Zarr v2 array's filters and compressor are
+    named by their ``id``.
+    """
+    if meta.get("zarr_format") != 3:
+        configs = [*(meta.get("filters") or []), meta.get("compressor")]
+        codecs = [{"name": str(c.get("id")), "configuration": c} for c in configs if isinstance(c, dict)]
+        return codecs, codecs, None
+    outer = [c for c in meta.get("codecs", []) if isinstance(c, dict)]
+    shard = next((c.get("configuration", {}) for c in outer if c.get("name") == "sharding_indexed"), None)
+    if shard is None:
+        return outer, outer, None
+    return outer, [c for c in shard.get("codecs", []) if isinstance(c, dict)], shard
+
+
 def array_chunks(meta: dict) -> tuple[list[int], set[str], dict | None]:
     """Return the chunk shape a reader decodes, the codec names, and the sharding configuration (or None).
 
-    For a sharded array the chunks are the inner chunks, and the shard shape
-    is stored as ``meta["shape_chunks"]``.
+    For a sharded array the chunks and codecs are the inner ones, and the
+    shard shape is stored as ``meta["shape_chunks"]``.
     """
+    _, inner, shard = _codecs(meta)
+    names = {str(c.get("name")) for c in inner}
     if meta.get("zarr_format") != 3:
-        compressor = meta.get("compressor")
-        names = {str(f.get("id")) for f in (meta.get("filters") or []) if isinstance(f, dict)}
-        if isinstance(compressor, dict):
-            names.add(str(compressor.get("id")))
         return list(meta.get("chunks", [])), names, None
     grid = list(meta.get("chunk_grid", {}).get("configuration", {}).get("chunk_shape", []))
-    codecs = [c for c in meta.get("codecs", []) if isinstance(c, dict)]
-    shard = next((c.get("configuration", {}) for c in codecs if c.get("name") == "sharding_indexed"), None)
     if shard is None:
-        return grid, {str(c.get("name")) for c in codecs}, None
+        return grid, names, None
     meta["shape_chunks"] = grid
-    inner = {str(c.get("name")) for c in shard.get("codecs", []) if isinstance(c, dict)}
-    return list(shard.get("chunk_shape", grid)), inner, shard
+    return list(shard.get("chunk_shape", grid)), names, shard
 
 
 def _blosc_cnames(meta: dict) -> set[str]:
@@ -418,15 +432,9 @@ def _blosc_cnames(meta: dict) -> set[str]:
     >>> _blosc_cnames({"zarr_format": 3, "codecs": [{"name": "zstd", "configuration": {"level": 1}}]})
     set()
     """
-    if meta.get("zarr_format") != 3:
-        configs = [meta.get("compressor"), *(meta.get("filters") or [])]
-        blosc = [c for c in configs if isinstance(c, dict) and c.get("id") == "blosc"]
-    else:
-        outer = [c for c in meta.get("codecs", []) if isinstance(c, dict)]
-        shard: dict = next((c.get("configuration", {}) for c in outer if c.get("name") == "sharding_indexed"), {})
-        codecs = outer + [c for c in shard.get("codecs", []) if isinstance(c, dict)]
-        blosc = [c.get("configuration", {}) for c in codecs if c.get("name") == "blosc"]
-    return {str(c["cname"]) for c in blosc if isinstance(c, dict) and "cname" in c}
+    outer, inner, _ = _codecs(meta)
+    configs = [c.get("configuration") for c in outer + inner if c.get("name") == "blosc"]
+    return {str(c["cname"]) for c in configs if isinstance(c, dict) and "cname" in c}
 
 
 def _shard_index_ok(shard: dict) -> bool:
