@@ -2,10 +2,10 @@
 
 For a LuCa-like image (7 x SIZE x SIZE uint16, see make_luca_like.py) it
 writes the same pyramid (2x2 levels down to one 512-px tile, 512-px
-single-plane chunks, one codec for every run: ``--codec zlib`` (zlib level 1,
-napari-viv's Zarr default and the default here) or ``--codec blosc`` (Blosc
-zstd level 1 with bit-shuffle)) with, each in a fresh Python process so peak
-RSS is per run:
+single-plane chunks, one codec for every run: ``--codec blosc`` (Blosc zstd
+level 1 with bit-shuffle and 256 KiB blocks, napari-viv's Zarr default and
+the default here) or ``--codec zlib`` (zlib level 1)) with, each in a fresh
+Python process so peak RSS is per run:
 
 * napari-viv 0.4 / 0.5 - ``open_image(.npy)`` + ``export_pyramid(format="ome-zarr")``
   (what ``napari-viv convert in.npy out.ome.zarr`` does; 0.5 with 4096-px shards)
@@ -17,15 +17,21 @@ RSS is per run:
 * floor       - every tile of every level already in RAM, encoded with the same
   codec by a thread pool on all cores; no reading, downsampling or writing
 * floor with files - the same, each encoded chunk also written to its own
-  file in the NGFF 0.4 layout: what any writer of this store must do
-  besides reading and halving the image
+  file in the NGFF 0.4 layout (folders made once, one open/write/close per
+  chunk): what any writer of this store must do besides reading and halving
+* reading and halving - no encoding or writing: every level-0 pixel read
+  once from the memory map and halved down the levels (napari-viv's own
+  2 x 2 means, a channel per thread). With the floor with files it gives
+  the least CPU time any writer of this store spends:
+  CPU(floor with files) + CPU(reading and halving)
 
 at SIZE, and napari-viv 0.4 again at 2*SIZE (4x the pixels) for its peak RSS.
-Prints a Markdown table and JSON (to benchmarks/zarr_results.json for the
-default codec, benchmarks/zarr_results_blosc.json for blosc).
+Prints a Markdown table and JSON (benchmarks/zarr_results.json for the
+default codec, zarr_results_zlib.json for zlib; ``--tag T`` adds ``_T``).
 
-    python benchmarks/bench_zarr.py --size 4096                  # zlib:1 for all
-    python benchmarks/bench_zarr.py --size 4096 --codec blosc    # blosc zstd:1 for all
+    python benchmarks/bench_zarr.py --size 4096 --repeat 3                                   # stores on this disk
+    python benchmarks/bench_zarr.py --size 4096 --repeat 3 --work /dev/shm/zarr_out --tag tmpfs
+    python benchmarks/bench_zarr.py --size 4096 --repeat 3 --codec zlib                      # zlib:1 for all
 """
 
 from __future__ import annotations
@@ -178,6 +184,21 @@ def child_floor(src, out, _, codec):
     return span.result()
 
 
+def _chunk_writer(root: Path, keys):
+    """Make the chunk folders of ``keys`` once; give a function writing one chunk's bytes under its key."""
+    for folder in {os.path.dirname(k) for k in keys}:
+        os.makedirs(root / folder, exist_ok=True)
+
+    def write(key, data):
+        fd = os.open(root / key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+
+    return write
+
+
 def child_floor_files(src, out, _, codec):
     """Time the floor plus the store's files: encode every chunk and write it to its own file (NGFF 0.4 layout)."""
     from concurrent.futures import ThreadPoolExecutor
@@ -186,18 +207,33 @@ def child_floor_files(src, out, _, codec):
 
     tiles = _pyramid_tiles(src)
     enc = choose_codec(CODECS[codec], tiles[0][1].dtype, container="zarr")
-    root = Path(out)
-
-    def store(item):
-        key, tile = item
-        path = root / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(enc.encode(tile))
 
     with ThreadPoolExecutor(os.cpu_count()) as pool:
         list(pool.map(enc.encode, [t for _, t in tiles[:64]]))  # warm up the pool and the codec
         with Span() as span:
-            list(pool.map(store, tiles))
+            write = _chunk_writer(Path(out), [k for k, _ in tiles])
+            list(pool.map(lambda item: write(item[0], enc.encode(item[1])), tiles))
+    return span.result()
+
+
+def child_read_halve(src, out, _, codec):
+    """Time reading and halving alone: every level-0 pixel read once from the memory map, every level halved."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from napari_viv.write.downsample import halve
+
+    mapped = np.load(src, mmap_mode="r")
+    nlevels = _nlevels(mapped.shape[-1])
+
+    def channel(c):  # napari-viv's own 2 x 2 means, straight from the memory map, down to one tile
+        level = mapped[c]
+        for _ in range(1, nlevels):
+            level = halve(level)
+        return level.shape
+
+    with ThreadPoolExecutor(os.cpu_count()) as pool, Span() as span:
+        list(pool.map(channel, range(mapped.shape[0])))
+    Path(out).write_text(json.dumps({"bytes": 0}))
     return span.result()
 
 
@@ -207,6 +243,7 @@ CHILDREN = {
     "ngff-zarr": child_ngff_zarr,
     "floor": child_floor,
     "floor with files": child_floor_files,
+    "reading and halving": child_read_halve,
 }
 
 
@@ -270,9 +307,10 @@ def seed_luca(codec, work):
     shutil.rmtree(work, ignore_errors=True)
 
 
-def _results_name(stem: str, codec: str) -> str:
-    """``stem.json`` for napari-viv's default codec, ``stem_CODEC.json`` for another."""
-    return f"{stem}.json" if codec == default_codec() else f"{stem}_{codec}.json"
+def _results_name(stem: str, codec: str, tag: str = "") -> str:
+    """``stem[_TAG].json`` for napari-viv's default codec, ``stem_CODEC[_TAG].json`` for another."""
+    name = stem if codec == default_codec() else f"{stem}_{codec}"
+    return f"{name}_{tag}.json" if tag else f"{name}.json"
 
 
 def main():
@@ -299,6 +337,7 @@ def main():
         default=HERE / "data" / "zarr_out",
         help="folder for the stores (e.g. /dev/shm/zarr_out to leave the disk's file system out)",
     )
+    ap.add_argument("--tag", default="", help="suffix of the results file, e.g. tmpfs: zarr_results_tmpfs.json")
     ap.add_argument("--seed-luca", action="store_true", help="napari-viv 0.4 and 0.5 at 7 x 12480 x 17280 only")
     args = ap.parse_args()
     codec = args.codec or default_codec()
@@ -319,6 +358,7 @@ def main():
         ("ngff-zarr", "ngff-zarr", ""),
         ("floor", "floor", ""),
         ("floor with files", "floor with files", ""),
+        ("reading and halving", "reading and halving", ""),
     ]
     results = {
         "machine": machine(),
@@ -331,7 +371,11 @@ def main():
     for label, kind, arg in runs:
         if label in skip:
             continue
-        out = work / ("floor.json" if kind == "floor" else f"{kind.replace(' ', '_')}_{arg or 'x'}.ome.zarr")
+        out = work / (
+            f"{kind.replace(' ', '_')}.json"
+            if kind in ("floor", "reading and halving")
+            else f"{kind.replace(' ', '_')}_{arg or 'x'}.ome.zarr"
+        )
         results[label] = best_of(functools.partial(run_child, kind, src, out, arg, codec), args.repeat)
         print(label, results[label], flush=True)
     if "4x" not in skip:
@@ -342,14 +386,14 @@ def main():
         )
         print("4x", results["napari-viv 0.4 at 4x pixels"], flush=True)
     results["machine"]["loadavg_end"] = os.getloadavg()
-    (HERE / _results_name("zarr_results", codec)).write_text(json.dumps(results, indent=2) + "\n")
+    (HERE / _results_name("zarr_results", codec, args.tag)).write_text(json.dumps(results, indent=2) + "\n")
     print(f"codec: {CODECS[codec]} for every run")
     print("| run | wall s | CPU s | peak RSS MB | size / raw | load before |")
     print("|---|---|---|---|---|---|")
     for label, r in results.items():
         if isinstance(r, dict) and "seconds" in r:
             print(
-                f"| {label} | {r['seconds']:.1f} | {r['cpu_s']:.1f} | {r['peak_rss_mb']:.0f} | "
+                f"| {label} | {r['seconds']:.2f} | {r['cpu_s']:.2f} | {r['peak_rss_mb']:.0f} | "
                 f"{r['bytes'] / r['raw_bytes']:.3f} | {r['load_before']} |"
             )
     shutil.rmtree(work, ignore_errors=True)
