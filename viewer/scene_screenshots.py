@@ -9,6 +9,9 @@ in a browser window of another size (scene-camera-browser.png).
 (scene-12-channels.png). ``overlays``: napari points and shapes over a tissue,
 in napari and in our viewer (scene-overlays-napari.png, scene-overlays-browser.png).
 ``panel``: the Export to Viv panel with its scene tick boxes (scene-export-panel.png).
+``progress``: that panel exporting a tissue with its nuclei, caught while the
+nuclei's label pyramid is written after the image, on the one progress bar
+(scene-export-progress.png).
 ``labels``: napari zoomed into a segmented tissue, its nuclei as filled labels, the
 cells as contours and text on detections (scene-labels-napari.png), and our viewer
 opening that export, as sharp as the finest level (scene-labels-browser.png).
@@ -260,6 +263,38 @@ def panel(tmp: Path) -> None:
     viewer.close()
 
 
+def progress(tmp: Path) -> None:
+    """Show the panel exporting a tissue and its nuclei, caught while the labels' pyramid is written."""
+    import napari
+
+    from napari_viv._napari.manifest import PLUGIN, export_title  # noqa: PLC2701 - our own package
+
+    viewer, data = _tissue_viewer(2048, 2, (1200, 900))
+    nuclei, _cells = _segmentation(data[0])
+    viewer.add_labels(nuclei, name="nuclei", opacity=0.5)
+    _dock, widget = viewer.window.add_plugin_dock_widget(PLUGIN, export_title())
+    widget.tile_size.value = 256
+    widget.output.value = str(tmp / "tissue.ome.tif")
+    image_tiles = widget.plan.ntiles  # the bar's length before the export starts: the image's tiles
+    shot = SHOTS / "scene-export-progress.png"
+    taken = []
+
+    def catch(value):  # the first value past the image's tiles: the labels are being written
+        if not taken and image_tiles < value < widget.progress.max:
+            taken.append(value)
+            widget.native.widget().grab().save(str(shot))
+
+    widget.progress.changed.connect(catch)
+    app = napari.qt.get_qapp()
+    assert widget.start_export()
+    while widget.worker is not None:
+        app.processEvents()
+    if not taken:
+        raise SystemExit(f"the labels' progress was never seen ({widget.status.value})")
+    print(f"wrote {shot} at {taken[0]} of {widget.progress.max} tiles ({image_tiles} of them the image's)")
+    viewer.close()
+
+
 def main(which: list[str]) -> None:
     """Take the screenshots named in ``which`` (all when empty)."""
     steps = {
@@ -269,6 +304,7 @@ def main(which: list[str]) -> None:
         "labels": labels,
         "zarr-labels": zarr_labels,
         "panel": panel,
+        "progress": progress,
     }
     with tempfile.TemporaryDirectory() as tmp:
         for name in which or list(steps):

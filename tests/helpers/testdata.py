@@ -15,3 +15,13 @@ def rand(shape, dtype, seed=0, spread=1000):
         return (rng.standard_normal(shape) * spread).astype(dt)
     info = np.iinfo(dt)
     return rng.integers(info.min, info.max, shape, dtype=dt, endpoint=True)
+
+
+def pyramid_tiles(planes, height, width, tile):
+    """Count the tiles of a pyramid of ``planes`` planes: each level halved (floor) until one tile holds it."""
+    n = 0
+    while True:
+        n += planes * -(-height // tile) * -(-width // tile)
+        if height <= tile and width <= tile:
+            return n
+        height, width = height // 2, width // 2

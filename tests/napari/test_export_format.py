@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 from helpers.napari_panel import cancel_at_first_progress, click, make_panel, slow_export_panel, wait_done
+from helpers.testdata import pyramid_tiles
 from helpers.zarr_judges import judge_models, judge_reference_reader, reference_pixels
 
 pytestmark = pytest.mark.napari
@@ -72,6 +73,9 @@ def test_store_export_with_labels_progress_and_viewing(make_napari_viewer, qtbot
     store = tmp_path / "panel.ome.zarr"
     assert "Saved panel.ome.zarr" in panel.status.value, panel.status.value
     assert values and values == sorted(values) and values[-1] == panel.progress.max
+    # one bar over the image's tiles and then the labels' (2 channels, 1 label plane)
+    assert panel.progress.max == pyramid_tiles(2, 600, 500, 256) + pyramid_tiles(1, 600, 500, 256)
+    assert any(pyramid_tiles(2, 600, 500, 256) < v < panel.progress.max for v in values)
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("napari")) == [
         "panel.ome.zarr",
         "panel.view.json",

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 from helpers.napari_panel import make_panel
+from helpers.testdata import pyramid_tiles
 
 pytestmark = pytest.mark.napari
 
@@ -50,3 +51,65 @@ def test_bad_scene_layer_stops_the_panel_before_writing(make_napari_viewer, tmp_
     assert panel.start_export() is False
     assert "half labels" in panel.status.value
     assert list(tmp_path.iterdir()) == []
+
+
+def _tissue_with_cells(viewer):
+    viewer.add_image(np.full((600, 500), 7, np.uint16), name="tissue")
+    cells = np.zeros((600, 500), np.uint16)
+    cells[100:300, 50:250] = 12
+    return viewer.add_labels(cells, name="cells")
+
+
+def test_the_label_pyramids_share_the_progress_bar_with_the_image(make_napari_viewer, qtbot, tmp_path):
+    viewer = make_napari_viewer()
+    _tissue_with_cells(viewer)
+    panel = make_panel(viewer)
+    panel.tile_size.value = 256
+    panel.output.value = str(tmp_path / "scene.ome.tif")
+    values = []
+    panel.progress.changed.connect(values.append)
+    assert panel.start_export()
+    qtbot.waitUntil(lambda: panel.worker is None, timeout=60_000)
+
+    assert "Saved" in panel.status.value, panel.status.value
+    image = pyramid_tiles(1, 600, 500, 256)
+    # the labels' pyramid (written with the default 512-px tiles) after the image's
+    assert panel.progress.max == image + pyramid_tiles(1, 600, 500, 512)
+    assert values == sorted(values) and values[-1] == panel.progress.max
+    assert any(image < v < panel.progress.max for v in values)  # the labels' tiles move the bar on
+
+
+def test_cancelling_once_the_image_is_written_stops_its_label_pyramids_and_leaves_nothing(make_napari_viewer, tmp_path):
+    import threading
+
+    from napari_viv._napari.export_run import run_export
+    from napari_viv._napari.scene_panel import run_export_with_scene
+
+    viewer = make_napari_viewer()
+    cells = _tissue_with_cells(viewer)
+    cancel = threading.Event()
+    image = pyramid_tiles(1, 600, 500, 256)
+    seen = []
+
+    class Relay:  # the panel's relay: here it presses Cancel as the image's last tile is in
+        class progressed:  # noqa: N801 - the relay's signal, as the panel's QObject names it
+            @staticmethod
+            def emit(done, total):
+                seen.append((done, total))
+                if done >= image:
+                    cancel.set()
+
+    status, text = run_export_with_scene(
+        run_export,
+        viewer.layers["tissue"].data,
+        tmp_path / "scene.ome.tif",
+        {"tile_size": 256, "axes": "YX"},
+        Relay,
+        cancel,
+        (None, [cells.as_layer_data_tuple()]),
+        "YX",
+    )
+    assert status == "cancelled", text
+    assert (image, image + pyramid_tiles(1, 600, 500, 512)) in seen  # the image was complete; its labels were not
+    assert not any(done > image for done, _ in seen)
+    assert list(tmp_path.iterdir()) == []  # the image, its offsets and view went too

@@ -126,7 +126,23 @@ def _contour(meta: dict) -> int:
     return int(getattr(layer, "contour", 0) or 0)
 
 
-def export_labels(target: Path, labels: list, axes: str) -> tuple[list[Path], list[dict]]:
+#: How a Labels layer's pyramid is written beside the image: nearest-pixel levels.
+LABEL_EXPORT = {"downsample": "nearest"}
+
+
+def label_tiles(labels: list, axes: str) -> list[int]:
+    """Count the tiles :func:`export_labels` writes for each of ``labels`` (for one progress bar with the image's)."""
+    from ..write.plan import ExportOptions, plan_export
+
+    return [
+        plan_export([arr], ExportOptions(axes=lab_axes, **LABEL_EXPORT), subject=name).ntiles  # type: ignore[arg-type]
+        for name, lab_axes, arr, _, _ in _each_label(labels, axes)
+    ]
+
+
+def export_labels(
+    target: Path, labels: list, axes: str, *, progress=None, cancel=None
+) -> tuple[list[Path], list[dict]]:
     """Write each Labels layer as a pyramid beside ``target``; return the files and view entries.
 
     Parameters
@@ -137,6 +153,10 @@ def export_labels(target: Path, labels: list, axes: str) -> tuple[list[Path], li
         The Labels ``LayerData`` (already checked).
     axes : str
         The image's axes; the labels take them without C.
+    progress : callable, optional
+        ``progress(done_tiles, total_tiles)`` over all the layers' tiles.
+    cancel : callable, optional
+        Polled; returning true stops with :class:`napari_viv.errors.Cancelled`.
 
     Returns
     -------
@@ -146,13 +166,19 @@ def export_labels(target: Path, labels: list, axes: str) -> tuple[list[Path], li
     from ..naming import labels_path
     from ..write.writer import export_pyramid
 
+    counts = label_tiles(labels, axes) if progress is not None else [0] * len(labels)
+    total, before = sum(counts), 0  # before: tiles of the layers already written
     written: list[Path] = []
     entries = []
     for i, (name, lab_axes, arr, level0, meta) in enumerate(_each_label(labels, axes)):
         path = labels_path(target, i)
-        result = export_pyramid(arr, path, axes=lab_axes, name=name, downsample="nearest", overwrite=True)
+        report = None if progress is None else (lambda done, _of, b=before: progress(b + done, total))
+        result = export_pyramid(
+            arr, path, axes=lab_axes, name=name, overwrite=True, progress=report, cancel=cancel, **LABEL_EXPORT
+        )
         written += [p for p in result.paths if p.exists()]
         entries.append(_entry(path.name, name, meta, level0))
+        before += counts[i]
     return written, entries
 
 

@@ -217,7 +217,16 @@ def labels_into_store(target, prepared: tuple, axes: str | None) -> tuple[dict, 
     return {"labels": images}, (sidecar, []), entries
 
 
-def publish_scene(target, prepared: tuple, axes: str | None, written: Sequence, entries: Sequence[dict] = ()) -> list:
+def publish_scene(
+    target,
+    prepared: tuple,
+    axes: str | None,
+    written: Sequence,
+    entries: Sequence[dict] = (),
+    *,
+    progress=None,
+    cancel=None,
+) -> list:
     """Write the labels pyramids (and their view-file entries) and the points/shapes sidecar.
 
     On any failure everything the export wrote is removed, so nothing half-written stays.
@@ -234,6 +243,8 @@ def publish_scene(target, prepared: tuple, axes: str | None, written: Sequence, 
         The image export's files.
     entries : sequence of dict, optional
         View-file ``labels`` entries of labels already written (inside a store).
+    progress, cancel : callable, optional
+        For the label pyramids, as :func:`.labels.export_labels` takes them.
 
     Returns
     -------
@@ -250,7 +261,7 @@ def publish_scene(target, prepared: tuple, axes: str | None, written: Sequence, 
     entries = list(entries)
     try:
         if labels:
-            files, more = export_labels(Path(target), labels, axes or "YX")
+            files, more = export_labels(Path(target), labels, axes or "YX", progress=progress, cancel=cancel)
             added += files
             entries += more
         if entries:

@@ -83,18 +83,50 @@ def run_export_with_scene(run, data, path, options, relay, cancel_event, prepare
     tuple
         ``(status, value)`` as ``run`` returns, with the scene's files added.
     """
-    from ..errors import NapariVivError
+    from ..errors import Cancelled, NapariVivError
     from ..text import one_line
+    from .labels import label_tiles
     from .scene import labels_into_store, publish_scene
 
     try:
         extra, prepared, entries = labels_into_store(path, prepared, axes)
+        # an OME-TIFF's label pyramids are written after the image: one bar over both
+        image = _Progress(relay, after=sum(label_tiles(prepared[1], axes or "YX")) if prepared[1] else 0)
     except NapariVivError as exc:
         return "error", one_line(exc)
-    status, value = run(data, path, {**options, **extra}, relay, cancel_event)
+    status, value = run(data, path, {**options, **extra}, image, cancel_event)
     if status != "done" or (prepared[0] is None and not prepared[1] and not entries):
         return status, value
     try:
-        return status, value + [str(p) for p in publish_scene(path, prepared, axes, value, entries)]
+        added = publish_scene(
+            path, prepared, axes, value, entries, progress=image.after_image, cancel=cancel_event.is_set
+        )
+    except Cancelled as exc:
+        return "cancelled", str(exc)
     except (NapariVivError, OSError) as exc:
         return "error", one_line(exc)
+    return status, value + [str(p) for p in added]
+
+
+class _Progress:
+    """The panel's progress relay for an image followed by ``after`` tiles of label pyramids.
+
+    The export reports through it as through the relay (``progressed.emit``),
+    with the labels' tiles added to its total; :meth:`after_image` then
+    reports the labels' tiles after the image's.
+    """
+
+    def __init__(self, relay, after: int) -> None:
+        self.relay, self.after = relay, after
+        self.image = 0  # the image's tiles, as the export last reported them
+
+    @property
+    def progressed(self):
+        return self
+
+    def emit(self, done: int, total: int) -> None:
+        self.image = total
+        self.relay.progressed.emit(done, total + self.after)
+
+    def after_image(self, done: int, _total: int) -> None:
+        self.relay.progressed.emit(self.image + done, self.image + self.after)

@@ -32,7 +32,7 @@ from .plan import ExportOptions, PyramidPlan, plan_export
 from .sink import TileSink
 from .stream import Tuning, run_stream
 from .tiffsink import TiffSink
-from .zarrlabels import LabelImage, check_label_images, write_labels
+from .zarrlabels import LabelImage, check_label_images, plan_labels, write_labels
 from .zarrsink import SHARD_TILES, ZarrSink
 
 
@@ -173,7 +173,8 @@ def export_pyramid(
     overwrite : bool, default False
         Replace an existing output instead of refusing.
     progress : callable, optional
-        ``progress(done_tiles, total_tiles)``, called on the calling thread.
+        ``progress(done_tiles, total_tiles)``, called on the calling thread; the
+        tiles of ``labels`` count too (they are written after the image's).
     cancel : callable, optional
         Polled; returning true stops the export with :class:`Cancelled`.
     copy_level0 : EncodedTiles, optional
@@ -258,7 +259,10 @@ def export_pyramid(
     sink = _sink(plan, out_path, md, what, zarr=zarr, ngff=options.ngff, shard_tiles=shard_tiles, overwrite=overwrite)
     workers = int(workers) if workers else cpu_count()
     if labels:
-        _add_labels(sink, labels, md, options, workers=workers, cancel=cancel, tuning=tuning, what=what)
+        # the labels are written after the image: one progress over the tiles of both
+        progress = _add_labels(
+            sink, labels, md, options, workers=workers, progress=progress, cancel=cancel, tuning=tuning, what=what
+        )
     with sink:
         run_stream(
             plan,
@@ -282,11 +286,25 @@ def export_pyramid(
     )
 
 
-def _add_labels(sink: TileSink, labels, md: ImageMetadata, options: ExportOptions, *, what: str, **stream) -> None:
-    """Have the store's sink write ``labels`` into its ``labels/`` group before it is published."""
+def _add_labels(
+    sink: TileSink, labels, md: ImageMetadata, options: ExportOptions, *, what: str, progress=None, **stream
+):
+    """Have the store's sink write ``labels`` into its ``labels/`` group before it is published.
+
+    Returns the progress callback for the image: ``progress`` counting the
+    labels' tiles in the total, so the one progress runs over both (None
+    without ``progress``).
+    """
     if not isinstance(sink, ZarrSink):
         raise NapariVivError("label images go into an OME-Zarr store, not an OME-TIFF", subject=what)
     check_label_images(labels)
+    image = sink.plan.ntiles
+    labelled = sum(
+        p.ntiles
+        for p in plan_labels(
+            labels, version=options.ngff, tile_size=sink.plan.tile_size, compression=options.compression
+        )
+    )
     sink.before_publish = functools.partial(
         write_labels,
         labels=labels,
@@ -294,8 +312,10 @@ def _add_labels(sink: TileSink, labels, md: ImageMetadata, options: ExportOption
         version=options.ngff,
         tile_size=sink.plan.tile_size,
         compression=options.compression,
+        progress=None if progress is None else (lambda done, _of: progress(image + done, image + labelled)),
         **stream,
     )
+    return None if progress is None else (lambda done, _of: progress(done, image + labelled))
 
 
 def _shard_tiles(shard_size, tile_size: int, what: str) -> int:

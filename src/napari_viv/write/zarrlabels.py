@@ -15,6 +15,7 @@ and its labels appear together or not at all.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -83,6 +84,31 @@ def check_label_images(labels: Sequence[LabelImage]) -> None:
             raise NapariVivError(f"axes {label.axes!r} do not fit its {len(label.data.shape)}-D data", subject=name)
 
 
+def plan_labels(
+    labels: Sequence[LabelImage], *, version: str = "0.4", tile_size: int = 512, compression: str | None = None
+) -> list:
+    """Plan each label image's pyramid as :func:`write_labels` writes it (nearest-neighbour levels).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [plan.ntiles for plan in plan_labels([LabelImage("cells", np.zeros((100, 100), np.uint8), "YX")], tile_size=64)]
+    [5]
+    """
+    plans = []
+    for label in labels:
+        options = ExportOptions(
+            axes=label.axes,
+            tile_size=tile_size,
+            compression=compression,
+            downsample="nearest",
+            format="ome-zarr",
+            ngff=version,
+        )
+        plans.append(plan_export([label.data], options, subject=label.name))
+    return plans
+
+
 def write_labels(
     root: Path,
     labels: Sequence[LabelImage],
@@ -92,6 +118,7 @@ def write_labels(
     tile_size: int = 512,
     compression: str | None = None,
     workers: int = 1,
+    progress: Callable[[int, int], object] | None = None,
     cancel: Callable[[], bool] | None = None,
     tuning: Tuning | None = None,
 ) -> list[Path]:
@@ -113,6 +140,8 @@ def write_labels(
         A Zarr codec (default: the Zarr default).
     workers : int, default 1
         Encoding threads.
+    progress : callable, optional
+        ``progress(done_tiles, total_tiles)`` over all the label images' tiles.
     cancel : callable, optional
         Polled; returning true stops with :class:`napari_viv.errors.Cancelled`.
     tuning : Tuning, optional
@@ -134,27 +163,32 @@ def write_labels(
     {'labels': ['cells']}
     """
     check_label_images(labels)
+    plans = plan_labels(labels, version=version, tile_size=tile_size, compression=compression)
+    total = sum(plan.ntiles for plan in plans)
     group = root / naming.ZARR_LABELS_GROUP
     group.mkdir(exist_ok=True)
     written = []
-    for label in labels:
-        options = ExportOptions(
-            axes=label.axes,
-            tile_size=tile_size,
-            compression=compression,
-            downsample="nearest",
-            format="ome-zarr",
-            ngff=version,
-        )
-        plan = plan_export([label.data], options, subject=label.name)
+    before = 0  # tiles of the label images already written
+    for label, plan in zip(labels, plans, strict=True):
         attrs = label_attributes(plan, metadata, name=label.name, colors=dict(label.colors), version=version)
         path = naming.store_label_path(root, label.name)
+        report = None
+        if progress is not None:
+            report = functools.partial(_report, progress, before, total)
         with ZarrSink(plan, path, attrs, version=version) as sink:
-            run_stream(plan, [label.data], sink, workers=workers, cancel=cancel, tuning=tuning or Tuning())
+            run_stream(
+                plan, [label.data], sink, workers=workers, progress=report, cancel=cancel, tuning=tuning or Tuning()
+            )
             sink.commit(None)
         written.append(path)
+        before += plan.ntiles
     _write_group(group, labels_group_attributes([label.name for label in labels], version), version)
     return written
+
+
+def _report(progress: Callable[[int, int], object], before: int, total: int, done: int, _of: int) -> None:
+    """Report one label image's ``done`` tiles as part of all label images' ``total``."""
+    progress(before + done, total)
 
 
 def _write_group(folder: Path, attrs: dict, version: str) -> None:

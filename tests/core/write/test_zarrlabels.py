@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers.testdata import rand
+from helpers.testdata import pyramid_tiles, rand
 
 from napari_viv.errors import Cancelled, NapariVivError
 from napari_viv.write.writer import export_pyramid
@@ -140,6 +140,27 @@ def test_a_failing_or_cancelled_label_leaves_nothing_and_keeps_the_old_store(tmp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.ome.zarr"]
     assert not (target / "labels").exists()
     np.testing.assert_array_equal(zarr.open_array(str(old.image / "0"), mode="r")[...], np.full((64, 64), 3))
+
+
+def test_progress_runs_over_the_image_and_its_labels_tiles(tmp_path):
+    calls = []
+    labels = [
+        LabelImage("cells", label_ids((300, 410)), "YX"),
+        LabelImage("nuclei", label_ids((300, 410), seed=2), "YX"),
+    ]
+    export_pyramid(
+        rand((2, 300, 410), "uint16"),
+        tmp_path / "a.ome.zarr",
+        tile_size=64,
+        labels=labels,
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    image, labelled = pyramid_tiles(2, 300, 410, 64), pyramid_tiles(2, 300, 410, 64)  # 2 channels; 2 one-plane labels
+    assert {t for _, t in calls} == {image + labelled}
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    assert calls[-1] == (image + labelled, image + labelled)
+    assert any(d == image for d, _ in calls)  # the image's last tile, before the labels'
+    assert any(image < d < image + labelled for d, _ in calls)  # the labels' tiles move it on
 
 
 @pytest.mark.node
