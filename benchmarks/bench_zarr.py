@@ -69,7 +69,9 @@ def _nlevels(size: int) -> int:
 
 
 #: --codec: napari-viv's compression spec for each choice (the same codec the peers get).
-CODECS = {"zlib": "zlib:1", "blosc": "blosc-zstd:1"}
+#: blosc3 and blosc5 (Blosc zstd at levels 3 and 5) show how the ratios to the peer and
+#: to the floor move as the codec costs more.
+CODECS = {"zlib": "zlib:1", "blosc": "blosc-zstd:1", "blosc3": "blosc-zstd:3", "blosc5": "blosc-zstd:5"}
 
 
 def default_codec() -> str:
@@ -324,8 +326,8 @@ def main():
         "--codec",
         choices=sorted(CODECS),
         default=None,
-        help="the codec of every run: zlib (zlib:1) or blosc (blosc zstd:1, bit-shuffle); "
-        "default: napari-viv's Zarr default",
+        help="the codec of every run: zlib (zlib:1), blosc (blosc zstd:1, bit-shuffle), blosc3 or blosc5 "
+        "(blosc zstd:3 or :5); default: napari-viv's Zarr default",
     )
     ap.add_argument("--skip", default="", help="comma-separated runs to leave out")
     ap.add_argument(
