@@ -88,7 +88,7 @@ def _colors(meta: dict, data) -> dict[str, list[int]]:
 
 
 def _each_label(labels: list, axes: str):
-    """Yield ``(name, label axes, lazy unsigned ids, level 0 in memory, meta)`` per Labels layer."""
+    """Yield ``(name, label axes, lazy unsigned ids, level 0 as the layer has it, meta)`` per Labels layer."""
     for i, (data, meta, _) in enumerate(labels):
         level0 = data[0] if meta.get("multiscale") else data
         name = str(meta.get("name") or f"labels {i}")
@@ -97,14 +97,14 @@ def _each_label(labels: list, axes: str):
             arr = _label_dtype(level0)
         except NapariVivError as exc:
             raise exc.about(name) from None
-        yield name, lab_axes, arr, np.asarray(level0), meta
+        yield name, lab_axes, arr, level0, meta
 
 
 def _entry(file: str, name: str, meta: dict, level0) -> dict[str, Any]:
     """Build the view file's ``labels`` entry of one layer: where it is and how napari showed it."""
     entry: dict[str, Any] = {"file": file, "name": name, "opacity": float(meta.get("opacity", 0.7))}
     entry.update(visible=bool(meta.get("visible", True)), contour=_contour(meta))
-    entry["colors"] = _colors(meta, level0)
+    entry["colors"] = _colors(meta, np.asarray(level0))  # only here is level 0 read into memory
     return entry
 
 
