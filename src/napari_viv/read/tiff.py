@@ -27,6 +27,7 @@ from ..system import cpu_count
 from ..text import one_line
 from .image import SourceImage
 from .planar_jpeg import PlanarJpegLevel, is_planar_jpeg
+from .rawtiles import RawTiles
 from .tiff_metadata import tiff_metadata
 from .tiff_series import ASSOCIATED, Entry, image_entries, legacy_levels
 
@@ -340,6 +341,15 @@ def _tiff_level(tif, path, entry, k, lvl, name, streaming=False):
         if streaming:
             return MemmapWindow(mm)
         return from_memmap(mm, memmap_chunks(lvl.axes, lvl.shape), name)
+    if RawTiles.takes(tif, lvl):  # uncompressed tiles: read straight from the file
+        tiles = RawTiles(path, lvl)
+        if streaming:
+            return tiles
+        import dask.array as da
+
+        meta = np.empty((0,) * tiles.ndim, tiles.dtype)
+        chunks = _dask_chunks(lvl.axes, tiles.chunks, tiles.shape)
+        return da.from_array(tiles, chunks=chunks, name=name, lock=False, fancy=False, asarray=False, meta=meta)
     import zarr
 
     # Decoding threads pay off for compressed tiles only; uncompressed ones
@@ -355,10 +365,7 @@ def _tiff_level(tif, path, entry, k, lvl, name, streaming=False):
         return StripCache(z, yaxis) if tall else z
     import dask.array as da
 
-    chunks = tuple(
-        grow(c, n, CHUNK_ROWS if a == "Y" else CHUNK_COLS) if a in "YX" else (n if a == "S" else c)
-        for a, c, n in zip(lvl.axes, z.chunks, z.shape, strict=False)
-    )
+    chunks = _dask_chunks(lvl.axes, z.chunks, z.shape)
     if tall:
         # Tall strips (often one strip per plane): decode each strip once and
         # hand it out in 512-row bands, instead of decoding it once per band.
@@ -371,3 +378,11 @@ def _tiff_level(tif, path, entry, k, lvl, name, streaming=False):
             StripCache(z, yaxis), chunks=chunks, name=name, lock=False, fancy=False, asarray=False, meta=meta
         )
     return da.from_array(z, chunks=chunks, name=name, lock=False, fancy=False, inline_array=True)
+
+
+def _dask_chunks(axes: str, file_chunks, shape) -> tuple[int, ...]:
+    """Give dask chunks of whole file tiles or strips, at least CHUNK_ROWS by CHUNK_COLS, one plane deep."""
+    return tuple(
+        grow(c, n, CHUNK_ROWS if a == "Y" else CHUNK_COLS) if a in "YX" else (n if a == "S" else c)
+        for a, c, n in zip(axes, file_chunks, shape, strict=False)
+    )
