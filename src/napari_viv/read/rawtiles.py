@@ -57,8 +57,6 @@ class RawTiles:
         self._samples = self.shape[self._yaxis + 2 :]  # (S,) for interleaved samples, else ()
         self._tile = (int(key.tilelength), int(key.tilewidth))
         self._across = -(-int(key.imagewidth) // self._tile[1])
-        per_pixel = int(np.prod(self._samples, dtype=np.int64)) * self._stored.itemsize
-        self._tile_bytes = self._tile[0] * self._tile[1] * per_pixel
         lead = self.shape[: self._yaxis]
         self._offsets = np.array([p.dataoffsets for p in level.pages], dtype=np.int64).reshape(*lead, -1)
         self._counts = np.array([p.databytecounts for p in level.pages], dtype=np.int64).reshape(*lead, -1)
@@ -149,8 +147,9 @@ class RawTiles:
     def _read(self, offset: int) -> np.ndarray:
         """Read the tile at ``offset`` into this thread's scratch tile (valid until its next read)."""
         scratch = getattr(_local, "tile", None)
-        if scratch is None or scratch.nbytes != self._tile_bytes or scratch.dtype != self._stored:
-            scratch = _local.tile = np.empty(self._tile + self._samples, self._stored)
+        shape = self._tile + self._samples
+        if scratch is None or scratch.shape != shape or scratch.dtype != self._stored:
+            scratch = _local.tile = np.empty(shape, self._stored)
         view = memoryview(scratch.reshape(-1).view(np.uint8).data)
         if hasattr(os, "preadv"):
             got = os.preadv(self._fd, [view], offset)

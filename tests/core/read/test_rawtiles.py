@@ -54,6 +54,18 @@ def test_any_window_reads_as_tifffile_decodes_it(tmp_path, shape, dtype, kwargs)
     tiles.close()
 
 
+def test_files_whose_tiles_differ_in_shape_but_not_in_bytes_read_in_turn(tmp_path):
+    """One thread's scratch tile serves every file; 64 x 48 and 48 x 64 tiles must not share it."""
+    a, b = rand((150, 130), "uint16", seed=1), rand((150, 130), "uint16", seed=2)
+    tifffile.imwrite(tmp_path / "a.tif", a, tile=(64, 48))
+    tifffile.imwrite(tmp_path / "b.tif", b, tile=(48, 64))
+    with tifffile.TiffFile(tmp_path / "a.tif") as ta, tifffile.TiffFile(tmp_path / "b.tif") as tb:
+        first, second = RawTiles(tmp_path / "a.tif", ta.series[0]), RawTiles(tmp_path / "b.tif", tb.series[0])
+    for _ in range(2):
+        np.testing.assert_array_equal(first[:, :], a)
+        np.testing.assert_array_equal(second[:, :], b)
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
