@@ -90,14 +90,23 @@ def _colors(meta: dict, data) -> dict[str, list[int]]:
 def _each_label(labels: list, axes: str):
     """Yield ``(name, label axes, lazy unsigned ids, level 0 as the layer has it, meta)`` per Labels layer."""
     for i, (data, meta, _) in enumerate(labels):
-        level0 = data[0] if meta.get("multiscale") else data
+        level0 = _level0(data, meta)
         name = str(meta.get("name") or f"labels {i}")
-        lab_axes = "".join(a for a in axes if a != "C")[-len(level0.shape) :]
         try:
             arr = _label_dtype(level0)
         except NapariVivError as exc:
             raise exc.about(name) from None
-        yield name, lab_axes, arr, level0, meta
+        yield name, _label_axes(axes, level0), arr, level0, meta
+
+
+def _level0(data, meta: dict):
+    """Return a Labels layer's full-resolution data."""
+    return data[0] if meta.get("multiscale") else data
+
+
+def _label_axes(axes: str, level0) -> str:
+    """Return the axes of a Labels layer: the image's without C, as many as it has."""
+    return "".join(a for a in axes if a != "C")[-len(level0.shape) :]
 
 
 def _entry(file: str, name: str, meta: dict, level0) -> dict[str, Any]:
@@ -126,18 +135,16 @@ def _contour(meta: dict) -> int:
     return int(getattr(layer, "contour", 0) or 0)
 
 
-#: How a Labels layer's pyramid is written beside the image: nearest-pixel levels.
-LABEL_EXPORT = {"downsample": "nearest"}
-
-
 def label_tiles(labels: list, axes: str) -> list[int]:
-    """Count the tiles :func:`export_labels` writes for each of ``labels`` (for one progress bar with the image's)."""
-    from ..write.plan import ExportOptions, plan_export
+    """Count the tiles :func:`export_labels` writes for each of ``labels``, from their shapes (no pixel is read)."""
+    from ..write.plan import plan_pyramid
 
-    return [
-        plan_export([arr], ExportOptions(axes=lab_axes, **LABEL_EXPORT), subject=name).ntiles  # type: ignore[arg-type]
-        for name, lab_axes, arr, _, _ in _each_label(labels, axes)
-    ]
+    counts = []
+    for data, meta, _ in labels:
+        level0 = _level0(data, meta)
+        # the ids' type (chosen by export_labels from their range) does not change the count
+        counts.append(plan_pyramid(level0.shape, np.uint32, _label_axes(axes, level0)).ntiles)
+    return counts
 
 
 def export_labels(
@@ -164,17 +171,24 @@ def export_labels(
         (paths written, view-file ``labels`` entries).
     """
     from ..naming import labels_path
+    from ..write.stream import part_of
     from ..write.writer import export_pyramid
 
-    counts = label_tiles(labels, axes) if progress is not None else [0] * len(labels)
+    counts = label_tiles(labels, axes)
     total, before = sum(counts), 0  # before: tiles of the layers already written
     written: list[Path] = []
     entries = []
     for i, (name, lab_axes, arr, level0, meta) in enumerate(_each_label(labels, axes)):
         path = labels_path(target, i)
-        report = None if progress is None else (lambda done, _of, b=before: progress(b + done, total))
         result = export_pyramid(
-            arr, path, axes=lab_axes, name=name, overwrite=True, progress=report, cancel=cancel, **LABEL_EXPORT
+            arr,
+            path,
+            axes=lab_axes,
+            name=name,
+            downsample="nearest",
+            overwrite=True,
+            progress=part_of(progress, before, total),
+            cancel=cancel,
         )
         written += [p for p in result.paths if p.exists()]
         entries.append(_entry(path.name, name, meta, level0))

@@ -426,6 +426,24 @@ def run_stream(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def part_of(progress, before: int, total: int):
+    """Give a ``progress(done, total)`` callback for one part of a larger job.
+
+    The part's ``done`` tiles are reported after the ``before`` tiles of the
+    parts ahead of it, out of the whole job's ``total``; None without ``progress``.
+
+    Examples
+    --------
+    >>> seen = []
+    >>> part_of(lambda done, total: seen.append((done, total)), 10, 30)(4, 20)
+    >>> seen
+    [(14, 30)]
+    """
+    if progress is None:
+        return None
+    return lambda done, _of: progress(before + done, total)
+
+
 def _encode_tile(codec: Codec, band: np.ndarray, x0: int, tile: int) -> bytes | bytearray:
     part = band[:, x0 : x0 + tile]  # a view; the codec reads it in place
     if part.shape[0] != tile or part.shape[1] != tile:  # edge tiles are zero-padded

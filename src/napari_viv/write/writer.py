@@ -30,7 +30,7 @@ from .layout import rgb_channel_look
 from .ngff import ngff_attributes
 from .plan import ExportOptions, PyramidPlan, plan_export
 from .sink import TileSink
-from .stream import Tuning, run_stream
+from .stream import Tuning, part_of, run_stream
 from .tiffsink import TiffSink
 from .zarrlabels import LabelImage, check_label_images, plan_labels, write_labels
 from .zarrsink import SHARD_TILES, ZarrSink
@@ -312,10 +312,10 @@ def _add_labels(
         version=options.ngff,
         tile_size=sink.plan.tile_size,
         compression=options.compression,
-        progress=None if progress is None else (lambda done, _of: progress(image + done, image + labelled)),
+        progress=part_of(progress, image, image + labelled),
         **stream,
     )
-    return None if progress is None else (lambda done, _of: progress(done, image + labelled))
+    return part_of(progress, 0, image + labelled)
 
 
 def _shard_tiles(shard_size, tile_size: int, what: str) -> int:

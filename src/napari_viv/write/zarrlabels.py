@@ -15,7 +15,6 @@ and its labels appear together or not at all.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from ..errors import NapariVivError
 from ..metadata import ImageMetadata
 from .ngff import label_attributes, labels_group_attributes
 from .plan import ExportOptions, plan_export
-from .stream import Tuning, run_stream
+from .stream import Tuning, part_of, run_stream
 from .zarrsink import ZarrSink
 
 
@@ -172,9 +171,7 @@ def write_labels(
     for label, plan in zip(labels, plans, strict=True):
         attrs = label_attributes(plan, metadata, name=label.name, colors=dict(label.colors), version=version)
         path = naming.store_label_path(root, label.name)
-        report = None
-        if progress is not None:
-            report = functools.partial(_report, progress, before, total)
+        report = part_of(progress, before, total)
         with ZarrSink(plan, path, attrs, version=version) as sink:
             run_stream(
                 plan, [label.data], sink, workers=workers, progress=report, cancel=cancel, tuning=tuning or Tuning()
@@ -184,11 +181,6 @@ def write_labels(
         before += plan.ntiles
     _write_group(group, labels_group_attributes([label.name for label in labels], version), version)
     return written
-
-
-def _report(progress: Callable[[int, int], object], before: int, total: int, done: int, _of: int) -> None:
-    """Report one label image's ``done`` tiles as part of all label images' ``total``."""
-    progress(before + done, total)
 
 
 def _write_group(folder: Path, attrs: dict, version: str) -> None:
