@@ -67,7 +67,9 @@ def _label_dtype(arr):
     lazy = as_dask(arr)
     if np.dtype(lazy.dtype).kind == "b":
         return lazy.astype(np.uint8)
-    lo, hi = (int(v) for v in (lazy.min().compute(), lazy.max().compute()))
+    import dask
+
+    lo, hi = (int(v) for v in dask.compute(lazy.min(), lazy.max()))  # one pass over the chunks
     if lo < 0 or hi >= 2**32:
         raise NapariVivError(f"label ids from {lo} to {hi} do not fit an unsigned 32-bit file")
     dtype = np.uint8 if hi < 2**8 else np.uint16 if hi < 2**16 else np.uint32
