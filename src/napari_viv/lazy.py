@@ -4,7 +4,8 @@ Chunk sizes for every opener, a one-strip cache for files whose strips are
 much taller than a band, a memory-map window that reads only what is
 sliced and lets the kernel drop the pages afterwards, and AxesView, which
 shows any of these (or a Zarr array) in canonical axis order without dask,
-for streaming.
+for streaming; and :func:`materialize`, which turns a block of any of them
+(or of dask) into numpy with no extra copy.
 """
 
 from __future__ import annotations
@@ -276,3 +277,25 @@ class AxesView:
         if left != want:
             out = out.transpose([left.index(a) for a in want])
         return out
+
+
+def materialize(part) -> np.ndarray:
+    """Return ``part`` as a numpy array.
+
+    A dask selection of a single chunk is computed on this thread and
+    returned as is: ``np.asarray`` would copy it once more (dask protects
+    chunks that may live in its graph, and the writer never writes into a band).
+    """
+    keys = getattr(part, "__dask_keys__", None)
+    if keys is None:
+        return np.asarray(part)
+    import dask
+    import dask.local
+    from dask.core import flatten
+
+    (part,) = dask.optimize(part)
+    keys = list(flatten(part.__dask_keys__()))
+    if len(keys) != 1:
+        return np.asarray(part)
+    (block,) = dask.local.get_sync(part.__dask_graph__(), keys)
+    return np.asarray(block)

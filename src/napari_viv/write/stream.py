@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import Cancelled, NapariVivError
-from ..lazy import MEMMAP_SPAN, STREAM_COLUMNS
+from ..lazy import MEMMAP_SPAN, STREAM_COLUMNS, materialize
 from .codecs import Codec
 from .downsample import LevelRows
 from .layout import Layout, convert_band
@@ -374,7 +374,7 @@ class Producer:
 
     def _read(self, src, plane: dict, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
         try:
-            band = _materialize(src[self.layout.plane_index(plane, slice(y0, y1), slice(x0, x1))])
+            band = materialize(src[self.layout.plane_index(plane, slice(y0, y1), slice(x0, x1))])
         except (NapariVivError, KeyboardInterrupt):
             raise
         except Exception as exc:
@@ -493,25 +493,3 @@ def _chunk(src, layout: Layout, axis: str) -> int | None:
         return int(size)
     except (TypeError, ValueError):
         return None
-
-
-def _materialize(part) -> np.ndarray:
-    """Return ``part`` as a numpy array.
-
-    A dask selection of a single chunk is computed on this thread and
-    returned as is: ``np.asarray`` would copy it once more (dask protects
-    chunks that may live in its graph, and the writer never writes into a band).
-    """
-    keys = getattr(part, "__dask_keys__", None)
-    if keys is None:
-        return np.asarray(part)
-    import dask
-    import dask.local
-    from dask.core import flatten
-
-    (part,) = dask.optimize(part)
-    keys = list(flatten(part.__dask_keys__()))
-    if len(keys) != 1:
-        return np.asarray(part)
-    (block,) = dask.local.get_sync(part.__dask_graph__(), keys)
-    return np.asarray(block)
