@@ -137,7 +137,7 @@ def _contour(meta: dict) -> int:
     return int(getattr(layer, "contour", 0) or 0)
 
 
-def label_tiles(labels: list, axes: str) -> list[int]:
+def label_tiles(labels: list, axes: str, tile_size=512) -> list[int]:
     """Count the tiles :func:`export_labels` writes for each of ``labels``, from their shapes (no pixel is read)."""
     from ..write.plan import plan_pyramid
 
@@ -145,12 +145,12 @@ def label_tiles(labels: list, axes: str) -> list[int]:
     for data, meta, _ in labels:
         level0 = _level0(data, meta)
         # the ids' type (chosen by export_labels from their range) does not change the count
-        counts.append(plan_pyramid(level0.shape, np.uint32, _label_axes(axes, level0)).ntiles)
+        counts.append(plan_pyramid(level0.shape, np.uint32, _label_axes(axes, level0), tile_size=tile_size).ntiles)
     return counts
 
 
 def export_labels(
-    target: Path, labels: list, axes: str, *, progress=None, cancel=None
+    target: Path, labels: list, axes: str, *, tile_size=512, progress=None, cancel=None
 ) -> tuple[list[Path], list[dict]]:
     """Write each Labels layer as a pyramid beside ``target``; return the files and view entries.
 
@@ -162,6 +162,8 @@ def export_labels(
         The Labels ``LayerData`` (already checked).
     axes : str
         The image's axes; the labels take them without C.
+    tile_size : int or str, default 512
+        The image's tile size, which the label pyramids take too.
     progress : callable, optional
         ``progress(done_tiles, total_tiles)`` over all the layers' tiles.
     cancel : callable, optional
@@ -176,7 +178,7 @@ def export_labels(
     from ..write.stream import part_of
     from ..write.writer import export_pyramid
 
-    counts = label_tiles(labels, axes)
+    counts = label_tiles(labels, axes, tile_size)
     total, before = sum(counts), 0  # before: tiles of the layers already written
     written: list[Path] = []
     entries = []
@@ -187,6 +189,7 @@ def export_labels(
             path,
             axes=lab_axes,
             name=name,
+            tile_size=tile_size,
             downsample="nearest",
             overwrite=True,
             progress=part_of(progress, before, total),

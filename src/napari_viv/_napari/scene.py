@@ -224,6 +224,7 @@ def publish_scene(
     written: Sequence,
     entries: Sequence[dict] = (),
     *,
+    tile_size=512,
     progress=None,
     cancel=None,
 ) -> list:
@@ -243,7 +244,7 @@ def publish_scene(
         The image export's files.
     entries : sequence of dict, optional
         View-file ``labels`` entries of labels already written (inside a store).
-    progress, cancel : callable, optional
+    tile_size, progress, cancel
         For the label pyramids, as :func:`.labels.export_labels` takes them.
 
     Returns
@@ -261,7 +262,9 @@ def publish_scene(
     entries = list(entries)
     try:
         if labels:
-            files, more = export_labels(Path(target), labels, axes or "YX", progress=progress, cancel=cancel)
+            files, more = export_labels(
+                Path(target), labels, axes or "YX", tile_size=tile_size, progress=progress, cancel=cancel
+            )
             added += files
             entries += more
         if entries:

@@ -91,7 +91,8 @@ def run_export_with_scene(run, data, path, options, relay, cancel_event, prepare
     try:
         extra, prepared, entries = labels_into_store(path, prepared, axes)
         # an OME-TIFF's label pyramids are written after the image: one bar over both
-        image = _Progress(relay, after=sum(label_tiles(prepared[1], axes or "YX")) if prepared[1] else 0)
+        tile = options.get("tile_size", 512)
+        image = _Progress(relay, after=sum(label_tiles(prepared[1], axes or "YX", tile)) if prepared[1] else 0)
     except NapariVivError as exc:
         return "error", one_line(exc)
     status, value = run(data, path, {**options, **extra}, image, cancel_event)
@@ -99,7 +100,7 @@ def run_export_with_scene(run, data, path, options, relay, cancel_event, prepare
         return status, value
     try:
         added = publish_scene(
-            path, prepared, axes, value, entries, progress=image.after_image, cancel=cancel_event.is_set
+            path, prepared, axes, value, entries, tile_size=tile, progress=image.after_image, cancel=cancel_event.is_set
         )
     except Cancelled as exc:
         return "cancelled", str(exc)
