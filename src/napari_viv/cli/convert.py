@@ -125,10 +125,12 @@ def _zarr_facts(store: Path, written) -> tuple[str, int, int, int, str]:
     """Return (dtype, planes, levels, tile size, codec) of a written OME-Zarr store, read back from it."""
     import json
 
+    import numpy as np
+
     level0 = store / "0"
     if (level0 / ".zarray").is_file():
         meta = json.loads((level0 / ".zarray").read_text())
-        dtype, tile = meta["dtype"], meta["chunks"][-1]
+        dtype, tile = np.dtype(meta["dtype"]).name, meta["chunks"][-1]  # "<u2" -> uint16, as 0.5 names it
         comp = meta["compressor"] or {}
         codec = "NGFF 0.4, " + (f"{comp['id']}-{comp['cname']}" if "cname" in comp else comp.get("id", "uncompressed"))
     else:

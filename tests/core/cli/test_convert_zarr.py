@@ -76,6 +76,7 @@ def test_a_zarr_name_writes_an_ngff_04_store(tmp_path, src, name):
     assert type(model).__module__.startswith("ome_zarr_models.v04")
     np.testing.assert_array_equal(level0(store), np.load(src))
     assert f"wrote {store}" in stdout and "NGFF 0.4" in stdout and "offsets" not in stdout
+    assert f" {np.load(src).dtype.name}: 3 plane(s)" in stdout  # the type by name, as for 0.5 and TIFF
 
 
 def test_format_forces_the_format_of_a_plain_name(tmp_path, src):
@@ -101,6 +102,7 @@ def test_ngff_05_with_shard_size(tmp_path, src):
     assert type(model).__module__.startswith("ome_zarr_models.v05")
     np.testing.assert_array_equal(level0(store), np.load(src))
     assert "NGFF 0.5" in stdout and "256-px shards" in stdout
+    assert f" {np.load(src).dtype.name}: 3 plane(s)" in stdout
 
 
 @pytest.mark.parametrize(
