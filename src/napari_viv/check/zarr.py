@@ -171,7 +171,7 @@ class _StoreCheck:
                 self.error(
                     f"level {i} ({where!r}) is listed in 'multiscales' but there is no array there; "
                     "Viv fails to open the store",
-                    "copy the whole store again, or convert it again",
+                    "copy the whole store again, or write it again from its source",
                 )
                 return None
             levels.append(dict(node, path=where, scale=level_scale(ds)))
@@ -319,7 +319,7 @@ class _StoreCheck:
             self.error(
                 "no 'omero' channel metadata; Viv opens the store but Avivator fails (it reads the channel "
                 "names from omero.channels)",
-                "add omero channels (label, color, window), or convert it again",
+                "add omero channels (label, color, window), or " + self.fix("writes them"),
             )
             return
         nc = level0["shape"][names.index("c")] if "c" in names else 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 
 import pytest
 from helpers.vivjs import VivLoadError
@@ -224,8 +225,15 @@ def test_no_omero_is_an_avivator_error(tmp_path, pixels):
     report = check_file(store)
     assert "no 'omero' channel metadata" in _messages(report)
     assert "Avivator fails" in _messages(report)
-    report = judge_viv(store)  # the loader itself opens it: the failure is Avivator's
-    assert report["images"][0]["omero"] is None
+    report_viv = judge_viv(store)  # the loader itself opens it: the failure is Avivator's
+    assert report_viv["images"][0]["omero"] is None
+    # the fix's command, run as given, writes the channels
+    (finding,) = [f for f in report.errors if "omero" in f.message]
+    command = finding.fix.split("`")[1].split()
+    assert command[:2] == ["napari-viv", "convert"]
+    run = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    assert run.returncode == 0, run.stderr
+    assert check_file(tmp_path / command[3]).ok
 
 
 def test_folder_that_is_not_a_store(tmp_path):
