@@ -13,6 +13,7 @@ import argparse
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import NoReturn
 
@@ -142,10 +143,19 @@ class Stop:
         """Whether a signal came (a ``cancel`` callable for the writer)."""
         return self.event.is_set()
 
+    #: Seconds between looks at the event in :meth:`wait`.
+    poll = 0.1
+
     def wait(self) -> None:
-        """Block until a signal comes (waking up regularly so signals get handled)."""
-        while not self.event.wait(0.5):
-            pass
+        """Block until a signal comes.
+
+        It sleeps and looks instead of calling ``event.wait``: the handler runs
+        on this thread and sets the event, and ``Event.wait`` holds the event's
+        lock as its timeout ends, so a signal arriving then made ``Event.set``
+        wait for that lock forever (``napari-viv serve`` once hung on Ctrl-C so).
+        """
+        while not self.event.is_set():
+            time.sleep(self.poll)
 
     @property
     def exit_status(self) -> int:
