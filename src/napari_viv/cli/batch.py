@@ -22,8 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import NapariVivError
-from .common import Stop, UsageError, add_progress_options, add_subcommand, positive_int, wants_bars
+from .common import UsageError, add_progress_options, add_subcommand, positive_int, wants_bars
 from .options import add_conversion_options, options_from_args
+from .signals import Stop
 
 
 def add_parser(subparsers) -> None:

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from ..errors import Cancelled, NapariVivError
 from ..text import human_bytes, named, rate_text, seconds_text
-from .common import ProgressBar, Stop, add_progress_options, add_subcommand
+from .common import ProgressBar, add_progress_options, add_subcommand
 from .options import add_conversion_options, options_from_args
+from .signals import Stop
 
 
 def add_parser(subparsers) -> None:

@@ -17,8 +17,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .common import Stop, add_subcommand, positive_int
+from .common import add_subcommand, positive_int
 from .serve import add_server_options, allowed_origins, print_links
+from .signals import Stop
 
 #: Set (to anything but "" or "0") to never launch a browser.
 NO_BROWSER_ENV = "NAPARI_VIV_NO_BROWSER"

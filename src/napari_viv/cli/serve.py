@@ -11,7 +11,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .common import Stop, add_subcommand
+from .common import add_subcommand
+from .signals import Stop
 
 
 def add_parser(subparsers) -> None:

@@ -1,4 +1,4 @@
-"""cli.common.Stop: a Ctrl-C or SIGTERM ends ``Stop.wait()`` wherever it lands.
+"""cli.signals.Stop: a Ctrl-C or SIGTERM ends ``Stop.wait()`` wherever it lands.
 
 ``napari-viv serve`` and ``demo`` wait in ``Stop.wait()`` for a signal, and
 the handler runs on the waiting thread. ``serve`` once hung for good on
@@ -19,7 +19,7 @@ TRIALS = 300
 # Waits again and again, looking at the event very often, so that signals
 # land at every point of the wait loop; says when it waits and what stopped it.
 CHILD = """
-from napari_viv.cli.common import Stop
+from napari_viv.cli.signals import Stop
 
 while True:
     with Stop(twice=False) as stop:
