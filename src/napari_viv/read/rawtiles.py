@@ -153,10 +153,10 @@ class RawTiles:
         view = memoryview(scratch.reshape(-1).view(np.uint8).data)
         if hasattr(os, "preadv"):
             got = os.preadv(self._fd, [view], offset)
-        else:
+        else:  # Windows: seek and read, one thread at a time
             with self._lock:
                 os.lseek(self._fd, offset, os.SEEK_SET)
-                got = os.readv(self._fd, [view]) if hasattr(os, "readv") else _read_into(self._fd, view)
+                got = _read_into(self._fd, view)
         if got != len(view):
             raise OSError(f"the file ends inside a tile at byte {offset} ({got} of {len(view)} bytes)")
         return scratch

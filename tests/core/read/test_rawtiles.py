@@ -54,6 +54,21 @@ def test_any_window_reads_as_tifffile_decodes_it(tmp_path, shape, dtype, kwargs)
     tiles.close()
 
 
+def test_without_positioned_reads_tiles_are_read_after_a_seek(tmp_path, monkeypatch):
+    """Where os.preadv is missing (Windows), each tile is read after a seek, under the lock."""
+    import os
+
+    monkeypatch.delattr(os, "preadv", raising=False)
+    path = tmp_path / "t.tif"
+    data = rand((2, 150, 130), "uint16")
+    tifffile.imwrite(path, data, tile=(64, 48), photometric="minisblack")
+    with tifffile.TiffFile(path) as tif:
+        tiles = RawTiles(path, tif.series[0])
+    for key in _windows(tiles.shape, np.random.default_rng(2)):
+        np.testing.assert_array_equal(tiles[key], data[key])
+    tiles.close()
+
+
 def test_files_whose_tiles_differ_in_shape_but_not_in_bytes_read_in_turn(tmp_path):
     """One thread's scratch tile serves every file; 64 x 48 and 48 x 64 tiles must not share it."""
     a, b = rand((150, 130), "uint16", seed=1), rand((150, 130), "uint16", seed=2)
